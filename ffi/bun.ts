@@ -1,0 +1,249 @@
+/**
+ * The Bun binding of the ports: {@linkcode bunLibc} over `bun:ffi` and
+ * {@linkcode bunRuntime} over `Bun.listen`.
+ *
+ * `bun:ffi` and `Bun` are typed locally (only what is used here), so this
+ * file type-checks under `deno check` without Bun's type package. Only Bun
+ * ever evaluates it (`ffi/load.ts` imports it when `globalThis.Bun` exists).
+ *
+ * @module
+ */
+
+import * as bunFfi from "bun:ffi";
+import { buildLibc, type RawLibc } from "./_libc_common.ts";
+import {
+  LIBC_PATH,
+  LIBC_SYMBOLS,
+  MAP_SHARED,
+  type NeutralType,
+  SC_PAGESIZE,
+  SEEK_END,
+} from "./libc_symbols.ts";
+import type { Libc, Listener, Runtime, Socket, SocketHandlers } from "./port.ts";
+
+/** A `bun:ffi` pointer: a plain number (MAP_FAILED comes back as a BigInt). */
+type BunPointer = number;
+type BunArg = number | bigint | ArrayBufferView | null;
+type BunFunction = (...args: BunArg[]) => number | bigint | BunPointer | null;
+
+interface BunFfi {
+  dlopen(
+    path: string,
+    symbols: Record<string, { args: string[]; returns: string }>,
+  ): { symbols: Record<keyof typeof LIBC_SYMBOLS, BunFunction> };
+  toArrayBuffer(pointer: BunPointer, byteOffset: number, byteLength: number): ArrayBuffer;
+  read: { i32(pointer: BunPointer, byteOffset: number): number };
+}
+
+const ffi = bunFfi as unknown as BunFfi;
+
+const BUN_PARAM: Record<NeutralType, string> = {
+  i32: "i32",
+  i64: "i64",
+  usize: "u64",
+  buffer: "ptr",
+  pointer: "ptr",
+  void: "void",
+};
+// `i64_fast` returns a number whenever the value is a safe integer.
+const BUN_RESULT: Record<NeutralType, string> = {
+  ...BUN_PARAM,
+  i64: "i64_fast",
+  usize: "u64_fast",
+};
+
+function bunSymbols(): Record<string, { args: string[]; returns: string }> {
+  const entries = Object.entries(LIBC_SYMBOLS).map(([name, symbol]) => [
+    name,
+    { args: symbol.params.map((t) => BUN_PARAM[t]), returns: BUN_RESULT[symbol.result] },
+  ]);
+  return Object.fromEntries(entries);
+}
+
+let cachedLibc: Libc | undefined;
+
+/** The libc port over `bun:ffi`'s `dlopen("libc.so.6")`. Opened once per process. */
+export function bunLibc(): Libc {
+  cachedLibc ??= buildLibc(bunRawLibc());
+  return cachedLibc;
+}
+
+function bunRawLibc(): RawLibc<BunPointer> {
+  const { symbols } = ffi.dlopen(LIBC_PATH, bunSymbols());
+  const c = symbols as Record<keyof typeof LIBC_SYMBOLS, (...args: BunArg[]) => number>;
+  const errnoPointer = c.__errno_location();
+  return {
+    kind: "bun",
+    pageSizeBytes: Number(c.sysconf(SC_PAGESIZE)),
+    errno: () => ffi.read.i32(errnoPointer, 0),
+    open: (pathZ, flags, mode) => c.open(pathZ, flags, mode),
+    close: (fd) => c.close(fd),
+    pread: (fd, buf, pos) => c.pread(fd, buf, buf.length, pos),
+    pwrite: (fd, buf, pos) => c.pwrite(fd, buf, buf.length, pos),
+    fdatasync: (fd) => c.fdatasync(fd),
+    ftruncate: (fd, size) => c.ftruncate(fd, size),
+    fallocate: (fd, off, len) => c.fallocate(fd, 0, off, len),
+    seekEnd: (fd) => Number(c.lseek(fd, 0, SEEK_END)),
+    mmap(fd, lengthBytes, prot, offsetBytes) {
+      const p: unknown = c.mmap(null, lengthBytes, prot, MAP_SHARED, fd, offsetBytes);
+      return typeof p === "number" && p !== 0 ? p : null; // MAP_FAILED is a BigInt
+    },
+    munmap: (p, len) => c.munmap(p, len),
+    msync: (p, off, len, flags) => c.msync(p + off, len, flags),
+    madvise: (p, off, len, advice) => c.madvise(p + off, len, advice),
+    sendfile: (outFd, inFd, cell, count) => c.sendfile(outFd, inFd, cell, count),
+    view: (p, len) => ffi.toArrayBuffer(p, 0, len),
+  };
+}
+
+/** The part of a `Bun.listen` socket used here. */
+interface BunTcpSocket {
+  readonly fd: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  data: BunSocket | undefined;
+  write(bytes: Uint8Array): number;
+  setNoDelay(enabled: boolean): boolean;
+  end(): void;
+}
+
+interface BunServer {
+  readonly hostname: string;
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): void;
+}
+
+interface BunGlobal {
+  readonly version: string;
+  listen(options: {
+    hostname: string;
+    port: number;
+    socket: {
+      open(s: BunTcpSocket): void;
+      data(s: BunTcpSocket, chunk: Uint8Array): void;
+      drain(s: BunTcpSocket): void;
+      close(s: BunTcpSocket, error?: Error): void;
+      error(s: BunTcpSocket, error: Error): void;
+    };
+  }): BunServer;
+}
+
+interface PendingWrite {
+  bytes: Uint8Array;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+const closedError = () => new Error("Socket is closed");
+
+/**
+ * A `Bun.listen` socket behind the {@linkcode Socket} port. Bun's
+ * `socket.write` writes what the kernel takes and buffers nothing, so the
+ * rest waits in a queue that the `drain` handler resumes.
+ */
+class BunSocket implements Socket {
+  readonly fd: number | undefined;
+  readonly remoteAddress: string;
+  handlers: SocketHandlers | undefined;
+  readonly #socket: BunTcpSocket;
+  readonly #queue: PendingWrite[] = [];
+  #closed = false;
+
+  constructor(socket: BunTcpSocket) {
+    this.#socket = socket;
+    this.fd = Number.isInteger(socket.fd) && socket.fd >= 0 ? socket.fd : undefined;
+    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    if (this.#queue.length === 0) {
+      const writtenBytes = bytes.length === 0 ? 0 : this.#socket.write(bytes);
+      if (writtenBytes < 0) return Promise.reject(closedError());
+      if (writtenBytes === bytes.length) return Promise.resolve();
+      bytes = bytes.subarray(writtenBytes);
+    }
+    return new Promise((resolve, reject) => this.#queue.push({ bytes, resolve, reject }));
+  }
+
+  /** Called by the `drain` handler: the socket is writable again. */
+  drain(): void {
+    while (this.#queue.length > 0 && !this.#closed) {
+      const head = this.#queue[0];
+      const writtenBytes = this.#socket.write(head.bytes);
+      if (writtenBytes < 0) return this.#failQueue();
+      if (writtenBytes < head.bytes.length) {
+        head.bytes = head.bytes.subarray(writtenBytes);
+        return;
+      }
+      this.#queue.shift();
+      head.resolve();
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#failQueue();
+    this.#socket.end();
+  }
+
+  /** Called by the `close` handler. */
+  closed(error?: Error): void {
+    this.#closed = true;
+    this.#failQueue(error);
+    const handlers = this.handlers;
+    this.handlers = undefined; // onClose once
+    handlers?.onClose(error);
+  }
+
+  #failQueue(error?: Error): void {
+    for (const pending of this.#queue.splice(0)) pending.reject(error ?? closedError());
+  }
+}
+
+/**
+ * The network port over `Bun.listen` (TCP). Per connection: TCP_NODELAY,
+ * `onData` with Bun's chunk (treat it as valid only during the call), then
+ * `onClose` once (after the peer closes, an error, or a local `close()`).
+ */
+export function bunRuntime(): Runtime {
+  const bun = (globalThis as unknown as { Bun: BunGlobal }).Bun;
+  return {
+    name: "bun",
+    version: bun.version,
+    listen(options, onAccept) {
+      const server = bun.listen({
+        hostname: options.hostname,
+        port: options.port,
+        socket: {
+          open(s) {
+            s.setNoDelay(true);
+            const socket = new BunSocket(s);
+            s.data = socket;
+            socket.handlers = onAccept(socket);
+          },
+          data(s, chunk) {
+            s.data?.handlers?.onData(chunk);
+          },
+          drain(s) {
+            s.data?.drain();
+          },
+          close(s, error) {
+            s.data?.closed(error);
+          },
+          error(s, error) {
+            s.data?.close();
+            s.data?.closed(error);
+          },
+        },
+      });
+      const handle: Listener = {
+        hostname: server.hostname,
+        port: server.port,
+        close: () => server.stop(false),
+      };
+      return Promise.resolve(handle);
+    },
+  };
+}

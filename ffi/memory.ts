@@ -1,0 +1,468 @@
+/**
+ * An in-memory {@linkcode Libc} with seeded, rule-based faults, for tests.
+ *
+ * Files are growable byte arrays keyed by path; fds, directories and mappings
+ * behave like Linux's where storage depends on it:
+ * - A mapping has its own buffer kept coherent with the file: every call on
+ *   the file first pulls the mapped bytes it touches, and `pwrite`/`ftruncate`
+ *   push into live mappings. So writes through `mapping.bytes` are visible to
+ *   `pread`, and `munmap` detaches `bytes` (`transfer(0)`) as the real bindings do.
+ * - Touching a mapped page past end of file kills a real process with SIGBUS.
+ *   Here, a non-zero byte past EOF in a mapping makes the next call on that
+ *   file throw an `Error` whose message starts with `"SIGBUS"`.
+ * - Durability: `fdatasync` and `msync(MS_SYNC)` copy bytes to a durable image;
+ *   {@linkcode MemoryLibc.crash} throws away everything else.
+ *
+ * @module
+ */
+
+import {
+  Errno,
+  IoError,
+  type Libc,
+  type Mapping,
+  MsyncFlags,
+  OpenFlags,
+  type DirEntry,
+  SENDFILE_WOULD_BLOCK,
+} from "./port.ts";
+
+/** One fault rule: which calls fail, when, and how. */
+export interface FaultRule {
+  /** The `Libc` method name, e.g. `"pwrite"`, `"fdatasync"`, `"msync"`, `"fallocate"`. */
+  readonly syscall: string;
+  /** Only calls on a path containing this string (fd calls use the path the fd was opened with). */
+  readonly pathIncludes?: string;
+  /** Let this many matching calls through before the fault fires (default 0). */
+  readonly after?: number;
+  /** Fire this many times, then let calls through again (default: forever). */
+  readonly times?: number;
+  /** The errno to throw (default EIO). Ignored by `shortWrite`/`shortRead`. */
+  readonly errno?: number;
+  /** `pwrite` only: write a seeded-random part (at least 1 byte) and return the count. */
+  readonly shortWrite?: boolean;
+  /** `pread` only: read a seeded-random part (at least 1 byte) and return the count. */
+  readonly shortRead?: boolean;
+}
+
+/** The fault rules a {@linkcode memoryLibc} starts with. */
+export type FaultPlan = readonly FaultRule[];
+
+/** Options of {@linkcode memoryLibc}. */
+export interface MemoryLibcOptions {
+  /** Seed of the generator behind short writes and reads (default 1). */
+  readonly seed?: number;
+  readonly faults?: FaultPlan;
+  /** A write or allocation beyond this size fails with EFBIG (default 4 GiB). */
+  readonly fileSizeBytesMax?: number;
+}
+
+/** The in-memory libc, with test controls beyond {@linkcode Libc}. */
+export interface MemoryLibc extends Libc {
+  /** Adds a fault rule; it counts matching calls from now on. */
+  addFault(rule: FaultRule): void;
+  /** Removes every fault rule (the fault "clears"). */
+  clearFaults(): void;
+  /** How many times faults have fired so far. */
+  readonly faultsFiredCount: number;
+  /** Simulates power loss: every file reverts to its durable image; fds and mappings are gone. */
+  crash(): void;
+  /** Number of fds and mappings still open (leak checks). */
+  openFdCount(): number;
+  liveMappingCount(): number;
+  /** A fake socket fd that `sendfile` copies into; {@linkcode socketBytes} reads what arrived. */
+  openSocket(): number;
+  socketBytes(fd: number): Uint8Array;
+}
+
+const PAGE_SIZE_BYTES = 4096;
+
+interface FileNode {
+  data: Uint8Array; // capacity >= sizeBytes; bytes past sizeBytes are always zero
+  sizeBytes: number;
+  durable: Uint8Array; // what survives crash()
+  readonly mappings: Set<MemoryMapping>;
+}
+
+interface MemoryMapping extends Mapping {
+  readonly node: FileNode;
+  readonly path: string;
+  readonly offsetBytes: number;
+  readonly writable: boolean;
+  live: boolean;
+}
+
+interface OpenFile {
+  readonly path: string;
+  readonly node: FileNode | undefined; // undefined: a fake socket
+  readonly received: number[];
+}
+
+interface RuleState {
+  readonly rule: FaultRule;
+  seenCount: number;
+  firedCount: number;
+}
+
+/** Creates an in-memory libc; see the module doc. */
+export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
+  const fileSizeBytesMax = options.fileSizeBytesMax ?? 4 * 1024 ** 3;
+  let rngState = (options.seed ?? 1) >>> 0;
+  const files = new Map<string, FileNode>();
+  const dirs = new Set<string>(["/"]);
+  const fds = new Map<number, OpenFile>();
+  const mappings = new Set<MemoryMapping>();
+  let rules: RuleState[] = (options.faults ?? []).map((rule) => ({ rule, seenCount: 0, firedCount: 0 }));
+  let faultsFiredCount = 0;
+  let fdNext = 3;
+
+  function random(): number { // mulberry32
+    rngState = (rngState + 0x6d2b79f5) >>> 0;
+    let t = rngState;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  function fault(syscall: string, path: string): FaultRule | undefined {
+    for (const state of rules) {
+      const { rule } = state;
+      if (rule.syscall !== syscall) continue;
+      if (rule.pathIncludes !== undefined && !path.includes(rule.pathIncludes)) continue;
+      state.seenCount++;
+      if (state.seenCount <= (rule.after ?? 0)) continue;
+      if (state.firedCount >= (rule.times ?? Infinity)) continue;
+      state.firedCount++;
+      faultsFiredCount++;
+      if (rule.shortWrite || rule.shortRead) return rule;
+      throw new IoError(syscall, rule.errno ?? Errno.EIO, path);
+    }
+    return undefined;
+  }
+
+  function file(syscall: string, fd: number): { open: OpenFile; node: FileNode } {
+    const open = fds.get(fd);
+    if (open === undefined || open.node === undefined) throw new IoError(syscall, Errno.EBADF);
+    checkSigbus(open.node, open.path);
+    return { open, node: open.node };
+  }
+
+  function checkSigbus(node: FileNode, path: string): void {
+    for (const m of node.mappings) {
+      const fromBytes = Math.max(node.sizeBytes - m.offsetBytes, 0);
+      for (let i = fromBytes; i < m.bytes.length; i++) {
+        if (m.bytes[i] !== 0) {
+          throw new Error(
+            `SIGBUS: a mapping of "${path}" was written at ${m.offsetBytes + i}, past end of file ${node.sizeBytes}`,
+          );
+        }
+      }
+    }
+  }
+
+  /** Copies bytes written through mappings in `[startBytes, endBytes)` into the file. */
+  function pull(node: FileNode, startBytes: number, endBytes: number): void {
+    for (const m of node.mappings) {
+      const from = Math.max(startBytes, m.offsetBytes);
+      const to = Math.min(endBytes, m.offsetBytes + m.bytes.length, node.sizeBytes);
+      if (m.writable && from < to) {
+        node.data.set(m.bytes.subarray(from - m.offsetBytes, to - m.offsetBytes), from);
+      }
+    }
+  }
+
+  /** Copies file bytes in `[startBytes, endBytes)` into every mapping. */
+  function push(node: FileNode, startBytes: number, endBytes: number): void {
+    for (const m of node.mappings) {
+      const from = Math.max(startBytes, m.offsetBytes);
+      const to = Math.min(endBytes, m.offsetBytes + m.bytes.length);
+      if (from < to) m.bytes.set(node.data.subarray(from, to), from - m.offsetBytes);
+    }
+  }
+
+  function reserve(syscall: string, node: FileNode, sizeBytes: number, path: string): void {
+    if (sizeBytes > fileSizeBytesMax) throw new IoError(syscall, Errno.EFBIG, path);
+    if (sizeBytes <= node.data.length) return;
+    const data = new Uint8Array(Math.max(sizeBytes, node.data.length * 2, 4096));
+    data.set(node.data.subarray(0, node.sizeBytes));
+    node.data = data;
+  }
+
+  function resize(node: FileNode, sizeBytes: number): void {
+    if (sizeBytes < node.sizeBytes) {
+      node.data.fill(0, sizeBytes, node.sizeBytes);
+      push(node, sizeBytes, node.sizeBytes);
+    }
+    node.sizeBytes = sizeBytes;
+  }
+
+  function normalize(path: string): string {
+    const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+    return "/" + parts.join("/");
+  }
+  function parentOf(path: string): string {
+    const i = path.lastIndexOf("/");
+    return i <= 0 ? "/" : path.slice(0, i);
+  }
+  function newNode(): FileNode {
+    return { data: new Uint8Array(0), sizeBytes: 0, durable: new Uint8Array(0), mappings: new Set() };
+  }
+
+  function open(pathGiven: string, flags: number): number {
+    const path = normalize(pathGiven);
+    fault("open", path);
+    if (dirs.has(path)) throw new IoError("open", Errno.EISDIR, path);
+    let node = files.get(path);
+    if (node === undefined) {
+      if ((flags & OpenFlags.O_CREAT) === 0) throw new IoError("open", Errno.ENOENT, path);
+      if (!dirs.has(parentOf(path))) throw new IoError("open", Errno.ENOENT, path);
+      node = newNode();
+      files.set(path, node);
+    } else if ((flags & OpenFlags.O_CREAT) !== 0 && (flags & OpenFlags.O_EXCL) !== 0) {
+      throw new IoError("open", Errno.EEXIST, path);
+    } else if ((flags & OpenFlags.O_TRUNC) !== 0) {
+      checkSigbus(node, path);
+      resize(node, 0);
+    }
+    const fd = fdNext++;
+    fds.set(fd, { path, node, received: [] });
+    return fd;
+  }
+
+  function pread(fd: number, buf: Uint8Array, positionBytes: number): number {
+    const { open, node } = file("pread", fd);
+    const rule = fault("pread", open.path);
+    let lengthBytes = Math.max(0, Math.min(buf.length, node.sizeBytes - positionBytes));
+    if (rule?.shortRead && lengthBytes > 1) lengthBytes = 1 + Math.floor(random() * (lengthBytes - 1));
+    pull(node, positionBytes, positionBytes + lengthBytes);
+    buf.set(node.data.subarray(positionBytes, positionBytes + lengthBytes));
+    return lengthBytes;
+  }
+
+  function pwrite(fd: number, buf: Uint8Array, positionBytes: number): number {
+    const { open, node } = file("pwrite", fd);
+    const rule = fault("pwrite", open.path);
+    let lengthBytes = buf.length;
+    if (rule?.shortWrite && lengthBytes > 1) lengthBytes = 1 + Math.floor(random() * (lengthBytes - 1));
+    const endBytes = positionBytes + lengthBytes;
+    reserve("pwrite", node, endBytes, open.path);
+    node.data.set(buf.subarray(0, lengthBytes), positionBytes);
+    if (endBytes > node.sizeBytes) node.sizeBytes = endBytes;
+    push(node, positionBytes, endBytes);
+    return lengthBytes;
+  }
+
+  function makeDurable(node: FileNode, startBytes: number, endBytes: number): void {
+    if (node.durable.length !== node.sizeBytes) {
+      const durable = new Uint8Array(node.sizeBytes);
+      durable.set(node.durable.subarray(0, Math.min(node.durable.length, node.sizeBytes)));
+      node.durable = durable;
+    }
+    const to = Math.min(endBytes, node.sizeBytes);
+    if (startBytes < to) node.durable.set(node.data.subarray(startBytes, to), startBytes);
+  }
+
+  function mmap(fd: number, lengthBytes: number, writable: boolean, offsetBytes = 0): Mapping {
+    const { open, node } = file("mmap", fd);
+    fault("mmap", open.path);
+    if (lengthBytes <= 0 || offsetBytes % PAGE_SIZE_BYTES !== 0) {
+      throw new IoError("mmap", Errno.EINVAL, open.path);
+    }
+    const bytes = new Uint8Array(new ArrayBuffer(lengthBytes));
+    const to = Math.min(offsetBytes + lengthBytes, node.sizeBytes);
+    if (offsetBytes < to) {
+      pull(node, offsetBytes, to);
+      bytes.set(node.data.subarray(offsetBytes, to));
+    }
+    const m: MemoryMapping = { bytes, lengthBytes, node, path: open.path, offsetBytes, writable, live: true };
+    node.mappings.add(m);
+    mappings.add(m);
+    return m;
+  }
+
+  function live(syscall: string, mapping: Mapping): MemoryMapping {
+    const m = mapping as MemoryMapping;
+    if (!mappings.has(m) || !m.live) throw new IoError(syscall, Errno.EINVAL);
+    checkSigbus(m.node, m.path);
+    return m;
+  }
+
+  function unmapQuietly(m: MemoryMapping): void {
+    m.live = false;
+    m.node.mappings.delete(m);
+    mappings.delete(m);
+    m.bytes.buffer.transfer(0);
+  }
+
+  function dirEntries(path: string): DirEntry[] {
+    const prefix = path === "/" ? "/" : path + "/";
+    const entries: DirEntry[] = [];
+    for (const d of dirs) {
+      if (d !== path && d.startsWith(prefix) && !d.slice(prefix.length).includes("/")) {
+        entries.push({ name: d.slice(prefix.length), isDirectory: true });
+      }
+    }
+    for (const f of files.keys()) {
+      if (f.startsWith(prefix) && !f.slice(prefix.length).includes("/")) {
+        entries.push({ name: f.slice(prefix.length), isDirectory: false });
+      }
+    }
+    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  const libc: MemoryLibc = {
+    kind: "memory",
+    open,
+    close(fd) {
+      if (!fds.delete(fd)) throw new IoError("close", Errno.EBADF);
+    },
+    pread,
+    pwrite,
+    fdatasync(fd) {
+      const { open, node } = file("fdatasync", fd);
+      fault("fdatasync", open.path);
+      pull(node, 0, node.sizeBytes);
+      makeDurable(node, 0, node.sizeBytes);
+    },
+    ftruncate(fd, sizeBytes) {
+      const { open, node } = file("ftruncate", fd);
+      fault("ftruncate", open.path);
+      pull(node, 0, node.sizeBytes);
+      reserve("ftruncate", node, sizeBytes, open.path);
+      resize(node, sizeBytes);
+    },
+    fallocate(fd, offsetBytes, lengthBytes) {
+      const { open, node } = file("fallocate", fd);
+      fault("fallocate", open.path);
+      const endBytes = offsetBytes + lengthBytes;
+      reserve("fallocate", node, endBytes, open.path);
+      if (endBytes > node.sizeBytes) resize(node, endBytes);
+    },
+    fileSize(fd) {
+      return file("fileSize", fd).node.sizeBytes;
+    },
+    mmap,
+    munmap(mapping) {
+      const m = live("munmap", mapping);
+      fault("munmap", m.path);
+      pull(m.node, m.offsetBytes, m.offsetBytes + m.lengthBytes);
+      unmapQuietly(m);
+    },
+    msync(mapping, offsetBytes, lengthBytes, flags) {
+      const m = live("msync", mapping);
+      if (offsetBytes % PAGE_SIZE_BYTES !== 0 || offsetBytes + lengthBytes > m.lengthBytes) {
+        throw new IoError("msync", Errno.EINVAL, m.path);
+      }
+      fault("msync", m.path);
+      const startBytes = m.offsetBytes + offsetBytes;
+      pull(m.node, startBytes, startBytes + lengthBytes);
+      if ((flags & MsyncFlags.MS_SYNC) !== 0) makeDurable(m.node, startBytes, startBytes + lengthBytes);
+    },
+    madvise(mapping) {
+      live("madvise", mapping);
+    },
+    sendfile(outFd, inFd, positionBytes, countBytes) {
+      const socket = fds.get(outFd);
+      if (socket === undefined || socket.node !== undefined) throw new IoError("sendfile", Errno.EBADF);
+      const { open, node } = file("sendfile", inFd);
+      try {
+        fault("sendfile", open.path);
+      } catch (error) {
+        if (error instanceof IoError && error.errno === Errno.EAGAIN) return SENDFILE_WOULD_BLOCK;
+        throw error;
+      }
+      const lengthBytes = Math.max(0, Math.min(countBytes, node.sizeBytes - positionBytes));
+      pull(node, positionBytes, positionBytes + lengthBytes);
+      for (let i = 0; i < lengthBytes; i++) socket.received.push(node.data[positionBytes + i]);
+      return lengthBytes;
+    },
+    mkdirp(pathGiven) {
+      const path = normalize(pathGiven);
+      fault("mkdirp", path);
+      if (files.has(path)) throw new IoError("mkdirp", Errno.ENOTDIR, path);
+      for (let p = path; p !== "/"; p = parentOf(p)) dirs.add(p);
+    },
+    readdir(pathGiven) {
+      const path = normalize(pathGiven);
+      fault("readdir", path);
+      if (!dirs.has(path)) throw new IoError("readdir", files.has(path) ? Errno.ENOTDIR : Errno.ENOENT, path);
+      return dirEntries(path);
+    },
+    unlink(pathGiven) {
+      const path = normalize(pathGiven);
+      fault("unlink", path);
+      if (dirs.has(path)) throw new IoError("unlink", Errno.EISDIR, path);
+      if (!files.delete(path)) throw new IoError("unlink", Errno.ENOENT, path);
+    },
+    rename(fromGiven, toGiven) {
+      const from = normalize(fromGiven);
+      const to = normalize(toGiven);
+      fault("rename", from);
+      const node = files.get(from);
+      if (node === undefined) throw new IoError("rename", Errno.ENOENT, from);
+      if (!dirs.has(parentOf(to))) throw new IoError("rename", Errno.ENOENT, to);
+      files.delete(from);
+      files.set(to, node);
+    },
+    removeTree(pathGiven) {
+      const path = normalize(pathGiven);
+      fault("removeTree", path);
+      const prefix = path + "/";
+      for (const f of [...files.keys()]) if (f === path || f.startsWith(prefix)) files.delete(f);
+      for (const d of [...dirs]) if (d !== "/" && (d === path || d.startsWith(prefix))) dirs.delete(d);
+    },
+    exists(path) {
+      const p = normalize(path);
+      return files.has(p) || dirs.has(p);
+    },
+    readFile(pathGiven) {
+      const path = normalize(pathGiven);
+      fault("readFile", path);
+      const node = files.get(path);
+      if (node === undefined) throw new IoError("readFile", Errno.ENOENT, path);
+      checkSigbus(node, path);
+      pull(node, 0, node.sizeBytes);
+      return node.data.slice(0, node.sizeBytes);
+    },
+    writeFileAtomic(pathGiven, bytes) {
+      const path = normalize(pathGiven);
+      fault("writeFileAtomic", path);
+      if (!dirs.has(parentOf(path))) throw new IoError("writeFileAtomic", Errno.ENOENT, path);
+      const node = newNode();
+      node.data = bytes.slice();
+      node.sizeBytes = bytes.length;
+      node.durable = bytes.slice();
+      files.set(path, node);
+    },
+    addFault(rule) {
+      rules.push({ rule, seenCount: 0, firedCount: 0 });
+    },
+    clearFaults() {
+      rules = [];
+    },
+    get faultsFiredCount() {
+      return faultsFiredCount;
+    },
+    crash() {
+      for (const m of [...mappings]) unmapQuietly(m);
+      fds.clear();
+      for (const node of files.values()) {
+        node.data = node.durable.slice();
+        node.sizeBytes = node.durable.length;
+      }
+    },
+    openFdCount: () => [...fds.values()].filter((f) => f.node !== undefined).length,
+    liveMappingCount: () => mappings.size,
+    openSocket() {
+      const fd = fdNext++;
+      fds.set(fd, { path: `socket:${fd}`, node: undefined, received: [] });
+      return fd;
+    },
+    socketBytes(fd) {
+      const socket = fds.get(fd);
+      if (socket === undefined || socket.node !== undefined) throw new IoError("socketBytes", Errno.EBADF);
+      return Uint8Array.from(socket.received);
+    },
+  };
+  return libc;
+}
