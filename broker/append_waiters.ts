@@ -1,0 +1,73 @@
+/**
+ * Long-poll support: a fetch that found too few bytes parks here, keyed by
+ * the partitions it reads, and is woken by the next append to any of them
+ * or by its own timer. No polling loop: an idle consumer costs a timer.
+ *
+ * @module
+ */
+
+/** A parked fetch: `wake` is called at most once. */
+interface Waiter {
+  readonly keys: readonly string[];
+  readonly wake: () => void;
+}
+
+/** Parks fetches until an append to one of their partitions, or a deadline. */
+export class AppendWaiters {
+  readonly #byKey = new Map<string, Set<Waiter>>();
+
+  /** The number of fetches parked now (for tests and metrics). */
+  get parkedCount(): number {
+    const all = new Set<Waiter>();
+    for (const set of this.#byKey.values()) for (const w of set) all.add(w);
+    return all.size;
+  }
+
+  /**
+   * Resolves `true` when one of `keys` is appended to, `false` when `maxWaitMs`
+   * passes or `signal` aborts first.
+   */
+  wait(keys: readonly string[], maxWaitMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (keys.length === 0 || maxWaitMs <= 0 || signal?.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined = undefined;
+      const finish = (appended: boolean) => {
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
+        signal?.removeEventListener("abort", onAbort);
+        for (const k of keys) {
+          const set = this.#byKey.get(k);
+          set?.delete(waiter);
+          if (set?.size === 0) this.#byKey.delete(k);
+        }
+        resolve(appended);
+      };
+      const onAbort = () => finish(false);
+      const waiter: Waiter = { keys, wake: () => finish(true) };
+      for (const k of keys) {
+        let set = this.#byKey.get(k);
+        if (set === undefined) this.#byKey.set(k, set = new Set());
+        set.add(waiter);
+      }
+      timer = setTimeout(() => finish(false), maxWaitMs);
+      signal?.addEventListener("abort", onAbort);
+    });
+  }
+
+  /** Wakes every fetch parked on `key`. */
+  notify(key: string): void {
+    const set = this.#byKey.get(key);
+    if (set === undefined) return;
+    for (const w of [...set]) w.wake();
+  }
+
+  /** Wakes everything (shutdown). */
+  wakeAll(): void {
+    for (const set of [...this.#byKey.values()]) for (const w of [...set]) w.wake();
+  }
+}
+
+/** The key of a partition in {@linkcode AppendWaiters}. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}

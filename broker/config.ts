@@ -1,0 +1,337 @@
+/**
+ * Broker settings: one table of options, read from (lowest to highest
+ * precedence) built-in defaults, a config file (`--config`, Kafka
+ * `server.properties` style or JSON), environment variables (`DENKA_*`) and
+ * the command line. Every limit carries its unit in its name.
+ *
+ * @module
+ */
+import { parseArgs } from "../util/args.ts";
+import type { LogLevel } from "../util/log.ts";
+import {
+  defaultTopicConfigs,
+  type TopicConfigs,
+  TopicConfigError,
+  validateTopicConfig,
+} from "./topic_config.ts";
+
+/** A host and port. */
+export interface HostPort {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** Everything the broker needs to start. */
+export interface BrokerConfig {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly listen: HostPort;
+  /** What Metadata tells clients to connect to; defaults to `listen`. */
+  readonly advertise: HostPort | undefined;
+  readonly dataDir: string;
+  readonly defaultPartitions: number;
+  readonly autoCreateTopics: boolean;
+  readonly writerKind: "pwrite" | "mmap";
+  readonly fetchPath: "sendfile" | "copy";
+  /** Largest request frame accepted (Kafka's socket.request.max.bytes). */
+  readonly requestSizeBytesMax: number;
+  readonly logLevel: LogLevel;
+  /** Defaults for every topic, by Kafka topic property name. */
+  readonly topicDefaults: TopicConfigs;
+}
+
+type Kind = "hostport" | "string" | "int" | "bool" | "enum";
+
+interface OptionDef {
+  readonly name: string;
+  readonly kind: Kind;
+  readonly defaultValue?: string;
+  /** Kafka broker property accepted in config files. */
+  readonly kafkaKey?: string;
+  /** Topic property this option sets the default of. */
+  readonly topicKey?: string;
+  readonly choices?: readonly string[];
+  readonly doc: string;
+}
+
+/** The broker's options; `--name`, `DENKA_NAME`, and `name=` in a config file. */
+export const optionDefs: readonly OptionDef[] = [
+  { name: "listen", kind: "hostport", defaultValue: "127.0.0.1:9092", doc: "Kafka listener" },
+  { name: "advertise", kind: "hostport", doc: "address given to clients (default: --listen)" },
+  {
+    name: "data-dir",
+    kind: "string",
+    defaultValue: "./data",
+    kafkaKey: "log.dirs",
+    doc: "where partitions live",
+  },
+  { name: "config", kind: "string", doc: "config file (key=value lines, or .json)" },
+  {
+    name: "partitions",
+    kind: "int",
+    defaultValue: "1",
+    kafkaKey: "num.partitions",
+    doc: "partitions of an auto-created topic",
+  },
+  {
+    name: "segment-bytes",
+    kind: "int",
+    kafkaKey: "log.segment.bytes",
+    topicKey: "segment.bytes",
+    doc: "segment size before roll (default 1073741824)",
+  },
+  {
+    name: "segment-ms",
+    kind: "int",
+    kafkaKey: "log.roll.ms",
+    topicKey: "segment.ms",
+    doc: "segment age before roll (default 604800000)",
+  },
+  {
+    name: "index-interval-bytes",
+    kind: "int",
+    kafkaKey: "log.index.interval.bytes",
+    topicKey: "index.interval.bytes",
+    doc: "log bytes between index entries (default 4096)",
+  },
+  {
+    name: "segment-index-bytes",
+    kind: "int",
+    kafkaKey: "log.index.size.max.bytes",
+    topicKey: "segment.index.bytes",
+    doc: "preallocated index file size (default 10485760)",
+  },
+  {
+    name: "max-message-bytes",
+    kind: "int",
+    kafkaKey: "message.max.bytes",
+    topicKey: "max.message.bytes",
+    doc: "largest record batch (default 1048588)",
+  },
+  {
+    name: "auto-create",
+    kind: "bool",
+    defaultValue: "true",
+    kafkaKey: "auto.create.topics.enable",
+    doc: "create topics on first use",
+  },
+  {
+    name: "writer",
+    kind: "enum",
+    defaultValue: "pwrite",
+    choices: ["pwrite", "mmap"],
+    doc: "segment writer",
+  },
+  {
+    name: "fetch-path",
+    kind: "enum",
+    defaultValue: "sendfile",
+    choices: ["sendfile", "copy"],
+    doc: "how fetched records reach the socket",
+  },
+  {
+    name: "request-max-bytes",
+    kind: "int",
+    defaultValue: "104857600",
+    kafkaKey: "socket.request.max.bytes",
+    doc: "largest request frame",
+  },
+  {
+    name: "cluster-id",
+    kind: "string",
+    defaultValue: "denka-cluster",
+    kafkaKey: "cluster.id",
+    doc: "cluster id in Metadata",
+  },
+  {
+    name: "log-level",
+    kind: "enum",
+    defaultValue: "info",
+    choices: ["debug", "info", "warn", "error", "silent"],
+    doc: "log verbosity",
+  },
+];
+
+/** A setting that cannot be used, with a sentence saying why. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses `HOST:PORT` (IPv6 in brackets). */
+export function parseHostPort(value: string): HostPort {
+  const m = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(value.trim());
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || port > 65535) {
+    throw new ConfigError(`Address "${value}" is not HOST:PORT.`);
+  }
+  const hostname = m[1].replace(/^\[|\]$/g, "") || "0.0.0.0";
+  return { hostname, port };
+}
+
+/** The `--help` text. */
+export function helpText(): string {
+  const lines = ["Usage: denka [options]", "", "Options (also DENKA_<NAME> env vars):"];
+  for (const d of optionDefs) {
+    const arg = d.kind === "bool" ? `--${d.name} / --no-${d.name}` : `--${d.name} <${d.kind}>`;
+    const extra = [
+      d.choices ? `one of ${d.choices.join("|")}` : "",
+      d.defaultValue !== undefined ? `default ${d.defaultValue}` : "",
+      d.kafkaKey ? `file key ${d.kafkaKey}` : "",
+    ].filter(Boolean).join("; ");
+    lines.push(`  ${arg.padEnd(36)} ${d.doc}${extra ? ` (${extra})` : ""}`);
+  }
+  lines.push(
+    `  ${"--topic-config <key=value>".padEnd(36)} default topic setting by Kafka name, repeatable`,
+    `  ${"--help".padEnd(36)} print this help`,
+    "",
+    "Config files may also set any Kafka topic property (e.g. retention.ms=60000)",
+    "as a default for every topic.",
+  );
+  return lines.join("\n");
+}
+
+/** Raw settings by option name, plus topic defaults by Kafka topic name. */
+export interface RawSettings {
+  readonly options: Record<string, string>;
+  readonly topics: Record<string, string>;
+}
+
+/** Parses a config file's text: `key=value` lines (`#` comments) or a JSON object. */
+export function parseConfigText(text: string, isJson: boolean): RawSettings {
+  const entries: [string, string][] = [];
+  if (isJson) {
+    const obj = JSON.parse(text);
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
+      throw new ConfigError("A JSON config file must hold one object.");
+    }
+    for (const [k, v] of Object.entries(obj)) entries.push([k, String(v)]);
+  } else {
+    for (const [i, raw] of text.split(/\r?\n/).entries()) {
+      const line = raw.trim();
+      if (line === "" || line.startsWith("#") || line.startsWith("!")) continue;
+      const eq = line.search(/[=:]/);
+      if (eq <= 0) throw new ConfigError(`Config line ${i + 1} is not key=value: "${raw}".`);
+      entries.push([line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
+    }
+  }
+  const options: Record<string, string> = {};
+  const topics: Record<string, string> = {};
+  for (const [key, value] of entries) {
+    const def = optionDefs.find((d) => d.name === key || d.kafkaKey === key);
+    if (def !== undefined) options[def.name] = value;
+    else if (key in defaultTopicConfigs()) topics[key] = value;
+    else throw new ConfigError(`Unknown config key "${key}".`);
+  }
+  return { options, topics };
+}
+
+/** Settings from `DENKA_*` environment variables. */
+export function settingsFromEnv(env: Record<string, string | undefined>): RawSettings {
+  const options: Record<string, string> = {};
+  for (const d of optionDefs) {
+    const value = env[`DENKA_${d.name.toUpperCase().replaceAll("-", "_")}`];
+    if (value !== undefined && value !== "") options[d.name] = value;
+  }
+  return { options, topics: {} };
+}
+
+/** Settings from command-line arguments; `help` is true when `--help` was given. */
+export function settingsFromArgs(args: string[]): RawSettings & { help: boolean } {
+  const spec: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
+    help: { type: "boolean" },
+    "topic-config": { type: "string", multiple: true },
+  };
+  for (const d of optionDefs) {
+    spec[d.name] = { type: d.kind === "bool" ? "boolean" : "string" };
+    if (d.kind === "bool") spec[`no-${d.name}`] = { type: "boolean" };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: spec, strict: true, allowPositionals: false });
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message} (see --help).`);
+  }
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const options: Record<string, string> = {};
+  for (const d of optionDefs) {
+    if (values[d.name] !== undefined) options[d.name] = String(values[d.name]);
+    if (d.kind === "bool" && values[`no-${d.name}`]) options[d.name] = "false";
+  }
+  const topics: Record<string, string> = {};
+  for (const kv of (values["topic-config"] as string[] | undefined) ?? []) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) throw new ConfigError(`--topic-config wants key=value, got "${kv}".`);
+    topics[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return { options, topics, help: values.help === true };
+}
+
+/** Merges layers (later wins) and checks every value. */
+export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
+  const opts: Record<string, string> = {};
+  const topicDefaults = defaultTopicConfigs();
+  for (const d of optionDefs) if (d.defaultValue !== undefined) opts[d.name] = d.defaultValue;
+  for (const layer of layers) {
+    Object.assign(opts, layer.options);
+    for (const [k, v] of Object.entries(layer.topics)) topicDefaults[k] = checkTopic(k, v);
+  }
+  for (const d of optionDefs) {
+    if (d.topicKey !== undefined && opts[d.name] !== undefined) {
+      topicDefaults[d.topicKey] = checkTopic(d.topicKey, opts[d.name]);
+    }
+  }
+  const listen = parseHostPort(opts["listen"]);
+  return {
+    nodeId: 0,
+    clusterId: opts["cluster-id"],
+    listen,
+    advertise: opts["advertise"] ? parseHostPort(opts["advertise"]) : undefined,
+    dataDir: opts["data-dir"],
+    defaultPartitions: intOption(opts, "partitions", 1, 100000),
+    autoCreateTopics: boolOption(opts, "auto-create"),
+    writerKind: enumOption(opts, "writer") as BrokerConfig["writerKind"],
+    fetchPath: enumOption(opts, "fetch-path") as BrokerConfig["fetchPath"],
+    requestSizeBytesMax: intOption(opts, "request-max-bytes", 1024, 2147483647),
+    logLevel: enumOption(opts, "log-level") as LogLevel,
+    topicDefaults,
+  };
+}
+
+function checkTopic(key: string, value: string): string {
+  try {
+    return validateTopicConfig(key, value);
+  } catch (e) {
+    if (e instanceof TopicConfigError) throw new ConfigError(e.message);
+    throw e;
+  }
+}
+
+function intOption(opts: Record<string, string>, name: string, min: number, max: number): number {
+  const raw = opts[name];
+  const n = Number(raw);
+  if (!/^-?\d+$/.test(raw?.trim() ?? "") || n < min || n > max) {
+    throw new ConfigError(`Option "${name}" must be an integer in ${min}..${max}, got "${raw}".`);
+  }
+  return n;
+}
+
+function boolOption(opts: Record<string, string>, name: string): boolean {
+  const raw = opts[name]?.trim().toLowerCase();
+  if (raw === "true" || raw === "1" || raw === "yes") return true;
+  if (raw === "false" || raw === "0" || raw === "no") return false;
+  throw new ConfigError(`Option "${name}" must be true or false, got "${opts[name]}".`);
+}
+
+function enumOption(opts: Record<string, string>, name: string): string {
+  const def = optionDefs.find((d) => d.name === name);
+  const raw = opts[name];
+  if (def?.choices !== undefined && !def.choices.includes(raw)) {
+    throw new ConfigError(
+      `Option "${name}" must be one of ${def.choices.join(", ")}, got "${raw}".`,
+    );
+  }
+  return raw;
+}

@@ -1,0 +1,191 @@
+/**
+ * One client connection: size-prefixed frames in, responses out strictly in
+ * request order. Requests are handled one at a time, as Kafka does (a
+ * connection is muted while its request is in progress); a response's send
+ * overlaps with the next request's handling, bounded by
+ * `PENDING_SENDS_MAX`.
+ *
+ * A broken frame (negative or oversized size prefix, unknown API key or
+ * version, undecodable header or body) closes this connection alone, with a
+ * logged reason.
+ *
+ * @module
+ */
+import type { Socket, SocketHandlers } from "../ffi/port.ts";
+import type { Logger } from "../util/log.ts";
+
+/** Frames answered before their predecessors' sends finished, at most. */
+const PENDING_SENDS_MAX = 8;
+
+/** What the connection asks of the broker for each frame. */
+export interface FrameHandler {
+  /**
+   * Handles one request frame (without its size prefix) and sends its
+   * response, if any, through `send`. Throws {@linkcode FrameError} to close
+   * the connection.
+   */
+  handleFrame(frame: Uint8Array, connection: Connection): Promise<void>;
+}
+
+/** A frame that cannot be handled: the connection is closed with this reason. */
+export class FrameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FrameError";
+  }
+}
+
+/** Sends a connection's responses in order (see `broker/send.ts`). */
+export interface ResponseSender {
+  send(plan: readonly (Uint8Array | import("../protocol/send_plan.ts").FileSlice)[]): Promise<void>;
+}
+
+/** One client connection. */
+export class Connection implements SocketHandlers {
+  readonly socket: Socket;
+  readonly id: number;
+  readonly #handler: FrameHandler;
+  readonly #sender: ResponseSender;
+  readonly #log: Logger;
+  readonly #requestSizeBytesMax: number;
+  readonly #onClosed: (c: Connection) => void;
+  readonly #abort = new AbortController();
+  // The frame being assembled from incoming bytes.
+  readonly #sizePrefix = new Uint8Array(4);
+  readonly #sizeView = new DataView(this.#sizePrefix.buffer);
+  #sizeFilled = 0;
+  #frame: Uint8Array | undefined = undefined;
+  #frameFilled = 0;
+  #frames: Uint8Array[] = [];
+  #pumping = false;
+  #pumpDone: Promise<void> = Promise.resolve();
+  #pendingSends = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(
+    socket: Socket,
+    options: {
+      id: number;
+      handler: FrameHandler;
+      sender: ResponseSender;
+      logger: Logger;
+      requestSizeBytesMax: number;
+      onClosed: (c: Connection) => void;
+    },
+  ) {
+    this.socket = socket;
+    this.id = options.id;
+    this.#handler = options.handler;
+    this.#sender = options.sender;
+    this.#log = options.logger;
+    this.#requestSizeBytesMax = options.requestSizeBytesMax;
+    this.#onClosed = options.onClosed;
+  }
+
+  /** Aborted when the connection closes: long-poll fetches listen to it. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  onData(chunk: Uint8Array): void {
+    // The runtime may reuse `chunk`: bytes are copied straight into the frame
+    // being assembled. This is the one copy of record bytes on the way in.
+    let at = 0;
+    while (!this.#closed && at < chunk.length) {
+      if (this.#frame === undefined) {
+        const part = Math.min(4 - this.#sizeFilled, chunk.length - at);
+        this.#sizePrefix.set(chunk.subarray(at, at + part), this.#sizeFilled);
+        this.#sizeFilled += part;
+        at += part;
+        if (this.#sizeFilled < 4) break;
+        this.#sizeFilled = 0;
+        const sizeBytes = this.#sizeView.getInt32(0);
+        if (sizeBytes < 0 || sizeBytes > this.#requestSizeBytesMax) {
+          this.close(
+            `frame size ${sizeBytes} is outside 0..${this.#requestSizeBytesMax} (socket.request.max.bytes)`,
+          );
+          return;
+        }
+        this.#frame = new Uint8Array(sizeBytes);
+        this.#frameFilled = 0;
+      }
+      const part = Math.min(this.#frame.length - this.#frameFilled, chunk.length - at);
+      this.#frame.set(chunk.subarray(at, at + part), this.#frameFilled);
+      this.#frameFilled += part;
+      at += part;
+      if (this.#frameFilled === this.#frame.length) {
+        this.#frames.push(this.#frame);
+        this.#frame = undefined;
+      }
+    }
+    if (!this.#pumping && this.#frames.length > 0) this.#pumpDone = this.#pump();
+  }
+
+  /** Resolves once the request in progress, if any, has finished. */
+  idle(): Promise<void> {
+    return this.#pumpDone;
+  }
+
+  onClose(error?: Error): void {
+    if (error !== undefined && !this.#closed) {
+      this.#log.debug(`Connection ${this.id} from ${this.socket.remoteAddress} failed: ${error}`);
+    }
+    this.#finish();
+  }
+
+  /** Queues a response; resolves when it may be followed by the next one. */
+  async send(plan: readonly (Uint8Array | import("../protocol/send_plan.ts").FileSlice)[]) {
+    if (this.#closed) return;
+    const p = this.#sender.send(plan).catch((e) => {
+      this.close(`sending a response failed: ${(e as Error).message}`);
+    });
+    this.#pendingSends.add(p);
+    void p.finally(() => this.#pendingSends.delete(p));
+    if (this.#pendingSends.size >= PENDING_SENDS_MAX) await p;
+  }
+
+  /** Closes the connection, logging why. */
+  close(reason?: string): void {
+    if (this.#closed) return;
+    if (reason !== undefined) {
+      this.#log.warn(`Closing connection ${this.id} from ${this.socket.remoteAddress}: ${reason}`);
+    }
+    this.socket.close();
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort();
+    this.#frame = undefined;
+    this.#frames = [];
+    this.#onClosed(this);
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      while (!this.#closed && this.#frames.length > 0) {
+        const frame = this.#frames.shift()!;
+        try {
+          await this.#handler.handleFrame(frame, this);
+        } catch (e) {
+          if (e instanceof FrameError) this.close(e.message);
+          else {
+            this.#log.error(`Bug while handling a request on connection ${this.id}: ${
+              (e as Error).stack ?? e
+            }`);
+            this.close("internal error");
+          }
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+}

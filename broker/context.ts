@@ -1,0 +1,74 @@
+/**
+ * What handlers see: the broker's state (topics, long-poll waiters,
+ * counters, settings) and the request being handled.
+ *
+ * @module
+ */
+import type { Libc } from "../ffi/port.ts";
+import type { Logger } from "../util/log.ts";
+import type { AppendWaiters } from "./append_waiters.ts";
+import type { BrokerConfig, HostPort } from "./config.ts";
+import type { Connection } from "./connection.ts";
+import type { ProducerIds } from "./producer_ids.ts";
+import type { Topic, TopicRegistry } from "./topics.ts";
+
+/** Counters the broker exposes (tests, metrics, benchmarks). */
+export interface BrokerCounters {
+  /** Record bytes that reached sockets through sendfile. */
+  sendfileBytes: number;
+  /** Record bytes that reached sockets through pread + write. */
+  copyBytes: number;
+  sendfileCalls: number;
+  wouldBlock: number;
+  requests: number;
+  connectionsAccepted: number;
+  connectionsClosedForBadFrames: number;
+}
+
+/** The broker's shared state, as handlers need it. */
+export interface BrokerCore {
+  readonly config: BrokerConfig;
+  readonly libc: Libc;
+  readonly topics: TopicRegistry;
+  readonly waiters: AppendWaiters;
+  readonly counters: BrokerCounters;
+  readonly logger: Logger;
+  readonly producerIds: ProducerIds;
+  /** The address clients are told to connect to. */
+  advertised(): HostPort;
+  nowMs(): number;
+  /**
+   * The topic named `name`, created with the default partition count when it
+   * does not exist and auto-creation is on; undefined otherwise.
+   */
+  topicForUse(name: string): Topic | undefined;
+}
+
+/** The request header fields a handler may need. */
+export interface RequestInfo {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+}
+
+/** One request in flight. */
+export interface RequestContext {
+  readonly broker: BrokerCore;
+  readonly request: RequestInfo;
+  readonly connection: Connection;
+}
+
+/** A handler for one API key. */
+export interface ApiHandler {
+  readonly apiKey: number;
+  /** Lowest and highest version advertised in ApiVersions. */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /**
+   * Handles a decoded request; returns the response body to encode at the
+   * request's version, or `null` for no response (acks=0 produce).
+   */
+  // deno-lint-ignore no-explicit-any
+  handle(ctx: RequestContext, request: any): unknown | Promise<unknown>;
+}

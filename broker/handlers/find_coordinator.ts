@@ -1,0 +1,59 @@
+/**
+ * FindCoordinator (key 10): on one node, node 0 coordinates every group.
+ * Transaction coordinators are refused until transactions exist.
+ *
+ * @module
+ */
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type {
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+} from "../../protocol/messages/find_coordinator.ts";
+import type { ApiHandler, RequestContext } from "../context.ts";
+
+/** FindCoordinator key types. */
+const KEY_TYPE_GROUP = 0;
+/** First version that batches keys. */
+const BATCHED_MIN_VERSION = 4;
+
+export const findCoordinatorHandler: ApiHandler = {
+  apiKey: 10,
+  minVersion: 0,
+  maxVersion: 6,
+  handle(ctx: RequestContext, request: FindCoordinatorRequest): FindCoordinatorResponse {
+    const { hostname, port } = ctx.broker.advertised();
+    const nodeId = ctx.broker.config.nodeId;
+    const answer = (key: string) => {
+      const ok = request.keyType === KEY_TYPE_GROUP;
+      return {
+        key,
+        nodeId: ok ? nodeId : -1,
+        host: ok ? hostname : "",
+        port: ok ? port : -1,
+        errorCode: ok ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        errorMessage: ok ? null : "Transactions are not supported by Denka yet.",
+      };
+    };
+    if (ctx.request.apiVersion >= BATCHED_MIN_VERSION) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        nodeId: -1,
+        host: "",
+        port: -1,
+        coordinators: request.coordinatorKeys.map(answer),
+      };
+    }
+    const one = answer(request.key);
+    return {
+      throttleTimeMs: 0,
+      errorCode: one.errorCode,
+      errorMessage: one.errorMessage,
+      nodeId: one.nodeId,
+      host: one.host,
+      port: one.port,
+      coordinators: [],
+    };
+  },
+};

@@ -1,0 +1,50 @@
+/**
+ * InitProducerId (key 22): hands idempotent producers a producer id that is
+ * unique across restarts (ids come from blocks reserved in a file before
+ * use, as Kafka's controller reserves blocks) and bumps the epoch of a
+ * known id (KIP-360). Sequence checking comes with durable produce.
+ *
+ * @module
+ */
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type {
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+} from "../../protocol/messages/init_producer_id.ts";
+import type { ApiHandler, RequestContext } from "../context.ts";
+
+/** Largest producer epoch before a new id is needed. */
+const PRODUCER_EPOCH_MAX = 32767;
+
+export const initProducerIdHandler: ApiHandler = {
+  apiKey: 22,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(ctx: RequestContext, request: InitProducerIdRequest): InitProducerIdResponse {
+    if (request.transactionalId !== null) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        producerId: -1,
+        producerEpoch: -1,
+      };
+    }
+    const ids = ctx.broker.producerIds;
+    if (request.producerId >= 0 && request.producerEpoch >= 0) {
+      if (request.producerEpoch < PRODUCER_EPOCH_MAX && ids.wasIssued(request.producerId)) {
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.NONE,
+          producerId: request.producerId,
+          producerEpoch: request.producerEpoch + 1,
+        };
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      producerId: ids.next(),
+      producerEpoch: 0,
+    };
+  },
+};

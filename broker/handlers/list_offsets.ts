@@ -1,0 +1,89 @@
+/**
+ * ListOffsets (key 2): earliest (-2, and -4 "earliest local"), latest (-1),
+ * max timestamp (-3), and the first offset whose timestamp is at or after a
+ * given time, found through the time index.
+ *
+ * @module
+ */
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type {
+  ListOffsetsRequest,
+  ListOffsetsResponse,
+} from "../../protocol/messages/list_offsets.ts";
+import type { ApiHandler, RequestContext } from "../context.ts";
+import { LEADER_EPOCH } from "./fetch.ts";
+
+type PartitionResponse = ListOffsetsResponse["topics"][number]["partitions"][number];
+
+/** Kafka's special timestamps. */
+const LATEST_TIMESTAMP = -1;
+const EARLIEST_TIMESTAMP = -2;
+const MAX_TIMESTAMP = -3;
+const EARLIEST_LOCAL_TIMESTAMP = -4;
+
+export const listOffsetsHandler: ApiHandler = {
+  apiKey: 2,
+  minVersion: 1,
+  maxVersion: 8,
+  handle(ctx: RequestContext, request: ListOffsetsRequest): ListOffsetsResponse {
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) =>
+          listPartition(ctx, t.name, p.partitionIndex, p.timestamp, p.currentLeaderEpoch)
+        ),
+      })),
+    };
+  },
+};
+
+function listPartition(
+  ctx: RequestContext,
+  topic: string,
+  partitionIndex: number,
+  timestampMs: number,
+  currentLeaderEpoch: number,
+): PartitionResponse {
+  const out: PartitionResponse = {
+    partitionIndex,
+    errorCode: ErrorCode.NONE,
+    oldStyleOffsets: [],
+    timestamp: -1,
+    offset: -1,
+    leaderEpoch: -1,
+  };
+  const partition = ctx.broker.topics.partition(topic, partitionIndex);
+  if (partition === undefined) {
+    out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    return out;
+  }
+  if (currentLeaderEpoch > LEADER_EPOCH) {
+    out.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
+    return out;
+  }
+  const log = partition.log;
+  out.leaderEpoch = LEADER_EPOCH;
+  if (timestampMs === LATEST_TIMESTAMP) {
+    out.offset = log.logEndOffset;
+  } else if (timestampMs === EARLIEST_TIMESTAMP || timestampMs === EARLIEST_LOCAL_TIMESTAMP) {
+    out.offset = log.logStartOffset;
+  } else if (timestampMs === MAX_TIMESTAMP) {
+    const found = log.maxTimestamp();
+    if (found !== undefined) {
+      out.offset = found.offset;
+      out.timestamp = found.timestampMs;
+    }
+  } else if (timestampMs >= 0) {
+    const found = log.offsetForTimestamp(timestampMs);
+    if (found === undefined) {
+      out.leaderEpoch = -1;
+    } else {
+      out.offset = found.offset;
+      out.timestamp = found.timestampMs;
+    }
+  } else {
+    out.errorCode = ErrorCode.INVALID_REQUEST;
+  }
+  return out;
+}

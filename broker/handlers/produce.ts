@@ -1,0 +1,113 @@
+/**
+ * Produce (key 0): validate each partition's batches, append them whole
+ * (only baseOffset patched), wake long-poll fetches, answer per partition.
+ * Versions 0-2 (message formats v0/v1) are advertised for librdkafka's
+ * feature detection but refused with UNSUPPORTED_VERSION, as Kafka 4.0 does.
+ *
+ * @module
+ */
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
+import type { DecodedRecords } from "../../protocol/primitives.ts";
+import { partitionKey } from "../append_waiters.ts";
+import type { ApiHandler, RequestContext } from "../context.ts";
+
+type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
+
+/** Lowest Produce version whose batches are RecordBatch v2. */
+const PRODUCE_MAGIC_V2_MIN_VERSION = 3;
+/** First Produce version that knows INVALID_RECORD (KIP-467). */
+const PRODUCE_INVALID_RECORD_MIN_VERSION = 8;
+
+export const produceHandler: ApiHandler = {
+  apiKey: 0,
+  minVersion: 0,
+  maxVersion: 11,
+  handle(ctx: RequestContext, request: ProduceRequest<DecodedRecords>): ProduceResponse | null {
+    const version = ctx.request.apiVersion;
+    const acks = request.acks;
+    let anyError = false;
+    const responses = request.topicData.map((topicData) => ({
+      name: topicData.name,
+      partitionResponses: topicData.partitionData.map((p): PartitionResponse => {
+        const result = producePartition(ctx, topicData.name, p.index, p.records, {
+          acks,
+          transactional: request.transactionalId !== null,
+        });
+        if (result.errorCode !== ErrorCode.NONE) anyError = true;
+        if (
+          result.errorCode === ErrorCode.INVALID_RECORD &&
+          version < PRODUCE_INVALID_RECORD_MIN_VERSION
+        ) {
+          result.errorCode = ErrorCode.CORRUPT_MESSAGE;
+        }
+        return result;
+      }),
+    }));
+    if (acks === 0) {
+      // Kafka answers nothing to acks=0, and closes the connection on an
+      // error so the producer notices.
+      if (anyError) ctx.connection.close("a produce with acks=0 failed");
+      return null;
+    }
+    return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+  },
+};
+
+function producePartition(
+  ctx: RequestContext,
+  topicName: string,
+  index: number,
+  records: Uint8Array | null,
+  options: { acks: number; transactional: boolean },
+): PartitionResponse {
+  const base: PartitionResponse = {
+    index,
+    errorCode: ErrorCode.NONE,
+    baseOffset: -1,
+    logAppendTimeMs: -1,
+    logStartOffset: -1,
+    recordErrors: [],
+    errorMessage: null,
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+  };
+  const fail = (errorCode: number, message: string | null = null) => {
+    base.errorCode = errorCode;
+    base.errorMessage = message;
+    return base;
+  };
+  if (ctx.request.apiVersion < PRODUCE_MAGIC_V2_MIN_VERSION) {
+    return fail(ErrorCode.UNSUPPORTED_VERSION, "Produce v0-v2 (message format v0/v1) is not supported.");
+  }
+  if (options.acks !== 0 && options.acks !== 1 && options.acks !== -1) {
+    return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${options.acks}.`);
+  }
+  if (options.transactional) {
+    return fail(
+      ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+      "Transactions are not supported by Denka yet.",
+    );
+  }
+  const partition = ctx.broker.topics.partition(topicName, index);
+  if (partition === undefined) {
+    return fail(
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      `Topic "${topicName}" partition ${index} does not exist.`,
+    );
+  }
+  if (records === null || records.length === 0) {
+    return fail(ErrorCode.INVALID_RECORD, "The produce request carries no record batch.");
+  }
+  const appended = partition.log.append(records, { nowMs: ctx.broker.nowMs() });
+  if (!appended.ok) {
+    if (appended.cause !== undefined) {
+      ctx.broker.logger.error(`Append to ${topicName}-${index} failed: ${appended.cause.message}`);
+    }
+    return fail(appended.errorCode, appended.message);
+  }
+  base.baseOffset = appended.baseOffset;
+  base.logStartOffset = appended.logStartOffset;
+  base.logAppendTimeMs = appended.logAppendTimeMs;
+  ctx.broker.waiters.notify(partitionKey(topicName, index));
+  return base;
+}

@@ -1,0 +1,63 @@
+/**
+ * `deno task broker` / `bun run main.ts`: the command-line entry point.
+ *
+ * @module
+ */
+import process from "node:process";
+import { readFileSync } from "node:fs";
+import {
+  ConfigError,
+  helpText,
+  parseConfigText,
+  type RawSettings,
+  resolveConfig,
+  settingsFromArgs,
+  settingsFromEnv,
+} from "./broker/config.ts";
+import { startBrokerWithConfig } from "./broker/broker.ts";
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    const fromArgs = settingsFromArgs(process.argv.slice(2));
+    if (fromArgs.help) {
+      console.log(helpText());
+      return 0;
+    }
+    const fromEnv = settingsFromEnv(process.env);
+    const layers: RawSettings[] = [];
+    const configPath = fromArgs.options["config"] ?? fromEnv.options["config"];
+    if (configPath !== undefined) {
+      let text: string;
+      try {
+        text = readFileSync(configPath, "utf8");
+      } catch (e) {
+        throw new ConfigError(`Cannot read config file "${configPath}": ${(e as Error).message}`);
+      }
+      layers.push(parseConfigText(text, configPath.endsWith(".json")));
+    }
+    layers.push(fromEnv, fromArgs);
+    config = resolveConfig(layers);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof SyntaxError) {
+      console.error(`denka: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  const broker = await startBrokerWithConfig(config);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    broker.logger.info(`Received ${signal}; stopping.`);
+    await broker.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  return -1;
+}
+
+const code = await main();
+if (code >= 0) process.exit(code);
