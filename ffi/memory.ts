@@ -16,37 +16,19 @@
  * @module
  */
 
+import { FaultInjector, type FaultPlan, type FaultRule } from "./_memory_faults.ts";
 import {
+  type DirEntry,
   Errno,
   IoError,
   type Libc,
   type Mapping,
   MsyncFlags,
   OpenFlags,
-  type DirEntry,
   SENDFILE_WOULD_BLOCK,
 } from "./port.ts";
 
-/** One fault rule: which calls fail, when, and how. */
-export interface FaultRule {
-  /** The `Libc` method name, e.g. `"pwrite"`, `"fdatasync"`, `"msync"`, `"fallocate"`. */
-  readonly syscall: string;
-  /** Only calls on a path containing this string (fd calls use the path the fd was opened with). */
-  readonly pathIncludes?: string;
-  /** Let this many matching calls through before the fault fires (default 0). */
-  readonly after?: number;
-  /** Fire this many times, then let calls through again (default: forever). */
-  readonly times?: number;
-  /** The errno to throw (default EIO). Ignored by `shortWrite`/`shortRead`. */
-  readonly errno?: number;
-  /** `pwrite` only: write a seeded-random part (at least 1 byte) and return the count. */
-  readonly shortWrite?: boolean;
-  /** `pread` only: read a seeded-random part (at least 1 byte) and return the count. */
-  readonly shortRead?: boolean;
-}
-
-/** The fault rules a {@linkcode memoryLibc} starts with. */
-export type FaultPlan = readonly FaultRule[];
+export type { FaultPlan, FaultRule };
 
 /** Options of {@linkcode memoryLibc}. */
 export interface MemoryLibcOptions {
@@ -98,47 +80,16 @@ interface OpenFile {
   readonly received: number[];
 }
 
-interface RuleState {
-  readonly rule: FaultRule;
-  seenCount: number;
-  firedCount: number;
-}
-
 /** Creates an in-memory libc; see the module doc. */
 export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
   const fileSizeBytesMax = options.fileSizeBytesMax ?? 4 * 1024 ** 3;
-  let rngState = (options.seed ?? 1) >>> 0;
   const files = new Map<string, FileNode>();
   const dirs = new Set<string>(["/"]);
   const fds = new Map<number, OpenFile>();
   const mappings = new Set<MemoryMapping>();
-  let rules: RuleState[] = (options.faults ?? []).map((rule) => ({ rule, seenCount: 0, firedCount: 0 }));
-  let faultsFiredCount = 0;
+  const faults = new FaultInjector(options.seed ?? 1, options.faults ?? []);
+  const fault = (syscall: string, path: string) => faults.check(syscall, path);
   let fdNext = 3;
-
-  function random(): number { // mulberry32
-    rngState = (rngState + 0x6d2b79f5) >>> 0;
-    let t = rngState;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  function fault(syscall: string, path: string): FaultRule | undefined {
-    for (const state of rules) {
-      const { rule } = state;
-      if (rule.syscall !== syscall) continue;
-      if (rule.pathIncludes !== undefined && !path.includes(rule.pathIncludes)) continue;
-      state.seenCount++;
-      if (state.seenCount <= (rule.after ?? 0)) continue;
-      if (state.firedCount >= (rule.times ?? Infinity)) continue;
-      state.firedCount++;
-      faultsFiredCount++;
-      if (rule.shortWrite || rule.shortRead) return rule;
-      throw new IoError(syscall, rule.errno ?? Errno.EIO, path);
-    }
-    return undefined;
-  }
 
   function file(syscall: string, fd: number): { open: OpenFile; node: FileNode } {
     const open = fds.get(fd);
@@ -153,7 +104,9 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
       for (let i = fromBytes; i < m.bytes.length; i++) {
         if (m.bytes[i] !== 0) {
           throw new Error(
-            `SIGBUS: a mapping of "${path}" was written at ${m.offsetBytes + i}, past end of file ${node.sizeBytes}`,
+            `SIGBUS: a mapping of "${path}" was written at ${
+              m.offsetBytes + i
+            }, past end of file ${node.sizeBytes}`,
           );
         }
       }
@@ -205,7 +158,12 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     return i <= 0 ? "/" : path.slice(0, i);
   }
   function newNode(): FileNode {
-    return { data: new Uint8Array(0), sizeBytes: 0, durable: new Uint8Array(0), mappings: new Set() };
+    return {
+      data: new Uint8Array(0),
+      sizeBytes: 0,
+      durable: new Uint8Array(0),
+      mappings: new Set(),
+    };
   }
 
   function open(pathGiven: string, flags: number): number {
@@ -233,7 +191,7 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     const { open, node } = file("pread", fd);
     const rule = fault("pread", open.path);
     let lengthBytes = Math.max(0, Math.min(buf.length, node.sizeBytes - positionBytes));
-    if (rule?.shortRead && lengthBytes > 1) lengthBytes = 1 + Math.floor(random() * (lengthBytes - 1));
+    if (rule?.shortRead) lengthBytes = faults.shortLength(lengthBytes);
     pull(node, positionBytes, positionBytes + lengthBytes);
     buf.set(node.data.subarray(positionBytes, positionBytes + lengthBytes));
     return lengthBytes;
@@ -243,7 +201,7 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     const { open, node } = file("pwrite", fd);
     const rule = fault("pwrite", open.path);
     let lengthBytes = buf.length;
-    if (rule?.shortWrite && lengthBytes > 1) lengthBytes = 1 + Math.floor(random() * (lengthBytes - 1));
+    if (rule?.shortWrite) lengthBytes = faults.shortLength(lengthBytes);
     const endBytes = positionBytes + lengthBytes;
     reserve("pwrite", node, endBytes, open.path);
     node.data.set(buf.subarray(0, lengthBytes), positionBytes);
@@ -274,7 +232,15 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
       pull(node, offsetBytes, to);
       bytes.set(node.data.subarray(offsetBytes, to));
     }
-    const m: MemoryMapping = { bytes, lengthBytes, node, path: open.path, offsetBytes, writable, live: true };
+    const m: MemoryMapping = {
+      bytes,
+      lengthBytes,
+      node,
+      path: open.path,
+      offsetBytes,
+      writable,
+      live: true,
+    };
     node.mappings.add(m);
     mappings.add(m);
     return m;
@@ -291,7 +257,7 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     m.live = false;
     m.node.mappings.delete(m);
     mappings.delete(m);
-    m.bytes.buffer.transfer(0);
+    (m.bytes.buffer as ArrayBuffer).transfer(0);
   }
 
   function dirEntries(path: string): DirEntry[] {
@@ -356,14 +322,18 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
       fault("msync", m.path);
       const startBytes = m.offsetBytes + offsetBytes;
       pull(m.node, startBytes, startBytes + lengthBytes);
-      if ((flags & MsyncFlags.MS_SYNC) !== 0) makeDurable(m.node, startBytes, startBytes + lengthBytes);
+      if ((flags & MsyncFlags.MS_SYNC) !== 0) {
+        makeDurable(m.node, startBytes, startBytes + lengthBytes);
+      }
     },
     madvise(mapping) {
       live("madvise", mapping);
     },
     sendfile(outFd, inFd, positionBytes, countBytes) {
       const socket = fds.get(outFd);
-      if (socket === undefined || socket.node !== undefined) throw new IoError("sendfile", Errno.EBADF);
+      if (socket === undefined || socket.node !== undefined) {
+        throw new IoError("sendfile", Errno.EBADF);
+      }
       const { open, node } = file("sendfile", inFd);
       try {
         fault("sendfile", open.path);
@@ -385,7 +355,9 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     readdir(pathGiven) {
       const path = normalize(pathGiven);
       fault("readdir", path);
-      if (!dirs.has(path)) throw new IoError("readdir", files.has(path) ? Errno.ENOTDIR : Errno.ENOENT, path);
+      if (!dirs.has(path)) {
+        throw new IoError("readdir", files.has(path) ? Errno.ENOTDIR : Errno.ENOENT, path);
+      }
       return dirEntries(path);
     },
     unlink(pathGiven) {
@@ -409,7 +381,9 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
       fault("removeTree", path);
       const prefix = path + "/";
       for (const f of [...files.keys()]) if (f === path || f.startsWith(prefix)) files.delete(f);
-      for (const d of [...dirs]) if (d !== "/" && (d === path || d.startsWith(prefix))) dirs.delete(d);
+      for (const d of [...dirs]) {
+        if (d !== "/" && (d === path || d.startsWith(prefix))) dirs.delete(d);
+      }
     },
     exists(path) {
       const p = normalize(path);
@@ -434,14 +408,10 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
       node.durable = bytes.slice();
       files.set(path, node);
     },
-    addFault(rule) {
-      rules.push({ rule, seenCount: 0, firedCount: 0 });
-    },
-    clearFaults() {
-      rules = [];
-    },
+    addFault: (rule) => faults.add(rule),
+    clearFaults: () => faults.clear(),
     get faultsFiredCount() {
-      return faultsFiredCount;
+      return faults.firedCount;
     },
     crash() {
       for (const m of [...mappings]) unmapQuietly(m);
@@ -460,7 +430,9 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     },
     socketBytes(fd) {
       const socket = fds.get(fd);
-      if (socket === undefined || socket.node !== undefined) throw new IoError("socketBytes", Errno.EBADF);
+      if (socket === undefined || socket.node !== undefined) {
+        throw new IoError("socketBytes", Errno.EBADF);
+      }
       return Uint8Array.from(socket.received);
     },
   };

@@ -1,0 +1,187 @@
+/**
+ * The file behind an index (Kafka's `AbstractIndex`): fixed-width entries in a
+ * file preallocated to `maxIndexBytes` with ftruncate and mmap'd; trimmed to
+ * `entryCount × entrySizeBytes` and remapped read-only when the segment stops
+ * being active.
+ *
+ * @module
+ */
+
+import { strict as assert } from "node:assert";
+import { type Libc, type Mapping, MsyncFlags, OpenFlags } from "../ffi/port.ts";
+
+/** An index file failed its sanity check on open: rebuild it from the log. */
+export class IndexCorruptError extends Error {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(`Index "${path}" is corrupt: ${message}`);
+    this.name = "IndexCorruptError";
+    this.path = path;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Options of {@linkcode IndexFile.open}. */
+export interface IndexFileOptions {
+  readonly entrySizeBytes: number;
+  /** Kafka's `segment.index.bytes`: the preallocated size, rounded down to whole entries. */
+  readonly maxIndexBytes: number;
+  /** Active segment: grow to `maxIndexBytes` and map read-write. */
+  readonly writable: boolean;
+  /** True for the all-zero entry that marks the end of an untrimmed file. */
+  readonly isEmptyEntry: (view: DataView, positionBytes: number) => boolean;
+}
+
+/** A mapped index file; see the module doc. */
+export class IndexFile {
+  readonly path: string;
+  readonly entrySizeBytes: number;
+  readonly maxEntryCount: number;
+  #libc: Libc;
+  #mapping: Mapping | undefined = undefined;
+  #writable = false;
+  /** A view of the mapped entries (empty when nothing is mapped). */
+  view: DataView = new DataView(EMPTY.buffer);
+  entryCount = 0;
+
+  private constructor(libc: Libc, path: string, entrySizeBytes: number, maxIndexBytes: number) {
+    assert(
+      maxIndexBytes >= entrySizeBytes,
+      `segment.index.bytes "${maxIndexBytes}" holds no entry`,
+    );
+    this.#libc = libc;
+    this.path = path;
+    this.entrySizeBytes = entrySizeBytes;
+    this.maxEntryCount = Math.floor(maxIndexBytes / entrySizeBytes);
+  }
+
+  /** Opens (creating if missing) and maps the index; throws {@linkcode IndexCorruptError} on a bad size. */
+  static open(libc: Libc, path: string, options: IndexFileOptions): IndexFile {
+    const index = new IndexFile(libc, path, options.entrySizeBytes, options.maxIndexBytes);
+    const fd = libc.open(path, OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_CLOEXEC, 0o644);
+    try {
+      const sizeBytes = libc.fileSize(fd);
+      const preallocatedBytes = index.maxEntryCount * index.entrySizeBytes;
+      if (sizeBytes % index.entrySizeBytes !== 0 || sizeBytes > preallocatedBytes) {
+        throw new IndexCorruptError(
+          path,
+          `size ${sizeBytes} is not a whole number of entries within ${preallocatedBytes}`,
+        );
+      }
+      index.#map(fd, sizeBytes, false);
+      index.entryCount = sizeBytes / index.entrySizeBytes;
+      if (sizeBytes === preallocatedBytes && sizeBytes > 0) {
+        // Untrimmed (the broker stopped without closing): entries end at the first empty one.
+        index.entryCount = index.#firstEmptyEntry(options.isEmptyEntry);
+      }
+      if (options.writable) index.#growAndMapWritable(fd);
+    } catch (error) {
+      index.#unmap();
+      throw error;
+    } finally {
+      libc.close(fd);
+    }
+    return index;
+  }
+
+  get isWritable(): boolean {
+    return this.#writable;
+  }
+  get isFull(): boolean {
+    return this.entryCount >= this.maxEntryCount;
+  }
+  /** Bytes holding valid entries. */
+  get validSizeBytes(): number {
+    return this.entryCount * this.entrySizeBytes;
+  }
+
+  /** Makes room for one entry at the end and returns its position; the caller fills it. */
+  appendEntry(): number {
+    assert(this.#writable, `Index "${this.path}" is not writable`);
+    assert(!this.isFull, `Index "${this.path}" is full`);
+    return this.entryCount++ * this.entrySizeBytes;
+  }
+
+  /** Drops entries from `entryCount` on (zeroes them so an untrimmed file stays parseable). */
+  truncateToEntries(entryCount: number): void {
+    assert(entryCount >= 0 && entryCount <= this.entryCount);
+    if (this.#writable) {
+      new Uint8Array(this.view.buffer, this.view.byteOffset, this.view.byteLength)
+        .fill(0, entryCount * this.entrySizeBytes, this.validSizeBytes);
+    }
+    this.entryCount = entryCount;
+  }
+
+  /** msync(MS_SYNC) the mapped entries (a no-op when read-only). */
+  flush(): void {
+    if (this.#writable && this.#mapping !== undefined) {
+      this.#libc.msync(this.#mapping, 0, this.#mapping.lengthBytes, MsyncFlags.MS_SYNC);
+    }
+  }
+
+  /** Kafka's `trimToValidSize`: unmap, ftruncate to the valid entries, remap read-only. */
+  trimToValidSize(): void {
+    this.#unmap();
+    const fd = this.#libc.open(this.path, OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC);
+    try {
+      this.#libc.ftruncate(fd, this.validSizeBytes);
+      this.#map(fd, this.validSizeBytes, false);
+    } finally {
+      this.#libc.close(fd);
+    }
+  }
+
+  /** Grows back to the preallocated size and maps read-write (the segment became active again). */
+  makeWritable(): void {
+    if (this.#writable) return;
+    const fd = this.#libc.open(this.path, OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC);
+    try {
+      this.#growAndMapWritable(fd);
+    } finally {
+      this.#libc.close(fd);
+    }
+  }
+
+  /** Unmaps; the file stays as it is. */
+  close(): void {
+    this.#unmap();
+  }
+
+  #growAndMapWritable(fd: number): void {
+    this.#unmap();
+    const preallocatedBytes = this.maxEntryCount * this.entrySizeBytes;
+    this.#libc.ftruncate(fd, preallocatedBytes);
+    this.#map(fd, preallocatedBytes, true);
+  }
+
+  #map(fd: number, lengthBytes: number, writable: boolean): void {
+    assert(this.#mapping === undefined);
+    if (lengthBytes > 0) {
+      this.#mapping = this.#libc.mmap(fd, lengthBytes, writable, 0);
+      const bytes = this.#mapping.bytes;
+      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    this.#writable = writable;
+  }
+
+  #unmap(): void {
+    const mapping = this.#mapping;
+    this.#mapping = undefined;
+    this.#writable = false;
+    this.view = new DataView(EMPTY.buffer);
+    if (mapping !== undefined) this.#libc.munmap(mapping);
+  }
+
+  #firstEmptyEntry(isEmptyEntry: (view: DataView, positionBytes: number) => boolean): number {
+    // Valid entries are never empty and empty ones only follow them: binary search the boundary.
+    let low = 0;
+    let high = this.maxEntryCount;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (isEmptyEntry(this.view, middle * this.entrySizeBytes)) high = middle;
+      else low = middle + 1;
+    }
+    return low;
+  }
+}

@@ -1,0 +1,399 @@
+/**
+ * One log segment (Kafka's `LogSegment`): the `.log` file and its writer, the
+ * offset and time indexes, and the header scans that turn an offset or a
+ * timestamp into a file position. Record bytes are never read into the heap,
+ * except by recovery (CRC check) and the timestamp search inside one batch.
+ *
+ * @module
+ */
+
+import { strict as assert } from "node:assert";
+import { type Libc, OpenFlags } from "../ffi/port.ts";
+import { type BatchInfo, RecordBatchView } from "../protocol/record_batch.ts";
+import { findRecordByTimestamp } from "../protocol/records.ts";
+import { BatchHeaderReader } from "./_batch_headers.ts";
+import { IndexCorruptError } from "./_index_file.ts";
+import type { LogConfig } from "./log_config.ts";
+import {
+  INDEX_FILE_SUFFIX,
+  LOG_FILE_SUFFIX,
+  type SegmentFileSuffix,
+  segmentPath,
+  TIME_INDEX_FILE_SUFFIX,
+} from "./log_files.ts";
+import { OffsetIndex } from "./offset_index.ts";
+import { createSegmentWriter, type SegmentWriter } from "./segment_writer.ts";
+import { TimeIndex, type TimestampOffset } from "./time_index.ts";
+
+/** Where a batch sits in a segment file. */
+export interface BatchPosition {
+  readonly positionBytes: number;
+  readonly sizeBytes: number;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+}
+
+/** Options of {@linkcode Segment.open}. */
+export interface SegmentOpenOptions {
+  readonly dir: string;
+  readonly baseOffset: number;
+  readonly config: LogConfig;
+  readonly nowMs: number;
+  /** The last segment: writable indexes and a writer. */
+  readonly active: boolean;
+  /** Scan every batch (CRC included), rebuild both indexes and cut a torn tail. */
+  readonly recover: boolean;
+}
+
+const OPEN_FLAGS = OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_CLOEXEC;
+
+/** See the module doc. */
+export class Segment {
+  readonly baseOffset: number;
+  readonly logPath: string;
+  /** The `.log` fd, for {@linkcode FileSlice}s. */
+  readonly logFd: number;
+  readonly offsetIndex: OffsetIndex;
+  readonly timeIndex: TimeIndex;
+  /** When this process created or opened the segment (Kafka's `created`). */
+  readonly createdMs: number;
+  readonly #libc: Libc;
+  readonly #headers: BatchHeaderReader;
+  readonly #config: LogConfig;
+  #writer: SegmentWriter | undefined = undefined;
+  #sizeBytes = 0;
+  #nextOffset: number;
+  #maxTimestamp: TimestampOffset;
+  /** maxTimestamp of the first batch, or -1 (Kafka's `rollingBasedTimestamp`). */
+  #firstBatchTimestampMs = -1;
+  #bytesSinceLastIndexEntry = 0;
+  /** Bytes cut off a torn tail by recovery. */
+  truncatedBytes = 0;
+
+  private constructor(
+    libc: Libc,
+    options: SegmentOpenOptions,
+    logFd: number,
+    indexes: [OffsetIndex, TimeIndex],
+  ) {
+    this.#libc = libc;
+    this.#config = options.config;
+    this.baseOffset = options.baseOffset;
+    this.logPath = segmentPath(options.dir, options.baseOffset, LOG_FILE_SUFFIX);
+    this.logFd = logFd;
+    this.#headers = new BatchHeaderReader(libc, logFd, this.logPath);
+    [this.offsetIndex, this.timeIndex] = indexes;
+    this.createdMs = options.nowMs;
+    this.#nextOffset = options.baseOffset;
+    this.#maxTimestamp = { timestampMs: -1, offset: options.baseOffset };
+  }
+
+  /** Opens (or creates) the segment at `baseOffset`; see {@linkcode SegmentOpenOptions}. */
+  static open(libc: Libc, options: SegmentOpenOptions): Segment {
+    const logPath = segmentPath(options.dir, options.baseOffset, LOG_FILE_SUFFIX);
+    const logFd = libc.open(logPath, OPEN_FLAGS, 0o644);
+    const indexes: (OffsetIndex | TimeIndex)[] = [];
+    try {
+      let recover = options.recover;
+      const openIndex = <T>(suffix: SegmentFileSuffix, make: (path: string) => T): T => {
+        const path = segmentPath(options.dir, options.baseOffset, suffix);
+        try {
+          return make(path);
+        } catch (error) {
+          if (!(error instanceof IndexCorruptError)) throw error;
+          libc.unlink(path);
+          recover = true;
+          return make(path);
+        }
+      };
+      const indexOptions = {
+        baseOffset: options.baseOffset,
+        maxIndexBytes: options.config.segmentIndexBytes,
+        writable: options.active,
+      };
+      indexes.push(openIndex(INDEX_FILE_SUFFIX, (p) => OffsetIndex.open(libc, p, indexOptions)));
+      indexes.push(openIndex(TIME_INDEX_FILE_SUFFIX, (p) => TimeIndex.open(libc, p, indexOptions)));
+      const segment = new Segment(libc, options, logFd, indexes as [OffsetIndex, TimeIndex]);
+      segment.#load(recover);
+      if (options.active) {
+        segment.#writer = createSegmentWriter(options.config.writerKind, libc, {
+          fd: logFd,
+          path: logPath,
+          sizeBytes: segment.#sizeBytes,
+          mmapChunkBytes: options.config.mmapChunkBytes,
+        });
+      } else if (segment.offsetIndex.file.isWritable) {
+        segment.#trimIndexes(); // rebuilt by recovery
+      }
+      return segment;
+    } catch (error) {
+      for (const index of indexes) index.close();
+      libc.close(logFd);
+      throw error;
+    }
+  }
+
+  /** Bytes of valid batches. */
+  get sizeBytes(): number {
+    return this.#writer?.sizeBytes ?? this.#sizeBytes;
+  }
+  /** The offset after the last batch (baseOffset when empty). */
+  get nextOffset(): number {
+    return this.#nextOffset;
+  }
+  /** The largest batch maxTimestamp and the last offset of its batch; (-1, baseOffset) when empty. */
+  get maxTimestamp(): TimestampOffset {
+    return this.#maxTimestamp;
+  }
+  get isActive(): boolean {
+    return this.#writer !== undefined;
+  }
+
+  /**
+   * Kafka's `shouldRoll`: the append would take the segment past `segment.bytes`, `segment.ms`
+   * has passed since its first batch, an index is full, or `lastOffset` does not fit an index entry.
+   */
+  shouldRoll(
+    append: { sizeBytes: number; lastOffset: number; maxTimestampMs: number; nowMs: number },
+  ): boolean {
+    const sizeBytes = this.sizeBytes;
+    const waitedMs = this.#firstBatchTimestampMs >= 0
+      ? append.maxTimestampMs - this.#firstBatchTimestampMs
+      : append.nowMs - this.createdMs;
+    return sizeBytes > this.#config.segmentBytes - append.sizeBytes ||
+      (sizeBytes > 0 && waitedMs > this.#config.segmentMs) ||
+      this.offsetIndex.isFull || this.timeIndex.isFull ||
+      !this.offsetIndex.canHoldOffset(append.lastOffset);
+  }
+
+  /**
+   * Appends `bytes` (whole batches with final offsets) and indexes them. All or nothing: an
+   * `IoError` from the writer leaves the segment unchanged.
+   */
+  append(bytes: Uint8Array, batches: readonly BatchInfo[]): void {
+    const writer = this.#writer;
+    assert(writer !== undefined, `Segment ${this.baseOffset} is not active`);
+    const view = new RecordBatchView(bytes);
+    const lastBatch = batches[batches.length - 1];
+    const lastOffset = view.moveTo(lastBatch.positionBytes).baseOffset + lastBatch.lastOffsetDelta;
+    assert(
+      view.moveTo(batches[0].positionBytes).baseOffset >= this.#nextOffset,
+      "Offsets must grow",
+    );
+    assert(
+      this.offsetIndex.canHoldOffset(lastOffset),
+      `Offset ${lastOffset} is out of range for segment ${this.baseOffset}`,
+    );
+    let positionBytes = writer.sizeBytes;
+    writer.append(bytes);
+    for (const batch of batches) {
+      this.#indexBatch(
+        positionBytes,
+        view.moveTo(batch.positionBytes).baseOffset + batch.lastOffsetDelta,
+        batch.maxTimestampMs,
+        batch.sizeBytes,
+      );
+      positionBytes += batch.sizeBytes;
+    }
+    this.#nextOffset = lastOffset + 1;
+  }
+
+  /** The first batch whose last offset is >= `targetOffset`, scanning headers from the index floor. */
+  findBatch(targetOffset: number): BatchPosition | undefined {
+    const sizeBytes = this.sizeBytes;
+    for (let p = this.offsetIndex.lookup(targetOffset).positionBytes; p < sizeBytes;) {
+      const header = this.#headers.read(p, sizeBytes);
+      if (header.lastOffset >= targetOffset) {
+        return {
+          positionBytes: p,
+          sizeBytes: header.sizeBytes,
+          baseOffset: header.baseOffset,
+          lastOffset: header.lastOffset,
+        };
+      }
+      p += header.sizeBytes;
+    }
+    return undefined;
+  }
+
+  /** The end of the last whole batch starting at or after `fromPositionBytes` that ends at or below `limitPositionBytes`. */
+  batchEndAtOrBelow(fromPositionBytes: number, limitPositionBytes: number): number {
+    const sizeBytes = this.sizeBytes;
+    if (limitPositionBytes >= sizeBytes) return sizeBytes;
+    let p = Math.max(
+      fromPositionBytes,
+      this.offsetIndex.lookupByPosition(limitPositionBytes).positionBytes,
+    );
+    while (p < sizeBytes) {
+      const header = this.#headers.read(p, sizeBytes);
+      if (p + header.sizeBytes > limitPositionBytes) break;
+      p += header.sizeBytes;
+    }
+    return p;
+  }
+
+  /**
+   * Kafka's `findOffsetByTimestamp`: time index floor, offset index floor, then the first batch
+   * with maxTimestamp >= `timestampMs`, then the first record in it at or after both bounds.
+   * A compressed batch answers with its own base offset (clamped) and maxTimestamp.
+   */
+  findOffsetByTimestamp(timestampMs: number, offsetMin: number): TimestampOffset | undefined {
+    const floor = this.timeIndex.lookup(timestampMs);
+    const sizeBytes = this.sizeBytes;
+    for (
+      let p = this.offsetIndex.lookup(Math.max(floor.offset, offsetMin)).positionBytes;
+      p < sizeBytes;
+    ) {
+      const header = this.#headers.read(p, sizeBytes);
+      const batchSizeBytes = header.sizeBytes;
+      if (header.maxTimestampMs >= timestampMs && header.lastOffset >= offsetMin) {
+        if (header.compression !== 0) {
+          return {
+            offset: Math.max(header.baseOffset, offsetMin),
+            timestampMs: header.maxTimestampMs,
+          };
+        }
+        const batch = this.#headers.readBatch(p, batchSizeBytes);
+        const found = findRecordByTimestamp(batch, 0, { timestampMs, offsetMin });
+        if (found !== undefined) return { offset: found.offset, timestampMs: found.timestampMs };
+      }
+      p += batchSizeBytes;
+    }
+    return undefined;
+  }
+
+  /** Makes appended bytes durable. Indexes are rebuilt by recovery, so only the log is synced. */
+  flush(): void {
+    this.#writer?.flush();
+  }
+
+  /** Kafka's `onBecomeInactiveSegment` + flush: final time index entry, sync, trim, drop the writer. */
+  makeInactive(): void {
+    const writer = this.#writer;
+    assert(writer !== undefined, `Segment ${this.baseOffset} is not active`);
+    writer.flush();
+    this.timeIndex.maybeAppend(this.#maxTimestamp.timestampMs, this.#maxTimestamp.offset);
+    this.#sizeBytes = writer.sizeBytes;
+    writer.close();
+    this.#writer = undefined;
+    this.#trimIndexes();
+  }
+
+  /** Closes without syncing the log (callers flush first): trims indexes, releases the writer and fd. */
+  close(): void {
+    try {
+      if (this.#writer !== undefined) {
+        this.timeIndex.maybeAppend(this.#maxTimestamp.timestampMs, this.#maxTimestamp.offset);
+        this.#sizeBytes = this.#writer.sizeBytes;
+        this.#writer.close();
+        this.#writer = undefined;
+        this.#trimIndexes();
+      }
+    } finally {
+      this.offsetIndex.close();
+      this.timeIndex.close();
+      this.#libc.close(this.logFd);
+    }
+  }
+
+  /** Closes without trimming or syncing, then deletes the three files. */
+  delete(): void {
+    try {
+      this.#writer?.close();
+    } finally {
+      this.#writer = undefined;
+      this.offsetIndex.close();
+      this.timeIndex.close();
+      this.#libc.close(this.logFd);
+    }
+    for (const path of [this.logPath, this.offsetIndex.file.path, this.timeIndex.file.path]) {
+      if (this.#libc.exists(path)) this.#libc.unlink(path);
+    }
+  }
+
+  #indexBatch(
+    positionBytes: number,
+    lastOffset: number,
+    maxTimestampMs: number,
+    batchSizeBytes: number,
+  ): void {
+    if (positionBytes === 0) this.#firstBatchTimestampMs = maxTimestampMs;
+    if (maxTimestampMs > this.#maxTimestamp.timestampMs) {
+      this.#maxTimestamp = { timestampMs: maxTimestampMs, offset: lastOffset };
+    }
+    if (
+      this.#bytesSinceLastIndexEntry > this.#config.indexIntervalBytes && !this.offsetIndex.isFull
+    ) {
+      this.offsetIndex.append(lastOffset, positionBytes);
+      this.timeIndex.maybeAppend(this.#maxTimestamp.timestampMs, this.#maxTimestamp.offset);
+      this.#bytesSinceLastIndexEntry = 0;
+    }
+    this.#bytesSinceLastIndexEntry += batchSizeBytes;
+  }
+
+  #trimIndexes(): void {
+    this.offsetIndex.flush();
+    this.timeIndex.flush();
+    this.offsetIndex.trimToValidSize();
+    this.timeIndex.trimToValidSize();
+  }
+
+  /** Loads sizes and offsets: trusting the (sanity-checked) indexes, or by full recovery. */
+  #load(recover: boolean): void {
+    const fileSizeBytes = this.#libc.fileSize(this.logFd);
+    const header = this.#headers.header;
+    if (!recover) {
+      try {
+        this.offsetIndex.sanityCheck(fileSizeBytes);
+        const last = this.offsetIndex.lastEntry();
+        let p = last.positionBytes;
+        let nextOffset = this.baseOffset;
+        for (; p < fileSizeBytes; p += header.sizeBytes) {
+          if (!this.#headers.tryRead(p, fileSizeBytes)) {
+            throw new IndexCorruptError(this.logPath, `bad batch at ${p}`);
+          }
+          nextOffset = header.lastOffset + 1;
+        }
+        this.timeIndex.sanityCheck(nextOffset);
+        this.#sizeBytes = fileSizeBytes;
+        this.#nextOffset = nextOffset;
+        this.#maxTimestamp = this.timeIndex.lastEntry();
+        this.#bytesSinceLastIndexEntry = fileSizeBytes - last.positionBytes;
+        if (fileSizeBytes > 0 && this.#headers.tryRead(0, fileSizeBytes)) {
+          this.#firstBatchTimestampMs = header.maxTimestampMs;
+        }
+        return;
+      } catch (error) {
+        if (!(error instanceof IndexCorruptError)) throw error;
+      }
+    }
+    this.#recover(fileSizeBytes);
+  }
+
+  /** Kafka's `LogSegment.recover`: CRC-check every batch, rebuild the indexes, cut the invalid tail. */
+  #recover(fileSizeBytes: number): void {
+    const header = this.#headers.header;
+    this.offsetIndex.makeWritable();
+    this.timeIndex.makeWritable();
+    this.offsetIndex.file.truncateToEntries(0);
+    this.timeIndex.file.truncateToEntries(0);
+    this.#bytesSinceLastIndexEntry = 0;
+    this.#maxTimestamp = { timestampMs: -1, offset: this.baseOffset };
+    let p = 0;
+    while (p < fileSizeBytes && this.#headers.tryRead(p, fileSizeBytes)) {
+      const batchSizeBytes = header.sizeBytes;
+      const lastOffset = header.lastOffset;
+      const baseOffset = header.baseOffset;
+      const maxTimestampMs = header.maxTimestampMs;
+      if (baseOffset < this.#nextOffset || !this.offsetIndex.canHoldOffset(lastOffset)) break;
+      const batch = new RecordBatchView(this.#headers.readBatch(p, batchSizeBytes));
+      if (!batch.isCrcValid()) break;
+      this.#indexBatch(p, lastOffset, maxTimestampMs, batchSizeBytes);
+      this.#nextOffset = lastOffset + 1;
+      p += batchSizeBytes;
+    }
+    this.truncatedBytes = fileSizeBytes - p;
+    this.#sizeBytes = p;
+    if (this.truncatedBytes > 0) this.#libc.ftruncate(this.logFd, p);
+  }
+}

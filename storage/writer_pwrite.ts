@@ -1,0 +1,99 @@
+/**
+ * A {@linkcode SegmentWriter} that pwrite()s at the end of the file, looping
+ * on short writes; a failed append is rolled back with ftruncate.
+ *
+ * @module
+ */
+
+import { strict as assert } from "node:assert";
+import { Errno, IoError, type Libc } from "../ffi/port.ts";
+import type { SegmentWriter, SegmentWriterOptions } from "./segment_writer.ts";
+
+/** See the module doc. */
+export class PwriteSegmentWriter implements SegmentWriter {
+  readonly kind = "pwrite";
+  readonly #libc: Libc;
+  readonly #fd: number;
+  readonly #path: string;
+  #sizeBytes: number;
+  #failure: IoError | undefined = undefined;
+
+  constructor(libc: Libc, options: SegmentWriterOptions) {
+    this.#libc = libc;
+    this.#fd = options.fd;
+    this.#path = options.path;
+    this.#sizeBytes = options.sizeBytes;
+    const fileSizeBytes = libc.fileSize(this.#fd);
+    assert(
+      fileSizeBytes >= options.sizeBytes,
+      `"${this.#path}" is shorter than ${options.sizeBytes} bytes`,
+    );
+    if (fileSizeBytes > options.sizeBytes) libc.ftruncate(this.#fd, options.sizeBytes);
+  }
+
+  get sizeBytes(): number {
+    return this.#sizeBytes;
+  }
+
+  append(bytes: Uint8Array): void {
+    this.#checkHealthy();
+    let writtenBytes = 0;
+    try {
+      while (writtenBytes < bytes.length) {
+        const n = this.#libc.pwrite(
+          this.#fd,
+          bytes.subarray(writtenBytes),
+          this.#sizeBytes + writtenBytes,
+        );
+        if (n <= 0) throw new IoError("pwrite", Errno.EIO, this.#path);
+        writtenBytes += n;
+      }
+    } catch (error) {
+      if (writtenBytes > 0 || error instanceof IoError) this.#rollBack();
+      throw error;
+    }
+    this.#sizeBytes += bytes.length;
+  }
+
+  flush(): void {
+    this.#checkHealthy();
+    try {
+      this.#libc.fdatasync(this.#fd);
+    } catch (error) {
+      if (error instanceof IoError) this.#failure = error;
+      throw error;
+    }
+  }
+
+  truncateTo(sizeBytes: number): void {
+    this.#checkHealthy();
+    assert(
+      sizeBytes >= 0 && sizeBytes <= this.#sizeBytes,
+      `Cannot truncate ${this.#sizeBytes} bytes to ${sizeBytes}`,
+    );
+    this.#libc.ftruncate(this.#fd, sizeBytes);
+    this.#sizeBytes = sizeBytes;
+  }
+
+  close(): void {
+    if (this.#failure !== undefined) return;
+    if (this.#libc.fileSize(this.#fd) !== this.#sizeBytes) {
+      this.#libc.ftruncate(this.#fd, this.#sizeBytes);
+    }
+  }
+
+  /** Cuts partial bytes off; if even that fails, readers still stop at `sizeBytes` and the next append overwrites them. */
+  #rollBack(): void {
+    try {
+      this.#libc.ftruncate(this.#fd, this.#sizeBytes);
+    } catch {
+      // Reported through the append's own error.
+    }
+  }
+
+  #checkHealthy(): void {
+    if (this.#failure !== undefined) {
+      throw new IoError(this.#failure.syscall, this.#failure.errno, this.#failure.path);
+    }
+  }
+}
