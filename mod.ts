@@ -59,6 +59,10 @@ export interface BrokerHandle {
   readonly counters: Readonly<BrokerCounters>;
   /** Open client connections. */
   connectionCount(): number;
+  /** Resolves when the next long-poll fetch parks, waiting for data (for ordering tests). */
+  nextFetchPark(): Promise<void>;
+  /** Resolves with the reason when the next parked fetch is released. */
+  nextFetchUnpark(): Promise<"appended" | "timeout" | "aborted">;
   /** Stops the broker: connections closed, logs flushed and closed. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -89,6 +93,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     config,
     counters: broker.counters,
     connectionCount: () => broker.connectionCount,
+    nextFetchPark: () => broker.waiters.nextPark(),
+    nextFetchUnpark: () => broker.waiters.nextUnpark(),
     close: () => broker.close(),
     [Symbol.asyncDispose]: () => broker.close(),
   };

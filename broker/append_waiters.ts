@@ -6,6 +6,9 @@
  * @module
  */
 
+/** Why a parked fetch was released. */
+export type UnparkReason = "appended" | "timeout" | "aborted";
+
 /** A parked fetch: `wake` is called at most once. */
 interface Waiter {
   readonly keys: readonly string[];
@@ -15,6 +18,18 @@ interface Waiter {
 /** Parks fetches until an append to one of their partitions, or a deadline. */
 export class AppendWaiters {
   readonly #byKey = new Map<string, Set<Waiter>>();
+  #parkListeners: (() => void)[] = [];
+  #unparkListeners: ((reason: UnparkReason) => void)[] = [];
+
+  /** Resolves when the next fetch parks (tests use it to order events without sleeping). */
+  nextPark(): Promise<void> {
+    return new Promise((resolve) => this.#parkListeners.push(resolve));
+  }
+
+  /** Resolves with the reason when the next parked fetch is released. */
+  nextUnpark(): Promise<UnparkReason> {
+    return new Promise((resolve) => this.#unparkListeners.push(resolve));
+  }
 
   /** The number of fetches parked now (for tests and metrics). */
   get parkedCount(): number {
@@ -31,7 +46,7 @@ export class AppendWaiters {
     if (keys.length === 0 || maxWaitMs <= 0 || signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined = undefined;
-      const finish = (appended: boolean) => {
+      const finish = (appended: boolean, reason: UnparkReason) => {
         if (timer !== undefined) clearTimeout(timer);
         timer = undefined;
         signal?.removeEventListener("abort", onAbort);
@@ -41,16 +56,22 @@ export class AppendWaiters {
           if (set?.size === 0) this.#byKey.delete(k);
         }
         resolve(appended);
+        const listeners = this.#unparkListeners;
+        this.#unparkListeners = [];
+        for (const l of listeners) l(reason);
       };
-      const onAbort = () => finish(false);
-      const waiter: Waiter = { keys, wake: () => finish(true) };
+      const onAbort = () => finish(false, "aborted");
+      const waiter: Waiter = { keys, wake: () => finish(true, "appended") };
       for (const k of keys) {
         let set = this.#byKey.get(k);
         if (set === undefined) this.#byKey.set(k, set = new Set());
         set.add(waiter);
       }
-      timer = setTimeout(() => finish(false), maxWaitMs);
+      timer = setTimeout(() => finish(false, "timeout"), maxWaitMs);
       signal?.addEventListener("abort", onAbort);
+      const listeners = this.#parkListeners;
+      this.#parkListeners = [];
+      for (const l of listeners) l();
     });
   }
 

@@ -12,6 +12,7 @@
  * @module
  */
 import type { Socket, SocketHandlers } from "../ffi/port.ts";
+import type { SendChunk } from "../protocol/send_plan.ts";
 import type { Logger } from "../util/log.ts";
 
 /** Frames answered before their predecessors' sends finished, at most. */
@@ -37,7 +38,7 @@ export class FrameError extends Error {
 
 /** Sends a connection's responses in order (see `broker/send.ts`). */
 export interface ResponseSender {
-  send(plan: readonly (Uint8Array | import("../protocol/send_plan.ts").FileSlice)[]): Promise<void>;
+  send(plan: readonly SendChunk[]): Promise<void>;
 }
 
 /** One client connection. */
@@ -138,13 +139,23 @@ export class Connection implements SocketHandlers {
   }
 
   /** Queues a response; resolves when it may be followed by the next one. */
-  async send(plan: readonly (Uint8Array | import("../protocol/send_plan.ts").FileSlice)[]) {
-    if (this.#closed) return;
+  /**
+   * Queues a response; resolves when the next one may be queued. `onSettled`
+   * runs once the response is fully handed to the kernel or has failed (the
+   * file slices it names are no longer in use).
+   */
+  async send(plan: readonly SendChunk[], onSettled?: () => void): Promise<void> {
+    if (this.#closed) {
+      onSettled?.();
+      return;
+    }
     const p = this.#sender.send(plan).catch((e) => {
       this.close(`sending a response failed: ${(e as Error).message}`);
+    }).finally(() => {
+      this.#pendingSends.delete(p);
+      onSettled?.();
     });
     this.#pendingSends.add(p);
-    void p.finally(() => this.#pendingSends.delete(p));
     if (this.#pendingSends.size >= PENDING_SENDS_MAX) await p;
   }
 

@@ -57,6 +57,8 @@ export interface RequestContext {
   readonly broker: BrokerCore;
   readonly request: RequestInfo;
   readonly connection: Connection;
+  /** Runs `fn` once this request's response has been sent (or dropped). */
+  afterSend(fn: () => void): void;
 }
 
 /** A handler for one API key. */

@@ -76,12 +76,25 @@ export class RequestRouter implements FrameHandler {
     if (!reader.ok) {
       throw new FrameError(`cannot decode API key ${info.apiKey} v${info.apiVersion}: ${reader.error}`);
     }
-    const response = await handler.handle(
-      { broker: this.#broker, request: info, connection },
-      request,
-    );
-    if (response === null || connection.closed) return;
-    await connection.send(this.#encode(info, info.apiVersion, response));
+    const settled: (() => void)[] = [];
+    const runSettled = () => {
+      for (const fn of settled) fn();
+    };
+    let response: unknown;
+    try {
+      response = await handler.handle(
+        { broker: this.#broker, request: info, connection, afterSend: (fn) => settled.push(fn) },
+        request,
+      );
+    } catch (e) {
+      runSettled();
+      throw e;
+    }
+    if (response === null || connection.closed) {
+      runSettled();
+      return;
+    }
+    await connection.send(this.#encode(info, info.apiVersion, response), runSettled);
   }
 
   #encode(info: RequestInfo, bodyVersion: number, body: unknown): SendChunk[] {

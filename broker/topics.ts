@@ -34,6 +34,12 @@ export interface Partition {
   readonly topic: Topic;
   readonly index: number;
   readonly log: PartitionLog;
+  /**
+   * Responses in flight whose file slices point into this log. A deleted
+   * topic's files are closed only when this drops to zero, so that a
+   * `sendfile` never reads an fd number that was closed and reused.
+   */
+  sendsInFlight: number;
 }
 
 /** One topic. */
@@ -82,6 +88,8 @@ export class TopicRegistry {
   readonly #log: Logger;
   readonly #byName = new Map<string, Topic>();
   readonly #byId = new Map<string, Topic>();
+  /** Deleted topics' partitions whose files wait for in-flight sends. */
+  readonly #deleting = new Set<Partition>();
 
   private constructor(
     libc: Libc,
@@ -125,6 +133,7 @@ export class TopicRegistry {
       if (!(e instanceof IoError && e.errno === Errno.ENOENT)) throw e;
     }
     for (const p of persisted) registry.#openTopic(p);
+    registry.#removeOrphans();
     return registry;
   }
 
@@ -156,6 +165,14 @@ export class TopicRegistry {
     validateTopicName(name);
     if (this.#byName.has(name)) {
       throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic "${name}" already exists.`);
+    }
+    for (const p of this.#deleting) {
+      if (p.topic.name === name) {
+        throw new KafkaError(
+          ErrorCode.TOPIC_ALREADY_EXISTS,
+          `Topic "${name}" is marked for deletion.`,
+        );
+      }
     }
     if (
       !Number.isInteger(partitionCount) || partitionCount < 1 ||
@@ -206,11 +223,23 @@ export class TopicRegistry {
     this.#byId.delete(topic.id);
     this.#save();
     for (const p of topic.partitions) {
-      p.log.close();
-      p.log.deleteFiles();
-      this.#libc.removeTree(this.#partitionDir(name, p.index));
+      if (p.sendsInFlight === 0) p.log.deleteFiles();
+      else this.#deleting.add(p);
     }
     this.#log.info(`Deleted topic "${name}".`);
+  }
+
+  /** Marks a response naming `partition`'s files as in flight. */
+  retain(partition: Partition): void {
+    partition.sendsInFlight++;
+  }
+
+  /** Ends what {@linkcode retain} began; finishes a pending deletion. */
+  release(partition: Partition): void {
+    partition.sendsInFlight--;
+    if (partition.sendsInFlight === 0 && this.#deleting.delete(partition)) {
+      partition.log.deleteFiles();
+    }
   }
 
   /** Flushes and closes every partition log. */
@@ -218,6 +247,8 @@ export class TopicRegistry {
     for (const topic of this.#byName.values()) {
       for (const p of topic.partitions) p.log.close();
     }
+    for (const p of this.#deleting) p.log.deleteFiles();
+    this.#deleting.clear();
     this.#byName.clear();
     this.#byId.clear();
   }
@@ -247,11 +278,28 @@ export class TopicRegistry {
     for (let i = 0; i < p.partitionCount; i++) {
       const dir = this.#partitionDir(p.name, i);
       this.#libc.mkdirp(dir);
-      partitions.push({ topic, index: i, log: PartitionLog.open(this.#libc, dir, logConfig) });
+      partitions.push({
+        topic,
+        index: i,
+        log: PartitionLog.open(this.#libc, dir, logConfig),
+        sendsInFlight: 0,
+      });
     }
     this.#byName.set(p.name, topic);
     this.#byId.set(p.id, topic);
     return topic;
+  }
+
+  /** Removes partition directories of topics deleted before a crash let them go. */
+  #removeOrphans(): void {
+    for (const entry of this.#libc.readdir(this.#dataDir)) {
+      const m = /^(.+)-(\d+)$/.exec(entry.name);
+      if (!entry.isDirectory || m === null) continue;
+      const topic = this.#byName.get(m[1]);
+      if (topic !== undefined && Number(m[2]) < topic.partitions.length) continue;
+      this.#log.warn(`Removing "${entry.name}": it belongs to no topic (deleted before a crash).`);
+      this.#libc.removeTree(`${this.#dataDir}/${entry.name}`);
+    }
   }
 
   #save(): void {

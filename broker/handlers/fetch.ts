@@ -12,7 +12,7 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import { partitionKey } from "../append_waiters.ts";
 import type { ApiHandler, RequestContext } from "../context.ts";
-import type { Topic } from "../topics.ts";
+import type { Partition, Topic } from "../topics.ts";
 
 type TopicResponse = FetchResponse["responses"][number];
 type PartitionResponse = TopicResponse["partitions"][number];
@@ -39,16 +39,22 @@ export const fetchHandler: ApiHandler = {
       for (const p of t.partitions) keys.push(partitionKey(topicOf(ctx, t, version)?.name ?? "", p.partition));
     }
     for (;;) {
-      const { responses, sizeBytes, anyError } = readOnce(ctx, request, version);
+      let read = readOnce(ctx, request, version);
       const remainingMs = deadlineMs - performance.now();
-      if (
-        sizeBytes >= request.minBytes || anyError || remainingMs <= 0 ||
-        ctx.connection.closed
-      ) {
-        return { ...base, responses };
+      const done = read.sizeBytes >= request.minBytes || read.anyError || remainingMs <= 0 ||
+        ctx.connection.closed ||
+        !await ctx.broker.waiters.wait(keys, remainingMs, ctx.connection.signal);
+      if (!done) continue;
+      if (remainingMs > 0 && read.sizeBytes < request.minBytes && !read.anyError) {
+        read = readOnce(ctx, request, version);
       }
-      const appended = await ctx.broker.waiters.wait(keys, remainingMs, ctx.connection.signal);
-      if (!appended) return { ...base, responses: readOnce(ctx, request, version).responses };
+      // The slices stay valid until the response is sent: a topic deleted
+      // meanwhile keeps its files open until then.
+      for (const p of read.used) {
+        ctx.broker.topics.retain(p);
+        ctx.afterSend(() => ctx.broker.topics.release(p));
+      }
+      return { ...base, responses: read.responses };
     }
   },
 };
@@ -67,7 +73,8 @@ function readOnce(
   ctx: RequestContext,
   request: FetchRequest,
   version: number,
-): { responses: TopicResponse[]; sizeBytes: number; anyError: boolean } {
+): { responses: TopicResponse[]; sizeBytes: number; anyError: boolean; used: Partition[] } {
+  const used: Partition[] = [];
   let responseBytesLeft = request.maxBytes;
   let sizeBytes = 0;
   let anyError = false;
@@ -108,11 +115,12 @@ function readOnce(
       sizeBytes += readBytes;
       responseBytesLeft = Math.max(0, responseBytesLeft - readBytes);
       out.records = slices;
+      if (slices.length > 0) used.push(partition);
       return out;
     });
     return { topic: topic?.name ?? t.topic, topicId: t.topicId, partitions };
   });
-  return { responses, sizeBytes, anyError };
+  return { responses, sizeBytes, anyError, used };
 }
 
 function emptyPartition(partitionIndex: number): PartitionResponse {

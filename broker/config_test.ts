@@ -1,0 +1,75 @@
+import { assert, assertEquals, assertThrows } from "../util/assert.ts";
+import {
+  ConfigError,
+  helpText,
+  optionDefs,
+  parseConfigText,
+  parseHostPort,
+  resolveConfig,
+  settingsFromArgs,
+  settingsFromEnv,
+} from "./config.ts";
+
+function throwsConfig(fn: () => unknown, message: RegExp): void {
+  assertThrows(fn, (e: unknown) => e instanceof ConfigError && message.test(e.message));
+}
+
+Deno.test("resolveConfig() gives Kafka's defaults with no settings", () => {
+  const c = resolveConfig([]);
+  assertEquals(c.listen, { hostname: "127.0.0.1", port: 9092 });
+  assertEquals(c.dataDir, "./data");
+  assertEquals(c.defaultPartitions, 1);
+  assertEquals(c.autoCreateTopics, true);
+  assertEquals(c.writerKind, "pwrite");
+  assertEquals(c.fetchPath, "sendfile");
+  assertEquals(c.topicDefaults["segment.bytes"], "1073741824");
+  assertEquals(c.topicDefaults["index.interval.bytes"], "4096");
+});
+
+Deno.test("command line beats environment beats config file", () => {
+  const file = parseConfigText("num.partitions=3\nlog.segment.bytes=2048\nlisten=127.0.0.1:1\n", false);
+  const env = settingsFromEnv({ DENKA_PARTITIONS: "4", DENKA_LISTEN: "127.0.0.1:2" });
+  const args = settingsFromArgs(["--listen", "127.0.0.1:3", "--no-auto-create"]);
+  const c = resolveConfig([file, env, args]);
+  assertEquals(c.listen.port, 3);
+  assertEquals(c.defaultPartitions, 4);
+  assertEquals(c.autoCreateTopics, false);
+  assertEquals(c.topicDefaults["segment.bytes"], "2048");
+});
+
+Deno.test("a config file may set topic defaults by Kafka name, in properties or JSON", () => {
+  const props = parseConfigText("# comment\nretention.ms = 60000\n", false);
+  assertEquals(resolveConfig([props]).topicDefaults["retention.ms"], "60000");
+  const json = parseConfigText('{"segment.bytes": 4096, "writer": "mmap"}', true);
+  const c = resolveConfig([json]);
+  assertEquals(c.topicDefaults["segment.bytes"], "4096");
+  assertEquals(c.writerKind, "mmap");
+});
+
+Deno.test("--topic-config sets a default for every topic", () => {
+  const args = settingsFromArgs(["--topic-config", "max.message.bytes=2000000"]);
+  assertEquals(resolveConfig([args]).topicDefaults["max.message.bytes"], "2000000");
+});
+
+Deno.test("bad settings fail with a sentence naming the value", () => {
+  throwsConfig(() => parseConfigText("bogus.key=1\n", false), /"bogus.key"/);
+  throwsConfig(() => parseConfigText("no equals sign\n", false), /line 1/);
+  throwsConfig(() => resolveConfig([settingsFromArgs(["--writer", "tape"])]), /"tape"/);
+  throwsConfig(() => resolveConfig([settingsFromArgs(["--partitions", "x"])]), /"x"/);
+  throwsConfig(() => settingsFromArgs(["--nope"]), /--help/);
+  throwsConfig(() => resolveConfig([settingsFromArgs(["--segment-bytes", "5"])]), /segment.bytes/);
+  throwsConfig(() => parseHostPort("localhost"), /HOST:PORT/);
+  throwsConfig(() => parseHostPort("h:70000"), /HOST:PORT/);
+});
+
+Deno.test("parseHostPort() reads IPv4, names, bracketed IPv6 and a bare port", () => {
+  assertEquals(parseHostPort("127.0.0.1:9092"), { hostname: "127.0.0.1", port: 9092 });
+  assertEquals(parseHostPort("[::1]:9"), { hostname: "::1", port: 9 });
+  assertEquals(parseHostPort(":0"), { hostname: "0.0.0.0", port: 0 });
+});
+
+Deno.test("--help lists every option", () => {
+  const text = helpText();
+  for (const d of optionDefs) assert(text.includes(`--${d.name}`), `--${d.name} missing from --help`);
+  assert(settingsFromArgs(["--help"]).help);
+});

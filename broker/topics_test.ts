@@ -1,0 +1,92 @@
+import { memoryLibc } from "../ffi/memory.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { encodeRecordBatch } from "../protocol/records.ts";
+import { assert, assertEquals, assertThrows } from "../util/assert.ts";
+import { createLogger } from "../util/log.ts";
+import { KafkaError } from "./kafka_error.ts";
+import { defaultTopicConfigs } from "./topic_config.ts";
+import { TopicRegistry, validateTopicName } from "./topics.ts";
+
+function open(libc = memoryLibc({ seed: 1 })) {
+  const registry = TopicRegistry.open(libc, {
+    dataDir: "/data",
+    defaults: defaultTopicConfigs(),
+    writerKind: "pwrite",
+    logger: createLogger("silent"),
+  });
+  return { libc, registry };
+}
+
+function kafkaCode(fn: () => unknown): number {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof KafkaError) return e.code;
+    throw e;
+  }
+  throw new Error("expected a KafkaError");
+}
+
+Deno.test("TopicRegistry keeps topic ids and overrides across a reopen", () => {
+  const { libc, registry } = open();
+  const t = registry.create("orders", 3, { "retention.ms": "1000" });
+  assertEquals(t.partitions.length, 3);
+  assert(/^[0-9a-f-]{36}$/.test(t.id));
+  registry.close();
+  const again = open(libc).registry;
+  const t2 = again.get("orders")!;
+  assertEquals(t2.id, t.id);
+  assertEquals(again.getById(t.id)?.name, "orders");
+  assertEquals(again.configs(t2)["retention.ms"], "1000");
+  assertEquals(again.configs(t2)["segment.bytes"], "1073741824");
+  again.close();
+});
+
+Deno.test("TopicRegistry.create() refuses what Kafka refuses", () => {
+  const { registry } = open();
+  registry.create("a", 1);
+  assertEquals(kafkaCode(() => registry.create("a", 1)), ErrorCode.TOPIC_ALREADY_EXISTS);
+  assertEquals(kafkaCode(() => registry.create("b", 0)), ErrorCode.INVALID_PARTITIONS);
+  assertEquals(
+    kafkaCode(() => registry.create("c", 1, { "segment.bytes": "x" })),
+    ErrorCode.INVALID_CONFIG,
+  );
+  assertEquals(kafkaCode(() => registry.create("d", 1, { "no.such": "1" })), ErrorCode.INVALID_CONFIG);
+  assertEquals(kafkaCode(() => registry.create("bad/name", 1)), ErrorCode.INVALID_TOPIC_EXCEPTION);
+  registry.close();
+});
+
+Deno.test("validateTopicName() follows Kafka's rules", () => {
+  validateTopicName("ok.name_with-dashes");
+  for (const bad of ["", ".", "..", "a b", "é", "x".repeat(250)]) {
+    assertThrows(() => validateTopicName(bad), KafkaError);
+  }
+});
+
+Deno.test("a deleted topic's files stay open until its in-flight sends settle", () => {
+  const { libc, registry } = open();
+  const t = registry.create("gone", 1);
+  const p = t.partitions[0];
+  const appended = p.log.append(
+    encodeRecordBatch([{ key: null, value: new Uint8Array([1]), timestampMs: 1 }]),
+    { nowMs: 1 },
+  );
+  assert(appended.ok);
+  registry.retain(p);
+  registry.delete("gone");
+  assertEquals(registry.get("gone"), undefined);
+  assert(libc.exists("/data/gone-0"), "files were removed while a send was in flight");
+  assertEquals(kafkaCode(() => registry.create("gone", 1)), ErrorCode.TOPIC_ALREADY_EXISTS);
+  registry.release(p);
+  assert(!libc.exists("/data/gone-0"));
+  registry.create("gone", 1);
+  registry.close();
+});
+
+Deno.test("TopicRegistry.open() removes directories of topics it does not know", () => {
+  const libc = memoryLibc({ seed: 2 });
+  libc.mkdirp("/data/orphan-0");
+  const { registry } = open(libc);
+  assert(!libc.exists("/data/orphan-0"));
+  registry.close();
+});
