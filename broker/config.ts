@@ -10,8 +10,8 @@ import { parseArgs } from "../util/args.ts";
 import type { LogLevel } from "../util/log.ts";
 import {
   defaultTopicConfigs,
-  type TopicConfigs,
   TopicConfigError,
+  type TopicConfigs,
   validateTopicConfig,
 } from "./topic_config.ts";
 

@@ -27,7 +27,10 @@ Deno.test("resolveConfig() gives Kafka's defaults with no settings", () => {
 });
 
 Deno.test("command line beats environment beats config file", () => {
-  const file = parseConfigText("num.partitions=3\nlog.segment.bytes=2048\nlisten=127.0.0.1:1\n", false);
+  const file = parseConfigText(
+    "num.partitions=3\nlog.segment.bytes=2048\nlisten=127.0.0.1:1\n",
+    false,
+  );
   const env = settingsFromEnv({ DENKA_PARTITIONS: "4", DENKA_LISTEN: "127.0.0.1:2" });
   const args = settingsFromArgs(["--listen", "127.0.0.1:3", "--no-auto-create"]);
   const c = resolveConfig([file, env, args]);
@@ -70,6 +73,8 @@ Deno.test("parseHostPort() reads IPv4, names, bracketed IPv6 and a bare port", (
 
 Deno.test("--help lists every option", () => {
   const text = helpText();
-  for (const d of optionDefs) assert(text.includes(`--${d.name}`), `--${d.name} missing from --help`);
+  for (const d of optionDefs) {
+    assert(text.includes(`--${d.name}`), `--${d.name} missing from --help`);
+  }
   assert(settingsFromArgs(["--help"]).help);
 });

@@ -188,9 +188,9 @@ export class Connection implements SocketHandlers {
         } catch (e) {
           if (e instanceof FrameError) this.close(e.message);
           else {
-            this.#log.error(`Bug while handling a request on connection ${this.id}: ${
-              (e as Error).stack ?? e
-            }`);
+            this.#log.error(
+              `Bug while handling a request on connection ${this.id}: ${(e as Error).stack ?? e}`,
+            );
             this.close("internal error");
           }
         }

@@ -13,9 +13,9 @@ import { ErrorCode } from "../protocol/error_codes.ts";
 import { decodeRequestHeader, encodeResponseHeader } from "../protocol/frame.ts";
 import { apiTable } from "../protocol/messages/mod.ts";
 import { Reader, Writer } from "../protocol/primitives.ts";
-import { sendPlanSizeBytes, type SendChunk } from "../protocol/send_plan.ts";
+import { type SendChunk, sendPlanSizeBytes } from "../protocol/send_plan.ts";
 import type { ApiHandler, BrokerCore, RequestInfo } from "./context.ts";
-import { type Connection, type FrameHandler, FrameError } from "./connection.ts";
+import { type Connection, FrameError, type FrameHandler } from "./connection.ts";
 import { apiHandlers } from "./handlers/mod.ts";
 import { type ApiRanges, apiVersionsBody, apiVersionsHandler } from "./handlers/api_versions.ts";
 
@@ -63,7 +63,9 @@ export class RequestRouter implements FrameHandler {
     }
     if (info.apiVersion < handler.minVersion || info.apiVersion > handler.maxVersion) {
       if (info.apiKey === API_VERSIONS_KEY) {
-        await connection.send(this.#encode(info, 0, apiVersionsBody(this.#ranges, ErrorCode.UNSUPPORTED_VERSION)));
+        await connection.send(
+          this.#encode(info, 0, apiVersionsBody(this.#ranges, ErrorCode.UNSUPPORTED_VERSION)),
+        );
         return;
       }
       throw new FrameError(
@@ -74,7 +76,9 @@ export class RequestRouter implements FrameHandler {
     const reader = new Reader(frame, header.headerSizeBytes);
     const request = spec.decodeRequest(reader, info.apiVersion);
     if (!reader.ok) {
-      throw new FrameError(`cannot decode API key ${info.apiKey} v${info.apiVersion}: ${reader.error}`);
+      throw new FrameError(
+        `cannot decode API key ${info.apiKey} v${info.apiVersion}: ${reader.error}`,
+      );
     }
     const settled: (() => void)[] = [];
     const runSettled = () => {

@@ -150,7 +150,9 @@ export function validateTopicConfig(name: string, value: string | null): string 
   for (const part of parts) {
     if (def.allowed !== undefined && !def.allowed.includes(part)) {
       throw new TopicConfigError(
-        `Config "${name}" must be one of ${def.allowed.map((a) => `"${a}"`).join(", ")}, got "${value}".`,
+        `Config "${name}" must be one of ${
+          def.allowed.map((a) => `"${a}"`).join(", ")
+        }, got "${value}".`,
       );
     }
   }

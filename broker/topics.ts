@@ -16,9 +16,9 @@ import { PartitionLog } from "../storage/partition_log.ts";
 import type { Logger } from "../util/log.ts";
 import { KafkaError } from "./kafka_error.ts";
 import {
-  type TopicConfigs,
   TopicConfigError,
   topicConfigNumber,
+  type TopicConfigs,
   validateTopicConfig,
 } from "./topic_config.ts";
 
@@ -188,7 +188,9 @@ export class TopicRegistry {
       try {
         checked[key] = validateTopicConfig(key, value);
       } catch (e) {
-        if (e instanceof TopicConfigError) throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
+        if (e instanceof TopicConfigError) {
+          throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
+        }
         throw e;
       }
     }

@@ -51,7 +51,10 @@ Deno.test("TopicRegistry.create() refuses what Kafka refuses", () => {
     kafkaCode(() => registry.create("c", 1, { "segment.bytes": "x" })),
     ErrorCode.INVALID_CONFIG,
   );
-  assertEquals(kafkaCode(() => registry.create("d", 1, { "no.such": "1" })), ErrorCode.INVALID_CONFIG);
+  assertEquals(
+    kafkaCode(() => registry.create("d", 1, { "no.such": "1" })),
+    ErrorCode.INVALID_CONFIG,
+  );
   assertEquals(kafkaCode(() => registry.create("bad/name", 1)), ErrorCode.INVALID_TOPIC_EXCEPTION);
   registry.close();
 });

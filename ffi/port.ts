@@ -77,7 +77,9 @@ export class IoError extends Error {
   readonly path: string | undefined;
   constructor(syscall: string, errno: number, path?: string) {
     super(
-      `${syscall}${path === undefined ? "" : ` "${path}"`} failed: ${errnoName(errno)} (errno ${errno})`,
+      `${syscall}${path === undefined ? "" : ` "${path}"`} failed: ${
+        errnoName(errno)
+      } (errno ${errno})`,
     );
     this.name = "IoError";
     this.syscall = syscall;

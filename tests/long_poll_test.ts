@@ -30,7 +30,13 @@ async function withTopic(
     const c = await RawConnection.connect(broker.bootstrap);
     try {
       const created = await c.request(createTopicsApi, 4, {
-        topics: [{ name: "lp", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+        topics: [{
+          name: "lp",
+          numPartitions: 1,
+          replicationFactor: 1,
+          assignments: [],
+          configs: [],
+        }],
         timeoutMs: 1000,
         validateOnly: false,
       });

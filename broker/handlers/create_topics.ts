@@ -46,7 +46,9 @@ export const createTopicsHandler: ApiHandler = {
 function createOne(ctx: RequestContext, t: Creatable, validateOnly: boolean): TopicResult {
   const registry = ctx.broker.topics;
   const nodeId = ctx.broker.config.nodeId;
-  let partitionCount = t.numPartitions === -1 ? ctx.broker.config.defaultPartitions : t.numPartitions;
+  let partitionCount = t.numPartitions === -1
+    ? ctx.broker.config.defaultPartitions
+    : t.numPartitions;
   if (t.assignments.length > 0) {
     if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
       throw new KafkaError(

@@ -11,7 +11,7 @@ import type {
   DescribeConfigsResponse,
 } from "../../protocol/messages/describe_configs.ts";
 import type { ApiHandler, RequestContext } from "../context.ts";
-import { type TopicConfigs, topicConfigDefs } from "../topic_config.ts";
+import { topicConfigDefs, type TopicConfigs } from "../topic_config.ts";
 
 type Result = DescribeConfigsResponse["results"][number];
 type Entry = Result["configs"][number];

@@ -36,7 +36,9 @@ export const fetchHandler: ApiHandler = {
     const deadlineMs = performance.now() + Math.max(0, request.maxWaitMs);
     const keys: string[] = [];
     for (const t of request.topics) {
-      for (const p of t.partitions) keys.push(partitionKey(topicOf(ctx, t, version)?.name ?? "", p.partition));
+      for (const p of t.partitions) {
+        keys.push(partitionKey(topicOf(ctx, t, version)?.name ?? "", p.partition));
+      }
     }
     for (;;) {
       let read = readOnce(ctx, request, version);

@@ -10,7 +10,7 @@ import type { MetadataRequest, MetadataResponse } from "../../protocol/messages/
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { KafkaError } from "../kafka_error.ts";
 import type { ApiHandler, RequestContext } from "../context.ts";
-import { validateTopicName, type Topic } from "../topics.ts";
+import { type Topic, validateTopicName } from "../topics.ts";
 import { LEADER_EPOCH } from "./fetch.ts";
 
 type TopicResponse = MetadataResponse["topics"][number];
@@ -30,7 +30,9 @@ export const metadataHandler: ApiHandler = {
     const all = request.topics === null || (version === 0 && request.topics.length === 0);
     const topics: TopicResponse[] = all
       ? ctx.broker.topics.list().map((t) => describeTopic(ctx, t))
-      : request.topics!.map((t) => lookupTopic(ctx, t.name, t.topicId, request.allowAutoTopicCreation));
+      : request.topics!.map((t) =>
+        lookupTopic(ctx, t.name, t.topicId, request.allowAutoTopicCreation)
+      );
     return {
       throttleTimeMs: 0,
       brokers: [{ nodeId, host: hostname, port, rack: null }],

@@ -77,7 +77,10 @@ function producePartition(
     return base;
   };
   if (ctx.request.apiVersion < PRODUCE_MAGIC_V2_MIN_VERSION) {
-    return fail(ErrorCode.UNSUPPORTED_VERSION, "Produce v0-v2 (message format v0/v1) is not supported.");
+    return fail(
+      ErrorCode.UNSUPPORTED_VERSION,
+      "Produce v0-v2 (message format v0/v1) is not supported.",
+    );
   }
   if (options.acks !== 0 && options.acks !== 1 && options.acks !== -1) {
     return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${options.acks}.`);
