@@ -60,6 +60,15 @@ interface PersistedTopic {
   overrides: TopicConfigs;
 }
 
+/** Options of {@linkcode TopicRegistry.open}. */
+export interface TopicRegistryOptions {
+  readonly dataDir: string;
+  /** Broker defaults of every topic setting, by Kafka name. */
+  readonly defaults: TopicConfigs;
+  readonly writerKind: LogConfig["writerKind"];
+  readonly logger: Logger;
+}
+
 /** Checks a topic name the way Kafka does; throws INVALID_TOPIC_EXCEPTION. */
 export function validateTopicName(name: string): void {
   if (name.length === 0 || name === "." || name === "..") {
@@ -93,12 +102,7 @@ export class TopicRegistry {
 
   private constructor(
     libc: Libc,
-    options: {
-      dataDir: string;
-      defaults: TopicConfigs;
-      writerKind: LogConfig["writerKind"];
-      logger: Logger;
-    },
+    options: TopicRegistryOptions,
   ) {
     this.#libc = libc;
     this.#dataDir = options.dataDir;
@@ -110,12 +114,7 @@ export class TopicRegistry {
   /** Opens the data directory: reads topic metadata and opens every partition log. */
   static open(
     libc: Libc,
-    options: {
-      dataDir: string;
-      defaults: TopicConfigs;
-      writerKind: LogConfig["writerKind"];
-      logger: Logger;
-    },
+    options: TopicRegistryOptions,
   ): TopicRegistry {
     const registry = new TopicRegistry(libc, options);
     libc.mkdirp(options.dataDir);
