@@ -15,6 +15,8 @@ import {
   settingsFromEnv,
 } from "./broker/config.ts";
 import { startBrokerWithConfig } from "./broker/broker.ts";
+import { installStatsFile } from "./broker/stats_file.ts";
+import { isBun } from "./ffi/load.ts";
 
 async function main(): Promise<number> {
   let config;
@@ -46,12 +48,19 @@ async function main(): Promise<number> {
     throw e;
   }
   const broker = await startBrokerWithConfig(config);
+  const writeStats = config.statsFile === undefined
+    ? undefined
+    : installStatsFile(config.statsFile, {
+      counters: broker.counters,
+      runtime: isBun ? "bun" : "deno",
+    });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     broker.logger.info(`Received ${signal}; stopping.`);
     await broker.close();
+    writeStats?.();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

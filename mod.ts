@@ -15,10 +15,17 @@
 import { Broker, type BrokerDeps } from "./broker/broker.ts";
 import { type BrokerConfig, ConfigError, resolveConfig } from "./broker/config.ts";
 import type { BrokerCounters } from "./broker/context.ts";
+import type { GroupCoordinator } from "./broker/groups/coordinator.ts";
 import type { Libc, Runtime } from "./ffi/port.ts";
 import type { LogLevel } from "./util/log.ts";
 
 export type { BrokerConfig, BrokerCounters, Libc, LogLevel, Runtime };
+
+/** Consumer groups as an embedding program or a test sees them. */
+export type GroupsHandle = Pick<
+  GroupCoordinator,
+  "lag" | "describe" | "list" | "state" | "groupIds" | "waitFor"
+>;
 export { ConfigError };
 
 /** Options of {@linkcode startBroker}; every one has a default. */
@@ -39,8 +46,26 @@ export interface StartBrokerOptions {
   writer?: "pwrite" | "mmap";
   /** How fetched records reach the socket. Default `"sendfile"`. */
   fetchPath?: "sendfile" | "copy";
+  /** `"sync"`: acks=all waits for the disk (group commit). Default `"async"` (the page cache). */
+  flush?: "sync" | "async";
+  /** How often retention and compaction run. Default 300000. */
+  retentionCheckIntervalMs?: number;
   /** Defaults for every topic, by Kafka property name (`"segment.bytes"`, ...). */
   topicDefaults?: Record<string, string>;
+  /** Kafka's group.initial.rebalance.delay.ms. Default 0. */
+  groupInitialRebalanceDelayMs?: number;
+  /** Kafka's group.min.session.timeout.ms (default 6000) and group.max.session.timeout.ms. */
+  groupMinSessionTimeoutMs?: number;
+  groupMaxSessionTimeoutMs?: number;
+  /** Kafka's offsets.retention.minutes. Default 10080 (7 days). */
+  offsetsRetentionMinutes?: number;
+  /**
+   * The HTTP API, /metrics and console: `{ port: 0 }` picks a free port on
+   * 127.0.0.1. Default off when embedded (the CLI defaults to 127.0.0.1:8080).
+   */
+  http?: { hostname?: string; port: number } | false;
+  /** Largest HTTP request body. Default 10485760. */
+  httpMaxBodyBytes?: number;
   /** Default `"warn"` when embedded. */
   logLevel?: LogLevel;
   /** Ports to run on (tests may inject the in-memory libc). Default: the runtime's. */
@@ -55,8 +80,12 @@ export interface BrokerHandle {
   /** `"host:port"`, ready for a client's bootstrap servers. */
   readonly bootstrap: string;
   readonly config: BrokerConfig;
+  /** `http://host:port` of the HTTP API and console, or undefined when HTTP is off. */
+  readonly httpUrl: string | undefined;
   /** Live counters: bytes sent by sendfile and by copy, requests, connections. */
   readonly counters: Readonly<BrokerCounters>;
+  /** Consumer groups: lag, descriptions, and `waitFor` to await a group change. */
+  readonly groups: GroupsHandle;
   /** Open client connections. */
   connectionCount(): number;
   /** Resolves when the next long-poll fetch parks, waiting for data (for ordering tests). */
@@ -82,16 +111,36 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   }
   if (options.writer !== undefined) flags["writer"] = options.writer;
   if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
+  if (options.flush !== undefined) flags["flush"] = options.flush;
+  if (options.retentionCheckIntervalMs !== undefined) {
+    flags["retention-check-interval-ms"] = String(options.retentionCheckIntervalMs);
+  }
+  flags["http"] = options.http ? `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}` : "off";
+  if (options.httpMaxBodyBytes !== undefined) {
+    flags["http-max-body-bytes"] = String(options.httpMaxBodyBytes);
+  }
+  const groupFlags = {
+    "group-initial-rebalance-delay-ms": options.groupInitialRebalanceDelayMs,
+    "group-min-session-timeout-ms": options.groupMinSessionTimeoutMs,
+    "group-max-session-timeout-ms": options.groupMaxSessionTimeoutMs,
+    "offsets-retention-minutes": options.offsetsRetentionMinutes,
+  };
+  for (const [name, value] of Object.entries(groupFlags)) {
+    if (value !== undefined) flags[name] = String(value);
+  }
   const config = resolveConfig([{ options: flags, topics: options.topicDefaults ?? {} }]);
   const deps: BrokerDeps = { libc: options.libc, runtime: options.runtime };
   const broker = await Broker.start(config, deps);
   const { hostname, port } = broker.address;
+  const http = broker.httpAddress;
   return {
     hostname,
     port,
     bootstrap: `${hostname}:${port}`,
+    httpUrl: http === undefined ? undefined : `http://${http.hostname}:${http.port}`,
     config,
     counters: broker.counters,
+    groups: broker.groups,
     connectionCount: () => broker.connectionCount,
     nextFetchPark: () => broker.waiters.nextPark(),
     nextFetchUnpark: () => broker.waiters.nextUnpark(),

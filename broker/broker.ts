@@ -17,6 +17,13 @@ import { createSender } from "./send.ts";
 import { type Topic, TopicRegistry } from "./topics.ts";
 import { KafkaError } from "./kafka_error.ts";
 import { ProducerIds } from "./producer_ids.ts";
+import { GroupCoordinator } from "./groups/coordinator.ts";
+import { groupSource } from "./groups/group_views.ts";
+import { GroupCommit } from "../storage/flusher.ts";
+import { LogMaintenance } from "./log_maintenance.ts";
+import { BrokerMetrics } from "./http/broker_metrics.ts";
+import { type GroupSource, noGroups } from "./http/groups_source.ts";
+import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
 
 /** Ports the broker runs on; tests may pass their own. */
 export interface BrokerDeps {
@@ -34,6 +41,11 @@ export class Broker implements BrokerCore {
   readonly waiters = new AppendWaiters();
   readonly logger: Logger;
   readonly producerIds: ProducerIds;
+  /** Consumer groups and committed offsets. */
+  readonly groups: GroupCoordinator;
+  readonly flusher = new GroupCommit();
+  /** Retention, compaction, producer expiry and flush.ms on timers. */
+  readonly maintenance: LogMaintenance;
   readonly counters: BrokerCounters = {
     sendfileBytes: 0,
     copyBytes: 0,
@@ -43,8 +55,14 @@ export class Broker implements BrokerCore {
     connectionsAccepted: 0,
     connectionsClosedForBadFrames: 0,
   };
+  /** Prometheus metrics (served on the HTTP listener's /metrics). */
+  readonly metrics = new BrokerMetrics();
+  /** Consumer groups as the HTTP API and metrics see them (the groups coordinator sets it). */
+  groupSource: GroupSource = noGroups;
   readonly #runtime: Runtime;
   readonly #router: RequestRouter;
+  #http: BrokerHttpServer | undefined;
+  #ready = false;
   readonly #connections = new Set<Connection>();
   readonly #nowMs: () => number;
   #listener: Listener | undefined;
@@ -53,18 +71,38 @@ export class Broker implements BrokerCore {
 
   private constructor(config: BrokerConfig, libc: Libc, runtime: Runtime, deps: BrokerDeps) {
     this.config = config;
-    this.libc = libc;
+    this.libc = this.metrics.timedLibc(libc);
     this.#runtime = runtime;
     this.logger = deps.logger ?? createLogger(config.logLevel);
     this.#nowMs = deps.nowMs ?? Date.now;
-    this.topics = TopicRegistry.open(libc, {
+    this.topics = TopicRegistry.open(this.libc, {
       dataDir: config.dataDir,
       defaults: config.topicDefaults,
       writerKind: config.writerKind,
       logger: this.logger,
     });
-    this.producerIds = new ProducerIds(libc, config.dataDir);
+    this.producerIds = new ProducerIds(this.libc, config.dataDir);
+    try {
+      this.groups = GroupCoordinator.open(this.libc, groupOptions(config, this));
+    } catch (e) {
+      this.topics.close();
+      throw e;
+    }
+    this.groupSource = groupSource(() => this.groups.allGroups());
+    this.maintenance = new LogMaintenance(this.topics, {
+      retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+      nowMs: this.#nowMs,
+      logger: this.logger,
+      flusher: this.flusher,
+    });
     this.#router = new RequestRouter(this);
+    this.#router.observer = this.metrics.observeKafka;
+    this.metrics.bind({
+      broker: this,
+      groups: { listGroups: () => this.groupSource.listGroups() },
+      connectionCount: () => this.connectionCount,
+      isReady: () => this.#ready,
+    });
   }
 
   /** Opens the data directory and binds the listener. */
@@ -74,6 +112,16 @@ export class Broker implements BrokerCore {
     const runtime = deps.runtime ?? await loadRuntime();
     const broker = new Broker(config, libc, runtime, deps);
     try {
+      if (config.http !== undefined) {
+        broker.#http = await startHttpServer(runtime, config.http, {
+          broker,
+          metrics: broker.metrics,
+          groups: { listGroups: () => broker.groupSource.listGroups() },
+          connectionCount: () => broker.connectionCount,
+          isReady: () => broker.#ready,
+          bodySizeBytesMax: config.httpBodySizeBytesMax,
+        });
+      }
       broker.#listener = await runtime.listen(config.listen, (socket) => {
         const connection = new Connection(socket, {
           id: broker.#nextConnectionId++,
@@ -91,13 +139,23 @@ export class Broker implements BrokerCore {
         return connection;
       });
     } catch (e) {
+      broker.#listener?.close();
+      await broker.#http?.close();
+      broker.groups.close();
       broker.topics.close();
       throw e;
     }
+    broker.#ready = true;
+    broker.maintenance.start();
+    broker.#logRecovery();
     const tookMs = (performance.now() - startedMs).toFixed(1);
     broker.logger.info(
       `Denka listening on ${broker.address.hostname}:${broker.address.port} (${runtime.name} ${runtime.version}, data ${config.dataDir}, ${broker.topics.list().length} topic(s), writer ${config.writerKind}, fetch ${config.fetchPath}, started in ${tookMs} ms)`,
     );
+    const http = broker.httpAddress;
+    if (http !== undefined) {
+      broker.logger.info(`HTTP API, /metrics and console on http://${http.hostname}:${http.port}/`);
+    }
     return broker;
   }
 
@@ -130,6 +188,30 @@ export class Broker implements BrokerCore {
     }
   }
 
+  /** One line on what start-up recovery did (nothing after a clean stop). */
+  #logRecovery(): void {
+    let partitions = 0, segments = 0, cutBytes = 0, replayed = 0;
+    for (const topic of this.topics.list()) {
+      for (const p of topic.partitions) {
+        const stats = p.log.loadStats;
+        if (stats.recoveredSegmentCount === 0) continue;
+        partitions++;
+        segments += stats.recoveredSegmentCount;
+        cutBytes += stats.truncatedBytes;
+        replayed += stats.replayedBatchCount;
+      }
+    }
+    if (partitions === 0) return;
+    this.logger.warn(
+      `Recovered ${partitions} partition(s) after an unclean shutdown: ${segments} segment(s) CRC-checked, ${cutBytes} byte(s) of torn tail cut, ${replayed} batch header(s) replayed into producer state.`,
+    );
+  }
+
+  /** The bound HTTP address, or undefined when HTTP is off. */
+  get httpAddress(): HostPort | undefined {
+    return this.#http?.address;
+  }
+
   /** Open client connections. */
   get connectionCount(): number {
     return this.#connections.size;
@@ -142,15 +224,42 @@ export class Broker implements BrokerCore {
   }
 
   async #close(): Promise<void> {
+    this.#ready = false;
+    await this.#http?.close(); // live tails end; HTTP requests in flight finish first
     this.#listener?.close();
     const open = [...this.#connections];
     for (const c of open) c.close();
     this.waiters.wakeAll();
+    this.groups.shutdown(); // waiting JoinGroup/SyncGroup answered, group timers stopped
     // Requests in progress finish (their sends are dropped) before logs close.
     await Promise.all(open.map((c) => c.idle()));
+    this.groups.close();
+    await this.maintenance.stop();
+    this.flusher.runPass(); // waiters of a pass not yet run resolve before the logs close
     this.topics.close();
     this.logger.info("Denka stopped: logs flushed and closed.");
   }
+}
+
+/** The group coordinator's settings from the broker's. */
+function groupOptions(config: BrokerConfig, broker: Broker) {
+  return {
+    dataDir: config.dataDir,
+    logger: broker.logger.child("groups"),
+    nowMs: () => broker.nowMs(),
+    partitions: {
+      highWatermark: (topic: string, partition: number) =>
+        broker.topics.partition(topic, partition)?.log.highWatermark,
+    },
+    settings: {
+      initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+      minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+      maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+      offsetsRetentionMs: config.offsetsRetentionMinutes * 60_000,
+      offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+      offsetMetadataMaxBytes: config.offsetMetadataMaxBytes,
+    },
+  };
 }
 
 /** Starts a broker from a resolved config. */

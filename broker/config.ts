@@ -35,6 +35,27 @@ export interface BrokerConfig {
   readonly fetchPath: "sendfile" | "copy";
   /** Largest request frame accepted (Kafka's socket.request.max.bytes). */
   readonly requestSizeBytesMax: number;
+  /** `sync`: acks=all is answered once the data is on disk (group commit); `async`: the page cache. */
+  readonly flushMode: "sync" | "async";
+  /** How often retention, compaction and producer expiry run (log.retention.check.interval.ms). */
+  readonly retentionCheckIntervalMs: number;
+  /** The HTTP API, metrics and console listener; `undefined` when `--http off`. */
+  readonly http: HostPort | undefined;
+  /** Largest HTTP request body accepted. */
+  readonly httpBodySizeBytesMax: number;
+  /** Where `main.ts` writes the counters as JSON on SIGUSR2 and at stop (benchmarks); off when unset. */
+  readonly statsFile: string | undefined;
+  /** Kafka's group.initial.rebalance.delay.ms: how long a new group's first rebalance waits for more members. */
+  readonly groupInitialRebalanceDelayMs: number;
+  /** Kafka's group.min.session.timeout.ms / group.max.session.timeout.ms. */
+  readonly groupMinSessionTimeoutMs: number;
+  readonly groupMaxSessionTimeoutMs: number;
+  /** Kafka's offsets.retention.minutes (committed offsets of groups left Empty). */
+  readonly offsetsRetentionMinutes: number;
+  /** Kafka's offsets.retention.check.interval.ms. */
+  readonly offsetsRetentionCheckIntervalMs: number;
+  /** Kafka's offset.metadata.max.bytes. */
+  readonly offsetMetadataMaxBytes: number;
   readonly logLevel: LogLevel;
   /** Defaults for every topic, by Kafka topic property name. */
   readonly topicDefaults: TopicConfigs;
@@ -66,6 +87,11 @@ export const optionDefs: readonly OptionDef[] = [
     doc: "where partitions live",
   },
   { name: "config", kind: "string", doc: "config file (key=value lines, or .json)" },
+  {
+    name: "stats-file",
+    kind: "string",
+    doc: "write the counters as JSON here on SIGUSR2 and at stop (benchmarks)",
+  },
   {
     name: "partitions",
     kind: "int",
@@ -135,6 +161,74 @@ export const optionDefs: readonly OptionDef[] = [
     defaultValue: "104857600",
     kafkaKey: "socket.request.max.bytes",
     doc: "largest request frame",
+  },
+  {
+    name: "http",
+    kind: "string",
+    defaultValue: "127.0.0.1:8080",
+    doc: "HTTP API, /metrics and web console (HOST:PORT, or off)",
+  },
+  {
+    name: "http-max-body-bytes",
+    kind: "int",
+    defaultValue: "10485760",
+    doc: "largest HTTP request body",
+  },
+  {
+    name: "flush",
+    kind: "enum",
+    defaultValue: "async",
+    choices: ["async", "sync"],
+    doc: "sync: acks=all waits for fdatasync (group commit); async: the page cache",
+  },
+  {
+    name: "retention-check-interval-ms",
+    kind: "int",
+    defaultValue: "300000",
+    kafkaKey: "log.retention.check.interval.ms",
+    doc: "how often retention and compaction run",
+  },
+  {
+    name: "group-initial-rebalance-delay-ms",
+    kind: "int",
+    defaultValue: "0",
+    kafkaKey: "group.initial.rebalance.delay.ms",
+    doc: "wait for more members before a new group's first rebalance (Kafka's default is 3000)",
+  },
+  {
+    name: "group-min-session-timeout-ms",
+    kind: "int",
+    defaultValue: "6000",
+    kafkaKey: "group.min.session.timeout.ms",
+    doc: "shortest session timeout a group member may ask for",
+  },
+  {
+    name: "group-max-session-timeout-ms",
+    kind: "int",
+    defaultValue: "1800000",
+    kafkaKey: "group.max.session.timeout.ms",
+    doc: "longest session timeout a group member may ask for",
+  },
+  {
+    name: "offsets-retention-minutes",
+    kind: "int",
+    defaultValue: "10080",
+    kafkaKey: "offsets.retention.minutes",
+    doc: "keep committed offsets this long after their group became empty",
+  },
+  {
+    name: "offsets-retention-check-interval-ms",
+    kind: "int",
+    defaultValue: "600000",
+    kafkaKey: "offsets.retention.check.interval.ms",
+    doc: "how often expired committed offsets are removed",
+  },
+  {
+    name: "offset-metadata-max-bytes",
+    kind: "int",
+    defaultValue: "4096",
+    kafkaKey: "offset.metadata.max.bytes",
+    doc: "largest metadata string of a committed offset",
   },
   {
     name: "cluster-id",
@@ -295,6 +389,22 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     writerKind: enumOption(opts, "writer") as BrokerConfig["writerKind"],
     fetchPath: enumOption(opts, "fetch-path") as BrokerConfig["fetchPath"],
     requestSizeBytesMax: intOption(opts, "request-max-bytes", 1024, 2147483647),
+    flushMode: enumOption(opts, "flush") as BrokerConfig["flushMode"],
+    retentionCheckIntervalMs: intOption(opts, "retention-check-interval-ms", 1, 2147483647),
+    http: opts["http"].trim().toLowerCase() === "off" ? undefined : parseHostPort(opts["http"]),
+    httpBodySizeBytesMax: intOption(opts, "http-max-body-bytes", 1024, 2147483647),
+    statsFile: opts["stats-file"] || undefined,
+    groupInitialRebalanceDelayMs: intOption(opts, "group-initial-rebalance-delay-ms", 0, 2147483647),
+    groupMinSessionTimeoutMs: intOption(opts, "group-min-session-timeout-ms", 1, 2147483647),
+    groupMaxSessionTimeoutMs: intOption(opts, "group-max-session-timeout-ms", 1, 2147483647),
+    offsetsRetentionMinutes: intOption(opts, "offsets-retention-minutes", 1, 2147483647),
+    offsetsRetentionCheckIntervalMs: intOption(
+      opts,
+      "offsets-retention-check-interval-ms",
+      1,
+      2147483647,
+    ),
+    offsetMetadataMaxBytes: intOption(opts, "offset-metadata-max-bytes", 0, 2147483647),
     logLevel: enumOption(opts, "log-level") as LogLevel,
     topicDefaults,
   };

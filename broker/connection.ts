@@ -17,6 +17,13 @@ import type { Logger } from "../util/log.ts";
 
 /** Frames answered before their predecessors' sends finished, at most. */
 const PENDING_SENDS_MAX = 8;
+/** Frames from this size up to {@linkcode POOLED_FRAME_MAX_BYTES} use recycled buffers. */
+const POOLED_FRAME_MIN_BYTES = 64 * 1024;
+/** Largest recycled frame buffer (a produce request of a few 1 MiB batches fits). */
+const POOLED_FRAME_MAX_BYTES = 4 * 1024 * 1024;
+/** Recycled frame buffers a connection keeps, at most. */
+const FRAME_POOL_MAX = 2;
+const PRODUCE_API_KEY = 0;
 
 /** What the connection asks of the broker for each frame. */
 export interface FrameHandler {
@@ -58,6 +65,8 @@ export class Connection implements SocketHandlers {
   #frame: Uint8Array | undefined = undefined;
   #frameFilled = 0;
   #frames: Uint8Array[] = [];
+  /** Buffers of handled Produce frames, ready for the next large frame. */
+  readonly #framePool: Uint8Array[] = [];
   #pumping = false;
   #pumpDone: Promise<void> = Promise.resolve();
   #pendingSends = new Set<Promise<void>>();
@@ -111,7 +120,7 @@ export class Connection implements SocketHandlers {
           );
           return;
         }
-        this.#frame = new Uint8Array(sizeBytes);
+        this.#frame = this.#newFrame(sizeBytes);
         this.#frameFilled = 0;
       }
       const part = Math.min(this.#frame.length - this.#frameFilled, chunk.length - at);
@@ -178,6 +187,39 @@ export class Connection implements SocketHandlers {
     this.#onClosed(this);
   }
 
+  /**
+   * A buffer for a frame of `sizeBytes`: a recycled one for large frames when
+   * one is free (a fresh 1 MiB buffer costs 256 first-touch page faults, which
+   * are slow on this kind of VM), else a new one.
+   */
+  #newFrame(sizeBytes: number): Uint8Array {
+    if (sizeBytes < POOLED_FRAME_MIN_BYTES || sizeBytes > POOLED_FRAME_MAX_BYTES) {
+      return new Uint8Array(sizeBytes);
+    }
+    const pool = this.#framePool;
+    for (let i = 0; i < pool.length; i++) {
+      if (pool[i].length >= sizeBytes) return pool.splice(i, 1)[0].subarray(0, sizeBytes);
+    }
+    // Capacity: the next power of two, so that frames of similar sizes share buffers.
+    return new Uint8Array(2 ** Math.ceil(Math.log2(sizeBytes))).subarray(0, sizeBytes);
+  }
+
+  /**
+   * Takes back the buffer of a handled Produce frame. Only Produce: its
+   * handler is done with the request bytes once it resolved (they are in the
+   * log), whereas other APIs may keep views of a request (group metadata).
+   */
+  #recycleFrame(frame: Uint8Array): void {
+    const capacity = frame.buffer.byteLength;
+    if (
+      frame.length >= POOLED_FRAME_MIN_BYTES && capacity <= POOLED_FRAME_MAX_BYTES &&
+      frame.byteOffset === 0 && frame[0] === 0 && frame[1] === PRODUCE_API_KEY &&
+      this.#framePool.length < FRAME_POOL_MAX
+    ) {
+      this.#framePool.push(new Uint8Array(frame.buffer as ArrayBuffer));
+    }
+  }
+
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
@@ -185,6 +227,7 @@ export class Connection implements SocketHandlers {
         const frame = this.#frames.shift()!;
         try {
           await this.#handler.handleFrame(frame, this);
+          this.#recycleFrame(frame);
         } catch (e) {
           if (e instanceof FrameError) this.close(e.message);
           else {

@@ -5,10 +5,12 @@
  * @module
  */
 import type { Libc } from "../ffi/port.ts";
+import type { GroupCommit } from "../storage/flusher.ts";
 import type { Logger } from "../util/log.ts";
 import type { AppendWaiters } from "./append_waiters.ts";
 import type { BrokerConfig, HostPort } from "./config.ts";
 import type { Connection } from "./connection.ts";
+import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { ProducerIds } from "./producer_ids.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
 
@@ -34,6 +36,10 @@ export interface BrokerCore {
   readonly counters: BrokerCounters;
   readonly logger: Logger;
   readonly producerIds: ProducerIds;
+  /** Group commit: produces that must wait for the disk share one flush per partition. */
+  readonly flusher: GroupCommit;
+  /** Consumer groups and committed offsets. */
+  readonly groups: GroupCoordinator;
   /** The address clients are told to connect to. */
   advertised(): HostPort;
   nowMs(): number;

@@ -10,22 +10,45 @@
  * @module
  */
 import { ErrorCode } from "../protocol/error_codes.ts";
-import { decodeRequestHeader, encodeResponseHeader } from "../protocol/frame.ts";
+import {
+  beginFrame,
+  decodeRequestHeader,
+  encodeResponseHeader,
+  finishFrame,
+} from "../protocol/frame.ts";
 import { apiTable } from "../protocol/messages/mod.ts";
 import { Reader, Writer } from "../protocol/primitives.ts";
-import { type SendChunk, sendPlanSizeBytes } from "../protocol/send_plan.ts";
+import type { SendChunk } from "../protocol/send_plan.ts";
 import type { ApiHandler, BrokerCore, RequestInfo } from "./context.ts";
 import { type Connection, FrameError, type FrameHandler } from "./connection.ts";
 import { apiHandlers } from "./handlers/mod.ts";
 import { type ApiRanges, apiVersionsBody, apiVersionsHandler } from "./handlers/api_versions.ts";
 
 const API_VERSIONS_KEY = 18;
+/** Response writers a connection keeps for reuse, at most. */
+const FREE_WRITERS_MAX = 4;
+
+/**
+ * Sees every request a handler ran (metrics): its header, how long the handler
+ * took, the decoded request and the response (`null` for none, `undefined` when
+ * the handler threw). Must not throw or keep the objects.
+ */
+export type RequestObserver = (
+  info: RequestInfo,
+  elapsedMs: number,
+  request: unknown,
+  response: unknown,
+) => void;
 
 /** Dispatches frames to handlers. */
 export class RequestRouter implements FrameHandler {
   readonly #broker: BrokerCore;
   readonly #handlers = new Map<number, ApiHandler>();
   readonly #ranges: ApiRanges;
+  /** Response writers free for reuse, per connection (dropped with the connection). */
+  readonly #freeWriters = new WeakMap<Connection, Writer[]>();
+  /** Called after each handled request (the HTTP metrics set it). */
+  observer: RequestObserver | undefined;
 
   constructor(broker: BrokerCore) {
     this.#broker = broker;
@@ -63,8 +86,10 @@ export class RequestRouter implements FrameHandler {
     }
     if (info.apiVersion < handler.minVersion || info.apiVersion > handler.maxVersion) {
       if (info.apiKey === API_VERSIONS_KEY) {
+        const w = this.#takeWriter(connection);
         await connection.send(
-          this.#encode(info, 0, apiVersionsBody(this.#ranges, ErrorCode.UNSUPPORTED_VERSION)),
+          this.#encode(w, info, 0, apiVersionsBody(this.#ranges, ErrorCode.UNSUPPORTED_VERSION)),
+          () => this.#returnWriter(connection, w),
         );
         return;
       }
@@ -85,29 +110,50 @@ export class RequestRouter implements FrameHandler {
       for (const fn of settled) fn();
     };
     let response: unknown;
+    const startedMs = performance.now();
     try {
       response = await handler.handle(
         { broker: this.#broker, request: info, connection, afterSend: (fn) => settled.push(fn) },
         request,
       );
     } catch (e) {
+      this.observer?.(info, performance.now() - startedMs, request, undefined);
       runSettled();
       throw e;
     }
+    this.observer?.(info, performance.now() - startedMs, request, response);
     if (response === null || connection.closed) {
       runSettled();
       return;
     }
-    await connection.send(this.#encode(info, info.apiVersion, response), runSettled);
+    const w = this.#takeWriter(connection);
+    await connection.send(this.#encode(w, info, info.apiVersion, response), () => {
+      this.#returnWriter(connection, w);
+      runSettled();
+    });
   }
 
-  #encode(info: RequestInfo, bodyVersion: number, body: unknown): SendChunk[] {
-    const w = new Writer();
+  /** The size prefix, header and body in one plan, written by `w` (no separate prefix buffer). */
+  #encode(w: Writer, info: RequestInfo, bodyVersion: number, body: unknown): SendChunk[] {
+    const mark = beginFrame(w);
     encodeResponseHeader(w, info.apiKey, bodyVersion, info.correlationId);
     apiTable[info.apiKey]!.encodeResponse(w, bodyVersion, body);
-    const plan = w.finish();
-    const size = new Uint8Array(4);
-    new DataView(size.buffer).setInt32(0, sendPlanSizeBytes(plan));
-    return [size, ...plan];
+    return finishFrame(w, mark);
+  }
+
+  /**
+   * A response writer of `connection`, reused once the response it wrote has
+   * been sent (a connection has at most a few responses in flight), so a
+   * response allocates no 8 KiB buffer.
+   */
+  #takeWriter(connection: Connection): Writer {
+    return this.#freeWriters.get(connection)?.pop() ?? new Writer();
+  }
+
+  #returnWriter(connection: Connection, w: Writer): void {
+    w.reset();
+    let free = this.#freeWriters.get(connection);
+    if (free === undefined) this.#freeWriters.set(connection, free = []);
+    if (free.length < FREE_WRITERS_MAX) free.push(w);
   }
 }

@@ -78,6 +78,13 @@ export const topicConfigDefs: Readonly<Record<string, TopicConfigDef>> = {
     allowed: ["delete", "compact"],
     doc: "Delete old segments, compact by key, or both.",
   },
+  "delete.retention.ms": {
+    type: "long",
+    defaultValue: 86400000,
+    brokerKey: "log.cleaner.delete.retention.ms",
+    min: 0,
+    doc: "How long a tombstone stays readable after compaction first keeps it.",
+  },
   "message.timestamp.type": {
     type: "string",
     defaultValue: "CreateTime",

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { decode, encode } from "cbor-x";
+import { decode, encode } from "../util/cbor.ts";
 import type { Libc } from "../ffi/port.ts";
 import { Errno, IoError } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
@@ -230,6 +230,36 @@ export class TopicRegistry {
     this.#log.info(`Deleted topic "${name}".`);
   }
 
+  /**
+   * Replaces a topic's overrides (AlterConfigs, IncrementalAlterConfigs): checks every
+   * setting (INVALID_CONFIG), persists them, and applies them to the open logs.
+   */
+  alterConfigs(topic: Topic, overrides: TopicConfigs, validateOnly = false): void {
+    const checked: TopicConfigs = {};
+    for (const [key, value] of Object.entries(overrides)) {
+      try {
+        checked[key] = validateTopicConfig(key, value);
+      } catch (e) {
+        if (e instanceof TopicConfigError) throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
+        throw e;
+      }
+    }
+    if (validateOnly) return;
+    const previous = { ...topic.overrides };
+    for (const key of Object.keys(topic.overrides)) delete topic.overrides[key];
+    Object.assign(topic.overrides, checked);
+    try {
+      this.#save();
+    } catch (e) {
+      for (const key of Object.keys(topic.overrides)) delete topic.overrides[key];
+      Object.assign(topic.overrides, previous);
+      throw e;
+    }
+    const logConfig = this.logConfig(this.configs(topic));
+    for (const p of topic.partitions) p.log.reconfigure(logConfig);
+    this.#log.info(`Altered configs of topic "${topic.name}": ${JSON.stringify(checked)}.`);
+  }
+
   /** Marks a response naming `partition`'s files as in flight. */
   retain(partition: Partition): void {
     partition.sendsInFlight++;
@@ -263,6 +293,13 @@ export class TopicRegistry {
       segmentIndexBytes: topicConfigNumber(configs, "segment.index.bytes"),
       maxMessageBytes: topicConfigNumber(configs, "max.message.bytes"),
       writerKind: this.#writerKind,
+      retentionMs: topicConfigNumber(configs, "retention.ms"),
+      retentionBytes: topicConfigNumber(configs, "retention.bytes"),
+      cleanupDelete: configs["cleanup.policy"].split(",").includes("delete"),
+      cleanupCompact: configs["cleanup.policy"].split(",").includes("compact"),
+      deleteRetentionMs: topicConfigNumber(configs, "delete.retention.ms"),
+      flushMessages: topicConfigNumber(configs, "flush.messages"),
+      flushMs: topicConfigNumber(configs, "flush.ms"),
     };
   }
 
@@ -282,7 +319,7 @@ export class TopicRegistry {
       partitions.push({
         topic,
         index: i,
-        log: PartitionLog.open(this.#libc, dir, logConfig),
+        log: PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log }),
         sendsInFlight: 0,
       });
     }

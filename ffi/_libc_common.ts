@@ -24,6 +24,9 @@ import {
   cString,
   FILE_MODE_DEFAULT,
   IO_MAX_BYTES,
+  MSG_DONTWAIT,
+  MSG_MORE,
+  MSG_NOSIGNAL,
   O_DIRECTORY,
   PROT_READ,
   PROT_WRITE,
@@ -53,6 +56,8 @@ export interface RawLibc<P> {
   madvise(pointer: P, offsetBytes: number, lengthBytes: number, advice: number): number;
   /** `sendfile(outFd, inFd, &offsetCell[0], countBytes)`; the kernel advances the cell. */
   sendfile(outFd: number, inFd: number, offsetCell: BigInt64Array, countBytes: number): number;
+  /** `send(fd, buf, buf.length, flags)`. */
+  send(fd: number, buf: Uint8Array, flags: number): number;
   /** A zero-copy ArrayBuffer over mapped memory that does not own it. */
   view(pointer: P, lengthBytes: number): ArrayBuffer;
   readonly pageSizeBytes: number;
@@ -206,6 +211,17 @@ export function buildLibc<P>(raw: RawLibc<P>): Libc {
         const errno = raw.errno();
         if (errno === Errno.EAGAIN) return SENDFILE_WOULD_BLOCK;
         if (errno !== Errno.EINTR) throw new IoError("sendfile", errno, pathByFd.get(inFd));
+      }
+    },
+    sendBytes(fd, bytes, more) {
+      const flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0);
+      const view = bytes.length > IO_MAX_BYTES ? bytes.subarray(0, IO_MAX_BYTES) : bytes;
+      for (;;) {
+        const sent = raw.send(fd, view, flags);
+        if (sent >= 0) return sent;
+        const errno = raw.errno();
+        if (errno === Errno.EAGAIN) return SENDFILE_WOULD_BLOCK;
+        if (errno !== Errno.EINTR) throw new IoError("send", errno);
       }
     },
     ...dirOps(),

@@ -1,6 +1,6 @@
 /**
  * The Bun binding of the ports: {@linkcode bunLibc} over `bun:ffi` and
- * {@linkcode bunRuntime} over `Bun.listen`.
+ * {@linkcode bunRuntime} over `Bun.listen` (and `Bun.serve` for HTTP).
  *
  * `bun:ffi` and `Bun` are typed locally (only what is used here), so this
  * file type-checks under `deno check` without Bun's type package. Only Bun
@@ -11,6 +11,7 @@
 
 import * as bunFfi from "bun:ffi";
 import { buildLibc, type RawLibc } from "./_libc_common.ts";
+import { ISAL_CRC32C_SYMBOL, ISAL_PATH } from "./crc32c.ts";
 import {
   LIBC_PATH,
   LIBC_SYMBOLS,
@@ -19,7 +20,15 @@ import {
   SC_PAGESIZE,
   SEEK_END,
 } from "./libc_symbols.ts";
-import type { Libc, Listener, Runtime, Socket, SocketHandlers } from "./port.ts";
+import type {
+  FetchHandler,
+  HttpServer,
+  Libc,
+  Listener,
+  Runtime,
+  Socket,
+  SocketHandlers,
+} from "./port.ts";
 
 /** A `bun:ffi` pointer: a plain number (MAP_FAILED comes back as a BigInt). */
 type BunPointer = number;
@@ -92,6 +101,7 @@ function bunRawLibc(): RawLibc<BunPointer> {
     msync: (p, off, len, flags) => c.msync(p + off, len, flags),
     madvise: (p, off, len, advice) => c.madvise(p + off, len, advice),
     sendfile: (outFd, inFd, cell, count) => c.sendfile(outFd, inFd, cell, count),
+    send: (fd, buf, flags) => c.send(fd, buf, buf.length, flags),
     view: (p, len) => ffi.toArrayBuffer(p, 0, len),
   };
 }
@@ -113,8 +123,22 @@ interface BunServer {
   stop(closeActiveConnections?: boolean): void;
 }
 
+/** The part of a `Bun.serve` server used here. */
+interface BunHttpServer {
+  readonly hostname: string;
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): Promise<void>;
+}
+
 interface BunGlobal {
   readonly version: string;
+  serve(options: {
+    hostname: string;
+    port: number;
+    /** Seconds a connection may stay idle; 0 disables (live tails stream for long). */
+    idleTimeout: number;
+    fetch: FetchHandler;
+  }): BunHttpServer;
   listen(options: {
     hostname: string;
     port: number;
@@ -245,5 +269,31 @@ export function bunRuntime(): Runtime {
       };
       return Promise.resolve(handle);
     },
+    serveHttp(options, fetch) {
+      const server = bun.serve({ ...options, idleTimeout: 0, fetch });
+      const handle: HttpServer = {
+        hostname: server.hostname,
+        port: server.port,
+        close: () => server.stop(true),
+      };
+      return Promise.resolve(handle);
+    },
   };
+}
+
+/**
+ * Hardware CRC-32C (`crc32_iscsi` of ISA-L, see `ffi/crc32c.ts`) over a whole
+ * view, continuing from `crc`; `undefined` when the library is not installed.
+ */
+export function bunCrc32c(): ((bytes: Uint8Array, crc: number) => number) | undefined {
+  let fn: BunFunction;
+  try {
+    const lib = ffi.dlopen(ISAL_PATH, {
+      [ISAL_CRC32C_SYMBOL]: { args: ["ptr", "i32", "u32"], returns: "u32" },
+    }) as unknown as { symbols: Record<string, BunFunction> };
+    fn = lib.symbols[ISAL_CRC32C_SYMBOL];
+  } catch {
+    return undefined;
+  }
+  return (bytes, crc) => ~(fn(bytes, bytes.length, ~crc >>> 0) as number) >>> 0;
 }

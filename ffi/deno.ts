@@ -2,12 +2,13 @@
  * The Deno binding of the ports: {@linkcode denoLibc} over `Deno.dlopen`
  * (sync calls, BigInt for 64-bit parameters, errno read through
  * `__errno_location` right after a failing call) and {@linkcode denoRuntime}
- * over `Deno.listen`.
+ * over `Deno.listen` (and `Deno.serve` for HTTP).
  *
  * @module
  */
 
 import { buildLibc, type RawLibc } from "./_libc_common.ts";
+import { ISAL_CRC32C_SYMBOL, ISAL_PATH } from "./crc32c.ts";
 import {
   LIBC_PATH,
   LIBC_SYMBOLS,
@@ -16,7 +17,7 @@ import {
   SC_PAGESIZE,
   SEEK_END,
 } from "./libc_symbols.ts";
-import type { Libc, Listener, Runtime, Socket, SocketHandlers } from "./port.ts";
+import type { HttpServer, Libc, Listener, Runtime, Socket, SocketHandlers } from "./port.ts";
 
 type DenoSymbols = {
   [K in keyof LibcSymbols]: {
@@ -69,6 +70,7 @@ function denoRawLibc(): RawLibc<Deno.PointerObject> {
     msync: (p, off, len, flags) => c.msync(offset(p, off), BigInt(len), flags),
     madvise: (p, off, len, advice) => c.madvise(offset(p, off), BigInt(len), advice),
     sendfile: (outFd, inFd, cell, count) => c.sendfile(outFd, inFd, cell, BigInt(count)),
+    send: (fd, buf, flags) => c.send(fd, buf, BigInt(buf.length), flags),
     view: (p, len) => Deno.UnsafePointerView.getArrayBuffer(p, len),
   };
 }
@@ -214,5 +216,35 @@ export function denoRuntime(): Runtime {
       };
       return Promise.resolve(handle);
     },
+    serveHttp(options, fetch) {
+      const server = Deno.serve({ ...options, onListen() {} }, fetch);
+      const addr = server.addr as Deno.NetAddr;
+      const handle: HttpServer = {
+        hostname: addr.hostname,
+        port: addr.port,
+        close: () => server.shutdown(),
+      };
+      return Promise.resolve(handle);
+    },
   };
+}
+
+/**
+ * Hardware CRC-32C (`crc32_iscsi` of ISA-L, see `ffi/crc32c.ts`) over a whole
+ * view, continuing from `crc`; `undefined` when the library is not installed.
+ */
+export function denoCrc32c(): ((bytes: Uint8Array, crc: number) => number) | undefined {
+  let lib;
+  try {
+    lib = Deno.dlopen(
+      ISAL_PATH,
+      {
+        [ISAL_CRC32C_SYMBOL]: { parameters: ["buffer", "i32", "u32"], result: "u32" },
+      } as const,
+    );
+  } catch {
+    return undefined;
+  }
+  const fn = lib.symbols[ISAL_CRC32C_SYMBOL];
+  return (bytes, crc) => ~fn(bytes, bytes.length, ~crc >>> 0) >>> 0;
 }

@@ -150,6 +150,15 @@ export interface Libc {
    * {@linkcode SENDFILE_WOULD_BLOCK} on EAGAIN. Throws on other errors.
    */
   sendfile(outFd: number, inFd: number, positionBytes: number, countBytes: number): number;
+  /**
+   * Writes up to `bytes.length` bytes to socket `fd` now, without blocking
+   * (`send` with MSG_DONTWAIT | MSG_NOSIGNAL, plus MSG_MORE when `more`: the
+   * kernel holds a partial segment for what follows, e.g. a sendfile).
+   * Returns bytes sent (> 0) or {@linkcode SENDFILE_WOULD_BLOCK} on EAGAIN.
+   * Optional: a libc without it (the in-memory one) makes senders use
+   * {@linkcode Socket.write}.
+   */
+  sendBytes?(fd: number, bytes: Uint8Array, more: boolean): number;
 
   // Directory operations: also behind the port so the in-memory libc can fake
   // (and fault) them.
@@ -197,6 +206,17 @@ export interface Listener {
   close(): void;
 }
 
+/** A request handler in the web-standard shape (`app.fetch` of hono). */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** A bound HTTP server (from {@linkcode Runtime.serveHttp}). */
+export interface HttpServer {
+  readonly hostname: string;
+  readonly port: number;
+  /** Stops accepting and closes open connections; resolves once they are closed. */
+  close(): Promise<void>;
+}
+
 /** The network port. */
 export interface Runtime {
   /** `"deno"` or `"bun"`. */
@@ -207,4 +227,6 @@ export interface Runtime {
     options: { hostname: string; port: number },
     onAccept: (socket: Socket) => SocketHandlers,
   ): Promise<Listener>;
+  /** Serves HTTP/1.1 on `hostname:port` (`0` picks a free port) with `fetch` (`Deno.serve` / `Bun.serve`). */
+  serveHttp(options: { hostname: string; port: number }, fetch: FetchHandler): Promise<HttpServer>;
 }

@@ -73,15 +73,49 @@ function buildCrcTables(count: number): Int32Array[] {
   return tables;
 }
 
+/** A CRC-32C of a whole view continuing from `crc` (hardware, through FFI: `ffi/crc32c.ts`). */
+export type NativeCrc32c = (bytes: Uint8Array, crc: number) => number;
+
+/** Below this many bytes the JS loop beats an FFI call (~150 ns). */
+const NATIVE_CRC_MIN_BYTES = 256;
+let nativeCrc32c: NativeCrc32c | undefined = undefined;
+
+/** Routes {@linkcode crc32c} of 256 bytes or more to `fn` (`undefined`: back to the JS loop). */
+export function useNativeCrc32c(fn: NativeCrc32c | undefined): void {
+  nativeCrc32c = fn;
+}
+
+/** Which CRC-32C {@linkcode crc32c} uses for large buffers (benchmark reports). */
+export function crc32cImplementation(): "native" | "js" {
+  return nativeCrc32c === undefined ? "js" : "native";
+}
+
+/**
+ * CRC-32C of `bytes[startBytes, endBytes)`, continuing from `crc` (default: a
+ * fresh CRC): the hardware one when installed and the range is large enough,
+ * else {@linkcode crc32cJs}.
+ */
+export function crc32c(
+  bytes: Uint8Array,
+  startBytes = 0,
+  endBytes = bytes.length,
+  crc = 0,
+): number {
+  if (nativeCrc32c !== undefined && endBytes - startBytes >= NATIVE_CRC_MIN_BYTES) {
+    return nativeCrc32c(bytes.subarray(startBytes, endBytes), crc);
+  }
+  return crc32cJs(bytes, startBytes, endBytes, crc);
+}
+
 // The DataView of the last buffer seen, so that a call allocates nothing in the common case.
 let crcBuffer: ArrayBufferLike | undefined = undefined;
 let crcView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
 /**
- * CRC-32C of `bytes[startBytes, endBytes)`, continuing from `crc` (default: a fresh CRC).
+ * CRC-32C of `bytes[startBytes, endBytes)` in JS, continuing from `crc` (default: a fresh CRC).
  * Allocates nothing when called again on the same underlying buffer.
  */
-export function crc32c(
+export function crc32cJs(
   bytes: Uint8Array,
   startBytes = 0,
   endBytes = bytes.length,

@@ -122,10 +122,11 @@ export class IndexFile {
 
   /** Kafka's `trimToValidSize`: unmap, ftruncate to the valid entries, remap read-only. */
   trimToValidSize(): void {
-    this.#unmap();
+    // Open and cut before unmapping, so a failure leaves the index mapped and usable.
     const fd = this.#libc.open(this.path, OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC);
     try {
       this.#libc.ftruncate(fd, this.validSizeBytes);
+      this.#unmap();
       this.#map(fd, this.validSizeBytes, false);
     } finally {
       this.#libc.close(fd);

@@ -26,6 +26,20 @@ export interface LogConfig {
   readonly writerKind: WriterKind;
   /** mmap writer only: growth and mapping step of a segment file (default 32 MiB, a multiple of 64 KiB). */
   readonly mmapChunkBytes: number;
+  /** `retention.ms`: delete a segment whose newest record is older than this (-1: never; default 7 days). */
+  readonly retentionMs: number;
+  /** `retention.bytes`: delete the oldest segments while the log is larger (-1: never, the default). */
+  readonly retentionBytes: number;
+  /** `cleanup.policy` contains `delete`: retention applies (default true). */
+  readonly cleanupDelete: boolean;
+  /** `cleanup.policy` contains `compact`: the cleaner keeps the latest record per key (default false). */
+  readonly cleanupCompact: boolean;
+  /** `delete.retention.ms`: how long a compacted tombstone stays readable (default 1 day). */
+  readonly deleteRetentionMs: number;
+  /** `flush.messages`: records appended between forced flushes (default Infinity: the page cache). */
+  readonly flushMessages: number;
+  /** `flush.ms`: longest time data stays unflushed (default Infinity: the page cache). */
+  readonly flushMs: number;
 }
 
 /** Kafka's defaults. */
@@ -37,6 +51,13 @@ export const LOG_CONFIG_DEFAULT: LogConfig = {
   maxMessageBytes: 1048588,
   writerKind: "pwrite",
   mmapChunkBytes: 32 * 1024 * 1024,
+  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  retentionBytes: -1,
+  cleanupDelete: true,
+  cleanupCompact: false,
+  deleteRetentionMs: 24 * 60 * 60 * 1000,
+  flushMessages: Infinity,
+  flushMs: Infinity,
 };
 
 /** Fills unset fields with {@linkcode LOG_CONFIG_DEFAULT} and checks the limits. */
@@ -64,5 +85,7 @@ export function logConfig(overrides: Partial<LogConfig> = {}): LogConfig {
     config.mmapChunkBytes > 0 && config.mmapChunkBytes % 65536 === 0,
     `mmap chunk "${config.mmapChunkBytes}" is not a multiple of 64 KiB`,
   );
+  assert(config.flushMessages >= 1, `flush.messages "${config.flushMessages}" out of range`);
+  assert(config.flushMs >= 0, `flush.ms "${config.flushMs}" out of range`);
   return config;
 }

@@ -18,6 +18,27 @@ export const TIME_INDEX_FILE_SUFFIX = ".timeindex";
 /** Written by a clean {@linkcode PartitionLog.close}, removed on open: its absence means "recover". */
 export const CLEAN_SHUTDOWN_FILE_NAME = ".denka_clean_shutdown";
 
+/** The partition's log start offset and recovery point, rewritten atomically when they move. */
+export const CHECKPOINT_FILE_NAME = ".denka_checkpoint";
+/** Suffix of a producer state snapshot, named by the offset it was taken at. */
+export const SNAPSHOT_FILE_SUFFIX = ".snapshot";
+/** Suffix of a compacted segment being written; a leftover one is deleted at open. */
+export const CLEANED_FILE_SUFFIX = ".cleaned";
+
+/** `<20-digit offset>.snapshot`. */
+export function snapshotFileName(offset: number): string {
+  assert(Number.isSafeInteger(offset) && offset >= 0, `Invalid snapshot offset "${offset}"`);
+  return String(offset).padStart(OFFSET_DIGITS, "0") + SNAPSHOT_FILE_SUFFIX;
+}
+
+/** The offset of a snapshot file name, or `undefined` for any other file. */
+export function parseSnapshotFileName(name: string): number | undefined {
+  const match = /^(\d{20})\.snapshot$/.exec(name);
+  if (match === null) return undefined;
+  const offset = Number(match[1]);
+  return Number.isSafeInteger(offset) ? offset : undefined;
+}
+
 /** The suffixes of a segment's files. */
 export type SegmentFileSuffix =
   | typeof LOG_FILE_SUFFIX

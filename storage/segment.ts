@@ -59,7 +59,7 @@ export class Segment {
   readonly createdMs: number;
   readonly #libc: Libc;
   readonly #headers: BatchHeaderReader;
-  readonly #config: LogConfig;
+  #config: LogConfig;
   #writer: SegmentWriter | undefined = undefined;
   #sizeBytes = 0;
   #nextOffset: number;
@@ -69,6 +69,10 @@ export class Segment {
   #bytesSinceLastIndexEntry = 0;
   /** Bytes cut off a torn tail by recovery. */
   truncatedBytes = 0;
+  /** Whether this open ran recovery (a CRC scan of every batch) over a non-empty file. */
+  recovered = false;
+  /** A flush failed: the writer refuses everything; only reopening (recovery) helps. */
+  #flushFailed = false;
 
   private constructor(
     libc: Libc,
@@ -94,7 +98,11 @@ export class Segment {
     const logFd = libc.open(logPath, OPEN_FLAGS, 0o644);
     const indexes: (OffsetIndex | TimeIndex)[] = [];
     try {
-      let recover = options.recover;
+      // A missing index (deleted by hand, or a crash during a swap) is rebuilt from the log.
+      let recover = options.recover || (libc.fileSize(logFd) > 0 && !(
+        libc.exists(segmentPath(options.dir, options.baseOffset, INDEX_FILE_SUFFIX)) &&
+        libc.exists(segmentPath(options.dir, options.baseOffset, TIME_INDEX_FILE_SUFFIX))
+      ));
       const openIndex = <T>(suffix: SegmentFileSuffix, make: (path: string) => T): T => {
         const path = segmentPath(options.dir, options.baseOffset, suffix);
         try {
@@ -147,6 +155,15 @@ export class Segment {
   }
   get isActive(): boolean {
     return this.#writer !== undefined;
+  }
+  /** A flush of this segment failed; appends are refused until the partition reopens it. */
+  get flushFailed(): boolean {
+    return this.#flushFailed;
+  }
+
+  /** Applies changed topic settings (segment.bytes, segment.ms, index.interval.bytes). */
+  setConfig(config: LogConfig): void {
+    this.#config = config;
   }
 
   /**
@@ -264,15 +281,69 @@ export class Segment {
 
   /** Makes appended bytes durable. Indexes are rebuilt by recovery, so only the log is synced. */
   flush(): void {
-    this.#writer?.flush();
+    try {
+      this.#writer?.flush();
+    } catch (error) {
+      this.#flushFailed = true;
+      throw error;
+    }
+  }
+
+  /**
+   * Calls `visit` with each batch header (a reused view) from the first batch whose last
+   * offset is >= `fromOffset`, with its position; stops when `visit` returns false.
+   */
+  forEachBatch(
+    fromOffset: number,
+    visit: (header: RecordBatchView, positionBytes: number) => boolean | void,
+  ): void {
+    const first = this.findBatch(fromOffset);
+    if (first === undefined) return;
+    const sizeBytes = this.sizeBytes;
+    for (let p = first.positionBytes; p < sizeBytes;) {
+      const header = this.#headers.read(p, sizeBytes);
+      const batchSizeBytes = header.sizeBytes;
+      if (visit(header, p) === false) return;
+      p += batchSizeBytes;
+    }
+  }
+
+  /** Reads `sizeBytes` of the log at `positionBytes` into a new buffer (the cleaner). */
+  readBytes(positionBytes: number, sizeBytes: number): Uint8Array {
+    assert(positionBytes + sizeBytes <= this.sizeBytes, "Read past the end of the segment");
+    return this.#headers.readBatch(positionBytes, sizeBytes);
+  }
+
+  /**
+   * Takes the segment out of service without touching its files (they may already belong
+   * to a replacement): drops the writer and the index mappings, keeps the log fd open for
+   * reads in flight until {@linkcode closeFd}.
+   */
+  retire(): void {
+    try {
+      this.#writer?.close();
+    } finally {
+      this.#writer = undefined;
+      this.offsetIndex.close();
+      this.timeIndex.close();
+    }
+  }
+
+  /** Closes the log fd of a retired segment. */
+  closeFd(): void {
+    this.#libc.close(this.logFd);
   }
 
   /** Kafka's `onBecomeInactiveSegment` + flush: final time index entry, sync, trim, drop the writer. */
   makeInactive(): void {
     const writer = this.#writer;
     assert(writer !== undefined, `Segment ${this.baseOffset} is not active`);
-    writer.flush();
+    // Everything that may fail runs while the segment is still active, so a failed roll can
+    // be retried by the next append.
+    this.flush();
     this.timeIndex.maybeAppend(this.#maxTimestamp.timestampMs, this.#maxTimestamp.offset);
+    this.offsetIndex.flush();
+    this.timeIndex.flush();
     this.#sizeBytes = writer.sizeBytes;
     writer.close();
     this.#writer = undefined;
@@ -392,6 +463,7 @@ export class Segment {
       this.#nextOffset = lastOffset + 1;
       p += batchSizeBytes;
     }
+    this.recovered = fileSizeBytes > 0;
     this.truncatedBytes = fileSizeBytes - p;
     this.#sizeBytes = p;
     if (this.truncatedBytes > 0) this.#libc.ftruncate(this.logFd, p);

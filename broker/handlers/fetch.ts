@@ -54,7 +54,11 @@ export const fetchHandler: ApiHandler = {
       // meanwhile keeps its files open until then.
       for (const p of read.used) {
         ctx.broker.topics.retain(p);
-        ctx.afterSend(() => ctx.broker.topics.release(p));
+        const releaseSegments = p.log.retainReads(); // retention and compaction defer fd closes
+        ctx.afterSend(() => {
+          releaseSegments();
+          ctx.broker.topics.release(p);
+        });
       }
       return { ...base, responses: read.responses };
     }

@@ -5,6 +5,16 @@
  */
 import type { ApiHandler } from "../context.ts";
 import { createTopicsHandler } from "./create_topics.ts";
+import { deleteGroupsHandler } from "./delete_groups.ts";
+import { describeGroupsHandler } from "./describe_groups.ts";
+import { heartbeatHandler } from "./heartbeat.ts";
+import { joinGroupHandler } from "./join_group.ts";
+import { leaveGroupHandler } from "./leave_group.ts";
+import { listGroupsHandler } from "./list_groups.ts";
+import { offsetCommitHandler } from "./offset_commit.ts";
+import { offsetDeleteHandler } from "./offset_delete.ts";
+import { offsetFetchHandler } from "./offset_fetch.ts";
+import { syncGroupHandler } from "./sync_group.ts";
 import { deleteTopicsHandler } from "./delete_topics.ts";
 import { describeConfigsHandler } from "./describe_configs.ts";
 import { fetchHandler } from "./fetch.ts";
@@ -13,6 +23,9 @@ import { initProducerIdHandler } from "./init_producer_id.ts";
 import { listOffsetsHandler } from "./list_offsets.ts";
 import { metadataHandler } from "./metadata.ts";
 import { produceHandler } from "./produce.ts";
+import { deleteRecordsHandler } from "./delete_records.ts";
+import { alterConfigsHandler } from "./alter_configs.ts";
+import { incrementalAlterConfigsHandler } from "./incremental_alter_configs.ts";
 
 /** Handlers other than ApiVersions (which the router builds over this list). */
 export const apiHandlers: readonly ApiHandler[] = [
@@ -21,8 +34,21 @@ export const apiHandlers: readonly ApiHandler[] = [
   listOffsetsHandler,
   metadataHandler,
   findCoordinatorHandler,
+  joinGroupHandler,
+  heartbeatHandler,
+  leaveGroupHandler,
+  syncGroupHandler,
+  describeGroupsHandler,
+  listGroupsHandler,
+  offsetCommitHandler,
+  offsetFetchHandler,
+  deleteGroupsHandler,
+  offsetDeleteHandler,
   createTopicsHandler,
   deleteTopicsHandler,
   initProducerIdHandler,
   describeConfigsHandler,
+  deleteRecordsHandler,
+  alterConfigsHandler,
+  incrementalAlterConfigsHandler,
 ];

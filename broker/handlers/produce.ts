@@ -1,6 +1,16 @@
 /**
  * Produce (key 0): validate each partition's batches, append them whole
  * (only baseOffset patched), wake long-poll fetches, answer per partition.
+ *
+ * Durability: with `--flush sync`, acks=all is answered only once the data is
+ * on disk; a topic's `flush.messages` makes any acks>=1 produce that reaches
+ * the threshold wait for the flush too (Kafka flushes in the append path).
+ * Waiting produces share one flush per partition per event-loop turn (group
+ * commit, `storage/flusher.ts`). A failed flush answers KAFKA_STORAGE_ERROR
+ * (retriable); the producer's retry is then deduplicated by idempotence.
+ *
+ * A retried idempotent batch is answered with error NONE and the offsets it
+ * got the first time, as Kafka 3.x does.
  * Versions 0-2 (message formats v0/v1) are advertised for librdkafka's
  * feature detection but refused with UNSUPPORTED_VERSION, as Kafka 4.0 does.
  *
@@ -23,9 +33,13 @@ export const produceHandler: ApiHandler = {
   apiKey: 0,
   minVersion: 0,
   maxVersion: 11,
-  handle(ctx: RequestContext, request: ProduceRequest<DecodedRecords>): ProduceResponse | null {
+  async handle(
+    ctx: RequestContext,
+    request: ProduceRequest<DecodedRecords>,
+  ): Promise<ProduceResponse | null> {
     const version = ctx.request.apiVersion;
     const acks = request.acks;
+    const flushes: Promise<void>[] = [];
     let anyError = false;
     const responses = request.topicData.map((topicData) => ({
       name: topicData.name,
@@ -33,6 +47,7 @@ export const produceHandler: ApiHandler = {
         const result = producePartition(ctx, topicData.name, p.index, p.records, {
           acks,
           transactional: request.transactionalId !== null,
+          flushes,
         });
         if (result.errorCode !== ErrorCode.NONE) anyError = true;
         if (
@@ -44,6 +59,10 @@ export const produceHandler: ApiHandler = {
         return result;
       }),
     }));
+    if (flushes.length > 0) await Promise.all(flushes);
+    for (const t of responses) {
+      for (const p of t.partitionResponses) if (p.errorCode !== ErrorCode.NONE) anyError = true;
+    }
     if (acks === 0) {
       // Kafka answers nothing to acks=0, and closes the connection on an
       // error so the producer notices.
@@ -59,7 +78,7 @@ function producePartition(
   topicName: string,
   index: number,
   records: Uint8Array | null,
-  options: { acks: number; transactional: boolean },
+  options: { acks: number; transactional: boolean; flushes: Promise<void>[] },
 ): PartitionResponse {
   const base: PartitionResponse = {
     index,
@@ -111,6 +130,21 @@ function producePartition(
   base.baseOffset = appended.baseOffset;
   base.logStartOffset = appended.logStartOffset;
   base.logAppendTimeMs = appended.logAppendTimeMs;
-  ctx.broker.waiters.notify(partitionKey(topicName, index));
+  if (!appended.duplicate) ctx.broker.waiters.notify(partitionKey(topicName, index));
+  const log = partition.log;
+  const syncAck = options.acks === -1 && ctx.broker.config.flushMode === "sync";
+  if (syncAck || log.unflushedRecords >= log.config.flushMessages) {
+    if (options.acks === 0) {
+      ctx.broker.flusher.request(log);
+    } else {
+      options.flushes.push(
+        ctx.broker.flusher.durable(log).catch((error: Error) => {
+          ctx.broker.logger.error(`Flush of ${topicName}-${index} failed: ${error.message}`);
+          fail(ErrorCode.KAFKA_STORAGE_ERROR, `The flush failed: ${error.message}`);
+          base.baseOffset = -1;
+        }),
+      );
+    }
+  }
   return base;
 }

@@ -13,6 +13,7 @@
  */
 import { type BrokerHandle, startBroker, type StartBrokerOptions } from "../../mod.ts";
 import { RecordBatchView } from "../../protocol/record_batch.ts";
+import { startBunBroker, TEST_RUNTIME } from "./bun_broker.ts";
 
 /** Debian's interpreter, with `confluent_kafka` 1.7 and `kafka-python` 2.0.2. */
 export const PYTHON_PATH = "/usr/bin/python3";
@@ -36,11 +37,15 @@ export function makeDataDir(): Promise<string> {
   return Deno.makeTempDir({ prefix: "denka-interop-" });
 }
 
-/** Starts a broker on a free port over `dataDir`. */
+/**
+ * Starts a broker on a free port over `dataDir`: in-process, or as a
+ * `bun run main.ts` subprocess when `DENKA_TEST_RUNTIME=bun` (see `bun_broker.ts`).
+ */
 export function startTestBroker(
   dataDir: string,
   options: TestBrokerOptions = {},
 ): Promise<BrokerHandle> {
+  if (TEST_RUNTIME === "bun") return startBunBroker(dataDir, { logLevel: "warn", ...options });
   return startBroker({ logLevel: "warn", ...options, port: 0, dataDir });
 }
 

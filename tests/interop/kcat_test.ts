@@ -6,6 +6,7 @@
  */
 import { assert, assertEquals } from "../../util/assert.ts";
 import { kcatConsume, kcatProduce } from "./kcat.ts";
+import { readCounters } from "./bun_broker.ts";
 import {
   CODEC_IDS,
   type ConsumedMessage,
@@ -184,10 +185,10 @@ for (const fetchPath of ["sendfile", "copy"] as const) {
     await withBroker({ fetchPath }, async (t) => {
       const messages = makeTextMessages(1000, { valuePaddingBytes: 64 });
       await kcatProduce(t.bootstrap, messages, { topic: "path" });
-      const before = { ...t.broker.counters };
+      const before = await readCounters(t.broker);
       const got = await kcatConsume(t.bootstrap, { topic: "path", count: messages.length });
       assertMessages(got, messages, 0);
-      const c = t.broker.counters;
+      const c = await readCounters(t.broker);
       const storedBytes = (await readStoredBatches(t.dataDir, "path", 0))
         .reduce((n, b) => n + b.sizeBytes, 0);
       if (fetchPath === "sendfile") {

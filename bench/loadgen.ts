@@ -1,0 +1,345 @@
+/**
+ * The load generator: one process running one workload against `target`,
+ * started by `bench/main.ts` as `deno run -A bench/loadgen.ts '<spec JSON>'`.
+ * It prints one JSON line with its result on stdout. Times are wall-clock
+ * milliseconds (`performance.timeOrigin + performance.now()`), so the
+ * orchestrator can merge several load processes into one window.
+ *
+ * Modes:
+ * - `produce`: pre-encoded produce frames, `inFlight` per connection, until
+ *   `durationMs` has passed; counts acknowledged record bytes.
+ * - `consume`: fetches its partitions from offset 0 until each reaches the
+ *   high watermark; counts record bytes (records are not decoded).
+ * - `latency`: produces one batch every `intervalMs` (round robin over the
+ *   partitions) while a long-poll consumer reads them back; latency is from
+ *   writing the produce request to reading the fetch response that carries
+ *   the batch, matched by (partition, baseOffset).
+ * - `blast`: writes produce frames back to back and expects no answer (the
+ *   ingest ceiling's client).
+ *
+ * @module
+ */
+import { ErrorCode } from "../protocol/error_codes.ts";
+import {
+  buildBatch,
+  decodeFetch,
+  decodeProduceAcks,
+  ensureTopic,
+  fetchFrame,
+  type ProduceFrame,
+  produceFrame,
+} from "./client_ops.ts";
+import { BenchConnection } from "./kafka_client.ts";
+
+/** Wall-clock milliseconds with sub-millisecond resolution. */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** A workload spec, as `bench/main.ts` passes it. */
+export interface LoadSpec {
+  mode: "produce" | "consume" | "latency" | "blast";
+  target: string;
+  topic: string;
+  /** Partitions of the topic (created when missing, except with `skipCreate`). */
+  partitions: number;
+  /** Partitions this process produces to or consumes (default: all). */
+  assigned?: number[];
+  skipCreate?: boolean;
+  topicConfigs?: Record<string, string>;
+  recordBytes?: number;
+  batchBytes?: number;
+  keyed?: boolean;
+  /** Batches per produce request: 1 (rotating partitions) or all assigned partitions. */
+  partitionsPerRequest?: number;
+  acks?: number;
+  connections?: number;
+  inFlight?: number;
+  durationMs?: number;
+  /** Stop producing after this many record bytes (per process). */
+  totalBytes?: number;
+  // consume
+  fetchMaxBytes?: number;
+  partitionMaxBytes?: number;
+  // latency
+  rateBytesPerSec?: number;
+  intervalMs?: number;
+  /** Latency mode: traffic at the same rate before the measured window (JIT, first segments). */
+  warmupMs?: number;
+}
+
+/** What a load process reports. */
+export interface LoadResult {
+  mode: string;
+  startMs: number;
+  endMs: number;
+  recordBytes: number;
+  records: number;
+  requests: number;
+  errors: number;
+  /** Latency mode: every batch's latency in ms (sorted). */
+  latenciesMs?: number[];
+  /** Errors by Kafka code, for the report. */
+  errorCodes?: Record<string, number>;
+}
+
+function assignedOf(spec: LoadSpec): number[] {
+  return spec.assigned ?? Array.from({ length: spec.partitions }, (_, i) => i);
+}
+
+async function produce(spec: LoadSpec): Promise<LoadResult> {
+  const partitions = assignedOf(spec);
+  const batch = buildBatch({
+    recordBytes: spec.recordBytes ?? 1024,
+    batchBytes: spec.batchBytes ?? 1024 * 1024,
+    keyed: spec.keyed ?? false,
+  });
+  const perRequest = spec.partitionsPerRequest ?? 1;
+  const inFlight = spec.inFlight ?? 4;
+  const connections = await Promise.all(
+    Array.from({ length: spec.connections ?? 1 }, () => BenchConnection.connect(spec.target)),
+  );
+  const result: LoadResult = {
+    mode: "produce",
+    startMs: 0,
+    endMs: 0,
+    recordBytes: 0,
+    records: 0,
+    requests: 0,
+    errors: 0,
+    errorCodes: {},
+  };
+  const durationMs = spec.durationMs ?? 5000;
+  const totalBytes = spec.totalBytes ?? Infinity;
+  let sentBytes = 0;
+  let rotate = 0;
+  result.startMs = wallMs();
+  const stopAtMs = result.startMs + durationMs;
+  const slot = async (c: BenchConnection, frame: ProduceFrame): Promise<void> => {
+    while (wallMs() < stopAtMs && sentBytes < totalBytes) {
+      if (frame.partitionAt >= 0) {
+        const p = partitions[rotate++ % partitions.length];
+        new DataView(frame.frame.buffer).setInt32(frame.partitionAt, p);
+      }
+      sentBytes += frame.recordBytes;
+      const acked = new Promise<void>((resolve, reject) => {
+        c.send(frame.frame, (body) => {
+          if (body === undefined) return reject(c.failure ?? new Error("Connection closed"));
+          for (const ack of decodeProduceAcks(body)) {
+            if (ack.errorCode !== ErrorCode.NONE) {
+              result.errors++;
+              result.errorCodes![ack.errorCode] = (result.errorCodes![ack.errorCode] ?? 0) + 1;
+            }
+          }
+          result.recordBytes += frame.recordBytes;
+          result.records += frame.records;
+          result.requests++;
+          result.endMs = wallMs();
+          resolve();
+        }).catch(reject);
+      });
+      await acked;
+    }
+  };
+  const tasks: Promise<void>[] = [];
+  connections.forEach((c, ci) => {
+    for (let s = 0; s < inFlight; s++) {
+      const group = perRequest === 1
+        ? [partitions[(ci * inFlight + s) % partitions.length]]
+        : partitions;
+      tasks.push(slot(c, produceFrame(spec.topic, group, batch, spec.acks ?? 1)));
+    }
+  });
+  await Promise.all(tasks);
+  for (const c of connections) c.close();
+  return result;
+}
+
+async function consume(spec: LoadSpec): Promise<LoadResult> {
+  const c = await BenchConnection.connect(spec.target);
+  const offsets = new Map(assignedOf(spec).map((p) => [p, 0]));
+  const done = new Set<number>();
+  const result: LoadResult = {
+    mode: "consume",
+    startMs: wallMs(),
+    endMs: 0,
+    recordBytes: 0,
+    records: 0,
+    requests: 0,
+    errors: 0,
+  };
+  const options = {
+    maxWaitMs: 0,
+    minBytes: 1,
+    maxBytes: spec.fetchMaxBytes ?? 64 * 1024 * 1024,
+    partitionMaxBytes: spec.partitionMaxBytes ?? 8 * 1024 * 1024,
+  };
+  while (done.size < offsets.size) {
+    const pending = new Map([...offsets].filter(([p]) => !done.has(p)));
+    const frame = fetchFrame(spec.topic, pending, options);
+    await new Promise<void>((resolve, reject) => {
+      c.send(frame, (body) => {
+        if (body === undefined) return reject(c.failure ?? new Error("Connection closed"));
+        for (const p of decodeFetch(body, false)) {
+          if (p.errorCode !== ErrorCode.NONE) {
+            result.errors++;
+            done.add(p.partition);
+            continue;
+          }
+          result.recordBytes += p.recordBytes;
+          if (p.nextOffset >= 0) offsets.set(p.partition, p.nextOffset);
+          if (offsets.get(p.partition)! >= p.highWatermark) done.add(p.partition);
+        }
+        result.requests++;
+        resolve();
+      }).catch(reject);
+    });
+  }
+  result.endMs = wallMs();
+  c.close();
+  return result;
+}
+
+async function latency(spec: LoadSpec): Promise<LoadResult> {
+  const partitions = assignedOf(spec);
+  const intervalMs = spec.intervalMs ?? 1;
+  const batchBytes = Math.max(200, Math.round((spec.rateBytesPerSec ?? 10e6) * intervalMs / 1000));
+  const batch = buildBatch({ recordBytes: spec.recordBytes ?? 1024, batchBytes, keyed: false });
+  const producer = await BenchConnection.connect(spec.target);
+  const consumer = await BenchConnection.connect(spec.target);
+  const sentAtMs = new Map<string, number>();
+  const seenAtMs = new Map<string, number>();
+  const result: LoadResult = {
+    mode: "latency",
+    startMs: wallMs(),
+    endMs: 0,
+    recordBytes: 0,
+    records: 0,
+    requests: 0,
+    errors: 0,
+  };
+  // Consumer: one long-poll fetch in flight, from the current end of each partition.
+  const offsets = new Map(partitions.map((p) => [p, 0]));
+  let consuming = true;
+  const consumeLoop = (async () => {
+    while (consuming) {
+      const frame = fetchFrame(spec.topic, offsets, {
+        maxWaitMs: 100,
+        minBytes: 1,
+        maxBytes: 64 * 1024 * 1024,
+        partitionMaxBytes: 8 * 1024 * 1024,
+      });
+      await new Promise<void>((resolve, reject) => {
+        consumer.send(frame, (body) => {
+          if (body === undefined) return reject(consumer.failure ?? new Error("Connection closed"));
+          const nowMs = wallMs();
+          for (const p of decodeFetch(body, true)) {
+            for (const [baseOffset] of p.batches) {
+              seenAtMs.set(`${p.partition}:${baseOffset}`, nowMs);
+            }
+            if (p.nextOffset >= 0) offsets.set(p.partition, p.nextOffset);
+          }
+          resolve();
+        }).catch(reject);
+      });
+    }
+  })();
+  // Producer: a batch every intervalMs on an absolute schedule (catching up when late).
+  const frames = Array.from({ length: 64 }, () => produceFrame(spec.topic, [0], batch, 1));
+  const acks: Promise<void>[] = [];
+  const warmupCount = Math.floor((spec.warmupMs ?? 1000) / intervalMs);
+  let measuredStartMs = result.startMs;
+  let lastAckMs = result.startMs;
+  const count = warmupCount + Math.floor((spec.durationMs ?? 5000) / intervalMs);
+  for (let i = 0; i < count; i++) {
+    const dueMs = result.startMs + i * intervalMs;
+    const warmup = i < warmupCount;
+    const waitMs = dueMs - wallMs();
+    if (waitMs > 0.5) await new Promise((r) => setTimeout(r, waitMs));
+    const f = frames[i % frames.length];
+    const partition = partitions[i % partitions.length];
+    new DataView(f.frame.buffer).setInt32(f.partitionAt, partition);
+    if (acks.length >= frames.length) await acks[acks.length - frames.length];
+    const sentMs = wallMs();
+    if (i === warmupCount) measuredStartMs = sentMs;
+    acks.push(
+      new Promise<void>((resolve, reject) => {
+        producer.send(f.frame, (body) => {
+          if (body === undefined) return reject(producer.failure ?? new Error("Connection closed"));
+          for (const ack of decodeProduceAcks(body)) {
+            if (ack.errorCode !== ErrorCode.NONE) result.errors++;
+            else if (!warmup) sentAtMs.set(`${ack.partition}:${ack.baseOffset}`, sentMs);
+          }
+          if (warmup) return resolve();
+          lastAckMs = wallMs();
+          result.recordBytes += f.recordBytes;
+          result.records += f.records;
+          result.requests++;
+          resolve();
+        }).catch(reject);
+      }),
+    );
+  }
+  await Promise.all(acks);
+  // Wait (bounded) for the consumer to see every acknowledged batch.
+  const drainUntilMs = wallMs() + 5000;
+  while (wallMs() < drainUntilMs && [...sentAtMs.keys()].some((k) => !seenAtMs.has(k))) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  consuming = false;
+  result.startMs = measuredStartMs;
+  result.endMs = lastAckMs;
+  const latencies: number[] = [];
+  for (const [key, sent] of sentAtMs) {
+    const seen = seenAtMs.get(key);
+    if (seen === undefined) result.errors++;
+    else latencies.push(seen - sent);
+  }
+  result.latenciesMs = latencies.sort((a, b) => a - b);
+  producer.close();
+  consumer.close();
+  await consumeLoop.catch(() => {});
+  return result;
+}
+
+async function blast(spec: LoadSpec): Promise<LoadResult> {
+  const batch = buildBatch({
+    recordBytes: spec.recordBytes ?? 1024,
+    batchBytes: spec.batchBytes ?? 1024 * 1024,
+    keyed: false,
+  });
+  const f = produceFrame(spec.topic, [0], batch, 1);
+  const c = await BenchConnection.connect(spec.target);
+  const result: LoadResult = {
+    mode: "blast",
+    startMs: wallMs(),
+    endMs: 0,
+    recordBytes: 0,
+    records: 0,
+    requests: 0,
+    errors: 0,
+  };
+  const stopAtMs = result.startMs + (spec.durationMs ?? 5000);
+  while (wallMs() < stopAtMs) {
+    await c.writeRaw(f.frame);
+    result.recordBytes += f.recordBytes;
+    result.requests++;
+  }
+  result.endMs = wallMs();
+  c.close();
+  return result;
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(Deno.args[0]) as LoadSpec;
+  if (!spec.skipCreate && spec.mode !== "blast") {
+    const c = await BenchConnection.connect(spec.target);
+    await ensureTopic(c, spec.topic, spec.partitions, spec.topicConfigs);
+    c.close();
+  }
+  const run = { produce, consume, latency, blast }[spec.mode];
+  const result = await run(spec);
+  console.log(JSON.stringify(result));
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,68 @@
+/**
+ * What AlterConfigs and IncrementalAlterConfigs share: resource checks,
+ * error mapping, and handing the new overrides to the topic registry.
+ *
+ * @module
+ */
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type { RequestContext } from "../context.ts";
+import { KafkaError } from "../kafka_error.ts";
+import type { Topic } from "../topics.ts";
+import type { TopicConfigs } from "../topic_config.ts";
+
+/** Kafka's resource types. */
+export const RESOURCE_TOPIC = 2;
+export const RESOURCE_BROKER = 4;
+
+/** One resource's answer (the same shape in both APIs). */
+export interface AlterOutcome {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+}
+
+/**
+ * Applies `overrides(topic)` (the topic's complete new overrides) to the topic resource
+ * `r`; refuses other resource types. KafkaError becomes the resource's error.
+ */
+export function alterTopicResource(
+  ctx: RequestContext,
+  r: { resourceType: number; resourceName: string },
+  validateOnly: boolean,
+  overrides: (topic: Topic) => TopicConfigs,
+): AlterOutcome {
+  const out: AlterOutcome = {
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    resourceType: r.resourceType,
+    resourceName: r.resourceName,
+  };
+  try {
+    if (r.resourceType === RESOURCE_BROKER) {
+      throw new KafkaError(
+        ErrorCode.INVALID_CONFIG,
+        "Broker settings are static in Denka: set them on the command line or in the config file.",
+      );
+    }
+    if (r.resourceType !== RESOURCE_TOPIC) {
+      throw new KafkaError(
+        ErrorCode.INVALID_REQUEST,
+        `Resource type ${r.resourceType} "${r.resourceName}" cannot be altered.`,
+      );
+    }
+    const topic = ctx.broker.topics.get(r.resourceName);
+    if (topic === undefined) {
+      throw new KafkaError(
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        `Topic "${r.resourceName}" does not exist.`,
+      );
+    }
+    ctx.broker.topics.alterConfigs(topic, overrides(topic), validateOnly);
+  } catch (e) {
+    if (!(e instanceof KafkaError)) throw e;
+    out.errorCode = e.code;
+    out.errorMessage = e.message;
+  }
+  return out;
+}

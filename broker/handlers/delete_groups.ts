@@ -1,0 +1,26 @@
+/**
+ * DeleteGroups (key 42, v0-2): removes Empty groups and their committed
+ * offsets (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP otherwise).
+ *
+ * @module
+ */
+import type {
+  DeleteGroupsRequest,
+  DeleteGroupsResponse,
+} from "../../protocol/messages/delete_groups.ts";
+import type { ApiHandler, RequestContext } from "../context.ts";
+
+export const deleteGroupsHandler: ApiHandler = {
+  apiKey: 42,
+  minVersion: 0,
+  maxVersion: 2,
+  handle(ctx: RequestContext, request: DeleteGroupsRequest): DeleteGroupsResponse {
+    return {
+      throttleTimeMs: 0,
+      results: request.groupsNames.map((groupId) => ({
+        groupId,
+        errorCode: ctx.broker.groups.deleteGroup(groupId),
+      })),
+    };
+  },
+};

@@ -1,0 +1,40 @@
+/**
+ * LeaveGroup (key 13, v0-5): one member (v0-2) or a batch of members,
+ * possibly by `group.instance.id` alone (v3+), leave at once.
+ *
+ * @module
+ */
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type { LeaveGroupRequest, LeaveGroupResponse } from "../../protocol/messages/leave_group.ts";
+import type { ApiHandler, RequestContext } from "../context.ts";
+
+/** First version with a batch of members. */
+const BATCHED_MIN_VERSION = 3;
+
+export const leaveGroupHandler: ApiHandler = {
+  apiKey: 13,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(ctx: RequestContext, request: LeaveGroupRequest): LeaveGroupResponse {
+    const batched = ctx.request.apiVersion >= BATCHED_MIN_VERSION;
+    const leaving = batched
+      ? request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
+      : [{ memberId: request.memberId, groupInstanceId: null }];
+    const result = ctx.broker.groups.membership.leave(request.groupId, leaving);
+    if (!batched) {
+      // Before v3 the one member's error is the response's error (Kafka's LeaveGroupResponse).
+      const memberError = result.members.find((e) => e !== ErrorCode.NONE) ?? ErrorCode.NONE;
+      const errorCode = result.errorCode !== ErrorCode.NONE ? result.errorCode : memberError;
+      return { throttleTimeMs: 0, errorCode, members: [] };
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: result.errorCode,
+      members: result.members.map((errorCode, i) => ({
+        memberId: leaving[i].memberId,
+        groupInstanceId: leaving[i].groupInstanceId,
+        errorCode,
+      })),
+    };
+  },
+};

@@ -1,0 +1,28 @@
+/**
+ * ListGroups (key 16, v0-5): every group with its protocol type, filtered
+ * by state (v4+) and type (v5+, every group here is "classic").
+ *
+ * @module
+ */
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type { ListGroupsRequest, ListGroupsResponse } from "../../protocol/messages/list_groups.ts";
+import type { ApiHandler, RequestContext } from "../context.ts";
+
+export const listGroupsHandler: ApiHandler = {
+  apiKey: 16,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(ctx: RequestContext, request: ListGroupsRequest): ListGroupsResponse {
+    const groups = ctx.broker.groups.list(request.statesFilter, request.typesFilter);
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      groups: groups.map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType,
+        groupState: g.state,
+        groupType: g.groupType,
+      })),
+    };
+  },
+};

@@ -1,0 +1,34 @@
+/**
+ * SyncGroup (key 14, v0-5): the leader hands in the assignment, every member
+ * gets its own share back untouched (see `groups/membership.ts`).
+ *
+ * @module
+ */
+import type { SyncGroupRequest, SyncGroupResponse } from "../../protocol/messages/sync_group.ts";
+import type { ApiHandler, RequestContext } from "../context.ts";
+
+export const syncGroupHandler: ApiHandler = {
+  apiKey: 14,
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(ctx: RequestContext, request: SyncGroupRequest): Promise<SyncGroupResponse> {
+    const assignments = new Map<string, Uint8Array>();
+    for (const a of request.assignments) assignments.set(a.memberId, a.assignment);
+    const result = await ctx.broker.groups.membership.sync({
+      groupId: request.groupId,
+      generationId: request.generationId,
+      memberId: request.memberId,
+      groupInstanceId: request.groupInstanceId,
+      protocolType: request.protocolType,
+      protocolName: request.protocolName,
+      assignments,
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: result.errorCode,
+      protocolType: result.protocolType,
+      protocolName: result.protocolName,
+      assignment: result.assignment,
+    };
+  },
+};

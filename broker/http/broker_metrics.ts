@@ -1,0 +1,291 @@
+/**
+ * The broker's Prometheus metrics: what is counted as it happens (Kafka
+ * requests per API, per-topic traffic, HTTP requests, flush latency) and
+ * what is read at scrape time (connections, sendfile versus copy bytes,
+ * partition offsets and sizes, disk space, consumer-group offsets and lag).
+ *
+ * @module
+ */
+import { statfsSync } from "node:fs";
+import type { Libc } from "../../ffi/port.ts";
+import { MsyncFlags } from "../../ffi/port.ts";
+import type { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
+import { apiTable } from "../../protocol/messages/mod.ts";
+import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
+import type { BrokerCore, RequestInfo } from "../context.ts";
+import type { GroupSource } from "./groups_source.ts";
+import { groupLags } from "./group_lag.ts";
+import { countFetch, countProduce, type TrafficSink } from "./kafka_traffic.ts";
+import { type GaugeSample, MetricsRegistry } from "./metrics.ts";
+
+/** What scrape-time gauges read. */
+export interface MetricsState {
+  readonly broker: BrokerCore;
+  readonly groups: GroupSource;
+  connectionCount(): number;
+  isReady(): boolean;
+}
+
+const PRODUCE_KEY = 0;
+const FETCH_KEY = 1;
+
+/** See the module doc. One per broker. */
+export class BrokerMetrics implements TrafficSink {
+  readonly registry = new MetricsRegistry();
+  readonly kafkaRequests = this.registry.counter(
+    "denka_kafka_requests_total",
+    "Kafka requests handled, by API.",
+  );
+  readonly kafkaRequestSeconds = this.registry.histogram(
+    "denka_kafka_request_duration_seconds",
+    "Time from a decoded Kafka request to its response (long-poll waits included), by API.",
+  );
+  readonly bytesIn = this.registry.counter(
+    "denka_topic_bytes_in_total",
+    "Record batch bytes appended, by topic (Kafka produce and HTTP).",
+  );
+  readonly recordsIn = this.registry.counter(
+    "denka_topic_records_in_total",
+    "Records appended, by topic.",
+  );
+  readonly bytesOut = this.registry.counter(
+    "denka_topic_bytes_out_total",
+    "Record batch bytes served, by topic (Kafka fetch and HTTP reads).",
+  );
+  readonly recordsOut = this.registry.counter(
+    "denka_topic_records_out_total",
+    "Records served, by topic (Kafka fetch: offsets delivered past the fetch offset).",
+  );
+  readonly httpRequests = this.registry.counter(
+    "denka_http_requests_total",
+    "HTTP requests answered, by method, route and status.",
+  );
+  readonly httpRequestSeconds = this.registry.histogram(
+    "denka_http_request_duration_seconds",
+    "Time to answer an HTTP request (headers ready), by route.",
+  );
+  readonly flushSeconds = this.registry.histogram(
+    "denka_log_flush_duration_seconds",
+    "Time of each durable flush (fdatasync, msync MS_SYNC), by syscall.",
+  );
+  #state: MetricsState | undefined;
+
+  constructor() {
+    this.#registerGauges();
+  }
+
+  /** Gives the scrape-time gauges the broker to read (set once the broker is built). */
+  bind(state: MetricsState): void {
+    this.#state = state;
+  }
+
+  countIn(topic: string, bytes: number, records: number): void {
+    this.bytesIn.inc({ topic }, bytes);
+    this.recordsIn.inc({ topic }, records);
+  }
+
+  countOut(topic: string, bytes: number, records: number): void {
+    this.bytesOut.inc({ topic }, bytes);
+    this.recordsOut.inc({ topic }, records);
+  }
+
+  /** Drops a deleted topic's traffic series. */
+  forgetTopic(topic: string): void {
+    for (const c of [this.bytesIn, this.recordsIn, this.bytesOut, this.recordsOut]) {
+      c.remove((labels) => labels.topic === topic);
+    }
+  }
+
+  /** The router's observer: API counts and latency, produce and fetch traffic. */
+  observeKafka = (info: RequestInfo, elapsedMs: number, request: unknown, response: unknown) => {
+    const api = apiTable[info.apiKey]?.name ?? String(info.apiKey);
+    this.kafkaRequests.inc({ api, api_key: String(info.apiKey) });
+    this.kafkaRequestSeconds.observe(elapsedMs / 1000, { api });
+    if (response === null || response === undefined) return;
+    if (info.apiKey === PRODUCE_KEY) {
+      countProduce(this, request as ProduceRequest, response as ProduceResponse);
+    } else if (info.apiKey === FETCH_KEY && this.#state !== undefined) {
+      const { topics, libc } = this.#state.broker;
+      countFetch(this, request as FetchRequest, response as FetchResponse, { topics, libc });
+    }
+  };
+
+  /** `libc` with its durable flushes timed into {@linkcode flushSeconds}; every other call untouched. */
+  timedLibc(libc: Libc): Libc {
+    const timed = Object.create(libc) as Libc & { fdatasync: Libc["fdatasync"] };
+    const histogram = this.flushSeconds;
+    timed.fdatasync = (fd) => {
+      const startedMs = performance.now();
+      try {
+        libc.fdatasync(fd);
+      } finally {
+        histogram.observe((performance.now() - startedMs) / 1000, { syscall: "fdatasync" });
+      }
+    };
+    timed.msync = (mapping, offsetBytes, lengthBytes, flags) => {
+      const startedMs = performance.now();
+      try {
+        libc.msync(mapping, offsetBytes, lengthBytes, flags);
+      } finally {
+        if ((flags & MsyncFlags.MS_SYNC) !== 0) {
+          histogram.observe((performance.now() - startedMs) / 1000, { syscall: "msync" });
+        }
+      }
+    };
+    return timed;
+  }
+
+  /** The text exposition format. */
+  render(): string {
+    return this.registry.render();
+  }
+
+  #gauge(name: string, help: string, collect: (s: MetricsState) => GaugeSample[], counter = false) {
+    this.registry.gauge(
+      name,
+      help,
+      () => this.#state === undefined ? [] : collect(this.#state),
+      counter ? "counter" : "gauge",
+    );
+  }
+
+  #registerGauges(): void {
+    const one = (value: number) => [{ labels: {}, value }];
+    this.#gauge(
+      "denka_ready",
+      "1 once recovery finished and the Kafka listener is bound.",
+      (s) => one(s.isReady() ? 1 : 0),
+    );
+    this.#gauge(
+      "denka_connections_open",
+      "Open Kafka client connections.",
+      (s) => one(s.connectionCount()),
+    );
+    this.#gauge(
+      "denka_connections_accepted_total",
+      "Kafka connections accepted.",
+      (s) => one(s.broker.counters.connectionsAccepted),
+      true,
+    );
+    this.#gauge(
+      "denka_fetch_sent_bytes_total",
+      "Record bytes fetched by Kafka clients, by path (sendfile or copy).",
+      (s) => [
+        { labels: { path: "sendfile" }, value: s.broker.counters.sendfileBytes },
+        { labels: { path: "copy" }, value: s.broker.counters.copyBytes },
+      ],
+      true,
+    );
+    this.#gauge(
+      "denka_sendfile_calls_total",
+      "sendfile(2) calls.",
+      (s) => one(s.broker.counters.sendfileCalls),
+      true,
+    );
+    this.#registerPartitionGauges();
+    this.#registerDiskGauges();
+    this.#registerGroupGauges();
+  }
+
+  #registerPartitionGauges(): void {
+    const perPartition = (read: (p: PartitionLike) => number) => (s: MetricsState) =>
+      s.broker.topics.list().flatMap((t) =>
+        t.partitions.map((p) => ({
+          labels: { topic: t.name, partition: String(p.index) },
+          value: read(p.log),
+        }))
+      );
+    this.#gauge(
+      "denka_partition_high_watermark",
+      "High watermark (the next offset), by partition.",
+      perPartition((log) => log.highWatermark),
+    );
+    this.#gauge(
+      "denka_partition_log_start_offset",
+      "First offset still in the log, by partition.",
+      perPartition((log) => log.logStartOffset),
+    );
+    this.#gauge(
+      "denka_partition_size_bytes",
+      "Bytes of the partition's segments.",
+      perPartition((log) => log.sizeBytes),
+    );
+    this.#gauge(
+      "denka_partition_segments",
+      "Segments of the partition.",
+      perPartition((log) => log.segments.length),
+    );
+  }
+
+  #registerDiskGauges(): void {
+    this.#gauge("denka_log_segments", "Segments of every partition.", (s) => {
+      let n = 0;
+      for (const t of s.broker.topics.list()) {
+        for (const p of t.partitions) n += p.log.segments.length;
+      }
+      return [{ labels: {}, value: n }];
+    });
+    this.#gauge("denka_log_size_bytes", "Bytes of every segment of every partition.", (s) => {
+      let n = 0;
+      for (const t of s.broker.topics.list()) for (const p of t.partitions) n += p.log.sizeBytes;
+      return [{ labels: {}, value: n }];
+    });
+    this.#gauge(
+      "denka_disk_free_bytes",
+      "Bytes available to the broker on the data directory's filesystem (statfs).",
+      (s) => diskStat(s.broker.config.dataDir, "free"),
+    );
+    this.#gauge(
+      "denka_disk_total_bytes",
+      "Size of the data directory's filesystem (statfs).",
+      (s) => diskStat(s.broker.config.dataDir, "total"),
+    );
+  }
+
+  #registerGroupGauges(): void {
+    this.#gauge(
+      "denka_group_members",
+      "Members of a consumer group.",
+      (s) =>
+        s.groups.listGroups().map((g) => ({
+          labels: { group: g.groupId, state: g.state },
+          value: g.members.length,
+        })),
+    );
+    const perOffset =
+      (read: (lag: { committedOffset: number; lag: number }) => number) => (s: MetricsState) =>
+        s.groups.listGroups().flatMap((g) =>
+          groupLags(g, s.broker.topics).map((l) => ({
+            labels: { group: g.groupId, topic: l.topic, partition: String(l.partition) },
+            value: read(l),
+          }))
+        );
+    this.#gauge(
+      "denka_group_committed_offset",
+      "Committed offset of a consumer group, by partition.",
+      perOffset((l) => l.committedOffset),
+    );
+    this.#gauge(
+      "denka_group_lag",
+      "High watermark minus committed offset, by group and partition.",
+      perOffset((l) => l.lag),
+    );
+  }
+}
+
+interface PartitionLike {
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+  readonly sizeBytes: number;
+  readonly segments: readonly unknown[];
+}
+
+function diskStat(path: string, which: "free" | "total"): GaugeSample[] {
+  try {
+    const s = statfsSync(path);
+    const blocks = which === "free" ? s.bavail : s.blocks;
+    return [{ labels: { path }, value: Number(blocks) * Number(s.bsize) }];
+  } catch {
+    return []; // an in-memory libc's data directory does not exist on disk
+  }
+}

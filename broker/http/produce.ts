@@ -1,0 +1,108 @@
+/**
+ * Appending records that arrived over HTTP: group them by partition, encode
+ * each partition's records as uncompressed v2 batches (split so that no
+ * batch exceeds the topic's `max.message.bytes`) and append them as one blob
+ * through the same {@linkcode PartitionLog.append} as Kafka produce, so a
+ * partition's records land all together or not at all. Long-poll fetches
+ * and live tails are woken as for a Kafka produce.
+ *
+ * @module
+ */
+import { errorCodeName } from "../../protocol/error_codes.ts";
+import { encodeRecordBatch, type RecordInput } from "../../protocol/records.ts";
+import { partitionKey } from "../append_waiters.ts";
+import type { Topic } from "../topics.ts";
+import { HttpErrorCode } from "./codec.ts";
+import type { HttpContext } from "./context.ts";
+import type { ParsedRecord, Partitioner } from "./record_input.ts";
+
+/** The outcome of one record: its offset, or why it was not written. */
+export type DeliveryResult =
+  | {
+    readonly ok: true;
+    readonly partition: number;
+    readonly offset: number;
+    readonly record: RecordInput;
+  }
+  | {
+    readonly ok: false;
+    readonly partition: number;
+    readonly status: number;
+    readonly errorCode: number;
+    readonly message: string;
+  };
+
+/** Appends `records` to `topic`; one result per record, in order. */
+export function produceRecords(
+  ctx: HttpContext,
+  topic: Topic,
+  records: readonly ParsedRecord[],
+  partitioner: Partitioner,
+): DeliveryResult[] {
+  const results: DeliveryResult[] = new Array(records.length);
+  const byPartition = new Map<number, number[]>();
+  records.forEach((r, i) => {
+    const partition = partitioner.partitionFor(r, topic.partitions.length);
+    if (partition >= topic.partitions.length) {
+      results[i] = {
+        ok: false,
+        partition,
+        status: 404,
+        errorCode: HttpErrorCode.UNKNOWN_PARTITION,
+        message: `Topic "${topic.name}" has no partition ${partition}.`,
+      };
+      return;
+    }
+    let list = byPartition.get(partition);
+    if (list === undefined) byPartition.set(partition, list = []);
+    list.push(i);
+  });
+  for (const [index, positions] of byPartition) {
+    const log = topic.partitions[index].log;
+    const inputs = positions.map((i) => records[i].record);
+    const blob = concat(encodeBatches(inputs, log.config.maxMessageBytes));
+    const appended = log.append(blob, { nowMs: ctx.broker.nowMs() });
+    positions.forEach((i, j) => {
+      results[i] = appended.ok
+        ? { ok: true, partition: index, offset: appended.baseOffset + j, record: inputs[j] }
+        : {
+          ok: false,
+          partition: index,
+          status: 422,
+          errorCode: HttpErrorCode.RECORD_REJECTED,
+          message: `The log refused the records: ${
+            errorCodeName(appended.errorCode)
+          }: ${appended.message}`,
+        };
+    });
+    if (appended.ok) {
+      ctx.metrics.countIn(topic.name, blob.length, inputs.length);
+      ctx.broker.waiters.notify(partitionKey(topic.name, index));
+    } else if (appended.cause !== undefined) {
+      ctx.broker.logger.error(`HTTP append to ${topic.name}-${index} failed: ${appended.message}`);
+    }
+  }
+  return results;
+}
+
+/** Batches of `records`, halved until each fits `maxBatchBytes` (a lone record is kept whole: the log judges it). */
+function encodeBatches(records: readonly RecordInput[], maxBatchBytes: number): Uint8Array[] {
+  const batch = encodeRecordBatch(records);
+  if (batch.length <= maxBatchBytes || records.length === 1) return [batch];
+  const half = Math.ceil(records.length / 2);
+  return [
+    ...encodeBatches(records.slice(0, half), maxBatchBytes),
+    ...encodeBatches(records.slice(half), maxBatchBytes),
+  ];
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let p = 0;
+  for (const part of parts) {
+    out.set(part, p);
+    p += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+/**
+ * The HTTP listener of a broker: the hono app served by the runtime's
+ * `serveHttp` (`Deno.serve` / `Bun.serve`), the throughput sampler, and a
+ * stop that ends live tails before closing the server.
+ *
+ * @module
+ */
+import type { HttpServer, Runtime } from "../../ffi/port.ts";
+import type { HostPort } from "../config.ts";
+import type { BrokerCore } from "../context.ts";
+import { createHttpApp } from "./app.ts";
+import type { BrokerMetrics } from "./broker_metrics.ts";
+import type { HttpContext } from "./context.ts";
+import type { GroupSource } from "./groups_source.ts";
+import { ThroughputHistory } from "./throughput.ts";
+
+/** What the HTTP server needs from the broker. */
+export interface HttpServerDeps {
+  readonly broker: BrokerCore;
+  readonly metrics: BrokerMetrics;
+  readonly groups: GroupSource;
+  connectionCount(): number;
+  isReady(): boolean;
+  readonly bodySizeBytesMax: number;
+}
+
+/** A running HTTP listener. */
+export interface BrokerHttpServer {
+  readonly address: HostPort;
+  /** Ends live tails, stops sampling, closes the listener and its connections. */
+  close(): Promise<void>;
+}
+
+/** Serves the HTTP API, metrics and console on `address`. */
+export async function startHttpServer(
+  runtime: Runtime,
+  address: HostPort,
+  deps: HttpServerDeps,
+): Promise<BrokerHttpServer> {
+  const stopping = new AbortController();
+  const ctx: HttpContext = { ...deps, signal: stopping.signal };
+  const history = new ThroughputHistory(
+    deps.broker.topics,
+    deps.metrics,
+    () => deps.broker.nowMs(),
+  );
+  const app = createHttpApp(ctx, history);
+  const server: HttpServer = await runtime.serveHttp(address, (request) => app.fetch(request));
+  history.start();
+  let closing: Promise<void> | undefined;
+  return {
+    address: { hostname: server.hostname, port: server.port },
+    close() {
+      closing ??= (async () => {
+        stopping.abort();
+        history.stop();
+        await server.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,283 @@
+/**
+ * Log compaction (`cleanup.policy=compact`, Kafka's `LogCleaner`), off the
+ * produce path: run from a timer, one segment at a time with a turn of the
+ * event loop between segments.
+ *
+ * 1. Map every key in the inactive segments to its latest offset (the active
+ *    segment is never cleaned, as in Kafka).
+ * 2. Rewrite each inactive segment keeping, per key, only the record at its
+ *    latest offset; records without a key are kept. A tombstone (null value)
+ *    is kept until its delete horizon: the first cleaning that keeps it stamps
+ *    its batch with the DELETE_HORIZON attribute and `baseTimestamp = now +
+ *    delete.retention.ms` (KIP-534; record timestamps are re-encoded relative
+ *    to it), and a cleaning after that horizon drops it.
+ * 3. Swap the segment with {@linkcode PartitionLog.replaceSegment} (write
+ *    `.cleaned`, sync, rename over `.log`, rebuild the indexes).
+ *
+ * Compressed batches are decompressed to read keys: gzip and zstd with
+ * `node:zlib` (recompressed with the same codec when rewritten); snappy and
+ * lz4 batches have no decoder here and are kept whole. A batch left with no
+ * record is dropped (Kafka keeps an empty batch for an idempotent producer's
+ * last one; our producer state lives in snapshots, not in the log).
+ * Segments are not merged.
+ *
+ * @module
+ */
+
+import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { setImmediate } from "node:timers";
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_LOG_OVERHEAD_BYTES,
+  BatchAttribute,
+  BatchField,
+  RecordBatchView,
+  writeInt64,
+} from "../protocol/record_batch.ts";
+import { varintSizeBytes, writeVarint } from "../protocol/records.ts";
+import type { PartitionLog } from "./partition_log.ts";
+import type { Segment } from "./segment.ts";
+
+/** What one compaction did. */
+export interface CompactionResult {
+  readonly segmentsRewritten: number;
+  readonly recordsRemoved: number;
+  readonly tombstonesRemoved: number;
+  /** Batches kept whole because their codec (snappy, lz4) is not decoded here. */
+  readonly batchesSkipped: number;
+  /** The earliest delete horizon of a tombstone still kept (Infinity: none). */
+  readonly nextHorizonMs: number;
+}
+
+interface ParsedRecord {
+  readonly offsetDelta: number;
+  readonly timestampMs: number;
+  readonly key: string | undefined;
+  readonly isTombstone: boolean;
+  /** The record's bytes after offsetDelta (key, value, headers), in `payload`. */
+  readonly tailStart: number;
+  readonly tailEnd: number;
+  readonly attributes: number;
+}
+
+interface ParsedBatch {
+  readonly bytes: Uint8Array;
+  readonly view: RecordBatchView;
+  /** Uncompressed records, or undefined for a codec not decoded here. */
+  readonly payload: Uint8Array | undefined;
+  readonly records: ParsedRecord[];
+}
+
+const COMPRESSION_GZIP = 1;
+const COMPRESSION_ZSTD = 4;
+
+/** Compacts `log` at `nowMs`; see the module doc. Throws IoError. */
+export async function compactLog(
+  log: PartitionLog,
+  options: { nowMs: number },
+): Promise<CompactionResult> {
+  const result = {
+    segmentsRewritten: 0,
+    recordsRemoved: 0,
+    tombstonesRemoved: 0,
+    batchesSkipped: 0,
+    nextHorizonMs: Infinity,
+  };
+  const inactive = log.segments.slice(0, -1);
+  const latest = new Map<string, number>();
+  for (const segment of inactive) {
+    for (const batch of readBatches(segment)) {
+      const base = batch.view.baseOffset;
+      for (const r of batch.records) {
+        if (r.key !== undefined) latest.set(r.key, base + r.offsetDelta);
+      }
+    }
+    await nextTurn();
+    if (log.isClosed) return result;
+  }
+  for (const segment of inactive) {
+    const parts: Uint8Array[] = [];
+    let changed = false;
+    for (const batch of readBatches(segment)) {
+      if (batch.payload === undefined) result.batchesSkipped++;
+      const rebuilt = cleanBatch(batch, latest, {
+        nowMs: options.nowMs,
+        deleteRetentionMs: log.config.deleteRetentionMs,
+        result,
+      });
+      if (rebuilt !== batch.bytes) changed = true;
+      if (rebuilt !== undefined) parts.push(rebuilt);
+    }
+    if (changed && log.replaceSegment(segment, concat(parts))) result.segmentsRewritten++;
+    await nextTurn();
+    if (log.isClosed) return result;
+  }
+  return result;
+}
+
+/** The batch's bytes unchanged, a rebuilt batch, or undefined when no record is left. */
+function cleanBatch(
+  batch: ParsedBatch,
+  latest: ReadonlyMap<string, number>,
+  options: {
+    nowMs: number;
+    deleteRetentionMs: number;
+    result: { -readonly [K in keyof CompactionResult]: CompactionResult[K] };
+  },
+): Uint8Array | undefined {
+  const { view, records, payload } = batch;
+  if (payload === undefined || view.isControl) return batch.bytes;
+  const base = view.baseOffset;
+  const hasHorizon = (view.attributes & BatchAttribute.DELETE_HORIZON) !== 0;
+  const kept = records.filter((r) => {
+    if (r.key !== undefined && latest.get(r.key) !== base + r.offsetDelta) {
+      options.result.recordsRemoved++;
+      return false;
+    }
+    if (r.isTombstone && hasHorizon && options.nowMs >= view.baseTimestampMs) {
+      options.result.tombstonesRemoved++;
+      return false;
+    }
+    return true;
+  });
+  const keepsTombstone = kept.some((r) => r.isTombstone);
+  const needsHorizon = keepsTombstone && !hasHorizon;
+  if (keepsTombstone) {
+    const horizonMs = hasHorizon ? view.baseTimestampMs : options.nowMs + options.deleteRetentionMs;
+    options.result.nextHorizonMs = Math.min(options.result.nextHorizonMs, horizonMs);
+  }
+  if (kept.length === records.length && !needsHorizon) return batch.bytes;
+  if (kept.length === 0) return undefined;
+  const baseTimestampMs = needsHorizon
+    ? options.nowMs + options.deleteRetentionMs
+    : view.baseTimestampMs;
+  return buildBatch(batch, kept, baseTimestampMs, needsHorizon || hasHorizon);
+}
+
+function buildBatch(
+  batch: ParsedBatch,
+  kept: readonly ParsedRecord[],
+  baseTimestampMs: number,
+  deleteHorizon: boolean,
+): Uint8Array {
+  const payload = batch.payload!;
+  const bodies = kept.map((r) => {
+    const tail = r.tailEnd - r.tailStart;
+    return 1 + varintSizeBytes(r.timestampMs - baseTimestampMs) + varintSizeBytes(r.offsetDelta) +
+      tail;
+  });
+  let rawBytes = 0;
+  for (const b of bodies) rawBytes += varintSizeBytes(b) + b;
+  let records = new Uint8Array(rawBytes);
+  let p = 0;
+  kept.forEach((r, i) => {
+    p = writeVarint(records, p, bodies[i]);
+    records[p++] = r.attributes;
+    p = writeVarint(records, p, r.timestampMs - baseTimestampMs);
+    p = writeVarint(records, p, r.offsetDelta);
+    records.set(payload.subarray(r.tailStart, r.tailEnd), p);
+    p += r.tailEnd - r.tailStart;
+  });
+  const compression = batch.view.compression;
+  if (compression === COMPRESSION_GZIP) records = new Uint8Array(gzipSync(records));
+  if (compression === COMPRESSION_ZSTD) records = new Uint8Array(zstdCompressSync(records));
+  const out = new Uint8Array(BATCH_HEADER_BYTES + records.length);
+  out.set(batch.bytes.subarray(0, BATCH_HEADER_BYTES));
+  out.set(records, BATCH_HEADER_BYTES);
+  const dv = new DataView(out.buffer);
+  dv.setInt32(BatchField.batchLength, out.length - BATCH_LOG_OVERHEAD_BYTES);
+  const attributes = batch.view.attributes | (deleteHorizon ? BatchAttribute.DELETE_HORIZON : 0);
+  dv.setInt16(BatchField.attributes, attributes);
+  dv.setInt32(BatchField.lastOffsetDelta, kept[kept.length - 1].offsetDelta);
+  writeInt64(dv, BatchField.baseTimestamp, baseTimestampMs);
+  dv.setInt32(BatchField.recordCount, kept.length);
+  new RecordBatchView(out).updateCrc();
+  return out;
+}
+
+function readBatches(segment: Segment): ParsedBatch[] {
+  const positions: [number, number][] = [];
+  segment.forEachBatch(segment.baseOffset, (header, positionBytes) => {
+    positions.push([positionBytes, header.sizeBytes]);
+  });
+  return positions.map(([positionBytes, sizeBytes]) =>
+    parseBatch(segment.readBytes(positionBytes, sizeBytes))
+  );
+}
+
+function parseBatch(bytes: Uint8Array): ParsedBatch {
+  const view = new RecordBatchView(bytes);
+  const raw = bytes.subarray(BATCH_HEADER_BYTES);
+  let payload: Uint8Array | undefined;
+  switch (view.compression) {
+    case 0:
+      payload = raw;
+      break;
+    case COMPRESSION_GZIP:
+      payload = new Uint8Array(gunzipSync(raw));
+      break;
+    case COMPRESSION_ZSTD:
+      payload = new Uint8Array(zstdDecompressSync(raw));
+      break;
+    default:
+      return { bytes, view, payload: undefined, records: [] };
+  }
+  const records: ParsedRecord[] = [];
+  const cursor = { p: 0 };
+  const baseTimestampMs = view.baseTimestampMs;
+  for (let i = 0; i < view.recordCount; i++) {
+    const bodyBytes = readVarint(payload, cursor);
+    const end = cursor.p + bodyBytes;
+    const attributes = payload[cursor.p++];
+    const timestampDelta = readVarint(payload, cursor);
+    const offsetDelta = readVarint(payload, cursor);
+    const tailStart = cursor.p;
+    const keyLength = readVarint(payload, cursor);
+    let key: string | undefined = undefined;
+    if (keyLength >= 0) {
+      key = "";
+      for (let k = 0; k < keyLength; k++) key += String.fromCharCode(payload[cursor.p + k]);
+      cursor.p += keyLength;
+    }
+    const valueLength = readVarint(payload, cursor);
+    records.push({
+      offsetDelta,
+      timestampMs: view.isLogAppendTime ? view.maxTimestampMs : baseTimestampMs + timestampDelta,
+      key,
+      isTombstone: valueLength < 0,
+      tailStart,
+      tailEnd: end,
+      attributes,
+    });
+    cursor.p = end;
+  }
+  return { bytes, view, payload, records };
+}
+
+function readVarint(bytes: Uint8Array, cursor: { p: number }): number {
+  let z = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    const b = bytes[cursor.p++];
+    z += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    scale *= 128;
+  }
+  throw new RangeError("Varint longer than 10 bytes in a stored batch");
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let sizeBytes = 0;
+  for (const p of parts) sizeBytes += p.length;
+  const out = new Uint8Array(sizeBytes);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

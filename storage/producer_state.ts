@@ -1,0 +1,293 @@
+/**
+ * Idempotent-producer state of one partition (Kafka's `ProducerStateManager`
+ * and `ProducerStateEntry`, without transactions): per producer id, its epoch
+ * and the metadata of its last five batches, so that a retried batch is
+ * answered with the offsets it got the first time instead of being appended
+ * twice.
+ *
+ * The checks follow Kafka 3.x (`ProducerAppendInfo`, `UnifiedLog.
+ * analyzeAndValidateProducerState`) for client appends:
+ * - a batch whose epoch, first and last sequence match one of the five
+ *   cached batches is a duplicate: nothing is appended and the produce is
+ *   answered with error NONE and the original offsets;
+ * - an epoch below the producer's current one is INVALID_PRODUCER_EPOCH;
+ * - a new epoch must start at sequence 0, otherwise OUT_OF_ORDER_SEQUENCE_NUMBER;
+ * - within an epoch the first sequence must follow the last one (wrapping at
+ *   2^31 - 1), otherwise OUT_OF_ORDER_SEQUENCE_NUMBER;
+ * - a producer id with no state (new, expired, or removed with its
+ *   segments) is accepted at any sequence, as Kafka has done since KIP-360;
+ *   Kafka 3.x no longer answers UNKNOWN_PRODUCER_ID to a produce, nor do we.
+ *
+ * The state is snapshotted to `<offset>.snapshot` files (Kafka's layout, our
+ * own encoding with a CRC-32C) at segment roll and clean shutdown, and
+ * rebuilt at open from the newest snapshot plus the batch headers after it.
+ *
+ * @module
+ */
+
+import { strict as assert } from "node:assert";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { crc32c } from "../protocol/record_batch.ts";
+
+/** Batches remembered per producer (Kafka's `NUM_BATCHES_TO_RETAIN`, and the client's max in-flight). */
+export const PRODUCER_BATCHES_RETAINED = 5;
+/** Kafka's `RecordBatch.NO_PRODUCER_EPOCH`. */
+export const NO_PRODUCER_EPOCH = -1;
+const SEQUENCE_MAX = 2147483647;
+
+/** Where one producer batch landed. */
+export interface ProducerBatch {
+  readonly firstSequence: number;
+  readonly lastSequence: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly timestampMs: number;
+}
+
+/** One producer's state. */
+export interface ProducerEntry {
+  readonly producerId: number;
+  producerEpoch: number;
+  /** The last batches, oldest first, at most {@linkcode PRODUCER_BATCHES_RETAINED}. */
+  batches: ProducerBatch[];
+  /** maxTimestamp of the last batch (Kafka's `lastTimestamp`, used for expiry). */
+  lastTimestampMs: number;
+}
+
+/** The producer fields of a batch header. */
+export interface ProducerBatchHeader {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly lastOffsetDelta: number;
+  readonly baseOffset: number;
+  readonly maxTimestampMs: number;
+}
+
+/** The verdict on one batch. */
+export type SequenceVerdict =
+  | { readonly kind: "append" }
+  | { readonly kind: "duplicate"; readonly batch: ProducerBatch }
+  | { readonly kind: "error"; readonly errorCode: number; readonly message: string };
+
+/** The last sequence of a batch (Kafka's `DefaultRecordBatch.incrementSequence`). */
+export function lastSequenceOf(baseSequence: number, lastOffsetDelta: number): number {
+  if (baseSequence > SEQUENCE_MAX - lastOffsetDelta) {
+    return lastOffsetDelta - (SEQUENCE_MAX - baseSequence) - 1;
+  }
+  return baseSequence + lastOffsetDelta;
+}
+
+function inSequence(lastSequence: number, nextSequence: number): boolean {
+  return nextSequence === lastSequence + 1 || (nextSequence === 0 && lastSequence === SEQUENCE_MAX);
+}
+
+/** See the module doc. */
+export class ProducerStateManager {
+  readonly #entries = new Map<number, ProducerEntry>();
+
+  /** The number of producers with state. */
+  get producerCount(): number {
+    return this.#entries.size;
+  }
+
+  /** A producer's state (read-only use), or `undefined`. */
+  entry(producerId: number): Readonly<ProducerEntry> | undefined {
+    return this.#entries.get(producerId);
+  }
+
+  /**
+   * Checks a client batch against the state plus `pending` (batches of the same request that
+   * were accepted before it, not yet committed). Does not change the state.
+   */
+  check(
+    header: ProducerBatchHeader,
+    pending?: ReadonlyMap<number, ProducerEntry>,
+  ): SequenceVerdict {
+    const entry = pending?.get(header.producerId) ?? this.#entries.get(header.producerId);
+    if (entry === undefined) return { kind: "append" };
+    const firstSequence = header.baseSequence;
+    const lastSequence = lastSequenceOf(firstSequence, header.lastOffsetDelta);
+    if (header.producerEpoch === entry.producerEpoch) {
+      for (const b of entry.batches) {
+        if (b.firstSequence === firstSequence && b.lastSequence === lastSequence) {
+          return { kind: "duplicate", batch: b };
+        }
+      }
+    }
+    const id = header.producerId;
+    if (header.producerEpoch < entry.producerEpoch) {
+      return error(
+        ErrorCode.INVALID_PRODUCER_EPOCH,
+        `Epoch of producer ${id} is ${header.producerEpoch}, which is smaller than the last seen epoch ${entry.producerEpoch}.`,
+      );
+    }
+    if (header.producerEpoch !== entry.producerEpoch) {
+      if (firstSequence !== 0 && entry.producerEpoch !== NO_PRODUCER_EPOCH) {
+        return error(
+          ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+          `Invalid sequence number for new epoch of producer ${id}: ${header.producerEpoch} (request epoch), ${firstSequence} (seq. number), ${entry.producerEpoch} (current producer epoch).`,
+        );
+      }
+      return { kind: "append" };
+    }
+    const last = entry.batches[entry.batches.length - 1];
+    if (last !== undefined && !inSequence(last.lastSequence, firstSequence)) {
+      return error(
+        ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        `Out of order sequence number for producer ${id}: ${firstSequence} (incoming seq. number), ${last.lastSequence} (current end sequence number).`,
+      );
+    }
+    return { kind: "append" };
+  }
+
+  /**
+   * Records an appended batch into `into` (default: the state itself); an epoch change drops
+   * the cached batches. Returns the updated entry.
+   */
+  update(header: ProducerBatchHeader, into?: Map<number, ProducerEntry>): ProducerEntry {
+    assert(header.producerId >= 0, "Only idempotent batches have producer state");
+    const target = into ?? this.#entries;
+    const current = target.get(header.producerId) ?? this.#entries.get(header.producerId);
+    const entry: ProducerEntry = current === undefined
+      ? {
+        producerId: header.producerId,
+        producerEpoch: header.producerEpoch,
+        batches: [],
+        lastTimestampMs: -1,
+      }
+      : { ...current, batches: [...current.batches] };
+    if (entry.producerEpoch !== header.producerEpoch) {
+      entry.producerEpoch = header.producerEpoch;
+      entry.batches = [];
+    }
+    if (header.baseSequence >= 0) {
+      entry.batches.push({
+        firstSequence: header.baseSequence,
+        lastSequence: lastSequenceOf(header.baseSequence, header.lastOffsetDelta),
+        firstOffset: header.baseOffset,
+        lastOffset: header.baseOffset + header.lastOffsetDelta,
+        timestampMs: header.maxTimestampMs,
+      });
+      if (entry.batches.length > PRODUCER_BATCHES_RETAINED) entry.batches.shift();
+    }
+    entry.lastTimestampMs = Math.max(entry.lastTimestampMs, header.maxTimestampMs);
+    target.set(header.producerId, entry);
+    return entry;
+  }
+
+  /** Makes the entries of {@linkcode update}`(header, pending)` part of the state. */
+  commit(pending: ReadonlyMap<number, ProducerEntry>): void {
+    for (const [id, entry] of pending) this.#entries.set(id, entry);
+  }
+
+  /** Drops producers whose last batch is below `logStartOffset` (Kafka's `truncateHead`). */
+  truncateHead(logStartOffset: number): void {
+    for (const [id, entry] of this.#entries) {
+      const last = entry.batches[entry.batches.length - 1];
+      if (last === undefined || last.lastOffset < logStartOffset) this.#entries.delete(id);
+    }
+  }
+
+  /** Drops producers idle since before `nowMs - expirationMs` (`producer.id.expiration.ms`). */
+  removeExpired(nowMs: number, expirationMs: number): number {
+    let removed = 0;
+    for (const [id, entry] of this.#entries) {
+      if (entry.lastTimestampMs < nowMs - expirationMs) {
+        this.#entries.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Forgets every producer. */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  /** The snapshot encoding: version, CRC-32C of what follows, then the entries. */
+  encode(): Uint8Array {
+    let sizeBytes = SNAPSHOT_HEADER_BYTES;
+    for (const e of this.#entries.values()) {
+      sizeBytes += ENTRY_BYTES + e.batches.length * BATCH_BYTES;
+    }
+    const bytes = new Uint8Array(sizeBytes);
+    const view = new DataView(bytes.buffer);
+    view.setInt16(0, SNAPSHOT_VERSION);
+    view.setInt32(6, this.#entries.size);
+    let p = SNAPSHOT_HEADER_BYTES;
+    for (const e of this.#entries.values()) {
+      view.setFloat64(p, e.producerId);
+      view.setInt16(p + 8, e.producerEpoch);
+      view.setFloat64(p + 10, e.lastTimestampMs);
+      view.setUint8(p + 18, e.batches.length);
+      p += ENTRY_BYTES;
+      for (const b of e.batches) {
+        view.setInt32(p, b.firstSequence);
+        view.setInt32(p + 4, b.lastSequence);
+        view.setFloat64(p + 8, b.firstOffset);
+        view.setFloat64(p + 16, b.lastOffset);
+        view.setFloat64(p + 24, b.timestampMs);
+        p += BATCH_BYTES;
+      }
+    }
+    view.setUint32(2, crc32c(bytes, 6));
+    return bytes;
+  }
+
+  /** Replaces the state with a snapshot; throws `SnapshotCorruptError` for a bad file. */
+  load(bytes: Uint8Array, path: string): void {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const corrupt = (why: string) => new SnapshotCorruptError(`Snapshot "${path}" ${why}.`);
+    if (bytes.length < SNAPSHOT_HEADER_BYTES) throw corrupt("is truncated");
+    if (view.getInt16(0) !== SNAPSHOT_VERSION) throw corrupt(`has version ${view.getInt16(0)}`);
+    if (view.getUint32(2) !== crc32c(bytes, 6)) throw corrupt("fails its CRC");
+    const entries: ProducerEntry[] = [];
+    let p = SNAPSHOT_HEADER_BYTES;
+    for (let i = view.getInt32(6); i > 0; i--) {
+      if (p + ENTRY_BYTES > bytes.length) throw corrupt("is truncated");
+      const batchCount = view.getUint8(p + 18);
+      const entry: ProducerEntry = {
+        producerId: view.getFloat64(p),
+        producerEpoch: view.getInt16(p + 8),
+        lastTimestampMs: view.getFloat64(p + 10),
+        batches: [],
+      };
+      p += ENTRY_BYTES;
+      if (p + batchCount * BATCH_BYTES > bytes.length) throw corrupt("is truncated");
+      for (let b = 0; b < batchCount; b++, p += BATCH_BYTES) {
+        entry.batches.push({
+          firstSequence: view.getInt32(p),
+          lastSequence: view.getInt32(p + 4),
+          firstOffset: view.getFloat64(p + 8),
+          lastOffset: view.getFloat64(p + 16),
+          timestampMs: view.getFloat64(p + 24),
+        });
+      }
+      entries.push(entry);
+    }
+    this.#entries.clear();
+    for (const e of entries) this.#entries.set(e.producerId, e);
+  }
+}
+
+/** A snapshot file that cannot be read: the state is rebuilt from the log instead. */
+export class SnapshotCorruptError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SnapshotCorruptError";
+  }
+}
+
+const SNAPSHOT_VERSION = 1;
+/** version i16, crc u32, entry count i32. */
+const SNAPSHOT_HEADER_BYTES = 10;
+/** producerId f64, epoch i16, lastTimestamp f64, batch count u8. */
+const ENTRY_BYTES = 19;
+/** firstSeq i32, lastSeq i32, firstOffset f64, lastOffset f64, timestamp f64. */
+const BATCH_BYTES = 32;
+
+function error(errorCode: number, message: string): SequenceVerdict {
+  return { kind: "error", errorCode, message };
+}

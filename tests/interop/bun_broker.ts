@@ -1,0 +1,207 @@
+/**
+ * `DENKA_TEST_RUNTIME=bun`: the interop suites run against a broker started
+ * as `bun run main.ts` in a subprocess (port 0, the test's data directory)
+ * instead of in-process under Deno. `startTestBroker` in `harness.ts` calls
+ * {@linkcode startBunBroker} in that mode.
+ *
+ * The handle has the address, the resolved config (resolved here from the same
+ * flags), `close()` (SIGTERM: a clean stop, waited for), and the counters
+ * through {@linkcode readCounters} (`--stats-file` + SIGUSR2). In-process
+ * hooks (`nextFetchPark`, `nextFetchUnpark`, `connectionCount`, the sync
+ * `counters` property) throw: tests that need them check
+ * {@linkcode TEST_RUNTIME} and are skipped under Bun, explicitly.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { resolveConfig } from "../../broker/config.ts";
+import type { BrokerCounters, BrokerHandle, StartBrokerOptions } from "../../mod.ts";
+
+/** `"deno"` (in-process, the default) or `"bun"` (a `bun run main.ts` subprocess). */
+export const TEST_RUNTIME: "deno" | "bun" = Deno.env.get("DENKA_TEST_RUNTIME") === "bun"
+  ? "bun"
+  : "deno";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const BUN_PATH = join(ROOT, "node_modules/.bin/bun");
+const START_TIMEOUT_MS = 30_000;
+
+/** The command-line flags equivalent to `options` (the subset a subprocess can honour). */
+function flagsOf(dataDir: string, options: StartBrokerOptions): Record<string, string> {
+  const flags: Record<string, string> = {
+    listen: "127.0.0.1:0",
+    "data-dir": dataDir,
+    "log-level": options.logLevel ?? "warn",
+  };
+  if (options.partitions !== undefined) flags["partitions"] = String(options.partitions);
+  if (options.autoCreateTopics !== undefined) {
+    flags["auto-create"] = String(options.autoCreateTopics);
+  }
+  if (options.writer !== undefined) flags["writer"] = options.writer;
+  if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
+  const unsupported = Object.keys(options).filter((k) =>
+    ![
+      "partitions",
+      "autoCreateTopics",
+      "writer",
+      "fetchPath",
+      "topicDefaults",
+      "logLevel",
+      "port",
+      "dataDir",
+      "hostname",
+    ]
+      .includes(k) &&
+    (options as Record<string, unknown>)[k] !== undefined &&
+    !(k === "http" && (options as Record<string, unknown>)[k] === false)
+  );
+  if (unsupported.length > 0) {
+    throw new Error(
+      `Option(s) "${
+        unsupported.join(", ")
+      }" cannot be passed to a broker under DENKA_TEST_RUNTIME=bun`,
+    );
+  }
+  return flags;
+}
+
+const statsPaths = new WeakMap<BrokerHandle, { pid: number; path: string }>();
+
+/** Starts `bun run main.ts` over `dataDir` on a free port; resolves once it listens. */
+export async function startBunBroker(
+  dataDir: string,
+  options: StartBrokerOptions = {},
+): Promise<BrokerHandle> {
+  const flags = flagsOf(dataDir, options);
+  const topicArgs = Object.entries(options.topicDefaults ?? {}).flatMap(([k, v]) => [
+    "--topic-config",
+    `${k}=${v}`,
+  ]);
+  const statsPath = `${dataDir}.stats.json`;
+  const args = [
+    "run",
+    "main.ts",
+    ...Object.entries(flags).filter(([k]) => k !== "log-level").flatMap(([k, v]) => [`--${k}`, v]),
+    ...topicArgs,
+    "--stats-file",
+    statsPath,
+    "--log-level",
+    "info",
+  ];
+  const config = resolveConfig([{ options: flags, topics: options.topicDefaults ?? {} }]);
+  const child = new Deno.Command(BUN_PATH, {
+    args,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const port = await listeningPort(child, statsPath);
+  const exited = child.status;
+  let closing: Promise<void> | undefined;
+  const unsupported = (what: string) => () => {
+    throw new Error(`${what} is not available under DENKA_TEST_RUNTIME=bun`);
+  };
+  const handle = {
+    hostname: "127.0.0.1",
+    port,
+    bootstrap: `127.0.0.1:${port}`,
+    config,
+    httpUrl: undefined,
+    get counters(): BrokerCounters {
+      return unsupported("broker.counters (use readCounters())")();
+    },
+    connectionCount: unsupported("connectionCount()"),
+    nextFetchPark: unsupported("nextFetchPark()"),
+    nextFetchUnpark: unsupported("nextFetchUnpark()"),
+    close: (): Promise<void> => {
+      closing ??= (async () => {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* already gone */ }
+        const status = await exited;
+        await Deno.remove(statsPath).catch(() => {});
+        if (status.code !== 0) throw new Error(`The Bun broker exited with ${status.code}`);
+      })();
+      return closing;
+    },
+    [Symbol.asyncDispose]: () => handle.close(),
+  } as unknown as BrokerHandle;
+  statsPaths.set(handle, { pid: child.pid, path: statsPath });
+  return handle;
+}
+
+/** Waits for the "listening" log line, then for the first stats snapshot (SIGUSR2 is safe after it). */
+async function listeningPort(child: Deno.ChildProcess, statsPath: string): Promise<number> {
+  const timer = setTimeout(() => child.kill("SIGKILL"), START_TIMEOUT_MS);
+  const lines: string[] = [];
+  let port: number | undefined;
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = "";
+  while (port === undefined) {
+    const { value, done } = await reader.read();
+    if (done) {
+      clearTimeout(timer);
+      throw new Error(`The Bun broker exited before listening:\n${lines.join("\n")}`);
+    }
+    pending += value;
+    const parts = pending.split("\n");
+    pending = parts.pop()!;
+    for (const line of parts) {
+      lines.push(line);
+      const m = /Denka listening on [^ ]+:(\d+) /.exec(line);
+      if (m) port = Number(m[1]);
+    }
+  }
+  // Keep draining stderr so the child never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read()).done) { /* discard */ }
+  })();
+  const watcher = Deno.watchFs(dirname(statsPath));
+  try {
+    if (!(await exists(statsPath))) {
+      for await (const _ of watcher) if (await exists(statsPath)) break;
+    }
+  } finally {
+    watcher.close();
+    clearTimeout(timer);
+  }
+  return port;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+/**
+ * The broker's counters: `broker.counters` in-process; under Bun, a fresh
+ * snapshot asked for with SIGUSR2 and awaited with a file watch.
+ */
+export async function readCounters(broker: BrokerHandle): Promise<BrokerCounters> {
+  const remote = statsPaths.get(broker);
+  if (remote === undefined) return { ...broker.counters };
+  const before = JSON.parse(await Deno.readTextFile(remote.path)).seq as number;
+  const watcher = Deno.watchFs(dirname(remote.path));
+  try {
+    Deno.kill(remote.pid, "SIGUSR2");
+    for (;;) {
+      const snapshot = await Deno.readTextFile(remote.path).then(JSON.parse, () => undefined);
+      if (snapshot !== undefined && snapshot.seq > before) return snapshot.counters;
+      await nextEvent(watcher);
+    }
+  } finally {
+    watcher.close();
+  }
+}
+
+async function nextEvent(watcher: Deno.FsWatcher): Promise<void> {
+  const it = watcher[Symbol.asyncIterator]();
+  const timer = setTimeout(() => watcher.close(), START_TIMEOUT_MS);
+  try {
+    const next = await it.next();
+    if (next.done) throw new Error("No stats snapshot from the Bun broker in time");
+  } finally {
+    clearTimeout(timer);
+  }
+}
