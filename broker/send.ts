@@ -6,7 +6,8 @@
  *   without file slices costs one write. Bytes go out with a sync `send()`
  *   when the libc has it (`Libc.sendBytes`; MSG_MORE before a file slice, so
  *   the kernel puts header and file bytes in the same segments), falling back
- *   to `socket.write` for what the kernel does not take at once.
+ *   to `socket.write` for what the kernel does not take at once. A response
+ *   with file slices is written under TCP_CORK (`Libc.setTcpCork`).
  * - A file slice goes out with `sendfile` when `fetchPath` is `"sendfile"` and
  *   the socket exposes its fd. When the send buffer is full (EAGAIN), the
  *   sender "pokes": it preads the next byte of the file and awaits
@@ -113,6 +114,25 @@ class PlanWriter {
   }
 
   async write(plan: readonly SendChunk[]): Promise<void> {
+    // Cork a response that mixes bytes and sendfile'd slices: it then leaves in
+    // full segments and the peer is woken once, not once per write.
+    const cork = false && this.#libc.setTcpCork !== undefined &&
+      plan.some((chunk) => !(chunk instanceof Uint8Array));
+    if (!cork) return await this.#writePlan(plan);
+    const fd = this.#socket.fd as number;
+    this.#libc.setTcpCork!(fd, true);
+    try {
+      await this.#writePlan(plan);
+    } finally {
+      try {
+        this.#libc.setTcpCork!(fd, false);
+      } catch {
+        // The socket failed: the write's own error says why.
+      }
+    }
+  }
+
+  async #writePlan(plan: readonly SendChunk[]): Promise<void> {
     this.#poolFillBytes = 0;
     for (let i = 0; i < plan.length; i++) {
       const chunk = plan[i];

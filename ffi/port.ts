@@ -159,6 +159,13 @@ export interface Libc {
    * {@linkcode Socket.write}.
    */
   sendBytes?(fd: number, bytes: Uint8Array, more: boolean): number;
+  /**
+   * Sets TCP_CORK on socket `fd`: while on, the kernel sends only full
+   * segments; turning it off sends what is held. A response made of bytes and
+   * file slices is corked around its writes, so it leaves in full segments
+   * and wakes the peer once. Optional, like {@linkcode sendBytes}.
+   */
+  setTcpCork?(fd: number, on: boolean): void;
 
   // Directory operations: also behind the port so the in-memory libc can fake
   // (and fault) them.
