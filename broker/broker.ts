@@ -89,6 +89,7 @@ export class Broker implements BrokerCore {
       throw e;
     }
     this.groupSource = groupSource(() => this.groups.allGroups());
+    this.topics.onDeleted((topic) => this.groups.deleteTopicOffsets(topic.name));
     this.maintenance = new LogMaintenance(this.topics, {
       retentionCheckIntervalMs: config.retentionCheckIntervalMs,
       nowMs: this.#nowMs,

@@ -99,6 +99,8 @@ export class TopicRegistry {
   readonly #byId = new Map<string, Topic>();
   /** Deleted topics' partitions whose files wait for in-flight sends. */
   readonly #deleting = new Set<Partition>();
+  /** Called after every deletion (see {@linkcode TopicRegistry.onDeleted}). */
+  readonly #deletedListeners: ((topic: Topic) => void)[] = [];
 
   private constructor(
     libc: Libc,
@@ -228,6 +230,15 @@ export class TopicRegistry {
       else this.#deleting.add(p);
     }
     this.#log.info(`Deleted topic "${name}".`);
+    for (const listener of this.#deletedListeners) listener(topic);
+  }
+
+  /**
+   * Calls `listener` after every topic deletion, once the metadata no longer
+   * names the topic (the group coordinator drops the topic's committed offsets).
+   */
+  onDeleted(listener: (topic: Topic) => void): void {
+    this.#deletedListeners.push(listener);
   }
 
   /**
@@ -240,7 +251,9 @@ export class TopicRegistry {
       try {
         checked[key] = validateTopicConfig(key, value);
       } catch (e) {
-        if (e instanceof TopicConfigError) throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
+        if (e instanceof TopicConfigError) {
+          throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
+        }
         throw e;
       }
     }

@@ -11,6 +11,11 @@
  * against the {@linkcode ProducerStateManager} before anything is written; a
  * retried batch is answered with its original offsets (`duplicate: true`).
  *
+ * Opening and crash recovery are in `log_loader.ts`, append validation in
+ * `log_append.ts`, reads and timestamp lookups in `log_reads.ts`, the
+ * segment-file work of rolls and swaps in `log_segments.ts`; this class owns
+ * the segment list, the offsets and the checkpoints.
+ *
  * Segments leave the log (retention, DeleteRecords, compaction swaps, a
  * reopened active segment) through `#retire`: their files may be unlinked at
  * once, but the log fd stays open until every read lease taken while the
@@ -21,67 +26,31 @@
  */
 
 import { strict as assert } from "node:assert";
-import { Errno, IoError, type Libc, OpenFlags } from "../ffi/port.ts";
+import { IoError, type Libc } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
-import { type BatchInfo, RecordBatchView, validateBatches } from "../protocol/record_batch.ts";
-import type { FileSlice } from "../protocol/send_plan.ts";
 import type { Logger } from "../util/log.ts";
-import { floorSegmentIndex, readSlices } from "./fetch_pipeline.ts";
+import { floorSegmentIndex } from "./fetch_pipeline.ts";
+import type { AppendOptions, AppendResult, AppendSuccess } from "./log_append.ts";
+import { planAppend } from "./log_append.ts";
 import { type LogConfig, logConfig } from "./log_config.ts";
-import {
-  CLEAN_SHUTDOWN_FILE_NAME,
-  CLEANED_FILE_SUFFIX,
-  INDEX_FILE_SUFFIX,
-  joinPath,
-  LOG_FILE_SUFFIX,
-  segmentPath,
-  TIME_INDEX_FILE_SUFFIX,
-} from "./log_files.ts";
+import { CLEAN_SHUTDOWN_FILE_NAME, joinPath } from "./log_files.ts";
 import { type LoadedLog, loadLog, writeCheckpoint, writeSnapshot } from "./log_loader.ts";
-import { RELATIVE_OFFSET_MAX } from "./offset_index.ts";
-import type { ProducerBatchHeader, ProducerEntry, ProducerStateManager } from "./producer_state.ts";
+import { maxTimestampOffset, offsetForTimestamp, readLog, type ReadResult } from "./log_reads.ts";
+import {
+  reopenActiveSegment,
+  rollSegment,
+  type SegmentFilesContext,
+  swapCleanedSegment,
+  unlinkSegmentFiles,
+} from "./log_segments.ts";
+import type { ProducerStateManager } from "./producer_state.ts";
 import { ReadLeases } from "./_read_leases.ts";
-import { retentionBreached, type RetentionSegment, type RetentionVerdict } from "./retention.ts";
-import { Segment } from "./segment.ts";
+import { retentionBreached, type RetentionPolicy, type RetentionVerdict } from "./retention.ts";
+import type { Segment } from "./segment.ts";
 import type { TimestampOffset } from "./time_index.ts";
 
-/** A successful append. */
-export interface AppendSuccess {
-  readonly ok: true;
-  readonly baseOffset: number;
-  readonly lastOffset: number;
-  /** Always -1: batches keep CreateTime. */
-  readonly logAppendTimeMs: number;
-  readonly logStartOffset: number;
-  readonly recordCount: number;
-  /** A retried idempotent batch: nothing was written, the offsets are the original ones. */
-  readonly duplicate?: boolean;
-}
-
-/** A failed append: nothing was written and no offset was taken. */
-export interface AppendFailure {
-  readonly ok: false;
-  /**
-   * CORRUPT_MESSAGE, INVALID_RECORD, MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, KAFKA_STORAGE_ERROR,
-   * OUT_OF_ORDER_SEQUENCE_NUMBER or INVALID_PRODUCER_EPOCH.
-   */
-  readonly errorCode: number;
-  readonly message: string;
-  /** The I/O failure behind KAFKA_STORAGE_ERROR. */
-  readonly cause?: IoError;
-}
-
-/** The outcome of {@linkcode PartitionLog.append}. */
-export type AppendResult = AppendSuccess | AppendFailure;
-
-/** The outcome of {@linkcode PartitionLog.read}: slices, or OFFSET_OUT_OF_RANGE / KAFKA_STORAGE_ERROR. */
-export interface ReadResult {
-  readonly errorCode: number;
-  readonly slices: FileSlice[];
-  readonly sizeBytes: number;
-  readonly highWatermark: number;
-  readonly logStartOffset: number;
-}
+export type { AppendFailure, AppendOptions, AppendResult, AppendSuccess } from "./log_append.ts";
+export type { ReadResult } from "./log_reads.ts";
 
 /** Options of {@linkcode PartitionLog.open}. */
 export interface PartitionLogOptions {
@@ -91,16 +60,6 @@ export interface PartitionLogOptions {
   readonly onAppend?: (result: AppendSuccess) => void;
   /** Where recovery, retention and compaction report (default: silent). */
   readonly logger?: Logger;
-}
-
-/** Options of {@linkcode PartitionLog.append}. */
-export interface AppendOptions {
-  readonly nowMs: number;
-  /**
-   * true (default): a producer's append, offsets assigned from logEndOffset. false: the
-   * batches carry their offsets (replication, tests), which must be at or above logEndOffset.
-   */
-  readonly assignOffsets?: boolean;
 }
 
 /** See the module doc. */
@@ -228,68 +187,19 @@ export class PartitionLog {
    */
   append(records: Uint8Array, options: AppendOptions): AppendResult {
     assert(!this.#closed, "The log is closed");
-    const assignOffsets = options.assignOffsets ?? true;
-    if (records.length > this.#config.segmentBytes) {
-      return failure(
-        ErrorCode.RECORD_LIST_TOO_LARGE,
-        `Records of ${records.length} bytes exceed segment.bytes ${this.#config.segmentBytes}`,
-      );
-    }
-    const validation = validateBatches(records, {
-      maxMessageBytes: this.#config.maxMessageBytes,
-      requireDenseOffsets: assignOffsets,
+    const plan = planAppend(records, options, {
+      config: this.#config,
+      logEndOffset: this.#logEndOffset,
+      logStartOffset: this.logStartOffset,
+      producers: this.#producers,
     });
-    if (!validation.ok) return failure(validation.error.errorCode, validation.error.message);
-    const batches = validation.batches;
-    const view = new RecordBatchView(records);
-    const pending = new Map<number, ProducerEntry>();
-    let nextOffset = this.#logEndOffset;
-    let maxTimestampMs = -1;
-    for (const batch of batches) {
-      view.moveTo(batch.positionBytes);
-      if (assignOffsets) view.setBaseOffset(nextOffset);
-      else if (view.baseOffset < nextOffset) {
-        return failure(
-          ErrorCode.INVALID_RECORD,
-          `Out of order offset ${view.baseOffset}, expected at least ${nextOffset}`,
-        );
-      }
-      if (view.producerId >= 0) {
-        const header = producerHeader(view, batch);
-        const verdict = assignOffsets ? this.#producers.check(header, pending) : undefined;
-        if (verdict?.kind === "duplicate") {
-          return {
-            ok: true,
-            baseOffset: verdict.batch.firstOffset,
-            lastOffset: verdict.batch.lastOffset,
-            logAppendTimeMs: -1,
-            logStartOffset: this.logStartOffset,
-            recordCount: 0,
-            duplicate: true,
-          };
-        }
-        if (verdict?.kind === "error") return failure(verdict.errorCode, verdict.message);
-        this.#producers.update(header, pending);
-      }
-      nextOffset = view.baseOffset + batch.lastOffsetDelta + 1;
-      maxTimestampMs = Math.max(maxTimestampMs, batch.maxTimestampMs);
-    }
-    const baseOffset = view.moveTo(batches[0].positionBytes).baseOffset;
-    const lastOffset = nextOffset - 1;
-    if (lastOffset - baseOffset > RELATIVE_OFFSET_MAX) {
-      return failure(
-        ErrorCode.INVALID_RECORD,
-        `Records span ${baseOffset}..${lastOffset}, more than one segment can index`,
-      );
-    }
+    if (!plan.write) return plan.result;
+    const { baseOffset, lastOffset, maxTimestampMs } = plan;
     try {
       this.#healActive();
-      this.#appendToActive(records, batches, {
-        baseOffset,
-        lastOffset,
-        maxTimestampMs,
-        nowMs: options.nowMs,
-      });
+      const append = { sizeBytes: records.length, baseOffset, lastOffset, maxTimestampMs };
+      if (this.#active().shouldRoll({ ...append, nowMs: options.nowMs })) this.#roll(baseOffset);
+      this.#active().append(records, plan.batches);
     } catch (error) {
       if (!(error instanceof IoError)) throw error;
       return {
@@ -299,16 +209,16 @@ export class PartitionLog {
         cause: error,
       };
     }
-    this.#producers.commit(pending);
-    this.#logEndOffset = nextOffset;
-    this.#unflushedRecords += validation.recordCount;
+    this.#producers.commit(plan.pending);
+    this.#logEndOffset = plan.nextOffset;
+    this.#unflushedRecords += plan.recordCount;
     const result: AppendSuccess = {
       ok: true,
       baseOffset,
       lastOffset,
       logAppendTimeMs: -1,
       logStartOffset: this.logStartOffset,
-      recordCount: validation.recordCount,
+      recordCount: plan.recordCount,
     };
     this.#onAppend?.(result);
     return result;
@@ -316,59 +226,27 @@ export class PartitionLog {
 
   /**
    * File slices of whole batches from the one holding `fetchOffset`, up to `maxBytes` (at least
-   * one batch). `fetchOffset === logEndOffset` gives no slices; outside
-   * `[logStartOffset, logEndOffset]` gives OFFSET_OUT_OF_RANGE.
+   * one batch); see `log_reads.ts`.
    */
   read(fetchOffset: number, maxBytes: number): ReadResult {
     assert(!this.#closed, "The log is closed");
-    const base = { highWatermark: this.highWatermark, logStartOffset: this.logStartOffset };
-    if (fetchOffset < this.logStartOffset || fetchOffset > this.#logEndOffset) {
-      return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, slices: [], sizeBytes: 0, ...base };
-    }
-    if (fetchOffset === this.#logEndOffset) {
-      return { errorCode: ErrorCode.NONE, slices: [], sizeBytes: 0, ...base };
-    }
-    try {
-      return {
-        errorCode: ErrorCode.NONE,
-        ...readSlices(this.#segments, fetchOffset, maxBytes),
-        ...base,
-      };
-    } catch (error) {
-      if (!(error instanceof IoError)) throw error;
-      return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, slices: [], sizeBytes: 0, ...base };
-    }
+    return readLog(this.#segments, fetchOffset, maxBytes, {
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.#logEndOffset,
+      highWatermark: this.highWatermark,
+    });
   }
 
-  /**
-   * The first record with timestamp >= `timestampMs` at or above logStartOffset (ListOffsets
-   * with a real timestamp), or `undefined` when every record is older.
-   */
+  /** The first record with timestamp >= `timestampMs` (ListOffsets), if any. */
   offsetForTimestamp(timestampMs: number): TimestampOffset | undefined {
     assert(!this.#closed, "The log is closed");
-    for (const segment of this.#segments) {
-      if (segment.maxTimestamp.timestampMs < timestampMs) continue;
-      const found = segment.findOffsetByTimestamp(timestampMs, this.logStartOffset);
-      if (found !== undefined) return found;
-    }
-    return undefined;
+    return offsetForTimestamp(this.#segments, timestampMs, this.logStartOffset);
   }
 
-  /**
-   * ListOffsets MAX_TIMESTAMP (-3, KIP-734): the first record carrying the largest timestamp
-   * (Kafka's lookup: the segment with the largest maxTimestamp, then a scan), or `undefined`
-   * when the log is empty.
-   */
+  /** The first record carrying the largest timestamp (ListOffsets MAX_TIMESTAMP), if any. */
   maxTimestamp(): TimestampOffset | undefined {
     assert(!this.#closed, "The log is closed");
-    let best: Segment | undefined = undefined;
-    for (const segment of this.#segments) {
-      if (segment.maxTimestamp.timestampMs < 0) continue;
-      if (best === undefined || segment.maxTimestamp.timestampMs > best.maxTimestamp.timestampMs) {
-        best = segment;
-      }
-    }
-    return best?.findOffsetByTimestamp(best.maxTimestamp.timestampMs, this.logStartOffset);
+    return maxTimestampOffset(this.#segments, this.logStartOffset);
   }
 
   /** The segment holding `offset` (for tests and tools). */
@@ -401,18 +279,8 @@ export class PartitionLog {
    */
   deleteRetentionBreached(nowMs: number): RetentionVerdict {
     assert(!this.#closed, "The log is closed");
-    const verdict = retentionBreached(
-      this.#retentionSegments(),
-      {
-        nowMs,
-        retentionMs: this.#config.retentionMs,
-        retentionBytes: this.#config.retentionBytes,
-        cleanupDelete: this.#config.cleanupDelete,
-        logStartOffset: this.logStartOffset,
-      },
-    );
-    if (verdict.count > 0) this.#deleteOldestSegments(verdict.count, verdict.reason!);
-    return verdict;
+    const { retentionMs, retentionBytes, cleanupDelete } = this.#config;
+    return this.#deleteBreached({ nowMs, retentionMs, retentionBytes, cleanupDelete });
   }
 
   /**
@@ -428,59 +296,21 @@ export class PartitionLog {
       this.#logStartOffset = offset;
       this.#producers.truncateHead(this.logStartOffset);
       this.#saveCheckpoint();
-      const verdict = retentionBreached(this.#retentionSegments(), {
-        nowMs: 0,
-        retentionMs: -1,
-        retentionBytes: -1,
-        cleanupDelete: false,
-        logStartOffset: this.logStartOffset,
-      });
-      if (verdict.count > 0) this.#deleteOldestSegments(verdict.count, verdict.reason!);
+      this.#deleteBreached({ nowMs: 0, retentionMs: -1, retentionBytes: -1, cleanupDelete: false });
     }
     return { errorCode: ErrorCode.NONE, logStartOffset: this.logStartOffset };
   }
 
   /**
    * Swaps the inactive segment `old` for one holding `bytes` (whole batches with their
-   * offsets, as the cleaner wrote them): `<base>.log.cleaned` is written and synced, the old
-   * indexes deleted, the file renamed over `<base>.log`, and the new segment opened with
-   * fresh indexes. A crash at any point leaves either log, and a missing index is rebuilt.
-   * Returns false when `old` has left the log meanwhile. Throws IoError.
+   * offsets, as the cleaner wrote them), crash-safely (see `swapCleanedSegment`). Returns
+   * false when `old` has left the log meanwhile. Throws IoError.
    */
   replaceSegment(old: Segment, bytes: Uint8Array): boolean {
     assert(!this.#closed, "The log is closed");
     const i = this.#segments.indexOf(old);
     if (i < 0 || i === this.#segments.length - 1) return false;
-    const cleanedPath = old.logPath + CLEANED_FILE_SUFFIX;
-    const fd = this.#libc.open(
-      cleanedPath,
-      OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_TRUNC | OpenFlags.O_CLOEXEC,
-      0o644,
-    );
-    try {
-      for (let done = 0; done < bytes.length;) {
-        const n = this.#libc.pwrite(fd, bytes.subarray(done), done);
-        if (n <= 0) throw new IoError("pwrite", Errno.EIO, cleanedPath);
-        done += n;
-      }
-      this.#libc.fdatasync(fd);
-    } finally {
-      this.#libc.close(fd);
-    }
-    for (const path of [old.offsetIndex.file.path, old.timeIndex.file.path]) {
-      if (this.#libc.exists(path)) this.#libc.unlink(path);
-    }
-    this.#libc.rename(cleanedPath, old.logPath);
-    const fresh = Segment.open(this.#libc, {
-      dir: this.dir,
-      baseOffset: old.baseOffset,
-      config: this.#config,
-      nowMs: this.#nowMs(),
-      active: false,
-      recover: true,
-    });
-    this.#segments[i] = fresh;
-    this.#leases.retire(old);
+    this.#leases.retire(swapCleanedSegment(this.#segments, i, bytes, this.#files()));
     return true;
   }
 
@@ -519,82 +349,27 @@ export class PartitionLog {
     return this.#segments[this.#segments.length - 1];
   }
 
-  #appendToActive(
-    records: Uint8Array,
-    batches: readonly BatchInfo[],
-    append: { baseOffset: number; lastOffset: number; maxTimestampMs: number; nowMs: number },
-  ): void {
-    let active = this.#active();
-    if (active.shouldRoll({ sizeBytes: records.length, ...append })) {
-      active = this.#roll(append.baseOffset);
-    }
-    active.append(records, batches);
-  }
-
   /** Starts a new active segment at `baseOffset`; the old one is synced and trimmed. */
-  #roll(baseOffset: number): Segment {
-    const old = this.#active();
-    const config = this.#config;
-    const nowMs = this.#nowMs();
-    for (const suffix of [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] as const) {
-      const path = segmentPath(this.dir, baseOffset, suffix);
-      if (old.baseOffset !== baseOffset && this.#libc.exists(path)) this.#libc.unlink(path); // a failed roll's leftovers
+  #roll(baseOffset: number): void {
+    if (rollSegment(this.#segments, baseOffset, this.#files())) {
+      // Everything below the new segment is synced: snapshot the producers and move the
+      // recovery point. Both only save work at the next unclean start, so a failure is logged.
+      this.#recoveryPoint = Math.max(this.#recoveryPoint, baseOffset);
+      try {
+        writeSnapshot(this.#libc, this.dir, this.#logEndOffset, this.#producers);
+        this.#saveCheckpoint();
+      } catch (error) {
+        if (!(error instanceof IoError)) throw error;
+        this.#logger?.warn(`Checkpoint of "${this.dir}" at roll failed: ${error.message}`);
+      }
     }
-    const open = () =>
-      Segment.open(this.#libc, {
-        dir: this.dir,
-        baseOffset,
-        config,
-        nowMs,
-        active: true,
-        recover: false,
-      });
-    if (old.sizeBytes === 0) {
-      // Nothing to keep: replace the empty segment (Kafka deletes an empty active segment on roll).
-      assert(
-        old.baseOffset !== baseOffset,
-        `Rolling an empty segment onto itself at ${baseOffset}`,
-      );
-      const fresh = open();
-      old.delete();
-      this.#segments[this.#segments.length - 1] = fresh;
-      return fresh;
-    }
-    const fresh = open();
-    try {
-      old.makeInactive();
-    } catch (error) {
-      fresh.delete();
-      throw error;
-    }
-    this.#segments.push(fresh);
-    // Everything below the new segment is synced: snapshot the producers and move the
-    // recovery point. Both only save work at the next unclean start, so a failure is logged.
-    this.#recoveryPoint = Math.max(this.#recoveryPoint, baseOffset);
-    try {
-      writeSnapshot(this.#libc, this.dir, this.#logEndOffset, this.#producers);
-      this.#saveCheckpoint();
-    } catch (error) {
-      if (!(error instanceof IoError)) throw error;
-      this.#logger?.warn(`Checkpoint of "${this.dir}" at roll failed: ${error.message}`);
-    }
-    return fresh;
   }
 
   /** Reopens an active segment whose flush failed: recovery decides what of it is valid. */
   #healActive(): void {
-    const old = this.#active();
-    if (!old.flushFailed) return;
-    const fresh = Segment.open(this.#libc, {
-      dir: this.dir,
-      baseOffset: old.baseOffset,
-      config: this.#config,
-      nowMs: this.#nowMs(),
-      active: true,
-      recover: true,
-    });
-    this.#segments[this.#segments.length - 1] = fresh;
-    this.#leases.retire(old);
+    if (!this.#active().flushFailed) return;
+    this.#leases.retire(reopenActiveSegment(this.#segments, this.#files()));
+    const fresh = this.#active();
     this.#logEndOffset = fresh.nextOffset;
     this.#logger?.warn(
       `Reopened "${fresh.logPath}" after a failed flush; it ends at offset ${fresh.nextOffset}.`,
@@ -607,9 +382,8 @@ export class PartitionLog {
     const doomed = this.#segments.splice(0, count);
     this.#logStartOffset = Math.max(this.#logStartOffset, this.#segments[0].baseOffset);
     for (const segment of doomed) {
-      const paths = [segment.logPath, segment.offsetIndex.file.path, segment.timeIndex.file.path];
       this.#leases.retire(segment);
-      for (const path of paths) if (this.#libc.exists(path)) this.#libc.unlink(path);
+      unlinkSegmentFiles(this.#libc, segment);
     }
     this.#producers.truncateHead(this.logStartOffset);
     this.#saveCheckpoint();
@@ -618,12 +392,21 @@ export class PartitionLog {
     );
   }
 
-  #retentionSegments(): RetentionSegment[] {
-    return this.#segments.map((s) => ({
+  /** Deletes the oldest segments `policy` (at the current log start offset) condemns. */
+  #deleteBreached(policy: Omit<RetentionPolicy, "logStartOffset">): RetentionVerdict {
+    const segments = this.#segments.map((s) => ({
       baseOffset: s.baseOffset,
       sizeBytes: s.sizeBytes,
       maxTimestampMs: s.maxTimestamp.timestampMs,
     }));
+    const verdict = retentionBreached(segments, { ...policy, logStartOffset: this.logStartOffset });
+    if (verdict.count > 0) this.#deleteOldestSegments(verdict.count, verdict.reason!);
+    return verdict;
+  }
+
+  /** Where new segments go, with the current settings and time. */
+  #files(): SegmentFilesContext {
+    return { libc: this.#libc, dir: this.dir, config: this.#config, nowMs: this.#nowMs() };
   }
 
   #saveCheckpoint(): void {
@@ -632,19 +415,4 @@ export class PartitionLog {
       recoveryPoint: this.#recoveryPoint,
     });
   }
-}
-
-function producerHeader(view: RecordBatchView, batch: BatchInfo): ProducerBatchHeader {
-  return {
-    producerId: view.producerId,
-    producerEpoch: view.producerEpoch,
-    baseSequence: view.baseSequence,
-    lastOffsetDelta: batch.lastOffsetDelta,
-    baseOffset: view.baseOffset,
-    maxTimestampMs: batch.maxTimestampMs,
-  };
-}
-
-function failure(errorCode: number, message: string): AppendFailure {
-  return { ok: false, errorCode, message };
 }

@@ -1,8 +1,9 @@
 /**
  * One log segment (Kafka's `LogSegment`): the `.log` file and its writer, the
  * offset and time indexes, and the header scans that turn an offset or a
- * timestamp into a file position. Record bytes are never read into the heap,
- * except by recovery (CRC check) and the timestamp search inside one batch.
+ * timestamp into a file position (in `segment_scan.ts`). Record bytes are
+ * never read into the heap, except by recovery (CRC check) and the timestamp
+ * search inside one batch.
  *
  * @module
  */
@@ -10,7 +11,6 @@
 import { strict as assert } from "node:assert";
 import { type Libc, OpenFlags } from "../ffi/port.ts";
 import { type BatchInfo, RecordBatchView } from "../protocol/record_batch.ts";
-import { findRecordByTimestamp } from "../protocol/records.ts";
 import { BatchHeaderReader } from "./_batch_headers.ts";
 import { IndexCorruptError } from "./_index_file.ts";
 import type { LogConfig } from "./log_config.ts";
@@ -22,16 +22,11 @@ import {
   TIME_INDEX_FILE_SUFFIX,
 } from "./log_files.ts";
 import { OffsetIndex } from "./offset_index.ts";
+import { type BatchPosition, SegmentScanner } from "./segment_scan.ts";
 import { createSegmentWriter, type SegmentWriter } from "./segment_writer.ts";
 import { TimeIndex, type TimestampOffset } from "./time_index.ts";
 
-/** Where a batch sits in a segment file. */
-export interface BatchPosition {
-  readonly positionBytes: number;
-  readonly sizeBytes: number;
-  readonly baseOffset: number;
-  readonly lastOffset: number;
-}
+export type { BatchPosition } from "./segment_scan.ts";
 
 /** Options of {@linkcode Segment.open}. */
 export interface SegmentOpenOptions {
@@ -59,6 +54,7 @@ export class Segment {
   readonly createdMs: number;
   readonly #libc: Libc;
   readonly #headers: BatchHeaderReader;
+  readonly #scanner: SegmentScanner;
   #config: LogConfig;
   #writer: SegmentWriter | undefined = undefined;
   #sizeBytes = 0;
@@ -87,6 +83,7 @@ export class Segment {
     this.logFd = logFd;
     this.#headers = new BatchHeaderReader(libc, logFd, this.logPath);
     [this.offsetIndex, this.timeIndex] = indexes;
+    this.#scanner = new SegmentScanner(this.#headers, this.offsetIndex, this.timeIndex);
     this.createdMs = options.nowMs;
     this.#nextOffset = options.baseOffset;
     this.#maxTimestamp = { timestampMs: -1, offset: options.baseOffset };
@@ -215,68 +212,19 @@ export class Segment {
     this.#nextOffset = lastOffset + 1;
   }
 
-  /** The first batch whose last offset is >= `targetOffset`, scanning headers from the index floor. */
+  /** The first batch whose last offset is >= `targetOffset` (see `segment_scan.ts`). */
   findBatch(targetOffset: number): BatchPosition | undefined {
-    const sizeBytes = this.sizeBytes;
-    for (let p = this.offsetIndex.lookup(targetOffset).positionBytes; p < sizeBytes;) {
-      const header = this.#headers.read(p, sizeBytes);
-      if (header.lastOffset >= targetOffset) {
-        return {
-          positionBytes: p,
-          sizeBytes: header.sizeBytes,
-          baseOffset: header.baseOffset,
-          lastOffset: header.lastOffset,
-        };
-      }
-      p += header.sizeBytes;
-    }
-    return undefined;
+    return this.#scanner.findBatch(targetOffset, this.sizeBytes);
   }
 
-  /** The end of the last whole batch starting at or after `fromPositionBytes` that ends at or below `limitPositionBytes`. */
+  /** The end of the last whole batch from `fromPositionBytes` that ends at or below `limitPositionBytes`. */
   batchEndAtOrBelow(fromPositionBytes: number, limitPositionBytes: number): number {
-    const sizeBytes = this.sizeBytes;
-    if (limitPositionBytes >= sizeBytes) return sizeBytes;
-    let p = Math.max(
-      fromPositionBytes,
-      this.offsetIndex.lookupByPosition(limitPositionBytes).positionBytes,
-    );
-    while (p < sizeBytes) {
-      const header = this.#headers.read(p, sizeBytes);
-      if (p + header.sizeBytes > limitPositionBytes) break;
-      p += header.sizeBytes;
-    }
-    return p;
+    return this.#scanner.batchEndAtOrBelow(fromPositionBytes, limitPositionBytes, this.sizeBytes);
   }
 
-  /**
-   * Kafka's `findOffsetByTimestamp`: time index floor, offset index floor, then the first batch
-   * with maxTimestamp >= `timestampMs`, then the first record in it at or after both bounds.
-   * A compressed batch answers with its own base offset (clamped) and maxTimestamp.
-   */
+  /** The first record with timestamp >= `timestampMs` and offset >= `offsetMin`, if any. */
   findOffsetByTimestamp(timestampMs: number, offsetMin: number): TimestampOffset | undefined {
-    const floor = this.timeIndex.lookup(timestampMs);
-    const sizeBytes = this.sizeBytes;
-    for (
-      let p = this.offsetIndex.lookup(Math.max(floor.offset, offsetMin)).positionBytes;
-      p < sizeBytes;
-    ) {
-      const header = this.#headers.read(p, sizeBytes);
-      const batchSizeBytes = header.sizeBytes;
-      if (header.maxTimestampMs >= timestampMs && header.lastOffset >= offsetMin) {
-        if (header.compression !== 0) {
-          return {
-            offset: Math.max(header.baseOffset, offsetMin),
-            timestampMs: header.maxTimestampMs,
-          };
-        }
-        const batch = this.#headers.readBatch(p, batchSizeBytes);
-        const found = findRecordByTimestamp(batch, 0, { timestampMs, offsetMin });
-        if (found !== undefined) return { offset: found.offset, timestampMs: found.timestampMs };
-      }
-      p += batchSizeBytes;
-    }
-    return undefined;
+    return this.#scanner.findOffsetByTimestamp(timestampMs, offsetMin, this.sizeBytes);
   }
 
   /** Makes appended bytes durable. Indexes are rebuilt by recovery, so only the log is synced. */
@@ -289,23 +237,12 @@ export class Segment {
     }
   }
 
-  /**
-   * Calls `visit` with each batch header (a reused view) from the first batch whose last
-   * offset is >= `fromOffset`, with its position; stops when `visit` returns false.
-   */
+  /** Calls `visit` with each batch header from the one holding `fromOffset`; false stops. */
   forEachBatch(
     fromOffset: number,
     visit: (header: RecordBatchView, positionBytes: number) => boolean | void,
   ): void {
-    const first = this.findBatch(fromOffset);
-    if (first === undefined) return;
-    const sizeBytes = this.sizeBytes;
-    for (let p = first.positionBytes; p < sizeBytes;) {
-      const header = this.#headers.read(p, sizeBytes);
-      const batchSizeBytes = header.sizeBytes;
-      if (visit(header, p) === false) return;
-      p += batchSizeBytes;
-    }
+    this.#scanner.forEachBatch(fromOffset, this.sizeBytes, visit);
   }
 
   /** Reads `sizeBytes` of the log at `positionBytes` into a new buffer (the cleaner). */

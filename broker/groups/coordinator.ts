@@ -5,6 +5,9 @@
  * here). Loading replays the log: groups whose last stored generation has
  * members come back Stable with fresh session timers, so a broker restart
  * does not force a rebalance; the others come back Empty with their offsets.
+ * Deleting a topic drops its committed offsets in every group (the topic
+ * registry calls {@linkcode GroupCoordinator.deleteTopicOffsets}), and loading
+ * drops offsets of partitions that no longer exist (a deletion cut short).
  *
  * @module
  */
@@ -101,6 +104,10 @@ export class GroupCoordinator implements GroupCore {
     });
     const coordinator = new GroupCoordinator(store, options);
     coordinator.#load(loaded);
+    const orphans = coordinator.offsets.deleteOrphans(coordinator.#groups.values());
+    if (orphans > 0) {
+      coordinator.logger.warn(`Dropped ${orphans} committed offset(s) of deleted topics.`);
+    }
     coordinator.#scheduleRetentionCheck();
     store.maybeCompact(() => coordinator.liveRecords());
     return coordinator;
@@ -204,6 +211,11 @@ export class GroupCoordinator implements GroupCore {
     this.forget(group);
     this.changed(group);
     return ErrorCode.NONE;
+  }
+
+  /** A topic was deleted: every group's committed offsets of it go, durably (see OffsetOps). */
+  deleteTopicOffsets(topic: string): void {
+    this.offsets.deleteTopic(topic, this.#groups.values());
   }
 
   /** Consumer lag of every partition `groupId` committed (high watermark − committed offset). */

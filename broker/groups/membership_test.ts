@@ -161,3 +161,25 @@ Deno.test("GroupCoordinator.shutdown() answers waiting joins with NOT_COORDINATO
   assertEquals((await waiting).errorCode, ErrorCode.NOT_COORDINATOR);
   assertEquals([c.timers.liveCount, clock.pendingCount], [0, 0]);
 });
+
+Deno.test("Membership: the last member leaving or expiring leaves the group Empty at once, as in Kafka", async () => {
+  const clock = new ManualClock();
+  const c = openCoordinator(memoryLibc(), clock);
+  const a = await joinNow(c, { rebalanceTimeoutMs: 10_000 });
+  await sync(c, a.memberId, 1);
+  assertEquals(c.membership.leave("g", [{ memberId: a.memberId, groupInstanceId: null }]), {
+    errorCode: ErrorCode.NONE,
+    members: [ErrorCode.NONE],
+  });
+  // No timer has to fire: DeleteGroups right after the LeaveGroup answer succeeds.
+  assertEquals([c.state("g"), c.describe("g").members.length], ["Empty", 0]);
+  assertEquals(c.deleteGroup("g"), ErrorCode.NONE);
+
+  // The same when the session of the only member runs out.
+  const b = await joinNow(c, { rebalanceTimeoutMs: 10_000, sessionTimeoutMs: 1000 });
+  await sync(c, b.memberId, 1);
+  clock.advance(1000);
+  assertEquals(c.state("g"), "Empty");
+  c.close();
+  assertEquals(clock.pendingCount, 0);
+});

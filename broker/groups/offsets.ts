@@ -261,6 +261,56 @@ export class OffsetOps {
     }
   }
 
+  /**
+   * Drops every group's committed offsets of a deleted topic, as Kafka's
+   * cleanupGroupMetadata does: tombstones are flushed before the offsets go,
+   * whatever the group's state; an Empty group left bare becomes Dead. A write
+   * that fails is logged and the group keeps its offsets (the start-up sweep,
+   * {@linkcode OffsetOps.deleteOrphans}, retries it).
+   */
+  deleteTopic(topic: string, groups: Iterable<Group>): void {
+    for (const group of [...groups]) {
+      const byPartition = group.offsets.get(topic);
+      if (byPartition === undefined) continue;
+      const removed = [...byPartition.keys()].map((partition) => ({ topic, partition }));
+      try {
+        this.#removeOffsets(group, removed);
+      } catch (e) {
+        if (!(e instanceof IoError)) throw e;
+        this.#core.logger.warn(
+          `Cannot drop offsets of deleted topic "${topic}" in group "${group.groupId}": ${e.message}`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Drops offsets of partitions that no longer exist (a topic deleted just
+   * before a crash, or whose cleanup write failed); returns how many went.
+   */
+  deleteOrphans(groups: Iterable<Group>): number {
+    let count = 0;
+    for (const group of [...groups]) {
+      const orphans: { topic: string; partition: number }[] = [];
+      for (const [topic, byPartition] of group.offsets) {
+        for (const partition of byPartition.keys()) {
+          if (this.#partitions.highWatermark(topic, partition) === undefined) {
+            orphans.push({ topic, partition });
+          }
+        }
+      }
+      if (orphans.length === 0) continue;
+      try {
+        this.#removeOffsets(group, orphans);
+        count += orphans.length;
+      } catch (e) {
+        if (!(e instanceof IoError)) throw e;
+        this.#core.logger.warn(`Cannot drop orphan offsets of "${group.groupId}": ${e.message}`);
+      }
+    }
+    return count;
+  }
+
   /** Writes tombstones for `removed`, then drops them; an Empty group left bare becomes Dead. */
   #removeOffsets(group: Group, candidates: readonly { topic: string; partition: number }[]): void {
     const seen = new Set<string>();

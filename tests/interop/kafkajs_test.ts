@@ -1,7 +1,8 @@
 /**
  * kafkajs 2.2.4: producers (plain, idempotent, gzip) and the admin client.
- * kafkajs can only consume through a group, which Denka does not have yet, so
- * what it produced is read back with kcat.
+ * What it produced is read back with kcat, an independent client. kafkajs'
+ * consumer (which always consumes through a group) is tested in
+ * `groups_kafkajs_test.ts`.
  */
 import {
   CompressionTypes,

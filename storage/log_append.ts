@@ -1,0 +1,179 @@
+/**
+ * Append validation (Kafka's `LogValidator` and the producer-state analysis
+ * of `UnifiedLog.append`), before a byte is written: the records are checked
+ * whole (size, CRC, dense offsets, all or nothing), offsets are assigned by
+ * patching each batch's baseOffset in the caller's buffer (the one copy is
+ * the write), and idempotent producers' sequences are checked against the
+ * {@linkcode ProducerStateManager} without changing it: the entries to commit
+ * come back in the plan, for the log to apply once the bytes are written. A
+ * retried batch is answered with its original offsets (`duplicate: true`).
+ *
+ * @module
+ */
+import type { IoError } from "../ffi/port.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { type BatchInfo, RecordBatchView, validateBatches } from "../protocol/record_batch.ts";
+import type { LogConfig } from "./log_config.ts";
+import { RELATIVE_OFFSET_MAX } from "./offset_index.ts";
+import type { ProducerBatchHeader, ProducerEntry, ProducerStateManager } from "./producer_state.ts";
+
+/** A successful append. */
+export interface AppendSuccess {
+  readonly ok: true;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** Always -1: batches keep CreateTime. */
+  readonly logAppendTimeMs: number;
+  readonly logStartOffset: number;
+  readonly recordCount: number;
+  /** A retried idempotent batch: nothing was written, the offsets are the original ones. */
+  readonly duplicate?: boolean;
+}
+
+/** A failed append: nothing was written and no offset was taken. */
+export interface AppendFailure {
+  readonly ok: false;
+  /**
+   * CORRUPT_MESSAGE, INVALID_RECORD, MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, KAFKA_STORAGE_ERROR,
+   * OUT_OF_ORDER_SEQUENCE_NUMBER or INVALID_PRODUCER_EPOCH.
+   */
+  readonly errorCode: number;
+  readonly message: string;
+  /** The I/O failure behind KAFKA_STORAGE_ERROR. */
+  readonly cause?: IoError;
+}
+
+/** The outcome of `PartitionLog.append`. */
+export type AppendResult = AppendSuccess | AppendFailure;
+
+/** Options of `PartitionLog.append`. */
+export interface AppendOptions {
+  readonly nowMs: number;
+  /**
+   * true (default): a producer's append, offsets assigned from logEndOffset. false: the
+   * batches carry their offsets (replication, tests), which must be at or above logEndOffset.
+   */
+  readonly assignOffsets?: boolean;
+}
+
+/** What {@linkcode planAppend} needs to know of the log. */
+export interface AppendTarget {
+  readonly config: LogConfig;
+  readonly logEndOffset: number;
+  readonly logStartOffset: number;
+  /** Read here, changed only by the log after the write (`commit(plan.pending)`). */
+  readonly producers: ProducerStateManager;
+}
+
+/** Validated records, their offsets assigned, ready to be written. */
+export interface AppendPlan {
+  readonly write: true;
+  readonly batches: readonly BatchInfo[];
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** The offset after the last record: the log's next logEndOffset. */
+  readonly nextOffset: number;
+  readonly maxTimestampMs: number;
+  readonly recordCount: number;
+  /** Producer entries to commit once the bytes are written. */
+  readonly pending: Map<number, ProducerEntry>;
+}
+
+/** Nothing to write: a failure, or a duplicate answered with its original offsets. */
+export interface AppendAnswered {
+  readonly write: false;
+  readonly result: AppendResult;
+}
+
+/**
+ * Validates every batch of `records` (all or nothing), patches their baseOffsets in place from
+ * `log.logEndOffset` (unless `assignOffsets` is false) and checks producer sequences.
+ */
+export function planAppend(
+  records: Uint8Array,
+  options: AppendOptions,
+  log: AppendTarget,
+): AppendPlan | AppendAnswered {
+  const assignOffsets = options.assignOffsets ?? true;
+  if (records.length > log.config.segmentBytes) {
+    return failure(
+      ErrorCode.RECORD_LIST_TOO_LARGE,
+      `Records of ${records.length} bytes exceed segment.bytes ${log.config.segmentBytes}`,
+    );
+  }
+  const validation = validateBatches(records, {
+    maxMessageBytes: log.config.maxMessageBytes,
+    requireDenseOffsets: assignOffsets,
+  });
+  if (!validation.ok) return failure(validation.error.errorCode, validation.error.message);
+  const batches = validation.batches;
+  const view = new RecordBatchView(records);
+  const pending = new Map<number, ProducerEntry>();
+  let nextOffset = log.logEndOffset;
+  let maxTimestampMs = -1;
+  for (const batch of batches) {
+    view.moveTo(batch.positionBytes);
+    if (assignOffsets) view.setBaseOffset(nextOffset);
+    else if (view.baseOffset < nextOffset) {
+      return failure(
+        ErrorCode.INVALID_RECORD,
+        `Out of order offset ${view.baseOffset}, expected at least ${nextOffset}`,
+      );
+    }
+    if (view.producerId >= 0) {
+      const header = producerHeader(view, batch);
+      const verdict = assignOffsets ? log.producers.check(header, pending) : undefined;
+      if (verdict?.kind === "duplicate") {
+        return {
+          write: false,
+          result: {
+            ok: true,
+            baseOffset: verdict.batch.firstOffset,
+            lastOffset: verdict.batch.lastOffset,
+            logAppendTimeMs: -1,
+            logStartOffset: log.logStartOffset,
+            recordCount: 0,
+            duplicate: true,
+          },
+        };
+      }
+      if (verdict?.kind === "error") return failure(verdict.errorCode, verdict.message);
+      log.producers.update(header, pending);
+    }
+    nextOffset = view.baseOffset + batch.lastOffsetDelta + 1;
+    maxTimestampMs = Math.max(maxTimestampMs, batch.maxTimestampMs);
+  }
+  const baseOffset = view.moveTo(batches[0].positionBytes).baseOffset;
+  const lastOffset = nextOffset - 1;
+  if (lastOffset - baseOffset > RELATIVE_OFFSET_MAX) {
+    return failure(
+      ErrorCode.INVALID_RECORD,
+      `Records span ${baseOffset}..${lastOffset}, more than one segment can index`,
+    );
+  }
+  return {
+    write: true,
+    batches,
+    baseOffset,
+    lastOffset,
+    nextOffset,
+    maxTimestampMs,
+    recordCount: validation.recordCount,
+    pending,
+  };
+}
+
+function producerHeader(view: RecordBatchView, batch: BatchInfo): ProducerBatchHeader {
+  return {
+    producerId: view.producerId,
+    producerEpoch: view.producerEpoch,
+    baseSequence: view.baseSequence,
+    lastOffsetDelta: batch.lastOffsetDelta,
+    baseOffset: view.baseOffset,
+    maxTimestampMs: batch.maxTimestampMs,
+  };
+}
+
+function failure(errorCode: number, message: string): AppendAnswered {
+  return { write: false, result: { ok: false, errorCode, message } };
+}

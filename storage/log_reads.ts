@@ -1,0 +1,94 @@
+/**
+ * Reading a log's segments (Kafka's `LocalLog.read` and
+ * `UnifiedLog.fetchOffsetByTimestamp`): a fetch within the log's bounds
+ * becomes file slices of whole batches (see `fetch_pipeline.ts`), outside them
+ * OFFSET_OUT_OF_RANGE, an I/O failure KAFKA_STORAGE_ERROR; ListOffsets finds
+ * an offset by timestamp through the segments' time indexes. Nothing here
+ * reads record bytes into the heap except the timestamp scan of one batch.
+ *
+ * @module
+ */
+import { IoError } from "../ffi/port.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import type { FileSlice } from "../protocol/send_plan.ts";
+import { readSlices } from "./fetch_pipeline.ts";
+import type { Segment } from "./segment.ts";
+import type { TimestampOffset } from "./time_index.ts";
+
+/** The outcome of `PartitionLog.read`: slices, or OFFSET_OUT_OF_RANGE / KAFKA_STORAGE_ERROR. */
+export interface ReadResult {
+  readonly errorCode: number;
+  readonly slices: FileSlice[];
+  readonly sizeBytes: number;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+}
+
+/** The offsets a read is bounded by. */
+export interface LogBounds {
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly highWatermark: number;
+}
+
+/**
+ * File slices of whole batches from the one holding `fetchOffset`, up to `maxBytes` (at least
+ * one batch). `fetchOffset === logEndOffset` gives no slices; outside
+ * `[logStartOffset, logEndOffset]` gives OFFSET_OUT_OF_RANGE.
+ */
+export function readLog(
+  segments: readonly Segment[],
+  fetchOffset: number,
+  maxBytes: number,
+  bounds: LogBounds,
+): ReadResult {
+  const base = { highWatermark: bounds.highWatermark, logStartOffset: bounds.logStartOffset };
+  if (fetchOffset < bounds.logStartOffset || fetchOffset > bounds.logEndOffset) {
+    return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, slices: [], sizeBytes: 0, ...base };
+  }
+  if (fetchOffset === bounds.logEndOffset) {
+    return { errorCode: ErrorCode.NONE, slices: [], sizeBytes: 0, ...base };
+  }
+  try {
+    return { errorCode: ErrorCode.NONE, ...readSlices(segments, fetchOffset, maxBytes), ...base };
+  } catch (error) {
+    if (!(error instanceof IoError)) throw error;
+    return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, slices: [], sizeBytes: 0, ...base };
+  }
+}
+
+/**
+ * The first record with timestamp >= `timestampMs` at or above `logStartOffset` (ListOffsets
+ * with a real timestamp), or `undefined` when every record is older.
+ */
+export function offsetForTimestamp(
+  segments: readonly Segment[],
+  timestampMs: number,
+  logStartOffset: number,
+): TimestampOffset | undefined {
+  for (const segment of segments) {
+    if (segment.maxTimestamp.timestampMs < timestampMs) continue;
+    const found = segment.findOffsetByTimestamp(timestampMs, logStartOffset);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * ListOffsets MAX_TIMESTAMP (-3, KIP-734): the first record carrying the largest timestamp
+ * (Kafka's lookup: the segment with the largest maxTimestamp, then a scan), or `undefined`
+ * when the log is empty.
+ */
+export function maxTimestampOffset(
+  segments: readonly Segment[],
+  logStartOffset: number,
+): TimestampOffset | undefined {
+  let best: Segment | undefined = undefined;
+  for (const segment of segments) {
+    if (segment.maxTimestamp.timestampMs < 0) continue;
+    if (best === undefined || segment.maxTimestamp.timestampMs > best.maxTimestamp.timestampMs) {
+      best = segment;
+    }
+  }
+  return best?.findOffsetByTimestamp(best.maxTimestamp.timestampMs, logStartOffset);
+}

@@ -1,0 +1,135 @@
+/**
+ * Changes to a log's list of segment files (Kafka's `LocalLog` roll and
+ * `replaceSegments`): rolling the active segment, reopening one whose flush
+ * failed, swapping a cleaned segment in crash-safely, and unlinking the files
+ * of segments that left the log. The caller (`PartitionLog`) owns the list,
+ * the offsets and the checkpoints; these functions do the file work and keep
+ * the list in order.
+ *
+ * @module
+ */
+import { strict as assert } from "node:assert";
+import { Errno, IoError, type Libc, OpenFlags } from "../ffi/port.ts";
+import type { LogConfig } from "./log_config.ts";
+import {
+  CLEANED_FILE_SUFFIX,
+  INDEX_FILE_SUFFIX,
+  LOG_FILE_SUFFIX,
+  segmentPath,
+  TIME_INDEX_FILE_SUFFIX,
+} from "./log_files.ts";
+import { Segment } from "./segment.ts";
+
+/** Where and how new segments are opened. */
+export interface SegmentFilesContext {
+  readonly libc: Libc;
+  readonly dir: string;
+  readonly config: LogConfig;
+  /** The new segments' creation time. */
+  readonly nowMs: number;
+}
+
+/**
+ * Makes a new active segment at `baseOffset` the last of `segments`. An empty active segment is
+ * replaced (Kafka deletes an empty active segment on roll); otherwise the old one is synced and
+ * trimmed first. Returns true when the old segment was kept (everything below `baseOffset` is
+ * then on disk). Throws IoError; a failed roll leaves `segments` as it was.
+ */
+export function rollSegment(
+  segments: Segment[],
+  baseOffset: number,
+  ctx: SegmentFilesContext,
+): boolean {
+  const { libc, dir } = ctx;
+  const old = segments[segments.length - 1];
+  for (const suffix of [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] as const) {
+    const path = segmentPath(dir, baseOffset, suffix);
+    if (old.baseOffset !== baseOffset && libc.exists(path)) libc.unlink(path); // a failed roll's leftovers
+  }
+  const open = () => openSegment(ctx, baseOffset, { active: true, recover: false });
+  if (old.sizeBytes === 0) {
+    assert(old.baseOffset !== baseOffset, `Rolling an empty segment onto itself at ${baseOffset}`);
+    const fresh = open();
+    old.delete();
+    segments[segments.length - 1] = fresh;
+    return false;
+  }
+  const fresh = open();
+  try {
+    old.makeInactive();
+  } catch (error) {
+    fresh.delete();
+    throw error;
+  }
+  segments.push(fresh);
+  return true;
+}
+
+/**
+ * Replaces the active segment of `segments` by the same file reopened with recovery (after a
+ * failed flush: recovery decides what of it is valid). Returns the old one, to be retired.
+ */
+export function reopenActiveSegment(segments: Segment[], ctx: SegmentFilesContext): Segment {
+  const old = segments[segments.length - 1];
+  segments[segments.length - 1] = openSegment(ctx, old.baseOffset, { active: true, recover: true });
+  return old;
+}
+
+/**
+ * Swaps segment `index` of `segments` for one holding `bytes` (whole batches with their
+ * offsets): `<base>.log.cleaned` is written and synced, the old indexes deleted, the file
+ * renamed over `<base>.log`, and the new segment opened with fresh indexes. A crash at any
+ * point leaves either log, and a missing index is rebuilt. Returns the old segment, to be
+ * retired. Throws IoError.
+ */
+export function swapCleanedSegment(
+  segments: Segment[],
+  index: number,
+  bytes: Uint8Array,
+  ctx: SegmentFilesContext,
+): Segment {
+  const { libc } = ctx;
+  const old = segments[index];
+  const cleanedPath = old.logPath + CLEANED_FILE_SUFFIX;
+  const fd = libc.open(
+    cleanedPath,
+    OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_TRUNC | OpenFlags.O_CLOEXEC,
+    0o644,
+  );
+  try {
+    for (let done = 0; done < bytes.length;) {
+      const n = libc.pwrite(fd, bytes.subarray(done), done);
+      if (n <= 0) throw new IoError("pwrite", Errno.EIO, cleanedPath);
+      done += n;
+    }
+    libc.fdatasync(fd);
+  } finally {
+    libc.close(fd);
+  }
+  for (const path of [old.offsetIndex.file.path, old.timeIndex.file.path]) {
+    if (libc.exists(path)) libc.unlink(path);
+  }
+  libc.rename(cleanedPath, old.logPath);
+  segments[index] = openSegment(ctx, old.baseOffset, { active: false, recover: true });
+  return old;
+}
+
+/** Unlinks a segment's `.log` and index files (its fds may stay open until retired). */
+export function unlinkSegmentFiles(libc: Libc, segment: Segment): void {
+  const paths = [segment.logPath, segment.offsetIndex.file.path, segment.timeIndex.file.path];
+  for (const path of paths) if (libc.exists(path)) libc.unlink(path);
+}
+
+function openSegment(
+  ctx: SegmentFilesContext,
+  baseOffset: number,
+  how: { active: boolean; recover: boolean },
+): Segment {
+  return Segment.open(ctx.libc, {
+    dir: ctx.dir,
+    baseOffset,
+    config: ctx.config,
+    nowMs: ctx.nowMs,
+    ...how,
+  });
+}
