@@ -207,6 +207,8 @@ export interface FetchedPartition {
   readonly errorCode: number;
   readonly highWatermark: number;
   readonly recordBytes: number;
+  /** Records in the whole batches (from the batch headers). */
+  readonly records: number;
   /** `[baseOffset, lastOffset, recordCount]` of each whole batch, in order. */
   readonly batches: [number, number, number][];
   /** The offset after the last whole batch, or -1 when none came. */
@@ -228,6 +230,7 @@ export function decodeFetch(body: Uint8Array, wantBatches: boolean): FetchedPart
       const records = p.records as Uint8Array | null;
       const batches: [number, number, number][] = [];
       let nextOffset = -1;
+      let recordCount = 0;
       if (records !== null && records.length > 0) {
         const view = new RecordBatchView(records);
         for (let at = 0; at + 61 <= records.length;) {
@@ -235,6 +238,7 @@ export function decodeFetch(body: Uint8Array, wantBatches: boolean): FetchedPart
           const size = view.sizeBytes;
           if (at + size > records.length) break; // a partial batch at the end
           nextOffset = view.lastOffset + 1;
+          recordCount += view.recordCount;
           if (wantBatches) batches.push([view.baseOffset, view.lastOffset, view.recordCount]);
           at += size;
         }
@@ -244,6 +248,7 @@ export function decodeFetch(body: Uint8Array, wantBatches: boolean): FetchedPart
         errorCode: p.errorCode,
         highWatermark: p.highWatermark,
         recordBytes: records?.length ?? 0,
+        records: recordCount,
         batches,
         nextOffset,
       });

@@ -187,6 +187,7 @@ async function consume(spec: LoadSpec): Promise<LoadResult> {
             continue;
           }
           result.recordBytes += p.recordBytes;
+          result.records += p.records;
           if (p.nextOffset >= 0) offsets.set(p.partition, p.nextOffset);
           if (offsets.get(p.partition)! >= p.highWatermark) done.add(p.partition);
         }

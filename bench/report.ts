@@ -129,6 +129,26 @@ export function summarize(cells: readonly Cell[]): Summary {
       figure: ratio(cells, ["ceiling-sink-produce-50", "loadgen"], ["w2-produce-50", D]),
     },
     {
+      name: "CRC-32C: ISA-L (FFI) / JS",
+      figure: ratio(cells, ["ceiling-crc32c", "isa-l"], ["ceiling-crc32c", "js"]),
+    },
+    {
+      name: "w1 produce, deno: hardware CRC / JS CRC (MB/s)",
+      figure: ratio(cells, ["w1-produce-1k", D], ["w1-produce-1k", `${D}+js-crc`]),
+    },
+    {
+      name: "w1 produce, deno: hardware CRC / JS CRC (broker CPU s/GB)",
+      figure: ratio(cells, ["w1-produce-1k", D], ["w1-produce-1k", `${D}+js-crc`], "cpuSecPerGB"),
+    },
+    {
+      name: "w2 100-byte records, deno: hardware CRC / JS CRC (MB/s)",
+      figure: ratio(cells, ["w2-produce-100b", D], ["w2-produce-100b", `${D}+js-crc`]),
+    },
+    {
+      name: "w2 50 producers, deno: hardware CRC / JS CRC (MB/s)",
+      figure: ratio(cells, ["w2-produce-50", D], ["w2-produce-50", `${D}+js-crc`]),
+    },
+    {
       name: "w1 produce, deno: mmap / pwrite",
       figure: ratio(cells, ["w1-produce-1k", "deno/mmap/sendfile"], ["w1-produce-1k", D]),
     },
@@ -420,7 +440,7 @@ export function renderMarkdown(report: {
   for (const r of summary.rows) {
     if (r.workload.startsWith("w7")) continue;
     const s = r.stats;
-    const moved = s.sendfileBytes || s.copyBytes
+    const moved = (s.sendfileBytes?.median ?? 0) + (s.copyBytes?.median ?? 0) > 0
       ? `${fmt(s.sendfileBytes, 0, 1e6)} / ${fmt(s.copyBytes, 0, 1e6)}`
       : "";
     const lat = s.p99Ms ? `${fmt(s.p50Ms)} / ${fmt(s.p99Ms)} / ${fmt(s.p999Ms)}` : "";

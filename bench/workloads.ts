@@ -143,7 +143,8 @@ export const consumeCatchUp = (consumers: number): LoadPlan => (target) =>
 export const latencyAt = (s: Scale, rateBytesPerSec: number): LoadPlan => (target) => [{
   mode: "latency",
   target,
-  topic: `w5-latency-${rateBytesPerSec / 1e6}`,
+  // A fresh topic per run: the consumer starts at offset 0.
+  topic: `w5-latency-${rateBytesPerSec / 1e6}-${crypto.randomUUID().slice(0, 8)}`,
   partitions: 16,
   recordBytes: 1024,
   rateBytesPerSec,

@@ -3,11 +3,12 @@
  * slices) to a {@linkcode Socket}, strictly in order, using only the ports.
  *
  * - Adjacent byte buffers are coalesced into one pooled buffer, so a response
- *   without file slices costs one write. Bytes go out with a sync `send()`
- *   when the libc has it (`Libc.sendBytes`; MSG_MORE before a file slice, so
- *   the kernel puts header and file bytes in the same segments), falling back
- *   to `socket.write` for what the kernel does not take at once. A response
- *   with file slices is written under TCP_CORK (`Libc.setTcpCork`).
+ *   without file slices costs one `socket.write` (one syscall when the socket
+ *   is writable). Measured and left out: writing bytes with a sync FFI
+ *   `send()` (MSG_DONTWAIT, MSG_MORE before a slice) instead of the runtime's
+ *   async write, and TCP_CORK around a response with slices: neither moved
+ *   throughput or CPU per GB beyond the noise, and the cork raised the p99
+ *   latency at 50 MB/s (see `bench/README.md`).
  * - A file slice goes out with `sendfile` when `fetchPath` is `"sendfile"` and
  *   the socket exposes its fd. When the send buffer is full (EAGAIN), the
  *   sender "pokes": it preads the next byte of the file and awaits
@@ -98,8 +99,6 @@ class PlanWriter {
   readonly #libc: Libc;
   readonly #counters: SendCounters;
   readonly #useSendfile: boolean;
-  /** Write bytes with a sync `send()` first (see {@linkcode PlanWriter.writeBytes}). */
-  readonly #direct: boolean;
   /** Pooled: reused by every plan once the previous write resolved. */
   #pool = new Uint8Array(COALESCE_BUFFER_BYTES);
   #poolFillBytes = 0;
@@ -110,29 +109,9 @@ class PlanWriter {
     this.#libc = libc;
     this.#counters = options.counters;
     this.#useSendfile = options.fetchPath === "sendfile" && socket.fd !== undefined;
-    this.#direct = socket.fd !== undefined && libc.sendBytes !== undefined;
   }
 
   async write(plan: readonly SendChunk[]): Promise<void> {
-    // Cork a response that mixes bytes and sendfile'd slices: it then leaves in
-    // full segments and the peer is woken once, not once per write.
-    const cork = false && this.#libc.setTcpCork !== undefined &&
-      plan.some((chunk) => !(chunk instanceof Uint8Array));
-    if (!cork) return await this.#writePlan(plan);
-    const fd = this.#socket.fd as number;
-    this.#libc.setTcpCork!(fd, true);
-    try {
-      await this.#writePlan(plan);
-    } finally {
-      try {
-        this.#libc.setTcpCork!(fd, false);
-      } catch {
-        // The socket failed: the write's own error says why.
-      }
-    }
-  }
-
-  async #writePlan(plan: readonly SendChunk[]): Promise<void> {
     this.#poolFillBytes = 0;
     for (let i = 0; i < plan.length; i++) {
       const chunk = plan[i];
@@ -141,12 +120,12 @@ class PlanWriter {
         // A lone big buffer (nothing pooled, next chunk not bytes) is written as is.
         const alone = this.#poolFillBytes === 0 && !(plan[i + 1] instanceof Uint8Array);
         if (alone && chunk.length >= COALESCE_BUFFER_BYTES) {
-          await this.#writeBytes(chunk, i + 1 < plan.length);
+          await this.#socket.write(chunk);
         } else {
           await this.#appendBytes(chunk, plan, i);
         }
       } else if (this.#useSendfile) {
-        await this.#flush(true);
+        await this.#flush();
         await this.#sendfileSlice(chunk);
       } else {
         await this.#copySlice(chunk);
@@ -181,36 +160,11 @@ class PlanWriter {
     this.#pool = pool;
   }
 
-  /** Writes the pooled bytes; `more`: a file slice follows (MSG_MORE joins them into full segments). */
-  async #flush(more = false): Promise<void> {
+  async #flush(): Promise<void> {
     if (this.#poolFillBytes === 0) return;
     const fillBytes = this.#poolFillBytes;
     this.#poolFillBytes = 0;
-    await this.#writeBytes(this.#pool.subarray(0, fillBytes), more);
-  }
-
-  /**
-   * Writes `bytes` with a sync `send()` (MSG_DONTWAIT) when the libc has it:
-   * a few µs, where the runtime's async write costs tens of µs per call in
-   * Deno. What the kernel does not take now goes through `socket.write`,
-   * which waits for the socket to drain. Nothing else writes to this socket
-   * meanwhile: plans are written one at a time and every write is awaited.
-   */
-  async #writeBytes(bytes: Uint8Array, more: boolean): Promise<void> {
-    if (!this.#direct) return await this.#socket.write(bytes);
-    let doneBytes = 0;
-    while (doneBytes < bytes.length) {
-      const sentBytes = this.#libc.sendBytes!(
-        this.#socket.fd as number,
-        bytes.subarray(doneBytes),
-        more,
-      );
-      if (sentBytes === SENDFILE_WOULD_BLOCK) {
-        this.#counters.wouldBlock++;
-        return await this.#socket.write(bytes.subarray(doneBytes));
-      }
-      doneBytes += sentBytes;
-    }
+    await this.#socket.write(this.#pool.subarray(0, fillBytes));
   }
 
   /** The copy path: pread into the pool behind any pooled bytes, write it when full. */

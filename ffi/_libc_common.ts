@@ -24,14 +24,9 @@ import {
   cString,
   FILE_MODE_DEFAULT,
   IO_MAX_BYTES,
-  IPPROTO_TCP,
-  MSG_DONTWAIT,
-  MSG_MORE,
-  MSG_NOSIGNAL,
   O_DIRECTORY,
   PROT_READ,
   PROT_WRITE,
-  TCP_CORK,
 } from "./libc_symbols.ts";
 
 /**
@@ -58,10 +53,6 @@ export interface RawLibc<P> {
   madvise(pointer: P, offsetBytes: number, lengthBytes: number, advice: number): number;
   /** `sendfile(outFd, inFd, &offsetCell[0], countBytes)`; the kernel advances the cell. */
   sendfile(outFd: number, inFd: number, offsetCell: BigInt64Array, countBytes: number): number;
-  /** `send(fd, buf, buf.length, flags)`. */
-  send(fd: number, buf: Uint8Array, flags: number): number;
-  /** `setsockopt(fd, level, name, value, value.length)`. */
-  setsockopt(fd: number, level: number, name: number, value: Uint8Array): number;
   /** A zero-copy ArrayBuffer over mapped memory that does not own it. */
   view(pointer: P, lengthBytes: number): ArrayBuffer;
   readonly pageSizeBytes: number;
@@ -130,8 +121,6 @@ export function buildLibc<P>(raw: RawLibc<P>): Libc {
     return { startBytes, lengthBytes: lengthBytes + offsetBytes - startBytes };
   };
   const offsetCell = new BigInt64Array(1);
-  const corkValue = new Int32Array(1);
-  const corkValueBytes = new Uint8Array(corkValue.buffer);
 
   const libc: Libc = {
     kind: raw.kind,
@@ -217,23 +206,6 @@ export function buildLibc<P>(raw: RawLibc<P>): Libc {
         const errno = raw.errno();
         if (errno === Errno.EAGAIN) return SENDFILE_WOULD_BLOCK;
         if (errno !== Errno.EINTR) throw new IoError("sendfile", errno, pathByFd.get(inFd));
-      }
-    },
-    sendBytes(fd, bytes, more) {
-      const flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0);
-      const view = bytes.length > IO_MAX_BYTES ? bytes.subarray(0, IO_MAX_BYTES) : bytes;
-      for (;;) {
-        const sent = raw.send(fd, view, flags);
-        if (sent >= 0) return sent;
-        const errno = raw.errno();
-        if (errno === Errno.EAGAIN) return SENDFILE_WOULD_BLOCK;
-        if (errno !== Errno.EINTR) throw new IoError("send", errno);
-      }
-    },
-    setTcpCork(fd, on) {
-      corkValue[0] = on ? 1 : 0;
-      if (raw.setsockopt(fd, IPPROTO_TCP, TCP_CORK, corkValueBytes) < 0) {
-        throw new IoError("setsockopt", raw.errno());
       }
     },
     ...dirOps(),

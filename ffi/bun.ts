@@ -101,8 +101,6 @@ function bunRawLibc(): RawLibc<BunPointer> {
     msync: (p, off, len, flags) => c.msync(p + off, len, flags),
     madvise: (p, off, len, advice) => c.madvise(p + off, len, advice),
     sendfile: (outFd, inFd, cell, count) => c.sendfile(outFd, inFd, cell, count),
-    send: (fd, buf, flags) => c.send(fd, buf, buf.length, flags),
-    setsockopt: (fd, level, name, value) => c.setsockopt(fd, level, name, value, value.length),
     view: (p, len) => ffi.toArrayBuffer(p, 0, len),
   };
 }

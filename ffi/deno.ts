@@ -70,8 +70,6 @@ function denoRawLibc(): RawLibc<Deno.PointerObject> {
     msync: (p, off, len, flags) => c.msync(offset(p, off), BigInt(len), flags),
     madvise: (p, off, len, advice) => c.madvise(offset(p, off), BigInt(len), advice),
     sendfile: (outFd, inFd, cell, count) => c.sendfile(outFd, inFd, cell, BigInt(count)),
-    send: (fd, buf, flags) => c.send(fd, buf, BigInt(buf.length), flags),
-    setsockopt: (fd, level, name, value) => c.setsockopt(fd, level, name, value, value.length),
     view: (p, len) => Deno.UnsafePointerView.getArrayBuffer(p, len),
   };
 }

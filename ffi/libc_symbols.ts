@@ -45,8 +45,6 @@ export const LIBC_SYMBOLS = {
   msync: { params: ["pointer", "usize", "i32"], result: "i32" },
   madvise: { params: ["pointer", "usize", "i32"], result: "i32" },
   sendfile: { params: ["i32", "i32", "buffer", "usize"], result: "i32" },
-  send: { params: ["i32", "buffer", "usize", "i32"], result: "i32" },
-  setsockopt: { params: ["i32", "i32", "i32", "buffer", "i32"], result: "i32" },
   sysconf: { params: ["i32"], result: "i64" },
   __errno_location: { params: [], result: "pointer" },
 } as const satisfies Record<string, NeutralSymbol>;
@@ -59,18 +57,6 @@ export const LIBC_PATH = "libc.so.6";
 
 /** Largest byte count one pread/pwrite/sendfile call asks for (Linux's own cap: `MAX_RW_COUNT`). */
 export const IO_MAX_BYTES = 0x7ffff000;
-
-/** `send` flags: never block (the socket's own O_NONBLOCK aside). */
-export const MSG_DONTWAIT = 0x40;
-/** `send` flags: no SIGPIPE on a closed peer (EPIPE instead). */
-export const MSG_NOSIGNAL = 0x4000;
-/** `send` flags: more data follows (like TCP_CORK for one call): file data joins these bytes' segments. */
-export const MSG_MORE = 0x8000;
-
-/** `setsockopt` level and option: hold partial TCP segments until uncorked. */
-export const IPPROTO_TCP = 6;
-/** `setsockopt(fd, IPPROTO_TCP, TCP_CORK, &int, 4)`. */
-export const TCP_CORK = 3;
 
 /** `mmap` protection bits. */
 export const PROT_READ = 1;

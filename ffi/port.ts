@@ -150,22 +150,6 @@ export interface Libc {
    * {@linkcode SENDFILE_WOULD_BLOCK} on EAGAIN. Throws on other errors.
    */
   sendfile(outFd: number, inFd: number, positionBytes: number, countBytes: number): number;
-  /**
-   * Writes up to `bytes.length` bytes to socket `fd` now, without blocking
-   * (`send` with MSG_DONTWAIT | MSG_NOSIGNAL, plus MSG_MORE when `more`: the
-   * kernel holds a partial segment for what follows, e.g. a sendfile).
-   * Returns bytes sent (> 0) or {@linkcode SENDFILE_WOULD_BLOCK} on EAGAIN.
-   * Optional: a libc without it (the in-memory one) makes senders use
-   * {@linkcode Socket.write}.
-   */
-  sendBytes?(fd: number, bytes: Uint8Array, more: boolean): number;
-  /**
-   * Sets TCP_CORK on socket `fd`: while on, the kernel sends only full
-   * segments; turning it off sends what is held. A response made of bytes and
-   * file slices is corked around its writes, so it leaves in full segments
-   * and wakes the peer once. Optional, like {@linkcode sendBytes}.
-   */
-  setTcpCork?(fd: number, on: boolean): void;
 
   // Directory operations: also behind the port so the in-memory libc can fake
   // (and fault) them.
