@@ -140,7 +140,7 @@ export class Broker implements BrokerCore {
         return connection;
       });
     } catch (e) {
-      broker.#listener?.close();
+      await broker.#listener?.close();
       await broker.#http?.close();
       broker.groups.close();
       broker.topics.close();
@@ -227,13 +227,13 @@ export class Broker implements BrokerCore {
   async #close(): Promise<void> {
     this.#ready = false;
     await this.#http?.close(); // live tails end; HTTP requests in flight finish first
-    this.#listener?.close();
+    const unbound = this.#listener?.close();
     const open = [...this.#connections];
     for (const c of open) c.close();
     this.waiters.wakeAll();
     this.groups.shutdown(); // waiting JoinGroup/SyncGroup answered, group timers stopped
     // Requests in progress finish (their sends are dropped) before logs close.
-    await Promise.all(open.map((c) => c.idle()));
+    await Promise.all([unbound, ...open.map((c) => c.idle())]);
     this.groups.close();
     await this.maintenance.stop();
     this.flusher.runPass(); // waiters of a pass not yet run resolve before the logs close

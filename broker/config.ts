@@ -394,7 +394,12 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     http: opts["http"].trim().toLowerCase() === "off" ? undefined : parseHostPort(opts["http"]),
     httpBodySizeBytesMax: intOption(opts, "http-max-body-bytes", 1024, 2147483647),
     statsFile: opts["stats-file"] || undefined,
-    groupInitialRebalanceDelayMs: intOption(opts, "group-initial-rebalance-delay-ms", 0, 2147483647),
+    groupInitialRebalanceDelayMs: intOption(
+      opts,
+      "group-initial-rebalance-delay-ms",
+      0,
+      2147483647,
+    ),
     groupMinSessionTimeoutMs: intOption(opts, "group-min-session-timeout-ms", 1, 2147483647),
     groupMaxSessionTimeoutMs: intOption(opts, "group-max-session-timeout-ms", 1, 2147483647),
     offsetsRetentionMinutes: intOption(opts, "offsets-retention-minutes", 1, 2147483647),

@@ -57,7 +57,7 @@ async function withConnection(
     } catch {
       // Already closed by the test.
     }
-    listener.close();
+    await listener.close();
     libc.close(fileFd);
     await Deno.remove(dir, { recursive: true });
   }

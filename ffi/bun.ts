@@ -264,7 +264,10 @@ export function bunRuntime(): Runtime {
       const handle: Listener = {
         hostname: server.hostname,
         port: server.port,
-        close: () => server.stop(false),
+        close: () => {
+          server.stop(false);
+          return Promise.resolve();
+        },
       };
       return Promise.resolve(handle);
     },

@@ -116,7 +116,7 @@ async function checkSend(
   socket.close();
   await closed.promise;
   receiver.close();
-  listener.close();
+  await listener.close();
 }
 
 /** onData, two unawaited writes in order, and onClose once when the peer closes. */
@@ -148,7 +148,7 @@ async function checkRuntime(): Promise<void> {
   client.destroy();
   await closed.promise;
   assert.deepEqual([received, closeCount], [[1, 2, 3], 1]);
-  listener.close();
+  await listener.close();
 }
 
 async function main(): Promise<void> {

@@ -203,14 +203,19 @@ export function denoRuntime(): Runtime {
           });
         }
       };
-      acceptLoop().catch((error) => console.error("denka: accept loop failed", error));
+      const loopDone = acceptLoop().catch((error) =>
+        console.error("denka: accept loop failed", error)
+      );
       const handle: Listener = {
         hostname: addr.hostname,
         port: addr.port,
         close() {
-          if (closed) return;
-          closed = true;
-          listener.close();
+          if (!closed) {
+            closed = true;
+            listener.close();
+          }
+          // The port is released once the pending accept has been cancelled.
+          return loopDone;
         },
       };
       return Promise.resolve(handle);

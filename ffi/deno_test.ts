@@ -181,7 +181,7 @@ Deno.test("an accepted Deno conn exposes its OS fd, and sendfile to it works", (
       await closed.promise;
     } finally {
       client.close();
-      listener.close();
+      await listener.close();
       libc.close(fileFd);
     }
   }));
@@ -211,7 +211,7 @@ Deno.test("denoRuntime() delivers data, writes in order, and calls onClose once"
     assert.deepEqual(chunks, [1, 2, 3]);
     assert.equal(closeCount, 1);
   } finally {
-    listener.close();
+    await listener.close();
   }
 });
 

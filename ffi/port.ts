@@ -193,8 +193,11 @@ export interface SocketHandlers {
 export interface Listener {
   readonly hostname: string;
   readonly port: number;
-  /** Stops accepting; open sockets stay open. */
-  close(): void;
+  /**
+   * Stops accepting; open sockets stay open. Resolves once the port is
+   * released, so that a new listener may bind it at once. Idempotent.
+   */
+  close(): Promise<void>;
 }
 
 /** A request handler in the web-standard shape (`app.fetch` of hono). */

@@ -47,7 +47,16 @@ Deno.test("the Bun single binary produces, consumes, restarts and stops on SIGTE
 /** Starts the binary on a free port and reads the port from its listening line. */
 async function startBinary(binary: string, dataDir: string) {
   const child = new Deno.Command(binary, {
-    args: ["--listen", "127.0.0.1:0", "--http", "off", "--data-dir", dataDir, "--log-level", "info"],
+    args: [
+      "--listen",
+      "127.0.0.1:0",
+      "--http",
+      "off",
+      "--data-dir",
+      dataDir,
+      "--log-level",
+      "info",
+    ],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
