@@ -115,7 +115,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   if (options.retentionCheckIntervalMs !== undefined) {
     flags["retention-check-interval-ms"] = String(options.retentionCheckIntervalMs);
   }
-  flags["http"] = options.http ? `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}` : "off";
+  flags["http"] = options.http
+    ? `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`
+    : "off";
   if (options.httpMaxBodyBytes !== undefined) {
     flags["http-max-body-bytes"] = String(options.httpMaxBodyBytes);
   }

@@ -146,11 +146,11 @@ export class Group {
   protocolName: string | null = null;
   leaderId: string | null = null;
   /** Members in join order. */
-  readonly members = new Map<string, Member>();
+  readonly members: Map<string, Member> = new Map();
   /** group.instance.id -> member id. */
-  readonly staticMembers = new Map<string, string>();
+  readonly staticMembers: Map<string, string> = new Map();
   /** Member ids handed out with MEMBER_ID_REQUIRED, with their expiry. */
-  readonly pendingMembers = new Map<string, Timer>();
+  readonly pendingMembers: Map<string, Timer> = new Map();
   /** A member joined during the initial delay, which extends it. */
   newMemberAdded = false;
   /** In Kafka's InitialDelayedJoin: the rebalance waits out the delay even if everyone joined. */
@@ -160,7 +160,7 @@ export class Group {
   /** Topics the members subscribe to (consumer groups), undefined when unknown. */
   subscribedTopics: ReadonlySet<string> | undefined;
   /** Committed offsets by topic and partition. */
-  readonly offsets = new Map<string, Map<number, CommittedOffset>>();
+  readonly offsets: Map<string, Map<number, CommittedOffset>> = new Map();
 
   constructor(groupId: string, nowMs: number) {
     this.groupId = groupId;
