@@ -3,11 +3,12 @@
  * keys), arrays, byte and text strings (definite and indefinite), integers,
  * floats, simple values; tags are read through (their content is returned).
  *
- * Why not cbor-x's `decode`: under Deno, cbor-x loads its optional native
- * string extractor (`cbor-extract`, built against Node's V8 ABI), and the
- * first decode of a buffer of 140 bytes or more with a non-ASCII string kills
- * the process with a symbol lookup error. Request bodies are untrusted, so
- * they are decoded here; responses are still encoded with cbor-x.
+ * Why not cbor-x's `decode` for request bodies: they are untrusted, and this
+ * decoder bounds nesting depth, refuses invalid UTF-8 and reads only the
+ * shapes the API accepts, failing with a sentence for a 400. (cbor-x's default
+ * Node entry also loads a native string extractor that kills a Deno process on
+ * long non-ASCII strings; `util/cbor.ts` imports its pure-JS build instead.)
+ * Responses and metadata files are encoded with cbor-x through `util/cbor.ts`.
  *
  * @module
  */
