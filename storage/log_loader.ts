@@ -53,6 +53,10 @@ export interface LoadedLog {
   readonly truncatedBytes: number;
   /** Batch headers replayed into the producer state after its snapshot. */
   readonly replayedBatchCount: number;
+  /** The checkpoint as it is on disk (all zero when missing); undefined when unreadable. */
+  readonly checkpointOnDisk: LogCheckpoint | undefined;
+  /** The offset of the snapshot the producer state was loaded from, if any. */
+  readonly snapshotOffset: number | undefined;
 }
 
 /** Options of {@linkcode loadLog}. */
@@ -73,6 +77,8 @@ export function loadLog(
   const clean = libc.exists(markerPath);
   if (clean) libc.unlink(markerPath);
   const saved = readCheckpoint(libc, dir);
+  const checkpointOnDisk = saved ??
+    (libc.exists(joinPath(dir, CHECKPOINT_FILE_NAME)) ? undefined : MISSING_CHECKPOINT);
   const baseOffsets = segmentBaseOffsets(libc, dir);
   if (baseOffsets.length === 0) baseOffsets.push(0);
   const recoveryPoint = saved?.recoveryPoint ?? 0;
@@ -138,7 +144,7 @@ export function loadLog(
     logEndOffset,
   );
   const producers = new ProducerStateManager();
-  const replayedBatchCount = loadProducerState(libc, dir, producers, {
+  const { replayedBatchCount, snapshotOffset } = loadProducerState(libc, dir, producers, {
     segments,
     logStartOffset,
     logEndOffset,
@@ -152,8 +158,13 @@ export function loadLog(
     recoveredSegmentCount,
     truncatedBytes,
     replayedBatchCount,
+    checkpointOnDisk,
+    snapshotOffset,
   };
 }
+
+/** A missing checkpoint reads as this one (nothing deleted, nothing known flushed). */
+const MISSING_CHECKPOINT: LogCheckpoint = { logStartOffset: 0, recoveryPoint: 0 };
 
 /** Reads the checkpoint; `undefined` when missing or unreadable (everything is then recovered). */
 export function readCheckpoint(libc: Libc, dir: string): LogCheckpoint | undefined {
@@ -209,8 +220,9 @@ function loadProducerState(
   dir: string,
   producers: ProducerStateManager,
   log: { segments: Segment[]; logStartOffset: number; logEndOffset: number; logger?: Logger },
-): number {
+): { replayedBatchCount: number; snapshotOffset: number | undefined } {
   let fromOffset = log.logStartOffset;
+  let snapshotOffset: number | undefined = undefined;
   for (const offset of snapshotOffsets(libc, dir)) {
     const path = joinPath(dir, snapshotFileName(offset));
     if (offset > log.logEndOffset || offset < log.logStartOffset) {
@@ -220,6 +232,7 @@ function loadProducerState(
     try {
       producers.load(libc.readFile(path), path);
       fromOffset = offset;
+      snapshotOffset = offset;
       break;
     } catch (error) {
       if (!(error instanceof SnapshotCorruptError)) throw error;
@@ -246,7 +259,7 @@ function loadProducerState(
     });
   }
   producers.truncateHead(log.logStartOffset);
-  return replayed;
+  return { replayedBatchCount: replayed, snapshotOffset };
 }
 
 /** Base offsets of the `.log` files; orphan indexes and half-written cleaned files are deleted. */

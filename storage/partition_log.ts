@@ -34,7 +34,13 @@ import type { AppendOptions, AppendResult, AppendSuccess } from "./log_append.ts
 import { planAppend } from "./log_append.ts";
 import { type LogConfig, logConfig } from "./log_config.ts";
 import { CLEAN_SHUTDOWN_FILE_NAME, joinPath } from "./log_files.ts";
-import { type LoadedLog, loadLog, writeCheckpoint, writeSnapshot } from "./log_loader.ts";
+import {
+  type LoadedLog,
+  loadLog,
+  type LogCheckpoint,
+  writeCheckpoint,
+  writeSnapshot,
+} from "./log_loader.ts";
 import { maxTimestampOffset, offsetForTimestamp, readLog, type ReadResult } from "./log_reads.ts";
 import {
   reopenActiveSegment,
@@ -51,6 +57,10 @@ import type { TimestampOffset } from "./time_index.ts";
 
 export type { AppendFailure, AppendOptions, AppendResult, AppendSuccess } from "./log_append.ts";
 export type { ReadResult } from "./log_reads.ts";
+
+function checkpointText(checkpoint: LogCheckpoint): string {
+  return `${checkpoint.logStartOffset}:${checkpoint.recoveryPoint}`;
+}
 
 /** Options of {@linkcode PartitionLog.open}. */
 export interface PartitionLogOptions {
@@ -73,13 +83,20 @@ export class PartitionLog {
   readonly #producers: ProducerStateManager;
   readonly #leases = new ReadLeases();
   /** What opening found: clean or not, segments recovered, bytes cut, batches replayed. */
-  readonly loadStats: Omit<LoadedLog, "segments" | "producers" | "checkpoint">;
+  readonly loadStats: Omit<
+    LoadedLog,
+    "segments" | "producers" | "checkpoint" | "checkpointOnDisk" | "snapshotOffset"
+  >;
   #config: LogConfig;
   #logEndOffset: number;
   #logStartOffset: number;
   #recoveryPoint: number;
   #unflushedRecords = 0;
   #lastFlushMs: number;
+  /** The checkpoint file's contents (undefined: unknown), so an unchanged one is not rewritten. */
+  #checkpointOnDisk: string | undefined;
+  /** The log end offset of the newest snapshot on disk that holds the current producer state. */
+  #snapshotOffset: number | undefined;
   #closed = false;
 
   private constructor(
@@ -101,6 +118,8 @@ export class PartitionLog {
     this.#logStartOffset = loaded.checkpoint.logStartOffset;
     this.#recoveryPoint = loaded.checkpoint.recoveryPoint;
     this.#lastFlushMs = this.#nowMs();
+    this.#checkpointOnDisk = loaded.checkpointOnDisk && checkpointText(loaded.checkpointOnDisk);
+    this.#snapshotOffset = loaded.replayedBatchCount === 0 ? loaded.snapshotOffset : undefined;
     const { clean, recoveredSegmentCount, truncatedBytes, replayedBatchCount } = loaded;
     this.loadStats = { clean, recoveredSegmentCount, truncatedBytes, replayedBatchCount };
   }
@@ -323,7 +342,7 @@ export class PartitionLog {
       this.#healActive();
       this.#active().flush();
       this.#recoveryPoint = this.#logEndOffset;
-      writeSnapshot(this.#libc, this.dir, this.#logEndOffset, this.#producers);
+      this.#saveSnapshot(false);
       this.#saveCheckpoint();
       flushed = true;
     } finally {
@@ -356,7 +375,7 @@ export class PartitionLog {
       // recovery point. Both only save work at the next unclean start, so a failure is logged.
       this.#recoveryPoint = Math.max(this.#recoveryPoint, baseOffset);
       try {
-        writeSnapshot(this.#libc, this.dir, this.#logEndOffset, this.#producers);
+        this.#saveSnapshot(true);
         this.#saveCheckpoint();
       } catch (error) {
         if (!(error instanceof IoError)) throw error;
@@ -369,6 +388,7 @@ export class PartitionLog {
   #healActive(): void {
     if (!this.#active().flushFailed) return;
     this.#leases.retire(reopenActiveSegment(this.#segments, this.#files()));
+    this.#snapshotOffset = undefined; // the log end may have moved back
     const fresh = this.#active();
     this.#logEndOffset = fresh.nextOffset;
     this.#logger?.warn(
@@ -409,10 +429,26 @@ export class PartitionLog {
     return { libc: this.#libc, dir: this.dir, config: this.#config, nowMs: this.#nowMs() };
   }
 
+  /**
+   * Snapshots the producer state at the log end, unless a snapshot there already holds it, or
+   * (`always` false, at close) there is nothing to keep: no producers and no record bytes to
+   * replay them from.
+   */
+  #saveSnapshot(always: boolean): void {
+    const endOffset = this.#logEndOffset;
+    if (this.#snapshotOffset === endOffset) return;
+    if (!always && this.#producers.producerCount === 0 && this.sizeBytes === 0) return;
+    writeSnapshot(this.#libc, this.dir, endOffset, this.#producers);
+    this.#snapshotOffset = endOffset;
+  }
+
+  /** Writes the checkpoint unless the file already holds the same offsets. */
   #saveCheckpoint(): void {
-    writeCheckpoint(this.#libc, this.dir, {
-      logStartOffset: this.logStartOffset,
-      recoveryPoint: this.#recoveryPoint,
-    });
+    const checkpoint = { logStartOffset: this.logStartOffset, recoveryPoint: this.#recoveryPoint };
+    const text = checkpointText(checkpoint);
+    if (text === this.#checkpointOnDisk) return;
+    this.#checkpointOnDisk = undefined; // unknown until the atomic write succeeds
+    writeCheckpoint(this.#libc, this.dir, checkpoint);
+    this.#checkpointOnDisk = text;
   }
 }

@@ -69,6 +69,8 @@ export class Segment {
   recovered = false;
   /** A flush failed: the writer refuses everything; only reopening (recovery) helps. */
   #flushFailed = false;
+  /** Bytes may be in the page cache only (appended, or kept by recovery, since the last flush). */
+  #unsynced = false;
 
   private constructor(
     libc: Libc,
@@ -200,6 +202,7 @@ export class Segment {
     );
     let positionBytes = writer.sizeBytes;
     writer.append(bytes);
+    this.#unsynced = true;
     for (const batch of batches) {
       this.#indexBatch(
         positionBytes,
@@ -227,10 +230,15 @@ export class Segment {
     return this.#scanner.findOffsetByTimestamp(timestampMs, offsetMin, this.sizeBytes);
   }
 
-  /** Makes appended bytes durable. Indexes are rebuilt by recovery, so only the log is synced. */
+  /**
+   * Makes appended bytes durable. Indexes are rebuilt by recovery, so only the log is synced;
+   * a segment with nothing appended (or kept by recovery) since its last flush needs no sync.
+   */
   flush(): void {
+    if (!this.#unsynced) return;
     try {
       this.#writer?.flush();
+      this.#unsynced = false;
     } catch (error) {
       this.#flushFailed = true;
       throw error;
@@ -401,6 +409,7 @@ export class Segment {
       p += batchSizeBytes;
     }
     this.recovered = fileSizeBytes > 0;
+    this.#unsynced = fileSizeBytes > 0; // what recovery kept may be in the page cache only
     this.truncatedBytes = fileSizeBytes - p;
     this.#sizeBytes = p;
     if (this.truncatedBytes > 0) this.#libc.ftruncate(this.logFd, p);
