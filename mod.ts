@@ -44,8 +44,11 @@ export interface StartBrokerOptions {
   autoCreateTopics?: boolean;
   /** Segment writer. Default `"pwrite"`. */
   writer?: "pwrite" | "mmap";
-  /** How fetched records reach the socket. Default `"sendfile"`. */
-  fetchPath?: "sendfile" | "copy";
+  /**
+   * How fetched records reach the socket. Default `"auto"`: sendfile under
+   * Deno, copy (pread + write) under Bun, where it measured faster.
+   */
+  fetchPath?: "auto" | "sendfile" | "copy";
   /** `"sync"`: acks=all waits for the disk (group commit). Default `"async"` (the page cache). */
   flush?: "sync" | "async";
   /** How often retention and compaction run. Default 300000. */

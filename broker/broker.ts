@@ -9,7 +9,7 @@ import type { Libc, Listener, Runtime } from "../ffi/port.ts";
 import { loadLibc, loadRuntime } from "../ffi/load.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { AppendWaiters } from "./append_waiters.ts";
-import type { BrokerConfig, HostPort } from "./config.ts";
+import { type BrokerConfig, type HostPort, resolveFetchPath } from "./config.ts";
 import { Connection } from "./connection.ts";
 import type { BrokerCore, BrokerCounters } from "./context.ts";
 import { RequestRouter } from "./router.ts";
@@ -111,6 +111,7 @@ export class Broker implements BrokerCore {
     const startedMs = performance.now();
     const libc = deps.libc ?? await loadLibc();
     const runtime = deps.runtime ?? await loadRuntime();
+    const fetchPath = resolveFetchPath(config.fetchPath, runtime.name);
     const broker = new Broker(config, libc, runtime, deps);
     try {
       if (config.http !== undefined) {
@@ -128,7 +129,7 @@ export class Broker implements BrokerCore {
           id: broker.#nextConnectionId++,
           handler: broker.#router,
           sender: createSender(socket, libc, {
-            fetchPath: config.fetchPath,
+            fetchPath,
             counters: broker.counters,
           }),
           logger: broker.logger,
@@ -151,7 +152,7 @@ export class Broker implements BrokerCore {
     broker.#logRecovery();
     const tookMs = (performance.now() - startedMs).toFixed(1);
     broker.logger.info(
-      `Denka listening on ${broker.address.hostname}:${broker.address.port} (${runtime.name} ${runtime.version}, data ${config.dataDir}, ${broker.topics.list().length} topic(s), writer ${config.writerKind}, fetch ${config.fetchPath}, started in ${tookMs} ms)`,
+      `Denka listening on ${broker.address.hostname}:${broker.address.port} (${runtime.name} ${runtime.version}, data ${config.dataDir}, ${broker.topics.list().length} topic(s), writer ${config.writerKind}, fetch ${fetchPath}, started in ${tookMs} ms)`,
     );
     const http = broker.httpAddress;
     if (http !== undefined) {

@@ -6,6 +6,7 @@ import {
   parseConfigText,
   parseHostPort,
   resolveConfig,
+  resolveFetchPath,
   settingsFromArgs,
   settingsFromEnv,
 } from "./config.ts";
@@ -21,7 +22,10 @@ Deno.test("resolveConfig() gives Kafka's defaults with no settings", () => {
   assertEquals(c.defaultPartitions, 1);
   assertEquals(c.autoCreateTopics, true);
   assertEquals(c.writerKind, "pwrite");
-  assertEquals(c.fetchPath, "sendfile");
+  assertEquals(c.fetchPath, "auto");
+  assertEquals(resolveFetchPath(c.fetchPath, "deno"), "sendfile");
+  assertEquals(resolveFetchPath(c.fetchPath, "bun"), "copy");
+  assertEquals(resolveFetchPath("sendfile", "bun"), "sendfile");
   assertEquals(c.topicDefaults["segment.bytes"], "1073741824");
   assertEquals(c.topicDefaults["index.interval.bytes"], "4096");
 });
