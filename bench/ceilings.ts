@@ -9,6 +9,10 @@
  *   each read to a file; no parsing, no answer (the ingest ceiling).
  * - `sink`: a server that answers every frame with an empty produce response
  *   and discards the rest (the load generator's own ceiling).
+ * - `sync`: workload 3's disk alone: N files, each a loop of "append one
+ *   batch, fdatasync" (Deno's `syncData`, on its thread pool), all N at once,
+ *   no network and no parsing (the ceiling of acks=all in the sync flush mode
+ *   with one fdatasync per partition per request).
  *
  * Servers print `{"port": N}` first; every process prints one JSON result
  * line last (servers when their client hangs up).
@@ -140,6 +144,33 @@ async function sink(): Promise<CeilingResult> {
   return totals;
 }
 
+async function syncLoops(
+  dir: string,
+  files: number,
+  batchBytes: number,
+  durationMs: number,
+): Promise<CeilingResult> {
+  const batch = new Uint8Array(batchBytes).fill(7);
+  const result: CeilingResult = { bytes: 0, startMs: wallMs(), endMs: 0 };
+  const loop = async (i: number) => {
+    const path = `${dir}/sync-${i}.dat`;
+    const file = Deno.openSync(path, { write: true, create: true, truncate: true });
+    try {
+      while (wallMs() - result.startMs < durationMs) {
+        for (let done = 0; done < batch.length;) done += file.writeSync(batch.subarray(done));
+        await file.syncData();
+        result.bytes += batch.length;
+      }
+    } finally {
+      file.close();
+      Deno.removeSync(path);
+    }
+  };
+  await Promise.all(Array.from({ length: files }, (_, i) => loop(i)));
+  result.endMs = wallMs();
+  return result;
+}
+
 async function main(): Promise<void> {
   const [mode, arg1, arg2] = Deno.args;
   let result: CeilingResult;
@@ -147,7 +178,10 @@ async function main(): Promise<void> {
   else if (mode === "loop-send") result = await loopSend(arg1, Number(arg2));
   else if (mode === "ingest") result = await ingest(arg1);
   else if (mode === "sink") result = await sink();
-  else throw new Error(`Unknown mode "${mode}"`);
+  else if (mode === "sync") {
+    const [, dir, files, batchBytes, durationMs] = Deno.args;
+    result = await syncLoops(dir, Number(files), Number(batchBytes), Number(durationMs));
+  } else throw new Error(`Unknown mode "${mode}"`);
   console.log(JSON.stringify(result));
   Deno.exit(0);
 }

@@ -17,7 +17,7 @@ import { crc32cJs } from "../protocol/record_batch.ts";
 import { randomBytes } from "./client_ops.ts";
 import { join } from "node:path";
 import { brokerHasOption, type BrokerVariant, PROJECT_ROOT } from "./broker_proc.ts";
-import { loopbackCeiling, runLoad, startCeilingServer } from "./procs.ts";
+import { loopbackCeiling, runLoad, startCeilingServer, syncCeiling } from "./procs.ts";
 import { renderMarkdown, summarize } from "./report.ts";
 import {
   type Cell,
@@ -154,6 +154,17 @@ async function ceilings(round: number): Promise<void> {
     recordsPerSec: 0,
     errors: 0,
   });
+  if (wants("w3")) {
+    // Workload 3's shape on the disk alone: 16 partitions, 64 KiB per fdatasync.
+    record({
+      workload: "ceiling-sync-64k",
+      variant: "js",
+      round,
+      bytesPerSec: await syncCeiling(scratch, 16, 64 * 1024, scale.produceMs),
+      recordsPerSec: 0,
+      errors: 0,
+    });
+  }
   const ingestFile = join(scratch, `ingest-${round}.dat`);
   const ingest = await startCeilingServer("ingest", [ingestFile]);
   await runLoad(

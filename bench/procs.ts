@@ -116,6 +116,23 @@ export async function startCeilingServer(
   };
 }
 
+/** Runs the sync ceiling (`ceilings.ts sync`): bytes per second made durable. */
+export async function syncCeiling(
+  dir: string,
+  files: number,
+  batchBytes: number,
+  durationMs: number,
+): Promise<number> {
+  const r = await runDenoJson<CeilingResult>("ceilings.ts", [
+    "sync",
+    dir,
+    String(files),
+    String(batchBytes),
+    String(durationMs),
+  ]);
+  return r.bytes / ((r.endMs - r.startMs) / 1000);
+}
+
 /** Runs the loopback ceiling: a sender process writing `totalBytes` in 1 MiB writes. */
 export async function loopbackCeiling(totalBytes: number): Promise<number> {
   const receiver = await startCeilingServer("loop-recv");

@@ -192,6 +192,22 @@ export function summarize(cells: readonly Cell[]): Summary {
       name: "w3 acks=all (sync) / w1 acks=1, deno",
       figure: ratio(cells, ["w3-sync-acks-all", D], ["w1-produce-1k", D]),
     },
+    {
+      name: "w3 acks=all (sync) / w1 acks=1, bun",
+      figure: ratio(cells, ["w3-sync-acks-all", B], ["w1-produce-1k", B]),
+    },
+    {
+      name: "w3 acks=all (sync), deno / disk sync ceiling",
+      figure: ratio(cells, ["w3-sync-acks-all", D], ["ceiling-sync-64k", "js"]),
+    },
+    {
+      name: "w3 acks=all (sync), bun / disk sync ceiling",
+      figure: ratio(cells, ["w3-sync-acks-all", B], ["ceiling-sync-64k", "js"]),
+    },
+    {
+      name: "disk sync ceiling (64 KiB × 16) / w1 acks=1, deno",
+      figure: ratio(cells, ["ceiling-sync-64k", "js"], ["w1-produce-1k", D]),
+    },
   ];
   const r = (name: string) => ratios.find((x) => x.name === name)?.figure;
   const within = (s: Stat | undefined, lo: number, hi: number) =>

@@ -42,6 +42,11 @@ export interface RawLibc<P> {
   pread(fd: number, buf: Uint8Array, positionBytes: number): number;
   pwrite(fd: number, buf: Uint8Array, positionBytes: number): number;
   fdatasync(fd: number): number;
+  dup(fd: number): number;
+  /** `fdatasync` on another thread: resolves with 0, or the errno of the failure (EIO if unknown). */
+  fdatasyncAsync(fd: number): Promise<number>;
+  /** `syncfs`, as {@linkcode fdatasyncAsync}. */
+  syncfsAsync(fd: number): Promise<number>;
   ftruncate(fd: number, sizeBytes: number): number;
   fallocate(fd: number, offsetBytes: number, lengthBytes: number): number;
   /** `lseek(fd, 0, SEEK_END)`. */
@@ -73,10 +78,15 @@ class MappingImpl<P> implements Mapping {
 
 const errnoByCode = osConstants.errno as Record<string, number>;
 
+/** The errno of a `node:fs` error (EIO when it names none). */
+export function fsErrno(error: unknown): number {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? errnoByCode[code] ?? Errno.EIO : Errno.EIO;
+}
+
 /** Turns a `node:fs` error into an {@linkcode IoError} carrying the real errno. */
 export function fsError(error: unknown, syscall: string, path: string): IoError {
-  const code = (error as { code?: unknown }).code;
-  const errno = typeof code === "string" ? errnoByCode[code] ?? Errno.EIO : Errno.EIO;
+  const errno = fsErrno(error);
   const nodeSyscall = (error as { syscall?: unknown }).syscall;
   return new IoError(typeof nodeSyscall === "string" ? nodeSyscall : syscall, errno, path);
 }
@@ -101,6 +111,21 @@ export function buildLibc<P>(raw: RawLibc<P>): Libc {
       if (result >= 0) return result;
       if (raw.errno() !== Errno.EINTR) return fail(syscall, fd);
     }
+  };
+  /** Runs an async call on a dup of `fd` (so `fd` may close meanwhile), retrying EINTR. */
+  const onDuplicate = async (
+    syscall: string,
+    fd: number,
+    call: (fd: number) => Promise<number>,
+  ): Promise<void> => {
+    const copyFd = retry("dup", fd, () => raw.dup(fd));
+    let errno = 0;
+    try {
+      do errno = await call(copyFd); while (errno === Errno.EINTR);
+    } finally {
+      raw.close(copyFd);
+    }
+    if (errno !== 0) throw new IoError(syscall, errno, pathByFd.get(fd));
   };
   const mappingOf = (mapping: Mapping): { live: MappingImpl<P>; pointer: P } => {
     const pointer = mapping instanceof MappingImpl ? mapping.pointer : undefined;
@@ -154,6 +179,8 @@ export function buildLibc<P>(raw: RawLibc<P>): Libc {
     fdatasync(fd) {
       retry("fdatasync", fd, () => raw.fdatasync(fd));
     },
+    fdatasyncAsync: (fd) => onDuplicate("fdatasync", fd, raw.fdatasyncAsync),
+    syncfsAsync: (fd) => onDuplicate("syncfs", fd, raw.syncfsAsync),
     ftruncate(fd, sizeBytes) {
       checkPosition("sizeBytes", sizeBytes);
       retry("ftruncate", fd, () => raw.ftruncate(fd, sizeBytes));

@@ -10,7 +10,8 @@
  */
 
 import * as bunFfi from "bun:ffi";
-import { buildLibc, type RawLibc } from "./_libc_common.ts";
+import { fdatasync as fsFdatasync } from "node:fs";
+import { buildLibc, fsErrno, type RawLibc } from "./_libc_common.ts";
 import { ISAL_CRC32C_SYMBOL, ISAL_PATH } from "./crc32c.ts";
 import {
   LIBC_PATH,
@@ -90,6 +91,12 @@ function bunRawLibc(): RawLibc<BunPointer> {
     pread: (fd, buf, pos) => c.pread(fd, buf, buf.length, pos),
     pwrite: (fd, buf, pos) => c.pwrite(fd, buf, buf.length, pos),
     fdatasync: (fd) => c.fdatasync(fd),
+    dup: (fd) => c.dup(fd),
+    // bun:ffi has no nonblocking calls; node:fs runs fdatasync on Bun's thread pool.
+    fdatasyncAsync: (fd) =>
+      new Promise((resolve) => fsFdatasync(fd, (error) => resolve(error ? fsErrno(error) : 0))),
+    // No thread to run it on: syncfs blocks the event loop (once per group-commit pass).
+    syncfsAsync: (fd) => Promise.resolve(c.syncfs(fd) === 0 ? 0 : ffi.read.i32(errnoPointer, 0)),
     ftruncate: (fd, size) => c.ftruncate(fd, size),
     fallocate: (fd, off, len) => c.fallocate(fd, 0, off, len),
     seekEnd: (fd) => Number(c.lseek(fd, 0, SEEK_END)),

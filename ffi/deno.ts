@@ -17,6 +17,7 @@ import {
   SC_PAGESIZE,
   SEEK_END,
 } from "./libc_symbols.ts";
+import { Errno } from "./port.ts";
 import type { HttpServer, Libc, Listener, Runtime, Socket, SocketHandlers } from "./port.ts";
 
 type DenoSymbols = {
@@ -44,6 +45,13 @@ export function denoLibc(): Libc {
 
 function denoRawLibc(): RawLibc<Deno.PointerObject> {
   const { symbols: c } = Deno.dlopen(LIBC_PATH, denoSymbols());
+  const { symbols: nb } = Deno.dlopen(
+    LIBC_PATH,
+    {
+      fdatasync: { parameters: ["i32"], result: "i32", nonblocking: true },
+      syncfs: { parameters: ["i32"], result: "i32", nonblocking: true },
+    } as const,
+  );
   const errnoPointer = c.__errno_location();
   if (errnoPointer === null) throw new Error("Expected __errno_location() to return a pointer");
   const errnoView = new Deno.UnsafePointerView(errnoPointer);
@@ -58,6 +66,10 @@ function denoRawLibc(): RawLibc<Deno.PointerObject> {
     pread: (fd, buf, pos) => c.pread(fd, buf, BigInt(buf.length), BigInt(pos)),
     pwrite: (fd, buf, pos) => c.pwrite(fd, buf, BigInt(buf.length), BigInt(pos)),
     fdatasync: (fd) => c.fdatasync(fd),
+    dup: (fd) => c.dup(fd),
+    // A nonblocking call runs on Deno's blocking pool and loses errno: -1 reads as EIO.
+    fdatasyncAsync: async (fd) => (await nb.fdatasync(fd)) === 0 ? 0 : Errno.EIO,
+    syncfsAsync: async (fd) => (await nb.syncfs(fd)) === 0 ? 0 : Errno.EIO,
     ftruncate: (fd, size) => c.ftruncate(fd, BigInt(size)),
     fallocate: (fd, off, len) => c.fallocate(fd, 0, BigInt(off), BigInt(len)),
     seekEnd: (fd) => Number(c.lseek(fd, 0n, SEEK_END)),

@@ -49,6 +49,8 @@ export interface MemoryLibc extends Libc {
   readonly faultsFiredCount: number;
   /** Simulates power loss: every file reverts to its durable image; fds and mappings are gone. */
   crash(): void;
+  /** The size of a file's durable image: what {@linkcode crash} would leave of it. */
+  durableSizeBytes(path: string): number;
   /** Number of fds and mappings still open (leak checks). */
   openFdCount(): number;
   liveMappingCount(): number;
@@ -90,6 +92,7 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
   const faults = new FaultInjector(options.seed ?? 1, options.faults ?? []);
   const fault = (syscall: string, path: string) => faults.check(syscall, path);
   let fdNext = 3;
+  let crashCount = 0;
 
   function file(syscall: string, fd: number): { open: OpenFile; node: FileNode } {
     const open = fds.get(fd);
@@ -210,6 +213,26 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     return lengthBytes;
   }
 
+  /**
+   * The async syncs: the bytes of `nodes` at the call become durable when the call
+   * completes, a macrotask later (the fd may be closed meanwhile: the real bindings
+   * sync a dup), unless the process "crashed" first.
+   */
+  async function syncLater(syscall: string, path: string, nodes: FileNode[]): Promise<void> {
+    const snapshots = nodes.map((node) => {
+      pull(node, 0, node.sizeBytes);
+      return { node, bytes: node.data.slice(0, node.sizeBytes) };
+    });
+    const crashes = crashCount;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    fault(syscall, path);
+    if (crashes !== crashCount) return;
+    // Each file is durable as it was at the call (cut to its size now, if it shrank since).
+    for (const { node, bytes } of snapshots) {
+      node.durable = bytes.slice(0, Math.min(bytes.length, node.sizeBytes));
+    }
+  }
+
   function makeDurable(node: FileNode, startBytes: number, endBytes: number): void {
     if (node.durable.length !== node.sizeBytes) {
       const durable = new Uint8Array(node.sizeBytes);
@@ -289,6 +312,14 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
       fault("fdatasync", open.path);
       pull(node, 0, node.sizeBytes);
       makeDurable(node, 0, node.sizeBytes);
+    },
+    async fdatasyncAsync(fd) {
+      const { open, node } = file("fdatasync", fd);
+      await syncLater("fdatasync", open.path, [node]);
+    },
+    async syncfsAsync(fd) {
+      const { open } = file("syncfs", fd);
+      await syncLater("syncfs", open.path, [...files.values()]);
     },
     ftruncate(fd, sizeBytes) {
       const { open, node } = file("ftruncate", fd);
@@ -414,12 +445,18 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
       return faults.firedCount;
     },
     crash() {
+      crashCount++;
       for (const m of [...mappings]) unmapQuietly(m);
       fds.clear();
       for (const node of files.values()) {
         node.data = node.durable.slice();
         node.sizeBytes = node.durable.length;
       }
+    },
+    durableSizeBytes(path) {
+      const node = files.get(path);
+      if (node === undefined) throw new IoError("stat", Errno.ENOENT, path);
+      return node.durable.length;
     },
     openFdCount: () => [...fds.values()].filter((f) => f.node !== undefined).length,
     liveMappingCount: () => mappings.size,

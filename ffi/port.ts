@@ -116,9 +116,10 @@ export interface DirEntry {
 }
 
 /**
- * The libc port. Every method is synchronous (a sync FFI call costs 5-25 ns);
- * the only waits in Denka are on sockets, and those go through
- * {@linkcode Socket}.
+ * The libc port. Every method is synchronous (a sync FFI call costs 5-25 ns)
+ * but {@linkcode Libc.fdatasyncAsync}, which group commit uses so that a
+ * flush does not stall the event loop; the other waits in Denka are on
+ * sockets, and those go through {@linkcode Socket}.
  */
 export interface Libc {
   /** A short name for logs and benchmark reports: `"deno"`, `"bun"`, `"memory"`. */
@@ -131,6 +132,22 @@ export interface Libc {
   /** Writes up to `buf.length` bytes at `positionBytes`; returns bytes written (may be short). */
   pwrite(fd: number, buf: Uint8Array, positionBytes: number): number;
   fdatasync(fd: number): void;
+  /**
+   * `fdatasync` off the JS thread: the event loop runs while the disk works,
+   * and several calls (one per partition) run in parallel, so the kernel can
+   * share one journal commit between them. The binding syncs a duplicate of
+   * `fd` (`dup`), so the caller may close `fd` before the promise settles.
+   * Rejects with an {@linkcode IoError} (errno EIO where the binding cannot
+   * see the real one: a Deno nonblocking FFI call loses errno).
+   */
+  fdatasyncAsync(fd: number): Promise<void>;
+  /**
+   * `syncfs`: every dirty page and inode of the filesystem holding `fd`, in
+   * one journal commit and one device cache flush, off the JS thread where
+   * the runtime allows it (Deno; Bun runs it on the JS thread). Same rules
+   * as {@linkcode fdatasyncAsync} (a duplicate of `fd`, IoError).
+   */
+  syncfsAsync(fd: number): Promise<void>;
   ftruncate(fd: number, sizeBytes: number): void;
   /** Reserves blocks for `[offsetBytes, offsetBytes + lengthBytes)` (mode 0: may extend the file). */
   fallocate(fd: number, offsetBytes: number, lengthBytes: number): void;

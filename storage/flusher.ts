@@ -1,33 +1,36 @@
 /**
  * Group commit: produces that must wait for the disk mark their partition
- * log dirty and await one shared flush. The flush pass runs once per turn of
- * the event loop (`setImmediate`, after the I/O callbacks of that turn), so
- * every request that arrived in the same turn, on any connection, shares one
- * `fdatasync` per partition.
+ * log dirty and await one shared flush. A pass runs once per turn of the
+ * event loop (`setImmediate`, after the I/O callbacks of that turn) and
+ * starts one `fdatasync` per dirty log, off the JS thread
+ * ({@linkcode Libc.fdatasyncAsync}), all of them at once: the kernel can
+ * share one journal commit between partitions, and the event loop goes on
+ * reading and appending the next requests while the disk works.
  *
- * The libc port is synchronous: an `fdatasync` blocks the event loop while it
- * runs (about 0.5 ms per MiB written since the last flush, plus a fixed
- * cost; see bench/). Requests arriving meanwhile wait in the kernel's socket
- * buffers and join the next pass, which is what makes the batching natural.
+ * A log has at most one flush in flight. Requests that arrive meanwhile wait
+ * for the flush after it, which starts at the first pass after the one in
+ * flight settles and covers all of them: the longer a flush takes, the more
+ * requests share the next one.
  *
  * @module
  */
 
 import { setImmediate } from "node:timers";
 import { IoError } from "../ffi/port.ts";
+import type { SyncCall } from "./segment_writer.ts";
 
 /** What the flusher needs of a log. */
 export interface Flushable {
   readonly isClosed: boolean;
-  /** Throws IoError. */
-  flush(): void;
+  /** Makes what was appended before the call durable (through `sync`, if given); rejects with IoError. */
+  flushAsync(sync?: SyncCall): Promise<void>;
 }
 
 /** Counters of {@linkcode GroupCommit}. */
 export interface GroupCommitStats {
-  /** Flush passes run. */
+  /** Flush passes that started at least one flush. */
   passes: number;
-  /** Log flushes (one per dirty log per pass). */
+  /** Log flushes started. */
   flushes: number;
   /** Waiters resolved or rejected. */
   waiters: number;
@@ -37,19 +40,28 @@ export interface GroupCommitStats {
 
 interface Pending {
   readonly resolve: () => void;
-  readonly reject: (error: IoError) => void;
+  readonly reject: (error: Error) => void;
 }
 
 /** See the module doc. */
 export class GroupCommit {
   readonly stats: GroupCommitStats = { passes: 0, flushes: 0, waiters: 0, failures: 0 };
+  /** Logs whose next flush has not started, with who waits for it. */
   readonly #waiting = new Map<Flushable, Pending[]>();
+  /** Flushes running, by log; they never reject. */
+  readonly #inFlight = new Map<Flushable, Promise<void>>();
   readonly #schedule: (run: () => void) => void;
+  readonly #sharedSync: SyncCall | undefined;
   #scheduled = false;
 
-  /** `schedule` runs the pass later (default `setImmediate`; tests may run it by hand). */
-  constructor(options: { schedule?: (run: () => void) => void } = {}) {
+  /**
+   * `schedule` runs the pass later (default `setImmediate`; tests may run it by hand).
+   * `sharedSync` (a `syncfs`), when given, is called once per pass for all the logs the
+   * pass flushes, in place of one fdatasync each.
+   */
+  constructor(options: { schedule?: (run: () => void) => void; sharedSync?: SyncCall } = {}) {
     this.#schedule = options.schedule ?? ((run) => setImmediate(run));
+    this.#sharedSync = options.sharedSync;
   }
 
   /**
@@ -71,33 +83,59 @@ export class GroupCommit {
     this.#request();
   }
 
-  /** Logs with a flush pending. */
+  /** Logs with a flush pending or running. */
   get pendingCount(): number {
-    return this.#waiting.size;
+    return new Set([...this.#waiting.keys(), ...this.#inFlight.keys()]).size;
   }
 
-  /** Runs a flush pass now. */
+  /** Starts the flush of every waiting log that has none in flight. */
   runPass(): void {
     this.#scheduled = false;
-    if (this.#waiting.size === 0) return;
-    this.stats.passes++;
-    const batch = [...this.#waiting];
-    this.#waiting.clear();
-    for (const [log, waiters] of batch) {
-      let failure: IoError | undefined = undefined;
-      if (!log.isClosed) {
-        try {
-          this.stats.flushes++;
-          log.flush();
-        } catch (error) {
-          if (!(error instanceof IoError)) throw error;
-          this.stats.failures++;
-          failure = error;
+    // One shared sync at a time: what arrives meanwhile waits, and the next covers it all.
+    if (this.#sharedSync !== undefined && this.#inFlight.size > 0) return;
+    let started = 0;
+    let shared: Promise<void> | undefined;
+    const sharedSync = this.#sharedSync;
+    const sync = sharedSync && ((fd: number) => shared ??= sharedSync(fd));
+    for (const [log, waiters] of this.#waiting) {
+      if (this.#inFlight.has(log)) continue; // its waiters join the flush after that one
+      this.#waiting.delete(log);
+      // Started a microtask later, so that it is in #inFlight before it can settle.
+      this.#inFlight.set(log, Promise.resolve().then(() => this.#flush(log, waiters, sync)));
+      started++;
+    }
+    if (started > 0) this.stats.passes++;
+  }
+
+  /** Runs passes until nothing waits and no flush runs (before the logs close). */
+  async drain(): Promise<void> {
+    while (this.#waiting.size > 0 || this.#inFlight.size > 0) {
+      this.runPass();
+      await Promise.all(this.#inFlight.values());
+    }
+  }
+
+  async #flush(log: Flushable, waiters: Pending[], sync: SyncCall | undefined): Promise<void> {
+    let failure: Error | undefined = undefined;
+    if (!log.isClosed) {
+      this.stats.flushes++;
+      try {
+        await log.flushAsync(sync);
+      } catch (error) {
+        failure = error as Error;
+        this.stats.failures++;
+        // Not an operating error: a bug. Its waiters fail, and it surfaces as uncaught.
+        if (!(error instanceof IoError)) {
+          queueMicrotask(() => {
+            throw error;
+          });
         }
       }
-      this.stats.waiters += waiters.length;
-      for (const w of waiters) failure === undefined ? w.resolve() : w.reject(failure);
     }
+    this.#inFlight.delete(log);
+    this.stats.waiters += waiters.length;
+    for (const w of waiters) failure === undefined ? w.resolve() : w.reject(failure);
+    if (this.#waiting.size > 0) this.#request();
   }
 
   #request(): void {

@@ -23,7 +23,7 @@ import {
 } from "./log_files.ts";
 import { OffsetIndex } from "./offset_index.ts";
 import { type BatchPosition, SegmentScanner } from "./segment_scan.ts";
-import { createSegmentWriter, type SegmentWriter } from "./segment_writer.ts";
+import { createSegmentWriter, type SegmentWriter, type SyncCall } from "./segment_writer.ts";
 import { TimeIndex, type TimestampOffset } from "./time_index.ts";
 
 export type { BatchPosition } from "./segment_scan.ts";
@@ -71,6 +71,8 @@ export class Segment {
   #flushFailed = false;
   /** Bytes may be in the page cache only (appended, or kept by recovery, since the last flush). */
   #unsynced = false;
+  /** Bumped by every change of the log's bytes: an async flush clears `#unsynced` only if none came. */
+  #changes = 0;
 
   private constructor(
     libc: Libc,
@@ -203,6 +205,7 @@ export class Segment {
     let positionBytes = writer.sizeBytes;
     writer.append(bytes);
     this.#unsynced = true;
+    this.#changes++;
     for (const batch of batches) {
       this.#indexBatch(
         positionBytes,
@@ -239,6 +242,23 @@ export class Segment {
     try {
       this.#writer?.flush();
       this.#unsynced = false;
+    } catch (error) {
+      this.#flushFailed = true;
+      throw error;
+    }
+  }
+
+  /**
+   * {@linkcode flush} off the JS thread: makes the bytes appended before the call durable
+   * while appends go on. A segment that rolled meanwhile was synced by its roll.
+   */
+  async flushAsync(sync?: SyncCall): Promise<void> {
+    const writer = this.#writer;
+    if (!this.#unsynced || writer === undefined) return;
+    const changes = this.#changes;
+    try {
+      await writer.flushAsync(sync);
+      if (changes === this.#changes) this.#unsynced = false;
     } catch (error) {
       this.#flushFailed = true;
       throw error;

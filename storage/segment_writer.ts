@@ -12,6 +12,13 @@ import { MmapSegmentWriter } from "./writer_mmap.ts";
 /** The writer kinds: `pwrite` (default; ~1.7× faster on this VM) or `mmap` + `Uint8Array.set`. */
 export type WriterKind = "pwrite" | "mmap";
 
+/**
+ * How an async flush reaches the disk, given the segment's fd: by default
+ * {@linkcode Libc.fdatasyncAsync}; group commit may pass one `syncfs` shared
+ * by every log of a pass.
+ */
+export type SyncCall = (fd: number) => Promise<void>;
+
 /** Appends to one segment file. Owns no fd: the segment opens and closes it. */
 export interface SegmentWriter {
   readonly kind: WriterKind;
@@ -29,6 +36,12 @@ export interface SegmentWriter {
    * kernel may have dropped the dirty pages, so only reopening (recovery) is safe.
    */
   flush(): void;
+  /**
+   * Makes the bytes appended before the call durable, off the JS thread
+   * ({@linkcode Libc.fdatasyncAsync}); appends may go on meanwhile. Fails and
+   * poisons the writer as {@linkcode flush} does.
+   */
+  flushAsync(sync?: SyncCall): Promise<void>;
   /** Drops bytes from `sizeBytes` on; `sizeBytes` must not exceed the current size. */
   truncateTo(sizeBytes: number): void;
   /** Releases mappings and trims the file to `sizeBytes`; does not flush. */

@@ -15,6 +15,7 @@ import {
   MMAP_CHUNK_BYTES_DEFAULT,
   type SegmentWriter,
   type SegmentWriterOptions,
+  type SyncCall,
 } from "./segment_writer.ts";
 
 /** msync ranges start on this boundary (the largest Linux page size). */
@@ -34,6 +35,8 @@ export class MmapSegmentWriter implements SegmentWriter {
   /** Bytes from here to `sizeBytes` are not yet msync'd. */
   #dirtyStartBytes: number;
   #failure: IoError | undefined = undefined;
+  /** Bumped by truncateTo: a flush that overlapped one must not mark the regrown bytes clean. */
+  #truncations = 0;
 
   constructor(libc: Libc, options: SegmentWriterOptions) {
     this.#libc = libc;
@@ -97,6 +100,22 @@ export class MmapSegmentWriter implements SegmentWriter {
     this.#dirtyStartBytes = this.#sizeBytes;
   }
 
+  /** fdatasync of the file writes back the pages dirtied through the mappings, as msync does. */
+  async flushAsync(sync?: SyncCall): Promise<void> {
+    this.#checkHealthy();
+    const endBytes = this.#sizeBytes;
+    const truncations = this.#truncations;
+    try {
+      await (sync === undefined ? this.#libc.fdatasyncAsync(this.#fd) : sync(this.#fd));
+    } catch (error) {
+      if (error instanceof IoError) this.#failure ??= error;
+      throw error;
+    }
+    if (truncations === this.#truncations && endBytes > this.#dirtyStartBytes) {
+      this.#dirtyStartBytes = endBytes;
+    }
+  }
+
   truncateTo(sizeBytes: number): void {
     this.#checkHealthy();
     assert(
@@ -113,6 +132,7 @@ export class MmapSegmentWriter implements SegmentWriter {
     }
     this.#sizeBytes = sizeBytes;
     this.#dirtyStartBytes = Math.min(this.#dirtyStartBytes, sizeBytes);
+    this.#truncations++;
   }
 
   close(): void {

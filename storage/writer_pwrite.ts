@@ -7,7 +7,7 @@
 
 import { strict as assert } from "node:assert";
 import { Errno, IoError, type Libc } from "../ffi/port.ts";
-import type { SegmentWriter, SegmentWriterOptions } from "./segment_writer.ts";
+import type { SegmentWriter, SegmentWriterOptions, SyncCall } from "./segment_writer.ts";
 
 /** See the module doc. */
 export class PwriteSegmentWriter implements SegmentWriter {
@@ -61,6 +61,16 @@ export class PwriteSegmentWriter implements SegmentWriter {
       this.#libc.fdatasync(this.#fd);
     } catch (error) {
       if (error instanceof IoError) this.#failure = error;
+      throw error;
+    }
+  }
+
+  async flushAsync(sync?: SyncCall): Promise<void> {
+    this.#checkHealthy();
+    try {
+      await (sync === undefined ? this.#libc.fdatasyncAsync(this.#fd) : sync(this.#fd));
+    } catch (error) {
+      if (error instanceof IoError) this.#failure ??= error;
       throw error;
     }
   }

@@ -142,10 +142,13 @@ function offsetsFrom(
 const cases: {
   name: string;
   memoryOnly?: boolean;
-  run: (env: Env, kind: WriterKind) => void;
+  run: (env: Env, kind: WriterKind) => void | Promise<void>;
 }[] = [];
-const test = (name: string, run: (env: Env, kind: WriterKind) => void, memoryOnly = false) =>
-  cases.push({ name, run, memoryOnly });
+const test = (
+  name: string,
+  run: (env: Env, kind: WriterKind) => void | Promise<void>,
+  memoryOnly = false,
+) => cases.push({ name, run, memoryOnly });
 
 // ---------------------------------------------------------------------------------------------
 // The writer alone.
@@ -238,6 +241,63 @@ test("EIO on flush throws and poisons the writer", (env, kind) => {
     assert.throws(() => w.flush(), IoError);
     assert.throws(() => w.append(bytesOf(1, 1)), IoError);
   });
+}, true);
+
+/** A writer over a fresh file, without the close bookkeeping of {@linkcode withWriter}. */
+function openWriter(env: Env, kind: WriterKind, name: string): { w: SegmentWriter; fd: number } {
+  const path = joinPath(env.dir, name);
+  const fd = env.libc.open(path, RW, 0o644);
+  return {
+    w: createSegmentWriter(kind, env.libc, { fd, path, sizeBytes: 0, mmapChunkBytes: CHUNK_BYTES }),
+    fd,
+  };
+}
+
+test("flushAsync makes what came before it durable while appends go on", async (env, kind) => {
+  const memory = env.memory!;
+  const a = bytesOf(CHUNK_BYTES + 500, 12);
+  const b = bytesOf(3000, 13);
+  const { w } = openWriter(env, kind, "async.log");
+  w.append(b);
+  await w.flushAsync();
+  w.append(a);
+  const second = w.flushAsync();
+  const c = bytesOf(700, 14);
+  w.append(c); // during the flush: not covered by it
+  await second;
+  memory.crash();
+  const after = readFile(memory, joinPath(env.dir, "async.log"));
+  assert.deepEqual(after.subarray(0, b.length + a.length), concat(b, a));
+  assert.notDeepEqual(after.subarray(b.length + a.length, b.length + a.length + c.length), c);
+}, true);
+
+test("flushAsync settles after the fd is closed (it syncs a duplicate)", async (env, kind) => {
+  const a = bytesOf(5000, 15);
+  const { w, fd } = openWriter(env, kind, "dup.log");
+  w.append(a);
+  const flushed = w.flushAsync();
+  w.close();
+  env.libc.close(fd);
+  await flushed;
+  assert.deepEqual(readFile(env.libc, joinPath(env.dir, "dup.log")), a);
+});
+
+test("EIO on flushAsync rejects and poisons the writer", async (env, kind) => {
+  const memory = env.memory!;
+  await (async () => {
+    const { w, fd } = openWriter(env, kind, "eio-async.log");
+    try {
+      w.append(bytesOf(100, 16));
+      memory.addFault({ syscall: "fdatasync", errno: Errno.EIO, times: 1 });
+      await assert.rejects(w.flushAsync(), (e) => e instanceof IoError && e.errno === Errno.EIO);
+      memory.clearFaults();
+      assert.throws(() => w.flush(), IoError);
+      assert.throws(() => w.append(bytesOf(1, 1)), IoError);
+    } finally {
+      w.close();
+      env.libc.close(fd);
+    }
+  })();
 }, true);
 
 // ---------------------------------------------------------------------------------------------
@@ -452,10 +512,10 @@ for (const kind of KINDS) {
   for (const libc of LIBCS) {
     for (const c of cases) {
       if (c.memoryOnly && libc.name !== "memory") continue;
-      Deno.test(`[${kind} × ${libc.name}] ${c.name}`, () => {
+      Deno.test(`[${kind} × ${libc.name}] ${c.name}`, async () => {
         const env = libc.make();
         try {
-          c.run(env, kind);
+          await c.run(env, kind);
           if (env.memory !== undefined) {
             assert.equal(env.memory.openFdCount(), 0, "fd leak");
             assert.equal(env.memory.liveMappingCount(), 0, "mapping leak");

@@ -112,7 +112,11 @@ export class BrokerMetrics implements TrafficSink {
 
   /** `libc` with its durable flushes timed into {@linkcode flushSeconds}; every other call untouched. */
   timedLibc(libc: Libc): Libc {
-    const timed = Object.create(libc) as Libc & { fdatasync: Libc["fdatasync"] };
+    const timed = Object.create(libc) as Libc & {
+      fdatasync: Libc["fdatasync"];
+      fdatasyncAsync: Libc["fdatasyncAsync"];
+      syncfsAsync: Libc["syncfsAsync"];
+    };
     const histogram = this.flushSeconds;
     timed.fdatasync = (fd) => {
       const startedMs = performance.now();
@@ -122,6 +126,17 @@ export class BrokerMetrics implements TrafficSink {
         histogram.observe((performance.now() - startedMs) / 1000, { syscall: "fdatasync" });
       }
     };
+    const timedAsync =
+      (syscall: string, call: (fd: number) => Promise<void>) => async (fd: number) => {
+        const startedMs = performance.now();
+        try {
+          await call(fd);
+        } finally {
+          histogram.observe((performance.now() - startedMs) / 1000, { syscall });
+        }
+      };
+    timed.fdatasyncAsync = timedAsync("fdatasync", (fd) => libc.fdatasyncAsync(fd));
+    timed.syncfsAsync = timedAsync("syncfs", (fd) => libc.syncfsAsync(fd));
     timed.msync = (mapping, offsetBytes, lengthBytes, flags) => {
       const startedMs = performance.now();
       try {
