@@ -18,6 +18,7 @@ import { readResponseHeader } from "../protocol/frame.ts";
 import { RecordBatchView } from "../protocol/record_batch.ts";
 import { encodeRecordBatch, type RecordInput } from "../protocol/records.ts";
 import { type BenchConnection, encodeRequestFrame } from "./kafka_client.ts";
+import type { SessionFetch } from "./fetch_session.ts";
 
 /** Produce version the load generator speaks (flexible, RecordBatch v2). */
 export const PRODUCE_VERSION = 9;
@@ -178,26 +179,40 @@ export function decodeProduceAcks(body: Uint8Array): ProduceAck[] {
   return acks;
 }
 
-/** A fetch request frame for `topic` at the given offsets. */
+/** The limits of a fetch. */
+export interface FetchOptions {
+  readonly maxWaitMs: number;
+  readonly minBytes: number;
+  readonly maxBytes: number;
+  readonly partitionMaxBytes: number;
+}
+
+/** A fetch request frame for `topic`: the session's fields and the partitions it lists. */
 export function fetchFrame(
   topic: string,
-  offsets: ReadonlyMap<number, number>,
-  options: { maxWaitMs: number; minBytes: number; maxBytes: number; partitionMaxBytes: number },
+  session: SessionFetch,
+  options: FetchOptions,
 ): Uint8Array {
   const request = defaultFetchRequest();
   request.maxWaitMs = options.maxWaitMs;
   request.minBytes = options.minBytes;
   request.maxBytes = options.maxBytes;
-  request.topics = [{
+  request.sessionId = session.sessionId;
+  request.sessionEpoch = session.sessionEpoch;
+  const topicId = "00000000-0000-0000-0000-000000000000";
+  request.topics = session.partitions.size === 0 ? [] : [{
     topic,
-    topicId: "00000000-0000-0000-0000-000000000000",
-    partitions: [...offsets].map(([partition, fetchOffset]) => ({
+    topicId,
+    partitions: [...session.partitions].map(([partition, fetchOffset]) => ({
       ...defaultFetchRequestPartition(),
       partition,
       fetchOffset,
       partitionMaxBytes: options.partitionMaxBytes,
     })),
   }];
+  request.forgottenTopicsData = session.forgotten.length === 0
+    ? []
+    : [{ topic, topicId, partitions: [...session.forgotten] }];
   return encodeRequestFrame(fetchApi, FETCH_VERSION, request);
 }
 
@@ -215,15 +230,20 @@ export interface FetchedPartition {
   readonly nextOffset: number;
 }
 
+/** A fetch response: its top-level error code, session id and partitions. */
+export interface FetchedResponse {
+  readonly errorCode: number;
+  readonly sessionId: number;
+  /** An incremental answer lists only partitions with something new. */
+  readonly partitions: FetchedPartition[];
+}
+
 /** Decodes a fetch response body; walks batch headers only (records are not decoded). */
-export function decodeFetch(body: Uint8Array, wantBatches: boolean): FetchedPartition[] {
+export function decodeFetch(body: Uint8Array, wantBatches: boolean): FetchedResponse {
   const r = new Reader(body);
   readResponseHeader(r, fetchApi.apiKey, FETCH_VERSION);
   const response: FetchResponse = fetchApi.decodeResponse(r, FETCH_VERSION);
   if (r.error !== undefined) throw new Error(`Undecodable fetch response: ${r.error}`);
-  if (response.errorCode !== ErrorCode.NONE) {
-    throw new Error(`Fetch failed with error code ${response.errorCode}`);
-  }
   const out: FetchedPartition[] = [];
   for (const t of response.responses) {
     for (const p of t.partitions) {
@@ -254,5 +274,5 @@ export function decodeFetch(body: Uint8Array, wantBatches: boolean): FetchedPart
       });
     }
   }
-  return out;
+  return { errorCode: response.errorCode, sessionId: response.sessionId, partitions: out };
 }

@@ -17,6 +17,10 @@
  * - `blast`: writes produce frames back to back and expects no answer (the
  *   ingest ceiling's client).
  *
+ * Consumers fetch in a fetch session (KIP-227, see `fetch_session.ts`), as
+ * the Java client and franz-go do: a wake-up answers only the partitions that
+ * got data, and the next fetch lists only those.
+ *
  * @module
  */
 import { ErrorCode } from "../protocol/error_codes.ts";
@@ -25,10 +29,13 @@ import {
   decodeFetch,
   decodeProduceAcks,
   ensureTopic,
+  type FetchedPartition,
   fetchFrame,
+  type FetchOptions,
   type ProduceFrame,
   produceFrame,
 } from "./client_ops.ts";
+import { FetchSessionClient } from "./fetch_session.ts";
 import { BenchConnection } from "./kafka_client.ts";
 
 /** Wall-clock milliseconds with sub-millisecond resolution. */
@@ -155,6 +162,35 @@ async function produce(spec: LoadSpec): Promise<LoadResult> {
   return result;
 }
 
+/**
+ * Sends the session's next fetch for `wanted` (partition -> fetch offset) and
+ * returns the answered partitions with the time the answer arrived, or
+ * `undefined` after a session error (the next fetch is a full one).
+ */
+function fetchInSession(
+  c: BenchConnection,
+  topic: string,
+  session: FetchSessionClient,
+  wanted: ReadonlyMap<number, number>,
+  options: FetchOptions & { wantBatches: boolean },
+): Promise<{ partitions: FetchedPartition[]; receivedMs: number } | undefined> {
+  const sent = session.next(wanted);
+  const frame = fetchFrame(topic, sent, options);
+  return new Promise((resolve, reject) => {
+    c.send(frame, (body) => {
+      if (body === undefined) return reject(c.failure ?? new Error("Connection closed"));
+      const receivedMs = wallMs();
+      try {
+        const fetched = decodeFetch(body, options.wantBatches);
+        const verdict = session.onResponse(sent, fetched);
+        resolve(verdict === "retry" ? undefined : { partitions: fetched.partitions, receivedMs });
+      } catch (e) {
+        reject(e);
+      }
+    }).catch(reject);
+  });
+}
+
 async function consume(spec: LoadSpec): Promise<LoadResult> {
   const c = await BenchConnection.connect(spec.target);
   const offsets = new Map(assignedOf(spec).map((p) => [p, 0]));
@@ -173,28 +209,27 @@ async function consume(spec: LoadSpec): Promise<LoadResult> {
     minBytes: 1,
     maxBytes: spec.fetchMaxBytes ?? 64 * 1024 * 1024,
     partitionMaxBytes: spec.partitionMaxBytes ?? 8 * 1024 * 1024,
+    wantBatches: false,
   };
+  // A fetch session: partitions without news are left out of both directions;
+  // finished ones are forgotten.
+  const session = new FetchSessionClient();
   while (done.size < offsets.size) {
     const pending = new Map([...offsets].filter(([p]) => !done.has(p)));
-    const frame = fetchFrame(spec.topic, pending, options);
-    await new Promise<void>((resolve, reject) => {
-      c.send(frame, (body) => {
-        if (body === undefined) return reject(c.failure ?? new Error("Connection closed"));
-        for (const p of decodeFetch(body, false)) {
-          if (p.errorCode !== ErrorCode.NONE) {
-            result.errors++;
-            done.add(p.partition);
-            continue;
-          }
-          result.recordBytes += p.recordBytes;
-          result.records += p.records;
-          if (p.nextOffset >= 0) offsets.set(p.partition, p.nextOffset);
-          if (offsets.get(p.partition)! >= p.highWatermark) done.add(p.partition);
-        }
-        result.requests++;
-        resolve();
-      }).catch(reject);
-    });
+    const fetched = await fetchInSession(c, spec.topic, session, pending, options);
+    if (fetched === undefined) continue;
+    for (const p of fetched.partitions) {
+      if (p.errorCode !== ErrorCode.NONE) {
+        result.errors++;
+        done.add(p.partition);
+        continue;
+      }
+      result.recordBytes += p.recordBytes;
+      result.records += p.records;
+      if (p.nextOffset >= 0) offsets.set(p.partition, p.nextOffset);
+      if (offsets.get(p.partition)! >= p.highWatermark) done.add(p.partition);
+    }
+    result.requests++;
   }
   result.endMs = wallMs();
   c.close();
@@ -219,30 +254,29 @@ async function latency(spec: LoadSpec): Promise<LoadResult> {
     requests: 0,
     errors: 0,
   };
-  // Consumer: one long-poll fetch in flight, from the current end of each partition.
+  // Consumer: one long-poll fetch in flight, from offset 0 of each partition
+  // (the topic is new), in a fetch session: a wake-up answers only the
+  // partitions that got data, and the next fetch lists only those.
   const offsets = new Map(partitions.map((p) => [p, 0]));
+  const session = new FetchSessionClient();
+  const fetchOptions = {
+    maxWaitMs: 100,
+    minBytes: 1,
+    maxBytes: 64 * 1024 * 1024,
+    partitionMaxBytes: 8 * 1024 * 1024,
+    wantBatches: true,
+  };
   let consuming = true;
   const consumeLoop = (async () => {
     while (consuming) {
-      const frame = fetchFrame(spec.topic, offsets, {
-        maxWaitMs: 100,
-        minBytes: 1,
-        maxBytes: 64 * 1024 * 1024,
-        partitionMaxBytes: 8 * 1024 * 1024,
-      });
-      await new Promise<void>((resolve, reject) => {
-        consumer.send(frame, (body) => {
-          if (body === undefined) return reject(consumer.failure ?? new Error("Connection closed"));
-          const nowMs = wallMs();
-          for (const p of decodeFetch(body, true)) {
-            for (const [baseOffset] of p.batches) {
-              seenAtMs.set(`${p.partition}:${baseOffset}`, nowMs);
-            }
-            if (p.nextOffset >= 0) offsets.set(p.partition, p.nextOffset);
-          }
-          resolve();
-        }).catch(reject);
-      });
+      const fetched = await fetchInSession(consumer, spec.topic, session, offsets, fetchOptions);
+      if (fetched === undefined) continue;
+      for (const p of fetched.partitions) {
+        for (const [baseOffset] of p.batches) {
+          seenAtMs.set(`${p.partition}:${baseOffset}`, fetched.receivedMs);
+        }
+        if (p.nextOffset >= 0) offsets.set(p.partition, p.nextOffset);
+      }
     }
   })();
   // Producer: a batch every intervalMs on an absolute schedule (catching up when late).

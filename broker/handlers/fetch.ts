@@ -3,15 +3,23 @@
  * file slices of whole batches; the response carries those slices and the
  * connection sends them with `sendfile`. Long poll: while fewer than
  * `minBytes` are available, the fetch parks on the partitions it reads until
- * an append or `maxWaitMs`. Sessions (v7+) are not kept: every fetch is a
- * full fetch answered with session id 0.
+ * an append or `maxWaitMs`. Sessions (v7+, KIP-227) are kept by
+ * `../fetch_sessions.ts`: an incremental fetch reads every partition of its
+ * session and answers only those with something new.
  *
  * @module
  */
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
+import type { ReadResult } from "../../storage/log_reads.ts";
 import { partitionKey } from "../append_waiters.ts";
 import type { ApiHandler, RequestContext } from "../context.ts";
+import {
+  type FetchContext,
+  type FetchTarget,
+  mustRespond,
+  type SentPartition,
+} from "../fetch_sessions.ts";
 import type { Partition, Topic } from "../topics.ts";
 
 type TopicResponse = FetchResponse["responses"][number];
@@ -27,29 +35,26 @@ export const fetchHandler: ApiHandler = {
   minVersion: 4,
   maxVersion: 17,
   async handle(ctx: RequestContext, request: FetchRequest): Promise<FetchResponse> {
-    const version = ctx.request.apiVersion;
+    const byId = ctx.request.apiVersion >= FETCH_TOPIC_ID_MIN_VERSION;
     const base = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, nodeEndpoints: [] };
-    if (request.sessionId !== 0 || request.sessionEpoch > 0) {
-      // We never hand out sessions, so a client naming one is out of sync.
-      return { ...base, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, responses: [] };
+    const fetch = ctx.broker.fetchSessions.begin(request, byId);
+    if (fetch.errorCode !== ErrorCode.NONE) {
+      return { ...base, errorCode: fetch.errorCode, responses: [] };
     }
     const deadlineMs = performance.now() + Math.max(0, request.maxWaitMs);
-    const keys: string[] = [];
-    for (const t of request.topics) {
-      for (const p of t.partitions) {
-        keys.push(partitionKey(topicOf(ctx, t, version)?.name ?? "", p.partition));
-      }
-    }
+    const keys = fetch.waitKeys((t) => partitionKey(topicNameOf(ctx, t, byId), t.partition));
     for (;;) {
-      let read = readOnce(ctx, request, version);
+      let read = readOnce(ctx, request.maxBytes, fetch, byId);
       const remainingMs = deadlineMs - performance.now();
       const done = read.sizeBytes >= request.minBytes || read.anyError || remainingMs <= 0 ||
         ctx.connection.closed ||
         !await ctx.broker.waiters.wait(keys, remainingMs, ctx.connection.signal);
       if (!done) continue;
       if (remainingMs > 0 && read.sizeBytes < request.minBytes && !read.anyError) {
-        read = readOnce(ctx, request, version);
+        read = readOnce(ctx, request.maxBytes, fetch, byId);
       }
+      // Only what this response carries counts as told to a session's client.
+      const sessionId = fetch.complete(read.sent, ctx.connection.closed);
       // The slices stay valid until the response is sent: a topic deleted
       // meanwhile keeps its files open until then.
       for (const p of read.used) {
@@ -60,87 +65,106 @@ export const fetchHandler: ApiHandler = {
           ctx.broker.topics.release(p);
         });
       }
-      return { ...base, responses: read.responses };
+      return { ...base, sessionId, responses: read.responses };
     }
   },
 };
 
-function topicOf(
-  ctx: RequestContext,
-  t: FetchRequest["topics"][number],
-  version: number,
-): Topic | undefined {
-  return version >= FETCH_TOPIC_ID_MIN_VERSION
-    ? ctx.broker.topics.getById(t.topicId)
-    : ctx.broker.topics.get(t.topic);
+function topicOf(ctx: RequestContext, t: FetchTarget, byId: boolean): Topic | undefined {
+  return byId ? ctx.broker.topics.getById(t.topicId) : ctx.broker.topics.get(t.topic);
+}
+
+function topicNameOf(ctx: RequestContext, t: FetchTarget, byId: boolean): string {
+  return byId ? ctx.broker.topics.getById(t.topicId)?.name ?? "" : t.topic;
+}
+
+/** One pass over the fetch's partitions. */
+interface ReadOutcome {
+  readonly responses: TopicResponse[];
+  /** What the responses say per partition (for the session). */
+  readonly sent: SentPartition[];
+  sizeBytes: number;
+  anyError: boolean;
+  /** Partitions whose files the responses' slices point into. */
+  readonly used: Partition[];
 }
 
 function readOnce(
   ctx: RequestContext,
-  request: FetchRequest,
-  version: number,
-): { responses: TopicResponse[]; sizeBytes: number; anyError: boolean; used: Partition[] } {
-  const used: Partition[] = [];
-  let responseBytesLeft = request.maxBytes;
-  let sizeBytes = 0;
-  let anyError = false;
-  const responses = request.topics.map((t): TopicResponse => {
-    const topic = topicOf(ctx, t, version);
-    const partitions = t.partitions.map((p): PartitionResponse => {
-      const out = emptyPartition(p.partition);
-      const partition = topic?.partitions[p.partition];
-      if (partition === undefined) {
-        anyError = true;
-        out.errorCode = topic === undefined && version >= FETCH_TOPIC_ID_MIN_VERSION
-          ? ErrorCode.UNKNOWN_TOPIC_ID
-          : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        return out;
-      }
-      if (p.currentLeaderEpoch > LEADER_EPOCH) {
-        anyError = true;
-        out.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
-        return out;
-      }
-      const log = partition.log;
-      out.highWatermark = log.logEndOffset;
-      out.lastStableOffset = log.logEndOffset;
-      out.logStartOffset = log.logStartOffset;
-      const limitBytes = Math.min(p.partitionMaxBytes, responseBytesLeft);
-      const { errorCode, slices, sizeBytes: readBytes } = log.read(
-        p.fetchOffset,
-        Math.max(0, limitBytes),
-      );
-      if (errorCode !== ErrorCode.NONE) {
-        anyError = true;
-        out.errorCode = errorCode;
-        return out;
-      }
-      // KIP-74: only the first partition with data may exceed the limits by
-      // one whole batch, so that a consumer always makes progress.
-      if (readBytes > limitBytes && sizeBytes > 0) return out;
-      sizeBytes += readBytes;
-      responseBytesLeft = Math.max(0, responseBytesLeft - readBytes);
-      out.records = slices;
-      if (slices.length > 0) used.push(partition);
-      return out;
+  maxBytes: number,
+  fetch: FetchContext,
+  byId: boolean,
+): ReadOutcome {
+  const outcome: ReadOutcome = { responses: [], sent: [], sizeBytes: 0, anyError: false, used: [] };
+  let responseBytesLeft = maxBytes;
+  let last: { target: FetchTarget; response: TopicResponse } | undefined = undefined;
+  for (const target of fetch.targets) {
+    const topic = topicOf(ctx, target, byId);
+    const partition = topic?.partitions[target.partition];
+    const limitBytes = Math.min(target.partitionMaxBytes, responseBytesLeft);
+    let read = readPartition(partition, target, limitBytes, byId && topic === undefined);
+    // KIP-74: only the first partition with data may exceed the limits by
+    // one whole batch, so that a consumer always makes progress.
+    if (read.sizeBytes > limitBytes && outcome.sizeBytes > 0) {
+      read = { ...read, slices: [], sizeBytes: 0 };
+    }
+    if (read.errorCode !== ErrorCode.NONE) outcome.anyError = true;
+    if (fetch.incremental && !mustRespond(target, read)) continue;
+    outcome.sizeBytes += read.sizeBytes;
+    responseBytesLeft = Math.max(0, responseBytesLeft - read.sizeBytes);
+    if (read.slices.length > 0) outcome.used.push(partition!);
+    outcome.sent.push({
+      target,
+      errorCode: read.errorCode,
+      highWatermark: read.highWatermark,
+      logStartOffset: read.logStartOffset,
+      sizeBytes: read.sizeBytes,
     });
-    return { topic: topic?.name ?? t.topic, topicId: t.topicId, partitions };
-  });
-  return { responses, sizeBytes, anyError, used };
+    if (last?.target.topic !== target.topic || last.target.topicId !== target.topicId) {
+      const response: TopicResponse = {
+        topic: topic?.name ?? target.topic,
+        topicId: target.topicId,
+        partitions: [],
+      };
+      last = { target, response };
+      outcome.responses.push(response);
+    }
+    last.response.partitions.push(partitionResponse(target.partition, read));
+  }
+  return outcome;
 }
 
-function emptyPartition(partitionIndex: number): PartitionResponse {
+function readPartition(
+  partition: Partition | undefined,
+  target: FetchTarget,
+  limitBytes: number,
+  unknownTopicId: boolean,
+): ReadResult {
+  if (partition === undefined) {
+    return failure(
+      unknownTopicId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    );
+  }
+  if (target.currentLeaderEpoch > LEADER_EPOCH) return failure(ErrorCode.UNKNOWN_LEADER_EPOCH);
+  return partition.log.read(target.fetchOffset, Math.max(0, limitBytes));
+}
+
+function failure(errorCode: number): ReadResult {
+  return { errorCode, slices: [], sizeBytes: 0, highWatermark: -1, logStartOffset: -1 };
+}
+
+function partitionResponse(partitionIndex: number, read: ReadResult): PartitionResponse {
   return {
     partitionIndex,
-    errorCode: ErrorCode.NONE,
-    highWatermark: -1,
-    lastStableOffset: -1,
-    logStartOffset: -1,
+    errorCode: read.errorCode,
+    highWatermark: read.highWatermark,
+    lastStableOffset: read.highWatermark,
+    logStartOffset: read.logStartOffset,
     divergingEpoch: { epoch: -1, endOffset: -1 },
     currentLeader: { leaderId: -1, leaderEpoch: -1 },
     snapshotId: { endOffset: -1, epoch: -1 },
     abortedTransactions: [],
     preferredReadReplica: -1,
-    records: [],
+    records: read.slices,
   };
 }
