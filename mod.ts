@@ -51,6 +51,8 @@ export interface StartBrokerOptions {
   fetchPath?: "auto" | "sendfile" | "copy";
   /** `"sync"`: acks=all waits for the disk (group commit). Default `"async"` (the page cache). */
   flush?: "sync" | "async";
+  /** How a sync-mode group commit reaches the disk (default `"fdatasync"`, one per partition). */
+  flushCall?: "fdatasync" | "syncfs";
   /** How often retention and compaction run. Default 300000. */
   retentionCheckIntervalMs?: number;
   /** Defaults for every topic, by Kafka property name (`"segment.bytes"`, ...). */
@@ -69,6 +71,14 @@ export interface StartBrokerOptions {
   http?: { hostname?: string; port: number } | false;
   /** Largest HTTP request body. Default 10485760. */
   httpMaxBodyBytes?: number;
+  /** Bytes per second each client id may produce (Kafka's quota.producer.default). Default unlimited. */
+  quotaProducerByteRate?: number;
+  /** Bytes per second each client id may fetch (Kafka's quota.consumer.default). Default unlimited. */
+  quotaConsumerByteRate?: number;
+  /** Samples a client's byte rate is measured over (Kafka's quota.window.num). Default 11. */
+  quotaWindowNum?: number;
+  /** Length of one quota sample (Kafka's quota.window.size.seconds). Default 1. */
+  quotaWindowSizeSeconds?: number;
   /** Default `"warn"` when embedded. */
   logLevel?: LogLevel;
   /** Ports to run on (tests may inject the in-memory libc). Default: the runtime's. */
@@ -115,6 +125,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   if (options.writer !== undefined) flags["writer"] = options.writer;
   if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
   if (options.flush !== undefined) flags["flush"] = options.flush;
+  if (options.flushCall !== undefined) flags["flush-call"] = options.flushCall;
   if (options.retentionCheckIntervalMs !== undefined) {
     flags["retention-check-interval-ms"] = String(options.retentionCheckIntervalMs);
   }
@@ -129,6 +140,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     "group-min-session-timeout-ms": options.groupMinSessionTimeoutMs,
     "group-max-session-timeout-ms": options.groupMaxSessionTimeoutMs,
     "offsets-retention-minutes": options.offsetsRetentionMinutes,
+    "quota-producer-byte-rate": options.quotaProducerByteRate,
+    "quota-consumer-byte-rate": options.quotaConsumerByteRate,
+    "quota-window-num": options.quotaWindowNum,
+    "quota-window-size-seconds": options.quotaWindowSizeSeconds,
   };
   for (const [name, value] of Object.entries(groupFlags)) {
     if (value !== undefined) flags[name] = String(value);

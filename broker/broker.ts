@@ -11,6 +11,7 @@ import { createLogger, type Logger } from "../util/log.ts";
 import { AppendWaiters } from "./append_waiters.ts";
 import { type BrokerConfig, type HostPort, resolveFetchPath } from "./config.ts";
 import { Connection } from "./connection.ts";
+import { FetchSessionCache } from "./fetch_sessions.ts";
 import type { BrokerCore, BrokerCounters } from "./context.ts";
 import { RequestRouter } from "./router.ts";
 import { createSender } from "./send.ts";
@@ -21,6 +22,8 @@ import { GroupCoordinator } from "./groups/coordinator.ts";
 import { groupSource } from "./groups/group_views.ts";
 import { GroupCommit } from "../storage/flusher.ts";
 import { LogMaintenance } from "./log_maintenance.ts";
+import { ClientQuotaStore } from "./client_quota_store.ts";
+import { ClientQuotas } from "./quotas.ts";
 import { BrokerMetrics } from "./http/broker_metrics.ts";
 import { type GroupSource, noGroups } from "./http/groups_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
@@ -43,7 +46,11 @@ export class Broker implements BrokerCore {
   readonly producerIds: ProducerIds;
   /** Consumer groups and committed offsets. */
   readonly groups: GroupCoordinator;
-  readonly flusher = new GroupCommit();
+  readonly flusher: GroupCommit;
+  /** Client byte-rate quotas. */
+  readonly quotas: ClientQuotas;
+  /** Incremental fetch sessions (KIP-227), bounded by `fetchSessionCacheSlotsMax`. */
+  readonly fetchSessions: FetchSessionCache;
   /** Retention, compaction, producer expiry and flush.ms on timers. */
   readonly maintenance: LogMaintenance;
   readonly counters: BrokerCounters = {
@@ -72,9 +79,14 @@ export class Broker implements BrokerCore {
   private constructor(config: BrokerConfig, libc: Libc, runtime: Runtime, deps: BrokerDeps) {
     this.config = config;
     this.libc = this.metrics.timedLibc(libc);
+    const timedLibc = this.libc;
+    this.flusher = new GroupCommit({
+      sharedSync: config.flushCall === "syncfs" ? (fd) => timedLibc.syncfsAsync(fd) : undefined,
+    });
     this.#runtime = runtime;
     this.logger = deps.logger ?? createLogger(config.logLevel);
     this.#nowMs = deps.nowMs ?? Date.now;
+    this.fetchSessions = new FetchSessionCache({ slotsMax: config.fetchSessionCacheSlotsMax });
     this.topics = TopicRegistry.open(this.libc, {
       dataDir: config.dataDir,
       defaults: config.topicDefaults,
@@ -83,6 +95,11 @@ export class Broker implements BrokerCore {
     });
     this.producerIds = new ProducerIds(this.libc, config.dataDir);
     try {
+      this.quotas = new ClientQuotas(ClientQuotaStore.open(this.libc, config.dataDir), {
+        producerBytesPerSec: config.quotaProducerBytesPerSec,
+        consumerBytesPerSec: config.quotaConsumerBytesPerSec,
+        window: { windowCount: config.quotaWindowCount, windowSizeMs: config.quotaWindowSizeMs },
+      });
       this.groups = GroupCoordinator.open(this.libc, groupOptions(config, this));
     } catch (e) {
       this.topics.close();
@@ -237,7 +254,7 @@ export class Broker implements BrokerCore {
     await Promise.all([unbound, ...open.map((c) => c.idle())]);
     this.groups.close();
     await this.maintenance.stop();
-    this.flusher.runPass(); // waiters of a pass not yet run resolve before the logs close
+    await this.flusher.drain(); // waiters of flushes pending or running resolve before the logs close
     this.topics.close();
     this.logger.info("Denka stopped: logs flushed and closed.");
   }

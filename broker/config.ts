@@ -38,6 +38,8 @@ export interface BrokerConfig {
   readonly requestSizeBytesMax: number;
   /** `sync`: acks=all is answered once the data is on disk (group commit); `async`: the page cache. */
   readonly flushMode: "sync" | "async";
+  /** How a group-commit pass reaches the disk: one fdatasync per partition, or one syncfs. */
+  readonly flushCall: "fdatasync" | "syncfs";
   /** How often retention, compaction and producer expiry run (log.retention.check.interval.ms). */
   readonly retentionCheckIntervalMs: number;
   /** The HTTP API, metrics and console listener; `undefined` when `--http off`. */
@@ -57,6 +59,16 @@ export interface BrokerConfig {
   readonly offsetsRetentionCheckIntervalMs: number;
   /** Kafka's offset.metadata.max.bytes. */
   readonly offsetMetadataMaxBytes: number;
+  /** Kafka's max.incremental.fetch.session.cache.slots: fetch sessions held at once (0: none). */
+  readonly fetchSessionCacheSlotsMax: number;
+  /** Kafka's quota.producer.default: bytes/s any client id may produce; undefined = unlimited. */
+  readonly quotaProducerBytesPerSec: number | undefined;
+  /** Kafka's quota.consumer.default: bytes/s any client id may fetch; undefined = unlimited. */
+  readonly quotaConsumerBytesPerSec: number | undefined;
+  /** Kafka's quota.window.num: samples a client's byte rate is measured over. */
+  readonly quotaWindowCount: number;
+  /** Kafka's quota.window.size.seconds, in ms: the length of one sample. */
+  readonly quotaWindowSizeMs: number;
   readonly logLevel: LogLevel;
   /** Defaults for every topic, by Kafka topic property name. */
   readonly topicDefaults: TopicConfigs;
@@ -184,6 +196,13 @@ export const optionDefs: readonly OptionDef[] = [
     doc: "sync: acks=all waits for fdatasync (group commit); async: the page cache",
   },
   {
+    name: "flush-call",
+    kind: "enum",
+    defaultValue: "fdatasync",
+    choices: ["fdatasync", "syncfs"],
+    doc: "how a group-commit pass syncs: fdatasync per partition, or one syncfs of the data dir",
+  },
+  {
     name: "retention-check-interval-ms",
     kind: "int",
     defaultValue: "300000",
@@ -231,6 +250,41 @@ export const optionDefs: readonly OptionDef[] = [
     defaultValue: "4096",
     kafkaKey: "offset.metadata.max.bytes",
     doc: "largest metadata string of a committed offset",
+  },
+  {
+    name: "fetch-session-cache-slots",
+    kind: "int",
+    defaultValue: "1000",
+    kafkaKey: "max.incremental.fetch.session.cache.slots",
+    doc: "incremental fetch sessions (KIP-227) held at once; 0 turns them off",
+  },
+  {
+    name: "quota-producer-byte-rate",
+    kind: "int",
+    kafkaKey: "quota.producer.default",
+    doc:
+      "bytes/s each client id may produce, unless a client quota says otherwise (default unlimited)",
+  },
+  {
+    name: "quota-consumer-byte-rate",
+    kind: "int",
+    kafkaKey: "quota.consumer.default",
+    doc:
+      "bytes/s each client id may fetch, unless a client quota says otherwise (default unlimited)",
+  },
+  {
+    name: "quota-window-num",
+    kind: "int",
+    defaultValue: "11",
+    kafkaKey: "quota.window.num",
+    doc: "samples a client's byte rate is measured over",
+  },
+  {
+    name: "quota-window-size-seconds",
+    kind: "int",
+    defaultValue: "1",
+    kafkaKey: "quota.window.size.seconds",
+    doc: "length of one quota sample",
   },
   {
     name: "cluster-id",
@@ -392,6 +446,7 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     fetchPath: enumOption(opts, "fetch-path") as BrokerConfig["fetchPath"],
     requestSizeBytesMax: intOption(opts, "request-max-bytes", 1024, 2147483647),
     flushMode: enumOption(opts, "flush") as BrokerConfig["flushMode"],
+    flushCall: enumOption(opts, "flush-call") as BrokerConfig["flushCall"],
     retentionCheckIntervalMs: intOption(opts, "retention-check-interval-ms", 1, 2147483647),
     http: opts["http"].trim().toLowerCase() === "off" ? undefined : parseHostPort(opts["http"]),
     httpBodySizeBytesMax: intOption(opts, "http-max-body-bytes", 1024, 2147483647),
@@ -412,6 +467,11 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
       2147483647,
     ),
     offsetMetadataMaxBytes: intOption(opts, "offset-metadata-max-bytes", 0, 2147483647),
+    fetchSessionCacheSlotsMax: intOption(opts, "fetch-session-cache-slots", 0, 1_000_000),
+    quotaProducerBytesPerSec: optionalIntOption(opts, "quota-producer-byte-rate", 1),
+    quotaConsumerBytesPerSec: optionalIntOption(opts, "quota-consumer-byte-rate", 1),
+    quotaWindowCount: intOption(opts, "quota-window-num", 1, 1000),
+    quotaWindowSizeMs: intOption(opts, "quota-window-size-seconds", 1, 3600) * 1000,
     logLevel: enumOption(opts, "log-level") as LogLevel,
     topicDefaults,
   };
@@ -433,6 +493,15 @@ function intOption(opts: Record<string, string>, name: string, min: number, max:
     throw new ConfigError(`Option "${name}" must be an integer in ${min}..${max}, got "${raw}".`);
   }
   return n;
+}
+
+/** An integer option without a default: undefined when not given. */
+function optionalIntOption(
+  opts: Record<string, string>,
+  name: string,
+  min: number,
+): number | undefined {
+  return opts[name] === undefined ? undefined : intOption(opts, name, min, Number.MAX_SAFE_INTEGER);
 }
 
 function boolOption(opts: Record<string, string>, name: string): boolean {

@@ -82,3 +82,42 @@ Deno.test("--help lists every option", () => {
   }
   assert(settingsFromArgs(["--help"]).help);
 });
+
+Deno.test("quota options: unlimited by default, set by flag, env or Kafka's file keys", () => {
+  const none = resolveConfig([]);
+  assertEquals(none.quotaProducerBytesPerSec, undefined);
+  assertEquals(none.quotaConsumerBytesPerSec, undefined);
+  assertEquals(none.quotaWindowCount, 11);
+  assertEquals(none.quotaWindowSizeMs, 1000);
+  const file = parseConfigText(
+    "quota.producer.default=1000\nquota.window.num=3\nquota.window.size.seconds=2\n",
+    false,
+  );
+  const env = settingsFromEnv({ DENKA_QUOTA_CONSUMER_BYTE_RATE: "2000" });
+  const args = settingsFromArgs(["--quota-producer-byte-rate", "1500"]);
+  const c = resolveConfig([file, env, args]);
+  assertEquals(c.quotaProducerBytesPerSec, 1500);
+  assertEquals(c.quotaConsumerBytesPerSec, 2000);
+  assertEquals(c.quotaWindowCount, 3);
+  assertEquals(c.quotaWindowSizeMs, 2000);
+  throwsConfig(
+    () => resolveConfig([settingsFromArgs(["--quota-producer-byte-rate", "0"])]),
+    /quota-producer-byte-rate/,
+  );
+  throwsConfig(
+    () => resolveConfig([settingsFromArgs(["--quota-window-num", "-1"])]),
+    /quota-window-num/,
+  );
+});
+
+Deno.test("fetch session cache slots: 1000 by default, Kafka's key in a file, 0 turns them off", () => {
+  assertEquals(resolveConfig([]).fetchSessionCacheSlotsMax, 1000);
+  const file = parseConfigText("max.incremental.fetch.session.cache.slots=7\n", false);
+  assertEquals(resolveConfig([file]).fetchSessionCacheSlotsMax, 7);
+  const off = settingsFromArgs(["--fetch-session-cache-slots", "0"]);
+  assertEquals(resolveConfig([off]).fetchSessionCacheSlotsMax, 0);
+  throwsConfig(
+    () => resolveConfig([settingsFromArgs(["--fetch-session-cache-slots", "-1"])]),
+    /fetch-session-cache-slots/,
+  );
+});

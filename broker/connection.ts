@@ -168,6 +168,26 @@ export class Connection implements SocketHandlers {
     if (this.#pendingSends.size >= PENDING_SENDS_MAX) await p;
   }
 
+  /**
+   * Resolves after `durationMs`, or at once when the connection closes. The
+   * router awaits it to throttle a client over its quota: while it waits,
+   * no further request of this connection is handled (Kafka mutes the
+   * channel); bytes that arrive are only buffered.
+   */
+  mute(durationMs: number): Promise<void> {
+    if (this.#closed || durationMs <= 0) return Promise.resolve();
+    const signal = this.#abort.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, durationMs);
+      signal.addEventListener("abort", done);
+    });
+  }
+
   /** Closes the connection, logging why. */
   close(reason?: string): void {
     if (this.#closed) return;

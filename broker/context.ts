@@ -10,8 +10,10 @@ import type { Logger } from "../util/log.ts";
 import type { AppendWaiters } from "./append_waiters.ts";
 import type { BrokerConfig, HostPort } from "./config.ts";
 import type { Connection } from "./connection.ts";
+import type { FetchSessionCache } from "./fetch_sessions.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { ProducerIds } from "./producer_ids.ts";
+import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
@@ -38,8 +40,12 @@ export interface BrokerCore {
   readonly producerIds: ProducerIds;
   /** Group commit: produces that must wait for the disk share one flush per partition. */
   readonly flusher: GroupCommit;
+  /** Client byte-rate quotas (produce and fetch throttling). */
+  readonly quotas: ClientQuotas;
   /** Consumer groups and committed offsets. */
   readonly groups: GroupCoordinator;
+  /** Incremental fetch sessions (KIP-227). */
+  readonly fetchSessions: FetchSessionCache;
   /** The address clients are told to connect to. */
   advertised(): HostPort;
   nowMs(): number;

@@ -23,6 +23,7 @@ import type { ApiHandler, BrokerCore, RequestInfo } from "./context.ts";
 import { type Connection, FrameError, type FrameHandler } from "./connection.ts";
 import { apiHandlers } from "./handlers/mod.ts";
 import { type ApiRanges, apiVersionsBody, apiVersionsHandler } from "./handlers/api_versions.ts";
+import { respondsBeforeThrottle } from "./quotas.ts";
 
 const API_VERSIONS_KEY = 18;
 /** Response writers a connection keeps for reuse, at most. */
@@ -122,15 +123,23 @@ export class RequestRouter implements FrameHandler {
       throw e;
     }
     this.observer?.(info, performance.now() - startedMs, request, response);
+    const quotas = this.#broker.quotas;
+    const throttleMs = quotas.active ? quotas.throttleRequest(info, frame.length, response) : 0;
     if (response === null || connection.closed) {
       runSettled();
+      if (throttleMs > 0) await connection.mute(throttleMs); // acks=0: nothing to answer
       return;
     }
+    // KIP-219 clients get the response at once, then the connection is muted;
+    // older ones get it once the throttle time has passed.
+    const delayResponse = throttleMs > 0 && !respondsBeforeThrottle(info);
+    if (delayResponse) await connection.mute(throttleMs);
     const w = this.#takeWriter(connection);
     await connection.send(this.#encode(w, info, info.apiVersion, response), () => {
       this.#returnWriter(connection, w);
       runSettled();
     });
+    if (throttleMs > 0 && !delayResponse) await connection.mute(throttleMs);
   }
 
   /** The size prefix, header and body in one plan, written by `w` (no separate prefix buffer). */

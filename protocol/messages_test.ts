@@ -126,7 +126,7 @@ for (const api of API_MESSAGES as readonly ApiMessage[]) {
   }
 }
 
-Deno.test("apiTable covers the 34 client-facing API keys with spec versions", () => {
+Deno.test("apiTable covers the 36 client-facing API keys with spec versions", () => {
   const keys = API_MESSAGES.map((a) => a.apiKey);
   assert.deepEqual(keys, [
     0,
@@ -161,6 +161,8 @@ Deno.test("apiTable covers the 34 client-facing API keys with spec versions", ()
     42,
     44,
     47,
+    48,
+    49,
     60,
     75,
   ]);

@@ -26,6 +26,8 @@ import { produceHandler } from "./produce.ts";
 import { deleteRecordsHandler } from "./delete_records.ts";
 import { alterConfigsHandler } from "./alter_configs.ts";
 import { incrementalAlterConfigsHandler } from "./incremental_alter_configs.ts";
+import { describeClientQuotasHandler } from "./describe_client_quotas.ts";
+import { alterClientQuotasHandler } from "./alter_client_quotas.ts";
 
 /** Handlers other than ApiVersions (which the router builds over this list). */
 export const apiHandlers: readonly ApiHandler[] = [
@@ -51,4 +53,6 @@ export const apiHandlers: readonly ApiHandler[] = [
   deleteRecordsHandler,
   alterConfigsHandler,
   incrementalAlterConfigsHandler,
+  describeClientQuotasHandler,
+  alterClientQuotasHandler,
 ];

@@ -39,6 +39,8 @@ export const GENERATED_APIS: readonly string[] = [
   "DeleteGroups", // 42
   "IncrementalAlterConfigs", // 44
   "OffsetDelete", // 47
+  "DescribeClientQuotas", // 48
+  "AlterClientQuotas", // 49
   "DescribeCluster", // 60
   "DescribeTopicPartitions", // 75
 ];

@@ -265,6 +265,22 @@ import {
   type OffsetDeleteResponse,
 } from "./offset_delete.ts";
 import {
+  decodeDescribeClientQuotasRequest,
+  decodeDescribeClientQuotasResponse,
+  type DescribeClientQuotasRequest,
+  type DescribeClientQuotasResponse,
+  encodeDescribeClientQuotasRequest,
+  encodeDescribeClientQuotasResponse,
+} from "./describe_client_quotas.ts";
+import {
+  type AlterClientQuotasRequest,
+  type AlterClientQuotasResponse,
+  decodeAlterClientQuotasRequest,
+  decodeAlterClientQuotasResponse,
+  encodeAlterClientQuotasRequest,
+  encodeAlterClientQuotasResponse,
+} from "./alter_client_quotas.ts";
+import {
   decodeDescribeClusterRequest,
   decodeDescribeClusterResponse,
   type DescribeClusterRequest,
@@ -312,6 +328,8 @@ export * from "./create_partitions.ts";
 export * from "./delete_groups.ts";
 export * from "./incremental_alter_configs.ts";
 export * from "./offset_delete.ts";
+export * from "./describe_client_quotas.ts";
+export * from "./alter_client_quotas.ts";
 export * from "./describe_cluster.ts";
 export * from "./describe_topic_partitions.ts";
 export * from "./request_header.ts";
@@ -351,6 +369,8 @@ export const ApiKey = {
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
+  DescribeClientQuotas: 48,
+  AlterClientQuotas: 49,
   DescribeCluster: 60,
   DescribeTopicPartitions: 75,
 } as const;
@@ -794,6 +814,36 @@ export const offsetDeleteApi: ApiMessage<OffsetDeleteRequest, OffsetDeleteRespon
   encodeResponse: encodeOffsetDeleteResponse,
 };
 
+/** DescribeClientQuotas (API key 48). */
+export const describeClientQuotasApi: ApiMessage<
+  DescribeClientQuotasRequest,
+  DescribeClientQuotasResponse
+> = {
+  apiKey: 48,
+  name: "DescribeClientQuotas",
+  minVersion: 0,
+  maxVersion: 1,
+  flexibleMinVersion: 1,
+  decodeRequest: decodeDescribeClientQuotasRequest,
+  encodeRequest: encodeDescribeClientQuotasRequest,
+  decodeResponse: decodeDescribeClientQuotasResponse,
+  encodeResponse: encodeDescribeClientQuotasResponse,
+};
+
+/** AlterClientQuotas (API key 49). */
+export const alterClientQuotasApi: ApiMessage<AlterClientQuotasRequest, AlterClientQuotasResponse> =
+  {
+    apiKey: 49,
+    name: "AlterClientQuotas",
+    minVersion: 0,
+    maxVersion: 1,
+    flexibleMinVersion: 1,
+    decodeRequest: decodeAlterClientQuotasRequest,
+    encodeRequest: encodeAlterClientQuotasRequest,
+    decodeResponse: decodeAlterClientQuotasResponse,
+    encodeResponse: encodeAlterClientQuotasResponse,
+  };
+
 /** DescribeCluster (API key 60). */
 export const describeClusterApi: ApiMessage<DescribeClusterRequest, DescribeClusterResponse> = {
   apiKey: 60,
@@ -857,6 +907,8 @@ export const API_MESSAGES: readonly ApiMessage[] = [
   deleteGroupsApi as ApiMessage,
   incrementalAlterConfigsApi as ApiMessage,
   offsetDeleteApi as ApiMessage,
+  describeClientQuotasApi as ApiMessage,
+  alterClientQuotasApi as ApiMessage,
   describeClusterApi as ApiMessage,
   describeTopicPartitionsApi as ApiMessage,
 ];

@@ -27,6 +27,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const BUN_PATH = join(ROOT, "node_modules/.bin/bun");
 const START_TIMEOUT_MS = 30_000;
 
+const QUOTA_OPTIONS = [
+  "quotaProducerByteRate",
+  "quotaConsumerByteRate",
+  "quotaWindowNum",
+  "quotaWindowSizeSeconds",
+];
+
 /** The command-line flags equivalent to `options` (the subset a subprocess can honour). */
 function flagsOf(dataDir: string, options: StartBrokerOptions): Record<string, string> {
   const flags: Record<string, string> = {
@@ -40,12 +47,22 @@ function flagsOf(dataDir: string, options: StartBrokerOptions): Record<string, s
   }
   if (options.writer !== undefined) flags["writer"] = options.writer;
   if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
+  const quotaFlags = {
+    "quota-producer-byte-rate": options.quotaProducerByteRate,
+    "quota-consumer-byte-rate": options.quotaConsumerByteRate,
+    "quota-window-num": options.quotaWindowNum,
+    "quota-window-size-seconds": options.quotaWindowSizeSeconds,
+  };
+  for (const [name, value] of Object.entries(quotaFlags)) {
+    if (value !== undefined) flags[name] = String(value);
+  }
   const unsupported = Object.keys(options).filter((k) =>
     ![
       "partitions",
       "autoCreateTopics",
       "writer",
       "fetchPath",
+      ...QUOTA_OPTIONS,
       "topicDefaults",
       "logLevel",
       "port",

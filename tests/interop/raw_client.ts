@@ -23,18 +23,21 @@ export type FrameOrClose = { kind: "frame"; body: Uint8Array } | { kind: "closed
 /** One TCP connection to the broker, spoken to byte by byte. */
 export class RawConnection {
   readonly #conn: Deno.TcpConn;
+  readonly #clientId: string;
   #buffered: Uint8Array = new Uint8Array(0);
   #closed = false;
   #nextCorrelationId = 1;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.TcpConn, clientId: string) {
     this.#conn = conn;
+    this.#clientId = clientId;
   }
 
-  /** Connects to `bootstrap` (`host:port`). */
-  static async connect(bootstrap: string): Promise<RawConnection> {
+  /** Connects to `bootstrap` (`host:port`); requests carry `clientId` (default "denka-raw"). */
+  static async connect(bootstrap: string, clientId = "denka-raw"): Promise<RawConnection> {
     const [hostname, port] = bootstrap.split(":");
-    return new RawConnection(await Deno.connect({ hostname, port: Number(port) }));
+    const conn = await Deno.connect({ hostname, port: Number(port) });
+    return new RawConnection(conn, clientId);
   }
 
   /** Writes `bytes` whole. */
@@ -126,7 +129,7 @@ export class RawConnection {
       apiKey: api.apiKey,
       apiVersion: version,
       correlationId,
-      clientId: "denka-raw",
+      clientId: this.#clientId,
     });
     api.encodeRequest(w, version, body);
     return { frame: concat(finishFrame(w, mark) as Uint8Array[]), correlationId };

@@ -5,7 +5,8 @@ stdin: {"bootstrap", "topic", "config": {librdkafka props},
                       "partition", "timestamp"}],
         "generate": {"count", "prefix", "partition"} (optional, appended),
         "flush_timeout_s"}
-stdout: {"delivered": N, "offsets": [[partition, offset] ...], "errors": [...]}
+stdout: {"delivered": N, "offsets": [[partition, offset] ...], "errors": [...],
+         "throttle_events": N (librdkafka's throttle_cb calls with a non-zero throttle)}
 """
 
 from confluent_kafka import Producer
@@ -16,6 +17,8 @@ from _common import headers_of, run_main, value_of, encode
 def main(spec):
     config = {"bootstrap.servers": spec["bootstrap"]}
     config.update(spec.get("config", {}))
+    throttles = []
+    config["throttle_cb"] = lambda event: throttles.append(event.throttle_time)
     producer = Producer(config)
     topic = spec["topic"]
     results = []
@@ -61,6 +64,7 @@ def main(spec):
         "offsets": results,
         "errors": errors,
         "undelivered": remaining,
+        "throttle_events": len([t for t in throttles if t > 0]),
     }
 
 

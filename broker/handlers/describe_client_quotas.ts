@@ -1,0 +1,34 @@
+/**
+ * DescribeClientQuotas (key 48, v0-1): the dynamic client-id quotas a filter
+ * matches (`kafka-configs.sh --describe --entity-type clients`), filtered as
+ * Kafka filters them. A refused filter is answered with its error code
+ * (INVALID_REQUEST, or UNSUPPORTED_VERSION for an unknown entity type or
+ * match type) and null entries. The broker-option defaults are not entities
+ * and are not listed, as Kafka does not list its static defaults.
+ *
+ * @module
+ */
+import type {
+  DescribeClientQuotasRequest,
+  DescribeClientQuotasResponse,
+} from "../../protocol/messages/describe_client_quotas.ts";
+import { CLIENT_ID_ENTITY_TYPE } from "../client_quota_store.ts";
+import type { ApiHandler, RequestContext } from "../context.ts";
+
+export const describeClientQuotasHandler: ApiHandler = {
+  apiKey: 48,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(ctx: RequestContext, request: DescribeClientQuotasRequest): DescribeClientQuotasResponse {
+    const found = ctx.broker.quotas.describe(request.components, request.strict);
+    return {
+      throttleTimeMs: 0,
+      errorCode: found.errorCode,
+      errorMessage: found.errorMessage,
+      entries: found.entities?.map((e) => ({
+        entity: [{ entityType: CLIENT_ID_ENTITY_TYPE, entityName: e.clientId }],
+        values: Object.entries(e.values).map(([key, value]) => ({ key, value })),
+      })) ?? null,
+    };
+  },
+};
