@@ -51,8 +51,6 @@ export interface StartBrokerOptions {
   fetchPath?: "auto" | "sendfile" | "copy";
   /** `"sync"`: acks=all waits for the disk (group commit). Default `"async"` (the page cache). */
   flush?: "sync" | "async";
-  /** How a sync-mode group commit reaches the disk (default `"fdatasync"`, one per partition). */
-  flushCall?: "fdatasync" | "syncfs";
   /** How often retention and compaction run. Default 300000. */
   retentionCheckIntervalMs?: number;
   /** Defaults for every topic, by Kafka property name (`"segment.bytes"`, ...). */
@@ -125,7 +123,6 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   if (options.writer !== undefined) flags["writer"] = options.writer;
   if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
   if (options.flush !== undefined) flags["flush"] = options.flush;
-  if (options.flushCall !== undefined) flags["flush-call"] = options.flushCall;
   if (options.retentionCheckIntervalMs !== undefined) {
     flags["retention-check-interval-ms"] = String(options.retentionCheckIntervalMs);
   }

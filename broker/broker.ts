@@ -79,10 +79,7 @@ export class Broker implements BrokerCore {
   private constructor(config: BrokerConfig, libc: Libc, runtime: Runtime, deps: BrokerDeps) {
     this.config = config;
     this.libc = this.metrics.timedLibc(libc);
-    const timedLibc = this.libc;
-    this.flusher = new GroupCommit({
-      sharedSync: config.flushCall === "syncfs" ? (fd) => timedLibc.syncfsAsync(fd) : undefined,
-    });
+    this.flusher = new GroupCommit();
     this.#runtime = runtime;
     this.logger = deps.logger ?? createLogger(config.logLevel);
     this.#nowMs = deps.nowMs ?? Date.now;

@@ -38,8 +38,6 @@ export interface BrokerConfig {
   readonly requestSizeBytesMax: number;
   /** `sync`: acks=all is answered once the data is on disk (group commit); `async`: the page cache. */
   readonly flushMode: "sync" | "async";
-  /** How a group-commit pass reaches the disk: one fdatasync per partition, or one syncfs. */
-  readonly flushCall: "fdatasync" | "syncfs";
   /** How often retention, compaction and producer expiry run (log.retention.check.interval.ms). */
   readonly retentionCheckIntervalMs: number;
   /** The HTTP API, metrics and console listener; `undefined` when `--http off`. */
@@ -194,13 +192,6 @@ export const optionDefs: readonly OptionDef[] = [
     defaultValue: "async",
     choices: ["async", "sync"],
     doc: "sync: acks=all waits for fdatasync (group commit); async: the page cache",
-  },
-  {
-    name: "flush-call",
-    kind: "enum",
-    defaultValue: "fdatasync",
-    choices: ["fdatasync", "syncfs"],
-    doc: "how a group-commit pass syncs: fdatasync per partition, or one syncfs of the data dir",
   },
   {
     name: "retention-check-interval-ms",
@@ -446,7 +437,6 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     fetchPath: enumOption(opts, "fetch-path") as BrokerConfig["fetchPath"],
     requestSizeBytesMax: intOption(opts, "request-max-bytes", 1024, 2147483647),
     flushMode: enumOption(opts, "flush") as BrokerConfig["flushMode"],
-    flushCall: enumOption(opts, "flush-call") as BrokerConfig["flushCall"],
     retentionCheckIntervalMs: intOption(opts, "retention-check-interval-ms", 1, 2147483647),
     http: opts["http"].trim().toLowerCase() === "off" ? undefined : parseHostPort(opts["http"]),
     httpBodySizeBytesMax: intOption(opts, "http-max-body-bytes", 1024, 2147483647),

@@ -45,8 +45,6 @@ export interface RawLibc<P> {
   dup(fd: number): number;
   /** `fdatasync` on another thread: resolves with 0, or the errno of the failure (EIO if unknown). */
   fdatasyncAsync(fd: number): Promise<number>;
-  /** `syncfs`, as {@linkcode fdatasyncAsync}. */
-  syncfsAsync(fd: number): Promise<number>;
   ftruncate(fd: number, sizeBytes: number): number;
   fallocate(fd: number, offsetBytes: number, lengthBytes: number): number;
   /** `lseek(fd, 0, SEEK_END)`. */
@@ -180,7 +178,6 @@ export function buildLibc<P>(raw: RawLibc<P>): Libc {
       retry("fdatasync", fd, () => raw.fdatasync(fd));
     },
     fdatasyncAsync: (fd) => onDuplicate("fdatasync", fd, raw.fdatasyncAsync),
-    syncfsAsync: (fd) => onDuplicate("syncfs", fd, raw.syncfsAsync),
     ftruncate(fd, sizeBytes) {
       checkPosition("sizeBytes", sizeBytes);
       retry("ftruncate", fd, () => raw.ftruncate(fd, sizeBytes));

@@ -95,8 +95,6 @@ function bunRawLibc(): RawLibc<BunPointer> {
     // bun:ffi has no nonblocking calls; node:fs runs fdatasync on Bun's thread pool.
     fdatasyncAsync: (fd) =>
       new Promise((resolve) => fsFdatasync(fd, (error) => resolve(error ? fsErrno(error) : 0))),
-    // No thread to run it on: syncfs blocks the event loop (once per group-commit pass).
-    syncfsAsync: (fd) => Promise.resolve(c.syncfs(fd) === 0 ? 0 : ffi.read.i32(errnoPointer, 0)),
     ftruncate: (fd, size) => c.ftruncate(fd, size),
     fallocate: (fd, off, len) => c.fallocate(fd, 0, off, len),
     seekEnd: (fd) => Number(c.lseek(fd, 0, SEEK_END)),

@@ -151,10 +151,25 @@ async function checkRuntime(): Promise<void> {
   await listener.close();
 }
 
+/** fdatasyncAsync runs on Bun's thread pool (node:fs) on a dup: the fd may close first. */
+async function checkFdatasyncAsync(dir: string): Promise<void> {
+  const fd = libc.open(`${dir}/async.log`, OpenFlags.O_RDWR | OpenFlags.O_CREAT);
+  const bytes = new Uint8Array(4096).map((_, i) => i * 3);
+  assert.equal(libc.pwrite(fd, bytes, 0), bytes.length);
+  const flushed = libc.fdatasyncAsync(fd);
+  libc.close(fd);
+  await flushed;
+  await assert.rejects(
+    libc.fdatasyncAsync(fd),
+    (e: unknown) => e instanceof IoError && e.errno === Errno.EBADF,
+  );
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(`${os.tmpdir()}/denka-bun-smoke-`);
   try {
     checkLibc(dir);
+    await checkFdatasyncAsync(dir);
     await checkRuntime();
     const fileBytes = new Uint8Array(64 * MIB);
     for (let i = 0; i < fileBytes.length; i += 65536) {

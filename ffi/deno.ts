@@ -49,7 +49,6 @@ function denoRawLibc(): RawLibc<Deno.PointerObject> {
     LIBC_PATH,
     {
       fdatasync: { parameters: ["i32"], result: "i32", nonblocking: true },
-      syncfs: { parameters: ["i32"], result: "i32", nonblocking: true },
     } as const,
   );
   const errnoPointer = c.__errno_location();
@@ -69,7 +68,6 @@ function denoRawLibc(): RawLibc<Deno.PointerObject> {
     dup: (fd) => c.dup(fd),
     // A nonblocking call runs on Deno's blocking pool and loses errno: -1 reads as EIO.
     fdatasyncAsync: async (fd) => (await nb.fdatasync(fd)) === 0 ? 0 : Errno.EIO,
-    syncfsAsync: async (fd) => (await nb.syncfs(fd)) === 0 ? 0 : Errno.EIO,
     ftruncate: (fd, size) => c.ftruncate(fd, BigInt(size)),
     fallocate: (fd, off, len) => c.fallocate(fd, 0, BigInt(off), BigInt(len)),
     seekEnd: (fd) => Number(c.lseek(fd, 0n, SEEK_END)),

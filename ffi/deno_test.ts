@@ -224,3 +224,18 @@ async function readExactly(conn: Deno.Conn, sizeBytes: number): Promise<Uint8Arr
   }
   return out;
 }
+
+Deno.test("denoLibc().fdatasyncAsync() runs off the JS thread on a dup: the fd may close first", () =>
+  withTempDir(async (dir) => {
+    const fd = libc.open(`${dir}/async.log`, O_RDWR | O_CREAT);
+    const written = pattern(4096, 3);
+    assert.equal(libc.pwrite(fd, written, 0), written.length);
+    const flushed = libc.fdatasyncAsync(fd);
+    libc.close(fd); // the sync holds its own duplicate
+    await flushed;
+    assert.deepEqual(await Deno.readFile(`${dir}/async.log`), written);
+    await assert.rejects(
+      libc.fdatasyncAsync(fd),
+      (e) => e instanceof IoError && e.syscall === "dup" && e.errno === Errno.EBADF,
+    );
+  }));

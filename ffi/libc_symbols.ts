@@ -38,7 +38,6 @@ export const LIBC_SYMBOLS = {
   pwrite: { params: ["i32", "buffer", "usize", "i64"], result: "i32" },
   fdatasync: { params: ["i32"], result: "i32" },
   dup: { params: ["i32"], result: "i32" },
-  syncfs: { params: ["i32"], result: "i32" },
   ftruncate: { params: ["i32", "i64"], result: "i32" },
   fallocate: { params: ["i32", "i32", "i64", "i64"], result: "i32" },
   lseek: { params: ["i32", "i64", "i32"], result: "i64" },

@@ -213,26 +213,6 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     return lengthBytes;
   }
 
-  /**
-   * The async syncs: the bytes of `nodes` at the call become durable when the call
-   * completes, a macrotask later (the fd may be closed meanwhile: the real bindings
-   * sync a dup), unless the process "crashed" first.
-   */
-  async function syncLater(syscall: string, path: string, nodes: FileNode[]): Promise<void> {
-    const snapshots = nodes.map((node) => {
-      pull(node, 0, node.sizeBytes);
-      return { node, bytes: node.data.slice(0, node.sizeBytes) };
-    });
-    const crashes = crashCount;
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    fault(syscall, path);
-    if (crashes !== crashCount) return;
-    // Each file is durable as it was at the call (cut to its size now, if it shrank since).
-    for (const { node, bytes } of snapshots) {
-      node.durable = bytes.slice(0, Math.min(bytes.length, node.sizeBytes));
-    }
-  }
-
   function makeDurable(node: FileNode, startBytes: number, endBytes: number): void {
     if (node.durable.length !== node.sizeBytes) {
       const durable = new Uint8Array(node.sizeBytes);
@@ -314,12 +294,17 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
       makeDurable(node, 0, node.sizeBytes);
     },
     async fdatasyncAsync(fd) {
+      // The file as it is now becomes durable when the call completes, a macrotask later
+      // (fd may be closed meanwhile: the real bindings sync a dup), unless the process
+      // "crashed" first.
       const { open, node } = file("fdatasync", fd);
-      await syncLater("fdatasync", open.path, [node]);
-    },
-    async syncfsAsync(fd) {
-      const { open } = file("syncfs", fd);
-      await syncLater("syncfs", open.path, [...files.values()]);
+      pull(node, 0, node.sizeBytes);
+      const bytes = node.data.slice(0, node.sizeBytes);
+      const crashes = crashCount;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      fault("fdatasync", open.path);
+      if (crashes !== crashCount) return;
+      node.durable = bytes.subarray(0, Math.min(bytes.length, node.sizeBytes)); // cut if it shrank
     },
     ftruncate(fd, sizeBytes) {
       const { open, node } = file("ftruncate", fd);

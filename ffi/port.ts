@@ -141,13 +141,6 @@ export interface Libc {
    * see the real one: a Deno nonblocking FFI call loses errno).
    */
   fdatasyncAsync(fd: number): Promise<void>;
-  /**
-   * `syncfs`: every dirty page and inode of the filesystem holding `fd`, in
-   * one journal commit and one device cache flush, off the JS thread where
-   * the runtime allows it (Deno; Bun runs it on the JS thread). Same rules
-   * as {@linkcode fdatasyncAsync} (a duplicate of `fd`, IoError).
-   */
-  syncfsAsync(fd: number): Promise<void>;
   ftruncate(fd: number, sizeBytes: number): void;
   /** Reserves blocks for `[offsetBytes, offsetBytes + lengthBytes)` (mode 0: may extend the file). */
   fallocate(fd: number, offsetBytes: number, lengthBytes: number): void;

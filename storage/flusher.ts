@@ -17,13 +17,12 @@
 
 import { setImmediate } from "node:timers";
 import { IoError } from "../ffi/port.ts";
-import type { SyncCall } from "./segment_writer.ts";
 
 /** What the flusher needs of a log. */
 export interface Flushable {
   readonly isClosed: boolean;
-  /** Makes what was appended before the call durable (through `sync`, if given); rejects with IoError. */
-  flushAsync(sync?: SyncCall): Promise<void>;
+  /** Makes what was appended before the call durable; rejects with IoError. */
+  flushAsync(): Promise<void>;
 }
 
 /** Counters of {@linkcode GroupCommit}. */
@@ -51,17 +50,11 @@ export class GroupCommit {
   /** Flushes running, by log; they never reject. */
   readonly #inFlight = new Map<Flushable, Promise<void>>();
   readonly #schedule: (run: () => void) => void;
-  readonly #sharedSync: SyncCall | undefined;
   #scheduled = false;
 
-  /**
-   * `schedule` runs the pass later (default `setImmediate`; tests may run it by hand).
-   * `sharedSync` (a `syncfs`), when given, is called once per pass for all the logs the
-   * pass flushes, in place of one fdatasync each.
-   */
-  constructor(options: { schedule?: (run: () => void) => void; sharedSync?: SyncCall } = {}) {
+  /** `schedule` runs the pass later (default `setImmediate`; tests may run it by hand). */
+  constructor(options: { schedule?: (run: () => void) => void } = {}) {
     this.#schedule = options.schedule ?? ((run) => setImmediate(run));
-    this.#sharedSync = options.sharedSync;
   }
 
   /**
@@ -91,17 +84,12 @@ export class GroupCommit {
   /** Starts the flush of every waiting log that has none in flight. */
   runPass(): void {
     this.#scheduled = false;
-    // One shared sync at a time: what arrives meanwhile waits, and the next covers it all.
-    if (this.#sharedSync !== undefined && this.#inFlight.size > 0) return;
     let started = 0;
-    let shared: Promise<void> | undefined;
-    const sharedSync = this.#sharedSync;
-    const sync = sharedSync && ((fd: number) => shared ??= sharedSync(fd));
     for (const [log, waiters] of this.#waiting) {
       if (this.#inFlight.has(log)) continue; // its waiters join the flush after that one
       this.#waiting.delete(log);
       // Started a microtask later, so that it is in #inFlight before it can settle.
-      this.#inFlight.set(log, Promise.resolve().then(() => this.#flush(log, waiters, sync)));
+      this.#inFlight.set(log, Promise.resolve().then(() => this.#flush(log, waiters)));
       started++;
     }
     if (started > 0) this.stats.passes++;
@@ -115,12 +103,12 @@ export class GroupCommit {
     }
   }
 
-  async #flush(log: Flushable, waiters: Pending[], sync: SyncCall | undefined): Promise<void> {
+  async #flush(log: Flushable, waiters: Pending[]): Promise<void> {
     let failure: Error | undefined = undefined;
     if (!log.isClosed) {
       this.stats.flushes++;
       try {
-        await log.flushAsync(sync);
+        await log.flushAsync();
       } catch (error) {
         failure = error as Error;
         this.stats.failures++;

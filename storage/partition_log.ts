@@ -33,7 +33,6 @@ import { floorSegmentIndex } from "./fetch_pipeline.ts";
 import type { AppendOptions, AppendResult, AppendSuccess } from "./log_append.ts";
 import { planAppend } from "./log_append.ts";
 import { type LogConfig, logConfig } from "./log_config.ts";
-import type { SyncCall } from "./segment_writer.ts";
 import { CLEAN_SHUTDOWN_FILE_NAME, joinPath } from "./log_files.ts";
 import {
   type LoadedLog,
@@ -290,12 +289,12 @@ export class PartitionLog {
    * durable while later appends go on. Rejects with IoError; the next append or flush then
    * reopens the segment (recovery). A log closed meanwhile was flushed by its close.
    */
-  async flushAsync(sync?: SyncCall): Promise<void> {
+  async flushAsync(): Promise<void> {
     assert(!this.#closed, "The log is closed");
     this.#healActive();
     const endOffset = this.#logEndOffset;
     const records = this.#unflushedRecords;
-    await this.#active().flushAsync(sync);
+    await this.#active().flushAsync();
     if (this.#closed) return;
     this.#recoveryPoint = Math.max(this.#recoveryPoint, Math.min(endOffset, this.#logEndOffset));
     this.#unflushedRecords = Math.max(0, this.#unflushedRecords - records);

@@ -23,7 +23,7 @@ import {
 } from "./log_files.ts";
 import { OffsetIndex } from "./offset_index.ts";
 import { type BatchPosition, SegmentScanner } from "./segment_scan.ts";
-import { createSegmentWriter, type SegmentWriter, type SyncCall } from "./segment_writer.ts";
+import { createSegmentWriter, type SegmentWriter } from "./segment_writer.ts";
 import { TimeIndex, type TimestampOffset } from "./time_index.ts";
 
 export type { BatchPosition } from "./segment_scan.ts";
@@ -252,12 +252,12 @@ export class Segment {
    * {@linkcode flush} off the JS thread: makes the bytes appended before the call durable
    * while appends go on. A segment that rolled meanwhile was synced by its roll.
    */
-  async flushAsync(sync?: SyncCall): Promise<void> {
+  async flushAsync(): Promise<void> {
     const writer = this.#writer;
     if (!this.#unsynced || writer === undefined) return;
     const changes = this.#changes;
     try {
-      await writer.flushAsync(sync);
+      await writer.flushAsync();
       if (changes === this.#changes) this.#unsynced = false;
     } catch (error) {
       this.#flushFailed = true;

@@ -12,13 +12,6 @@ import { MmapSegmentWriter } from "./writer_mmap.ts";
 /** The writer kinds: `pwrite` (default; ~1.7× faster on this VM) or `mmap` + `Uint8Array.set`. */
 export type WriterKind = "pwrite" | "mmap";
 
-/**
- * How an async flush reaches the disk, given the segment's fd: by default
- * {@linkcode Libc.fdatasyncAsync}; group commit may pass one `syncfs` shared
- * by every log of a pass.
- */
-export type SyncCall = (fd: number) => Promise<void>;
-
 /** Appends to one segment file. Owns no fd: the segment opens and closes it. */
 export interface SegmentWriter {
   readonly kind: WriterKind;
@@ -41,7 +34,7 @@ export interface SegmentWriter {
    * ({@linkcode Libc.fdatasyncAsync}); appends may go on meanwhile. Fails and
    * poisons the writer as {@linkcode flush} does.
    */
-  flushAsync(sync?: SyncCall): Promise<void>;
+  flushAsync(): Promise<void>;
   /** Drops bytes from `sizeBytes` on; `sizeBytes` must not exceed the current size. */
   truncateTo(sizeBytes: number): void;
   /** Releases mappings and trims the file to `sizeBytes`; does not flush. */

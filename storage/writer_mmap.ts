@@ -15,7 +15,6 @@ import {
   MMAP_CHUNK_BYTES_DEFAULT,
   type SegmentWriter,
   type SegmentWriterOptions,
-  type SyncCall,
 } from "./segment_writer.ts";
 
 /** msync ranges start on this boundary (the largest Linux page size). */
@@ -101,12 +100,12 @@ export class MmapSegmentWriter implements SegmentWriter {
   }
 
   /** fdatasync of the file writes back the pages dirtied through the mappings, as msync does. */
-  async flushAsync(sync?: SyncCall): Promise<void> {
+  async flushAsync(): Promise<void> {
     this.#checkHealthy();
     const endBytes = this.#sizeBytes;
     const truncations = this.#truncations;
     try {
-      await (sync === undefined ? this.#libc.fdatasyncAsync(this.#fd) : sync(this.#fd));
+      await this.#libc.fdatasyncAsync(this.#fd);
     } catch (error) {
       if (error instanceof IoError) this.#failure ??= error;
       throw error;

@@ -7,7 +7,7 @@
 
 import { strict as assert } from "node:assert";
 import { Errno, IoError, type Libc } from "../ffi/port.ts";
-import type { SegmentWriter, SegmentWriterOptions, SyncCall } from "./segment_writer.ts";
+import type { SegmentWriter, SegmentWriterOptions } from "./segment_writer.ts";
 
 /** See the module doc. */
 export class PwriteSegmentWriter implements SegmentWriter {
@@ -65,10 +65,10 @@ export class PwriteSegmentWriter implements SegmentWriter {
     }
   }
 
-  async flushAsync(sync?: SyncCall): Promise<void> {
+  async flushAsync(): Promise<void> {
     this.#checkHealthy();
     try {
-      await (sync === undefined ? this.#libc.fdatasyncAsync(this.#fd) : sync(this.#fd));
+      await this.#libc.fdatasyncAsync(this.#fd);
     } catch (error) {
       if (error instanceof IoError) this.#failure ??= error;
       throw error;

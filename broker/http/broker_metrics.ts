@@ -115,7 +115,6 @@ export class BrokerMetrics implements TrafficSink {
     const timed = Object.create(libc) as Libc & {
       fdatasync: Libc["fdatasync"];
       fdatasyncAsync: Libc["fdatasyncAsync"];
-      syncfsAsync: Libc["syncfsAsync"];
     };
     const histogram = this.flushSeconds;
     timed.fdatasync = (fd) => {
@@ -136,7 +135,6 @@ export class BrokerMetrics implements TrafficSink {
         }
       };
     timed.fdatasyncAsync = timedAsync("fdatasync", (fd) => libc.fdatasyncAsync(fd));
-    timed.syncfsAsync = timedAsync("syncfs", (fd) => libc.syncfsAsync(fd));
     timed.msync = (mapping, offsetBytes, lengthBytes, flags) => {
       const startedMs = performance.now();
       try {
