@@ -31,6 +31,7 @@
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { FetchRequest } from "../protocol/messages/fetch.ts";
 import { assert } from "../util/assert.ts";
+import { type WaitInterest, waitInterest } from "./append_waiters.ts";
 
 /** The epoch of a full fetch that creates (or re-creates) a session. */
 export const INITIAL_EPOCH = 0;
@@ -122,7 +123,7 @@ export class FetchSession {
   /** The epoch the next incremental request must carry. */
   epoch = nextEpoch(INITIAL_EPOCH);
   readonly #partitions = new Map<string, FetchTarget>();
-  #waitKeys: string[] | undefined;
+  #interest: WaitInterest | undefined;
 
   constructor(id: number, usesTopicIds: boolean, nowMs: number) {
     this.id = id;
@@ -143,7 +144,7 @@ export class FetchSession {
 
   /** Adds `target`, or replaces the one with its key (keeping its place). */
   add(target: FetchTarget): void {
-    if (!this.#partitions.has(target.key)) this.#waitKeys = undefined;
+    if (!this.#partitions.has(target.key)) this.#interest = undefined;
     this.#partitions.set(target.key, target);
   }
 
@@ -156,7 +157,7 @@ export class FetchSession {
     for (const t of request.forgottenTopicsData) {
       for (const partition of t.partitions) {
         const key = targetKey(this.usesTopicIds, t.topic, t.topicId, partition);
-        if (this.#partitions.delete(key)) this.#waitKeys = undefined;
+        if (this.#partitions.delete(key)) this.#interest = undefined;
       }
     }
     for (const t of request.topics) {
@@ -187,10 +188,10 @@ export class FetchSession {
     }
   }
 
-  /** The long-poll keys of the session's partitions, kept until the partition set changes. */
-  waitKeys(keyOf: (target: FetchTarget) => string): readonly string[] {
-    this.#waitKeys ??= [...this.#partitions.values()].map(keyOf);
-    return this.#waitKeys;
+  /** What a long poll of the session parks on, kept until the partition set changes. */
+  interest(topicOf: (target: FetchTarget) => string): WaitInterest {
+    this.#interest ??= interestOf([...this.#partitions.values()], topicOf);
+    return this.#interest;
   }
 }
 
@@ -202,8 +203,8 @@ export interface FetchContext {
   readonly incremental: boolean;
   /** The partitions to read, in response order. */
   readonly targets: readonly FetchTarget[];
-  /** The keys a long poll parks on (`keyOf` of every target). */
-  waitKeys(keyOf: (target: FetchTarget) => string): readonly string[];
+  /** What a long poll parks on: every target, its topic named by `topicOf`. */
+  interest(topicOf: (target: FetchTarget) => string): WaitInterest;
   /**
    * Records what the response carried and returns the session id to answer
    * with. `abandoned`: the response will not be delivered (no session is
@@ -300,7 +301,7 @@ export class FetchSessionCache {
       errorCode: ErrorCode.NONE,
       incremental: false,
       targets,
-      waitKeys: (keyOf) => targets.map(keyOf),
+      interest: (topicOf) => interestOf(targets, topicOf),
       complete: (sent, abandoned) => {
         if (abandoned) return SESSIONLESS_ID;
         const session = this.#create(targets, usesTopicIds);
@@ -342,12 +343,19 @@ export class FetchSessionCache {
   }
 }
 
+function interestOf(
+  targets: readonly FetchTarget[],
+  topicOf: (target: FetchTarget) => string,
+): WaitInterest {
+  return waitInterest(targets.map((t) => ({ topic: topicOf(t), partition: t.partition })));
+}
+
 function failed(errorCode: number): FetchContext {
   return {
     errorCode,
     incremental: false,
     targets: [],
-    waitKeys: () => [],
+    interest: () => new Map(),
     complete: () => SESSIONLESS_ID,
   };
 }
@@ -357,7 +365,7 @@ function sessionless(targets: FetchTarget[]): FetchContext {
     errorCode: ErrorCode.NONE,
     incremental: false,
     targets,
-    waitKeys: (keyOf) => targets.map(keyOf),
+    interest: (topicOf) => interestOf(targets, topicOf),
     complete: () => SESSIONLESS_ID,
   };
 }
@@ -367,7 +375,7 @@ function incrementalContext(session: FetchSession, cache: FetchSessionCache): Fe
     errorCode: ErrorCode.NONE,
     incremental: true,
     targets: session.targets(),
-    waitKeys: (keyOf) => session.waitKeys(keyOf),
+    interest: (topicOf) => session.interest(topicOf),
     complete: (sent) => {
       session.recordSent(sent);
       cache.touch(session);

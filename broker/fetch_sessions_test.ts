@@ -227,19 +227,23 @@ Deno.test("a session keeps to the topic addressing it was created with", () => {
   );
 });
 
-Deno.test("waitKeys() are kept until the session's partitions change", () => {
+Deno.test("interest() is kept until the session's partitions change", () => {
   const { cache } = cacheOf(10);
   const id = open(cache, [["a", 0, 0], ["a", 1, 0]]);
   let calls = 0;
-  const keyOf = (t: FetchTarget) => {
+  const topicOf = (t: FetchTarget) => {
     calls++;
-    return `${t.topic}/${t.partition}`;
+    return t.topic;
   };
-  assertEquals(cache.begin(request(id, 1, [["a", 0, 4]]), false).waitKeys(keyOf), ["a/0", "a/1"]);
-  assertEquals(cache.begin(request(id, 2), false).waitKeys(keyOf), ["a/0", "a/1"]);
-  assertEquals(calls, 2, "an offset change keeps the keys");
+  const first = cache.begin(request(id, 1, [["a", 0, 4]]), false).interest(topicOf);
+  assertEquals(first, new Map([["a", new Uint8Array([0b11])]]));
+  assertEquals(cache.begin(request(id, 2), false).interest(topicOf) === first, true);
+  assertEquals(calls, 2, "an offset change keeps the interest");
   const grown = cache.begin(request(id, 3, [["b", 0, 0]], [["a", [0]]]), false);
-  assertEquals(grown.waitKeys(keyOf), ["a/1", "b/0"]);
+  assertEquals(
+    grown.interest(topicOf),
+    new Map([["a", new Uint8Array([0b10])], ["b", new Uint8Array([1])]]),
+  );
 });
 
 Deno.test("a full cache evicts its least recently used session once it is stale", () => {

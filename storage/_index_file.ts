@@ -4,6 +4,15 @@
  * `entryCount × entrySizeBytes` and remapped read-only when the segment stops
  * being active.
  *
+ * Unlike Kafka, an active index maps a window of its preallocated file, not
+ * all of it: {@linkcode WINDOW_BYTES_MIN} at first, doubled (remapped) when an
+ * append needs more. Deno's V8 counts every mapped ArrayBuffer as external
+ * memory, and 1,000 partitions × two 10 MiB indexes (20 GB) kept it
+ * collecting garbage without pause: measured on workload 6 (1,000
+ * partitions), the GC threads used 0.65 cores and p50 latency was 25 ms; with
+ * 64 KiB windows, 0.07 cores and 0.9 ms, and start-up fell from 20-29 s to
+ * 0.7 s.
+ *
  * @module
  */
 
@@ -21,6 +30,9 @@ export class IndexCorruptError extends Error {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The first window an active index maps (a multiple of the largest page size). */
+export const WINDOW_BYTES_MIN = 64 * 1024;
 
 /** Options of {@linkcode IndexFile.open}. */
 export interface IndexFileOptions {
@@ -69,13 +81,13 @@ export class IndexFile {
           `size ${sizeBytes} is not a whole number of entries within ${preallocatedBytes}`,
         );
       }
-      index.#map(fd, sizeBytes, false);
       index.entryCount = sizeBytes / index.entrySizeBytes;
       if (sizeBytes === preallocatedBytes && sizeBytes > 0) {
         // Untrimmed (the broker stopped without closing): entries end at the first empty one.
-        index.entryCount = index.#firstEmptyEntry(options.isEmptyEntry);
+        index.entryCount = index.#firstEmptyEntry(fd, options.isEmptyEntry);
       }
       if (options.writable) index.#growAndMapWritable(fd);
+      else index.#map(fd, sizeBytes, false);
     } catch (error) {
       index.#unmap();
       throw error;
@@ -96,11 +108,17 @@ export class IndexFile {
     return this.entryCount * this.entrySizeBytes;
   }
 
-  /** Makes room for one entry at the end and returns its position; the caller fills it. */
+  /**
+   * Makes room for one entry at the end and returns its position; the caller fills it
+   * through {@linkcode view}, read after this call (a grown window is a new view).
+   */
   appendEntry(): number {
     assert(this.#writable, `Index "${this.path}" is not writable`);
     assert(!this.isFull, `Index "${this.path}" is full`);
-    return this.entryCount++ * this.entrySizeBytes;
+    const positionBytes = this.entryCount * this.entrySizeBytes;
+    if (positionBytes + this.entrySizeBytes > this.view.byteLength) this.#growWindow();
+    this.entryCount++;
+    return positionBytes;
   }
 
   /** Drops entries from `entryCount` on (zeroes them so an untrimmed file stays parseable). */
@@ -151,9 +169,36 @@ export class IndexFile {
 
   #growAndMapWritable(fd: number): void {
     this.#unmap();
-    const preallocatedBytes = this.maxEntryCount * this.entrySizeBytes;
-    this.#libc.ftruncate(fd, preallocatedBytes);
-    this.#map(fd, preallocatedBytes, true);
+    this.#libc.ftruncate(fd, this.#preallocatedBytes);
+    this.#map(fd, this.#windowBytesFor(this.validSizeBytes + this.entrySizeBytes), true);
+  }
+
+  get #preallocatedBytes(): number {
+    return this.maxEntryCount * this.entrySizeBytes;
+  }
+
+  /** The window that holds `neededBytes`: a power-of-two multiple of the minimum, capped. */
+  #windowBytesFor(neededBytes: number): number {
+    let windowBytes = WINDOW_BYTES_MIN;
+    while (windowBytes < neededBytes) windowBytes *= 2;
+    return Math.min(windowBytes, this.#preallocatedBytes);
+  }
+
+  /** Remaps the writable window twice as large (the file is already preallocated). */
+  #growWindow(): void {
+    const windowBytes = this.#windowBytesFor(this.view.byteLength * 2);
+    // Map the new window before dropping the old one: a failure leaves the index usable.
+    const fd = this.#libc.open(this.path, OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC);
+    let grown: Mapping;
+    try {
+      grown = this.#libc.mmap(fd, windowBytes, true, 0);
+    } finally {
+      this.#libc.close(fd);
+    }
+    this.#unmap();
+    this.#mapping = grown;
+    this.view = new DataView(grown.bytes.buffer, grown.bytes.byteOffset, grown.bytes.byteLength);
+    this.#writable = true;
   }
 
   #map(fd: number, lengthBytes: number, writable: boolean): void {
@@ -174,13 +219,22 @@ export class IndexFile {
     if (mapping !== undefined) this.#libc.munmap(mapping);
   }
 
-  #firstEmptyEntry(isEmptyEntry: (view: DataView, positionBytes: number) => boolean): number {
-    // Valid entries are never empty and empty ones only follow them: binary search the boundary.
+  #firstEmptyEntry(
+    fd: number,
+    isEmptyEntry: (view: DataView, positionBytes: number) => boolean,
+  ): number {
+    // Valid entries are never empty and empty ones only follow them: binary search the
+    // boundary, reading single entries (mapping the whole preallocated file is what the
+    // windows avoid).
+    const entry = new Uint8Array(this.entrySizeBytes);
+    const view = new DataView(entry.buffer);
     let low = 0;
     let high = this.maxEntryCount;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (isEmptyEntry(this.view, middle * this.entrySizeBytes)) high = middle;
+      entry.fill(0);
+      this.#libc.pread(fd, entry, middle * this.entrySizeBytes);
+      if (isEmptyEntry(view, 0)) high = middle;
       else low = middle + 1;
     }
     return low;

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { memoryLibc } from "../ffi/memory.ts";
 import { OpenFlags } from "../ffi/port.ts";
-import { IndexCorruptError } from "./_index_file.ts";
+import { IndexCorruptError, WINDOW_BYTES_MIN } from "./_index_file.ts";
 import { OffsetIndex, RELATIVE_OFFSET_MAX } from "./offset_index.ts";
 
 function setup(maxIndexBytes = 80) {
@@ -122,4 +122,46 @@ Deno.test("OffsetIndex.truncateTo() drops entries at or above the offset", () =>
   assert.deepEqual(index.lookup(1025), { offset: 1010, positionBytes: 100 });
   index.append(1015, 150);
   index.close();
+});
+
+Deno.test("OffsetIndex maps a window of its preallocated file and doubles it as it fills", () => {
+  const { libc, open } = setup(1024 * 1024);
+  const index = open();
+  assert.equal(index.file.view.byteLength, WINDOW_BYTES_MIN); // not the whole 1 MiB
+  const entries = (3 * WINDOW_BYTES_MIN) / 8 + 5; // past two doublings
+  for (let i = 1; i <= entries; i++) index.append(1000 + i, i * 10);
+  assert.equal(index.file.view.byteLength, 4 * WINDOW_BYTES_MIN);
+  assert.equal(libc.liveMappingCount(), 1, "the old windows are unmapped");
+  for (const i of [1, WINDOW_BYTES_MIN / 8, WINDOW_BYTES_MIN / 8 + 1, entries]) {
+    assert.deepEqual(index.lookup(1000 + i), { offset: 1000 + i, positionBytes: i * 10 });
+  }
+  const fd = libc.open("/d/0.index", OpenFlags.O_RDONLY);
+  assert.equal(libc.fileSize(fd), 1024 * 1024, "the file stays preallocated");
+  libc.close(fd);
+  index.close();
+  const reopened = open(false); // trimmed on close: every entry is still there
+  assert.equal(reopened.entryCount, entries);
+  assert.deepEqual(reopened.lookup(1000 + entries), {
+    offset: 1000 + entries,
+    positionBytes: entries * 10,
+  });
+  reopened.close();
+});
+
+Deno.test("OffsetIndex left untrimmed past its first window finds its end on reopen", () => {
+  const { libc, open } = setup(1024 * 1024);
+  const index = open();
+  const entries = WINDOW_BYTES_MIN / 8 + 3;
+  for (let i = 1; i <= entries; i++) index.append(1000 + i, i);
+  index.file.flush();
+  libc.crash(); // no trim: the file keeps its preallocated size
+  const reopened = open();
+  assert.equal(reopened.entryCount, entries);
+  assert.ok(reopened.file.view.byteLength >= entries * 8 + 8);
+  reopened.append(1000 + entries + 1, entries + 1);
+  assert.deepEqual(reopened.lookup(1_000_000), {
+    offset: 1000 + entries + 1,
+    positionBytes: entries + 1,
+  });
+  reopened.close();
 });

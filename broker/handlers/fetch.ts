@@ -12,7 +12,6 @@
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import type { ReadResult } from "../../storage/log_reads.ts";
-import { partitionKey } from "../append_waiters.ts";
 import type { ApiHandler, RequestContext } from "../context.ts";
 import {
   type FetchContext,
@@ -42,13 +41,13 @@ export const fetchHandler: ApiHandler = {
       return { ...base, errorCode: fetch.errorCode, responses: [] };
     }
     const deadlineMs = performance.now() + Math.max(0, request.maxWaitMs);
-    const keys = fetch.waitKeys((t) => partitionKey(topicNameOf(ctx, t, byId), t.partition));
+    const interest = fetch.interest((t) => topicNameOf(ctx, t, byId));
     for (;;) {
       let read = readOnce(ctx, request.maxBytes, fetch, byId);
       const remainingMs = deadlineMs - performance.now();
       const done = read.sizeBytes >= request.minBytes || read.anyError || remainingMs <= 0 ||
         ctx.connection.closed ||
-        !await ctx.broker.waiters.wait(keys, remainingMs, ctx.connection.signal);
+        !await ctx.broker.waiters.wait(interest, remainingMs, ctx.connection.signal);
       if (!done) continue;
       if (remainingMs > 0 && read.sizeBytes < request.minBytes && !read.anyError) {
         read = readOnce(ctx, request.maxBytes, fetch, byId);
@@ -101,6 +100,8 @@ function readOnce(
   for (const target of fetch.targets) {
     const topic = topicOf(ctx, target, byId);
     const partition = topic?.partitions[target.partition];
+    // Most partitions of a large session have nothing new: skip them before reading.
+    if (fetch.incremental && partition !== undefined && isQuiet(partition, target)) continue;
     const limitBytes = Math.min(target.partitionMaxBytes, responseBytesLeft);
     let read = readPartition(partition, target, limitBytes, byId && topic === undefined);
     // KIP-74: only the first partition with data may exceed the limits by
@@ -132,6 +133,15 @@ function readOnce(
     last.response.partitions.push(partitionResponse(target.partition, read));
   }
   return outcome;
+}
+
+/** Nothing to read and nothing to tell: at the log end, bounds as last sent, no epoch error. */
+function isQuiet(partition: Partition, target: FetchTarget): boolean {
+  const log = partition.log;
+  return target.fetchOffset === log.logEndOffset &&
+    target.sentHighWatermark === log.highWatermark &&
+    target.sentLogStartOffset === log.logStartOffset &&
+    target.currentLeaderEpoch <= LEADER_EPOCH;
 }
 
 function readPartition(

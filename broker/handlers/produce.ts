@@ -19,7 +19,6 @@
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
 import type { DecodedRecords } from "../../protocol/primitives.ts";
-import { partitionKey } from "../append_waiters.ts";
 import type { ApiHandler, RequestContext } from "../context.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
@@ -130,7 +129,7 @@ function producePartition(
   base.baseOffset = appended.baseOffset;
   base.logStartOffset = appended.logStartOffset;
   base.logAppendTimeMs = appended.logAppendTimeMs;
-  if (!appended.duplicate) ctx.broker.waiters.notify(partitionKey(topicName, index));
+  if (!appended.duplicate) ctx.broker.waiters.notify(topicName, index);
   const log = partition.log;
   const syncAck = options.acks === -1 && ctx.broker.config.flushMode === "sync";
   if (syncAck || log.unflushedRecords >= log.config.flushMessages) {

@@ -10,7 +10,6 @@
  */
 import { errorCodeName } from "../../protocol/error_codes.ts";
 import { encodeRecordBatch, type RecordInput } from "../../protocol/records.ts";
-import { partitionKey } from "../append_waiters.ts";
 import type { Topic } from "../topics.ts";
 import { HttpErrorCode } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
@@ -77,7 +76,7 @@ export function produceRecords(
     });
     if (appended.ok) {
       ctx.metrics.countIn(topic.name, blob.length, inputs.length);
-      ctx.broker.waiters.notify(partitionKey(topic.name, index));
+      ctx.broker.waiters.notify(topic.name, index);
     } else if (appended.cause !== undefined) {
       ctx.broker.logger.error(`HTTP append to ${topic.name}-${index} failed: ${appended.message}`);
     }

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Hono } from "hono";
-import { partitionKey } from "../append_waiters.ts";
+import { waitInterest } from "../append_waiters.ts";
 import { HttpError } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
 import { readRecords } from "./record_reader.ts";
@@ -45,6 +45,7 @@ export function tailRoutes(app: Hono, ctx: HttpContext): void {
       defaultValue: partition.log.highWatermark,
     });
     const stop = new AbortController();
+    const interest = waitInterest([{ topic: topicName, partition: index }]);
     let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
     let closed = false;
     const finish = () => {
@@ -99,8 +100,7 @@ export function tailRoutes(app: Hono, ctx: HttpContext): void {
             }
             return;
           }
-          const key = partitionKey(topicName, index);
-          const appended = await ctx.broker.waiters.wait([key], TAIL_KEEPALIVE_MS, stop.signal);
+          const appended = await ctx.broker.waiters.wait(interest, TAIL_KEEPALIVE_MS, stop.signal);
           if (!appended && !closed) {
             controller.enqueue(textEncoder.encode(": keep-alive\n\n"));
             return;
