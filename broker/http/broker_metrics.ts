@@ -9,7 +9,7 @@
 import { statfsSync } from "node:fs";
 import type { Libc } from "../../ffi/port.ts";
 import { MsyncFlags } from "../../ffi/port.ts";
-import type { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
+import type { FetchResponse } from "../../protocol/messages/fetch.ts";
 import { apiTable } from "../../protocol/messages/mod.ts";
 import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
 import type { BrokerCore, RequestInfo } from "../context.ts";
@@ -106,7 +106,7 @@ export class BrokerMetrics implements TrafficSink {
       countProduce(this, request as ProduceRequest, response as ProduceResponse);
     } else if (info.apiKey === FETCH_KEY && this.#state !== undefined) {
       const { topics, libc } = this.#state.broker;
-      countFetch(this, request as FetchRequest, response as FetchResponse, { topics, libc });
+      countFetch(this, response as FetchResponse, { topics, libc });
     }
   };
 

@@ -5,16 +5,18 @@
  *
  * - Produce: bytes of every partition's records that were appended (error
  *   code NONE), and records from the batch headers, which are in memory.
- * - Fetch: bytes of the file slices the response sends, and records as
- *   offsets delivered: from the fetch offset to the offset just after the
- *   last slice (the next batch's base offset, read as one 61-byte header with
- *   pread when the slice does not end its segment).
+ * - Fetch: bytes of the file slices the response sends, and records as the
+ *   offsets of the batches sent: from the first batch's base offset to the
+ *   offset just after the last slice (each read as one 61-byte header with
+ *   pread, the latter only when the slice does not end its segment). The
+ *   request is not used: a fetch session's response lists other partitions,
+ *   in another order, than its request.
  *
  * @module
  */
 import type { Libc } from "../../ffi/port.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
-import type { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
+import type { FetchResponse } from "../../protocol/messages/fetch.ts";
 import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
 import {
   BATCH_HEADER_BYTES,
@@ -62,27 +64,30 @@ export function countProduce(
 /** Counts an answered Fetch request. */
 export function countFetch(
   sink: TrafficSink,
-  request: FetchRequest,
   response: FetchResponse,
   options: { topics: TopicRegistry; libc: Libc },
 ): void {
-  response.responses.forEach((t, ti) => {
-    const asked = request.topics[ti]?.partitions;
-    for (const [pi, p] of t.partitions.entries()) {
+  for (const t of response.responses) {
+    for (const p of t.partitions) {
       const slices = p.records as FileSlice[] | null;
       if (slices === null || slices.length === 0) continue;
       let bytes = 0;
       for (const s of slices) bytes += s.sizeBytes;
-      const fetchOffset = asked?.[pi]?.fetchOffset ?? -1;
+      const first = baseOffsetAt(slices[0], options.libc);
       const next = nextOffsetAfter(slices[slices.length - 1], t.topic, p.partitionIndex, options);
-      const records = next === undefined || fetchOffset < 0 ? 0 : Math.max(0, next - fetchOffset);
+      const records = next === undefined || first === undefined ? 0 : Math.max(0, next - first);
       sink.countOut(t.topic, bytes, records);
     }
-  });
+  }
 }
 
 const headerBytes = new Uint8Array(BATCH_HEADER_BYTES);
 const headerView = new RecordBatchView(headerBytes);
+
+function baseOffsetAt(slice: FileSlice, libc: Libc): number | undefined {
+  const read = libc.pread(slice.fd, headerBytes, slice.positionBytes);
+  return read === BATCH_HEADER_BYTES ? headerView.baseOffset : undefined;
+}
 
 function nextOffsetAfter(
   last: FileSlice,
