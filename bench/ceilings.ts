@@ -9,6 +9,12 @@
  *   each read to a file; no parsing, no answer (the ingest ceiling).
  * - `sink`: a server that answers every frame with an empty produce response
  *   and discards the rest (the load generator's own ceiling).
+ * - `echo` / `echo-client`: workload 5's network path alone: a client sends
+ *   one length-prefixed message every `intervalMs` (the size of one
+ *   workload 5 batch) and a server sends each whole message back; the
+ *   round trip (one hop each way, as a produce request and the fetch
+ *   response that carries its batch) gives the latency ceiling, p50 / p99 /
+ *   p99.9.
  * - `sync`: workload 3's disk alone: N files, each a loop of "append one
  *   batch, fdatasync" (Deno's `syncData`, on its thread pool), all N at once,
  *   no network and no parsing (the ceiling of acks=all in the sync flush mode
@@ -32,6 +38,75 @@ export interface CeilingResult {
   /** First byte received (servers) or first write (sender). */
   startMs: number;
   endMs: number;
+  /** `echo-client`: every round trip in ms, sorted. */
+  latenciesMs?: number[];
+}
+
+/** Reads exactly `buffer.length` bytes; false at EOF. */
+async function readFull(conn: Deno.Conn, buffer: Uint8Array): Promise<boolean> {
+  for (let at = 0; at < buffer.length;) {
+    const n = await conn.read(buffer.subarray(at)).catch(() => null);
+    if (n === null) return false;
+    at += n;
+  }
+  return true;
+}
+
+async function writeFull(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+}
+
+/** Sends every length-prefixed message back whole, until the client hangs up. */
+async function echo(): Promise<CeilingResult> {
+  const listener = listen();
+  const conn = await listener.accept();
+  (conn as Deno.TcpConn).setNoDelay(true);
+  const result: CeilingResult = { bytes: 0, startMs: 0, endMs: 0 };
+  const prefix = new Uint8Array(4);
+  let buffer = new Uint8Array(0);
+  while (await readFull(conn, prefix)) {
+    const sizeBytes = new DataView(prefix.buffer).getInt32(0);
+    if (buffer.length !== sizeBytes + 4) buffer = new Uint8Array(sizeBytes + 4);
+    buffer.set(prefix);
+    if (!await readFull(conn, buffer.subarray(4))) break;
+    if (result.bytes === 0) result.startMs = wallMs();
+    result.bytes += buffer.length;
+    result.endMs = wallMs();
+    await writeFull(conn, buffer);
+  }
+  return result;
+}
+
+/** One message of `messageBytes` every `intervalMs` for `durationMs` (after 1 s of warm-up). */
+async function echoClient(
+  target: string,
+  messageBytes: number,
+  intervalMs: number,
+  durationMs: number,
+): Promise<CeilingResult> {
+  const [hostname, port] = target.split(":");
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  conn.setNoDelay(true);
+  const message = new Uint8Array(messageBytes).fill(7);
+  new DataView(message.buffer).setInt32(0, messageBytes - 4);
+  const back = new Uint8Array(messageBytes);
+  const warmupCount = Math.floor(1000 / intervalMs);
+  const count = warmupCount + Math.floor(durationMs / intervalMs);
+  const result: CeilingResult = { bytes: 0, startMs: wallMs(), endMs: 0, latenciesMs: [] };
+  // The same absolute schedule as the latency load generator; one message in flight.
+  for (let i = 0; i < count; i++) {
+    const waitMs = result.startMs + i * intervalMs - wallMs();
+    if (waitMs > 0.5) await new Promise((r) => setTimeout(r, waitMs));
+    const sentMs = wallMs();
+    await writeFull(conn, message);
+    if (!await readFull(conn, back)) throw new Error("The echo server hung up");
+    if (i >= warmupCount) result.latenciesMs!.push(wallMs() - sentMs);
+    result.bytes += messageBytes;
+  }
+  result.endMs = wallMs();
+  conn.close();
+  result.latenciesMs!.sort((a, b) => a - b);
+  return result;
 }
 
 function listen(): Deno.TcpListener {
@@ -178,7 +253,11 @@ async function main(): Promise<void> {
   else if (mode === "loop-send") result = await loopSend(arg1, Number(arg2));
   else if (mode === "ingest") result = await ingest(arg1);
   else if (mode === "sink") result = await sink();
-  else if (mode === "sync") {
+  else if (mode === "echo") result = await echo();
+  else if (mode === "echo-client") {
+    const [, target, messageBytes, intervalMs, durationMs] = Deno.args;
+    result = await echoClient(target, Number(messageBytes), Number(intervalMs), Number(durationMs));
+  } else if (mode === "sync") {
     const [, dir, files, batchBytes, durationMs] = Deno.args;
     result = await syncLoops(dir, Number(files), Number(batchBytes), Number(durationMs));
   } else throw new Error(`Unknown mode "${mode}"`);

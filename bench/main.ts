@@ -17,7 +17,7 @@ import { crc32cJs } from "../protocol/record_batch.ts";
 import { randomBytes } from "./client_ops.ts";
 import { join } from "node:path";
 import { brokerHasOption, type BrokerVariant, PROJECT_ROOT } from "./broker_proc.ts";
-import { loopbackCeiling, runLoad, startCeilingServer, syncCeiling } from "./procs.ts";
+import { echoCeiling, loopbackCeiling, runLoad, startCeilingServer, syncCeiling } from "./procs.ts";
 import { renderMarkdown, summarize } from "./report.ts";
 import {
   type Cell,
@@ -29,6 +29,7 @@ import {
   measureBroker,
   measureStartup,
   measureTarget,
+  percentile,
   produce100,
   produce1k,
   produce50,
@@ -163,6 +164,21 @@ async function ceilings(round: number): Promise<void> {
       bytesPerSec: await syncCeiling(scratch, 16, 64 * 1024, scale.produceMs),
       recordsPerSec: 0,
       errors: 0,
+    });
+  }
+  if (wants("w5")) {
+    // Workload 5's network path alone at 50 MB/s: a 50,000-byte message a ms, echoed back.
+    const roundTripsMs = await echoCeiling(50_000, 1, scale.latencyMs);
+    record({
+      workload: "ceiling-echo-50MBps",
+      variant: "js",
+      round,
+      bytesPerSec: 0,
+      recordsPerSec: 0,
+      errors: 0,
+      p50Ms: percentile(roundTripsMs, 0.5),
+      p99Ms: percentile(roundTripsMs, 0.99),
+      p999Ms: percentile(roundTripsMs, 0.999),
     });
   }
   const ingestFile = join(scratch, `ingest-${round}.dat`);

@@ -116,6 +116,24 @@ export async function startCeilingServer(
   };
 }
 
+/** Runs the latency ceiling (`ceilings.ts echo` / `echo-client`): round trips in ms, sorted. */
+export async function echoCeiling(
+  messageBytes: number,
+  intervalMs: number,
+  durationMs: number,
+): Promise<number[]> {
+  const server = await startCeilingServer("echo");
+  const r = await runDenoJson<CeilingResult>("ceilings.ts", [
+    "echo-client",
+    server.target,
+    String(messageBytes),
+    String(intervalMs),
+    String(durationMs),
+  ]);
+  await server.result;
+  return r.latenciesMs ?? [];
+}
+
 /** Runs the sync ceiling (`ceilings.ts sync`): bytes per second made durable. */
 export async function syncCeiling(
   dir: string,

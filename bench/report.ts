@@ -205,6 +205,14 @@ export function summarize(cells: readonly Cell[]): Summary {
       figure: ratio(cells, ["w3-sync-acks-all", B], ["ceiling-sync-64k", "js"]),
     },
     {
+      name: "w5 latency p99 at 50 MB/s, deno / echo ceiling p99",
+      figure: ratio(cells, ["w5-latency-50MBps", D], ["ceiling-echo-50MBps", "js"], "p99Ms"),
+    },
+    {
+      name: "w5 latency p99 at 50 MB/s, bun / echo ceiling p99",
+      figure: ratio(cells, ["w5-latency-50MBps", B], ["ceiling-echo-50MBps", "js"], "p99Ms"),
+    },
+    {
       name: "disk sync ceiling (64 KiB × 16) / w1 acks=1, deno",
       figure: ratio(cells, ["ceiling-sync-64k", "js"], ["w1-produce-1k", D]),
     },

@@ -125,7 +125,7 @@ export class Broker implements BrokerCore {
     const startedMs = performance.now();
     const libc = deps.libc ?? await loadLibc();
     const runtime = deps.runtime ?? await loadRuntime();
-    const fetchPath = resolveFetchPath(config.fetchPath, runtime.name);
+    const fetchPath = resolveFetchPath(config.fetchPath);
     const broker = new Broker(config, libc, runtime, deps);
     try {
       if (config.http !== undefined) {

@@ -513,14 +513,13 @@ function enumOption(opts: Record<string, string>, name: string): string {
 }
 
 /**
- * The fetch path `"auto"` stands for on `runtimeName`. Measured with `deno task
- * bench` (one consumer, catch-up from the page cache, same-run ratios): under
- * Deno sendfile ran 1.11-1.82x the copy path; under Bun 0.66-0.73x.
+ * The fetch path `"auto"` stands for: sendfile in both runtimes (a socket
+ * whose fd the runtime hides falls back to copying). Measured with `deno task bench` (one
+ * consumer, catch-up from the page cache, same-run ratios, 29 Nov 2026): sendfile ran
+ * 1.45-1.65x the copy path under Deno and 0.93-1.09x under Bun, at 0.69-0.78x the broker
+ * CPU per GB in Bun. (On 21 Nov, with other suites on the box, Bun measured 0.66-0.73x and
+ * `auto` meant copy there.)
  */
-export function resolveFetchPath(
-  fetchPath: BrokerConfig["fetchPath"],
-  runtimeName: string,
-): "sendfile" | "copy" {
-  if (fetchPath !== "auto") return fetchPath;
-  return runtimeName === "bun" ? "copy" : "sendfile";
+export function resolveFetchPath(fetchPath: BrokerConfig["fetchPath"]): "sendfile" | "copy" {
+  return fetchPath === "auto" ? "sendfile" : fetchPath;
 }

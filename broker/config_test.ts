@@ -23,9 +23,9 @@ Deno.test("resolveConfig() gives Kafka's defaults with no settings", () => {
   assertEquals(c.autoCreateTopics, true);
   assertEquals(c.writerKind, "pwrite");
   assertEquals(c.fetchPath, "auto");
-  assertEquals(resolveFetchPath(c.fetchPath, "deno"), "sendfile");
-  assertEquals(resolveFetchPath(c.fetchPath, "bun"), "copy");
-  assertEquals(resolveFetchPath("sendfile", "bun"), "sendfile");
+  assertEquals(resolveFetchPath(c.fetchPath), "sendfile");
+  assertEquals(resolveFetchPath("copy"), "copy");
+  assertEquals(resolveFetchPath("sendfile"), "sendfile");
   assertEquals(c.topicDefaults["segment.bytes"], "1073741824");
   assertEquals(c.topicDefaults["index.interval.bytes"], "4096");
 });
