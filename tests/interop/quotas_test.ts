@@ -385,7 +385,15 @@ Deno.test("librdkafka completes under the broker's default producer quota; throt
         {
           bootstrap: t.bootstrap,
           topic,
-          config: { "client.id": "confluent-slow", acks: "all", "linger.ms": 5 },
+          // Small requests: with KIP-219 a response comes back at once and its throttle is
+          // paid before the next request, so 2 MiB in two 1 MB requests (librdkafka's
+          // default batch.size) would pay only one throttle and finish early.
+          config: {
+            "client.id": "confluent-slow",
+            acks: "all",
+            "linger.ms": 5,
+            "batch.size": 65536,
+          },
           messages: Array.from({ length: count }, (_, i) => ({
             key: `k${i}`,
             value: { repeat: "v", times: valueBytes },
