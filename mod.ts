@@ -45,8 +45,8 @@ export interface StartBrokerOptions {
   /** Segment writer. Default `"pwrite"`. */
   writer?: "pwrite" | "mmap";
   /**
-   * How fetched records reach the socket. Default `"auto"`: sendfile under
-   * Deno, copy (pread + write) under Bun, where it measured faster.
+   * How fetched records reach the socket. Default `"auto"`: sendfile in both
+   * runtimes (copy, pread + write, where the runtime hides the socket's fd).
    */
   fetchPath?: "auto" | "sendfile" | "copy";
   /** `"sync"`: acks=all waits for the disk (group commit). Default `"async"` (the page cache). */
