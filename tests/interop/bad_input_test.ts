@@ -7,7 +7,11 @@
 import { assert, assertEquals } from "../../util/assert.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { apiVersionsApi, fetchApi, metadataApi, produceApi } from "../../protocol/messages/mod.ts";
-import { defaultFetchRequest } from "../../protocol/messages/fetch.ts";
+import {
+  defaultFetchRequest,
+  defaultFetchRequestPartition,
+  defaultFetchRequestTopic,
+} from "../../protocol/messages/fetch.ts";
 import { defaultMetadataRequest } from "../../protocol/messages/metadata.ts";
 import { Reader, Writer } from "../../protocol/primitives.ts";
 import { BatchField } from "../../protocol/record_batch.ts";
@@ -76,16 +80,12 @@ async function fetch(
     minBytes: 0,
     maxBytes: 16 * 1024 * 1024,
     topics: [{
+      ...defaultFetchRequestTopic(),
       topic,
-      topicId: "00000000-0000-0000-0000-000000000000",
       partitions: [{
-        partition: 0,
-        currentLeaderEpoch: -1,
+        ...defaultFetchRequestPartition(),
         fetchOffset: offset,
-        lastFetchedEpoch: -1,
-        logStartOffset: -1,
         partitionMaxBytes: 16 * 1024 * 1024,
-        replicaDirectoryId: "00000000-0000-0000-0000-000000000000",
       }],
     }],
   });

@@ -19,7 +19,11 @@ import {
 } from "../../protocol/messages/mod.ts";
 import type { AlterClientQuotasRequestEntryData } from "../../protocol/messages/alter_client_quotas.ts";
 import type { DescribeClientQuotasResponse } from "../../protocol/messages/describe_client_quotas.ts";
-import { defaultFetchRequest } from "../../protocol/messages/fetch.ts";
+import {
+  defaultFetchRequest,
+  defaultFetchRequestPartition,
+  defaultFetchRequestTopic,
+} from "../../protocol/messages/fetch.ts";
 import { defaultMetadataRequest } from "../../protocol/messages/metadata.ts";
 import { decodeRecordBatches, encodeRecordBatch } from "../../protocol/records.ts";
 import { assert, assertEquals } from "../../util/assert.ts";
@@ -132,16 +136,12 @@ async function fetchFrom(c: RawConnection, topic: string, offset: number, versio
     ...defaultFetchRequest(),
     maxBytes: 64 * 1024 * 1024,
     topics: [{
+      ...defaultFetchRequestTopic(),
       topic,
-      topicId: "00000000-0000-0000-0000-000000000000",
       partitions: [{
-        partition: 0,
-        currentLeaderEpoch: -1,
+        ...defaultFetchRequestPartition(),
         fetchOffset: offset,
-        lastFetchedEpoch: -1,
-        logStartOffset: -1,
         partitionMaxBytes: 64 * 1024 * 1024,
-        replicaDirectoryId: "00000000-0000-0000-0000-000000000000",
       }],
     }],
   });
