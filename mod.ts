@@ -18,6 +18,7 @@ import type { BrokerCounters } from "./broker/context.ts";
 import type { GroupCoordinator } from "./broker/groups/coordinator.ts";
 import type { Libc, Runtime } from "./ffi/port.ts";
 import type { LogLevel } from "./util/log.ts";
+import { startBrokerFlags } from "./_start_flags.ts";
 
 export type { BrokerConfig, BrokerCounters, Libc, LogLevel, Runtime };
 
@@ -110,41 +111,7 @@ export interface BrokerHandle {
 
 /** Starts a broker in this process. */
 export async function startBroker(options: StartBrokerOptions = {}): Promise<BrokerHandle> {
-  const flags: Record<string, string> = {
-    listen: `${options.hostname ?? "127.0.0.1"}:${options.port ?? 9092}`,
-    "log-level": options.logLevel ?? "warn",
-  };
-  if (options.advertise !== undefined) flags["advertise"] = options.advertise;
-  if (options.dataDir !== undefined) flags["data-dir"] = options.dataDir;
-  if (options.partitions !== undefined) flags["partitions"] = String(options.partitions);
-  if (options.autoCreateTopics !== undefined) {
-    flags["auto-create"] = String(options.autoCreateTopics);
-  }
-  if (options.writer !== undefined) flags["writer"] = options.writer;
-  if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
-  if (options.flush !== undefined) flags["flush"] = options.flush;
-  if (options.retentionCheckIntervalMs !== undefined) {
-    flags["retention-check-interval-ms"] = String(options.retentionCheckIntervalMs);
-  }
-  flags["http"] = options.http
-    ? `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`
-    : "off";
-  if (options.httpMaxBodyBytes !== undefined) {
-    flags["http-max-body-bytes"] = String(options.httpMaxBodyBytes);
-  }
-  const groupFlags = {
-    "group-initial-rebalance-delay-ms": options.groupInitialRebalanceDelayMs,
-    "group-min-session-timeout-ms": options.groupMinSessionTimeoutMs,
-    "group-max-session-timeout-ms": options.groupMaxSessionTimeoutMs,
-    "offsets-retention-minutes": options.offsetsRetentionMinutes,
-    "quota-producer-byte-rate": options.quotaProducerByteRate,
-    "quota-consumer-byte-rate": options.quotaConsumerByteRate,
-    "quota-window-num": options.quotaWindowNum,
-    "quota-window-size-seconds": options.quotaWindowSizeSeconds,
-  };
-  for (const [name, value] of Object.entries(groupFlags)) {
-    if (value !== undefined) flags[name] = String(value);
-  }
+  const flags = startBrokerFlags(options);
   const config = resolveConfig([{ options: flags, topics: options.topicDefaults ?? {} }]);
   const deps: BrokerDeps = { libc: options.libc, runtime: options.runtime };
   const broker = await Broker.start(config, deps);

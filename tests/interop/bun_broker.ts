@@ -17,6 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolveConfig } from "../../broker/config.ts";
 import type { BrokerCounters, BrokerHandle, StartBrokerOptions } from "../../mod.ts";
+import { startBrokerFlags } from "../../_start_flags.ts";
 
 /** `"deno"` (in-process, the default) or `"bun"` (a `bun run main.ts` subprocess). */
 export const TEST_RUNTIME: "deno" | "bun" = Deno.env.get("DENKA_TEST_RUNTIME") === "bun"
@@ -27,60 +28,21 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const BUN_PATH = join(ROOT, "node_modules/.bin/bun");
 const START_TIMEOUT_MS = 30_000;
 
-const QUOTA_OPTIONS = [
-  "quotaProducerByteRate",
-  "quotaConsumerByteRate",
-  "quotaWindowNum",
-  "quotaWindowSizeSeconds",
-];
-
-/** The command-line flags equivalent to `options` (the subset a subprocess can honour). */
+/** The command-line flags equivalent to `options`; throws on what a subprocess cannot honour. */
 function flagsOf(dataDir: string, options: StartBrokerOptions): Record<string, string> {
-  const flags: Record<string, string> = {
-    listen: "127.0.0.1:0",
-    "data-dir": dataDir,
-    "log-level": options.logLevel ?? "warn",
-  };
-  if (options.partitions !== undefined) flags["partitions"] = String(options.partitions);
-  if (options.autoCreateTopics !== undefined) {
-    flags["auto-create"] = String(options.autoCreateTopics);
-  }
-  if (options.writer !== undefined) flags["writer"] = options.writer;
-  if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
-  const quotaFlags = {
-    "quota-producer-byte-rate": options.quotaProducerByteRate,
-    "quota-consumer-byte-rate": options.quotaConsumerByteRate,
-    "quota-window-num": options.quotaWindowNum,
-    "quota-window-size-seconds": options.quotaWindowSizeSeconds,
-  };
-  for (const [name, value] of Object.entries(quotaFlags)) {
-    if (value !== undefined) flags[name] = String(value);
-  }
-  const unsupported = Object.keys(options).filter((k) =>
-    ![
-      "partitions",
-      "autoCreateTopics",
-      "writer",
-      "fetchPath",
-      ...QUOTA_OPTIONS,
-      "topicDefaults",
-      "logLevel",
-      "port",
-      "dataDir",
-      "hostname",
-    ]
-      .includes(k) &&
-    (options as Record<string, unknown>)[k] !== undefined &&
-    !(k === "http" && (options as Record<string, unknown>)[k] === false)
-  );
-  if (unsupported.length > 0) {
+  const inProcessOnly = [
+    options.libc !== undefined && "libc",
+    options.runtime !== undefined && "runtime",
+    options.http !== undefined && options.http !== false && "http",
+  ].filter((k) => k !== false);
+  if (inProcessOnly.length > 0) {
     throw new Error(
       `Option(s) "${
-        unsupported.join(", ")
+        inProcessOnly.join(", ")
       }" cannot be passed to a broker under DENKA_TEST_RUNTIME=bun`,
     );
   }
-  return flags;
+  return startBrokerFlags({ ...options, hostname: "127.0.0.1", port: 0, dataDir });
 }
 
 const statsPaths = new WeakMap<BrokerHandle, { pid: number; path: string }>();

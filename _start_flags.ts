@@ -1,0 +1,45 @@
+/**
+ * {@linkcode StartBrokerOptions} as command-line flags (`--name value`
+ * without the dashes), the one form the config resolver reads: `startBroker()`
+ * resolves them in-process, and the Bun test broker passes them to
+ * `bun run main.ts`.
+ *
+ * @module
+ */
+import type { StartBrokerOptions } from "./mod.ts";
+
+/** The flags equivalent to `options` (topic defaults, libc and runtime are not flags). */
+export function startBrokerFlags(options: StartBrokerOptions): Record<string, string> {
+  const flags: Record<string, string> = {
+    listen: `${options.hostname ?? "127.0.0.1"}:${options.port ?? 9092}`,
+    "log-level": options.logLevel ?? "warn",
+  };
+  if (options.advertise !== undefined) flags["advertise"] = options.advertise;
+  if (options.dataDir !== undefined) flags["data-dir"] = options.dataDir;
+  if (options.autoCreateTopics !== undefined) {
+    flags["auto-create"] = String(options.autoCreateTopics);
+  }
+  if (options.writer !== undefined) flags["writer"] = options.writer;
+  if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
+  if (options.flush !== undefined) flags["flush"] = options.flush;
+  flags["http"] = options.http
+    ? `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`
+    : "off";
+  const numberFlags = {
+    partitions: options.partitions,
+    "retention-check-interval-ms": options.retentionCheckIntervalMs,
+    "http-max-body-bytes": options.httpMaxBodyBytes,
+    "group-initial-rebalance-delay-ms": options.groupInitialRebalanceDelayMs,
+    "group-min-session-timeout-ms": options.groupMinSessionTimeoutMs,
+    "group-max-session-timeout-ms": options.groupMaxSessionTimeoutMs,
+    "offsets-retention-minutes": options.offsetsRetentionMinutes,
+    "quota-producer-byte-rate": options.quotaProducerByteRate,
+    "quota-consumer-byte-rate": options.quotaConsumerByteRate,
+    "quota-window-num": options.quotaWindowNum,
+    "quota-window-size-seconds": options.quotaWindowSizeSeconds,
+  };
+  for (const [name, value] of Object.entries(numberFlags)) {
+    if (value !== undefined) flags[name] = String(value);
+  }
+  return flags;
+}
