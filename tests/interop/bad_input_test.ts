@@ -6,12 +6,7 @@
  */
 import { assert, assertEquals } from "../../util/assert.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
-import { apiVersionsApi, fetchApi, metadataApi, produceApi } from "../../protocol/messages/mod.ts";
-import {
-  defaultFetchRequest,
-  defaultFetchRequestPartition,
-  defaultFetchRequestTopic,
-} from "../../protocol/messages/fetch.ts";
+import { apiVersionsApi, metadataApi, produceApi } from "../../protocol/messages/mod.ts";
 import { defaultMetadataRequest } from "../../protocol/messages/metadata.ts";
 import { Reader, Writer } from "../../protocol/primitives.ts";
 import { BatchField } from "../../protocol/record_batch.ts";
@@ -21,7 +16,7 @@ import {
   type RecordInput,
 } from "../../protocol/records.ts";
 import { type TestBroker, withBroker } from "./harness.ts";
-import { concat, type RawConnection, withConnection } from "./raw_client.ts";
+import { concat, fetchPartition0, type RawConnection, withConnection } from "./raw_client.ts";
 
 const TOPIC = "intact";
 const PRODUCE_VERSION = 9;
@@ -74,20 +69,9 @@ async function fetch(
   topic: string,
   offset: number,
 ): Promise<{ errorCode: number; highWatermark: number; records: Uint8Array | null }> {
-  const res = await c.request(fetchApi, FETCH_VERSION, {
-    ...defaultFetchRequest(),
-    maxWaitMs: 0,
-    minBytes: 0,
+  const res = await fetchPartition0(c, topic, offset, {
+    version: FETCH_VERSION,
     maxBytes: 16 * 1024 * 1024,
-    topics: [{
-      ...defaultFetchRequestTopic(),
-      topic,
-      partitions: [{
-        ...defaultFetchRequestPartition(),
-        fetchOffset: offset,
-        partitionMaxBytes: 16 * 1024 * 1024,
-      }],
-    }],
   });
   const p = res.responses[0].partitions[0];
   return {

@@ -13,17 +13,11 @@ import {
   alterClientQuotasApi,
   apiVersionsApi,
   describeClientQuotasApi,
-  fetchApi,
   metadataApi,
   produceApi,
 } from "../../protocol/messages/mod.ts";
 import type { AlterClientQuotasRequestEntryData } from "../../protocol/messages/alter_client_quotas.ts";
 import type { DescribeClientQuotasResponse } from "../../protocol/messages/describe_client_quotas.ts";
-import {
-  defaultFetchRequest,
-  defaultFetchRequestPartition,
-  defaultFetchRequestTopic,
-} from "../../protocol/messages/fetch.ts";
 import { defaultMetadataRequest } from "../../protocol/messages/metadata.ts";
 import { decodeRecordBatches, encodeRecordBatch } from "../../protocol/records.ts";
 import { assert, assertEquals } from "../../util/assert.ts";
@@ -35,7 +29,7 @@ import {
   topicName,
   withBroker,
 } from "./harness.ts";
-import { RawConnection } from "./raw_client.ts";
+import { fetchPartition0, RawConnection } from "./raw_client.ts";
 
 const WINDOW = { quotaWindowNum: 2, quotaWindowSizeSeconds: 1 };
 const PRODUCER_BYTE_RATE = "producer_byte_rate";
@@ -132,19 +126,7 @@ async function produce(c: RawConnection, topic: string, records: Uint8Array, ver
 
 /** Fetches partition 0 of `topic` from `offset` at `version` (12: by name, no session). */
 async function fetchFrom(c: RawConnection, topic: string, offset: number, version = 12) {
-  const res = await c.request(fetchApi, version, {
-    ...defaultFetchRequest(),
-    maxBytes: 64 * 1024 * 1024,
-    topics: [{
-      ...defaultFetchRequestTopic(),
-      topic,
-      partitions: [{
-        ...defaultFetchRequestPartition(),
-        fetchOffset: offset,
-        partitionMaxBytes: 64 * 1024 * 1024,
-      }],
-    }],
-  });
+  const res = await fetchPartition0(c, topic, offset, { version, maxBytes: 64 * 1024 * 1024 });
   const p = res.responses[0].partitions[0];
   assertEquals(p.errorCode, 0);
   const records = p.records as Uint8Array | null;

@@ -11,7 +11,13 @@ import {
   finishFrame,
   readResponseHeader,
 } from "../../protocol/frame.ts";
-import type { ApiMessage } from "../../protocol/messages/mod.ts";
+import {
+  defaultFetchRequest,
+  defaultFetchRequestPartition,
+  defaultFetchRequestTopic,
+  type FetchResponse,
+} from "../../protocol/messages/fetch.ts";
+import { type ApiMessage, fetchApi } from "../../protocol/messages/mod.ts";
 import { Reader, Writer } from "../../protocol/primitives.ts";
 
 /** How long a test waits for a response or a hang-up. */
@@ -173,6 +179,33 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
     offset += p.length;
   }
   return out;
+}
+
+/**
+ * Fetches partition 0 of `topic` from `offset` by name (`version` <= 12), without a session and
+ * without waiting; `maxBytes` bounds the response and the partition alike.
+ */
+export function fetchPartition0(
+  c: RawConnection,
+  topic: string,
+  offset: number,
+  options: { version: number; maxBytes: number },
+): Promise<FetchResponse> {
+  return c.request(fetchApi, options.version, {
+    ...defaultFetchRequest(),
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: options.maxBytes,
+    topics: [{
+      ...defaultFetchRequestTopic(),
+      topic,
+      partitions: [{
+        ...defaultFetchRequestPartition(),
+        fetchOffset: offset,
+        partitionMaxBytes: options.maxBytes,
+      }],
+    }],
+  });
 }
 
 /** Opens a connection, runs `fn`, and closes it whatever happens. */
