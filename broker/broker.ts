@@ -25,7 +25,7 @@ import { LogMaintenance } from "./log_maintenance.ts";
 import { ClientQuotaStore } from "./client_quota_store.ts";
 import { ClientQuotas } from "./quotas.ts";
 import { BrokerMetrics } from "./http/broker_metrics.ts";
-import { type GroupSource, noGroups } from "./http/groups_source.ts";
+import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
 
 /** Ports the broker runs on; tests may pass their own. */

@@ -13,7 +13,7 @@ import type { FetchResponse } from "../../protocol/messages/fetch.ts";
 import { apiTable } from "../../protocol/messages/mod.ts";
 import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
 import type { BrokerCore, RequestInfo } from "../context.ts";
-import type { GroupSource } from "./groups_source.ts";
+import type { GroupSource } from "../groups/group_source.ts";
 import { groupLags } from "./group_lag.ts";
 import { countFetch, countProduce, type TrafficSink } from "./kafka_traffic.ts";
 import { type GaugeSample, MetricsRegistry } from "./metrics.ts";
