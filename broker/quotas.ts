@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { ApiKey } from "../protocol/messages/mod.ts";
 import type { AlterClientQuotasRequestEntryData } from "../protocol/messages/alter_client_quotas.ts";
 import type { DescribeClientQuotasRequestComponentData } from "../protocol/messages/describe_client_quotas.ts";
 import type { FetchResponse } from "../protocol/messages/fetch.ts";
@@ -32,8 +33,6 @@ import {
 import type { RequestInfo } from "./context.ts";
 import { QuotaSensor, type QuotaWindow } from "./quota_sensor.ts";
 
-const PRODUCE_API_KEY = 0;
-const FETCH_API_KEY = 1;
 /** First Produce and Fetch versions whose clients throttle themselves (KIP-219). */
 const PRODUCE_CLIENT_THROTTLE_MIN_VERSION = 6;
 const FETCH_CLIENT_THROTTLE_MIN_VERSION = 8;
@@ -118,9 +117,9 @@ export class ClientQuotas {
    */
   throttleRequest(info: RequestInfo, requestSizeBytes: number, response: unknown): number {
     let throttleMs = 0;
-    if (info.apiKey === PRODUCE_API_KEY) {
+    if (info.apiKey === ApiKey.Produce) {
       throttleMs = this.recordProduce(info.clientId ?? "", requestSizeBytes);
-    } else if (info.apiKey === FETCH_API_KEY && response !== null) {
+    } else if (info.apiKey === ApiKey.Fetch && response !== null) {
       throttleMs = this.recordFetch(info.clientId ?? "", fetchedBytes(response as FetchResponse));
     }
     if (throttleMs > 0 && response !== null) {
@@ -197,10 +196,10 @@ export class ClientQuotas {
  * throttleTimeMs themselves); false when the response itself must wait.
  */
 export function respondsBeforeThrottle(info: RequestInfo): boolean {
-  if (info.apiKey === PRODUCE_API_KEY) {
+  if (info.apiKey === ApiKey.Produce) {
     return info.apiVersion >= PRODUCE_CLIENT_THROTTLE_MIN_VERSION;
   }
-  if (info.apiKey === FETCH_API_KEY) return info.apiVersion >= FETCH_CLIENT_THROTTLE_MIN_VERSION;
+  if (info.apiKey === ApiKey.Fetch) return info.apiVersion >= FETCH_CLIENT_THROTTLE_MIN_VERSION;
   return true;
 }
 

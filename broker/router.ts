@@ -16,7 +16,7 @@ import {
   encodeResponseHeader,
   finishFrame,
 } from "../protocol/frame.ts";
-import { apiTable } from "../protocol/messages/mod.ts";
+import { ApiKey, apiTable } from "../protocol/messages/mod.ts";
 import { Reader, Writer } from "../protocol/primitives.ts";
 import type { SendChunk } from "../protocol/send_plan.ts";
 import type { ApiHandler, BrokerCore, RequestInfo } from "./context.ts";
@@ -25,7 +25,6 @@ import { apiHandlers } from "./handlers/mod.ts";
 import { type ApiRanges, apiVersionsBody, apiVersionsHandler } from "./handlers/api_versions.ts";
 import { respondsBeforeThrottle } from "./quotas.ts";
 
-const API_VERSIONS_KEY = 18;
 /** Response writers a connection keeps for reuse, at most. */
 const FREE_WRITERS_MAX = 4;
 
@@ -55,14 +54,15 @@ export class RequestRouter implements FrameHandler {
     this.#broker = broker;
     const all = [...apiHandlers, apiVersionsHandler(() => this.#ranges)];
     for (const h of all) {
-      const spec = apiTable[h.apiKey];
-      if (spec === undefined || h.minVersion < spec.minVersion || h.maxVersion > spec.maxVersion) {
-        throw new Error(`Handler for API key ${h.apiKey} serves versions outside its spec.`);
+      const api = h.api;
+      if (h.minVersion < api.minVersion || h.maxVersion > api.maxVersion) {
+        throw new Error(`Handler for ${api.name} serves versions outside its spec.`);
       }
-      this.#handlers.set(h.apiKey, h);
+      if (this.#handlers.has(api.apiKey)) throw new Error(`Two handlers for ${api.name}.`);
+      this.#handlers.set(api.apiKey, h);
     }
     this.#ranges = [...this.#handlers.values()]
-      .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
+      .map((h) => ({ apiKey: h.api.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
       .sort((a, b) => a.apiKey - b.apiKey);
   }
 
@@ -86,7 +86,7 @@ export class RequestRouter implements FrameHandler {
       throw new FrameError(`unknown or unsupported API key ${info.apiKey}`);
     }
     if (info.apiVersion < handler.minVersion || info.apiVersion > handler.maxVersion) {
-      if (info.apiKey === API_VERSIONS_KEY) {
+      if (info.apiKey === ApiKey.ApiVersions) {
         const w = this.#takeWriter(connection);
         await connection.send(
           this.#encode(w, info, 0, apiVersionsBody(this.#ranges, ErrorCode.UNSUPPORTED_VERSION)),
@@ -98,9 +98,8 @@ export class RequestRouter implements FrameHandler {
         `API key ${info.apiKey} version ${info.apiVersion} is outside the served range ${handler.minVersion}-${handler.maxVersion}`,
       );
     }
-    const spec = apiTable[info.apiKey]!;
     const reader = new Reader(frame, header.headerSizeBytes);
-    const request = spec.decodeRequest(reader, info.apiVersion);
+    const request = handler.api.decodeRequest(reader, info.apiVersion);
     if (!reader.ok) {
       throw new FrameError(
         `cannot decode API key ${info.apiKey} v${info.apiVersion}: ${reader.error}`,

@@ -12,7 +12,8 @@
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import type { ReadResult } from "../../storage/log_reads.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { fetchApi } from "../../protocol/messages/mod.ts";
 import {
   type FetchContext,
   type FetchTarget,
@@ -29,8 +30,7 @@ const FETCH_TOPIC_ID_MIN_VERSION = 13;
 /** The leader epoch Denka's single node reports for every partition. */
 export const LEADER_EPOCH = 0;
 
-export const fetchHandler: ApiHandler = {
-  apiKey: 1,
+export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
   minVersion: 4,
   maxVersion: 17,
   async handle(ctx: RequestContext, request: FetchRequest): Promise<FetchResponse> {
@@ -67,7 +67,7 @@ export const fetchHandler: ApiHandler = {
       return { ...base, sessionId, responses: read.responses };
     }
   },
-};
+});
 
 function topicOf(ctx: RequestContext, t: FetchTarget, byId: boolean): Topic | undefined {
   return byId ? ctx.broker.topics.getById(t.topicId) : ctx.broker.topics.get(t.topic);

@@ -10,7 +10,7 @@ import { statfsSync } from "node:fs";
 import type { Libc } from "../../ffi/port.ts";
 import { MsyncFlags } from "../../ffi/port.ts";
 import type { FetchResponse } from "../../protocol/messages/fetch.ts";
-import { apiTable } from "../../protocol/messages/mod.ts";
+import { ApiKey, apiTable } from "../../protocol/messages/mod.ts";
 import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
 import type { BrokerCore, RequestInfo } from "../context.ts";
 import type { GroupSource } from "../groups/group_source.ts";
@@ -25,9 +25,6 @@ export interface MetricsState {
   connectionCount(): number;
   isReady(): boolean;
 }
-
-const PRODUCE_KEY = 0;
-const FETCH_KEY = 1;
 
 /** See the module doc. One per broker. */
 export class BrokerMetrics implements TrafficSink {
@@ -102,9 +99,9 @@ export class BrokerMetrics implements TrafficSink {
     this.kafkaRequests.inc({ api, api_key: String(info.apiKey) });
     this.kafkaRequestSeconds.observe(elapsedMs / 1000, { api });
     if (response === null || response === undefined) return;
-    if (info.apiKey === PRODUCE_KEY) {
+    if (info.apiKey === ApiKey.Produce) {
       countProduce(this, request as ProduceRequest, response as ProduceResponse);
-    } else if (info.apiKey === FETCH_KEY && this.#state !== undefined) {
+    } else if (info.apiKey === ApiKey.Fetch && this.#state !== undefined) {
       const { topics, libc } = this.#state.broker;
       countFetch(this, response as FetchResponse, { topics, libc });
     }
