@@ -16,6 +16,7 @@ import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { ProducerIds } from "./producer_ids.ts";
 import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
+import type { RequestTraffic, TrafficSink } from "./traffic.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -47,6 +48,8 @@ export interface BrokerCore {
   readonly groups: GroupCoordinator;
   /** Incremental fetch sessions (KIP-227). */
   readonly fetchSessions: FetchSessionCache;
+  /** Per-topic traffic of the Kafka protocol (the metrics). */
+  readonly traffic: TrafficSink;
   /** The address clients are told to connect to. */
   advertised(): HostPort;
   nowMs(): number;
@@ -70,6 +73,8 @@ export interface RequestContext {
   readonly broker: BrokerCore;
   readonly request: RequestInfo;
   readonly connection: Connection;
+  /** The record bytes and records this request moved, as its handler reports them. */
+  readonly traffic: RequestTraffic;
   /** Runs `fn` once this request's response has been sent (or dropped). */
   afterSend(fn: () => void): void;
 }

@@ -24,21 +24,17 @@ import { type Connection, FrameError, type FrameHandler } from "./connection.ts"
 import { apiHandlers } from "./handlers/mod.ts";
 import { type ApiRanges, apiVersionsBody, apiVersionsHandler } from "./handlers/api_versions.ts";
 import { respondsBeforeThrottle } from "./quotas.ts";
+import { RequestTraffic } from "./traffic.ts";
 
 /** Response writers a connection keeps for reuse, at most. */
 const FREE_WRITERS_MAX = 4;
 
 /**
- * Sees every request a handler ran (metrics): its header, how long the handler
- * took, the decoded request and the response (`null` for none, `undefined` when
- * the handler threw). Must not throw or keep the objects.
+ * Sees every request a handler ran (metrics): its header and how long the
+ * handler took, also when it threw. Must not throw. (Traffic is reported by
+ * the handlers themselves, see `traffic.ts`.)
  */
-export type RequestObserver = (
-  info: RequestInfo,
-  elapsedMs: number,
-  request: unknown,
-  response: unknown,
-) => void;
+export type RequestObserver = (info: RequestInfo, elapsedMs: number) => void;
 
 /** Dispatches frames to handlers. */
 export class RequestRouter implements FrameHandler {
@@ -110,20 +106,27 @@ export class RequestRouter implements FrameHandler {
       for (const fn of settled) fn();
     };
     let response: unknown;
+    const traffic = new RequestTraffic(this.#broker.traffic);
     const startedMs = performance.now();
     try {
-      response = await handler.handle(
-        { broker: this.#broker, request: info, connection, afterSend: (fn) => settled.push(fn) },
-        request,
-      );
+      response = await handler.handle({
+        broker: this.#broker,
+        request: info,
+        connection,
+        traffic,
+        afterSend: (fn) => settled.push(fn),
+      }, request);
     } catch (e) {
-      this.observer?.(info, performance.now() - startedMs, request, undefined);
       runSettled();
       throw e;
+    } finally {
+      this.observer?.(info, performance.now() - startedMs);
     }
-    this.observer?.(info, performance.now() - startedMs, request, response);
     const quotas = this.#broker.quotas;
-    const throttleMs = quotas.active ? quotas.throttleRequest(info, frame.length, response) : 0;
+    const throttleMs = quotas.active ? quotas.throttleRequest(info, frame.length, traffic) : 0;
+    if (throttleMs > 0 && response !== null) {
+      (response as { throttleTimeMs: number }).throttleTimeMs = throttleMs;
+    }
     if (response === null || connection.closed) {
       runSettled();
       if (throttleMs > 0) await connection.mute(throttleMs); // acks=0: nothing to answer

@@ -129,7 +129,10 @@ function producePartition(
   base.baseOffset = appended.baseOffset;
   base.logStartOffset = appended.logStartOffset;
   base.logAppendTimeMs = appended.logAppendTimeMs;
-  if (!appended.duplicate) ctx.broker.waiters.notify(topicName, index);
+  if (!appended.duplicate) {
+    ctx.traffic.countIn(topicName, records.length, appended.recordCount);
+    ctx.broker.waiters.notify(topicName, index);
+  }
   const log = partition.log;
   const syncAck = options.acks === -1 && ctx.broker.config.flushMode === "sync";
   if (syncAck || log.unflushedRecords >= log.config.flushMessages) {
