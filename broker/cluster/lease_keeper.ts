@@ -57,13 +57,13 @@ export class LeaseKeeper {
     this.#clock = options.clock;
     this.#keepAliveOnce = options.keepAliveOnce;
     const lost = new Promise<LeaseLost>((resolve) => (this.#resolveLost = resolve));
-    const keeper = this;
+    const isLost = () => this.#lost !== undefined;
     this.lease = {
       id,
       ttlMs,
       lost,
       get isLost() {
-        return keeper.#lost !== undefined;
+        return isLost();
       },
     };
     this.#armDeadline(options.grantedAtMs + ttlMs);

@@ -1,0 +1,132 @@
+import { assert, assertEquals } from "../../util/assert.ts";
+import {
+  etcdInstalled,
+  type EtcdServer,
+  freePort,
+  startEtcd,
+} from "../../tests/cluster/etcd_server.ts";
+import {
+  coordinatorConformanceCases,
+  type CoordinatorHarness,
+} from "./_coordinator_conformance.ts";
+import { CoordinatorError, decodeText, encodeText, type WatchEvent } from "./coordinator.ts";
+import { EtcdCoordinator } from "./etcd.ts";
+
+/** Real time beyond a case's own bound before `until()` gives up (a loaded CI box). */
+const SLACK_MS = 5_000;
+
+const installed = etcdInstalled();
+if (!installed) {
+  console.warn(
+    "etcd_test.ts: /usr/bin/etcd is absent (Debian package etcd-server): the etcd cases are skipped",
+  );
+}
+
+let caseCount = 0;
+
+function etcdHarness(server: EtcdServer, endpoints = [server.clientUrl]): CoordinatorHarness {
+  const rootPrefix = `/denka-test/${++caseCount}/`;
+  const clients: EtcdCoordinator[] = [];
+  return {
+    connect: () => {
+      const client = new EtcdCoordinator({ endpoints, rootPrefix, callTimeoutMs: 5_000 });
+      clients.push(client);
+      return Promise.resolve(client);
+    },
+    async until<T>(promise: Promise<T>, label: string, maxMs: number): Promise<T> {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`"${label}" did not happen within ${maxMs} ms`)),
+          maxMs + SLACK_MS,
+        );
+      });
+      try {
+        return await Promise.race([promise, deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    compact: async (revision) => {
+      const response = await fetch(`${server.clientUrl}/v3/kv/compaction`, {
+        method: "POST",
+        body: JSON.stringify({ revision: String(revision), physical: true }),
+      });
+      assertEquals(response.status, 200, await response.text());
+    },
+    close: async () => {
+      for (const client of clients) await client.close();
+    },
+  };
+}
+
+Deno.test({
+  name: "EtcdCoordinator conformance against a real etcd",
+  ignore: !installed,
+  fn: async (t) => {
+    const server = await startEtcd();
+    try {
+      for (const { name, fn } of coordinatorConformanceCases) {
+        await t.step(name, async () => {
+          const harness = etcdHarness(server);
+          try {
+            await fn(harness);
+          } finally {
+            await harness.close();
+          }
+        });
+      }
+      await t.step("a dead first endpoint fails over to the live one", async () => {
+        const dead = `http://127.0.0.1:${freePort()}`;
+        const harness = etcdHarness(server, [dead, server.clientUrl]);
+        try {
+          const c = await harness.connect();
+          // A write may go to the next endpoint only because the connection was refused.
+          assert((await c.put("failover/a", encodeText("1"))).succeeded);
+          assertEquals(decodeText((await c.get("failover/a"))!.value), "1");
+        } finally {
+          await harness.close();
+        }
+      });
+      await t.step("a watch survives an etcd restart without losing an event", async () => {
+        const harness = etcdHarness(server);
+        try {
+          const c = await harness.connect();
+          const from = (await c.range("")).revision + 1;
+          const watch = c.watch("r/", { fromRevision: from });
+          await c.put("r/before", encodeText("1"));
+          const first = await harness.until(watch.next(), "before restart", 5_000);
+          assertEquals(first.value?.kind, "events");
+          const next = watch.next();
+          await server.restart();
+          await c.put("r/after", encodeText("2"));
+          const second = await harness.until(next, "after restart", 10_000);
+          const batch = second.value;
+          assert(batch?.kind === "events", JSON.stringify(batch));
+          assertEquals(batch.events.map((e: WatchEvent) => e.kv.key), ["r/after"]);
+          await watch.return!();
+        } finally {
+          await harness.close();
+        }
+      });
+    } finally {
+      await server.close();
+    }
+  },
+});
+
+Deno.test("EtcdCoordinator maps an unreachable etcd to CoordinatorError unavailable", async () => {
+  const c = new EtcdCoordinator({
+    endpoints: [`http://127.0.0.1:${freePort()}`, `http://127.0.0.1:${freePort()}`],
+    rootPrefix: "/denka/x/",
+  });
+  try {
+    const error = await c.get("k").catch((e) => e);
+    assert(error instanceof CoordinatorError, String(error));
+    assertEquals(error.reason, "unavailable");
+  } finally {
+    await c.close();
+  }
+  const closed = await c.get("k").catch((e) => e);
+  assert(closed instanceof CoordinatorError && closed.reason === "closed");
+});
