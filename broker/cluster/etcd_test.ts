@@ -24,12 +24,37 @@ if (!installed) {
 
 let caseCount = 0;
 
-function etcdHarness(server: EtcdServer, endpoints = [server.clientUrl]): CoordinatorHarness {
+/** A TCP endpoint that accepts connections and never answers. */
+function hungServer(): { url: string; acceptedCount: number; close(): void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const state = {
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    acceptedCount: 0,
+    close() {
+      listener.close();
+      for (const conn of conns) conn.close();
+    },
+  };
+  (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      state.acceptedCount++;
+    }
+  })().catch(() => {});
+  return state;
+}
+
+function etcdHarness(
+  server: EtcdServer,
+  endpoints = [server.clientUrl],
+  callTimeoutMs = 5_000,
+): CoordinatorHarness {
   const rootPrefix = `/denka-test/${++caseCount}/`;
   const clients: EtcdCoordinator[] = [];
   return {
     connect: () => {
-      const client = new EtcdCoordinator({ endpoints, rootPrefix, callTimeoutMs: 5_000 });
+      const client = new EtcdCoordinator({ endpoints, rootPrefix, callTimeoutMs });
       clients.push(client);
       return Promise.resolve(client);
     },
@@ -88,6 +113,28 @@ Deno.test({
           await harness.close();
         }
       });
+      await t.step(
+        "a hung endpoint times out: reads fail over, a write is not resent",
+        async () => {
+          const hung = hungServer();
+          const harness = etcdHarness(server, [hung.url, server.clientUrl], 300);
+          try {
+            const c = await harness.connect();
+            const write = await c.put("hung/a", encodeText("1")).catch((e) => e);
+            assert(write instanceof CoordinatorError, String(write));
+            assertEquals(write.reason, "timeout");
+            assertEquals(hung.acceptedCount, 1);
+            // The failed write moved the client to the live endpoint; then a read from the hung one.
+            assert((await c.put("hung/a", encodeText("2"))).succeeded);
+            const reader = await harness.connect();
+            assertEquals(decodeText((await reader.get("hung/a"))!.value), "2");
+            assertEquals(hung.acceptedCount, 2);
+          } finally {
+            await harness.close();
+            hung.close();
+          }
+        },
+      );
       await t.step("a watch survives an etcd restart without losing an event", async () => {
         const harness = etcdHarness(server);
         try {
