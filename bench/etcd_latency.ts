@@ -1,8 +1,9 @@
 /**
  * Call latencies of the etcd coordinator (`broker/cluster/etcd.ts`) against a
  * local one-member etcd, under Deno and Bun: put, txn (a compare-and-swap on
- * a mod revision), range (a 10-key prefix), get, keepalive, and campaign (an
- * uncontended win; the resign after it is not timed).
+ * a mod revision), range (a 10-key prefix), get, keepalive, campaign (an
+ * uncontended win; the resign after it is not timed), and a watch (from a
+ * put's call to its event arriving on an open watch stream).
  *
  *   node_modules/.bin/deno run -A bench/etcd_latency.ts            # starts etcd, runs both runtimes
  *   node_modules/.bin/bun bench/etcd_latency.ts --endpoint URL     # one runtime, one JSON line
@@ -93,6 +94,15 @@ async function measure(endpoint: string): Promise<RuntimeResult> {
       ),
     );
     await c.revokeLease(lease);
+    const watch = c.watch("w/", (await c.range("w/")).revision + 1);
+    ops.push(
+      await timeOp("watch (put to event)", async (i) => {
+        await c.put(`w/${i % 16}`, value);
+        const next = await watch.next();
+        if (next.done || next.value.kind !== "events") throw new Error("The watch ended");
+      }),
+    );
+    await watch.return!();
     return { runtime: runtimeName, ops };
   } finally {
     await c.close();

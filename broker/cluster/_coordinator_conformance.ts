@@ -176,7 +176,7 @@ export const coordinatorConformanceCases: readonly ConformanceCase[] = [
       });
       const listed = await controller.range("brokers/ids/");
       assertEquals(listed.kvs.map((kv: KeyValue) => kv.leaseId), [lease.id]);
-      const watch = controller.watch("brokers/ids/", { fromRevision: listed.revision + 1 });
+      const watch = controller.watch("brokers/ids/", listed.revision + 1);
       const lost = await h.until(lease.lost, "lease lost", lease.ttlMs + QUICK_MS);
       assertEquals(lost.reason, "expired");
       const { events } = await collect(h, watch, 1, "registration deleted");
@@ -196,7 +196,7 @@ export const coordinatorConformanceCases: readonly ConformanceCase[] = [
       await c.put("brokers/ids/1", text("kept"), { leaseId: kept.id });
       await c.put("brokers/ids/2", text("unkept"), { leaseId: unkept.id });
       const from = (await c.range("brokers/ids/")).revision + 1;
-      const watch = c.watch("brokers/ids/", { fromRevision: from });
+      const watch = c.watch("brokers/ids/", from);
       // The unkept lease's key vanishing proves a whole TTL has passed.
       const { events } = await collect(h, watch, 1, "unkept expiry", unkept.ttlMs + QUICK_MS);
       assertEquals(summary(events), ["delete brokers/ids/2="]);
@@ -250,7 +250,7 @@ export const coordinatorConformanceCases: readonly ConformanceCase[] = [
       const lease2 = await c2.grantLease(10_000);
       await h.until(c1.campaign("controller", text("1"), lease1), "c1", QUICK_MS);
       const from = (await c1.range("controller/")).revision + 1;
-      const watch = c1.watch("controller/", { fromRevision: from });
+      const watch = c1.watch("controller/", from);
       const abort = new AbortController();
       const pending = c2.campaign("controller", text("2"), lease2, { signal: abort.signal });
       const outcome = pending.then(() => "won", (e) => e);
@@ -278,7 +278,7 @@ export const coordinatorConformanceCases: readonly ConformanceCase[] = [
         ops: [{ op: "put", key: "cfg/c", value: text("3") }, { op: "delete", key: "cfg/a" }],
       });
       await c.put("other/x", text("ignored"));
-      const watch = c.watch("cfg/", { fromRevision: start });
+      const watch = c.watch("cfg/", start);
       const history = await collect(h, watch, 4, "history");
       await c.put("cfg/b", text("4"));
       await c.delete("cfg/b");
@@ -307,13 +307,13 @@ export const coordinatorConformanceCases: readonly ConformanceCase[] = [
       for (let i = 0; i < 5; i++) await c.put(`isr/${i}`, text(`${i}`));
       const revision = (await c.range("")).revision;
       await h.compact(revision);
-      const behind = c.watch("isr/", { fromRevision: start });
+      const behind = c.watch("isr/", start);
       const gap = await h.until(behind.next(), "compacted", QUICK_MS);
       assertEquals(gap.value, { kind: "compacted", compactRevision: revision });
       assertEquals((await h.until(behind.next(), "ended", QUICK_MS)).done, true);
       const relisted = await c.range("isr/");
       assertEquals(relisted.kvs.length, 5);
-      const resumed = c.watch("isr/", { fromRevision: relisted.revision + 1 });
+      const resumed = c.watch("isr/", relisted.revision + 1);
       await c.put("isr/5", text("5"));
       const { events } = await collect(h, resumed, 1, "after re-list");
       assertEquals(summary(events), ["put isr/5=5"]);

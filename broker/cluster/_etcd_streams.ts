@@ -40,11 +40,11 @@ export interface StreamContext {
   readonly signal: AbortSignal;
 }
 
-/** Watch batches for `prefix` (full key) from `fromRevision` (or from now). */
+/** Watch batches for `prefix` (full key) from `fromRevision`. */
 export async function* watchStream(
   ctx: StreamContext,
   prefix: string,
-  fromRevision: number | undefined,
+  fromRevision: number,
 ): AsyncGenerator<WatchBatch> {
   let nextRevision = fromRevision;
   let retryMs = STREAM_RETRY_MIN_MS;
@@ -54,7 +54,7 @@ export async function* watchStream(
         key: keyToBase64(prefix),
         range_end: prefixRangeEnd(prefix),
         prev_kv: true,
-        ...(nextRevision === undefined ? {} : { start_revision: String(nextRevision) }),
+        start_revision: String(nextRevision),
       },
     };
     try {
@@ -72,9 +72,6 @@ export async function* watchStream(
       for await (const line of jsonLines(response.body)) {
         if (line.error !== undefined) throw streamError(line.error);
         const result: Json = line.result ?? {};
-        if (result.created && nextRevision === undefined) {
-          nextRevision = int64(result.header?.revision) + 1;
-        }
         if (result.canceled) {
           if (result.compact_revision !== undefined) {
             yield { kind: "compacted", compactRevision: int64(result.compact_revision) };

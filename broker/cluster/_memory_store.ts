@@ -154,18 +154,16 @@ export class MemoryStore {
     while (this.#history.length > 0 && this.#history[0].revision < revision) this.#history.shift();
   }
 
-  /** Delivers history from `fromRevision` (if given), then live changes under `prefix`. */
-  watch(prefix: string, fromRevision: number | undefined, sink: WatchSink): () => void {
-    if (fromRevision !== undefined && fromRevision < this.#compactRevision) {
+  /** Delivers history from `fromRevision`, then live changes under `prefix`. */
+  watch(prefix: string, fromRevision: number, sink: WatchSink): () => void {
+    if (fromRevision < this.#compactRevision) {
       sink.compacted(this.#compactRevision);
       return () => {};
     }
-    if (fromRevision !== undefined) {
-      for (const entry of this.#history) {
-        if (entry.revision < fromRevision) continue;
-        const events = entry.events.filter((e) => e.kv.key.startsWith(prefix));
-        if (events.length > 0) sink.deliver(events);
-      }
+    for (const entry of this.#history) {
+      if (entry.revision < fromRevision) continue;
+      const events = entry.events.filter((e) => e.kv.key.startsWith(prefix));
+      if (events.length > 0) sink.deliver(events);
     }
     const watcher: StoreWatcher = { prefix, sink };
     this.#watchers.add(watcher);

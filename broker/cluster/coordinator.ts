@@ -180,8 +180,6 @@ export type WatchBatch =
 
 /** Options of {@linkcode Coordinator.watch}. */
 export interface WatchOptions {
-  /** The first revision to deliver (default: changes after the watch starts). */
-  readonly fromRevision?: number;
   /** Ends the watch. */
   readonly signal?: AbortSignal;
 }
@@ -226,8 +224,16 @@ export interface Coordinator {
   observe(name: string, options?: { readonly signal?: AbortSignal }): AsyncIterableIterator<
     LeaderInfo
   >;
-  /** Changes under `prefix` from a revision; see {@linkcode WatchBatch}. */
-  watch(prefix: string, options?: WatchOptions): AsyncIterableIterator<WatchBatch>;
+  /**
+   * Every change under `prefix` from `fromRevision` on (usually a
+   * {@linkcode RangeResult.revision} + 1), in revision order; see
+   * {@linkcode WatchBatch}. The position is explicit because a stream opens
+   * lazily (on the first `next()`): "from now" would silently skip what
+   * happened in between.
+   */
+  watch(prefix: string, fromRevision: number, options?: WatchOptions): AsyncIterableIterator<
+    WatchBatch
+  >;
   /** Stops keepalives (leases are marked lost, not revoked), ends watches and observers. */
   close(): Promise<void>;
 }

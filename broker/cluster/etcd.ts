@@ -223,9 +223,13 @@ export class EtcdCoordinator implements Coordinator {
     return observeStream(ctx, this.rootPrefix + name, name);
   }
 
-  watch(prefix: string, options: WatchOptions = {}): AsyncIterableIterator<WatchBatch> {
+  watch(
+    prefix: string,
+    fromRevision: number,
+    options: WatchOptions = {},
+  ): AsyncIterableIterator<WatchBatch> {
     const ctx = this.#streamContext(options.signal);
-    return watchStream(ctx, this.rootPrefix + prefix, options.fromRevision);
+    return watchStream(ctx, this.rootPrefix + prefix, fromRevision);
   }
 
   close(): Promise<void> {

@@ -140,7 +140,7 @@ Deno.test({
         try {
           const c = await harness.connect();
           const from = (await c.range("")).revision + 1;
-          const watch = c.watch("r/", { fromRevision: from });
+          const watch = c.watch("r/", from);
           await c.put("r/before", encodeText("1"));
           const first = await harness.until(watch.next(), "before restart", 5_000);
           assertEquals(first.value?.kind, "events");

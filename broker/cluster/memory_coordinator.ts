@@ -209,7 +209,11 @@ export class MemoryCoordinator implements Coordinator {
     return queue;
   }
 
-  watch(prefix: string, options: WatchOptions = {}): AsyncIterableIterator<WatchBatch> {
+  watch(
+    prefix: string,
+    fromRevision: number,
+    options: WatchOptions = {},
+  ): AsyncIterableIterator<WatchBatch> {
     let cancel = () => {};
     const queue = this.#openQueue<WatchBatch>(() => cancel(), options.signal);
     if (queue.ended) return queue;
@@ -228,7 +232,7 @@ export class MemoryCoordinator implements Coordinator {
         queue.end();
       },
     };
-    cancel = this.#store.watch(this.rootPrefix + prefix, options.fromRevision, sink);
+    cancel = this.#store.watch(this.rootPrefix + prefix, fromRevision, sink);
     if (queue.ended) cancel();
     return queue;
   }

@@ -111,7 +111,7 @@ Deno.test("MemoryCoordinator fault compacted: a watch gap ends the watch, a re-l
   const h = memoryHarness({ faults: [{ op: "watch", fault: "compacted", after: 2, times: 1 }] });
   const c = await h.connect();
   const from = (await c.range("")).revision + 1;
-  const watch = c.watch("topics/", { fromRevision: from });
+  const watch = c.watch("topics/", from);
   const seen = new Map<string, string>();
   const batches: WatchBatch[] = [];
   for (let i = 0; i < 5; i++) await c.put(`topics/t${i}`, encodeText(`${i}`));
@@ -126,7 +126,7 @@ Deno.test("MemoryCoordinator fault compacted: a watch gap ends the watch, a re-l
   const relisted = await c.range("topics/");
   for (const kv of relisted.kvs) seen.set(kv.key, decodeText(kv.value));
   assertEquals(seen.size, 5);
-  const resumed = c.watch("topics/", { fromRevision: relisted.revision + 1 });
+  const resumed = c.watch("topics/", relisted.revision + 1);
   await c.put("topics/t5", encodeText("5"));
   const next = await resumed.next();
   assertEquals(next.value?.kind, "events");
@@ -186,7 +186,7 @@ Deno.test("MemoryCoordinator.close() ends watches and observers and marks leases
   const h = memoryHarness();
   const c = await h.connect();
   const lease = await c.grantLease(5_000);
-  const watch = c.watch("x/");
+  const watch = c.watch("x/", 1);
   const observer = c.observe("controller");
   const campaignOther = await h.connect();
   const otherLease = await campaignOther.grantLease(5_000);
