@@ -337,6 +337,22 @@ export const coordinatorConformanceCases: readonly ConformanceCase[] = [
     },
   },
   {
+    name: "a campaign on a gone lease is refused with lease_not_found",
+    fn: async (h) => {
+      const c = await h.connect();
+      const lease = await c.grantLease(5_000);
+      await c.revokeLease(lease);
+      const refused = await h.until(
+        c.campaign("controller", text("1"), lease).catch((e) => e),
+        "campaign refused",
+        QUICK_MS,
+      );
+      assert(refused instanceof CoordinatorError, String(refused));
+      assertEquals(refused.reason, "lease_not_found", refused.message);
+      assertEquals(await c.leader("controller"), undefined);
+    },
+  },
+  {
     name: "producer id blocks taken by racing brokers with compare-and-swap never overlap",
     fn: async (h) => {
       const brokers = [await h.connect(), await h.connect(), await h.connect()];

@@ -166,7 +166,8 @@ export function gatewayError(httpStatus: number, json: Json): CoordinatorError {
   const nested = typeof json.error === "object" && json.error !== null;
   const code = Number(nested ? json.error.grpc_code : json.code);
   const message = String(nested ? json.error.message : (json.message ?? json.error));
-  if (code === 5 && message.includes("lease not found")) {
+  // NotFound from the KV and lease APIs; Unknown (2) from the election API, same text.
+  if (message.includes("requested lease not found")) {
     return new CoordinatorError("lease_not_found", `etcd: "${message}"`);
   }
   if (code === 11 && message.includes("compacted")) {

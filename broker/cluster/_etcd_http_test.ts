@@ -53,6 +53,7 @@ Deno.test("gatewayError() maps etcd's answers to reasons", () => {
     gatewayError(status, json).reason;
   const notFound = "etcdserver: requested lease not found";
   assertEquals(reason(404, { error: notFound, message: notFound, code: 5 }), "lease_not_found");
+  assertEquals(reason(500, { error: notFound, code: 2 }), "lease_not_found"); // campaign
   const compacted = "etcdserver: mvcc: required revision has been compacted";
   assertEquals(reason(400, { error: compacted, code: 11 }), "compacted");
   assertEquals(reason(503, { error: "etcdserver: no leader", code: 14 }), "unavailable");

@@ -208,7 +208,9 @@ export interface Coordinator {
   revokeLease(lease: Lease): Promise<void>;
   /**
    * Waits until this candidate leads `name`, then returns its leadership.
-   * Aborting `signal` withdraws the candidacy.
+   * Aborting `signal` withdraws the candidacy. Candidates are keys
+   * `<name>/<lease id in hex>` attached to `lease` (etcd's election API), so
+   * no other key may live under `<name>/`; the lowest create revision leads.
    */
   campaign(
     name: string,
