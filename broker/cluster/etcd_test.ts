@@ -135,6 +135,24 @@ Deno.test({
           }
         },
       );
+      await t.step("an etcd that stops answering loses a kept-alive lease at its TTL", async () => {
+        const harness = etcdHarness(server, [server.clientUrl], 1_000);
+        try {
+          const c = await harness.connect();
+          const lease = await c.grantLease(1_000);
+          const grantedAtMs = Date.now();
+          server.kill("SIGSTOP");
+          try {
+            const lost = await harness.until(lease.lost, "lease lost", lease.ttlMs);
+            assertEquals(lost.reason, "expired");
+            assert(Date.now() - grantedAtMs >= lease.ttlMs - 50, "not before its TTL");
+          } finally {
+            server.kill("SIGCONT");
+          }
+        } finally {
+          await harness.close();
+        }
+      });
       await t.step("a watch survives an etcd restart without losing an event", async () => {
         const harness = etcdHarness(server);
         try {
