@@ -2,7 +2,7 @@
  * Byte-exact tests against frames as real clients send them (derived by hand
  * from the specs and the clients' sources), plus header-version rules.
  */
-import assert from "node:assert/strict";
+import { assert } from "../util/assert.ts";
 import {
   beginFrame,
   decodeRequestHeader,

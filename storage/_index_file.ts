@@ -16,7 +16,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { type Libc, type Mapping, MsyncFlags, OpenFlags } from "../ffi/port.ts";
 
 /** An index file failed its sanity check on open: rebuild it from the log. */

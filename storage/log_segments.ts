@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { type Libc, OpenFlags } from "../ffi/port.ts";
 import { pwriteFully } from "../ffi/pwrite_fully.ts";
 import type { LogConfig } from "./log_config.ts";
