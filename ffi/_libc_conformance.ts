@@ -38,7 +38,9 @@ export interface LibcSubject {
   /** An empty directory that belongs to this test. */
   readonly dir: string;
   openSocketPair(): Promise<SocketPair>;
-  /** Removes the directory (and closes what the subject opened). */
+  /** After a case passed: fails if it left fds or mappings open (where the libc can tell). */
+  checkNothingLeaked?(): void;
+  /** Removes the directory. */
   dispose(): void;
 }
 
@@ -61,6 +63,7 @@ export function libcConformance(libc: LibcUnderTest, register: Register): void {
       const subject = libc.newSubject();
       try {
         await run(subject);
+        subject.checkNothingLeaked?.();
       } finally {
         subject.dispose();
       }
