@@ -300,6 +300,23 @@ conformance(
   },
 );
 
+conformance("rename() moves a directory tree; onto a non-empty one it is ENOTEMPTY", (s) => {
+  const { libc, dir } = s;
+  libc.mkdirp(`${dir}/a/sub`);
+  libc.writeFileAtomic(`${dir}/a/sub/f`, text("f"));
+  libc.mkdirp(`${dir}/empty`);
+  libc.rename(`${dir}/a`, `${dir}/empty`); // an empty target directory is replaced
+  assert.ok(!libc.exists(`${dir}/a`));
+  assert.deepEqual(libc.readFile(`${dir}/empty/sub/f`), text("f"));
+  libc.mkdirp(`${dir}/full/x`);
+  const error = ioErrorOf(() => libc.rename(`${dir}/empty`, `${dir}/full`), Errno.ENOTEMPTY);
+  assert.equal(error.path, `${dir}/empty`);
+  ioErrorOf(() => libc.rename(`${dir}/empty/sub/f`, `${dir}/full`), Errno.EISDIR);
+  ioErrorOf(() => libc.rename(`${dir}/full`, `${dir}/empty/sub/f`), Errno.ENOTDIR);
+  ioErrorOf(() => libc.rename(`${dir}/full`, `${dir}/full/x/y`), Errno.EINVAL);
+  assert.deepEqual(libc.readdir(`${dir}/full`), [{ name: "x", isDirectory: true }]);
+});
+
 conformance("removeTree() removes everything below a path; a missing path is no error", (s) => {
   const { libc, dir } = s;
   libc.mkdirp(`${dir}/t/x/y`);

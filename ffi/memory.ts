@@ -316,6 +316,22 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /** Moves a directory and everything below it, refusing what rename(2) refuses. */
+  function renameDirectory(from: string, to: string): void {
+    if (files.has(to)) throw new IoError("rename", Errno.ENOTDIR, from);
+    if (to.startsWith(from + "/")) throw new IoError("rename", Errno.EINVAL, from);
+    if (dirs.has(to) && dirEntries(to).length > 0) {
+      throw new IoError("rename", Errno.ENOTEMPTY, from);
+    }
+    const below = (path: string) => path === from || path.startsWith(from + "/");
+    const movedDirs = [...dirs].filter(below);
+    const movedFiles = [...files].filter(([path]) => below(path));
+    for (const d of movedDirs) dirs.delete(d);
+    for (const [path] of movedFiles) files.delete(path);
+    for (const d of movedDirs) dirs.add(to + d.slice(from.length));
+    for (const [path, node] of movedFiles) files.set(to + path.slice(from.length), node);
+  }
+
   function socketOf(syscall: string, fd: number): OpenFile {
     const socket = fds.get(fd);
     if (socket === undefined || socket.node !== undefined) throw new IoError(syscall, Errno.EBADF);
@@ -446,8 +462,13 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
       const to = normalize(toGiven);
       fault("rename", from);
       const node = files.get(from);
-      if (node === undefined) throw new IoError("rename", Errno.ENOENT, from);
-      if (!dirs.has(parentOf(to))) throw new IoError("rename", Errno.ENOENT, to);
+      if (node === undefined && !dirs.has(from)) throw new IoError("rename", Errno.ENOENT, from);
+      if (!dirs.has(parentOf(to))) {
+        throw new IoError("rename", files.has(parentOf(to)) ? Errno.ENOTDIR : Errno.ENOENT, from);
+      }
+      if (from === to) return;
+      if (node === undefined) return renameDirectory(from, to);
+      if (dirs.has(to)) throw new IoError("rename", Errno.EISDIR, from);
       files.delete(from);
       files.set(to, node);
     },
