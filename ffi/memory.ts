@@ -18,8 +18,8 @@
 
 import { checkPosition, pageRange } from "./_libc_common.ts";
 import { FaultInjector, type FaultPlan, type FaultRule } from "./_memory_faults.ts";
+import { MemoryTree, normalize, parentOf } from "./_memory_tree.ts";
 import {
-  type DirEntry,
   Errno,
   IoError,
   type Libc,
@@ -98,12 +98,12 @@ const ACCESS_MODE_MASK = 3;
 /** Creates an in-memory libc; see the module doc. */
 export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
   const fileSizeBytesMax = options.fileSizeBytesMax ?? 4 * 1024 ** 3;
-  const files = new Map<string, FileNode>();
-  const dirs = new Set<string>(["/"]);
   const fds = new Map<number, OpenFile>();
   const mappings = new Set<MemoryMapping>();
   const faults = new FaultInjector(options.seed ?? 1, options.faults ?? []);
   const fault = (syscall: string, path: string) => faults.check(syscall, path);
+  const tree = new MemoryTree<FileNode>((syscall, path) => faults.check(syscall, path));
+  const { files, dirs } = tree;
   let fdNext = 3;
   let crashCount = 0;
 
@@ -172,14 +172,6 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     node.sizeBytes = sizeBytes;
   }
 
-  function normalize(path: string): string {
-    const parts = path.split("/").filter((p) => p !== "" && p !== ".");
-    return "/" + parts.join("/");
-  }
-  function parentOf(path: string): string {
-    const i = path.lastIndexOf("/");
-    return i <= 0 ? "/" : path.slice(0, i);
-  }
   function newNode(): FileNode {
     return {
       data: new Uint8Array(0),
@@ -300,38 +292,6 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     (m.bytes.buffer as ArrayBuffer).transfer(0);
   }
 
-  function dirEntries(path: string): DirEntry[] {
-    const prefix = path === "/" ? "/" : path + "/";
-    const entries: DirEntry[] = [];
-    for (const d of dirs) {
-      if (d !== path && d.startsWith(prefix) && !d.slice(prefix.length).includes("/")) {
-        entries.push({ name: d.slice(prefix.length), isDirectory: true });
-      }
-    }
-    for (const f of files.keys()) {
-      if (f.startsWith(prefix) && !f.slice(prefix.length).includes("/")) {
-        entries.push({ name: f.slice(prefix.length), isDirectory: false });
-      }
-    }
-    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  }
-
-  /** Moves a directory and everything below it, refusing what rename(2) refuses. */
-  function renameDirectory(from: string, to: string): void {
-    if (files.has(to)) throw new IoError("rename", Errno.ENOTDIR, from);
-    if (to.startsWith(from + "/")) throw new IoError("rename", Errno.EINVAL, from);
-    if (dirs.has(to) && dirEntries(to).length > 0) {
-      throw new IoError("rename", Errno.ENOTEMPTY, from);
-    }
-    const below = (path: string) => path === from || path.startsWith(from + "/");
-    const movedDirs = [...dirs].filter(below);
-    const movedFiles = [...files].filter(([path]) => below(path));
-    for (const d of movedDirs) dirs.delete(d);
-    for (const [path] of movedFiles) files.delete(path);
-    for (const d of movedDirs) dirs.add(to + d.slice(from.length));
-    for (const [path, node] of movedFiles) files.set(to + path.slice(from.length), node);
-  }
-
   function socketOf(syscall: string, fd: number): OpenFile {
     const socket = fds.get(fd);
     if (socket === undefined || socket.node !== undefined) throw new IoError(syscall, Errno.EBADF);
@@ -434,57 +394,12 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
       for (let i = 0; i < lengthBytes; i++) socket.received.push(node.data[positionBytes + i]);
       return lengthBytes;
     },
-    mkdirp(pathGiven) {
-      const path = normalize(pathGiven);
-      fault("mkdirp", path);
-      if (files.has(path)) throw new IoError("mkdir", Errno.EEXIST, path);
-      for (let p = parentOf(path); p !== "/"; p = parentOf(p)) {
-        if (files.has(p)) throw new IoError("mkdir", Errno.ENOTDIR, path);
-      }
-      for (let p = path; p !== "/"; p = parentOf(p)) dirs.add(p);
-    },
-    readdir(pathGiven) {
-      const path = normalize(pathGiven);
-      fault("readdir", path);
-      if (!dirs.has(path)) {
-        throw new IoError("readdir", files.has(path) ? Errno.ENOTDIR : Errno.ENOENT, path);
-      }
-      return dirEntries(path);
-    },
-    unlink(pathGiven) {
-      const path = normalize(pathGiven);
-      fault("unlink", path);
-      if (dirs.has(path)) throw new IoError("unlink", Errno.EISDIR, path);
-      if (!files.delete(path)) throw new IoError("unlink", Errno.ENOENT, path);
-    },
-    rename(fromGiven, toGiven) {
-      const from = normalize(fromGiven);
-      const to = normalize(toGiven);
-      fault("rename", from);
-      const node = files.get(from);
-      if (node === undefined && !dirs.has(from)) throw new IoError("rename", Errno.ENOENT, from);
-      if (!dirs.has(parentOf(to))) {
-        throw new IoError("rename", files.has(parentOf(to)) ? Errno.ENOTDIR : Errno.ENOENT, from);
-      }
-      if (from === to) return;
-      if (node === undefined) return renameDirectory(from, to);
-      if (dirs.has(to)) throw new IoError("rename", Errno.EISDIR, from);
-      files.delete(from);
-      files.set(to, node);
-    },
-    removeTree(pathGiven) {
-      const path = normalize(pathGiven);
-      fault("removeTree", path);
-      const prefix = path + "/";
-      for (const f of [...files.keys()]) if (f === path || f.startsWith(prefix)) files.delete(f);
-      for (const d of [...dirs]) {
-        if (d !== "/" && (d === path || d.startsWith(prefix))) dirs.delete(d);
-      }
-    },
-    exists(path) {
-      const p = normalize(path);
-      return files.has(p) || dirs.has(p);
-    },
+    mkdirp: (path) => tree.mkdirp(path),
+    readdir: (path) => tree.readdir(path),
+    unlink: (path) => tree.unlink(path),
+    rename: (fromPath, toPath) => tree.rename(fromPath, toPath),
+    removeTree: (path) => tree.removeTree(path),
+    exists: (path) => tree.exists(path),
     readFile(pathGiven) {
       const path = normalize(pathGiven);
       fault("readFile", path);
