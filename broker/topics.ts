@@ -12,6 +12,7 @@ import type { Libc } from "../ffi/port.ts";
 import { Errno, IoError } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { LogConfig } from "../storage/log_config.ts";
+import { joinPath, parsePartitionDirName, partitionDirName } from "../storage/log_files.ts";
 import { PartitionLog } from "../storage/partition_log.ts";
 import type { Logger } from "../util/log.ts";
 import { KafkaError } from "./kafka_error.ts";
@@ -314,10 +315,10 @@ export class TopicRegistry {
   /** Removes partition directories of topics deleted before a crash let them go. */
   #removeOrphans(): void {
     for (const entry of this.#libc.readdir(this.#dataDir)) {
-      const m = /^(.+)-(\d+)$/.exec(entry.name);
-      if (!entry.isDirectory || m === null) continue;
-      const topic = this.#byName.get(m[1]);
-      if (topic !== undefined && Number(m[2]) < topic.partitions.length) continue;
+      const parsed = parsePartitionDirName(entry.name);
+      if (!entry.isDirectory || parsed === undefined) continue;
+      const topic = this.#byName.get(parsed.topic);
+      if (topic !== undefined && parsed.partition < topic.partitions.length) continue;
       this.#log.warn(`Removing "${entry.name}": it belongs to no topic (deleted before a crash).`);
       this.#libc.removeTree(`${this.#dataDir}/${entry.name}`);
     }
@@ -338,6 +339,6 @@ export class TopicRegistry {
   }
 
   #partitionDir(topic: string, index: number): string {
-    return `${this.#dataDir}/${topic}-${index}`;
+    return joinPath(this.#dataDir, partitionDirName(topic, index));
   }
 }

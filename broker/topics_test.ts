@@ -96,7 +96,11 @@ Deno.test("a deleted topic's files go at once; their fds stay open until leased 
 Deno.test("TopicRegistry.open() removes directories of topics it does not know", () => {
   const libc = memoryLibc({ seed: 2 });
   libc.mkdirp("/data/orphan-0");
+  libc.mkdirp("/data/my-orphan-12");
+  libc.mkdirp("/data/not_a_partition");
   const { registry } = open(libc);
   assert(!libc.exists("/data/orphan-0"));
+  assert(!libc.exists("/data/my-orphan-12"));
+  assert(libc.exists("/data/not_a_partition"), "only partition directories are removed");
   registry.close();
 });

@@ -5,7 +5,7 @@
  * int64s, UUIDs) encodes, decodes to an equal object, and re-encodes to the
  * same bytes; every truncation of it fails with a sticky error, never a throw.
  */
-import assert from "node:assert/strict";
+import { assert } from "../util/assert.ts";
 import { MESSAGES, type SchemaField, STRUCTS } from "./messages/_schema.ts";
 import { API_MESSAGES, type ApiMessage, apiTable } from "./messages/mod.ts";
 import { EMPTY_BYTES, Reader, Writer, ZERO_UUID } from "./primitives.ts";

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { crc32c } from "../protocol/record_batch.ts";
 
