@@ -5,6 +5,7 @@ import { BatchField, RecordBatchView } from "../protocol/record_batch.ts";
 import { testBatch } from "./_test_util.ts";
 import { CLEAN_SHUTDOWN_FILE_NAME } from "./log_files.ts";
 import { type AppendSuccess, PartitionLog } from "./partition_log.ts";
+import { PARTITION_LEADER_EPOCH } from "./log_append.ts";
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -32,6 +33,7 @@ Deno.test("PartitionLog.append() assigns offsets in place and reports the result
   const appended: AppendSuccess[] = [];
   const log = PartitionLog.open(libc, "/d/t-0", {}, { onAppend: (r) => appended.push(r) });
   const blob = concat(testBatch(3), testBatch(2));
+  assert.equal(new RecordBatchView(blob, 0).partitionLeaderEpoch, -1); // as a producer sends it
   const first = log.append(blob, { nowMs: 0 });
   assert.deepEqual(first, {
     ok: true,
@@ -42,6 +44,8 @@ Deno.test("PartitionLog.append() assigns offsets in place and reports the result
     recordCount: 5,
   });
   assert.equal(new RecordBatchView(blob, testBatch(3).length).baseOffset, 3); // patched in the caller's buffer
+  assert.equal(new RecordBatchView(blob, 0).partitionLeaderEpoch, PARTITION_LEADER_EPOCH);
+  assert.equal(new RecordBatchView(blob, testBatch(3).length).partitionLeaderEpoch, 0);
   const second = log.append(testBatch(1), { nowMs: 0 });
   assert.ok(second.ok && second.baseOffset === 5 && second.lastOffset === 5);
   assert.equal(log.logEndOffset, 6);
