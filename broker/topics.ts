@@ -286,6 +286,44 @@ export class TopicRegistry {
     }
   }
 
+  /**
+   * Raises `topic`'s partition count to `count` (CreatePartitions), crash-safely: the new
+   * partition logs are opened first, then the count is persisted in one atomic metadata
+   * write. A crash before that write leaves the old count (the new directories are orphans,
+   * removed at the next start); after it, the new count. `validateOnly` checks and stops.
+   */
+  addPartitions(topic: Topic, count: number, validateOnly = false): void {
+    const current = topic.partitions.length;
+    if (!Number.isInteger(count) || count <= current || count > PARTITIONS_PER_TOPIC_MAX) {
+      const why = count === current
+        ? `Topic already has ${current} partitions.`
+        : count < current
+        ? `Topic currently has ${current} partitions, which is higher than the requested ${count}.`
+        : `Number of partitions must be between ${
+          current + 1
+        } and ${PARTITIONS_PER_TOPIC_MAX}, got ${count}.`;
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, why);
+    }
+    if (this.#byName.get(topic.name) !== topic) {
+      throw new KafkaError(
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        `Topic "${topic.name}" does not exist.`,
+      );
+    }
+    if (validateOnly) return;
+    const logConfig = this.logConfig(this.configs(topic));
+    try {
+      for (let i = current; i < count; i++) {
+        topic.partitions.push(this.#openPartition(topic, i, logConfig));
+      }
+      this.#save();
+    } catch (e) {
+      for (const p of topic.partitions.splice(current)) p.log.deleteFiles();
+      throw e;
+    }
+    this.#log.info(`Raised topic "${topic.name}" from ${current} to ${count} partition(s).`);
+  }
+
   /** Flushes and closes every partition log. */
   close(): void {
     for (const topic of this.#byName.values()) {
@@ -327,18 +365,18 @@ export class TopicRegistry {
     };
     const logConfig = this.logConfig(this.configs(topic));
     for (let i = 0; i < p.partitionCount; i++) {
-      const dir = this.#partitionDir(p.name, i);
-      this.#libc.mkdirp(dir);
-      partitions.push({
-        topic,
-        index: i,
-        log: PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log }),
-        sendsInFlight: 0,
-      });
+      partitions.push(this.#openPartition(topic, i, logConfig));
     }
     this.#byName.set(p.name, topic);
     this.#byId.set(p.id, topic);
     return topic;
+  }
+
+  #openPartition(topic: Topic, index: number, logConfig: Partial<LogConfig>): Partition {
+    const dir = this.#partitionDir(topic.name, index);
+    this.#libc.mkdirp(dir);
+    const log = PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log });
+    return { topic, index, log, sendsInFlight: 0 };
   }
 
   /** Removes partition directories of topics deleted before a crash let them go. */

@@ -28,6 +28,11 @@ import { alterConfigsHandler } from "./alter_configs.ts";
 import { incrementalAlterConfigsHandler } from "./incremental_alter_configs.ts";
 import { describeClientQuotasHandler } from "./describe_client_quotas.ts";
 import { alterClientQuotasHandler } from "./alter_client_quotas.ts";
+import { createPartitionsHandler } from "./create_partitions.ts";
+import { describeLogDirsHandler } from "./describe_log_dirs.ts";
+import { describeClusterHandler } from "./describe_cluster.ts";
+import { electLeadersHandler } from "./elect_leaders.ts";
+import { describeProducersHandler } from "./describe_producers.ts";
 
 /** Handlers other than ApiVersions (which the router builds over this list). */
 export const apiHandlers: readonly ApiHandler[] = [
@@ -55,4 +60,9 @@ export const apiHandlers: readonly ApiHandler[] = [
   incrementalAlterConfigsHandler,
   describeClientQuotasHandler,
   alterClientQuotasHandler,
+  createPartitionsHandler,
+  describeLogDirsHandler,
+  describeClusterHandler,
+  electLeadersHandler,
+  describeProducersHandler,
 ];
