@@ -12,6 +12,7 @@ import type {
   InitProducerIdResponse,
 } from "../../protocol/messages/init_producer_id.ts";
 import type { ApiHandler, RequestContext } from "../context.ts";
+import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
 
 /** Largest producer epoch before a new id is needed. */
 const PRODUCER_EPOCH_MAX = 32767;
@@ -24,7 +25,7 @@ export const initProducerIdHandler: ApiHandler = {
     if (request.transactionalId !== null) {
       return {
         throttleTimeMs: 0,
-        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        errorCode: TRANSACTIONS_UNSUPPORTED_ERROR,
         producerId: -1,
         producerEpoch: -1,
       };

@@ -33,6 +33,10 @@ import { describeLogDirsHandler } from "./describe_log_dirs.ts";
 import { describeClusterHandler } from "./describe_cluster.ts";
 import { electLeadersHandler } from "./elect_leaders.ts";
 import { describeProducersHandler } from "./describe_producers.ts";
+import { addPartitionsToTxnHandler } from "./add_partitions_to_txn.ts";
+import { addOffsetsToTxnHandler } from "./add_offsets_to_txn.ts";
+import { endTxnHandler } from "./end_txn.ts";
+import { txnOffsetCommitHandler } from "./txn_offset_commit.ts";
 
 /** Handlers other than ApiVersions (which the router builds over this list). */
 export const apiHandlers: readonly ApiHandler[] = [
@@ -65,4 +69,8 @@ export const apiHandlers: readonly ApiHandler[] = [
   describeClusterHandler,
   electLeadersHandler,
   describeProducersHandler,
+  addPartitionsToTxnHandler,
+  addOffsetsToTxnHandler,
+  endTxnHandler,
+  txnOffsetCommitHandler,
 ];
