@@ -92,7 +92,7 @@ export function validateTopicName(name: string): void {
 export class TopicRegistry {
   readonly #libc: Libc;
   readonly #dataDir: string;
-  readonly #defaults: TopicConfigs;
+  #defaults: TopicConfigs;
   readonly #writerKind: LogConfig["writerKind"];
   readonly #log: Logger;
   readonly #byName = new Map<string, Topic>();
@@ -159,6 +159,24 @@ export class TopicRegistry {
   /** A topic's effective settings: broker defaults overlaid with its overrides. */
   configs(topic: Topic): TopicConfigs {
     return { ...this.#defaults, ...topic.overrides };
+  }
+
+  /** The broker's topic defaults as they stand (static, or changed at run time). */
+  get defaults(): Readonly<TopicConfigs> {
+    return this.#defaults;
+  }
+
+  /**
+   * Replaces the broker's topic defaults (dynamic broker configs) and applies them to every
+   * open log; topics keep their own overrides. A log that refuses the settings throws
+   * TopicConfigError, and the caller restores the previous defaults.
+   */
+  setDefaults(defaults: TopicConfigs): void {
+    this.#defaults = { ...defaults };
+    for (const topic of this.#byName.values()) {
+      const logConfig = this.logConfig(this.configs(topic));
+      for (const p of topic.partitions) p.log.reconfigure(logConfig);
+    }
   }
 
   /** Checks a CreateTopics request without creating anything. */
