@@ -314,12 +314,10 @@ export class TopicRegistry {
     const current = topic.partitions.length;
     if (!Number.isInteger(count) || count <= current || count > PARTITIONS_PER_TOPIC_MAX) {
       const why = count === current
-        ? `Topic already has ${current} partitions.`
+        ? `Topic already has ${current} partition(s).`
         : count < current
-        ? `Topic currently has ${current} partitions, which is higher than the requested ${count}.`
-        : `Number of partitions must be between ${
-          current + 1
-        } and ${PARTITIONS_PER_TOPIC_MAX}, got ${count}.`;
+        ? `The topic ${topic.name} currently has ${current} partition(s); ${count} would not be an increase.`
+        : `Number of partitions must be between ${current + 1} and ${PARTITIONS_PER_TOPIC_MAX}, got ${count}.`;
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, why);
     }
     if (this.#byName.get(topic.name) !== topic) {

@@ -56,7 +56,7 @@ function increase(ctx: RequestContext, t: Increase, validateOnly: boolean): void
   topics.addPartitions(topic, t.count, validateOnly);
 }
 
-/** Kafka's checks on manual assignments of the new partitions, for a single node. */
+/** Kafka's checks on manual assignments of the new partitions (its KRaft wording), for a single node. */
 export function checkAssignments(
   assignments: readonly { readonly brokerIds: readonly number[] }[],
   added: number,
@@ -65,20 +65,21 @@ export function checkAssignments(
   const fail = (message: string) => new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, message);
   if (added > 0 && assignments.length !== added) {
     throw fail(
-      `Increasing the number of partitions by ${added} but ${assignments.length} assignments provided.`,
+      `Attempted to add ${added} additional partition(s), but only ${assignments.length} assignment(s) were specified.`,
     );
   }
-  for (const [i, a] of assignments.entries()) {
-    const unknown = a.brokerIds.filter((id) => id !== nodeId);
-    if (unknown.length > 0) {
-      throw fail(`Unknown broker(s) in replica assignment: ${unknown.join(", ")}.`);
+  for (const a of assignments) {
+    if (a.brokerIds.length === 0) {
+      throw fail("The manual partition assignment includes an empty replica list.");
     }
-    if (a.brokerIds.length !== 1) {
+    const unknown = a.brokerIds.find((id) => id !== nodeId);
+    if (unknown !== undefined) {
       throw fail(
-        a.brokerIds.length === 0
-          ? `Empty replica assignment for new partition ${i}.`
-          : `Duplicate brokers not allowed in replica assignment: ${a.brokerIds.join(", ")}.`,
+        `The manual partition assignment includes broker ${unknown}, but no such broker is registered.`,
       );
+    }
+    if (a.brokerIds.length > 1) {
+      throw fail(`The manual partition assignment includes the broker ${nodeId} more than once.`);
     }
   }
 }
