@@ -317,7 +317,7 @@ export class TopicRegistry {
         ? `Topic already has ${current} partition(s).`
         : count < current
         ? `The topic ${topic.name} currently has ${current} partition(s); ${count} would not be an increase.`
-        : `Number of partitions must be between ${current + 1} and ${PARTITIONS_PER_TOPIC_MAX}, got ${count}.`;
+        : `Number of partitions must be at most ${PARTITIONS_PER_TOPIC_MAX}, got ${count}.`;
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, why);
     }
     if (this.#byName.get(topic.name) !== topic) {

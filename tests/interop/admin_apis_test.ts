@@ -110,7 +110,10 @@ Deno.test("CreatePartitions v0-v3: raises the count, validateOnly, Kafka's refus
       assert.equal((await wrong(7, [[0]])).errorCode, ErrorCode.INVALID_REPLICA_ASSIGNMENT);
       const unknownBroker = await wrong(6, [[3]]);
       assert.equal(unknownBroker.errorCode, ErrorCode.INVALID_REPLICA_ASSIGNMENT);
-      assert.match(unknownBroker.errorMessage!, /includes broker 3, but no such broker is registered/);
+      assert.match(
+        unknownBroker.errorMessage!,
+        /includes broker 3, but no such broker is registered/,
+      );
       assert.equal((await wrong(6, [[0, 0]])).errorCode, ErrorCode.INVALID_REPLICA_ASSIGNMENT);
       assert.equal(await partitionCount(c, name), 5);
     });
