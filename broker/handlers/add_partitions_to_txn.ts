@@ -8,11 +8,11 @@ import type {
   AddPartitionsToTxnRequest,
   AddPartitionsToTxnResponse,
 } from "../../protocol/messages/add_partitions_to_txn.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { addPartitionsToTxnApi } from "../../protocol/messages/mod.ts";
 import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
 
-export const addPartitionsToTxnHandler: ApiHandler = {
-  apiKey: 24,
+export const addPartitionsToTxnHandler: ApiHandler = defineHandler(addPartitionsToTxnApi, {
   minVersion: 0,
   maxVersion: 3,
   handle(_ctx: RequestContext, request: AddPartitionsToTxnRequest): AddPartitionsToTxnResponse {
@@ -29,4 +29,4 @@ export const addPartitionsToTxnHandler: ApiHandler = {
       })),
     };
   },
-};
+});

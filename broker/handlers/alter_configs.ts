@@ -11,7 +11,8 @@ import type {
   AlterConfigsRequest,
   AlterConfigsResponse,
 } from "../../protocol/messages/alter_configs.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { alterConfigsApi } from "../../protocol/messages/mod.ts";
 import type { TopicConfigs } from "../topic_config.ts";
 import { type AlterOutcome, alterTopicResource } from "./_alter_topic_configs.ts";
 import { KafkaError } from "../kafka_error.ts";
@@ -23,8 +24,7 @@ import {
   RESOURCE_BROKER_LOGGER,
 } from "./_alter_broker_configs.ts";
 
-export const alterConfigsHandler: ApiHandler = {
-  apiKey: 33,
+export const alterConfigsHandler: ApiHandler = defineHandler(alterConfigsApi, {
   minVersion: 0,
   maxVersion: 2,
   handle(ctx: RequestContext, request: AlterConfigsRequest): AlterConfigsResponse {
@@ -57,4 +57,4 @@ export const alterConfigsHandler: ApiHandler = {
       }),
     };
   },
-};
+});

@@ -11,14 +11,14 @@ import type {
   CreatePartitionsRequest,
   CreatePartitionsResponse,
 } from "../../protocol/messages/create_partitions.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { createPartitionsApi } from "../../protocol/messages/mod.ts";
 import { KafkaError } from "../kafka_error.ts";
 
 type TopicResult = CreatePartitionsResponse["results"][number];
 type Increase = CreatePartitionsRequest["topics"][number];
 
-export const createPartitionsHandler: ApiHandler = {
-  apiKey: 37,
+export const createPartitionsHandler: ApiHandler = defineHandler(createPartitionsApi, {
   minVersion: 0,
   maxVersion: 3,
   handle(ctx: RequestContext, request: CreatePartitionsRequest): CreatePartitionsResponse {
@@ -42,7 +42,7 @@ export const createPartitionsHandler: ApiHandler = {
       }),
     };
   },
-};
+});
 
 function increase(ctx: RequestContext, t: Increase, validateOnly: boolean): void {
   const topics = ctx.broker.topics;

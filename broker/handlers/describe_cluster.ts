@@ -10,7 +10,8 @@ import type {
   DescribeClusterRequest,
   DescribeClusterResponse,
 } from "../../protocol/messages/describe_cluster.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { describeClusterApi } from "../../protocol/messages/mod.ts";
 
 /** KIP-919 endpoint types. */
 const ENDPOINT_BROKER = 1;
@@ -27,8 +28,7 @@ export const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12, 13, 14].reduce(
   0,
 );
 
-export const describeClusterHandler: ApiHandler = {
-  apiKey: 60,
+export const describeClusterHandler: ApiHandler = defineHandler(describeClusterApi, {
   minVersion: 0,
   maxVersion: 1,
   handle(ctx: RequestContext, request: DescribeClusterRequest): DescribeClusterResponse {
@@ -58,4 +58,4 @@ export const describeClusterHandler: ApiHandler = {
     }
     return response;
   },
-};
+});

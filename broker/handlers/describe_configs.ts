@@ -16,7 +16,8 @@ import type {
   DescribeConfigsRequest,
   DescribeConfigsResponse,
 } from "../../protocol/messages/describe_configs.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { describeConfigsApi } from "../../protocol/messages/mod.ts";
 import { ConfigSource, type ConfigSynonym, dynamicConfigDefs } from "../dynamic_config.ts";
 import { topicConfigDefs, type TopicConfigs } from "../topic_config.ts";
 import { describeLoggers, RESOURCE_BROKER_LOGGER } from "./_broker_loggers.ts";
@@ -172,8 +173,7 @@ function describeResource(
   };
 }
 
-export const describeConfigsHandler: ApiHandler = {
-  apiKey: 32,
+export const describeConfigsHandler: ApiHandler = defineHandler(describeConfigsApi, {
   minVersion: 0,
   maxVersion: 4,
   handle(ctx: RequestContext, request: DescribeConfigsRequest): DescribeConfigsResponse {
@@ -207,4 +207,4 @@ export const describeConfigsHandler: ApiHandler = {
       }),
     };
   },
-};
+});

@@ -13,13 +13,13 @@ import type {
   DescribeLogDirsRequest,
   DescribeLogDirsResponse,
 } from "../../protocol/messages/describe_log_dirs.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { describeLogDirsApi } from "../../protocol/messages/mod.ts";
 import type { Partition } from "../topics.ts";
 
 type TopicResult = DescribeLogDirsResponse["results"][number]["topics"][number];
 
-export const describeLogDirsHandler: ApiHandler = {
-  apiKey: 35,
+export const describeLogDirsHandler: ApiHandler = defineHandler(describeLogDirsApi, {
   minVersion: 0,
   maxVersion: 4,
   handle(ctx: RequestContext, request: DescribeLogDirsRequest): DescribeLogDirsResponse {
@@ -55,7 +55,7 @@ export const describeLogDirsHandler: ApiHandler = {
       }],
     };
   },
-};
+});
 
 function diskSpace(dir: string): { totalBytes: number; usableBytes: number } {
   try {

@@ -11,12 +11,12 @@ import type {
   DescribeProducersRequest,
   DescribeProducersResponse,
 } from "../../protocol/messages/describe_producers.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { describeProducersApi } from "../../protocol/messages/mod.ts";
 
 type PartitionResult = DescribeProducersResponse["topics"][number]["partitions"][number];
 
-export const describeProducersHandler: ApiHandler = {
-  apiKey: 61,
+export const describeProducersHandler: ApiHandler = defineHandler(describeProducersApi, {
   minVersion: 0,
   maxVersion: 0,
   handle(ctx: RequestContext, request: DescribeProducersRequest): DescribeProducersResponse {
@@ -55,4 +55,4 @@ export const describeProducersHandler: ApiHandler = {
       })),
     };
   },
-};
+});

@@ -12,7 +12,8 @@ import type {
   ElectLeadersRequest,
   ElectLeadersResponse,
 } from "../../protocol/messages/elect_leaders.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { electLeadersApi } from "../../protocol/messages/mod.ts";
 
 /** KIP-460 election types. */
 const ELECTION_PREFERRED = 0;
@@ -20,8 +21,7 @@ const ELECTION_UNCLEAN = 1;
 
 type TopicResult = ElectLeadersResponse["replicaElectionResults"][number];
 
-export const electLeadersHandler: ApiHandler = {
-  apiKey: 43,
+export const electLeadersHandler: ApiHandler = defineHandler(electLeadersApi, {
   minVersion: 0,
   maxVersion: 2,
   handle(ctx: RequestContext, request: ElectLeadersRequest): ElectLeadersResponse {
@@ -56,4 +56,4 @@ export const electLeadersHandler: ApiHandler = {
     response.replicaElectionResults = [...byTopic.values()];
     return response;
   },
-};
+});

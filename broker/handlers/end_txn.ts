@@ -4,11 +4,11 @@
  * @module
  */
 import type { EndTxnRequest, EndTxnResponse } from "../../protocol/messages/end_txn.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { endTxnApi } from "../../protocol/messages/mod.ts";
 import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
 
-export const endTxnHandler: ApiHandler = {
-  apiKey: 26,
+export const endTxnHandler: ApiHandler = defineHandler(endTxnApi, {
   minVersion: 0,
   maxVersion: 4,
   handle(_ctx: RequestContext, request: EndTxnRequest): EndTxnResponse {
@@ -19,4 +19,4 @@ export const endTxnHandler: ApiHandler = {
       producerEpoch: request.producerEpoch,
     };
   },
-};
+});

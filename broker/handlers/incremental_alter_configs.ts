@@ -13,7 +13,8 @@ import type {
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
 } from "../../protocol/messages/incremental_alter_configs.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { incrementalAlterConfigsApi } from "../../protocol/messages/mod.ts";
 import { dynamicConfigDefs, notDynamic } from "../dynamic_config.ts";
 import { KafkaError } from "../kafka_error.ts";
 import { topicConfigDefs } from "../topic_config.ts";
@@ -35,45 +36,47 @@ type Resource = IncrementalAlterConfigsRequest["resources"][number];
 type Alteration = Resource["configs"][number];
 type Values = Record<string, string | null>;
 
-export const incrementalAlterConfigsHandler: ApiHandler = {
-  apiKey: 44,
-  minVersion: 0,
-  maxVersion: 1,
-  handle(
-    ctx: RequestContext,
-    request: IncrementalAlterConfigsRequest,
-  ): IncrementalAlterConfigsResponse {
-    const validateOnly = request.validateOnly;
-    return {
-      throttleTimeMs: 0,
-      responses: request.resources.map((r) => {
-        if (r.resourceType === RESOURCE_BROKER_LOGGER) {
-          return alterLoggerResource(ctx, r, validateOnly, r.configs);
-        }
-        if (r.resourceType === RESOURCE_BROKER) {
-          return alterBrokerResource(ctx, r, validateOnly, (current, effective) => {
-            const refused = r.configs.map((c) => c.name).filter((n) => !(n in dynamicConfigDefs));
-            if (refused.length > 0) throw notDynamic(refused);
-            const typeOf = (name: string) => dynamicConfigDefs[name].type;
-            return applyAll(current, r, (name) => current[name] ?? effective(name), typeOf);
+export const incrementalAlterConfigsHandler: ApiHandler = defineHandler(
+  incrementalAlterConfigsApi,
+  {
+    minVersion: 0,
+    maxVersion: 1,
+    handle(
+      ctx: RequestContext,
+      request: IncrementalAlterConfigsRequest,
+    ): IncrementalAlterConfigsResponse {
+      const validateOnly = request.validateOnly;
+      return {
+        throttleTimeMs: 0,
+        responses: request.resources.map((r) => {
+          if (r.resourceType === RESOURCE_BROKER_LOGGER) {
+            return alterLoggerResource(ctx, r, validateOnly, r.configs);
+          }
+          if (r.resourceType === RESOURCE_BROKER) {
+            return alterBrokerResource(ctx, r, validateOnly, (current, effective) => {
+              const refused = r.configs.map((c) => c.name).filter((n) => !(n in dynamicConfigDefs));
+              if (refused.length > 0) throw notDynamic(refused);
+              const typeOf = (name: string) => dynamicConfigDefs[name].type;
+              return applyAll(current, r, (name) => current[name] ?? effective(name), typeOf);
+            });
+          }
+          return alterTopicResource(ctx, r, validateOnly, (topic) => {
+            const effective = ctx.broker.topics.configs(topic);
+            const typeOf = (name: string) => {
+              const def = topicConfigDefs[name];
+              if (def === undefined) {
+                throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config "${name}".`);
+              }
+              return def.type;
+            };
+            const next = applyAll({ ...topic.overrides }, r, (name) => effective[name], typeOf);
+            return next as Record<string, string>;
           });
-        }
-        return alterTopicResource(ctx, r, validateOnly, (topic) => {
-          const effective = ctx.broker.topics.configs(topic);
-          const typeOf = (name: string) => {
-            const def = topicConfigDefs[name];
-            if (def === undefined) {
-              throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config "${name}".`);
-            }
-            return def.type;
-          };
-          const next = applyAll({ ...topic.overrides }, r, (name) => effective[name], typeOf);
-          return next as Record<string, string>;
-        });
-      }),
-    };
+        }),
+      };
+    },
   },
-};
+);
 
 /** Applies a resource's operations in order to `next` (the values before them). */
 function applyAll(

@@ -8,11 +8,11 @@ import type {
   TxnOffsetCommitRequest,
   TxnOffsetCommitResponse,
 } from "../../protocol/messages/txn_offset_commit.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { txnOffsetCommitApi } from "../../protocol/messages/mod.ts";
 import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
 
-export const txnOffsetCommitHandler: ApiHandler = {
-  apiKey: 28,
+export const txnOffsetCommitHandler: ApiHandler = defineHandler(txnOffsetCommitApi, {
   minVersion: 0,
   maxVersion: 4,
   handle(_ctx: RequestContext, request: TxnOffsetCommitRequest): TxnOffsetCommitResponse {
@@ -27,4 +27,4 @@ export const txnOffsetCommitHandler: ApiHandler = {
       })),
     };
   },
-};
+});
