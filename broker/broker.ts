@@ -92,7 +92,7 @@ export class Broker implements BrokerCore {
     this.#runtime = runtime;
     this.logLevels = new LogLevels(config.logLevel);
     this.logger = deps.logger ?? createLogger(this.logLevels);
-    this.dynamicConfigs = DynamicBrokerConfigs.open(this.libc, config);
+    this.dynamicConfigs = DynamicBrokerConfigs.open(this.libc, config, this.logger);
     this.#nowMs = deps.nowMs ?? Date.now;
     this.fetchSessions = new FetchSessionCache({ slotsMax: config.fetchSessionCacheSlotsMax });
     this.topics = TopicRegistry.open(this.libc, {

@@ -18,6 +18,7 @@
  */
 import { Errno, IoError, type Libc } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
+import type { Logger } from "../util/log.ts";
 import type { BrokerConfig } from "./config.ts";
 import { KafkaError } from "./kafka_error.ts";
 import { PRODUCER_ID_EXPIRATION_MS } from "./log_maintenance.ts";
@@ -145,8 +146,12 @@ export class DynamicBrokerConfigs {
     this.#path = `${config.dataDir}/${FILE_NAME}`;
   }
 
-  /** Reads `<dataDir>/denka-broker-configs.json` (none yet: no dynamic values). */
-  static open(libc: Libc, config: BrokerConfig): DynamicBrokerConfigs {
+  /**
+   * Reads `<dataDir>/denka-broker-configs.json` (none yet: no dynamic values). A value this
+   * version no longer accepts is dropped with a warning, as Kafka skips invalid dynamic
+   * configs at start-up, rather than keeping the broker from starting.
+   */
+  static open(libc: Libc, config: BrokerConfig, logger?: Logger): DynamicBrokerConfigs {
     const configs = new DynamicBrokerConfigs(libc, config);
     let bytes: Uint8Array;
     try {
@@ -163,7 +168,12 @@ export class DynamicBrokerConfigs {
     }
     for (const layer of ["broker", "default"] as const) {
       for (const [k, v] of Object.entries(saved[layer] ?? {})) {
-        configs.#layers[layer][k] = validateDynamicConfig(k, String(v));
+        try {
+          configs.#layers[layer][k] = validateDynamicConfig(k, String(v));
+        } catch (e) {
+          if (!(e instanceof KafkaError)) throw e;
+          logger?.warn(`Ignoring dynamic broker config "${k}" in "${configs.#path}": ${e.message}`);
+        }
       }
     }
     return configs;

@@ -2,6 +2,7 @@ import { memoryLibc } from "../ffi/memory.ts";
 import { Errno } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { assert, assertEquals } from "../util/assert.ts";
+import { createLogger } from "../util/log.ts";
 import { resolveConfig } from "./config.ts";
 import { ConfigSource, DynamicBrokerConfigs } from "./dynamic_config.ts";
 import { KafkaError } from "./kafka_error.ts";
@@ -104,4 +105,22 @@ Deno.test("DynamicBrokerConfigs.alter() undoes the applied change when the save 
   assert(failed, "the save fault did not surface");
   assertEquals(dynamic.value("log.retention.ms"), "604800000");
   assertEquals(applied, ["604800000", "1000", "604800000"]);
+});
+
+Deno.test("DynamicBrokerConfigs.open() drops a saved value it no longer accepts, with a warning", () => {
+  const libc = memoryLibc();
+  libc.mkdirp("/data");
+  const text = JSON.stringify({
+    version: 1,
+    broker: { "log.retention.ms": "1000", "no.such.config": "1" },
+    default: { "log.segment.bytes": "tiny" },
+  });
+  libc.writeFileAtomic("/data/denka-broker-configs.json", new TextEncoder().encode(text));
+  const warnings: string[] = [];
+  const logger = { ...createLogger("silent"), warn: (m: string) => warnings.push(m) };
+  const dynamic = DynamicBrokerConfigs.open(libc, configWith(), logger);
+  assertEquals(dynamic.values("broker"), { "log.retention.ms": "1000" });
+  assertEquals(dynamic.values("default"), {});
+  assertEquals(warnings.length, 2);
+  assert(warnings[0].includes(`"no.such.config"`), warnings[0]);
 });

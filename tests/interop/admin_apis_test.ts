@@ -27,7 +27,7 @@ import {
 } from "../../protocol/messages/mod.ts";
 import { encodeRecordBatch } from "../../protocol/records.ts";
 import { assert } from "../../util/assert.ts";
-import { topicName, withBroker } from "./harness.ts";
+import { makeDataDir, startTestBroker, topicName, withBroker } from "./harness.ts";
 import { call, withHttpBroker } from "./http_helpers.ts";
 import { type RawConnection, withConnection } from "./raw_client.ts";
 
@@ -305,6 +305,48 @@ Deno.test("dynamic broker configs: <default> and per broker, sources and synonym
       assert.equal(otherBroker.errorCode, ErrorCode.INVALID_REQUEST);
     });
   });
+});
+
+Deno.test("dynamic broker configs and added partitions survive a broker restart", async () => {
+  const dataDir = await makeDataDir();
+  const name = topicName("restart");
+  try {
+    const first = await startTestBroker(dataDir);
+    try {
+      await withConnection(first.bootstrap, async (c) => {
+        await createTopic(c, name, 1);
+        const raised = await c.request(createPartitionsApi, 3, {
+          topics: [increase(name, 3)],
+          timeoutMs: 5000,
+          validateOnly: false,
+        });
+        assert.equal(raised.results[0].errorCode, ErrorCode.NONE);
+        const altered = await alterIncremental(c, 4, "", [
+          { name: "message.max.bytes", configOperation: OP_SET, value: "1000" },
+        ]);
+        assert.equal(altered.errorCode, ErrorCode.NONE, altered.errorMessage!);
+      });
+    } finally {
+      await first.close();
+    }
+    const second = await startTestBroker(dataDir);
+    try {
+      await withConnection(second.bootstrap, async (c) => {
+        assert.equal(await partitionCount(c, name), 3);
+        const described = await describeBroker(c, "0", ["message.max.bytes"]);
+        assert.equal(described.get("message.max.bytes")!.value, "1000");
+        assert.equal(
+          described.get("message.max.bytes")!.configSource,
+          SOURCE_DYNAMIC_DEFAULT_BROKER,
+        );
+        assert.equal(await produceBytes(c, name, 2000), ErrorCode.MESSAGE_TOO_LARGE);
+      });
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });
 
 Deno.test("BROKER_LOGGER: loggers listed with levels, SET and DELETE through IncrementalAlterConfigs", async () => {
