@@ -8,7 +8,8 @@
 import type { Libc, Listener, Runtime } from "../ffi/port.ts";
 import { loadLibc, loadNativeCrc32c, loadRuntime } from "../ffi/load.ts";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
-import { createLogger, type Logger } from "../util/log.ts";
+import { createLogger, type Logger, LogLevels } from "../util/log.ts";
+import { DynamicBrokerConfigs } from "./dynamic_config.ts";
 import { AppendWaiters } from "./append_waiters.ts";
 import { type BrokerConfig, type HostPort, resolveFetchPath } from "./config.ts";
 import { Connection } from "./connection.ts";
@@ -45,6 +46,10 @@ export class Broker implements BrokerCore {
   readonly topics: TopicRegistry;
   readonly waiters = new AppendWaiters();
   readonly logger: Logger;
+  /** Every logger's level, changeable at run time (BROKER_LOGGER resources). */
+  readonly logLevels: LogLevels;
+  /** Broker settings changed at run time (AlterConfigs on BROKER resources). */
+  readonly dynamicConfigs: DynamicBrokerConfigs;
   readonly producerIds: ProducerIds;
   /** Consumer groups and committed offsets. */
   readonly groups: GroupCoordinator;
@@ -72,6 +77,7 @@ export class Broker implements BrokerCore {
   groupSource: GroupSource = noGroups;
   readonly #runtime: Runtime;
   readonly #router: RequestRouter;
+  readonly #connectionLogger: Logger;
   #http: BrokerHttpServer | undefined;
   #ready = false;
   readonly #connections = new Set<Connection>();
@@ -85,14 +91,16 @@ export class Broker implements BrokerCore {
     this.libc = this.metrics.timedLibc(libc);
     this.flusher = new GroupCommit();
     this.#runtime = runtime;
-    this.logger = deps.logger ?? createLogger(config.logLevel);
+    this.logLevels = new LogLevels(config.logLevel);
+    this.logger = deps.logger ?? createLogger(this.logLevels);
+    this.dynamicConfigs = DynamicBrokerConfigs.open(this.libc, config, this.logger);
     this.#nowMs = deps.nowMs ?? Date.now;
     this.fetchSessions = new FetchSessionCache({ slotsMax: config.fetchSessionCacheSlotsMax });
     this.topics = TopicRegistry.open(this.libc, {
       dataDir: config.dataDir,
-      defaults: config.topicDefaults,
+      defaults: this.dynamicConfigs.topicDefaults(),
       writerKind: config.writerKind,
-      logger: this.logger,
+      logger: this.logger.child("topics"),
     });
     this.producerIds = new ProducerIds(this.libc, config.dataDir);
     try {
@@ -111,9 +119,18 @@ export class Broker implements BrokerCore {
     this.maintenance = new LogMaintenance(this.topics, {
       retentionCheckIntervalMs: config.retentionCheckIntervalMs,
       nowMs: this.#nowMs,
-      logger: this.logger,
+      logger: this.logger.child("maintenance"),
       flusher: this.flusher,
     });
+    this.dynamicConfigs.bind((d) => {
+      this.topics.setDefaults(d.topicDefaults());
+      this.quotas.setDefaults(
+        d.number("quota.producer.default"),
+        d.number("quota.consumer.default"),
+      );
+      this.maintenance.producerIdExpirationMs = d.number("producer.id.expiration.ms");
+    });
+    this.#connectionLogger = this.logger.child("connection");
     this.#router = new RequestRouter(this);
     this.#router.observer = this.metrics.observeKafka;
     this.metrics.bind({
@@ -151,7 +168,7 @@ export class Broker implements BrokerCore {
             fetchPath,
             counters: broker.counters,
           }),
-          logger: broker.logger,
+          logger: broker.#connectionLogger,
           requestSizeBytesMax: config.requestSizeBytesMax,
           onClosed: (c) => broker.#connections.delete(c),
         });

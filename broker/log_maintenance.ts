@@ -48,10 +48,13 @@ export class LogMaintenance {
   >();
   #timers: ReturnType<typeof setInterval>[] = [];
   #running: Promise<unknown> | undefined;
+  /** Kafka's producer.id.expiration.ms; a dynamic broker setting, changed at run time. */
+  producerIdExpirationMs: number;
 
   constructor(topics: TopicRegistry, options: LogMaintenanceOptions) {
     this.#topics = topics;
     this.#options = options;
+    this.producerIdExpirationMs = options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS;
   }
 
   /** Starts the timers. */
@@ -95,7 +98,7 @@ export class LogMaintenance {
       }
       totals.producersExpired += log.expireProducers(
         nowMs,
-        this.#options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS,
+        this.producerIdExpirationMs,
       );
     }
     return totals;
