@@ -53,14 +53,20 @@ async function main(): Promise<number> {
     : installStatsFile(config.statsFile, {
       counters: broker.counters,
       runtime: isBun ? "bun" : "deno",
+      onError: (error) => broker.background.failed("Stats file write", error),
     });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     broker.logger.info(`Received ${signal}; stopping.`);
-    await broker.close();
-    writeStats?.();
+    try {
+      await broker.close();
+      writeStats?.();
+    } catch (error) {
+      broker.logger.error(`Stopping failed: ${(error as Error).stack ?? error}`);
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
