@@ -11,7 +11,7 @@ import { decode, encode } from "../util/cbor.ts";
 import type { Libc } from "../ffi/port.ts";
 import { Errno, IoError } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
-import type { LogConfig } from "../storage/log_config.ts";
+import { checkLogConfig, LOG_CONFIG_DEFAULT, type LogConfig } from "../storage/log_config.ts";
 import { PartitionLog } from "../storage/partition_log.ts";
 import type { Logger } from "../util/log.ts";
 import { KafkaError } from "./kafka_error.ts";
@@ -184,18 +184,7 @@ export class TopicRegistry {
         `Number of partitions must be between 1 and ${PARTITIONS_PER_TOPIC_MAX}, got ${partitionCount}.`,
       );
     }
-    const checked: TopicConfigs = {};
-    for (const [key, value] of Object.entries(overrides)) {
-      try {
-        checked[key] = validateTopicConfig(key, value);
-      } catch (e) {
-        if (e instanceof TopicConfigError) {
-          throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
-        }
-        throw e;
-      }
-    }
-    return checked;
+    return this.#checkOverrides(overrides);
   }
 
   /** Creates a topic and its partition directories; persists the metadata first. */
@@ -243,33 +232,31 @@ export class TopicRegistry {
 
   /**
    * Replaces a topic's overrides (AlterConfigs, IncrementalAlterConfigs): checks every
-   * setting (INVALID_CONFIG), persists them, and applies them to the open logs.
+   * setting and the storage config they make together (INVALID_CONFIG), applies them to
+   * the open logs, then persists them (a failed save undoes the change). `validateOnly`
+   * stops after the checks, so it answers what the real call would.
    */
   alterConfigs(topic: Topic, overrides: TopicConfigs, validateOnly = false): void {
-    const checked: TopicConfigs = {};
-    for (const [key, value] of Object.entries(overrides)) {
-      try {
-        checked[key] = validateTopicConfig(key, value);
-      } catch (e) {
-        if (e instanceof TopicConfigError) {
-          throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
-        }
-        throw e;
-      }
-    }
+    const checked = this.#checkOverrides(overrides);
     if (validateOnly) return;
     const previous = { ...topic.overrides };
-    for (const key of Object.keys(topic.overrides)) delete topic.overrides[key];
-    Object.assign(topic.overrides, checked);
+    const apply = (next: TopicConfigs) => {
+      for (const key of Object.keys(topic.overrides)) delete topic.overrides[key];
+      Object.assign(topic.overrides, next);
+      const logConfig = this.logConfig(this.configs(topic));
+      for (const p of topic.partitions) p.log.reconfigure(logConfig);
+    };
     try {
+      apply(checked);
       this.#save();
     } catch (e) {
-      for (const key of Object.keys(topic.overrides)) delete topic.overrides[key];
-      Object.assign(topic.overrides, previous);
-      throw e;
+      apply(previous);
+      if (!(e instanceof IoError)) throw e;
+      throw new KafkaError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `Saving the configs of topic "${topic.name}" failed: ${e.message}`,
+      );
     }
-    const logConfig = this.logConfig(this.configs(topic));
-    for (const p of topic.partitions) p.log.reconfigure(logConfig);
     this.#log.info(`Altered configs of topic "${topic.name}": ${JSON.stringify(checked)}.`);
   }
 
@@ -316,12 +303,66 @@ export class TopicRegistry {
     };
   }
 
+  /** Every setting checked by name, then the storage config they make with the defaults. */
+  #checkOverrides(overrides: TopicConfigs): TopicConfigs {
+    const checked: TopicConfigs = {};
+    for (const [key, value] of Object.entries(overrides)) {
+      try {
+        checked[key] = validateTopicConfig(key, value);
+      } catch (e) {
+        if (e instanceof TopicConfigError) {
+          throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
+        }
+        throw e;
+      }
+    }
+    const violation = checkLogConfig({
+      ...LOG_CONFIG_DEFAULT,
+      ...this.logConfig({ ...this.#defaults, ...checked }),
+    });
+    if (violation !== undefined) {
+      throw new KafkaError(ErrorCode.INVALID_CONFIG, `Storage refuses: ${violation.message}`);
+    }
+    return checked;
+  }
+
+  /**
+   * The saved overrides of a topic being opened, without those that are no longer valid
+   * (a hand edit, an older broker's bounds): each is logged and the broker default used,
+   * so that one bad value never keeps the broker from starting.
+   */
+  #usableOverrides(p: PersistedTopic): TopicConfigs {
+    const usable: TopicConfigs = {};
+    for (const [key, value] of Object.entries(p.overrides ?? {})) {
+      try {
+        usable[key] = validateTopicConfig(key, value);
+      } catch (e) {
+        if (!(e instanceof TopicConfigError)) throw e;
+        this.#log.error(
+          `Topic "${p.name}": ignoring its saved config ${key}="${value}": ${e.message} Using the broker default "${
+            this.#defaults[key] ?? "none"
+          }" instead; the next config change of the topic saves its overrides without it.`,
+        );
+      }
+    }
+    try {
+      this.#checkOverrides(usable);
+    } catch (e) {
+      if (!(e instanceof KafkaError)) throw e;
+      this.#log.error(
+        `Topic "${p.name}": ignoring all its saved configs ${JSON.stringify(usable)}: ${e.message}`,
+      );
+      return {};
+    }
+    return usable;
+  }
+
   #openTopic(p: PersistedTopic): Topic {
     const partitions: Partition[] = [];
     const topic: Topic = {
       name: p.name,
       id: p.id,
-      overrides: p.overrides,
+      overrides: this.#usableOverrides(p),
       partitions,
       internal: p.name.startsWith("__"),
     };
