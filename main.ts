@@ -55,6 +55,11 @@ async function main(): Promise<number> {
       runtime: isBun ? "bun" : "deno",
       onError: (error) => broker.background.failed("Stats file write", error),
     });
+  // Under util/background.ts's containment, the last net: logged and counted, and
+  // only a failed assertion stops the broker (instead of the runtime's exit on any).
+  process.on("unhandledRejection", (reason) => {
+    broker.background.unhandledRejection(reason, () => process.exit(1));
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

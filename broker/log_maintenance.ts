@@ -71,6 +71,7 @@ export class LogMaintenance {
   readonly #background: BackgroundTasks;
   readonly #compact: typeof compactLog;
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** The run in progress or queued; it never rejects. */
   #running: Promise<unknown> | undefined;
 
   constructor(topics: TopicRegistry, options: LogMaintenanceOptions) {
@@ -98,7 +99,7 @@ export class LogMaintenance {
   async stop(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
-    await this.#running?.catch(() => {});
+    await this.#running;
   }
 
   /**
@@ -111,10 +112,12 @@ export class LogMaintenance {
       totals.segmentsCompacted = await this.runCleaner();
       return totals;
     };
-    const chained = (this.#running ?? Promise.resolve()).catch(() => {}).then(run);
-    this.#running = chained.finally(() => {
-      if (this.#running === chained) this.#running = undefined;
+    const chained = (this.#running ?? Promise.resolve()).then(run);
+    // #running never rejects: the caller of runOnce() gets the error (the timer's watcher).
+    const settled: Promise<unknown> = chained.catch(() => {}).finally(() => {
+      if (this.#running === settled) this.#running = undefined;
     });
+    this.#running = settled;
     return chained;
   }
 

@@ -79,4 +79,17 @@ export class BackgroundTasks {
     this.failures.set(task, (this.failures.get(task) ?? 0) + 1);
     this.#limiter.error(task, `${what} failed (it runs again later): ${errorText(error)}`);
   }
+
+  /**
+   * The last net, for the CLI's `unhandledRejection` event: a rejected promise nobody
+   * awaited, which this module's callers missed, is handled as {@linkcode failed} says
+   * (task "An unawaited promise"); for a failed assertion, `stop` is called after it is logged.
+   */
+  unhandledRejection(reason: unknown, stop: () => void): void {
+    try {
+      this.failed("An unawaited promise", reason);
+    } catch {
+      stop();
+    }
+  }
 }

@@ -63,3 +63,16 @@ Deno.test("BackgroundTasks.watch() contains a rejection nobody awaits", async ()
   assertEquals(lines.length, 1);
   assertOk(lines[0].includes("RangeError: Varint longer than 10 bytes"));
 });
+
+Deno.test("BackgroundTasks.unhandledRejection() stops only for a failed assertion", () => {
+  const { logger, lines } = capture();
+  const tasks = new BackgroundTasks(logger);
+  let stops = 0;
+  tasks.unhandledRejection(new Error("socket gone"), () => stops++);
+  assertEquals(stops, 0);
+  assertEquals(tasks.failures.get("An unawaited promise"), 1);
+  tasks.unhandledRejection(new AssertionError({ message: "Offsets must grow" }), () => stops++);
+  assertEquals(stops, 1);
+  assertEquals(lines.length, 2);
+  assertOk(lines[1].startsWith("ERROR Bug in An unawaited promise, stopping"), lines[1]);
+});
