@@ -84,10 +84,10 @@ export class LogMaintenance {
   /** Starts the timers. */
   start(): void {
     this.#timers.push(
-      setInterval(
-        () => this.#background.watch("Log maintenance", this.runOnce()),
-        this.#options.retentionCheckIntervalMs,
-      ),
+      setInterval(() => {
+        if (this.#running !== undefined) return; // a long run is not queued behind again and again
+        this.#background.watch("Log maintenance", this.runOnce());
+      }, this.#options.retentionCheckIntervalMs),
       setInterval(
         () => this.#background.run("The flush.ms check", () => this.checkFlushPolicy()),
         FLUSH_CHECK_INTERVAL_MS,
