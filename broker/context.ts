@@ -85,6 +85,12 @@ export interface RequestContext {
   readonly traffic: RequestTraffic;
   /** Runs `fn` once this request's response has been sent (or dropped). */
   afterSend(fn: () => void): void;
+  /**
+   * Keeps the segment fds of `log` that are visible now open until this request's response
+   * has been sent or dropped (its file slices point into them): the one lease of the fetch
+   * path, released by the router.
+   */
+  leaseUntilSent(log: { retainReads(): () => void }): void;
 }
 
 /** What a handler module defines: its versions and the function that answers. */

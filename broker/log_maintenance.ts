@@ -138,7 +138,7 @@ export class LogMaintenance {
     for (const log of this.#logs()) {
       try {
         totals.segmentsDeleted += log.deleteRetentionBreached(nowMs).count;
-        totals.producersExpired += log.producerState.removeExpired(
+        totals.producersExpired += log.expireProducers(
           nowMs,
           this.#options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS,
         );
@@ -155,7 +155,7 @@ export class LogMaintenance {
     for (const log of this.#logs()) {
       if (!log.config.cleanupCompact || log.isClosed || this.#uncleanable.has(log)) continue;
       const nowMs = this.#options.nowMs();
-      const activeBaseOffset = log.segments[log.segments.length - 1].baseOffset;
+      const activeBaseOffset = log.activeSegmentBaseOffset;
       const last = this.#cleaned.get(log);
       if (
         last !== undefined && last.activeBaseOffset === activeBaseOffset &&

@@ -115,6 +115,7 @@ export class RequestRouter implements FrameHandler {
         connection,
         traffic,
         afterSend: (fn) => settled.push(fn),
+        leaseUntilSent: (log) => settled.push(log.retainReads()),
       }, request);
     } catch (e) {
       runSettled();

@@ -58,16 +58,9 @@ export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
       for (const { topic, read: r } of read.sending) {
         ctx.traffic.countOut(topic, r.sizeBytes, r.nextOffset - r.firstOffset);
       }
-      // The slices stay valid until the response is sent: a topic deleted
-      // meanwhile keeps its files open until then.
-      for (const p of read.used) {
-        ctx.broker.topics.retain(p);
-        const releaseSegments = p.log.retainReads(); // retention and compaction defer fd closes
-        ctx.afterSend(() => {
-          releaseSegments();
-          ctx.broker.topics.release(p);
-        });
-      }
+      // The slices stay valid until the response is sent: retention, compaction and a topic
+      // deleted meanwhile keep these fds open until then.
+      for (const p of read.used) ctx.leaseUntilSent(p.log);
       return { ...base, sessionId, responses: read.responses };
     }
   },
