@@ -181,10 +181,37 @@ export class TopicRegistry {
       partitionCount,
       overrides: checked,
     };
-    const topic = this.#openTopic(persisted);
-    this.#save();
+    // Applied (the logs opened) before saved; either failing leaves no topic behind.
+    let topic: Topic | undefined = undefined;
+    try {
+      topic = this.#openTopic(persisted);
+      this.#save();
+    } catch (e) {
+      if (topic !== undefined) this.#forget(topic);
+      else this.#removePartitionDirs(name, partitionCount);
+      if (!(e instanceof IoError)) throw e;
+      throw new KafkaError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `Creating topic "${name}" failed: ${e.message}`,
+      );
+    }
     this.#log.info(`Created topic "${name}" with ${partitionCount} partition(s), id ${topic.id}.`);
     return topic;
+  }
+
+  /** What a creation that failed while opening its logs left (they were closed). */
+  #removePartitionDirs(name: string, partitionCount: number): void {
+    for (let i = 0; i < partitionCount; i++) {
+      const dir = this.#partitionDir(name, i);
+      if (this.#libc.exists(dir)) this.#libc.removeTree(dir);
+    }
+  }
+
+  /** Undoes a creation that could not be saved: the topic is unknown again and its files gone. */
+  #forget(topic: Topic): void {
+    this.#byName.delete(topic.name);
+    this.#byId.delete(topic.id);
+    for (const p of topic.partitions) p.log.deleteFiles();
   }
 
   /**
@@ -338,14 +365,19 @@ export class TopicRegistry {
       internal: p.name.startsWith("__"),
     };
     const logConfig = this.logConfig(this.configs(topic));
-    for (let i = 0; i < p.partitionCount; i++) {
-      const dir = this.#partitionDir(p.name, i);
-      this.#libc.mkdirp(dir);
-      partitions.push({
-        topic,
-        index: i,
-        log: PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log }),
-      });
+    try {
+      for (let i = 0; i < p.partitionCount; i++) {
+        const dir = this.#partitionDir(p.name, i);
+        this.#libc.mkdirp(dir);
+        partitions.push({
+          topic,
+          index: i,
+          log: PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log }),
+        });
+      }
+    } catch (e) {
+      for (const opened of partitions) opened.log.close(); // no fd left behind
+      throw e;
     }
     this.#byName.set(p.name, topic);
     this.#byId.set(p.id, topic);

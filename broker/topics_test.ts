@@ -201,3 +201,19 @@ Deno.test("TopicRegistry.open() starts on a data dir with an invalid saved confi
   );
   registry.close();
 });
+
+Deno.test("TopicRegistry.create() leaves no topic behind when opening or saving it fails", () => {
+  const { libc, registry } = open();
+  libc.addFault({ syscall: "open", pathIncludes: "/data/t-2/", times: 1 });
+  assertEquals(kafkaCode(() => registry.create("t", 3)), ErrorCode.KAFKA_STORAGE_ERROR);
+  assertEquals(registry.get("t"), undefined);
+  assertEquals(libc.exists("/data/t-0"), false);
+  libc.addFault({ syscall: "writeFileAtomic", pathIncludes: "denka-topics", times: 1 });
+  assertEquals(kafkaCode(() => registry.create("t", 3)), ErrorCode.KAFKA_STORAGE_ERROR);
+  assertEquals(registry.get("t"), undefined);
+  assertEquals(libc.exists("/data/t-0"), false);
+  const t = registry.create("t", 3);
+  assertEquals(t.partitions.length, 3);
+  registry.close();
+  assertEquals(open(libc).registry.get("t")?.id, t.id);
+});
