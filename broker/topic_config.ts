@@ -8,7 +8,13 @@
  * @module
  */
 
-import { INT32_MAX, LOG_CONFIG_BOUNDS } from "../storage/log_config.ts";
+import {
+  checkLogConfig,
+  INT32_MAX,
+  LOG_CONFIG_BOUNDS,
+  LOG_CONFIG_DEFAULT,
+  type LogConfig,
+} from "../storage/log_config.ts";
 
 /** Kafka's Long.MAX_VALUE as shown by DescribeConfigs for "never". */
 export const KAFKA_LONG_MAX = "9223372036854775807";
@@ -198,4 +204,46 @@ export function defaultTopicConfigs(): TopicConfigs {
   const out: TopicConfigs = {};
   for (const [name, def] of Object.entries(topicConfigDefs)) out[name] = String(def.defaultValue);
   return out;
+}
+
+/** Storage settings from a topic's effective settings (defaults overlaid with overrides). */
+export function logConfigOf(
+  configs: TopicConfigs,
+  writerKind: LogConfig["writerKind"],
+): Partial<LogConfig> {
+  const policies = configs["cleanup.policy"].split(",");
+  return {
+    segmentBytes: topicConfigNumber(configs, "segment.bytes"),
+    segmentMs: topicConfigNumber(configs, "segment.ms"),
+    indexIntervalBytes: topicConfigNumber(configs, "index.interval.bytes"),
+    segmentIndexBytes: topicConfigNumber(configs, "segment.index.bytes"),
+    maxMessageBytes: topicConfigNumber(configs, "max.message.bytes"),
+    writerKind,
+    retentionMs: topicConfigNumber(configs, "retention.ms"),
+    retentionBytes: topicConfigNumber(configs, "retention.bytes"),
+    cleanupDelete: policies.includes("delete"),
+    cleanupCompact: policies.includes("compact"),
+    deleteRetentionMs: topicConfigNumber(configs, "delete.retention.ms"),
+    flushMessages: topicConfigNumber(configs, "flush.messages"),
+    flushMs: topicConfigNumber(configs, "flush.ms"),
+  };
+}
+
+/**
+ * A topic's overrides checked one by one ({@linkcode validateTopicConfig}), then the
+ * storage config they make over `defaults` checked as storage will check it
+ * (`checkLogConfig`, the predicate `logConfig()` asserts): the normalised overrides,
+ * or a TopicConfigError saying what storage would refuse.
+ */
+export function checkTopicOverrides(overrides: TopicConfigs, defaults: TopicConfigs): TopicConfigs {
+  const checked: TopicConfigs = {};
+  for (const [key, value] of Object.entries(overrides)) {
+    checked[key] = validateTopicConfig(key, value);
+  }
+  const violation = checkLogConfig({
+    ...LOG_CONFIG_DEFAULT,
+    ...logConfigOf({ ...defaults, ...checked }, LOG_CONFIG_DEFAULT.writerKind),
+  });
+  if (violation !== undefined) throw new TopicConfigError(`Storage refuses: ${violation.message}`);
+  return checked;
 }

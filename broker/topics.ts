@@ -11,13 +11,14 @@ import { decode, encode } from "../util/cbor.ts";
 import type { Libc } from "../ffi/port.ts";
 import { Errno, IoError } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
-import { checkLogConfig, LOG_CONFIG_DEFAULT, type LogConfig } from "../storage/log_config.ts";
+import type { LogConfig } from "../storage/log_config.ts";
 import { PartitionLog } from "../storage/partition_log.ts";
 import type { Logger } from "../util/log.ts";
 import { KafkaError } from "./kafka_error.ts";
 import {
+  checkTopicOverrides,
+  logConfigOf,
   TopicConfigError,
-  topicConfigNumber,
   type TopicConfigs,
   validateTopicConfig,
 } from "./topic_config.ts";
@@ -284,44 +285,17 @@ export class TopicRegistry {
 
   /** Storage settings for one topic's logs. */
   logConfig(configs: TopicConfigs): Partial<LogConfig> {
-    return {
-      segmentBytes: topicConfigNumber(configs, "segment.bytes"),
-      segmentMs: topicConfigNumber(configs, "segment.ms"),
-      indexIntervalBytes: topicConfigNumber(configs, "index.interval.bytes"),
-      segmentIndexBytes: topicConfigNumber(configs, "segment.index.bytes"),
-      maxMessageBytes: topicConfigNumber(configs, "max.message.bytes"),
-      writerKind: this.#writerKind,
-      retentionMs: topicConfigNumber(configs, "retention.ms"),
-      retentionBytes: topicConfigNumber(configs, "retention.bytes"),
-      cleanupDelete: configs["cleanup.policy"].split(",").includes("delete"),
-      cleanupCompact: configs["cleanup.policy"].split(",").includes("compact"),
-      deleteRetentionMs: topicConfigNumber(configs, "delete.retention.ms"),
-      flushMessages: topicConfigNumber(configs, "flush.messages"),
-      flushMs: topicConfigNumber(configs, "flush.ms"),
-    };
+    return logConfigOf(configs, this.#writerKind);
   }
 
-  /** Every setting checked by name, then the storage config they make with the defaults. */
+  /** {@linkcode checkTopicOverrides}, refusing with INVALID_CONFIG. */
   #checkOverrides(overrides: TopicConfigs): TopicConfigs {
-    const checked: TopicConfigs = {};
-    for (const [key, value] of Object.entries(overrides)) {
-      try {
-        checked[key] = validateTopicConfig(key, value);
-      } catch (e) {
-        if (e instanceof TopicConfigError) {
-          throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
-        }
-        throw e;
-      }
+    try {
+      return checkTopicOverrides(overrides, this.#defaults);
+    } catch (e) {
+      if (e instanceof TopicConfigError) throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
+      throw e;
     }
-    const violation = checkLogConfig({
-      ...LOG_CONFIG_DEFAULT,
-      ...this.logConfig({ ...this.#defaults, ...checked }),
-    });
-    if (violation !== undefined) {
-      throw new KafkaError(ErrorCode.INVALID_CONFIG, `Storage refuses: ${violation.message}`);
-    }
-    return checked;
   }
 
   /**
