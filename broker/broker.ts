@@ -6,7 +6,8 @@
  * @module
  */
 import type { Libc, Listener, Runtime } from "../ffi/port.ts";
-import { loadLibc, loadRuntime } from "../ffi/load.ts";
+import { loadLibc, loadNativeCrc32c, loadRuntime } from "../ffi/load.ts";
+import { useNativeCrc32c } from "../protocol/record_batch.ts";
 import { createLogger, type Logger, LogRateLimiter } from "../util/log.ts";
 import { BackgroundTasks } from "../util/background.ts";
 import { AppendWaiters } from "./append_waiters.ts";
@@ -136,6 +137,7 @@ export class Broker implements BrokerCore {
   /** Opens the data directory and binds the listener. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedMs = performance.now();
+    useNativeCrc32c(loadNativeCrc32c());
     const libc = deps.libc ?? await loadLibc();
     const runtime = deps.runtime ?? await loadRuntime();
     const fetchPath = resolveFetchPath(config.fetchPath);
