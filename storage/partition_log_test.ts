@@ -6,6 +6,7 @@ import { BatchField, RecordBatchView } from "../protocol/record_batch.ts";
 import { testBatch } from "./_test_util.ts";
 import { CLEAN_SHUTDOWN_FILE_NAME } from "./log_files.ts";
 import { type AppendSuccess, PartitionLog } from "./partition_log.ts";
+import { PARTITION_LEADER_EPOCH } from "./log_append.ts";
 
 Deno.test("PartitionLog.open() on an empty directory creates segment 0", () => {
   const libc = memoryLibc();
@@ -27,6 +28,7 @@ Deno.test("PartitionLog.append() assigns offsets in place and reports the result
   const appended: AppendSuccess[] = [];
   const log = PartitionLog.open(libc, "/d/t-0", {}, { onAppend: (r) => appended.push(r) });
   const blob = concatBytes([testBatch(3), testBatch(2)]);
+  assert.equal(new RecordBatchView(blob, 0).partitionLeaderEpoch, -1); // as a producer sends it
   const first = log.append(blob, { nowMs: 0 });
   assert.deepEqual(first, {
     ok: true,
@@ -37,6 +39,8 @@ Deno.test("PartitionLog.append() assigns offsets in place and reports the result
     recordCount: 5,
   });
   assert.equal(new RecordBatchView(blob, testBatch(3).length).baseOffset, 3); // patched in the caller's buffer
+  assert.equal(new RecordBatchView(blob, 0).partitionLeaderEpoch, PARTITION_LEADER_EPOCH);
+  assert.equal(new RecordBatchView(blob, testBatch(3).length).partitionLeaderEpoch, 0);
   const second = log.append(testBatch(1), { nowMs: 0 });
   assert.ok(second.ok && second.baseOffset === 5 && second.lastOffset === 5);
   assert.equal(log.logEndOffset, 6);

@@ -91,6 +91,11 @@ export class ProducerStateManager {
     return this.#entries.size;
   }
 
+  /** Every producer with state (read-only use), in no particular order (DescribeProducers). */
+  entries(): IterableIterator<Readonly<ProducerEntry>> {
+    return this.#entries.values();
+  }
+
   /** A producer's state (read-only use), or `undefined`. */
   entry(producerId: number): Readonly<ProducerEntry> | undefined {
     return this.#entries.get(producerId);
