@@ -78,19 +78,19 @@ export class ScramClient {
     const withoutProof = `c=${toBase64(utf8(`n,${authzid},`))},r=${m[1]}`;
     this.#authMessage = `${this.#bare},${text},${withoutProof}`;
     const hash = scramHash(this.#mechanism);
-    const clientKey = await scramClientKey(this.#mechanism, this.#saltedPassword);
-    const storedKey = await digest(hash, clientKey);
-    const signature = await hmac(hash, storedKey, utf8(this.#authMessage));
+    const clientKey = scramClientKey(this.#mechanism, this.#saltedPassword);
+    const storedKey = digest(hash, clientKey);
+    const signature = hmac(hash, storedKey, utf8(this.#authMessage));
     return utf8(`${withoutProof},p=${toBase64(xor(clientKey, signature))}`);
   }
 
   /** True when the server-final message proves the server knows the credential. */
-  async verifyServerFinal(serverFinal: Uint8Array): Promise<boolean> {
+  verifyServerFinal(serverFinal: Uint8Array): boolean {
     const text = new TextDecoder().decode(serverFinal);
     if (!text.startsWith("v=")) return false;
     const hash = scramHash(this.#mechanism);
-    const serverKey = await hmac(hash, this.#saltedPassword!, utf8("Server Key"));
-    const expected = await hmac(hash, serverKey, utf8(this.#authMessage));
+    const serverKey = hmac(hash, this.#saltedPassword!, utf8("Server Key"));
+    const expected = hmac(hash, serverKey, utf8(this.#authMessage));
     return constantTimeEqual(fromBase64(text.slice(2)) ?? new Uint8Array(), expected);
   }
 }
@@ -100,7 +100,7 @@ export async function scramLogin(server: SaslServer, client: ScramClient): Promi
   const first = await server.evaluate(client.firstMessage());
   if (first.kind !== "challenge") return first;
   const final = await server.evaluate(await client.finalMessage(first.bytes));
-  if (final.kind === "complete" && !await client.verifyServerFinal(final.bytes)) {
+  if (final.kind === "complete" && !client.verifyServerFinal(final.bytes)) {
     throw new Error("The server's signature does not verify.");
   }
   return final;

@@ -157,10 +157,10 @@ export class ScramCredentialStore {
    * applied one by one, then saved once. Results: deletions, upsertions,
    * then refused duplicates, each in request order.
    */
-  async alter(
+  alter(
     deletions: readonly ScramCredentialDeletion[],
     upsertions: readonly ScramCredentialUpsertion[],
-  ): Promise<AlterScramResult[]> {
+  ): AlterScramResult[] {
     const { toDelete, toUpsert, duplicates } = splitDuplicates(deletions, upsertions);
     const results: AlterScramResult[] = [];
     const deleted: [string, ScramMechanism][] = [];
@@ -182,7 +182,7 @@ export class ScramCredentialStore {
       const error = checkUpsertion(u, mechanism);
       if (error === NONE) {
         const options = { salt: u.salt, iterations: u.iterations };
-        const credential = await scramCredentialFromSaltedPassword(
+        const credential = scramCredentialFromSaltedPassword(
           mechanism!,
           u.saltedPassword,
           options,

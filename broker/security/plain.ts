@@ -46,7 +46,7 @@ export async function verifyPassword(
     const credential = lookup(user, mechanism);
     if (credential === undefined || credential.iterations < SCRAM_ITERATIONS_MIN) continue;
     const salted = await scramSaltedPassword(mechanism, password, credential);
-    const storedKey = await digest(scramHash(mechanism), await scramClientKey(mechanism, salted));
+    const storedKey = digest(scramHash(mechanism), scramClientKey(mechanism, salted));
     return constantTimeEqual(storedKey, credential.storedKey);
   }
   // No credential: spend what a real check spends.

@@ -97,23 +97,23 @@ export function scramSaltedPassword(
 export function scramClientKey(
   mechanism: ScramMechanism,
   saltedPassword: Uint8Array<ArrayBuffer>,
-): Promise<Uint8Array<ArrayBuffer>> {
+): Uint8Array<ArrayBuffer> {
   return hmac(scramHash(mechanism), saltedPassword, utf8("Client Key"));
 }
 
 /** The stored credential for a SaltedPassword (as AlterUserScramCredentials carries it). */
-export async function scramCredentialFromSaltedPassword(
+export function scramCredentialFromSaltedPassword(
   mechanism: ScramMechanism,
   saltedPassword: Uint8Array<ArrayBuffer>,
   options: { salt: Uint8Array<ArrayBuffer>; iterations: number },
-): Promise<ScramCredential> {
+): ScramCredential {
   const hash = scramHash(mechanism);
-  const clientKey = await scramClientKey(mechanism, saltedPassword);
+  const clientKey = scramClientKey(mechanism, saltedPassword);
   return {
     salt: options.salt.slice(),
     iterations: options.iterations,
-    storedKey: await digest(hash, clientKey),
-    serverKey: await hmac(hash, saltedPassword, utf8("Server Key")),
+    storedKey: digest(hash, clientKey),
+    serverKey: hmac(hash, saltedPassword, utf8("Server Key")),
   };
 }
 
@@ -175,13 +175,18 @@ export class ScramServer implements SaslServer {
     this.#options = options;
   }
 
-  /** Evaluates the client's next message. */
-  async evaluate(token: Uint8Array): Promise<SaslStep> {
+  /** Evaluates the client's next message (synchronous work: a few hashes). */
+  evaluate(token: Uint8Array): Promise<SaslStep> {
+    return Promise.resolve(this.evaluateSync(token));
+  }
+
+  /** {@linkcode evaluate} without the promise. */
+  evaluateSync(token: Uint8Array): SaslStep {
     const state = this.#state;
     this.#state = "FAILED";
     let step: SaslStep;
-    if (state === "RECEIVE_CLIENT_FIRST_MESSAGE") step = await this.#clientFirstMessage(token);
-    else if (state === "RECEIVE_CLIENT_FINAL_MESSAGE") step = await this.#clientFinalMessage(token);
+    if (state === "RECEIVE_CLIENT_FIRST_MESSAGE") step = this.#clientFirstMessage(token);
+    else if (state === "RECEIVE_CLIENT_FINAL_MESSAGE") step = this.#clientFinalMessage(token);
     else return exchangeOver(this.mechanism, state);
     if (step.kind === "challenge") this.#state = "RECEIVE_CLIENT_FINAL_MESSAGE";
     if (step.kind === "complete") this.#state = "COMPLETE";
@@ -192,7 +197,7 @@ export class ScramServer implements SaslServer {
     return invalidCredentials(this.mechanism, reason, this.#options);
   }
 
-  async #clientFirstMessage(token: Uint8Array): Promise<SaslStep> {
+  #clientFirstMessage(token: Uint8Array): SaslStep {
     const text = decodeUtf8(token);
     const first = text === undefined ? undefined : parseClientFirst(text);
     if (first === undefined) return this.#fail("Invalid SCRAM client first message format");
@@ -210,7 +215,7 @@ export class ScramServer implements SaslServer {
         `Iterations ${credential.iterations} is less than the minimum ${SCRAM_ITERATIONS_MIN} for ${this.mechanism}`,
       );
     }
-    const salt = credential?.salt ?? await fakeSalt(this.mechanism, first.user);
+    const salt = credential?.salt ?? fakeSalt(this.mechanism, first.user);
     const iterations = credential?.iterations ?? SCRAM_ITERATIONS_MIN;
     const serverNonce = this.#options.serverNonce ?? toBase64(randomBytes(SERVER_NONCE_BYTES));
     this.#clientFirst = first;
@@ -220,7 +225,7 @@ export class ScramServer implements SaslServer {
     return { kind: "challenge", bytes: utf8(this.#serverFirst) };
   }
 
-  async #clientFinalMessage(token: Uint8Array): Promise<SaslStep> {
+  #clientFinalMessage(token: Uint8Array): SaslStep {
     const first = this.#clientFirst!;
     const text = decodeUtf8(token);
     const final = text === undefined ? undefined : parseClientFinal(text);
@@ -236,15 +241,15 @@ export class ScramServer implements SaslServer {
     if (credential === undefined) return this.#fail(`Unknown user "${first.user}"`);
     const hash = scramHash(this.mechanism);
     const authMessage = utf8(`${first.bare},${this.#serverFirst},${final.withoutProof}`);
-    const clientSignature = await hmac(hash, credential.storedKey, authMessage);
+    const clientSignature = hmac(hash, credential.storedKey, authMessage);
     if (final.proof.length !== clientSignature.length) {
       return this.#fail("Invalid client credentials");
     }
-    const computedStoredKey = await digest(hash, xor(final.proof, clientSignature));
+    const computedStoredKey = digest(hash, xor(final.proof, clientSignature));
     if (!constantTimeEqual(computedStoredKey, credential.storedKey)) {
       return this.#fail("Invalid client credentials");
     }
-    const serverSignature = await hmac(hash, credential.serverKey, authMessage);
+    const serverSignature = hmac(hash, credential.serverKey, authMessage);
     return {
       kind: "complete",
       bytes: utf8(`v=${toBase64(serverSignature)}`),
@@ -320,8 +325,8 @@ function parseClientFinal(text: string): ClientFinal | undefined {
 let fakeSaltKey: Uint8Array<ArrayBuffer> | undefined;
 
 /** A salt for a user without a credential: the same for the same name while the process lives. */
-async function fakeSalt(mechanism: ScramMechanism, user: string): Promise<Uint8Array<ArrayBuffer>> {
+function fakeSalt(mechanism: ScramMechanism, user: string): Uint8Array<ArrayBuffer> {
   fakeSaltKey ??= randomBytes(32);
-  const mac = await hmac("SHA-256", fakeSaltKey, utf8(`${mechanism}\0${user}`));
+  const mac = hmac("SHA-256", fakeSaltKey, utf8(`${mechanism}\0${user}`));
   return mac.slice(0, SCRAM_SALT_BYTES);
 }

@@ -132,15 +132,15 @@ function passwordFrom(text: string): string | { error: string } {
   return password;
 }
 
-async function alter(
+function alter(
   io: UsersCommandIo,
   dataDir: string,
   deletions: Parameters<ScramCredentialStore["alter"]>[0],
   upsertions: Parameters<ScramCredentialStore["alter"]>[1],
-): Promise<number> {
+): number {
   io.libc.mkdirp(dataDir);
   const store = ScramCredentialStore.open(io.libc, dataDir);
-  const [result] = await store.alter(deletions, upsertions);
+  const [result] = store.alter(deletions, upsertions);
   const path = `${dataDir}/${SCRAM_CREDENTIALS_FILE_NAME}`;
   if (result.errorCode !== 0) {
     io.err(`denka users: user "${result.user}" refused: ${result.errorMessage}.`);
