@@ -198,8 +198,15 @@ export class ScramCredentialStore {
         errorMessage: "A user credential cannot be altered twice in the same request",
       });
     }
-    if (deleted.length + upserted.length === 0) return results;
-    // The new state is saved before it replaces the old one: a failed write changes nothing.
+    if (deleted.length + upserted.length > 0) this.#apply(deleted, upserted);
+    return results;
+  }
+
+  /** Saves the new state, then makes it current: a failed write changes nothing. */
+  #apply(
+    deleted: readonly [string, ScramMechanism][],
+    upserted: readonly [string, ScramMechanism, ScramCredential][],
+  ): void {
     const next = new Map([...this.#users].map(([user, m]) => [user, new Map(m)]));
     for (const [user, mechanism] of deleted) {
       next.get(user)!.delete(mechanism);
@@ -211,7 +218,6 @@ export class ScramCredentialStore {
     }
     this.#save(next);
     this.#users = next;
-    return results;
   }
 
   #save(users: Map<string, Map<ScramMechanism, ScramCredential>>): void {
