@@ -25,7 +25,7 @@ export const JWT_CLOCK_SKEW_SEC_DEFAULT = 30;
 
 /** A JWKS document: `{"keys": [...]}`. */
 export interface JsonWebKeySet {
-  readonly keys: readonly JsonWebKey[];
+  readonly keys: readonly (JsonWebKey & { kid?: string })[];
 }
 
 /** Options of a {@linkcode JwtValidator}. */
@@ -99,8 +99,13 @@ export class JwtValidator {
   /** Imports the keys; JWKS keys that are neither RSA nor P-256 EC signing keys are skipped. */
   static async create(options: JwtValidatorOptions): Promise<JwtValidator> {
     const keys: VerifyKey[] = [];
-    for (const jwk of options.jwks?.keys ?? []) {
-      const key = await importJwk(jwk);
+    for (const [i, jwk] of (options.jwks?.keys ?? []).entries()) {
+      let key: VerifyKey | undefined;
+      try {
+        key = await importJwk(jwk);
+      } catch (e) {
+        throw new Error(`Invalid JWKS key ${i} ("${jwk.kid ?? ""}"): ${(e as Error).message}`);
+      }
       if (key !== undefined) keys.push(key);
     }
     if (options.hmacSecret !== undefined) {

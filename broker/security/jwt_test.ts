@@ -155,3 +155,14 @@ Deno.test("loadJwksFile() reads a JWKS file, and says which file is wrong", asyn
   libc.writeFileAtomic("/etc/bad.json", utf8("{}"));
   assertThrows(() => loadJwksFile(libc, "/etc/bad.json"), /has no "keys" array/);
 });
+
+Deno.test("JwtValidator.create() names a JWKS key it cannot import", async () => {
+  const broken = { kty: "RSA", kid: "bad", e: "AQAB" };
+  let message = "";
+  try {
+    await JwtValidator.create({ jwks: { keys: [broken] } });
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert(message.startsWith('Invalid JWKS key 0 ("bad"): '), message);
+});
