@@ -14,8 +14,8 @@
  * Departure from Kafka, on purpose: Kafka fails an unknown user at the
  * first message, which tells a scanner the name does not exist. Here an
  * unknown user gets a server-first message with a salt derived from a
- * per-process secret (stable per user) and fails at the proof, with the
- * same message a wrong password gets.
+ * per-process secret (stable per user) and fails at the proof after the
+ * same work, with the same message a wrong password gets.
  *
  * @module
  */
@@ -162,8 +162,9 @@ export class ScramServer implements SaslServer {
   #clientFirst: ClientFirst | undefined;
   #serverFirst = "";
   #nonce = "";
-  /** `undefined` for an unknown user: the exchange goes on and fails at the proof. */
+  /** For an unknown user, random keys: the exchange goes on, costs the same, and fails at the proof. */
   #credential: ScramCredential | undefined;
+  #knownUser = false;
 
   constructor(
     mechanism: ScramMechanism,
@@ -215,12 +216,12 @@ export class ScramServer implements SaslServer {
         `Iterations ${credential.iterations} is less than the minimum ${SCRAM_ITERATIONS_MIN} for ${this.mechanism}`,
       );
     }
-    const salt = credential?.salt ?? fakeSalt(this.mechanism, first.user);
-    const iterations = credential?.iterations ?? SCRAM_ITERATIONS_MIN;
     const serverNonce = this.#options.serverNonce ?? toBase64(randomBytes(SERVER_NONCE_BYTES));
     this.#clientFirst = first;
-    this.#credential = credential;
+    this.#knownUser = credential !== undefined;
+    this.#credential = credential ?? unknownUserCredential(this.mechanism, first.user);
     this.#nonce = first.nonce + serverNonce;
+    const { salt, iterations } = this.#credential;
     this.#serverFirst = `r=${this.#nonce},s=${toBase64(salt)},i=${iterations}`;
     return { kind: "challenge", bytes: utf8(this.#serverFirst) };
   }
@@ -236,9 +237,8 @@ export class ScramServer implements SaslServer {
     if (final.nonce !== this.#nonce) {
       return this.#fail("Invalid client nonce in the final client message.");
     }
-    const credential = this.#credential;
+    const credential = this.#credential!;
     this.#credential = undefined;
-    if (credential === undefined) return this.#fail(`Unknown user "${first.user}"`);
     const hash = scramHash(this.mechanism);
     const authMessage = utf8(`${first.bare},${this.#serverFirst},${final.withoutProof}`);
     const clientSignature = hmac(hash, credential.storedKey, authMessage);
@@ -246,8 +246,10 @@ export class ScramServer implements SaslServer {
       return this.#fail("Invalid client credentials");
     }
     const computedStoredKey = digest(hash, xor(final.proof, clientSignature));
-    if (!constantTimeEqual(computedStoredKey, credential.storedKey)) {
-      return this.#fail("Invalid client credentials");
+    if (!constantTimeEqual(computedStoredKey, credential.storedKey) || !this.#knownUser) {
+      return this.#fail(
+        this.#knownUser ? "Invalid client credentials" : `Unknown user "${first.user}"`,
+      );
     }
     const serverSignature = hmac(hash, credential.serverKey, authMessage);
     return {
@@ -324,9 +326,19 @@ function parseClientFinal(text: string): ClientFinal | undefined {
 
 let fakeSaltKey: Uint8Array<ArrayBuffer> | undefined;
 
-/** A salt for a user without a credential: the same for the same name while the process lives. */
-function fakeSalt(mechanism: ScramMechanism, user: string): Uint8Array<ArrayBuffer> {
+/**
+ * A stand-in credential for a user without one: its salt is the same for
+ * the same name while the process lives (a second probe sees the same
+ * server-first message); its keys are random, so no proof matches.
+ */
+function unknownUserCredential(mechanism: ScramMechanism, user: string): ScramCredential {
   fakeSaltKey ??= randomBytes(32);
   const mac = hmac("SHA-256", fakeSaltKey, utf8(`${mechanism}\0${user}`));
-  return mac.slice(0, SCRAM_SALT_BYTES);
+  const keyBytes = mechanism === "SCRAM-SHA-256" ? 32 : 64;
+  return {
+    salt: mac.slice(0, SCRAM_SALT_BYTES),
+    iterations: SCRAM_ITERATIONS_MIN,
+    storedKey: randomBytes(keyBytes),
+    serverKey: randomBytes(keyBytes),
+  };
 }

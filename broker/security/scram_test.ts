@@ -77,6 +77,7 @@ Deno.test("ScramServer fails an unknown user at the proof, like a wrong password
   assertEquals(text(again.bytes).split(",")[1], text(first.bytes).split(",")[1]);
   const final = await server.evaluate(await client.finalMessage(first.bytes));
   assert(final.kind === "failed");
+  assertEquals(final.reason, 'Unknown user "ghost"');
   assertEquals(
     final.errorMessage,
     "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256",
