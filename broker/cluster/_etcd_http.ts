@@ -77,30 +77,28 @@ export class EtcdHttp {
    */
   async open(path: string, body: Json, options: CallOptions): Promise<Response> {
     const endpoint = this.#endpoints[this.#current];
-    const controller = new AbortController();
     const timeoutMs = options.timeoutMs ?? this.#callTimeoutMs;
+    const signals = [this.#closing];
+    if (options.signal !== undefined) signals.push(options.signal);
     let timedOut = false;
-    const timer = Number.isFinite(timeoutMs)
-      ? this.#clock.set(() => {
+    let timer: unknown;
+    if (Number.isFinite(timeoutMs)) {
+      const timeout = new AbortController();
+      timer = this.#clock.set(() => {
         timedOut = true;
-        controller.abort();
-      }, timeoutMs)
-      : undefined;
-    const onAbort = () => controller.abort();
-    options.signal?.addEventListener("abort", onAbort);
-    this.#closing.addEventListener("abort", onAbort);
-    const cleanup = () => {
-      this.#clock.clear(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-      this.#closing.removeEventListener("abort", onAbort);
-    };
+        timeout.abort();
+      }, timeoutMs);
+      signals.push(timeout.signal);
+    }
+    // One signal for the request and, for a stream, its whole body: closing the
+    // coordinator or aborting the caller's signal ends a read that is waiting.
+    const signal = AbortSignal.any(signals);
     try {
-      if (options.signal?.aborted || this.#closing.aborted) controller.abort();
       const response = await fetch(endpoint + path, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
-        signal: controller.signal,
+        signal,
       });
       if (!Number.isFinite(timeoutMs)) return response;
       // Unary: read the body under the same timeout, then hand back a settled response.
@@ -123,7 +121,7 @@ export class EtcdHttp {
         { cause: error },
       );
     } finally {
-      cleanup();
+      this.#clock.clear(timer);
     }
   }
 

@@ -180,7 +180,10 @@ export type WatchBatch =
 
 /** Options of {@linkcode Coordinator.watch}. */
 export interface WatchOptions {
-  /** Ends the watch. */
+  /**
+   * Ends the watch, also while a `next()` is waiting (`return()` only takes
+   * effect between batches, as with any async generator).
+   */
   readonly signal?: AbortSignal;
 }
 

@@ -153,6 +153,30 @@ Deno.test({
           await harness.close();
         }
       });
+      await t.step("close() ends a waiting watch and observer and fails a campaign", async () => {
+        const harness = etcdHarness(server);
+        try {
+          const c = await harness.connect();
+          const other = await harness.connect();
+          const otherLease = await other.grantLease(10_000);
+          await other.campaign("controller", encodeText("other"), otherLease);
+          const lease = await c.grantLease(10_000);
+          const watch = c.watch("w/", (await c.range("")).revision + 1);
+          const observer = c.observe("controller");
+          assertEquals(decodeText((await observer.next()).value!.value), "other");
+          const waitingWatch = watch.next();
+          const waitingObserver = observer.next();
+          const campaign = c.campaign("controller", encodeText("me"), lease).catch((e) => e);
+          await c.close();
+          assertEquals((await harness.until(waitingWatch, "watch ends", 5_000)).done, true);
+          assertEquals((await harness.until(waitingObserver, "observer ends", 5_000)).done, true);
+          const error = await harness.until(campaign, "campaign fails", 5_000);
+          assert(error instanceof CoordinatorError && error.reason === "closed", String(error));
+          assertEquals((await lease.lost).reason, "closed");
+        } finally {
+          await harness.close();
+        }
+      });
       await t.step("a watch survives an etcd restart without losing an event", async () => {
         const harness = etcdHarness(server);
         try {
