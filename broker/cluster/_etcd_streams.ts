@@ -157,10 +157,19 @@ function decodeEvent(ctx: StreamContext, event: Json): WatchEvent {
   };
 }
 
+/**
+ * gRPC codes a stream ends with when etcd goes away or restarts: Canceled (the
+ * gateway's own connection to etcd closing, seen when etcd stops),
+ * DeadlineExceeded, Unavailable. Worth reconnecting.
+ */
+const TRANSIENT_STREAM_CODES = new Set([1, 4, 14]);
+
 function streamError(error: Json): CoordinatorError {
   const code = Number(error.grpc_code ?? error.code);
   const message = String(error.message ?? JSON.stringify(error));
-  if (code === 14) return new CoordinatorError("unavailable", `etcd stream: "${message}"`);
+  if (TRANSIENT_STREAM_CODES.has(code)) {
+    return new CoordinatorError("unavailable", `etcd stream ended (code ${code}): "${message}"`);
+  }
   return new CoordinatorError("server", `etcd stream failed (code ${code}): "${message}"`);
 }
 

@@ -186,10 +186,13 @@ Deno.test({
           await c.put("r/before", encodeText("1"));
           const first = await harness.until(watch.next(), "before restart", 5_000);
           assertEquals(first.value?.kind, "events");
-          const next = watch.next();
+          // Settled into a value at once: a rejection during the restart is reported below.
+          const next = watch.next().then((value) => value, (error) => ({ error }));
           await server.restart();
           await c.put("r/after", encodeText("2"));
-          const second = await harness.until(next, "after restart", 10_000);
+          const settled = await harness.until(next, "after restart", 10_000);
+          if ("error" in settled) throw settled.error;
+          const second = settled;
           const batch = second.value;
           assert(batch?.kind === "events", JSON.stringify(batch));
           assertEquals(batch.events.map((e: WatchEvent) => e.kv.key), ["r/after"]);
