@@ -1,19 +1,9 @@
 import { assert, assertEquals } from "../../util/assert.ts";
-import {
-  etcdInstalled,
-  type EtcdServer,
-  freePort,
-  startEtcd,
-} from "../../tests/cluster/etcd_server.ts";
-import {
-  coordinatorConformanceCases,
-  type CoordinatorHarness,
-} from "./_coordinator_conformance.ts";
+import { etcdInstalled, freePort, startEtcd } from "../../tests/cluster/etcd_server.ts";
+import { etcdHarness } from "../../tests/cluster/etcd_harness.ts";
+import { coordinatorConformanceCases } from "./_coordinator_conformance.ts";
 import { CoordinatorError, decodeText, encodeText, type WatchEvent } from "./coordinator.ts";
 import { EtcdCoordinator } from "./etcd.ts";
-
-/** Real time beyond a case's own bound before `until()` gives up (a loaded CI box). */
-const SLACK_MS = 5_000;
 
 const installed = etcdInstalled();
 if (!installed) {
@@ -21,8 +11,6 @@ if (!installed) {
     "etcd_test.ts: /usr/bin/etcd is absent (Debian package etcd-server): the etcd cases are skipped",
   );
 }
-
-let caseCount = 0;
 
 /** A TCP endpoint that accepts connections and never answers. */
 function hungServer(): { url: string; acceptedCount: number; close(): void } {
@@ -43,46 +31,6 @@ function hungServer(): { url: string; acceptedCount: number; close(): void } {
     }
   })().catch(() => {});
   return state;
-}
-
-function etcdHarness(
-  server: EtcdServer,
-  endpoints = [server.clientUrl],
-  callTimeoutMs = 5_000,
-): CoordinatorHarness {
-  const rootPrefix = `/denka-test/${++caseCount}/`;
-  const clients: EtcdCoordinator[] = [];
-  return {
-    connect: () => {
-      const client = new EtcdCoordinator({ endpoints, rootPrefix, callTimeoutMs });
-      clients.push(client);
-      return Promise.resolve(client);
-    },
-    async until<T>(promise: Promise<T>, label: string, maxMs: number): Promise<T> {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`"${label}" did not happen within ${maxMs} ms`)),
-          maxMs + SLACK_MS,
-        );
-      });
-      try {
-        return await Promise.race([promise, deadline]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    compact: async (revision) => {
-      const response = await fetch(`${server.clientUrl}/v3/kv/compaction`, {
-        method: "POST",
-        body: JSON.stringify({ revision: String(revision), physical: true }),
-      });
-      assertEquals(response.status, 200, await response.text());
-    },
-    close: async () => {
-      for (const client of clients) await client.close();
-    },
-  };
 }
 
 Deno.test({
