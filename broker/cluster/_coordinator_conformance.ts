@@ -297,6 +297,15 @@ export const coordinatorConformanceCases: readonly ConformanceCase[] = [
       for (let i = 1; i < revisions.length; i++) assert(revisions[i] >= revisions[i - 1]);
       assertEquals(decodeText(events[4].prevKv!.value), "2");
       await watch.return!();
+      // A watch may start at a future revision: nothing before it arrives.
+      const now = (await c.range("")).revision;
+      const future = c.watch("cfg/", now + 2);
+      await c.put("cfg/skipped", text("at now + 1"));
+      await c.put("cfg/seen", text("at now + 2"));
+      assertEquals(summary((await collect(h, future, 1, "future")).events), [
+        "put cfg/seen=at now + 2",
+      ]);
+      await future.return!();
     },
   },
   {

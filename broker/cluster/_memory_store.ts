@@ -41,6 +41,8 @@ interface StoredLease {
 
 interface StoreWatcher {
   readonly prefix: string;
+  /** Live commits below it are not delivered (a watch may start in the future). */
+  readonly fromRevision: number;
   readonly sink: WatchSink;
 }
 
@@ -165,7 +167,7 @@ export class MemoryStore {
       const events = entry.events.filter((e) => e.kv.key.startsWith(prefix));
       if (events.length > 0) sink.deliver(events);
     }
-    const watcher: StoreWatcher = { prefix, sink };
+    const watcher: StoreWatcher = { prefix, fromRevision, sink };
     this.#watchers.add(watcher);
     return () => this.#watchers.delete(watcher);
   }
@@ -224,6 +226,7 @@ export class MemoryStore {
     this.#revision = revision;
     this.#history.push({ revision, events });
     for (const watcher of [...this.#watchers]) {
+      if (revision < watcher.fromRevision) continue;
       const matching = events.filter((e) => e.kv.key.startsWith(watcher.prefix));
       if (matching.length > 0) watcher.sink.deliver(matching);
     }
