@@ -203,6 +203,39 @@ export async function measureTarget(
   return cellOf(workload, "target", round, await runLoad(plan(target)));
 }
 
+/**
+ * Runs `plan` against a running `broker` (its peak RSS reset first) and takes
+ * its CPU, RSS and counters around the load.
+ */
+export async function measureRunning(
+  workload: string,
+  round: number,
+  broker: BrokerProcess,
+  plan: LoadPlan,
+): Promise<Cell> {
+  broker.resetPeakRss();
+  const countersBefore = await broker.counters();
+  const before = broker.sample();
+  const startedMs = performance.now();
+  const load = await runLoad(plan(broker.bootstrap));
+  const wallSec = (performance.now() - startedMs) / 1000;
+  const after = broker.sample();
+  const countersAfter = await broker.counters();
+  const cpuSec = after.cpuSeconds - before.cpuSeconds;
+  const movedGB = (load.recordBytes || 1) / 1e9;
+  return {
+    ...cellOf(workload, variantName(broker.variant), round, load),
+    cpuSecPerGB: cpuSec / movedGB,
+    cpuCores: cpuSec / wallSec,
+    peakRssBytes: after.peakRssBytes,
+    rssBytes: after.rssBytes,
+    sendfileBytes: countersAfter.sendfileBytes - countersBefore.sendfileBytes,
+    copyBytes: countersAfter.copyBytes - countersBefore.copyBytes,
+    sendfileCalls: countersAfter.sendfileCalls - countersBefore.sendfileCalls,
+    wouldBlock: countersAfter.wouldBlock - countersBefore.wouldBlock,
+  };
+}
+
 /** Options of {@linkcode measureBroker}. */
 export interface MeasureOptions {
   /** Load run first, not measured (fills a topic, creates partitions). */
@@ -234,28 +267,7 @@ export async function measureBroker(
         idleRssBytes: after.rssBytes,
       };
     }
-    broker.resetPeakRss();
-    const countersBefore = await broker.counters();
-    const before = broker.sample();
-    const startedMs = performance.now();
-    const load = await runLoad(plan(broker.bootstrap));
-    const wallSec = (performance.now() - startedMs) / 1000;
-    const after = broker.sample();
-    const countersAfter = await broker.counters();
-    const cpuSec = after.cpuSeconds - before.cpuSeconds;
-    const movedGB = (load.recordBytes || 1) / 1e9;
-    return {
-      ...cellOf(workload, variantName(variant), round, load),
-      cpuSecPerGB: cpuSec / movedGB,
-      cpuCores: cpuSec / wallSec,
-      peakRssBytes: after.peakRssBytes,
-      rssBytes: after.rssBytes,
-      sendfileBytes: countersAfter.sendfileBytes - countersBefore.sendfileBytes,
-      copyBytes: countersAfter.copyBytes - countersBefore.copyBytes,
-      sendfileCalls: countersAfter.sendfileCalls - countersBefore.sendfileCalls,
-      wouldBlock: countersAfter.wouldBlock - countersBefore.wouldBlock,
-      ...idle,
-    };
+    return { ...await measureRunning(workload, round, broker, plan), ...idle };
   } catch (e) {
     throw new Error(
       `${workload} on ${variantName(variant)} failed: ${(e as Error).message}\n${broker.logTail}`,
