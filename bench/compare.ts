@@ -15,6 +15,7 @@ import { describeVersions, type MaxVersions, negotiateVersions } from "./client_
 import { BenchConnection } from "./kafka_client.ts";
 import { runLoad } from "./procs.ts";
 import {
+  CATCH_UP_TOPIC,
   type Cell,
   consumeCatchUp,
   fillCatchUp,
@@ -48,14 +49,14 @@ export interface ClientRunOptions {
   record(cell: Cell): void;
 }
 
-/** The client workloads, in the order each round runs them. */
-export function clientWorkloads(scale: Scale): [string, LoadPlan][] {
+/** The client workloads, in the order each round runs them; `catchUpTopic` is w4's. */
+export function clientWorkloads(scale: Scale, catchUpTopic: string): [string, LoadPlan][] {
   return [
     ["w1-produce-1k", produce1k(scale)],
     ["w2-produce-100b", produce100(scale)],
     ["w2-produce-50", produce50(scale)],
-    ["w4-consume-1", consumeCatchUp(1)],
-    ["w4-consume-4", consumeCatchUp(4)],
+    ["w4-consume-1", consumeCatchUp(1, catchUpTopic)],
+    ["w4-consume-4", consumeCatchUp(4, catchUpTopic)],
     ["w5-latency-10MBps", latencyAt(scale, 10e6)],
     ["w5-latency-50MBps", latencyAt(scale, 50e6)],
   ];
@@ -71,19 +72,25 @@ export function sidesInRound<T>(sides: readonly T[], round: number): T[] {
   return round % 2 === 0 ? [...sides] : [...sides].reverse();
 }
 
-/** Runs every selected client workload on every side, round by round, interleaved. */
+/**
+ * Runs every selected client workload on every side, round by round,
+ * interleaved. The catch-up topic is new in each run (`w4-catchup-<id>`), so
+ * every side reads the same amount, whatever earlier runs left on a target.
+ */
 export async function runClientWorkloads(
   sides: readonly Side[],
   options: ClientRunOptions,
 ): Promise<void> {
   const { scale, maxVersions } = options;
+  const catchUpTopic = `${CATCH_UP_TOPIC}-${crypto.randomUUID().slice(0, 8)}`;
   for (let round = 0; round <= options.rounds; round++) {
     if (round === 0 && options.wants("w4")) {
       for (const side of sides) {
-        await runLoad(capped(fillCatchUp(scale.consumeBytes), maxVersions)(side.bootstrap));
+        const fill = fillCatchUp(scale.consumeBytes, catchUpTopic);
+        await runLoad(capped(fill, maxVersions)(side.bootstrap));
       }
     }
-    for (const [name, plan] of clientWorkloads(scale)) {
+    for (const [name, plan] of clientWorkloads(scale, catchUpTopic)) {
       if (!options.wants(name)) continue;
       for (const side of sidesInRound(sides, round)) {
         const load = capped(plan, maxVersions);

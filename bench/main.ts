@@ -95,7 +95,8 @@ if (flags.render !== undefined) {
 }
 
 const scale = flags.quick ? QUICK : FULL;
-const rounds = Number(flags.rounds ?? (flags.quick ? 1 : 2));
+// --compare measures an even number of rounds by default, so each side goes first equally often.
+const rounds = Number(flags.rounds ?? (flags.quick && flags.compare === undefined ? 1 : 2));
 const runtimes = flags.runtimes.split(",") as BrokerVariant["runtime"][];
 const only = flags.only?.split(",");
 const wants = (w: string) => only === undefined || only.some((o) => w.startsWith(o));

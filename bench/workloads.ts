@@ -111,11 +111,14 @@ export const produceAcksAll = (s: Scale, acks: number): LoadPlan => (target) => 
   durationMs: s.produceMs,
 }];
 
+/** The catch-up topic of a run on brokers the bench starts (a fresh data directory). */
+export const CATCH_UP_TOPIC = "w4-catchup";
+
 /** Fills the catch-up topic with `totalBytes` of 1 MiB batches of 1 KiB records. */
-export const fillCatchUp = (totalBytes: number): LoadPlan => (target) => [{
+export const fillCatchUp = (totalBytes: number, topic = CATCH_UP_TOPIC): LoadPlan => (target) => [{
   mode: "produce",
   target,
-  topic: "w4-catchup",
+  topic,
   partitions: 16,
   recordBytes: 1024,
   batchBytes: 1024 * 1024,
@@ -127,11 +130,11 @@ export const fillCatchUp = (totalBytes: number): LoadPlan => (target) => [{
 }];
 
 /** Workload 4: catch-up read of the whole topic by `consumers` processes sharing its partitions. */
-export const consumeCatchUp = (consumers: number): LoadPlan => (target) =>
+export const consumeCatchUp = (consumers: number, topic = CATCH_UP_TOPIC): LoadPlan => (target) =>
   Array.from({ length: consumers }, (_, i) => ({
     mode: "consume" as const,
     target,
-    topic: "w4-catchup",
+    topic,
     partitions: 16,
     skipCreate: true,
     assigned: Array.from({ length: 16 / consumers }, (_, j) => i + j * consumers),
