@@ -15,3 +15,4 @@ export {
   memoryLibc,
   type MemoryLibcOptions,
 } from "./memory.ts";
+export { pwriteFully, type PwriteFullyRequest } from "./pwrite_fully.ts";

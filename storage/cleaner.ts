@@ -37,6 +37,7 @@ import {
 import { varintSizeBytes, writeVarint } from "../protocol/records.ts";
 import type { PartitionLog } from "./partition_log.ts";
 import type { Segment } from "./segment.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** What one compaction did. */
 export interface CompactionResult {
@@ -108,7 +109,7 @@ export async function compactLog(
       if (rebuilt !== batch.bytes) changed = true;
       if (rebuilt !== undefined) parts.push(rebuilt);
     }
-    if (changed && log.replaceSegment(segment, concat(parts))) result.segmentsRewritten++;
+    if (changed && log.replaceSegment(segment, concatBytes(parts))) result.segmentsRewritten++;
     await nextTurn();
     if (log.isClosed) return result;
   }
@@ -264,18 +265,6 @@ function readVarint(bytes: Uint8Array, cursor: { p: number }): number {
     scale *= 128;
   }
   throw new RangeError("Varint longer than 10 bytes in a stored batch");
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let sizeBytes = 0;
-  for (const p of parts) sizeBytes += p.length;
-  const out = new Uint8Array(sizeBytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function nextTurn(): Promise<void> {
