@@ -93,7 +93,10 @@ export async function ensureTopic(
     const ready = found !== undefined && code === ErrorCode.NONE &&
       found.partitions.every((p) => p.errorCode === ErrorCode.NONE && p.leaderId >= 0);
     if (ready) return checkedTopicRef(topic, found);
-    if (!RETRIABLE_TOPIC_ERRORS.includes(code) && code !== ErrorCode.NONE) {
+    // A topic the bench did not create will not appear by waiting.
+    const retriable = RETRIABLE_TOPIC_ERRORS.includes(code) &&
+      (options.create || code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (!retriable && code !== ErrorCode.NONE) {
       throw new Error(`Metadata for "${topic.name}" failed with error code ${code}`);
     }
     if (Date.now() > deadlineMs) {

@@ -84,13 +84,14 @@ export async function runClientWorkloads(
   const { scale, maxVersions } = options;
   const catchUpTopic = `${CATCH_UP_TOPIC}-${crypto.randomUUID().slice(0, 8)}`;
   for (let round = 0; round <= options.rounds; round++) {
-    if (round === 0 && options.wants("w4")) {
+    const workloads = clientWorkloads(scale, catchUpTopic);
+    if (round === 0 && workloads.some(([name]) => name.startsWith("w4") && options.wants(name))) {
       for (const side of sides) {
         const fill = fillCatchUp(scale.consumeBytes, catchUpTopic);
         await runLoad(capped(fill, maxVersions)(side.bootstrap));
       }
     }
-    for (const [name, plan] of clientWorkloads(scale, catchUpTopic)) {
+    for (const [name, plan] of workloads) {
       if (!options.wants(name)) continue;
       for (const side of sidesInRound(sides, round)) {
         const load = capped(plan, maxVersions);

@@ -171,5 +171,11 @@ Deno.test("without CreateTopics the load generator uses Metadata's auto-creation
       () => runLoadSpec({ ...produceSpec(target, "auto-2", noCreate), partitions: 5 }),
       /Topic "auto-2" has 3 partitions, not 5/,
     );
+    const consumeMissing = { ...produceSpec(target, "missing", {}), mode: "consume" as const };
+    await assertRejects(
+      () => runLoadSpec({ ...consumeMissing, skipCreate: true }),
+      /Metadata for "missing" failed with error code 3/,
+      "a topic the bench does not create is not waited for",
+    );
   });
 });
