@@ -11,12 +11,16 @@
 
 import process from "node:process";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
+import { useNativeDecoders } from "../protocol/decompress.ts";
+import type { RawCodecLibraries } from "./codec_symbols.ts";
+import { nativeDecoders } from "./codecs.ts";
 import type { Libc, Runtime } from "./port.ts";
 
 interface Binding {
   libc(): Libc;
   runtime(): Runtime;
   crc32c(): ((bytes: Uint8Array, crc: number) => number) | undefined;
+  codecs(): RawCodecLibraries<unknown>;
 }
 
 /** True when running under Bun. */
@@ -27,11 +31,13 @@ const binding: Binding = isBun
     libc: m.bunLibc,
     runtime: m.bunRuntime,
     crc32c: m.bunCrc32c,
+    codecs: m.bunCodecLibraries as () => RawCodecLibraries<unknown>,
   }))
   : await import("./deno.ts").then((m) => ({
     libc: m.denoLibc,
     runtime: m.denoRuntime,
     crc32c: m.denoCrc32c,
+    codecs: m.denoCodecLibraries as () => RawCodecLibraries<unknown>,
   }));
 
 let runtime: Runtime | undefined;
@@ -41,12 +47,15 @@ let crcChosen = false;
 /**
  * The libc port of the running runtime (one `dlopen` per process). The first
  * call also switches CRC-32C to the hardware one when `libisal.so.2` is
- * present (see `ffi/crc32c.ts`), unless `DENKA_CRC32C=js`.
+ * present (see `ffi/crc32c.ts`), unless `DENKA_CRC32C=js`, and decompression
+ * to the system codec libraries that are installed (see `ffi/codecs.ts`),
+ * unless `DENKA_CODECS=js`.
  */
 export function loadLibc(): Libc {
   if (!crcChosen) {
     crcChosen = true;
     if (process.env["DENKA_CRC32C"] !== "js") useNativeCrc32c(binding.crc32c());
+    if (process.env["DENKA_CODECS"] !== "js") useNativeDecoders(loadNativeDecoders());
   }
   return binding.libc();
 }
@@ -55,4 +64,12 @@ export function loadLibc(): Libc {
 export function loadRuntime(): Runtime {
   runtime ??= binding.runtime();
   return runtime;
+}
+
+let decoders: ReturnType<typeof nativeDecoders> | undefined;
+
+/** The decoders over the codec libraries this runtime can open (opened once; `{}` for none). */
+export function loadNativeDecoders(): ReturnType<typeof nativeDecoders> {
+  decoders ??= nativeDecoders(binding.codecs());
+  return decoders;
 }
