@@ -36,12 +36,19 @@ export const LZ4_SYMBOLS = {
   },
   LZ4F_isError: { params: ["usize"], result: "i32" },
   LZ4F_getErrorName: { params: ["usize"], result: "pointer" },
+  LZ4F_compressFrameBound: { params: ["usize", "pointer"], result: "usize" },
+  LZ4F_compressFrame: {
+    params: ["buffer", "usize", "buffer", "usize", "pointer"],
+    result: "usize",
+  },
 } as const satisfies Record<string, NeutralSymbol>;
 
 /** libsnappy's C API (raw blocks; the Xerial framing is read in `protocol/decompress.ts`). */
 export const SNAPPY_SYMBOLS = {
   snappy_uncompressed_length: { params: ["buffer", "usize", "buffer"], result: "i32" },
   snappy_uncompress: { params: ["buffer", "usize", "buffer", "buffer"], result: "i32" },
+  snappy_max_compressed_length: { params: ["usize"], result: "usize" },
+  snappy_compress: { params: ["buffer", "usize", "buffer", "buffer"], result: "i32" },
 } as const satisfies Record<string, NeutralSymbol>;
 
 /** Each codec library: its Debian shared object and its symbols. */

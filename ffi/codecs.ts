@@ -213,3 +213,34 @@ function snappyDecoder<P>(raw: RawCodecLibraries<P>): NativeDecoder {
     return { ok: true, bytes: out.subarray(0, Number(length[0])) };
   };
 }
+
+/** Compressors of the codecs `node:zlib` lacks (benchmarks and tests; produce never compresses). */
+export interface NativeCompressors {
+  /** A raw snappy block. */
+  readonly snappy?: (input: Uint8Array) => Uint8Array;
+  /** An LZ4 frame with liblz4's default preferences (64 KiB linked blocks). */
+  readonly lz4?: (input: Uint8Array) => Uint8Array;
+}
+
+/** The compressors of the libraries `raw` could open. */
+export function nativeCompressors<P>(raw: RawCodecLibraries<P>): NativeCompressors {
+  const s = raw.snappy;
+  const l = raw.lz4;
+  return {
+    snappy: s === undefined ? undefined : (input) => {
+      const out = new Uint8Array(Number(s.snappy_max_compressed_length(input.length)));
+      const length = new BigUint64Array([BigInt(out.length)]);
+      const status = s.snappy_compress(input, input.length, out, new Uint8Array(length.buffer));
+      if (status !== SNAPPY_OK) throw new Error(`snappy_compress failed with status ${status}`);
+      return out.subarray(0, Number(length[0]));
+    },
+    lz4: l === undefined ? undefined : (input) => {
+      const out = new Uint8Array(Number(l.LZ4F_compressFrameBound(input.length, null)));
+      const written = l.LZ4F_compressFrame(out, out.length, input, input.length, null);
+      if (l.LZ4F_isError(written) !== 0) {
+        throw new Error(`LZ4F_compressFrame failed: ${raw.cString(l.LZ4F_getErrorName(written))}`);
+      }
+      return out.subarray(0, Number(written));
+    },
+  };
+}

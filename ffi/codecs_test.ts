@@ -1,10 +1,17 @@
-import { execFileSync } from "node:child_process";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { assert } from "../util/assert.ts";
-import { Codec, type Inflated, inflateJs } from "../protocol/decompress.ts";
-import { loadNativeDecoders } from "./load.ts";
+import {
+  Codec,
+  decoderImplementations,
+  inflate,
+  type Inflated,
+  inflateJs,
+  useNativeDecoders,
+} from "../protocol/decompress.ts";
+import { loadNativeCompressors, loadNativeDecoders } from "./load.ts";
 
 const natives = loadNativeDecoders();
+const compressors = loadNativeCompressors();
 const text = new TextEncoder();
 
 /** Inputs: empty, short, repetitive, pseudo-random (seeded), and larger than the first buffer. */
@@ -22,7 +29,7 @@ function samples(): Uint8Array[] {
   ];
 }
 
-/** A snappy block: a 64-byte literal, then copies of it (offset 64), then a literal tail. */
+/** A snappy block: a 64-byte literal, then copies of it (offset 64), then literals (hand-made). */
 function snappyBlock(data: Uint8Array): Uint8Array {
   const out: number[] = [];
   let n = data.length;
@@ -50,14 +57,6 @@ function snappyBlock(data: Uint8Array): Uint8Array {
   return new Uint8Array(out);
 }
 
-function lz4Frame(data: Uint8Array): Uint8Array | undefined {
-  try {
-    return new Uint8Array(execFileSync("lz4", ["-c", "-q"], { input: data }));
-  } catch {
-    return undefined; // no lz4 command: the frame cases are skipped
-  }
-}
-
 function bytesOf(result: Inflated): Uint8Array {
   if (!result.ok) throw new Error(`Expected bytes, got "${result.message}"`);
   return result.bytes;
@@ -66,8 +65,9 @@ function bytesOf(result: Inflated): Uint8Array {
 const CASES: [string, number, (d: Uint8Array) => Uint8Array | undefined][] = [
   ["gzip", Codec.GZIP, (d) => new Uint8Array(gzipSync(d))],
   ["zstd", Codec.ZSTD, (d) => new Uint8Array(zstdCompressSync(d))],
-  ["lz4", Codec.LZ4, lz4Frame],
-  ["snappy", Codec.SNAPPY, snappyBlock],
+  ["lz4", Codec.LZ4, (d) => compressors.lz4!(d)],
+  ["snappy", Codec.SNAPPY, (d) => compressors.snappy!(d)],
+  ["snappy (hand-made)", Codec.SNAPPY, snappyBlock],
 ];
 
 const nativeOf = (codec: number) =>
@@ -129,4 +129,25 @@ Deno.test("native decoders answer truncated and garbage input with an error resu
       }
     }
   }
+});
+
+Deno.test("inflate() reads Xerial-framed snappy through the native block decoder", () => {
+  const parts = [text.encode("first block ".repeat(3000)), text.encode("second ".repeat(10))];
+  const header = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1];
+  const framed: number[] = [...header];
+  for (const part of parts) {
+    const block = compressors.snappy!(part);
+    framed.push(...[24, 16, 8, 0].map((shift) => (block.length >>> shift) & 0xff), ...block);
+  }
+  const whole = new Uint8Array([...parts[0], ...parts[1]]);
+  useNativeDecoders(natives);
+  try {
+    assert.equal(decoderImplementations().snappy, "native");
+    assert.deepEqual(bytesOf(inflate(Codec.SNAPPY, new Uint8Array(framed), 1 << 20)), whole);
+    const capped = inflate(Codec.SNAPPY, new Uint8Array(framed), parts[0].length + 5);
+    assert.ok(!capped.ok && capped.tooLarge);
+  } finally {
+    useNativeDecoders({});
+  }
+  assert.deepEqual(bytesOf(inflateJs(Codec.SNAPPY, new Uint8Array(framed), 1 << 20)), whole);
 });

@@ -13,7 +13,7 @@ import process from "node:process";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
 import { useNativeDecoders } from "../protocol/decompress.ts";
 import type { RawCodecLibraries } from "./codec_symbols.ts";
-import { nativeDecoders } from "./codecs.ts";
+import { nativeCompressors, nativeDecoders } from "./codecs.ts";
 import type { Libc, Runtime } from "./port.ts";
 
 interface Binding {
@@ -67,9 +67,20 @@ export function loadRuntime(): Runtime {
 }
 
 let decoders: ReturnType<typeof nativeDecoders> | undefined;
+let libraries: RawCodecLibraries<unknown> | undefined;
+
+function codecLibraries(): RawCodecLibraries<unknown> {
+  libraries ??= binding.codecs();
+  return libraries;
+}
+
+/** snappy and lz4 compressors over the system libraries (benchmarks and tests). */
+export function loadNativeCompressors(): ReturnType<typeof nativeCompressors> {
+  return nativeCompressors(codecLibraries());
+}
 
 /** The decoders over the codec libraries this runtime can open (opened once; `{}` for none). */
 export function loadNativeDecoders(): ReturnType<typeof nativeDecoders> {
-  decoders ??= nativeDecoders(binding.codecs());
+  decoders ??= nativeDecoders(codecLibraries());
   return decoders;
 }
