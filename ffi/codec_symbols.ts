@@ -24,6 +24,8 @@ export const ZSTD_SYMBOLS = {
   ZSTD_decompressStream: { params: ["pointer", "buffer", "buffer"], result: "usize" },
   ZSTD_isError: { params: ["usize"], result: "i32" },
   ZSTD_getErrorName: { params: ["usize"], result: "pointer" },
+  /** The size a frame header announces; 2^64-1 unknown, 2^64-2 error (both come back as BigInt). */
+  ZSTD_getFrameContentSize: { params: ["buffer", "usize"], result: "usize" },
 } as const satisfies Record<string, NeutralSymbol>;
 
 /** liblz4's frame decoder (Kafka's lz4 codec is the LZ4 frame format since message v1). */

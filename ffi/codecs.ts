@@ -21,18 +21,26 @@ import {
 } from "../protocol/decompress.ts";
 import type { RawCodecLibraries } from "./codec_symbols.ts";
 
-/** First output buffer: this many times the input, within [64 KiB, bound + 1]. */
+/** First output buffer: the size the payload announces, else this many times the input. */
 const OUTPUT_INITIAL_RATIO = 4;
 const OUTPUT_INITIAL_BYTES_MIN = 64 * 1024;
+/**
+ * An announced size (gzip's ISIZE, zstd's frame content size) is believed up to this many
+ * times the input (deflate's own limit is ~1032), so a lying header costs no big allocation.
+ */
+const OUTPUT_HINT_RATIO_MAX = 1024;
 
 /** An output buffer that grows by doubling up to `outputBytesMax + 1` bytes. */
 class Output {
   bytes: Uint8Array;
   producedBytes = 0;
   readonly capacityMax: number;
-  constructor(inputBytes: number, readonly outputBytesMax: number) {
+  constructor(inputBytes: number, readonly outputBytesMax: number, hintBytes = 0) {
     this.capacityMax = outputBytesMax + 1;
-    const initial = Math.max(OUTPUT_INITIAL_BYTES_MIN, inputBytes * OUTPUT_INITIAL_RATIO);
+    const hinted = hintBytes > 0 && hintBytes <= inputBytes * OUTPUT_HINT_RATIO_MAX
+      ? hintBytes + 1
+      : inputBytes * OUTPUT_INITIAL_RATIO;
+    const initial = Math.max(OUTPUT_INITIAL_BYTES_MIN, hinted);
     this.bytes = new Uint8Array(Math.min(initial, this.capacityMax));
   }
   get freeBytes(): number {
@@ -85,7 +93,7 @@ function zlibDecoder<P>(raw: RawCodecLibraries<P>): NativeDecoder {
   }
   return (input, outputBytesMax) => {
     z.inflateReset(stream);
-    const out = new Output(input.length, outputBytesMax);
+    const out = new Output(input.length, outputBytesMax, gzipSizeHint(input));
     view.setBigUint64(Z_NEXT_IN, raw.addressOf(input), true);
     view.setUint32(Z_AVAIL_IN, input.length, true);
     for (;;) {
@@ -110,6 +118,13 @@ function zlibDecoder<P>(raw: RawCodecLibraries<P>): NativeDecoder {
   };
 }
 
+/** gzip's ISIZE trailer: the last member's size modulo 2^32 (a hint, never trusted). */
+function gzipSizeHint(input: Uint8Array): number {
+  const n = input.length;
+  if (n < 18) return 0;
+  return (input[n - 4] | (input[n - 3] << 8) | (input[n - 2] << 16) | (input[n - 1] << 24)) >>> 0;
+}
+
 // zstd: ZSTD_inBuffer / ZSTD_outBuffer are {pointer, size_t size, size_t pos}.
 const ZSTD_BUFFER_BYTES = 24;
 const ZSTD_RESET_SESSION_ONLY = 1;
@@ -123,7 +138,9 @@ function zstdDecoder<P>(raw: RawCodecLibraries<P>): NativeDecoder {
   const outView = new DataView(outBuffer.buffer);
   return (input, outputBytesMax) => {
     z.ZSTD_DCtx_reset(stream, ZSTD_RESET_SESSION_ONLY);
-    const out = new Output(input.length, outputBytesMax);
+    const size = z.ZSTD_getFrameContentSize(input, input.length);
+    const hint = typeof size === "bigint" || size > Number.MAX_SAFE_INTEGER ? 0 : Number(size);
+    const out = new Output(input.length, outputBytesMax, hint);
     inView.setBigUint64(0, raw.addressOf(input), true);
     inView.setBigUint64(8, BigInt(input.length), true);
     inView.setBigUint64(16, 0n, true);
