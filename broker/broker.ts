@@ -25,7 +25,8 @@ import { LogMaintenance } from "./log_maintenance.ts";
 import { ClientQuotaStore } from "./client_quota_store.ts";
 import { ClientQuotas } from "./quotas.ts";
 import { BrokerMetrics } from "./http/broker_metrics.ts";
-import { type GroupSource, noGroups } from "./http/groups_source.ts";
+import type { TrafficSink } from "./traffic.ts";
+import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
 
 /** Ports the broker runs on; tests may pass their own. */
@@ -64,6 +65,8 @@ export class Broker implements BrokerCore {
   };
   /** Prometheus metrics (served on the HTTP listener's /metrics). */
   readonly metrics = new BrokerMetrics();
+  /** Per-topic Kafka traffic goes to the metrics. */
+  readonly traffic: TrafficSink = this.metrics;
   /** Consumer groups as the HTTP API and metrics see them (the groups coordinator sets it). */
   groupSource: GroupSource = noGroups;
   readonly #runtime: Runtime;

@@ -17,7 +17,7 @@
  * the segment list, the offsets and the checkpoints.
  *
  * Segments leave the log (retention, DeleteRecords, compaction swaps, a
- * reopened active segment) through `#retire`: their files may be unlinked at
+ * reopened active segment, deletion of the log) through the read leases: their files may be unlinked at
  * once, but the log fd stays open until every read lease taken while the
  * segment was visible has been released, so a `sendfile` in flight never
  * reads an fd number that was closed and reused.
@@ -302,8 +302,10 @@ export class PartitionLog {
   }
 
   /**
-   * A read lease: segments visible now keep their fds open until the returned function runs
-   * (call it once the file slices of a read have been sent or dropped).
+   * A read lease: segments visible now keep their fds open until the returned function runs,
+   * through retention, compaction swaps and deletion of the log. The fetch path takes one per
+   * partition it sends from through `RequestContext.leaseUntilSent`, which releases it when the
+   * response has been sent or dropped.
    */
   retainReads(): () => void {
     return this.#leases.lease();
@@ -371,12 +373,18 @@ export class PartitionLog {
     }
   }
 
-  /** Closes without syncing and removes the directory with every segment in it. */
+  /**
+   * Closes without syncing and removes the directory with every segment in it. Segment fds
+   * that read leases still use stay open (on unlinked files) until those leases are released,
+   * as after retention, so a deleted topic's sends in flight finish.
+   */
   deleteFiles(): void {
     if (!this.#closed) {
       this.#closed = true;
-      for (const segment of this.#segments) segment.delete();
-      this.#leases.closeAll();
+      for (const segment of this.#segments) {
+        this.#leases.retire(segment);
+        unlinkSegmentFiles(this.#libc, segment);
+      }
     }
     this.#libc.removeTree(this.dir);
   }

@@ -22,11 +22,11 @@ import {
   TIME_INDEX_FILE_SUFFIX,
 } from "./log_files.ts";
 import { OffsetIndex } from "./offset_index.ts";
-import { type BatchPosition, SegmentScanner } from "./segment_scan.ts";
+import { type BatchEnd, type BatchPosition, SegmentScanner } from "./segment_scan.ts";
 import { createSegmentWriter, type SegmentWriter } from "./segment_writer.ts";
 import { TimeIndex, type TimestampOffset } from "./time_index.ts";
 
-export type { BatchPosition } from "./segment_scan.ts";
+export type { BatchEnd, BatchPosition } from "./segment_scan.ts";
 
 /** Options of {@linkcode Segment.open}. */
 export interface SegmentOpenOptions {
@@ -223,9 +223,20 @@ export class Segment {
     return this.#scanner.findBatch(targetOffset, this.sizeBytes);
   }
 
-  /** The end of the last whole batch from `fromPositionBytes` that ends at or below `limitPositionBytes`. */
-  batchEndAtOrBelow(fromPositionBytes: number, limitPositionBytes: number): number {
-    return this.#scanner.batchEndAtOrBelow(fromPositionBytes, limitPositionBytes, this.sizeBytes);
+  /**
+   * The end of the last whole batch from `fromPositionBytes` that ends at or below
+   * `limitPositionBytes`, and the offset of what follows it (this segment's next offset when the
+   * end is the segment's end).
+   */
+  batchEndAtOrBelow(fromPositionBytes: number, limitPositionBytes: number): BatchEnd {
+    const end = this.#scanner.batchEndAtOrBelow(
+      fromPositionBytes,
+      limitPositionBytes,
+      this.sizeBytes,
+    );
+    return end.nextOffset >= 0
+      ? end
+      : { positionBytes: end.positionBytes, nextOffset: this.nextOffset };
   }
 
   /** The first record with timestamp >= `timestampMs` and offset >= `offsetMin`, if any. */
