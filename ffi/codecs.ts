@@ -3,21 +3,26 @@
  * runtime-neutral: a binding supplies the bound functions and pointer helpers,
  * `ffi/load.ts` installs the result with `useNativeDecoders()`.
  *
- * Every decoder streams into an output buffer that starts small and doubles,
- * never past `outputBytesMax + 1` bytes: one byte more than the bound tells
- * "exactly at the bound" from "past it", so a payload that would inflate
- * further is refused having cost at most the bound. Bad or truncated input is
- * a result, never a throw. Decoding is synchronous (one call at a time), so
- * one `z_stream`, one zstd DStream and one LZ4F context serve every call.
+ * gzip, zstd and lz4 are streams (`InflateStream`: produce validation reads
+ * records chunk by chunk from them); the whole-payload decoders read a stream
+ * into an output buffer that starts small (or at the size the payload
+ * announces) and doubles, never past `outputBytesMax + 1` bytes: one byte more
+ * than the bound tells "exactly at the bound" from "past it", so a payload
+ * that would inflate further is refused having cost at most the bound. snappy
+ * blocks announce their size and are decoded whole. Bad or truncated input is
+ * a result, never a throw. Decoding is synchronous and one stream is open at
+ * a time, so one `z_stream`, one zstd DStream and one LZ4F context serve all.
  *
  * @module
  */
 import {
   inflateCorrupt,
   type Inflated,
+  type InflateStream,
   inflateTooLarge,
   type NativeDecoder,
   type NativeDecoders,
+  type StreamOpener,
 } from "../protocol/decompress.ts";
 import type { RawCodecLibraries } from "./codec_symbols.ts";
 
@@ -62,13 +67,57 @@ class Output {
 
 /** The native decoders of the libraries `raw` could open (none: `{}`). */
 export function nativeDecoders<P>(raw: RawCodecLibraries<P>): NativeDecoders {
+  const gzipStream = raw.zlib === undefined ? undefined : zlibStreams(raw);
+  const zstdStream = raw.zstd === undefined ? undefined : zstdStreams(raw);
+  const lz4Stream = raw.lz4 === undefined ? undefined : lz4Streams(raw);
   return {
-    gzip: raw.zlib === undefined ? undefined : zlibDecoder(raw),
-    zstd: raw.zstd === undefined ? undefined : zstdDecoder(raw),
-    lz4: raw.lz4 === undefined ? undefined : lz4Decoder(raw),
+    gzip: gzipStream && drainer("gzip", gzipStream, gzipSizeHint),
+    zstd: zstdStream && drainer("zstd", zstdStream, zstdSizeHint(raw)),
+    lz4: lz4Stream && drainer("lz4", lz4Stream, () => 0),
     snappyBlock: raw.snappy === undefined ? undefined : snappyDecoder(raw),
+    gzipStream,
+    zstdStream,
+    lz4Stream,
   };
 }
+
+/** A whole-payload decoder over a stream: reads into an {@linkcode Output} until the end. */
+function drainer(
+  codecName: string,
+  open: StreamOpener,
+  sizeHint: (input: Uint8Array) => number,
+): NativeDecoder {
+  return (input, outputBytesMax) => {
+    const out = new Output(input.length, outputBytesMax, sizeHint(input));
+    const stream = open(input);
+    for (;;) {
+      if (out.freeBytes === 0 && !out.grow()) return out.result();
+      const n = stream.read(out.bytes, out.producedBytes);
+      if (n < 0) return inflateCorrupt(codecName, stream.error ?? "bad bytes");
+      if (n === 0) return out.result();
+      out.producedBytes += n;
+    }
+  };
+}
+
+/** A stream whose `read` is `step` until it reports the end or an error. */
+class NativeStream implements InflateStream {
+  error: string | undefined = undefined;
+  ended = false;
+  constructor(readonly step: (stream: NativeStream, out: Uint8Array, offset: number) => number) {}
+  read(out: Uint8Array, offsetBytes: number): number {
+    if (this.error !== undefined) return -1;
+    if (this.ended) return 0;
+    return this.step(this, out, offsetBytes);
+  }
+  fail(message: string): number {
+    this.error = message;
+    return -1;
+  }
+}
+
+/** Calls without progress before a stream is declared stuck (never seen; a guard). */
+const STALLED_CALLS_MAX = 4;
 
 // zlib: a z_stream (LP64 layout, 112 bytes) kept in a buffer, pointers stored as addresses.
 const Z_STREAM_BYTES = 112;
@@ -84,37 +133,41 @@ const Z_BUF_ERROR = -5;
 const Z_WINDOW_BITS_AUTO = 15 + 32;
 const ZLIB_VERSION = new TextEncoder().encode("1.2.13\0");
 
-function zlibDecoder<P>(raw: RawCodecLibraries<P>): NativeDecoder {
+function zlibStreams<P>(raw: RawCodecLibraries<P>): StreamOpener {
   const z = raw.zlib!;
-  const stream = new Uint8Array(Z_STREAM_BYTES);
-  const view = new DataView(stream.buffer);
-  if (z.inflateInit2_(stream, Z_WINDOW_BITS_AUTO, ZLIB_VERSION, Z_STREAM_BYTES) !== Z_OK) {
-    return () => inflateCorrupt("gzip", "zlib could not be initialised");
+  const state = new Uint8Array(Z_STREAM_BYTES);
+  const view = new DataView(state.buffer);
+  if (z.inflateInit2_(state, Z_WINDOW_BITS_AUTO, ZLIB_VERSION, Z_STREAM_BYTES) !== Z_OK) {
+    return () => new NativeStream((s) => s.fail("zlib could not be initialised"));
   }
-  return (input, outputBytesMax) => {
-    z.inflateReset(stream);
-    const out = new Output(input.length, outputBytesMax, gzipSizeHint(input));
+  return (input) => {
+    z.inflateReset(state);
     view.setBigUint64(Z_NEXT_IN, raw.addressOf(input), true);
     view.setUint32(Z_AVAIL_IN, input.length, true);
-    for (;;) {
-      if (out.freeBytes === 0 && !out.grow()) return out.result();
-      const free = out.freeBytes;
-      view.setBigUint64(Z_NEXT_OUT, raw.addressOf(out.bytes) + BigInt(out.producedBytes), true);
-      view.setUint32(Z_AVAIL_OUT, free, true);
-      const status = z.inflate(stream, 0);
-      out.producedBytes += free - view.getUint32(Z_AVAIL_OUT, true);
-      const inputLeft = view.getUint32(Z_AVAIL_IN, true);
-      if (status === Z_STREAM_END) {
-        if (inputLeft === 0) return out.result();
-        z.inflateReset(stream); // another gzip member follows
-        continue;
+    return new NativeStream((stream, out, offset) => {
+      for (let stalled = 0; stalled < STALLED_CALLS_MAX;) {
+        const free = out.length - offset;
+        view.setBigUint64(Z_NEXT_OUT, raw.addressOf(out) + BigInt(offset), true);
+        view.setUint32(Z_AVAIL_OUT, free, true);
+        const status = z.inflate(state, 0);
+        const written = free - view.getUint32(Z_AVAIL_OUT, true);
+        const inputLeft = view.getUint32(Z_AVAIL_IN, true);
+        if (status === Z_STREAM_END) {
+          if (inputLeft === 0) stream.ended = true;
+          else z.inflateReset(state); // another gzip member follows
+        } else if (status === Z_BUF_ERROR && written === 0) {
+          return stream.fail("the stream ends early");
+        } else if (status !== Z_OK && status !== Z_BUF_ERROR) {
+          const msg = view.getBigUint64(Z_MSG, true);
+          return stream.fail(
+            msg === 0n ? `zlib status ${status}` : raw.cString(raw.pointerFrom(msg)),
+          );
+        }
+        if (written > 0 || stream.ended) return written;
+        stalled++;
       }
-      if (status === Z_OK || (status === Z_BUF_ERROR && out.freeBytes === 0)) continue;
-      if (status === Z_BUF_ERROR) return inflateCorrupt("gzip", "the stream ends early");
-      const msg = view.getBigUint64(Z_MSG, true);
-      const detail = msg === 0n ? `zlib status ${status}` : raw.cString(raw.pointerFrom(msg));
-      return inflateCorrupt("gzip", detail);
-    }
+      return stream.fail("no progress");
+    });
   };
 }
 
@@ -129,85 +182,85 @@ function gzipSizeHint(input: Uint8Array): number {
 const ZSTD_BUFFER_BYTES = 24;
 const ZSTD_RESET_SESSION_ONLY = 1;
 
-function zstdDecoder<P>(raw: RawCodecLibraries<P>): NativeDecoder {
+function zstdSizeHint<P>(raw: RawCodecLibraries<P>): (input: Uint8Array) => number {
   const z = raw.zstd!;
-  const stream = z.ZSTD_createDStream();
+  return (input) => {
+    const size = z.ZSTD_getFrameContentSize(input, input.length);
+    return typeof size === "bigint" || size > Number.MAX_SAFE_INTEGER ? 0 : Number(size);
+  };
+}
+
+function zstdStreams<P>(raw: RawCodecLibraries<P>): StreamOpener {
+  const z = raw.zstd!;
+  const context = z.ZSTD_createDStream();
   const inBuffer = new Uint8Array(ZSTD_BUFFER_BYTES);
   const outBuffer = new Uint8Array(ZSTD_BUFFER_BYTES);
   const inView = new DataView(inBuffer.buffer);
   const outView = new DataView(outBuffer.buffer);
-  return (input, outputBytesMax) => {
-    z.ZSTD_DCtx_reset(stream, ZSTD_RESET_SESSION_ONLY);
-    const size = z.ZSTD_getFrameContentSize(input, input.length);
-    const hint = typeof size === "bigint" || size > Number.MAX_SAFE_INTEGER ? 0 : Number(size);
-    const out = new Output(input.length, outputBytesMax, hint);
+  return (input) => {
+    z.ZSTD_DCtx_reset(context, ZSTD_RESET_SESSION_ONLY);
     inView.setBigUint64(0, raw.addressOf(input), true);
     inView.setBigUint64(8, BigInt(input.length), true);
     inView.setBigUint64(16, 0n, true);
-    let inputBefore = 0;
-    for (;;) {
-      if (out.freeBytes === 0 && !out.grow()) return out.result();
-      outView.setBigUint64(0, raw.addressOf(out.bytes), true);
-      outView.setBigUint64(8, BigInt(out.bytes.length), true);
-      outView.setBigUint64(16, BigInt(out.producedBytes), true);
-      const hint = z.ZSTD_decompressStream(stream, outBuffer, inBuffer);
-      if (z.ZSTD_isError(hint) !== 0) {
-        return inflateCorrupt("zstd", raw.cString(z.ZSTD_getErrorName(hint)));
+    return new NativeStream((stream, out, offset) => {
+      for (let stalled = 0; stalled < STALLED_CALLS_MAX;) {
+        outView.setBigUint64(0, raw.addressOf(out), true);
+        outView.setBigUint64(8, BigInt(out.length), true);
+        outView.setBigUint64(16, BigInt(offset), true);
+        const hint = z.ZSTD_decompressStream(context, outBuffer, inBuffer);
+        if (z.ZSTD_isError(hint) !== 0) return stream.fail(raw.cString(z.ZSTD_getErrorName(hint)));
+        const written = Number(outView.getBigUint64(16, true)) - offset;
+        const inputDone = Number(inView.getBigUint64(16, true)) === input.length;
+        if (Number(hint) === 0 && inputDone) stream.ended = true; // the last frame is complete
+        if (written > 0 || stream.ended) return written;
+        if (inputDone) return stream.fail("the frame ends early");
+        stalled++;
       }
-      const producedBefore = out.producedBytes;
-      out.producedBytes = Number(outView.getBigUint64(16, true));
-      const inputBytes = Number(inView.getBigUint64(16, true));
-      const inputDone = inputBytes === input.length;
-      const stalled = out.producedBytes === producedBefore && inputBytes === inputBefore;
-      inputBefore = inputBytes;
-      if (Number(hint) === 0 && inputDone) return out.result(); // the last frame is complete
-      if (inputDone && out.freeBytes > 0) {
-        return inflateCorrupt("zstd", "the frame ends early");
-      }
-      if (stalled && out.freeBytes > 0) return inflateCorrupt("zstd", "no progress");
-    }
+      return stream.fail("no progress");
+    });
   };
 }
 
 const LZ4F_VERSION = 100;
 
-function lz4Decoder<P>(raw: RawCodecLibraries<P>): NativeDecoder {
+function lz4Streams<P>(raw: RawCodecLibraries<P>): StreamOpener {
   const l = raw.lz4!;
   const contextCell = new Uint8Array(8);
   const created = l.LZ4F_createDecompressionContext(contextCell, LZ4F_VERSION);
-  if (l.LZ4F_isError(created) !== 0) return () => inflateCorrupt("lz4", "no LZ4F context");
+  if (l.LZ4F_isError(created) !== 0) {
+    return () => new NativeStream((s) => s.fail("no LZ4F decompression context"));
+  }
   const context = raw.pointerFrom(new DataView(contextCell.buffer).getBigUint64(0, true));
   const dstSize = new BigUint64Array(1);
   const srcSize = new BigUint64Array(1);
   const dstCell = new Uint8Array(dstSize.buffer);
   const srcCell = new Uint8Array(srcSize.buffer);
-  return (input, outputBytesMax) => {
+  return (input) => {
     l.LZ4F_resetDecompressionContext(context);
-    const out = new Output(input.length, outputBytesMax);
     let inputBytes = 0;
-    for (;;) {
-      if (out.freeBytes === 0 && !out.grow()) return out.result();
-      dstSize[0] = BigInt(out.freeBytes);
-      srcSize[0] = BigInt(input.length - inputBytes);
-      const hint = l.LZ4F_decompress(
-        context,
-        out.bytes.subarray(out.producedBytes),
-        dstCell,
-        input.subarray(inputBytes),
-        srcCell,
-        null,
-      );
-      if (l.LZ4F_isError(hint) !== 0) {
-        return inflateCorrupt("lz4", raw.cString(l.LZ4F_getErrorName(hint)));
+    return new NativeStream((stream, out, offset) => {
+      for (let stalled = 0; stalled < STALLED_CALLS_MAX;) {
+        dstSize[0] = BigInt(out.length - offset);
+        srcSize[0] = BigInt(input.length - inputBytes);
+        const hint = l.LZ4F_decompress(
+          context,
+          out.subarray(offset),
+          dstCell,
+          input.subarray(inputBytes),
+          srcCell,
+          null,
+        );
+        if (l.LZ4F_isError(hint) !== 0) return stream.fail(raw.cString(l.LZ4F_getErrorName(hint)));
+        const written = Number(dstSize[0]);
+        inputBytes += Number(srcSize[0]);
+        const inputDone = inputBytes === input.length;
+        if (Number(hint) === 0 && inputDone) stream.ended = true;
+        if (written > 0 || stream.ended) return written;
+        if (inputDone) return stream.fail("the frame ends early");
+        stalled++;
       }
-      const stalled = dstSize[0] === 0n && srcSize[0] === 0n;
-      out.producedBytes += Number(dstSize[0]);
-      inputBytes += Number(srcSize[0]);
-      const inputDone = inputBytes === input.length;
-      if (Number(hint) === 0 && inputDone) return out.result();
-      if (inputDone && out.freeBytes > 0) return inflateCorrupt("lz4", "the frame ends early");
-      if (stalled && out.freeBytes > 0) return inflateCorrupt("lz4", "no progress");
-    }
+      return stream.fail("no progress");
+    });
   };
 }
 

@@ -26,6 +26,25 @@ export type Inflated =
 /** A native decoder of one codec's whole payload (for snappy: of one raw block). */
 export type NativeDecoder = (input: Uint8Array, outputBytesMax: number) => Inflated;
 
+/**
+ * A payload inflated piece by piece. Only one stream is open at a time (decoding is
+ * synchronous and the native decoders share their state): read it to its end, or drop it,
+ * before opening the next one.
+ */
+export interface InflateStream {
+  /**
+   * Inflates into `out` from `offsetBytes` (there must be room): the bytes written, 0 at the
+   * end of the payload, -1 on bad bytes ({@linkcode error} says why).
+   */
+  read(out: Uint8Array, offsetBytes: number): number;
+  readonly error: string | undefined;
+  /** The error is that the payload inflates past the bound it was opened with. */
+  readonly tooLarge?: boolean;
+}
+
+/** Opens an {@linkcode InflateStream} over a whole payload. */
+export type StreamOpener = (input: Uint8Array) => InflateStream;
+
 /** The native decoders installed; a missing one falls back to `decompress_js.ts`. */
 export interface NativeDecoders {
   readonly gzip?: NativeDecoder;
@@ -33,6 +52,9 @@ export interface NativeDecoders {
   readonly lz4?: NativeDecoder;
   /** A raw snappy block; the Xerial framing is read here. */
   readonly snappyBlock?: NativeDecoder;
+  readonly gzipStream?: StreamOpener;
+  readonly zstdStream?: StreamOpener;
+  readonly lz4Stream?: StreamOpener;
 }
 
 let natives: NativeDecoders = {};
@@ -99,6 +121,44 @@ export function inflateJs(codec: number, bytes: Uint8Array, outputBytesMax: numb
 }
 
 const CODEC_NAMES = ["none", "gzip", "snappy", "lz4", "zstd"];
+
+/**
+ * Opens a stream over `bytes` compressed with `codec`: the native streaming decoder when there
+ * is one (gzip, zstd, lz4), else {@linkcode inflate} of the whole payload (at most
+ * `outputBytesMax` bytes) served in pieces. The caller counts the bytes it reads against its
+ * own bound.
+ */
+export function openInflateStream(
+  codec: number,
+  bytes: Uint8Array,
+  outputBytesMax: number,
+): InflateStream {
+  const opener = codec === Codec.GZIP
+    ? natives.gzipStream
+    : codec === Codec.ZSTD
+    ? natives.zstdStream
+    : codec === Codec.LZ4
+    ? natives.lz4Stream
+    : undefined;
+  if (opener !== undefined) return opener(bytes);
+  return wholeAsStream(inflate(codec, bytes, outputBytesMax));
+}
+
+/** A stream over an already inflated payload (or its failure). */
+function wholeAsStream(inflated: Inflated): InflateStream {
+  let positionBytes = 0;
+  return {
+    error: inflated.ok ? undefined : inflated.message,
+    tooLarge: !inflated.ok && inflated.tooLarge,
+    read(out: Uint8Array, offsetBytes: number): number {
+      if (!inflated.ok) return -1;
+      const n = Math.min(out.length - offsetBytes, inflated.bytes.length - positionBytes);
+      out.set(inflated.bytes.subarray(positionBytes, positionBytes + n), offsetBytes);
+      positionBytes += n;
+      return n;
+    },
+  };
+}
 
 function snappyNative(bytes: Uint8Array, outputBytesMax: number, block: NativeDecoder): Inflated {
   let ranges: number[];

@@ -83,6 +83,12 @@ export class RecordReader {
   error: string | undefined = undefined;
   /** Records read since {@linkcode reset}. */
   recordsRead = 0;
+  /**
+   * The error is only that the bytes end inside the next record's length or body: with more
+   * bytes (a streamed payload's next chunk) the record may be whole.
+   */
+  truncated = false;
+  #varintTruncated = false;
 
   /** Where the current record starts (its length varint) and ends. */
   recordStartBytes = 0;
@@ -110,6 +116,7 @@ export class RecordReader {
     this.endBytes = Math.min(endBytes, bytes.length);
     this.error = undefined;
     this.recordsRead = 0;
+    this.truncated = false;
     return this;
   }
 
@@ -194,13 +201,18 @@ export class RecordReader {
   /** Reads the next record field by field, with every rule and a message for each. */
   #nextChecked(): boolean {
     this.recordStartBytes = this.positionBytes;
+    this.#varintTruncated = false;
     const bodyBytes = this.#varint32(this.endBytes, "record length");
-    if (this.error !== undefined) return false;
+    if (this.error !== undefined) {
+      this.truncated = this.#varintTruncated;
+      return false;
+    }
     if (bodyBytes < RECORD_BYTES_MIN - 1) {
       return this.#fail(`Invalid record size "${bodyBytes}" at record ${this.recordsRead}`);
     }
     const end = this.positionBytes + bodyBytes;
     if (end > this.endBytes) {
+      this.truncated = true;
       return this.#fail(
         `Record ${this.recordsRead} of ${bodyBytes} bytes overruns the ${this.remainingBytes} bytes left`,
       );
@@ -269,6 +281,7 @@ export class RecordReader {
     let scale = 1;
     for (let i = 0; i < bytesMax; i++) {
       if (this.positionBytes >= end) {
+        this.#varintTruncated = true;
         this.#fail(`Truncated varint ${what} at record ${this.recordsRead}`);
         return 0;
       }

@@ -11,6 +11,9 @@
  * 2. Compressed records are inflated (`decompress.ts`) to at most
  *    {@linkcode inflatedBytesMax} bytes: past that the batch is refused with
  *    MESSAGE_TOO_LARGE; bytes the codec cannot read are CORRUPT_MESSAGE.
+ *    With a native streaming decoder (gzip, zstd, lz4) the records are read
+ *    a window at a time ({@linkcode STREAM_WINDOW_BYTES}, larger only for a
+ *    larger record), so a batch is never held inflated whole.
  * 3. Records, through the one reader (`record_reader.ts`): the structure
  *    (INVALID_RECORD at the first bad record, as Kafka's iterator throws),
  *    then for each record the offset delta equal to its index (Kafka's
@@ -26,7 +29,7 @@
  * @module
  */
 import { ErrorCode } from "./error_codes.ts";
-import { inflate } from "./decompress.ts";
+import { type InflateStream, openInflateStream } from "./decompress.ts";
 import { BATCH_HEADER_BYTES, type RecordBatchView } from "./record_batch.ts";
 import { RECORD_BYTES_MIN, RecordReader } from "./record_reader.ts";
 
@@ -110,14 +113,8 @@ export function validateBatchRecords(
   }
   const boundBytes = inflatedBytesMax(options.maxMessageBytes);
   if (batch.recordCount > boundBytes / RECORD_BYTES_MIN) return countTooLarge(batch, boundBytes);
-  const inflated = inflate(codec, batch.bytes.subarray(start, end), boundBytes);
-  if (!inflated.ok) {
-    return refuse(
-      inflated.tooLarge ? ErrorCode.MESSAGE_TOO_LARGE : ErrorCode.CORRUPT_MESSAGE,
-      inflated.message,
-    );
-  }
-  return checkRecords(new RecordReader().reset(inflated.bytes), batch, options);
+  const stream = openInflateStream(codec, batch.bytes.subarray(start, end), boundBytes);
+  return checkStreamedRecords(stream, batch, options, boundBytes);
 }
 
 /** Kafka's `validateBatch` for a client's batch, plus the codec. */
@@ -151,86 +148,198 @@ function checkRecords(
   batch: RecordBatchView,
   options: RecordValidationOptions,
 ): RecordsVerdict {
-  const recordCount = batch.recordCount;
-  const compacted = options.compactedTopic ?? false;
-  const createTime = (options.timestampType ?? "CreateTime") === "CreateTime";
-  const beforeMaxMs = options.timestampBeforeMaxMs ?? Infinity;
-  const afterMaxMs = options.timestampAfterMaxMs ?? Infinity;
-  const checkRange = beforeMaxMs !== Infinity || afterMaxMs !== Infinity;
-  const logAppendTimeBatch = batch.isLogAppendTime;
-  const baseTimestampMs = batch.baseTimestampMs;
-  let errors: RecordError[] | undefined;
-  let errorCount = 0;
-  let timestampError = false;
-  const add = (batchIndex: number, message: string): void => {
-    errorCount++;
-    errors ??= [];
-    if (errors.length < RECORD_ERRORS_MAX) {
-      errors.push({ batchIndex, batchIndexErrorMessage: message });
+  const checks = new RecordChecks(batch, options);
+  for (let i = 0; i < checks.recordCount; i++) {
+    if (!reader.next()) return structureError(reader, i);
+    checks.check(reader, i);
+  }
+  if (reader.remainingBytes > 0) return trailingBytes();
+  return checks.verdict();
+}
+
+/** The first bytes of a streamed window; it grows (by doubling) only for a larger record. */
+export const STREAM_WINDOW_BYTES = 256 * 1024;
+/** The window reused from batch to batch (validation is synchronous); one that grew is dropped. */
+const sharedWindow = new Uint8Array(STREAM_WINDOW_BYTES);
+
+/**
+ * The records of a compressed batch, inflated a window at a time: records are read from the
+ * window, the unread tail moves to its front and the stream refills it. Memory: the window,
+ * at least one record; the inflated bytes are counted against `boundBytes`.
+ */
+function checkStreamedRecords(
+  stream: InflateStream,
+  batch: RecordBatchView,
+  options: RecordValidationOptions,
+  boundBytes: number,
+): RecordsVerdict {
+  const checks = new RecordChecks(batch, options);
+  let window = sharedWindow;
+  let startBytes = 0;
+  let filledBytes = 0;
+  let inflatedBytes = 0;
+  let ended = false;
+  /** Reads more of the stream behind the unread bytes; a verdict when that fails. */
+  const refill = (): RecordsVerdict | undefined => {
+    window.copyWithin(0, startBytes, filledBytes);
+    filledBytes -= startBytes;
+    startBytes = 0;
+    if (filledBytes === window.length) {
+      if (window.length > boundBytes) return refuseTooLarge(boundBytes);
+      const grown = new Uint8Array(Math.min(window.length * 2, boundBytes + 1));
+      grown.set(window.subarray(0, filledBytes));
+      window = grown;
     }
+    const n = stream.read(window, filledBytes);
+    if (n < 0) return refuseInflate(stream);
+    if (n === 0) ended = true;
+    filledBytes += n;
+    inflatedBytes += n;
+    return inflatedBytes > boundBytes ? refuseTooLarge(boundBytes) : undefined;
   };
-  for (let i = 0; i < recordCount; i++) {
-    if (!reader.next()) {
-      const message = reader.error ?? "Incorrect declared batch size, premature EOF reached";
-      return refuse(ErrorCode.INVALID_RECORD, message, [{
-        batchIndex: i,
-        batchIndexErrorMessage: message,
-      }]);
+  for (let i = 0; i < checks.recordCount; i++) {
+    for (;;) {
+      streamReader.reset(window, startBytes, filledBytes);
+      if (streamReader.next()) break;
+      const needMore = streamReader.error === undefined || streamReader.truncated;
+      if (!needMore || ended) return structureError(streamReader, i);
+      const failed = refill();
+      if (failed !== undefined) return failed;
     }
+    checks.check(streamReader, i);
+    startBytes = streamReader.positionBytes;
+  }
+  if (startBytes === filledBytes && !ended) {
+    const failed = refill();
+    if (failed !== undefined) return failed;
+  }
+  if (startBytes < filledBytes) return trailingBytes();
+  return checks.verdict();
+}
+
+const streamReader = new RecordReader();
+
+/** Kafka's per-record rules (`validateRecord`) and the offset order, with the errors found. */
+class RecordChecks {
+  readonly recordCount: number;
+  readonly #compacted: boolean;
+  readonly #createTime: boolean;
+  readonly #beforeMaxMs: number;
+  readonly #afterMaxMs: number;
+  readonly #checkRange: boolean;
+  readonly #logAppendTimeBatch: boolean;
+  readonly #baseTimestampMs: number;
+  readonly #maxTimestampMs: number;
+  readonly #nowMs: number;
+  #errors: RecordError[] | undefined = undefined;
+  #errorCount = 0;
+  #timestampError = false;
+
+  constructor(batch: RecordBatchView, options: RecordValidationOptions) {
+    this.recordCount = batch.recordCount;
+    this.#compacted = options.compactedTopic ?? false;
+    this.#createTime = (options.timestampType ?? "CreateTime") === "CreateTime";
+    this.#beforeMaxMs = options.timestampBeforeMaxMs ?? Infinity;
+    this.#afterMaxMs = options.timestampAfterMaxMs ?? Infinity;
+    this.#checkRange = this.#beforeMaxMs !== Infinity || this.#afterMaxMs !== Infinity;
+    this.#logAppendTimeBatch = batch.isLogAppendTime;
+    this.#baseTimestampMs = batch.baseTimestampMs;
+    this.#maxTimestampMs = batch.maxTimestampMs;
+    this.#nowMs = options.nowMs;
+  }
+
+  /** Checks the record `reader` has just read, the `i`th of the batch. */
+  check(reader: RecordReader, i: number): void {
     if (reader.offsetDelta !== i) {
-      add(
+      this.#add(
         i,
         `Inner record with offset delta ${reader.offsetDelta} does not have incremental offsets, expected offset delta is ${i}`,
       );
-    } else if (compacted && reader.keyLengthBytes < 0) {
-      add(i, "Compacted topic cannot accept message without key");
-    } else if (
-      createTime &&
-      (logAppendTimeBatch ? batch.maxTimestampMs : baseTimestampMs + reader.timestampDelta) !==
-        NO_TIMESTAMP
-    ) {
-      if (!checkRange) continue;
-      const timestampMs = logAppendTimeBatch
-        ? batch.maxTimestampMs
-        : baseTimestampMs + reader.timestampDelta;
-      if (options.nowMs - timestampMs > beforeMaxMs || timestampMs - options.nowMs > afterMaxMs) {
-        timestampError = true;
-        add(
-          i,
-          `Timestamp ${timestampMs} of message with offset ${i} is out of range. The timestamp should be within [${
-            options.nowMs - beforeMaxMs
-          }, ${options.nowMs + afterMaxMs}]`,
-        );
-      }
-    } else if (logAppendTimeBatch) {
-      timestampError = true;
-      add(
+      return;
+    }
+    if (this.#compacted && reader.keyLengthBytes < 0) {
+      this.#add(i, "Compacted topic cannot accept message without key");
+      return;
+    }
+    const timestampMs = this.#logAppendTimeBatch
+      ? this.#maxTimestampMs
+      : this.#baseTimestampMs + reader.timestampDelta;
+    if (this.#createTime && timestampMs !== NO_TIMESTAMP) {
+      if (this.#checkRange) this.#checkTimestamp(i, timestampMs);
+    } else if (this.#logAppendTimeBatch) {
+      this.#timestampError = true;
+      this.#add(
         i,
         "Invalid timestamp type in message. Producer should not set timestamp type to LogAppendTime.",
       );
     }
   }
-  if (reader.remainingBytes > 0) {
+
+  #checkTimestamp(i: number, timestampMs: number): void {
+    const now = this.#nowMs;
+    if (now - timestampMs > this.#beforeMaxMs || timestampMs - now > this.#afterMaxMs) {
+      this.#timestampError = true;
+      this.#add(
+        i,
+        `Timestamp ${timestampMs} of message with offset ${i} is out of range. The timestamp should be within [${
+          now - this.#beforeMaxMs
+        }, ${now + this.#afterMaxMs}]`,
+      );
+    }
+  }
+
+  #add(batchIndex: number, message: string): void {
+    this.#errorCount++;
+    this.#errors ??= [];
+    if (this.#errors.length < RECORD_ERRORS_MAX) {
+      this.#errors.push({ batchIndex, batchIndexErrorMessage: message });
+    }
+  }
+
+  /** Kafka's `processRecordErrors`: INVALID_TIMESTAMP if a timestamp failed, else INVALID_RECORD. */
+  verdict(): RecordsVerdict {
+    const errors = this.#errors;
+    if (errors === undefined) return OK;
+    if (this.#timestampError) {
+      return refuse(
+        ErrorCode.INVALID_TIMESTAMP,
+        "One or more records have been rejected due to invalid timestamp",
+        errors,
+      );
+    }
     return refuse(
       ErrorCode.INVALID_RECORD,
-      "Incorrect declared batch size, records still remaining in file",
-    );
-  }
-  if (errors === undefined) return OK;
-  if (timestampError) {
-    return refuse(
-      ErrorCode.INVALID_TIMESTAMP,
-      "One or more records have been rejected due to invalid timestamp",
+      `One or more records have been rejected due to ${this.#errorCount} record errors in total, and only showing the first three errors at most: ${
+        errors.slice(0, 3).map((e) => `${e.batchIndex}: ${e.batchIndexErrorMessage}`).join("; ")
+      }`,
       errors,
     );
   }
+}
+
+/** The record structure is bad: Kafka's iterator throws, INVALID_RECORD naming the record. */
+function structureError(reader: RecordReader, i: number): RecordsVerdict {
+  const message = reader.error ?? "Incorrect declared batch size, premature EOF reached";
+  return refuse(ErrorCode.INVALID_RECORD, message, [{
+    batchIndex: i,
+    batchIndexErrorMessage: message,
+  }]);
+}
+
+function trailingBytes(): RecordsVerdict {
   return refuse(
     ErrorCode.INVALID_RECORD,
-    `One or more records have been rejected due to ${errorCount} record errors in total, and only showing the first three errors at most: ${
-      errors.slice(0, 3).map((e) => `${e.batchIndex}: ${e.batchIndexErrorMessage}`).join("; ")
-    }`,
-    errors,
+    "Incorrect declared batch size, records still remaining in file",
   );
+}
+
+function refuseTooLarge(boundBytes: number): RecordsVerdict {
+  return refuse(ErrorCode.MESSAGE_TOO_LARGE, `Decompressed records exceed ${boundBytes} bytes`);
+}
+
+function refuseInflate(stream: InflateStream): RecordsVerdict {
+  const message = stream.error ?? "The records do not decompress";
+  return refuse(stream.tooLarge ? ErrorCode.MESSAGE_TOO_LARGE : ErrorCode.CORRUPT_MESSAGE, message);
 }
 
 function countTooLarge(batch: RecordBatchView, bytes: number): RecordsVerdict {
