@@ -140,8 +140,8 @@ function decoderRows(): string[] {
 
 function validatorRows(): string[] {
   const rows = [
-    "| batch (1 MiB of records) | header + CRC MB/s | + records MB/s | records cost | ns / record |",
-    "|---|---|---|---|---|",
+    "| batch (1 MiB of records) | validation MB/s (records, uncompressed) | ns / record | of which header + CRC |",
+    "|---|---|---|---|",
   ];
   const options = { nowMs: Date.now(), maxMessageBytes: 2 * BATCH_BYTES };
   useNativeDecoders(natives);
@@ -163,11 +163,11 @@ function validatorRows(): string[] {
       if (!validateBatches(batch, { maxMessageBytes: 2 * BATCH_BYTES }).ok) throw new Error("bad");
       if (!validateBatchRecords(view.moveTo(0), options).ok) throw new Error("bad records");
     });
-    const recordsNs = (1 / full - 1 / headerOnly) * 1e9 / count;
+    const nsPerRecord = (calls: number) => (1e9 / calls / count).toFixed(1);
     rows.push(
-      `| ${name} (${count} records) | ${mbs(plainBytes, headerOnly)} | ${mbs(plainBytes, full)} | ${
-        ((headerOnly / full - 1) * 100).toFixed(0)
-      }% | ${recordsNs.toFixed(1)} |`,
+      `| ${name} (${count} records) | ${mbs(plainBytes, full)} | ${nsPerRecord(full)} | ${
+        nsPerRecord(headerOnly)
+      } |`,
     );
   }
   return rows;

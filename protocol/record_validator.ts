@@ -261,6 +261,7 @@ class RecordChecks {
       this.#add(i, "Compacted topic cannot accept message without key");
       return;
     }
+    if (!this.#checkRange && !this.#logAppendTimeBatch) return; // the common case: no rule left
     const timestampMs = this.#logAppendTimeBatch
       ? this.#maxTimestampMs
       : this.#baseTimestampMs + reader.timestampDelta;
