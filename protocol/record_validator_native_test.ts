@@ -114,3 +114,25 @@ Deno.test("validateBatchRecords() over native decoders stops a zip bomb at the b
     );
   });
 });
+
+Deno.test("validateBatchRecords() over native decoders answers seeded mutations without throwing", () => {
+  let seed = 4242;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const plain = records(20_000);
+  withNatives(() => {
+    for (const [name, codec, compress] of COMPRESS) {
+      const packed = compress(plain.bytes);
+      let refused = 0;
+      for (let n = 0; n < 300; n++) {
+        const bytes = packed.slice(0, random(3) === 0 ? random(packed.length) : packed.length);
+        if (bytes.length > 0) bytes[random(bytes.length)] ^= 1 << random(8);
+        const verdict = validate(rawBatch(bytes, { recordCount: plain.count, attributes: codec }));
+        if (!verdict.ok) refused++;
+      }
+      assert.ok(refused > 150, `${name}: only ${refused} of 300 mutations refused`);
+    }
+  });
+});

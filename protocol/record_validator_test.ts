@@ -152,3 +152,31 @@ Deno.test("validateBatchRecords() lists at most RECORD_ERRORS_MAX record errors"
   assert.equal(verdict.recordErrors.length, RECORD_ERRORS_MAX);
   assert.match(verdict.message, new RegExp(`${count} record errors in total`));
 });
+
+Deno.test("validateBatchRecords() answers seeded mutations of good batches without throwing", () => {
+  let seed = 20261204;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const plain = goodRecords(30, "value-");
+  const sources = [
+    { records: plain, attributes: 0 },
+    { records: [...gzipSync(new Uint8Array(plain))], attributes: 1 },
+  ];
+  let refused = 0;
+  for (let n = 0; n < 3000; n++) {
+    const source = sources[n % sources.length];
+    const records = [...source.records];
+    const kind = random(3);
+    if (kind === 0) records[random(records.length)] ^= 1 << random(8); // a bit flip
+    else if (kind === 1) records.length = random(records.length); // a truncation
+    else records.splice(random(records.length), 0, ...[0x80, 0x80, 0x80, 0x80, 0x80, 0x80]);
+    const verdict = validate(rawBatch(records, { recordCount: 30, attributes: source.attributes }));
+    if (!verdict.ok) {
+      refused++;
+      assert.ok(verdict.message.length > 0);
+    }
+  }
+  assert.ok(refused > 1500, `only ${refused} of 3000 mutations refused`);
+});
