@@ -16,7 +16,9 @@ import process from "node:process";
 import { createSender, newSendCounters, type SenderOptions } from "../broker/send.ts";
 import type { SendChunk } from "../protocol/send_plan.ts";
 import { bunLibc, bunRuntime } from "./bun.ts";
-import { loadLibc, loadRuntime } from "./load.ts";
+import { gzipSync, zstdCompressSync } from "node:zlib";
+import { loadLibc, loadNativeCompressors, loadNativeDecoders, loadRuntime } from "./load.ts";
+import { Codec, inflateJs, type NativeDecoder } from "../protocol/decompress.ts";
 import { Errno, IoError, Madvice, MsyncFlags, OpenFlags, type Socket } from "./port.ts";
 
 const MIB = 1024 * 1024;
@@ -169,6 +171,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(`${os.tmpdir()}/denka-bun-smoke-`);
   try {
     checkLibc(dir);
+    checkCodecs();
     await checkFdatasyncAsync(dir);
     await checkRuntime();
     const fileBytes = new Uint8Array(64 * MIB);
@@ -185,6 +188,33 @@ async function main(): Promise<void> {
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The FFI codec bindings: every library opened, output as the JS decoders', errors as results. */
+function checkCodecs(): void {
+  const d = loadNativeDecoders();
+  const c = loadNativeCompressors();
+  const data = new TextEncoder().encode("bun codec smoke ".repeat(20_000));
+  const cases: [number, NativeDecoder | undefined, Uint8Array][] = [
+    [Codec.GZIP, d.gzip, new Uint8Array(gzipSync(data))],
+    [Codec.ZSTD, d.zstd, new Uint8Array(zstdCompressSync(data))],
+    [Codec.LZ4, d.lz4, c.lz4!(data)],
+    [Codec.SNAPPY, d.snappyBlock, c.snappy!(data)],
+  ];
+  for (const [codec, native, packed] of cases) {
+    assert.ok(native !== undefined, `no native decoder for codec ${codec}`);
+    const out = native(packed, data.length);
+    assert.ok(out.ok, `codec ${codec}: ${out.ok ? "" : out.message}`);
+    assert.deepEqual(out.bytes, data);
+    const js = inflateJs(codec, packed, data.length);
+    assert.ok(js.ok && Buffer.compare(js.bytes, out.bytes) === 0, `codec ${codec}: JS differs`);
+    const capped = native(packed, data.length - 1);
+    assert.ok(!capped.ok && capped.tooLarge, `codec ${codec}: the bound did not hold`);
+    for (const bad of [packed.subarray(0, packed.length >> 1), new Uint8Array(0)]) {
+      const result = native(bad, data.length);
+      assert.ok(!result.ok && !result.tooLarge, `codec ${codec}: bad input not refused`);
+    }
   }
 }
 
