@@ -14,7 +14,7 @@
  */
 import process from "node:process";
 import { gzipSync, zstdCompressSync } from "node:zlib";
-import { loadLibc, loadNativeCompressors, loadNativeDecoders } from "../ffi/load.ts";
+import { loadNativeCompressors, loadNativeCrc32c, loadNativeDecoders } from "../ffi/load.ts";
 import { Codec, inflateJs, type NativeDecoder, useNativeDecoders } from "../protocol/decompress.ts";
 import {
   BATCH_HEADER_BYTES,
@@ -22,6 +22,7 @@ import {
   BatchField,
   crc32cImplementation,
   RecordBatchView,
+  useNativeCrc32c,
   validateBatches,
 } from "../protocol/record_batch.ts";
 import { validateBatchRecords } from "../protocol/record_validator.ts";
@@ -32,7 +33,7 @@ const SECONDS = secondsIndex > 0 ? Number(process.argv[secondsIndex + 1]) : 1;
 const BATCH_BYTES = 1024 * 1024;
 const MB = 1e6;
 
-loadLibc(); // installs the hardware CRC-32C when libisal is there
+useNativeCrc32c(loadNativeCrc32c()); // the hardware CRC-32C when libisal is there
 const natives = loadNativeDecoders();
 const compressors = loadNativeCompressors();
 const runtime = "Bun" in globalThis ? "bun" : "deno";

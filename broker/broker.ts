@@ -6,8 +6,11 @@
  * @module
  */
 import type { Libc, Listener, Runtime } from "../ffi/port.ts";
-import { loadLibc, loadRuntime } from "../ffi/load.ts";
-import { createLogger, type Logger } from "../util/log.ts";
+import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
+import { useNativeCrc32c } from "../protocol/record_batch.ts";
+import { useNativeDecoders } from "../protocol/decompress.ts";
+import { createLogger, type Logger, LogLevels } from "../util/log.ts";
+import { DynamicBrokerConfigs } from "./dynamic_config.ts";
 import { AppendWaiters } from "./append_waiters.ts";
 import { type BrokerConfig, type HostPort, resolveFetchPath } from "./config.ts";
 import { Connection } from "./connection.ts";
@@ -44,6 +47,10 @@ export class Broker implements BrokerCore {
   readonly topics: TopicRegistry;
   readonly waiters = new AppendWaiters();
   readonly logger: Logger;
+  /** Every logger's level, changeable at run time (BROKER_LOGGER resources). */
+  readonly logLevels: LogLevels;
+  /** Broker settings changed at run time (AlterConfigs on BROKER resources). */
+  readonly dynamicConfigs: DynamicBrokerConfigs;
   readonly producerIds: ProducerIds;
   /** Consumer groups and committed offsets. */
   readonly groups: GroupCoordinator;
@@ -71,6 +78,7 @@ export class Broker implements BrokerCore {
   groupSource: GroupSource = noGroups;
   readonly #runtime: Runtime;
   readonly #router: RequestRouter;
+  readonly #connectionLogger: Logger;
   #http: BrokerHttpServer | undefined;
   #ready = false;
   readonly #connections = new Set<Connection>();
@@ -84,14 +92,16 @@ export class Broker implements BrokerCore {
     this.libc = this.metrics.timedLibc(libc);
     this.flusher = new GroupCommit();
     this.#runtime = runtime;
-    this.logger = deps.logger ?? createLogger(config.logLevel);
+    this.logLevels = new LogLevels(config.logLevel);
+    this.logger = deps.logger ?? createLogger(this.logLevels);
+    this.dynamicConfigs = DynamicBrokerConfigs.open(this.libc, config, this.logger);
     this.#nowMs = deps.nowMs ?? Date.now;
     this.fetchSessions = new FetchSessionCache({ slotsMax: config.fetchSessionCacheSlotsMax });
     this.topics = TopicRegistry.open(this.libc, {
       dataDir: config.dataDir,
-      defaults: config.topicDefaults,
+      defaults: this.dynamicConfigs.topicDefaults(),
       writerKind: config.writerKind,
-      logger: this.logger,
+      logger: this.logger.child("topics"),
     });
     this.producerIds = new ProducerIds(this.libc, config.dataDir);
     try {
@@ -110,9 +120,18 @@ export class Broker implements BrokerCore {
     this.maintenance = new LogMaintenance(this.topics, {
       retentionCheckIntervalMs: config.retentionCheckIntervalMs,
       nowMs: this.#nowMs,
-      logger: this.logger,
+      logger: this.logger.child("maintenance"),
       flusher: this.flusher,
     });
+    this.dynamicConfigs.bind((d) => {
+      this.topics.setDefaults(d.topicDefaults());
+      this.quotas.setDefaults(
+        d.number("quota.producer.default"),
+        d.number("quota.consumer.default"),
+      );
+      this.maintenance.producerIdExpirationMs = d.number("producer.id.expiration.ms");
+    });
+    this.#connectionLogger = this.logger.child("connection");
     this.#router = new RequestRouter(this);
     this.#router.observer = this.metrics.observeKafka;
     this.metrics.bind({
@@ -126,6 +145,8 @@ export class Broker implements BrokerCore {
   /** Opens the data directory and binds the listener. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedMs = performance.now();
+    useNativeCrc32c(loadNativeCrc32c());
+    useNativeDecoders(loadNativeDecoders());
     const libc = deps.libc ?? await loadLibc();
     const runtime = deps.runtime ?? await loadRuntime();
     const fetchPath = resolveFetchPath(config.fetchPath);
@@ -149,7 +170,7 @@ export class Broker implements BrokerCore {
             fetchPath,
             counters: broker.counters,
           }),
-          logger: broker.logger,
+          logger: broker.#connectionLogger,
           requestSizeBytesMax: config.requestSizeBytesMax,
           onClosed: (c) => broker.#connections.delete(c),
         });

@@ -7,7 +7,8 @@
 import type { Libc } from "../ffi/port.ts";
 import type { ApiMessage } from "../protocol/messages/mod.ts";
 import type { GroupCommit } from "../storage/flusher.ts";
-import type { Logger } from "../util/log.ts";
+import type { Logger, LogLevels } from "../util/log.ts";
+import type { DynamicBrokerConfigs } from "./dynamic_config.ts";
 import type { AppendWaiters } from "./append_waiters.ts";
 import type { BrokerConfig, HostPort } from "./config.ts";
 import type { Connection } from "./connection.ts";
@@ -39,6 +40,10 @@ export interface BrokerCore {
   readonly waiters: AppendWaiters;
   readonly counters: BrokerCounters;
   readonly logger: Logger;
+  /** Every logger's level, changeable at run time (BROKER_LOGGER resources). */
+  readonly logLevels: LogLevels;
+  /** Broker settings changed at run time (AlterConfigs on BROKER resources). */
+  readonly dynamicConfigs: DynamicBrokerConfigs;
   readonly producerIds: ProducerIds;
   /** Group commit: produces that must wait for the disk share one flush per partition. */
   readonly flusher: GroupCommit;

@@ -48,10 +48,13 @@ export class LogMaintenance {
   >();
   #timers: ReturnType<typeof setInterval>[] = [];
   #running: Promise<unknown> | undefined;
+  /** Kafka's producer.id.expiration.ms; a dynamic broker setting, changed at run time. */
+  producerIdExpirationMs: number;
 
   constructor(topics: TopicRegistry, options: LogMaintenanceOptions) {
     this.#topics = topics;
     this.#options = options;
+    this.producerIdExpirationMs = options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS;
   }
 
   /** Starts the timers. */
@@ -93,9 +96,9 @@ export class LogMaintenance {
       } catch (error) {
         this.#failed(log, "Retention", error);
       }
-      totals.producersExpired += log.producerState.removeExpired(
+      totals.producersExpired += log.expireProducers(
         nowMs,
-        this.#options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS,
+        this.producerIdExpirationMs,
       );
     }
     return totals;
@@ -107,7 +110,7 @@ export class LogMaintenance {
     for (const log of this.#logs()) {
       if (!log.config.cleanupCompact || log.isClosed) continue;
       const nowMs = this.#options.nowMs();
-      const activeBaseOffset = log.segments[log.segments.length - 1].baseOffset;
+      const activeBaseOffset = log.activeSegmentBaseOffset;
       const last = this.#cleaned.get(log);
       if (
         last !== undefined && last.activeBaseOffset === activeBaseOffset &&

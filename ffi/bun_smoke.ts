@@ -1,13 +1,13 @@
 /**
  * Bun smoke test for the Bun binding, run by CI as `bun ffi/bun_smoke.ts`:
- * bunLibc (files, mmap, errno), bunRuntime (listen, data, write, close) and
- * the broker's sender (64 MiB through sendfile with EAGAIN + poke, and through
- * the copy path, every byte verified). Prints `bun smoke: ok`, or exits 1.
+ * bunRuntime (listen, data, write, close) and the broker's sender (64 MiB
+ * through sendfile with EAGAIN + poke, and through the copy path, every byte
+ * verified). Prints `bun smoke: ok`, or exits 1. The libc itself passes the
+ * libc conformance suite under `bun test` (`tests/bun/`).
  *
  * @module
  */
 
-import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -15,52 +15,12 @@ import * as os from "node:os";
 import process from "node:process";
 import { createSender, newSendCounters, type SenderOptions } from "../broker/send.ts";
 import type { SendChunk } from "../protocol/send_plan.ts";
+import { assert } from "../util/assert.ts";
 import { bunLibc, bunRuntime } from "./bun.ts";
-import { gzipSync, zstdCompressSync } from "node:zlib";
-import { loadLibc, loadNativeCompressors, loadNativeDecoders, loadRuntime } from "./load.ts";
-import { Codec, inflateJs, type NativeDecoder } from "../protocol/decompress.ts";
-import { Errno, IoError, Madvice, MsyncFlags, OpenFlags, type Socket } from "./port.ts";
+import { OpenFlags, type Socket } from "./port.ts";
 
 const MIB = 1024 * 1024;
 const libc = bunLibc();
-
-function checkLibc(dir: string): void {
-  assert.equal(loadLibc().kind, "bun");
-  assert.equal(loadRuntime().name, "bun");
-  const path = `${dir}/a.log`;
-  const fd = libc.open(path, OpenFlags.O_RDWR | OpenFlags.O_CREAT);
-  const bytes = new Uint8Array(10_000).map((_, i) => i * 7);
-  assert.equal(libc.pwrite(fd, bytes, 4096), bytes.length);
-  libc.fdatasync(fd);
-  assert.equal(libc.fileSize(fd), 14_096);
-  const read = new Uint8Array(bytes.length);
-  assert.equal(libc.pread(fd, read.subarray(0), 4096), bytes.length);
-  assert.deepEqual(read, bytes);
-  const mapping = libc.mmap(fd, 16_384, true);
-  libc.madvise(mapping, 0, 16_384, Madvice.MADV_SEQUENTIAL);
-  assert.deepEqual(mapping.bytes.subarray(4096, 4106), bytes.subarray(0, 10));
-  mapping.bytes.set([9, 9, 9], 5);
-  libc.msync(mapping, 5, 3, MsyncFlags.MS_SYNC);
-  const check = new Uint8Array(3);
-  libc.pread(fd, check, 5);
-  assert.deepEqual(check, new Uint8Array([9, 9, 9]));
-  libc.munmap(mapping);
-  assert.equal(mapping.bytes.length, 0);
-  libc.fallocate(fd, 0, MIB);
-  assert.equal(libc.fileSize(fd), MIB);
-  libc.ftruncate(fd, 10);
-  assert.equal(libc.fileSize(fd), 10);
-  libc.close(fd);
-  try {
-    libc.open(`${dir}/missing`, OpenFlags.O_RDONLY);
-    assert.fail("open of a missing file succeeded");
-  } catch (error) {
-    assert.ok(error instanceof IoError);
-    assert.deepEqual([error.errno, error.path], [Errno.ENOENT, `${dir}/missing`]);
-  }
-  libc.writeFileAtomic(`${dir}/meta`, new Uint8Array([1, 2]));
-  assert.deepEqual(libc.readFile(`${dir}/meta`), new Uint8Array([1, 2]));
-}
 
 /** Receives `sizeBytes` from `port` with node:net, pausing now and then (a slow reader). */
 function receive(port: number, sizeBytes: number): { done: Promise<Uint8Array>; close(): void } {
@@ -153,26 +113,9 @@ async function checkRuntime(): Promise<void> {
   await listener.close();
 }
 
-/** fdatasyncAsync runs on Bun's thread pool (node:fs) on a dup: the fd may close first. */
-async function checkFdatasyncAsync(dir: string): Promise<void> {
-  const fd = libc.open(`${dir}/async.log`, OpenFlags.O_RDWR | OpenFlags.O_CREAT);
-  const bytes = new Uint8Array(4096).map((_, i) => i * 3);
-  assert.equal(libc.pwrite(fd, bytes, 0), bytes.length);
-  const flushed = libc.fdatasyncAsync(fd);
-  libc.close(fd);
-  await flushed;
-  await assert.rejects(
-    libc.fdatasyncAsync(fd),
-    (e: unknown) => e instanceof IoError && e.errno === Errno.EBADF,
-  );
-}
-
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(`${os.tmpdir()}/denka-bun-smoke-`);
   try {
-    checkLibc(dir);
-    checkCodecs();
-    await checkFdatasyncAsync(dir);
     await checkRuntime();
     const fileBytes = new Uint8Array(64 * MIB);
     for (let i = 0; i < fileBytes.length; i += 65536) {
@@ -188,33 +131,6 @@ async function main(): Promise<void> {
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** The FFI codec bindings: every library opened, output as the JS decoders', errors as results. */
-function checkCodecs(): void {
-  const d = loadNativeDecoders();
-  const c = loadNativeCompressors();
-  const data = new TextEncoder().encode("bun codec smoke ".repeat(20_000));
-  const cases: [number, NativeDecoder | undefined, Uint8Array][] = [
-    [Codec.GZIP, d.gzip, new Uint8Array(gzipSync(data))],
-    [Codec.ZSTD, d.zstd, new Uint8Array(zstdCompressSync(data))],
-    [Codec.LZ4, d.lz4, c.lz4!(data)],
-    [Codec.SNAPPY, d.snappyBlock, c.snappy!(data)],
-  ];
-  for (const [codec, native, packed] of cases) {
-    assert.ok(native !== undefined, `no native decoder for codec ${codec}`);
-    const out = native(packed, data.length);
-    assert.ok(out.ok, `codec ${codec}: ${out.ok ? "" : out.message}`);
-    assert.deepEqual(out.bytes, data);
-    const js = inflateJs(codec, packed, data.length);
-    assert.ok(js.ok && Buffer.compare(js.bytes, out.bytes) === 0, `codec ${codec}: JS differs`);
-    const capped = native(packed, data.length - 1);
-    assert.ok(!capped.ok && capped.tooLarge, `codec ${codec}: the bound did not hold`);
-    for (const bad of [packed.subarray(0, packed.length >> 1), new Uint8Array(0)]) {
-      const result = native(bad, data.length);
-      assert.ok(!result.ok && !result.tooLarge, `codec ${codec}: bad input not refused`);
-    }
   }
 }
 

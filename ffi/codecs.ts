@@ -1,7 +1,8 @@
 /**
  * Bounded decoders over the system codec libraries (`codec_symbols.ts`),
  * runtime-neutral: a binding supplies the bound functions and pointer helpers,
- * `ffi/load.ts` installs the result with `useNativeDecoders()`.
+ * `ffi/load.ts` opens them (`loadNativeDecoders`) and the broker installs them
+ * into `protocol/decompress.ts` at start (`useNativeDecoders`).
  *
  * gzip, zstd and lz4 are streams (`InflateStream`: produce validation reads
  * records chunk by chunk from them); the whole-payload decoders read a stream
@@ -15,16 +16,51 @@
  *
  * @module
  */
-import {
-  inflateCorrupt,
-  type Inflated,
-  type InflateStream,
-  inflateTooLarge,
-  type NativeDecoder,
-  type NativeDecoders,
-  type StreamOpener,
-} from "../protocol/decompress.ts";
 import type { RawCodecLibraries } from "./codec_symbols.ts";
+
+// The shapes `protocol/decompress.ts` installs (`useNativeDecoders`), declared here as well:
+// ffi/ imports nothing from protocol/, and the types match structurally.
+
+/** Inflated bytes, or why there are none. */
+export type Inflated =
+  | { readonly ok: true; readonly bytes: Uint8Array }
+  | { readonly ok: false; readonly tooLarge: boolean; readonly message: string };
+
+/** A payload inflated piece by piece (see `protocol/decompress.ts`). */
+export interface InflateStream {
+  /** Bytes written into `out` from `offsetBytes`; 0 at the end; -1 on bad bytes (`error`). */
+  read(out: Uint8Array, offsetBytes: number): number;
+  readonly error: string | undefined;
+}
+
+/** Opens an {@linkcode InflateStream} over a whole payload. */
+export type StreamOpener = (input: Uint8Array) => InflateStream;
+
+/** Decodes a whole payload (for snappy: one raw block) into at most `outputBytesMax` bytes. */
+export type NativeDecoder = (input: Uint8Array, outputBytesMax: number) => Inflated;
+
+/** The decoders of the libraries that could be opened. */
+export interface NativeDecoders {
+  readonly gzip?: NativeDecoder;
+  readonly zstd?: NativeDecoder;
+  readonly lz4?: NativeDecoder;
+  readonly snappyBlock?: NativeDecoder;
+  readonly gzipStream?: StreamOpener;
+  readonly zstdStream?: StreamOpener;
+  readonly lz4Stream?: StreamOpener;
+}
+
+function inflateTooLarge(outputBytesMax: number): Inflated {
+  return {
+    ok: false,
+    tooLarge: true,
+    message: `Decompressed records exceed ${outputBytesMax} bytes`,
+  };
+}
+
+function inflateCorrupt(codecName: string, detail: string): Inflated {
+  return { ok: false, tooLarge: false, message: `Corrupt ${codecName} payload: ${detail}` };
+}
 
 /** First output buffer: the size the payload announces, else this many times the input. */
 const OUTPUT_INITIAL_RATIO = 4;

@@ -43,6 +43,7 @@ import { RecordReader } from "../protocol/record_reader.ts";
 import { inflatedBytesMax } from "../protocol/record_validator.ts";
 import type { PartitionLog } from "./partition_log.ts";
 import type { Segment } from "./segment.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** What one compaction did. */
 export interface CompactionResult {
@@ -89,7 +90,7 @@ export async function compactLog(
     batchesSkipped: 0,
     nextHorizonMs: Infinity,
   };
-  const inactive = log.segments.slice(0, -1);
+  const inactive = log.inactiveSegments();
   const latest = new Map<string, number>();
   for (const segment of inactive) {
     for (const batch of readBatches(segment, log.config.maxMessageBytes)) {
@@ -114,7 +115,7 @@ export async function compactLog(
       if (rebuilt !== batch.bytes) changed = true;
       if (rebuilt !== undefined) parts.push(rebuilt);
     }
-    if (changed && log.replaceSegment(segment, concat(parts))) result.segmentsRewritten++;
+    if (changed && log.replaceSegment(segment, concatBytes(parts))) result.segmentsRewritten++;
     await nextTurn();
     if (log.isClosed) return result;
   }
@@ -254,18 +255,6 @@ function parseBatch(bytes: Uint8Array, maxMessageBytes: number): ParsedBatch {
     });
   }
   return { bytes, view, payload, records };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let sizeBytes = 0;
-  for (const p of parts) sizeBytes += p.length;
-  const out = new Uint8Array(sizeBytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function nextTurn(): Promise<void> {

@@ -8,8 +8,9 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import type { FileSlice } from "../protocol/send_plan.ts";
+import { floorSearch } from "./_floor_search.ts";
 import type { Segment } from "./segment.ts";
 
 /**
@@ -36,19 +37,7 @@ export const NO_SLICES: FetchSlices = Object.freeze({
 
 /** The index of the segment with the largest base offset <= `offset` (0 when below all). */
 export function floorSegmentIndex(segments: readonly Segment[], offset: number): number {
-  let low = 0;
-  let high = segments.length - 1;
-  let found = 0;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    if (segments[middle].baseOffset <= offset) {
-      found = middle;
-      low = middle + 1;
-    } else {
-      high = middle - 1;
-    }
-  }
-  return found;
+  return Math.max(0, floorSearch(0, segments.length, offset, (i) => segments[i].baseOffset));
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import type { WriterKind } from "./segment_writer.ts";
 import { POSITION_BYTES_MAX } from "./offset_index.ts";
 

@@ -1,4 +1,4 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { LOG_CONFIG_DEFAULT, logConfig } from "./log_config.ts";
 
 Deno.test("logConfig() fills Kafka's defaults", () => {

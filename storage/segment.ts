@@ -8,7 +8,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { type Libc, OpenFlags } from "../ffi/port.ts";
 import { type BatchInfo, RecordBatchView } from "../protocol/record_batch.ts";
 import { BatchHeaderReader } from "./_batch_headers.ts";
@@ -131,7 +131,7 @@ export class Segment {
           sizeBytes: segment.#sizeBytes,
           mmapChunkBytes: options.config.mmapChunkBytes,
         });
-      } else if (segment.offsetIndex.file.isWritable) {
+      } else if (segment.offsetIndex.isWritable) {
         segment.#trimIndexes(); // rebuilt by recovery
       }
       return segment;
@@ -353,7 +353,7 @@ export class Segment {
       this.timeIndex.close();
       this.#libc.close(this.logFd);
     }
-    for (const path of [this.logPath, this.offsetIndex.file.path, this.timeIndex.file.path]) {
+    for (const path of [this.logPath, this.offsetIndex.path, this.timeIndex.path]) {
       if (this.#libc.exists(path)) this.#libc.unlink(path);
     }
   }
@@ -422,8 +422,8 @@ export class Segment {
     const header = this.#headers.header;
     this.offsetIndex.makeWritable();
     this.timeIndex.makeWritable();
-    this.offsetIndex.file.truncateToEntries(0);
-    this.timeIndex.file.truncateToEntries(0);
+    this.offsetIndex.clear();
+    this.timeIndex.clear();
     this.#bytesSinceLastIndexEntry = 0;
     this.#maxTimestamp = { timestampMs: -1, offset: this.baseOffset };
     let p = 0;

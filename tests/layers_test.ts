@@ -1,7 +1,9 @@
 /**
  * The layer order, checked: a module may import only from its own layer or
  * the layers below it (util, protocol, ffi, storage, broker, then the entry
- * points `mod.ts`, `main.ts`, `_start_flags.ts`), only `ffi/` names the
+ * points `mod.ts`, `main.ts`, `_start_flags.ts`), and `ffi/` (the runtime
+ * port) imports nothing of `protocol/` either: what it binds, such as the
+ * hardware CRC-32C, the broker installs at start. Only `ffi/` names the
  * runtime (`Deno.*`, `Bun.*`, `bun:ffi`), and nothing imports from the HTTP
  * front door (`broker/http/`) but itself, the broker's composition root
  * (`broker/broker.ts`, which starts it) and the entry points.
@@ -72,8 +74,14 @@ Deno.test("layers: no module imports from a layer above its own", async () => {
       const target = resolve(path, spec);
       const to = layerOf(target);
       if (to === undefined) continue;
-      if (LAYERS.indexOf(to) > LAYERS.indexOf(from)) {
+      if (LAYERS.indexOf(to) > LAYERS.indexOf(from) || (from === "ffi" && to === "protocol")) {
         violations.push(`${path} (${from}) imports ${target} (${to})`);
+      }
+      const targetName = target.split("/").pop()!;
+      const sameFolder =
+        target.slice(0, target.lastIndexOf("/")) === path.slice(0, path.lastIndexOf("/"));
+      if (targetName.startsWith("_") && !sameFolder && from !== "entry") {
+        violations.push(`${path} imports a module private to its folder: ${target}`);
       }
       const front = target.startsWith("broker/http/") && !path.startsWith("broker/http/");
       if (front && from !== "entry" && path !== COMPOSITION_ROOT) {
@@ -106,4 +114,14 @@ Deno.test("layers: the checker sees imports, dynamic imports and runtime names",
   assertEquals(layerOf("mod.ts"), "entry");
   assertEquals(/\bDeno\.[A-Za-z]/.test(source), true);
   assertEquals(/\bBun\.[A-Za-z]/.test(source), false);
+});
+
+Deno.test("layers: storage/, protocol/ and ffi/ have a mod.ts surface", async () => {
+  const storage = await import("../storage/mod.ts");
+  const protocol = await import("../protocol/mod.ts");
+  const ffi = await import("../ffi/mod.ts");
+  assertEquals(typeof storage.PartitionLog.open, "function");
+  assertEquals(typeof protocol.apiTable[protocol.ApiKey.Produce]?.decodeRequest, "function");
+  assertEquals(protocol.decodeRequestHeader.length, 1); // the framing-aware one
+  assertEquals(typeof ffi.memoryLibc({ seed: 1 }).open, "function");
 });

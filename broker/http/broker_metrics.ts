@@ -214,7 +214,7 @@ export class BrokerMetrics implements TrafficSink {
     this.#gauge(
       "denka_partition_segments",
       "Segments of the partition.",
-      perPartition((log) => log.segments.length),
+      perPartition((log) => log.segmentCount),
     );
   }
 
@@ -222,7 +222,7 @@ export class BrokerMetrics implements TrafficSink {
     this.#gauge("denka_log_segments", "Segments of every partition.", (s) => {
       let n = 0;
       for (const t of s.broker.topics.list()) {
-        for (const p of t.partitions) n += p.log.segments.length;
+        for (const p of t.partitions) n += p.log.segmentCount;
       }
       return [{ labels: {}, value: n }];
     });
@@ -278,7 +278,7 @@ interface PartitionLike {
   readonly highWatermark: number;
   readonly logStartOffset: number;
   readonly sizeBytes: number;
-  readonly segments: readonly unknown[];
+  readonly segmentCount: number;
 }
 
 function diskStat(path: string, which: "free" | "total"): GaugeSample[] {
