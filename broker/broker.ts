@@ -9,7 +9,8 @@ import type { Libc, Listener, Runtime } from "../ffi/port.ts";
 import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
 import { useNativeDecoders } from "../protocol/decompress.ts";
-import { createLogger, type Logger, LogLevels } from "../util/log.ts";
+import { createLogger, type Logger, LogLevels, LogRateLimiter } from "../util/log.ts";
+import { BackgroundTasks } from "../util/background.ts";
 import { DynamicBrokerConfigs } from "./dynamic_config.ts";
 import { AppendWaiters } from "./append_waiters.ts";
 import { type BrokerConfig, type HostPort, resolveFetchPath } from "./config.ts";
@@ -51,6 +52,10 @@ export class Broker implements BrokerCore {
   readonly logLevels: LogLevels;
   /** Broker settings changed at run time (AlterConfigs on BROKER resources). */
   readonly dynamicConfigs: DynamicBrokerConfigs;
+  /** Warnings that may repeat (bad connections, failed appends, failed accepts), rate-limited by kind. */
+  readonly logLimiter: LogRateLimiter;
+  /** Where errors of timers and unawaited promises go: logged, counted, never the end of the process. */
+  readonly background: BackgroundTasks;
   readonly producerIds: ProducerIds;
   /** Consumer groups and committed offsets. */
   readonly groups: GroupCoordinator;
@@ -90,10 +95,14 @@ export class Broker implements BrokerCore {
   private constructor(config: BrokerConfig, libc: Libc, runtime: Runtime, deps: BrokerDeps) {
     this.config = config;
     this.libc = this.metrics.timedLibc(libc);
-    this.flusher = new GroupCommit();
     this.#runtime = runtime;
     this.logLevels = new LogLevels(config.logLevel);
     this.logger = deps.logger ?? createLogger(this.logLevels);
+    this.logLimiter = new LogRateLimiter(this.logger);
+    this.background = new BackgroundTasks(this.logger, this.logLimiter);
+    this.flusher = new GroupCommit({
+      onError: (error) => this.background.failed("Flush", error),
+    });
     this.dynamicConfigs = DynamicBrokerConfigs.open(this.libc, config, this.logger);
     this.#nowMs = deps.nowMs ?? Date.now;
     this.fetchSessions = new FetchSessionCache({ slotsMax: config.fetchSessionCacheSlotsMax });
@@ -122,6 +131,7 @@ export class Broker implements BrokerCore {
       nowMs: this.#nowMs,
       logger: this.logger.child("maintenance"),
       flusher: this.flusher,
+      background: this.background,
     });
     this.dynamicConfigs.bind((d) => {
       this.topics.setDefaults(d.topicDefaults());
@@ -277,6 +287,7 @@ export class Broker implements BrokerCore {
     await this.maintenance.stop();
     await this.flusher.drain(); // waiters of flushes pending or running resolve before the logs close
     this.topics.close();
+    this.logLimiter.flush();
     this.logger.info("Denka stopped: logs flushed and closed.");
   }
 }
@@ -287,6 +298,7 @@ function groupOptions(config: BrokerConfig, broker: Broker) {
     dataDir: config.dataDir,
     logger: broker.logger.child("groups"),
     nowMs: () => broker.nowMs(),
+    onTimerError: (error: unknown) => broker.background.failed("A consumer group timer", error),
     partitions: {
       highWatermark: (topic: string, partition: number) =>
         broker.topics.partition(topic, partition)?.log.highWatermark,

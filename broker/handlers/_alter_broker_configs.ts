@@ -11,11 +11,8 @@ import type { RequestContext } from "../context.ts";
 import type { DynamicLayer } from "../dynamic_config.ts";
 import { KafkaError } from "../kafka_error.ts";
 import type { AlterOutcome } from "./_alter_topic_configs.ts";
-import { alterLoggers, type LoggerAlteration, RESOURCE_BROKER_LOGGER } from "./_broker_loggers.ts";
-
-/** Kafka's resource type of brokers. */
-export const RESOURCE_BROKER = 4;
-export { RESOURCE_BROKER_LOGGER };
+import { alterLoggers, type LoggerAlteration } from "./_broker_loggers.ts";
+import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from "./_config_resources.ts";
 
 /** Whether a resource is one this module alters. */
 export function isBrokerResource(resourceType: number): boolean {

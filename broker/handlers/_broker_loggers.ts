@@ -16,8 +16,7 @@ import { ConfigSource } from "../dynamic_config.ts";
 import { KafkaError } from "../kafka_error.ts";
 import type { DescribedConfig } from "./describe_configs.ts";
 
-/** Kafka's resource type of broker loggers. */
-export const RESOURCE_BROKER_LOGGER = 8;
+/** DescribeConfigs' config type STRING. */
 const TYPE_STRING = 2;
 /** KIP-339 operations. */
 const OP_SET = 0;

@@ -17,12 +17,8 @@ import type { TopicConfigs } from "../topic_config.ts";
 import { type AlterOutcome, alterTopicResource } from "./_alter_topic_configs.ts";
 import { KafkaError } from "../kafka_error.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
-import {
-  alterBrokerResource,
-  alterLoggerResource,
-  RESOURCE_BROKER,
-  RESOURCE_BROKER_LOGGER,
-} from "./_alter_broker_configs.ts";
+import { alterBrokerResource, alterLoggerResource } from "./_alter_broker_configs.ts";
+import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from "./_config_resources.ts";
 
 export const alterConfigsHandler: ApiHandler = defineHandler(alterConfigsApi, {
   minVersion: 0,

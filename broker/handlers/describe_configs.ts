@@ -20,14 +20,13 @@ import { type ApiHandler, defineHandler, type RequestContext } from "../context.
 import { describeConfigsApi } from "../../protocol/messages/mod.ts";
 import { ConfigSource, type ConfigSynonym, dynamicConfigDefs } from "../dynamic_config.ts";
 import { topicConfigDefs, type TopicConfigs } from "../topic_config.ts";
-import { describeLoggers, RESOURCE_BROKER_LOGGER } from "./_broker_loggers.ts";
+import { describeLoggers } from "./_broker_loggers.ts";
+import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC } from "./_config_resources.ts";
 
 type Result = DescribeConfigsResponse["results"][number];
 type Entry = Result["configs"][number];
 
 /** Kafka's resource types. */
-const RESOURCE_TOPIC = 2;
-const RESOURCE_BROKER = 4;
 /** Kafka's config types. */
 const TYPE_BOOLEAN = 1;
 const TYPE_STRING = 2;

@@ -18,12 +18,8 @@ import { incrementalAlterConfigsApi } from "../../protocol/messages/mod.ts";
 import { dynamicConfigDefs, notDynamic } from "../dynamic_config.ts";
 import { KafkaError } from "../kafka_error.ts";
 import { topicConfigDefs } from "../topic_config.ts";
-import {
-  alterBrokerResource,
-  alterLoggerResource,
-  RESOURCE_BROKER,
-  RESOURCE_BROKER_LOGGER,
-} from "./_alter_broker_configs.ts";
+import { alterBrokerResource, alterLoggerResource } from "./_alter_broker_configs.ts";
+import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from "./_config_resources.ts";
 import { alterTopicResource } from "./_alter_topic_configs.ts";
 
 /** KIP-339 operations. */
