@@ -6,8 +6,9 @@
  * @module
  */
 import type { Libc, Listener, Runtime } from "../ffi/port.ts";
-import { loadLibc, loadNativeCrc32c, loadRuntime } from "../ffi/load.ts";
+import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
+import { useNativeDecoders } from "../protocol/decompress.ts";
 import { createLogger, type Logger, LogLevels, LogRateLimiter } from "../util/log.ts";
 import { BackgroundTasks } from "../util/background.ts";
 import { DynamicBrokerConfigs } from "./dynamic_config.ts";
@@ -155,6 +156,7 @@ export class Broker implements BrokerCore {
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedMs = performance.now();
     useNativeCrc32c(loadNativeCrc32c());
+    useNativeDecoders(loadNativeDecoders());
     const libc = deps.libc ?? await loadLibc();
     const runtime = deps.runtime ?? await loadRuntime();
     const fetchPath = resolveFetchPath(config.fetchPath);

@@ -163,6 +163,10 @@ export class LogMaintenance {
       ) continue;
       try {
         const result = await this.#compact(log, { nowMs });
+        if (result.unreadable !== undefined) {
+          this.#markUncleanable(log, result.unreadable);
+          continue;
+        }
         rewritten += result.segmentsRewritten;
         this.#cleaned.set(log, { activeBaseOffset, nextHorizonMs: result.nextHorizonMs });
         if (result.segmentsRewritten > 0) {
@@ -204,7 +208,10 @@ export class LogMaintenance {
       this.#background.failed("Compaction", error, log.dir);
       return;
     }
-    const reason = errorText(error);
+    this.#markUncleanable(log, errorText(error));
+  }
+
+  #markUncleanable(log: PartitionLog, reason: string): void {
     this.#uncleanable.set(log, reason);
     this.#options.logger.error(
       `Marked "${log.dir}" uncleanable: its compaction failed with ${reason}. Its records stay readable and appendable; it will not be compacted again until the broker restarts.`,

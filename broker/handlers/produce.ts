@@ -125,6 +125,7 @@ function producePartition(
       const message = `Append to ${topicName}-${index} failed: ${appended.cause.message}`;
       ctx.broker.logLimiter.error("append-failed", message); // a full disk fails every append
     }
+    if (appended.recordErrors !== undefined) base.recordErrors = [...appended.recordErrors];
     return fail(appended.errorCode, appended.message);
   }
   base.baseOffset = appended.baseOffset;
