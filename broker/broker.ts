@@ -6,8 +6,9 @@
  * @module
  */
 import type { Libc, Listener, Runtime } from "../ffi/port.ts";
-import { loadLibc, loadNativeCrc32c, loadRuntime } from "../ffi/load.ts";
+import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
+import { useNativeDecoders } from "../protocol/decompress.ts";
 import { createLogger, type Logger, LogLevels, LogRateLimiter } from "../util/log.ts";
 import { BackgroundTasks } from "../util/background.ts";
 import { DynamicBrokerConfigs } from "./dynamic_config.ts";
@@ -110,6 +111,12 @@ export class Broker implements BrokerCore {
       defaults: this.dynamicConfigs.topicDefaults(),
       writerKind: config.writerKind,
       logger: this.logger.child("topics"),
+      nowMs: this.#nowMs,
+      // Every append, through either front door: wake long-poll fetches, count records in.
+      onAppend: (p, appended) => {
+        this.waiters.notify(p.topic.name, p.index);
+        this.traffic.countIn(p.topic.name, appended.sizeBytes, appended.recordCount);
+      },
     });
     this.producerIds = new ProducerIds(this.libc, config.dataDir);
     try {
@@ -155,6 +162,7 @@ export class Broker implements BrokerCore {
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedMs = performance.now();
     useNativeCrc32c(loadNativeCrc32c());
+    useNativeDecoders(loadNativeDecoders());
     const libc = deps.libc ?? await loadLibc();
     const runtime = deps.runtime ?? await loadRuntime();
     const fetchPath = resolveFetchPath(config.fetchPath);

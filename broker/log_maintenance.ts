@@ -163,6 +163,10 @@ export class LogMaintenance {
       ) continue;
       try {
         const result = await this.#compact(log, { nowMs });
+        if (result.unreadable !== undefined) {
+          this.#markUncleanable(log, result.unreadable);
+          continue;
+        }
         rewritten += result.segmentsRewritten;
         this.#cleaned.set(log, { activeBaseOffset, nextHorizonMs: result.nextHorizonMs });
         if (result.segmentsRewritten > 0) {
@@ -181,13 +185,17 @@ export class LogMaintenance {
     return rewritten;
   }
 
-  /** Requests a flush of every log whose unflushed data is older than its `flush.ms`. */
+  /**
+   * Requests a flush of every log whose unflushed data is older than its `flush.ms`, by the
+   * broker's clock (the logs' `lastFlushMs` is kept by the same clock).
+   */
   checkFlushPolicy(): void {
+    const nowMs = this.#options.nowMs();
     for (const log of this.#logs()) {
       const flushMs = log.config.flushMs;
       if (
         Number.isFinite(flushMs) && log.unflushedRecords > 0 &&
-        Date.now() - log.lastFlushMs >= flushMs
+        nowMs - log.lastFlushMs >= flushMs
       ) this.#options.flusher.request(log);
     }
   }
@@ -204,7 +212,10 @@ export class LogMaintenance {
       this.#background.failed("Compaction", error, log.dir);
       return;
     }
-    const reason = errorText(error);
+    this.#markUncleanable(log, errorText(error));
+  }
+
+  #markUncleanable(log: PartitionLog, reason: string): void {
     this.#uncleanable.set(log, reason);
     this.#options.logger.error(
       `Marked "${log.dir}" uncleanable: its compaction failed with ${reason}. Its records stay readable and appendable; it will not be compacted again until the broker restarts.`,

@@ -115,6 +115,20 @@ export const topicConfigDefs: Readonly<Record<string, TopicConfigDef>> = {
     allowed: ["CreateTime", "LogAppendTime"],
     doc: "Whether record timestamps come from the producer or the broker.",
   },
+  "message.timestamp.before.max.ms": {
+    type: "long",
+    defaultValue: KAFKA_LONG_MAX,
+    brokerKey: "log.message.timestamp.before.max.ms",
+    min: 0,
+    doc: "How far a CreateTime record's timestamp may lie before the broker's clock.",
+  },
+  "message.timestamp.after.max.ms": {
+    type: "long",
+    defaultValue: KAFKA_LONG_MAX,
+    brokerKey: "log.message.timestamp.after.max.ms",
+    min: 0,
+    doc: "How far a CreateTime record's timestamp may lie after the broker's clock.",
+  },
   "compression.type": {
     type: "string",
     defaultValue: "producer",
@@ -224,6 +238,11 @@ export function logConfigOf(
     cleanupDelete: policies.includes("delete"),
     cleanupCompact: policies.includes("compact"),
     deleteRetentionMs: topicConfigNumber(configs, "delete.retention.ms"),
+    messageTimestampType: configs["message.timestamp.type"] === "LogAppendTime"
+      ? "LogAppendTime"
+      : "CreateTime",
+    messageTimestampBeforeMaxMs: topicConfigNumber(configs, "message.timestamp.before.max.ms"),
+    messageTimestampAfterMaxMs: topicConfigNumber(configs, "message.timestamp.after.max.ms"),
     flushMessages: topicConfigNumber(configs, "flush.messages"),
     flushMs: topicConfigNumber(configs, "flush.ms"),
   };

@@ -10,12 +10,20 @@
  */
 
 import process from "node:process";
+import type { RawCodecLibraries } from "./codec_symbols.ts";
+import {
+  type NativeCompressors,
+  nativeCompressors,
+  type NativeDecoders,
+  nativeDecoders,
+} from "./codecs.ts";
 import type { Libc, Runtime } from "./port.ts";
 
 interface Binding {
   libc(): Libc;
   runtime(): Runtime;
   crc32c(): ((bytes: Uint8Array, crc: number) => number) | undefined;
+  codecs(): RawCodecLibraries<unknown>;
 }
 
 /** True when running under Bun. */
@@ -26,11 +34,13 @@ const binding: Binding = isBun
     libc: m.bunLibc,
     runtime: m.bunRuntime,
     crc32c: m.bunCrc32c,
+    codecs: m.bunCodecLibraries as () => RawCodecLibraries<unknown>,
   }))
   : await import("./deno.ts").then((m) => ({
     libc: m.denoLibc,
     runtime: m.denoRuntime,
     crc32c: m.denoCrc32c,
+    codecs: m.denoCodecLibraries as () => RawCodecLibraries<unknown>,
   }));
 
 let runtime: Runtime | undefined;
@@ -57,4 +67,27 @@ export function loadNativeCrc32c(): ((bytes: Uint8Array, crc: number) => number)
 export function loadRuntime(): Runtime {
   runtime ??= binding.runtime();
   return runtime;
+}
+
+let libraries: RawCodecLibraries<unknown> | undefined;
+let decoders: NativeDecoders | undefined;
+
+function codecLibraries(): RawCodecLibraries<unknown> {
+  libraries ??= binding.codecs();
+  return libraries;
+}
+
+/**
+ * Decoders over the system codec libraries this runtime can open (zlib, libzstd, liblz4,
+ * libsnappy; see `ffi/codecs.ts`), opened once; `{}` when `DENKA_CODECS=js`. The broker
+ * installs them into `protocol/` at start (`useNativeDecoders`), as it does the CRC-32C.
+ */
+export function loadNativeDecoders(): NativeDecoders {
+  decoders ??= process.env["DENKA_CODECS"] === "js" ? {} : nativeDecoders(codecLibraries());
+  return decoders;
+}
+
+/** snappy and lz4 compressors over the system libraries (benchmarks and tests). */
+export function loadNativeCompressors(): NativeCompressors {
+  return nativeCompressors(codecLibraries());
 }
