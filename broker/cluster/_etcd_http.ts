@@ -11,6 +11,7 @@
  */
 import { CoordinatorError, type KeyValue } from "./coordinator.ts";
 import type { ClusterClock } from "./lease_keeper.ts";
+import { fromBase64 as decodeBase64, toBase64 } from "../../util/base64.ts";
 
 /** The longest line a watch or observe stream may send before it counts as broken. */
 export const STREAM_LINE_BYTES_MAX = 64 * 1024 * 1024;
@@ -232,21 +233,13 @@ function parseLine(line: string): Json {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Base64 of bytes (the gateway's `bytes` fields). */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
+export { toBase64 };
 
-/** Bytes of a base64 field (absent: empty). */
+/** Bytes of a base64 field (absent: empty); a malformed one is a protocol error. */
 export function fromBase64(text: string | undefined): Uint8Array {
   if (text === undefined) return new Uint8Array(0);
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  const bytes = decodeBase64(text);
+  if (bytes === undefined) throw new CoordinatorError("protocol", `Bad base64 "${text}" from etcd`);
   return bytes;
 }
 
