@@ -1,0 +1,45 @@
+/**
+ * The protocol fuzz suite in CI: under Deno a fixed seed and one derived from
+ * the date, 30 s each; under Bun (DENKA_TEST_RUNTIME=bun, or always when
+ * Bun is installed: the broker is a subprocess either way) 20 s. A failure
+ * names the seed and case and carries the bytes; replay it with
+ * `deno run -A tests/fuzz/main.ts --seed S --case I`.
+ */
+import { FAMILIES } from "./cases.ts";
+import { formatFailure, runFuzz } from "./run.ts";
+import type { Runtime } from "./broker_child.ts";
+
+/** The seed every CI run covers. */
+const FIXED_SEED = 20261204;
+
+/** YYYYMMDD of today (UTC): a new seed each day, the same all day. */
+function dateSeed(): number {
+  const d = new Date();
+  return d.getUTCFullYear() * 10000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate();
+}
+
+async function fuzz(runtime: Runtime, seed: number, seconds: number): Promise<void> {
+  const report = await runFuzz({ seed, seconds, runtime, families: FAMILIES, stopOnFatal: true });
+  if (report.failures.length > 0) {
+    const shown = report.failures.slice(0, 20).map(formatFailure).join("\n");
+    throw new Error(
+      `Fuzz (${runtime}, seed ${seed}) found ${report.failures.length} failure(s) in ${report.cases} cases; ` +
+        `replay with: deno run -A tests/fuzz/main.ts --seed ${seed} --runtime ${runtime} --case <index>\n${shown}`,
+    );
+  }
+  if (report.cases < 50) {
+    throw new Error(`Fuzz (${runtime}, seed ${seed}) ran only ${report.cases} cases`);
+  }
+}
+
+Deno.test(`fuzz: the Deno broker survives seed ${FIXED_SEED} for 30 s`, async () => {
+  await fuzz("deno", FIXED_SEED, 30);
+});
+
+Deno.test(`fuzz: the Deno broker survives the seed of the day (${dateSeed()}) for 30 s`, async () => {
+  await fuzz("deno", dateSeed(), 30);
+});
+
+Deno.test(`fuzz: the Bun broker survives the seed of the day (${dateSeed()}) for 20 s`, async () => {
+  await fuzz("bun", dateSeed(), 20);
+});
