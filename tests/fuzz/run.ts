@@ -235,13 +235,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       const c = makeCase(options.seed, index, apis, families);
       cases++;
       perFamily[c.family] = (perFamily[c.family] ?? 0) + 1;
-      const found = [];
       const own = await runCase(broker, c, counts).catch((e) => ({
         kind: "hang" as const,
         detail: `case could not run: ${(e as Error).message}`,
       }));
-      if (own !== undefined) found.push(own);
-      found.push(...await brokerProblems(broker, rssBytesMax, state));
+      const found = await brokerProblems(broker, rssBytesMax, state);
+      // A case that could not run because the broker had died is the crash, reported once.
+      if (own !== undefined && !found.some((f) => f.kind === "crash")) found.unshift(own);
       for (const f of found) {
         const failure = {
           ...f,
