@@ -6,7 +6,8 @@
  * @module
  */
 import type { Libc, Listener, Runtime } from "../ffi/port.ts";
-import { loadLibc, loadRuntime } from "../ffi/load.ts";
+import { loadLibc, loadNativeCrc32c, loadRuntime } from "../ffi/load.ts";
+import { useNativeCrc32c } from "../protocol/record_batch.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { AppendWaiters } from "./append_waiters.ts";
 import { type BrokerConfig, type HostPort, resolveFetchPath } from "./config.ts";
@@ -25,7 +26,8 @@ import { LogMaintenance } from "./log_maintenance.ts";
 import { ClientQuotaStore } from "./client_quota_store.ts";
 import { ClientQuotas } from "./quotas.ts";
 import { BrokerMetrics } from "./http/broker_metrics.ts";
-import { type GroupSource, noGroups } from "./http/groups_source.ts";
+import type { TrafficSink } from "./traffic.ts";
+import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
 
 /** Ports the broker runs on; tests may pass their own. */
@@ -64,6 +66,8 @@ export class Broker implements BrokerCore {
   };
   /** Prometheus metrics (served on the HTTP listener's /metrics). */
   readonly metrics = new BrokerMetrics();
+  /** Per-topic Kafka traffic goes to the metrics. */
+  readonly traffic: TrafficSink = this.metrics;
   /** Consumer groups as the HTTP API and metrics see them (the groups coordinator sets it). */
   groupSource: GroupSource = noGroups;
   readonly #runtime: Runtime;
@@ -123,6 +127,7 @@ export class Broker implements BrokerCore {
   /** Opens the data directory and binds the listener. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedMs = performance.now();
+    useNativeCrc32c(loadNativeCrc32c());
     const libc = deps.libc ?? await loadLibc();
     const runtime = deps.runtime ?? await loadRuntime();
     const fetchPath = resolveFetchPath(config.fetchPath);

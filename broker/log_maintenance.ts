@@ -93,7 +93,7 @@ export class LogMaintenance {
       } catch (error) {
         this.#failed(log, "Retention", error);
       }
-      totals.producersExpired += log.producerState.removeExpired(
+      totals.producersExpired += log.expireProducers(
         nowMs,
         this.#options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS,
       );
@@ -107,7 +107,7 @@ export class LogMaintenance {
     for (const log of this.#logs()) {
       if (!log.config.cleanupCompact || log.isClosed) continue;
       const nowMs = this.#options.nowMs();
-      const activeBaseOffset = log.segments[log.segments.length - 1].baseOffset;
+      const activeBaseOffset = log.activeSegmentBaseOffset;
       const last = this.#cleaned.get(log);
       if (
         last !== undefined && last.activeBaseOffset === activeBaseOffset &&

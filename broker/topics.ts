@@ -34,12 +34,6 @@ export interface Partition {
   readonly topic: Topic;
   readonly index: number;
   readonly log: PartitionLog;
-  /**
-   * Responses in flight whose file slices point into this log. A deleted
-   * topic's files are closed only when this drops to zero, so that a
-   * `sendfile` never reads an fd number that was closed and reused.
-   */
-  sendsInFlight: number;
 }
 
 /** One topic. */
@@ -98,7 +92,6 @@ export class TopicRegistry {
   readonly #byName = new Map<string, Topic>();
   readonly #byId = new Map<string, Topic>();
   /** Deleted topics' partitions whose files wait for in-flight sends. */
-  readonly #deleting = new Set<Partition>();
   /** Called after every deletion (see {@linkcode TopicRegistry.onDeleted}). */
   readonly #deletedListeners: ((topic: Topic) => void)[] = [];
 
@@ -167,14 +160,6 @@ export class TopicRegistry {
     if (this.#byName.has(name)) {
       throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic "${name}" already exists.`);
     }
-    for (const p of this.#deleting) {
-      if (p.topic.name === name) {
-        throw new KafkaError(
-          ErrorCode.TOPIC_ALREADY_EXISTS,
-          `Topic "${name}" is marked for deletion.`,
-        );
-      }
-    }
     if (
       !Number.isInteger(partitionCount) || partitionCount < 1 ||
       partitionCount > PARTITIONS_PER_TOPIC_MAX
@@ -213,7 +198,11 @@ export class TopicRegistry {
     return topic;
   }
 
-  /** Deletes a topic: closes its logs, removes its files and metadata. */
+  /**
+   * Deletes a topic: removes its metadata and files at once; an fd that a
+   * response in flight still sends from stays open until that send settles
+   * (the log's read leases, see `PartitionLog.deleteFiles`).
+   */
   delete(name: string): void {
     const topic = this.#byName.get(name);
     if (topic === undefined) {
@@ -225,10 +214,7 @@ export class TopicRegistry {
     this.#byName.delete(name);
     this.#byId.delete(topic.id);
     this.#save();
-    for (const p of topic.partitions) {
-      if (p.sendsInFlight === 0) p.log.deleteFiles();
-      else this.#deleting.add(p);
-    }
+    for (const p of topic.partitions) p.log.deleteFiles();
     this.#log.info(`Deleted topic "${name}".`);
     for (const listener of this.#deletedListeners) listener(topic);
   }
@@ -273,26 +259,11 @@ export class TopicRegistry {
     this.#log.info(`Altered configs of topic "${topic.name}": ${JSON.stringify(checked)}.`);
   }
 
-  /** Marks a response naming `partition`'s files as in flight. */
-  retain(partition: Partition): void {
-    partition.sendsInFlight++;
-  }
-
-  /** Ends what {@linkcode retain} began; finishes a pending deletion. */
-  release(partition: Partition): void {
-    partition.sendsInFlight--;
-    if (partition.sendsInFlight === 0 && this.#deleting.delete(partition)) {
-      partition.log.deleteFiles();
-    }
-  }
-
   /** Flushes and closes every partition log. */
   close(): void {
     for (const topic of this.#byName.values()) {
       for (const p of topic.partitions) p.log.close();
     }
-    for (const p of this.#deleting) p.log.deleteFiles();
-    this.#deleting.clear();
     this.#byName.clear();
     this.#byId.clear();
   }
@@ -333,7 +304,6 @@ export class TopicRegistry {
         topic,
         index: i,
         log: PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log }),
-        sendsInFlight: 0,
       });
     }
     this.#byName.set(p.name, topic);

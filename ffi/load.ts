@@ -10,7 +10,6 @@
  */
 
 import process from "node:process";
-import { useNativeCrc32c } from "../protocol/record_batch.ts";
 import type { Libc, Runtime } from "./port.ts";
 
 interface Binding {
@@ -36,19 +35,22 @@ const binding: Binding = isBun
 
 let runtime: Runtime | undefined;
 
-let crcChosen = false;
+let crc: { fn: ((bytes: Uint8Array, crc: number) => number) | undefined } | undefined;
+
+/** The libc port of the running runtime (one `dlopen` per process). */
+export function loadLibc(): Libc {
+  return binding.libc();
+}
 
 /**
- * The libc port of the running runtime (one `dlopen` per process). The first
- * call also switches CRC-32C to the hardware one when `libisal.so.2` is
- * present (see `ffi/crc32c.ts`), unless `DENKA_CRC32C=js`.
+ * The hardware CRC-32C of the running runtime (`libisal.so.2`, see
+ * `ffi/crc32c.ts`), or `undefined` when the library is missing or
+ * `DENKA_CRC32C=js`. The broker installs it into `protocol/` at start
+ * (`useNativeCrc32c`): `ffi/` itself imports nothing from the layers above.
  */
-export function loadLibc(): Libc {
-  if (!crcChosen) {
-    crcChosen = true;
-    if (process.env["DENKA_CRC32C"] !== "js") useNativeCrc32c(binding.crc32c());
-  }
-  return binding.libc();
+export function loadNativeCrc32c(): ((bytes: Uint8Array, crc: number) => number) | undefined {
+  crc ??= { fn: process.env["DENKA_CRC32C"] === "js" ? undefined : binding.crc32c() };
+  return crc.fn;
 }
 
 /** The network port of the running runtime. */

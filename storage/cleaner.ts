@@ -83,7 +83,7 @@ export async function compactLog(
     batchesSkipped: 0,
     nextHorizonMs: Infinity,
   };
-  const inactive = log.segments.slice(0, -1);
+  const inactive = log.inactiveSegments();
   const latest = new Map<string, number>();
   for (const segment of inactive) {
     for (const batch of readBatches(segment)) {

@@ -10,14 +10,14 @@ import type {
   AlterConfigsRequest,
   AlterConfigsResponse,
 } from "../../protocol/messages/alter_configs.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { alterConfigsApi } from "../../protocol/messages/mod.ts";
 import type { TopicConfigs } from "../topic_config.ts";
 import { type AlterOutcome, alterTopicResource } from "./_alter_topic_configs.ts";
 import { KafkaError } from "../kafka_error.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 
-export const alterConfigsHandler: ApiHandler = {
-  apiKey: 33,
+export const alterConfigsHandler: ApiHandler = defineHandler(alterConfigsApi, {
   minVersion: 0,
   maxVersion: 2,
   handle(ctx: RequestContext, request: AlterConfigsRequest): AlterConfigsResponse {
@@ -40,4 +40,4 @@ export const alterConfigsHandler: ApiHandler = {
       ),
     };
   },
-};
+});

@@ -10,7 +10,8 @@ import type {
   DescribeConfigsRequest,
   DescribeConfigsResponse,
 } from "../../protocol/messages/describe_configs.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { describeConfigsApi } from "../../protocol/messages/mod.ts";
 import { topicConfigDefs, type TopicConfigs } from "../topic_config.ts";
 
 type Result = DescribeConfigsResponse["results"][number];
@@ -87,8 +88,7 @@ function describeBroker(ctx: RequestContext): DescribedConfig[] {
   return out;
 }
 
-export const describeConfigsHandler: ApiHandler = {
-  apiKey: 32,
+export const describeConfigsHandler: ApiHandler = defineHandler(describeConfigsApi, {
   minVersion: 0,
   maxVersion: 4,
   handle(ctx: RequestContext, request: DescribeConfigsRequest): DescribeConfigsResponse {
@@ -142,4 +142,4 @@ export const describeConfigsHandler: ApiHandler = {
       }),
     };
   },
-};
+});

@@ -9,15 +9,15 @@ import type {
   FindCoordinatorRequest,
   FindCoordinatorResponse,
 } from "../../protocol/messages/find_coordinator.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { findCoordinatorApi } from "../../protocol/messages/mod.ts";
 
 /** FindCoordinator key types. */
 const KEY_TYPE_GROUP = 0;
 /** First version that batches keys. */
 const BATCHED_MIN_VERSION = 4;
 
-export const findCoordinatorHandler: ApiHandler = {
-  apiKey: 10,
+export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorApi, {
   minVersion: 0,
   maxVersion: 6,
   handle(ctx: RequestContext, request: FindCoordinatorRequest): FindCoordinatorResponse {
@@ -56,4 +56,4 @@ export const findCoordinatorHandler: ApiHandler = {
       coordinators: [],
     };
   },
-};
+});

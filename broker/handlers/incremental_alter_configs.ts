@@ -11,7 +11,8 @@ import type {
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
 } from "../../protocol/messages/incremental_alter_configs.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { incrementalAlterConfigsApi } from "../../protocol/messages/mod.ts";
 import { KafkaError } from "../kafka_error.ts";
 import { topicConfigDefs, type TopicConfigs } from "../topic_config.ts";
 import { alterTopicResource } from "./_alter_topic_configs.ts";
@@ -24,37 +25,39 @@ const OP_SUBTRACT = 3;
 
 type Alteration = IncrementalAlterConfigsRequest["resources"][number]["configs"][number];
 
-export const incrementalAlterConfigsHandler: ApiHandler = {
-  apiKey: 44,
-  minVersion: 0,
-  maxVersion: 1,
-  handle(
-    ctx: RequestContext,
-    request: IncrementalAlterConfigsRequest,
-  ): IncrementalAlterConfigsResponse {
-    return {
-      throttleTimeMs: 0,
-      responses: request.resources.map((r) =>
-        alterTopicResource(ctx, r, request.validateOnly, (topic) => {
-          const effective = ctx.broker.topics.configs(topic);
-          const next: TopicConfigs = { ...topic.overrides };
-          const seen = new Set<string>();
-          for (const c of r.configs) {
-            if (seen.has(c.name)) {
-              throw new KafkaError(
-                ErrorCode.INVALID_REQUEST,
-                `Config "${c.name}" appears more than once.`,
-              );
+export const incrementalAlterConfigsHandler: ApiHandler = defineHandler(
+  incrementalAlterConfigsApi,
+  {
+    minVersion: 0,
+    maxVersion: 1,
+    handle(
+      ctx: RequestContext,
+      request: IncrementalAlterConfigsRequest,
+    ): IncrementalAlterConfigsResponse {
+      return {
+        throttleTimeMs: 0,
+        responses: request.resources.map((r) =>
+          alterTopicResource(ctx, r, request.validateOnly, (topic) => {
+            const effective = ctx.broker.topics.configs(topic);
+            const next: TopicConfigs = { ...topic.overrides };
+            const seen = new Set<string>();
+            for (const c of r.configs) {
+              if (seen.has(c.name)) {
+                throw new KafkaError(
+                  ErrorCode.INVALID_REQUEST,
+                  `Config "${c.name}" appears more than once.`,
+                );
+              }
+              seen.add(c.name);
+              apply(next, effective, c);
             }
-            seen.add(c.name);
-            apply(next, effective, c);
-          }
-          return next;
-        })
-      ),
-    };
+            return next;
+          })
+        ),
+      };
+    },
   },
-};
+);
 
 function apply(next: TopicConfigs, effective: TopicConfigs, c: Alteration): void {
   const def = topicConfigDefs[c.name];

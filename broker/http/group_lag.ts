@@ -6,7 +6,7 @@
  * @module
  */
 import type { TopicRegistry } from "../topics.ts";
-import type { GroupView } from "./groups_source.ts";
+import type { GroupView } from "../groups/group_source.ts";
 
 /** The lag of one partition for one group. */
 export interface PartitionLag {

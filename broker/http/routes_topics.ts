@@ -70,7 +70,7 @@ export function partitionBody(c: Context, ctx: HttpContext, p: Partition): Recor
     log_start_offset: p.log.logStartOffset,
     high_watermark: p.log.highWatermark,
     size_bytes: p.log.sizeBytes,
-    segment_count: p.log.segments.length,
+    segment_count: p.log.segmentCount,
   };
 }
 

@@ -11,7 +11,7 @@ import type { BrokerCore } from "../context.ts";
 import { createHttpApp } from "./app.ts";
 import type { BrokerMetrics } from "./broker_metrics.ts";
 import type { HttpContext } from "./context.ts";
-import type { GroupSource } from "./groups_source.ts";
+import type { GroupSource } from "../groups/group_source.ts";
 import { ThroughputHistory } from "./throughput.ts";
 
 /** What the HTTP server needs from the broker. */
