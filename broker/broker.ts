@@ -6,7 +6,8 @@
  * @module
  */
 import type { Libc, Listener, Runtime } from "../ffi/port.ts";
-import { loadLibc, loadNativeCrc32c, loadRuntime } from "../ffi/load.ts";
+import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
+import { useNativeDecoders } from "../protocol/decompress.ts";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { AppendWaiters } from "./append_waiters.ts";
@@ -128,6 +129,7 @@ export class Broker implements BrokerCore {
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedMs = performance.now();
     useNativeCrc32c(loadNativeCrc32c());
+    useNativeDecoders(loadNativeDecoders());
     const libc = deps.libc ?? await loadLibc();
     const runtime = deps.runtime ?? await loadRuntime();
     const fetchPath = resolveFetchPath(config.fetchPath);

@@ -92,6 +92,20 @@ export const topicConfigDefs: Readonly<Record<string, TopicConfigDef>> = {
     allowed: ["CreateTime", "LogAppendTime"],
     doc: "Whether record timestamps come from the producer or the broker.",
   },
+  "message.timestamp.before.max.ms": {
+    type: "long",
+    defaultValue: KAFKA_LONG_MAX,
+    brokerKey: "log.message.timestamp.before.max.ms",
+    min: 0,
+    doc: "How far a CreateTime record's timestamp may lie before the broker's clock.",
+  },
+  "message.timestamp.after.max.ms": {
+    type: "long",
+    defaultValue: KAFKA_LONG_MAX,
+    brokerKey: "log.message.timestamp.after.max.ms",
+    min: 0,
+    doc: "How far a CreateTime record's timestamp may lie after the broker's clock.",
+  },
   "compression.type": {
     type: "string",
     defaultValue: "producer",

@@ -282,6 +282,11 @@ export class TopicRegistry {
       cleanupDelete: configs["cleanup.policy"].split(",").includes("delete"),
       cleanupCompact: configs["cleanup.policy"].split(",").includes("compact"),
       deleteRetentionMs: topicConfigNumber(configs, "delete.retention.ms"),
+      messageTimestampType: configs["message.timestamp.type"] === "LogAppendTime"
+        ? "LogAppendTime"
+        : "CreateTime",
+      messageTimestampBeforeMaxMs: topicConfigNumber(configs, "message.timestamp.before.max.ms"),
+      messageTimestampAfterMaxMs: topicConfigNumber(configs, "message.timestamp.after.max.ms"),
       flushMessages: topicConfigNumber(configs, "flush.messages"),
       flushMs: topicConfigNumber(configs, "flush.ms"),
     };

@@ -10,12 +10,15 @@
  */
 
 import process from "node:process";
+import type { RawCodecLibraries } from "./codec_symbols.ts";
+import { nativeCompressors, nativeDecoders } from "./codecs.ts";
 import type { Libc, Runtime } from "./port.ts";
 
 interface Binding {
   libc(): Libc;
   runtime(): Runtime;
   crc32c(): ((bytes: Uint8Array, crc: number) => number) | undefined;
+  codecs(): RawCodecLibraries<unknown>;
 }
 
 /** True when running under Bun. */
@@ -26,11 +29,13 @@ const binding: Binding = isBun
     libc: m.bunLibc,
     runtime: m.bunRuntime,
     crc32c: m.bunCrc32c,
+    codecs: m.bunCodecLibraries as () => RawCodecLibraries<unknown>,
   }))
   : await import("./deno.ts").then((m) => ({
     libc: m.denoLibc,
     runtime: m.denoRuntime,
     crc32c: m.denoCrc32c,
+    codecs: m.denoCodecLibraries as () => RawCodecLibraries<unknown>,
   }));
 
 let runtime: Runtime | undefined;
@@ -57,4 +62,26 @@ export function loadNativeCrc32c(): ((bytes: Uint8Array, crc: number) => number)
 export function loadRuntime(): Runtime {
   runtime ??= binding.runtime();
   return runtime;
+}
+
+let decoders: ReturnType<typeof nativeDecoders> | undefined;
+let libraries: RawCodecLibraries<unknown> | undefined;
+
+function codecLibraries(): RawCodecLibraries<unknown> {
+  libraries ??= binding.codecs();
+  return libraries;
+}
+
+/** snappy and lz4 compressors over the system libraries (benchmarks and tests). */
+export function loadNativeCompressors(): ReturnType<typeof nativeCompressors> {
+  return nativeCompressors(codecLibraries());
+}
+
+/**
+ * The decoders over the codec libraries this runtime can open (opened once; `{}` for none,
+ * and with `DENKA_CODECS=js`). The broker installs them into `protocol/` at start.
+ */
+export function loadNativeDecoders(): ReturnType<typeof nativeDecoders> {
+  decoders ??= process.env["DENKA_CODECS"] === "js" ? {} : nativeDecoders(codecLibraries());
+  return decoders;
 }

@@ -14,9 +14,12 @@
  * 3. Swap the segment with {@linkcode PartitionLog.replaceSegment} (write
  *    `.cleaned`, sync, rename over `.log`, rebuild the indexes).
  *
- * Compressed batches are decompressed to read keys: gzip and zstd with
- * `node:zlib` (recompressed with the same codec when rewritten); snappy and
- * lz4 batches have no decoder here and are kept whole. A batch left with no
+ * Records are read with the one reader of untrusted record bytes
+ * (`protocol/record_reader.ts`); a batch it refuses is kept whole, never a
+ * throw. Compressed batches are inflated to read keys (`protocol/decompress.ts`,
+ * bounded as produce bounds them): gzip and zstd, recompressed with the same
+ * codec through `node:zlib` when rewritten; snappy and lz4 batches have no
+ * compressor here and are kept whole. A batch left with no
  * record is dropped (Kafka keeps an empty batch for an idempotent producer's
  * last one; our producer state lives in snapshots, not in the log).
  * Segments are not merged.
@@ -24,7 +27,7 @@
  * @module
  */
 
-import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { gzipSync, zstdCompressSync } from "node:zlib";
 import { setImmediate } from "node:timers";
 import {
   BATCH_HEADER_BYTES,
@@ -35,6 +38,9 @@ import {
   writeInt64,
 } from "../protocol/record_batch.ts";
 import { varintSizeBytes, writeVarint } from "../protocol/records.ts";
+import { inflate } from "../protocol/decompress.ts";
+import { RecordReader } from "../protocol/record_reader.ts";
+import { inflatedBytesMax } from "../protocol/record_validator.ts";
 import type { PartitionLog } from "./partition_log.ts";
 import type { Segment } from "./segment.ts";
 
@@ -86,7 +92,7 @@ export async function compactLog(
   const inactive = log.inactiveSegments();
   const latest = new Map<string, number>();
   for (const segment of inactive) {
-    for (const batch of readBatches(segment)) {
+    for (const batch of readBatches(segment, log.config.maxMessageBytes)) {
       const base = batch.view.baseOffset;
       for (const r of batch.records) {
         if (r.key !== undefined) latest.set(r.key, base + r.offsetDelta);
@@ -98,7 +104,7 @@ export async function compactLog(
   for (const segment of inactive) {
     const parts: Uint8Array[] = [];
     let changed = false;
-    for (const batch of readBatches(segment)) {
+    for (const batch of readBatches(segment, log.config.maxMessageBytes)) {
       if (batch.payload === undefined) result.batchesSkipped++;
       const rebuilt = cleanBatch(batch, latest, {
         nowMs: options.nowMs,
@@ -195,75 +201,59 @@ function buildBatch(
   return out;
 }
 
-function readBatches(segment: Segment): ParsedBatch[] {
+function readBatches(segment: Segment, maxMessageBytes: number): ParsedBatch[] {
   const positions: [number, number][] = [];
   segment.forEachBatch(segment.baseOffset, (header, positionBytes) => {
     positions.push([positionBytes, header.sizeBytes]);
   });
   return positions.map(([positionBytes, sizeBytes]) =>
-    parseBatch(segment.readBytes(positionBytes, sizeBytes))
+    parseBatch(segment.readBytes(positionBytes, sizeBytes), maxMessageBytes)
   );
 }
 
-function parseBatch(bytes: Uint8Array): ParsedBatch {
+/**
+ * Reads the records of a stored batch with the one record reader. A batch that cannot be read
+ * (a codec not decoded here, bytes that do not inflate within the bound or do not parse) comes
+ * back without payload, to be kept whole: none is accepted at produce since records are
+ * validated, but a data dir may hold older ones.
+ */
+function parseBatch(bytes: Uint8Array, maxMessageBytes: number): ParsedBatch {
   const view = new RecordBatchView(bytes);
+  const unread: ParsedBatch = { bytes, view, payload: undefined, records: [] };
   const raw = bytes.subarray(BATCH_HEADER_BYTES);
-  let payload: Uint8Array | undefined;
-  switch (view.compression) {
-    case 0:
-      payload = raw;
-      break;
-    case COMPRESSION_GZIP:
-      payload = new Uint8Array(gunzipSync(raw));
-      break;
-    case COMPRESSION_ZSTD:
-      payload = new Uint8Array(zstdDecompressSync(raw));
-      break;
-    default:
-      return { bytes, view, payload: undefined, records: [] };
-  }
+  let payload: Uint8Array;
+  const codec = view.compression;
+  if (codec === 0) payload = raw;
+  else if (codec === COMPRESSION_GZIP || codec === COMPRESSION_ZSTD) {
+    const inflated = inflate(codec, raw, inflatedBytesMax(maxMessageBytes));
+    if (!inflated.ok) return unread;
+    payload = inflated.bytes;
+  } else return unread;
   const records: ParsedRecord[] = [];
-  const cursor = { p: 0 };
   const baseTimestampMs = view.baseTimestampMs;
+  const reader = new RecordReader().reset(payload);
   for (let i = 0; i < view.recordCount; i++) {
-    const bodyBytes = readVarint(payload, cursor);
-    const end = cursor.p + bodyBytes;
-    const attributes = payload[cursor.p++];
-    const timestampDelta = readVarint(payload, cursor);
-    const offsetDelta = readVarint(payload, cursor);
-    const tailStart = cursor.p;
-    const keyLength = readVarint(payload, cursor);
+    if (!reader.next()) return unread;
     let key: string | undefined = undefined;
-    if (keyLength >= 0) {
+    if (reader.keyLengthBytes >= 0) {
       key = "";
-      for (let k = 0; k < keyLength; k++) key += String.fromCharCode(payload[cursor.p + k]);
-      cursor.p += keyLength;
+      for (let k = 0; k < reader.keyLengthBytes; k++) {
+        key += String.fromCharCode(payload[reader.keyStartBytes + k]);
+      }
     }
-    const valueLength = readVarint(payload, cursor);
     records.push({
-      offsetDelta,
-      timestampMs: view.isLogAppendTime ? view.maxTimestampMs : baseTimestampMs + timestampDelta,
+      offsetDelta: reader.offsetDelta,
+      timestampMs: view.isLogAppendTime
+        ? view.maxTimestampMs
+        : baseTimestampMs + reader.timestampDelta,
       key,
-      isTombstone: valueLength < 0,
-      tailStart,
-      tailEnd: end,
-      attributes,
+      isTombstone: reader.valueLengthBytes < 0,
+      tailStart: reader.keyFieldStartBytes,
+      tailEnd: reader.recordEndBytes,
+      attributes: reader.attributes,
     });
-    cursor.p = end;
   }
   return { bytes, view, payload, records };
-}
-
-function readVarint(bytes: Uint8Array, cursor: { p: number }): number {
-  let z = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
-    const b = bytes[cursor.p++];
-    z += (b & 0x7f) * scale;
-    if ((b & 0x80) === 0) return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-    scale *= 128;
-  }
-  throw new RangeError("Varint longer than 10 bytes in a stored batch");
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {

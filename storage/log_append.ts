@@ -1,5 +1,6 @@
 /**
- * Append validation (Kafka's `LogValidator` and the producer-state analysis
+ * Append validation (Kafka's `LogValidator`, whose record rules live in
+ * `protocol/record_validator.ts`, and the producer-state analysis
  * of `UnifiedLog.append`), before a byte is written: the records are checked
  * whole (size, CRC, dense offsets, all or nothing), offsets are assigned by
  * patching each batch's baseOffset in the caller's buffer (the one copy is
@@ -13,6 +14,7 @@
 import type { IoError } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { type BatchInfo, RecordBatchView, validateBatches } from "../protocol/record_batch.ts";
+import { type RecordError, validateBatchRecords } from "../protocol/record_validator.ts";
 import type { LogConfig } from "./log_config.ts";
 import { RELATIVE_OFFSET_MAX } from "./offset_index.ts";
 import type { ProducerBatchHeader, ProducerEntry, ProducerStateManager } from "./producer_state.ts";
@@ -39,6 +41,8 @@ export interface AppendFailure {
    */
   readonly errorCode: number;
   readonly message: string;
+  /** The records that broke a rule, by index in their batch (Kafka's `recordErrors`). */
+  readonly recordErrors?: readonly RecordError[];
   /** The I/O failure behind KAFKA_STORAGE_ERROR. */
   readonly cause?: IoError;
 }
@@ -108,6 +112,10 @@ export function planAppend(
   if (!validation.ok) return failure(validation.error.errorCode, validation.error.message);
   const batches = validation.batches;
   const view = new RecordBatchView(records);
+  if (assignOffsets) {
+    const refused = validateRecords(view, batches, options.nowMs, log.config);
+    if (refused !== undefined) return refused;
+  }
   const pending = new Map<number, ProducerEntry>();
   let nextOffset = log.logEndOffset;
   let maxTimestampMs = -1;
@@ -161,6 +169,37 @@ export function planAppend(
     recordCount: validation.recordCount,
     pending,
   };
+}
+
+/** Kafka's LogValidator record rules on a client's batches (`protocol/record_validator.ts`). */
+function validateRecords(
+  view: RecordBatchView,
+  batches: readonly BatchInfo[],
+  nowMs: number,
+  config: LogConfig,
+): AppendAnswered | undefined {
+  for (const batch of batches) {
+    const verdict = validateBatchRecords(view.moveTo(batch.positionBytes), {
+      nowMs,
+      maxMessageBytes: config.maxMessageBytes,
+      compactedTopic: config.cleanupCompact,
+      timestampType: config.messageTimestampType,
+      timestampBeforeMaxMs: config.messageTimestampBeforeMaxMs,
+      timestampAfterMaxMs: config.messageTimestampAfterMaxMs,
+    });
+    if (!verdict.ok) {
+      return {
+        write: false,
+        result: {
+          ok: false,
+          errorCode: verdict.errorCode,
+          message: verdict.message,
+          recordErrors: verdict.recordErrors,
+        },
+      };
+    }
+  }
+  return undefined;
 }
 
 function producerHeader(view: RecordBatchView, batch: BatchInfo): ProducerBatchHeader {

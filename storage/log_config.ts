@@ -36,6 +36,12 @@ export interface LogConfig {
   readonly cleanupCompact: boolean;
   /** `delete.retention.ms`: how long a compacted tombstone stays readable (default 1 day). */
   readonly deleteRetentionMs: number;
+  /** `message.timestamp.type`: which record timestamps produce checks (default CreateTime). */
+  readonly messageTimestampType: "CreateTime" | "LogAppendTime";
+  /** `message.timestamp.before.max.ms`: how old a CreateTime timestamp may be (default Infinity). */
+  readonly messageTimestampBeforeMaxMs: number;
+  /** `message.timestamp.after.max.ms`: how far ahead a CreateTime timestamp may be (default Infinity). */
+  readonly messageTimestampAfterMaxMs: number;
   /** `flush.messages`: records appended between forced flushes (default Infinity: the page cache). */
   readonly flushMessages: number;
   /** `flush.ms`: longest time data stays unflushed (default Infinity: the page cache). */
@@ -56,6 +62,9 @@ export const LOG_CONFIG_DEFAULT: LogConfig = {
   cleanupDelete: true,
   cleanupCompact: false,
   deleteRetentionMs: 24 * 60 * 60 * 1000,
+  messageTimestampType: "CreateTime",
+  messageTimestampBeforeMaxMs: Infinity,
+  messageTimestampAfterMaxMs: Infinity,
   flushMessages: Infinity,
   flushMs: Infinity,
 };

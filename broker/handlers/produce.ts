@@ -124,6 +124,7 @@ function producePartition(
     if (appended.cause !== undefined) {
       ctx.broker.logger.error(`Append to ${topicName}-${index} failed: ${appended.cause.message}`);
     }
+    if (appended.recordErrors !== undefined) base.recordErrors = [...appended.recordErrors];
     return fail(appended.errorCode, appended.message);
   }
   base.baseOffset = appended.baseOffset;

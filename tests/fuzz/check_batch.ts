@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { decompress } from "../../broker/http/decompress.ts";
+import { gunzipSync, zstdDecompressSync } from "node:zlib";
+import { inflateJs } from "../../protocol/decompress.ts";
 import {
   BATCH_HEADER_BYTES,
   BATCH_LOG_OVERHEAD_BYTES,
@@ -85,12 +86,7 @@ function checkOrThrow(batch: Uint8Array, keyRequired: boolean, stored: boolean):
   if (stored ? lastOffsetDelta < count - 1 : lastOffsetDelta !== count - 1) {
     throw new Bad(`lastOffsetDelta ${v.lastOffsetDelta} with ${count} records`);
   }
-  let payload: Uint8Array;
-  try {
-    payload = decompress(codec, batch.subarray(BATCH_HEADER_BYTES), INFLATED_BYTES_MAX);
-  } catch (e) {
-    throw new Bad(`codec ${codec} payload: ${(e as Error).message}`);
-  }
+  const payload = inflated(codec, batch.subarray(BATCH_HEADER_BYTES));
   const c = new Cursor(payload);
   let previousDelta = -1;
   for (let i = 0; i < count; i++) {
@@ -127,6 +123,24 @@ function checkOrThrow(batch: Uint8Array, keyRequired: boolean, stored: boolean):
     c.p = end;
   }
   if (c.p !== payload.length) throw new Bad(`${payload.length - c.p} bytes after the last record`);
+}
+
+/**
+ * A payload decompressed apart from the broker's decoders where the runtime has one (gzip and
+ * zstd through `node:zlib`), else by the project's JS decoders (snappy, lz4); capped.
+ */
+function inflated(codec: number, payload: Uint8Array): Uint8Array {
+  if (codec === 0) return payload;
+  try {
+    const options = { maxOutputLength: INFLATED_BYTES_MAX };
+    if (codec === 1) return new Uint8Array(gunzipSync(payload, options));
+    if (codec === 4) return new Uint8Array(zstdDecompressSync(payload, options));
+  } catch (e) {
+    throw new Bad(`codec ${codec} payload: ${(e as Error).message}`);
+  }
+  const out = inflateJs(codec, payload, INFLATED_BYTES_MAX);
+  if (!out.ok) throw new Bad(`codec ${codec} payload: ${out.message}`);
+  return out.bytes;
 }
 
 /** Splits a records blob into whole batches; a partial trailing batch is dropped. */
