@@ -53,14 +53,25 @@ async function main(): Promise<number> {
     : installStatsFile(config.statsFile, {
       counters: broker.counters,
       runtime: isBun ? "bun" : "deno",
+      onError: (error) => broker.background.failed("Stats file write", error),
     });
+  // Under util/background.ts's containment, the last net: logged and counted, and
+  // only a failed assertion stops the broker (instead of the runtime's exit on any).
+  process.on("unhandledRejection", (reason) => {
+    broker.background.unhandledRejection(reason, () => process.exit(1));
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     broker.logger.info(`Received ${signal}; stopping.`);
-    await broker.close();
-    writeStats?.();
+    try {
+      await broker.close();
+      writeStats?.();
+    } catch (error) {
+      broker.logger.error(`Stopping failed: ${(error as Error).stack ?? error}`);
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

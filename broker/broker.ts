@@ -9,7 +9,8 @@ import type { Libc, Listener, Runtime } from "../ffi/port.ts";
 import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
 import { useNativeDecoders } from "../protocol/decompress.ts";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
-import { createLogger, type Logger } from "../util/log.ts";
+import { createLogger, type Logger, LogRateLimiter } from "../util/log.ts";
+import { BackgroundTasks } from "../util/background.ts";
 import { AppendWaiters } from "./append_waiters.ts";
 import { type BrokerConfig, type HostPort, resolveFetchPath } from "./config.ts";
 import { Connection } from "./connection.ts";
@@ -46,6 +47,10 @@ export class Broker implements BrokerCore {
   readonly topics: TopicRegistry;
   readonly waiters = new AppendWaiters();
   readonly logger: Logger;
+  /** Warnings that may repeat (bad connections, failed appends, failed accepts), rate-limited by kind. */
+  readonly logLimiter: LogRateLimiter;
+  /** Where errors of timers and unawaited promises go: logged, counted, never the end of the process. */
+  readonly background: BackgroundTasks;
   readonly producerIds: ProducerIds;
   /** Consumer groups and committed offsets. */
   readonly groups: GroupCoordinator;
@@ -84,9 +89,13 @@ export class Broker implements BrokerCore {
   private constructor(config: BrokerConfig, libc: Libc, runtime: Runtime, deps: BrokerDeps) {
     this.config = config;
     this.libc = this.metrics.timedLibc(libc);
-    this.flusher = new GroupCommit();
     this.#runtime = runtime;
     this.logger = deps.logger ?? createLogger(config.logLevel);
+    this.logLimiter = new LogRateLimiter(this.logger);
+    this.background = new BackgroundTasks(this.logger, this.logLimiter);
+    this.flusher = new GroupCommit({
+      onError: (error) => this.background.failed("Flush", error),
+    });
     this.#nowMs = deps.nowMs ?? Date.now;
     this.fetchSessions = new FetchSessionCache({ slotsMax: config.fetchSessionCacheSlotsMax });
     this.topics = TopicRegistry.open(this.libc, {
@@ -114,6 +123,7 @@ export class Broker implements BrokerCore {
       nowMs: this.#nowMs,
       logger: this.logger,
       flusher: this.flusher,
+      background: this.background,
     });
     this.#router = new RequestRouter(this);
     this.#router.observer = this.metrics.observeKafka;
@@ -260,6 +270,7 @@ export class Broker implements BrokerCore {
     await this.maintenance.stop();
     await this.flusher.drain(); // waiters of flushes pending or running resolve before the logs close
     this.topics.close();
+    this.logLimiter.flush();
     this.logger.info("Denka stopped: logs flushed and closed.");
   }
 }
@@ -270,6 +281,7 @@ function groupOptions(config: BrokerConfig, broker: Broker) {
     dataDir: config.dataDir,
     logger: broker.logger.child("groups"),
     nowMs: () => broker.nowMs(),
+    onTimerError: (error: unknown) => broker.background.failed("A consumer group timer", error),
     partitions: {
       highWatermark: (topic: string, partition: number) =>
         broker.topics.partition(topic, partition)?.log.highWatermark,

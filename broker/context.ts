@@ -7,11 +7,13 @@
 import type { Libc } from "../ffi/port.ts";
 import type { ApiMessage } from "../protocol/messages/mod.ts";
 import type { GroupCommit } from "../storage/flusher.ts";
-import type { Logger } from "../util/log.ts";
+import type { BackgroundTasks } from "../util/background.ts";
+import type { Logger, LogRateLimiter } from "../util/log.ts";
 import type { AppendWaiters } from "./append_waiters.ts";
 import type { BrokerConfig, HostPort } from "./config.ts";
 import type { Connection } from "./connection.ts";
 import type { FetchSessionCache } from "./fetch_sessions.ts";
+import type { LogMaintenance } from "./log_maintenance.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { ProducerIds } from "./producer_ids.ts";
 import type { ClientQuotas } from "./quotas.ts";
@@ -39,6 +41,12 @@ export interface BrokerCore {
   readonly waiters: AppendWaiters;
   readonly counters: BrokerCounters;
   readonly logger: Logger;
+  /** Rate-limited logging of warnings that may repeat, by kind (see `util/log.ts`). */
+  readonly logLimiter: LogRateLimiter;
+  /** Containment of background work's errors (see `util/background.ts`). */
+  readonly background: BackgroundTasks;
+  /** Retention and the cleaner; which partitions the cleaner gave up on. */
+  readonly maintenance: LogMaintenance;
   readonly producerIds: ProducerIds;
   /** Group commit: produces that must wait for the disk share one flush per partition. */
   readonly flusher: GroupCommit;

@@ -16,8 +16,9 @@ import { PartitionLog } from "../storage/partition_log.ts";
 import type { Logger } from "../util/log.ts";
 import { KafkaError } from "./kafka_error.ts";
 import {
+  checkTopicOverrides,
+  logConfigOf,
   TopicConfigError,
-  topicConfigNumber,
   type TopicConfigs,
   validateTopicConfig,
 } from "./topic_config.ts";
@@ -169,18 +170,7 @@ export class TopicRegistry {
         `Number of partitions must be between 1 and ${PARTITIONS_PER_TOPIC_MAX}, got ${partitionCount}.`,
       );
     }
-    const checked: TopicConfigs = {};
-    for (const [key, value] of Object.entries(overrides)) {
-      try {
-        checked[key] = validateTopicConfig(key, value);
-      } catch (e) {
-        if (e instanceof TopicConfigError) {
-          throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
-        }
-        throw e;
-      }
-    }
-    return checked;
+    return this.#checkOverrides(overrides);
   }
 
   /** Creates a topic and its partition directories; persists the metadata first. */
@@ -192,10 +182,37 @@ export class TopicRegistry {
       partitionCount,
       overrides: checked,
     };
-    const topic = this.#openTopic(persisted);
-    this.#save();
+    // Applied (the logs opened) before saved; either failing leaves no topic behind.
+    let topic: Topic | undefined = undefined;
+    try {
+      topic = this.#openTopic(persisted);
+      this.#save();
+    } catch (e) {
+      if (topic !== undefined) this.#forget(topic);
+      else this.#removePartitionDirs(name, partitionCount);
+      if (!(e instanceof IoError)) throw e;
+      throw new KafkaError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `Creating topic "${name}" failed: ${e.message}`,
+      );
+    }
     this.#log.info(`Created topic "${name}" with ${partitionCount} partition(s), id ${topic.id}.`);
     return topic;
+  }
+
+  /** What a creation that failed while opening its logs left (they were closed). */
+  #removePartitionDirs(name: string, partitionCount: number): void {
+    for (let i = 0; i < partitionCount; i++) {
+      const dir = this.#partitionDir(name, i);
+      if (this.#libc.exists(dir)) this.#libc.removeTree(dir);
+    }
+  }
+
+  /** Undoes a creation that could not be saved: the topic is unknown again and its files gone. */
+  #forget(topic: Topic): void {
+    this.#byName.delete(topic.name);
+    this.#byId.delete(topic.id);
+    for (const p of topic.partitions) p.log.deleteFiles();
   }
 
   /**
@@ -229,33 +246,31 @@ export class TopicRegistry {
 
   /**
    * Replaces a topic's overrides (AlterConfigs, IncrementalAlterConfigs): checks every
-   * setting (INVALID_CONFIG), persists them, and applies them to the open logs.
+   * setting and the storage config they make together (INVALID_CONFIG), applies them to
+   * the open logs, then persists them (a failed save undoes the change). `validateOnly`
+   * stops after the checks, so it answers what the real call would.
    */
   alterConfigs(topic: Topic, overrides: TopicConfigs, validateOnly = false): void {
-    const checked: TopicConfigs = {};
-    for (const [key, value] of Object.entries(overrides)) {
-      try {
-        checked[key] = validateTopicConfig(key, value);
-      } catch (e) {
-        if (e instanceof TopicConfigError) {
-          throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
-        }
-        throw e;
-      }
-    }
+    const checked = this.#checkOverrides(overrides);
     if (validateOnly) return;
     const previous = { ...topic.overrides };
-    for (const key of Object.keys(topic.overrides)) delete topic.overrides[key];
-    Object.assign(topic.overrides, checked);
+    const apply = (next: TopicConfigs) => {
+      for (const key of Object.keys(topic.overrides)) delete topic.overrides[key];
+      Object.assign(topic.overrides, next);
+      const logConfig = this.logConfig(this.configs(topic));
+      for (const p of topic.partitions) p.log.reconfigure(logConfig);
+    };
     try {
+      apply(checked);
       this.#save();
     } catch (e) {
-      for (const key of Object.keys(topic.overrides)) delete topic.overrides[key];
-      Object.assign(topic.overrides, previous);
-      throw e;
+      apply(previous);
+      if (!(e instanceof IoError)) throw e;
+      throw new KafkaError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `Saving the configs of topic "${topic.name}" failed: ${e.message}`,
+      );
     }
-    const logConfig = this.logConfig(this.configs(topic));
-    for (const p of topic.partitions) p.log.reconfigure(logConfig);
     this.#log.info(`Altered configs of topic "${topic.name}": ${JSON.stringify(checked)}.`);
   }
 
@@ -270,26 +285,48 @@ export class TopicRegistry {
 
   /** Storage settings for one topic's logs. */
   logConfig(configs: TopicConfigs): Partial<LogConfig> {
-    return {
-      segmentBytes: topicConfigNumber(configs, "segment.bytes"),
-      segmentMs: topicConfigNumber(configs, "segment.ms"),
-      indexIntervalBytes: topicConfigNumber(configs, "index.interval.bytes"),
-      segmentIndexBytes: topicConfigNumber(configs, "segment.index.bytes"),
-      maxMessageBytes: topicConfigNumber(configs, "max.message.bytes"),
-      writerKind: this.#writerKind,
-      retentionMs: topicConfigNumber(configs, "retention.ms"),
-      retentionBytes: topicConfigNumber(configs, "retention.bytes"),
-      cleanupDelete: configs["cleanup.policy"].split(",").includes("delete"),
-      cleanupCompact: configs["cleanup.policy"].split(",").includes("compact"),
-      deleteRetentionMs: topicConfigNumber(configs, "delete.retention.ms"),
-      messageTimestampType: configs["message.timestamp.type"] === "LogAppendTime"
-        ? "LogAppendTime"
-        : "CreateTime",
-      messageTimestampBeforeMaxMs: topicConfigNumber(configs, "message.timestamp.before.max.ms"),
-      messageTimestampAfterMaxMs: topicConfigNumber(configs, "message.timestamp.after.max.ms"),
-      flushMessages: topicConfigNumber(configs, "flush.messages"),
-      flushMs: topicConfigNumber(configs, "flush.ms"),
-    };
+    return logConfigOf(configs, this.#writerKind);
+  }
+
+  /** {@linkcode checkTopicOverrides}, refusing with INVALID_CONFIG. */
+  #checkOverrides(overrides: TopicConfigs): TopicConfigs {
+    try {
+      return checkTopicOverrides(overrides, this.#defaults);
+    } catch (e) {
+      if (e instanceof TopicConfigError) throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
+      throw e;
+    }
+  }
+
+  /**
+   * The saved overrides of a topic being opened, without those that are no longer valid
+   * (a hand edit, an older broker's bounds): each is logged and the broker default used,
+   * so that one bad value never keeps the broker from starting.
+   */
+  #usableOverrides(p: PersistedTopic): TopicConfigs {
+    const usable: TopicConfigs = {};
+    for (const [key, value] of Object.entries(p.overrides ?? {})) {
+      try {
+        usable[key] = validateTopicConfig(key, value);
+      } catch (e) {
+        if (!(e instanceof TopicConfigError)) throw e;
+        this.#log.error(
+          `Topic "${p.name}": ignoring its saved config ${key}="${value}": ${e.message} Using the broker default "${
+            this.#defaults[key] ?? "none"
+          }" instead; the next config change of the topic saves its overrides without it.`,
+        );
+      }
+    }
+    try {
+      this.#checkOverrides(usable);
+    } catch (e) {
+      if (!(e instanceof KafkaError)) throw e;
+      this.#log.error(
+        `Topic "${p.name}": ignoring all its saved configs ${JSON.stringify(usable)}: ${e.message}`,
+      );
+      return {};
+    }
+    return usable;
   }
 
   #openTopic(p: PersistedTopic): Topic {
@@ -297,19 +334,24 @@ export class TopicRegistry {
     const topic: Topic = {
       name: p.name,
       id: p.id,
-      overrides: p.overrides,
+      overrides: this.#usableOverrides(p),
       partitions,
       internal: p.name.startsWith("__"),
     };
     const logConfig = this.logConfig(this.configs(topic));
-    for (let i = 0; i < p.partitionCount; i++) {
-      const dir = this.#partitionDir(p.name, i);
-      this.#libc.mkdirp(dir);
-      partitions.push({
-        topic,
-        index: i,
-        log: PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log }),
-      });
+    try {
+      for (let i = 0; i < p.partitionCount; i++) {
+        const dir = this.#partitionDir(p.name, i);
+        this.#libc.mkdirp(dir);
+        partitions.push({
+          topic,
+          index: i,
+          log: PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log }),
+        });
+      }
+    } catch (e) {
+      for (const opened of partitions) opened.log.close(); // no fd left behind
+      throw e;
     }
     this.#byName.set(p.name, topic);
     this.#byId.set(p.id, topic);

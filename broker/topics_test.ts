@@ -2,7 +2,8 @@ import { memoryLibc } from "../ffi/memory.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { encodeRecordBatch } from "../protocol/records.ts";
 import { assert, assertEquals, assertThrows } from "../util/assert.ts";
-import { createLogger } from "../util/log.ts";
+import { encode } from "../util/cbor.ts";
+import { createLogger, type Logger } from "../util/log.ts";
 import { KafkaError } from "./kafka_error.ts";
 import { defaultTopicConfigs } from "./topic_config.ts";
 import { TopicRegistry, validateTopicName } from "./topics.ts";
@@ -99,4 +100,120 @@ Deno.test("TopicRegistry.open() removes directories of topics it does not know",
   const { registry } = open(libc);
   assert(!libc.exists("/data/orphan-0"));
   registry.close();
+});
+
+function capture(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger: Logger = {
+    debug: () => {},
+    info: () => {},
+    warn: (m) => lines.push(`WARN ${m}`),
+    error: (m) => lines.push(`ERROR ${m}`),
+    child: () => logger,
+  };
+  return { logger, lines };
+}
+
+Deno.test("TopicRegistry refuses a segment.index.bytes storage cannot open, validateOnly alike", () => {
+  const { registry } = open();
+  let message = "";
+  try {
+    registry.validateCreate("t", 1, { "segment.index.bytes": "10" });
+  } catch (e) {
+    assert(e instanceof KafkaError && e.code === ErrorCode.INVALID_CONFIG);
+    message = e.message;
+  }
+  assert(message.includes('"segment.index.bytes" must be between 12'), message);
+  assertEquals(
+    kafkaCode(() => registry.create("t", 1, { "segment.index.bytes": "10" })),
+    ErrorCode.INVALID_CONFIG,
+  );
+  assertEquals(registry.get("t"), undefined);
+  assertEquals(registry.create("t", 1, { "segment.index.bytes": "12" }).overrides, {
+    "segment.index.bytes": "12",
+  });
+  registry.close();
+});
+
+Deno.test("TopicRegistry.alterConfigs() checks before it applies, and applies before it saves", () => {
+  const { libc, registry } = open();
+  const t = registry.create("t", 2, { "retention.ms": "1000" });
+  const saved = libc.readFile("/data/denka-topics.cbor");
+  for (const validateOnly of [true, false]) {
+    assertEquals(
+      kafkaCode(() => registry.alterConfigs(t, { "segment.index.bytes": "10" }, validateOnly)),
+      ErrorCode.INVALID_CONFIG,
+    );
+  }
+  assertEquals(libc.readFile("/data/denka-topics.cbor"), saved, "nothing saved");
+  assertEquals(t.overrides, { "retention.ms": "1000" });
+  registry.alterConfigs(t, { "segment.index.bytes": "24" }, true);
+  assertEquals(t.overrides, { "retention.ms": "1000" }, "validateOnly changes nothing");
+  // A save that fails leaves the topic and its logs as they were.
+  libc.addFault({ syscall: "writeFileAtomic", pathIncludes: "denka-topics", times: 1 });
+  assertEquals(
+    kafkaCode(() => registry.alterConfigs(t, { "retention.ms": "5" })),
+    ErrorCode.KAFKA_STORAGE_ERROR,
+  );
+  assertEquals(t.overrides, { "retention.ms": "1000" });
+  assertEquals(t.partitions[0].log.config.retentionMs, 1000);
+  registry.alterConfigs(t, { "retention.ms": "5" });
+  assertEquals(t.partitions[1].log.config.retentionMs, 5);
+  registry.close();
+});
+
+Deno.test("TopicRegistry.open() starts on a data dir with an invalid saved config, using the default", () => {
+  const libc = memoryLibc({ seed: 1 });
+  libc.mkdirp("/data");
+  libc.writeFileAtomic(
+    "/data/denka-topics.cbor",
+    encode({
+      version: 1,
+      topics: [{
+        name: "t",
+        id: "6f1a8a8e-8d0e-4d3b-9b7f-0a4f6c1b2d3e",
+        partitionCount: 1,
+        overrides: { "segment.index.bytes": "10", "retention.ms": "1000", "no.such.key": "1" },
+      }],
+    }),
+  );
+  const { logger, lines } = capture();
+  const registry = TopicRegistry.open(libc, {
+    dataDir: "/data",
+    defaults: defaultTopicConfigs(),
+    writerKind: "pwrite",
+    logger,
+  });
+  const t = registry.get("t")!;
+  assertEquals(t.overrides, { "retention.ms": "1000" });
+  assertEquals(registry.configs(t)["segment.index.bytes"], "10485760");
+  assertEquals(t.partitions[0].log.config.segmentIndexBytes, 10485760);
+  assertEquals(lines.length, 2);
+  assert(
+    lines[0].startsWith('ERROR Topic "t": ignoring its saved config segment.index.bytes="10"'),
+    lines[0],
+  );
+  assert(
+    t.partitions[0].log.append(
+      encodeRecordBatch([{ key: null, value: new Uint8Array([1]), timestampMs: 1 }]),
+      { nowMs: 0 },
+    ).ok,
+  );
+  registry.close();
+});
+
+Deno.test("TopicRegistry.create() leaves no topic behind when opening or saving it fails", () => {
+  const { libc, registry } = open();
+  libc.addFault({ syscall: "open", pathIncludes: "/data/t-2/", times: 1 });
+  assertEquals(kafkaCode(() => registry.create("t", 3)), ErrorCode.KAFKA_STORAGE_ERROR);
+  assertEquals(registry.get("t"), undefined);
+  assertEquals(libc.exists("/data/t-0"), false);
+  libc.addFault({ syscall: "writeFileAtomic", pathIncludes: "denka-topics", times: 1 });
+  assertEquals(kafkaCode(() => registry.create("t", 3)), ErrorCode.KAFKA_STORAGE_ERROR);
+  assertEquals(registry.get("t"), undefined);
+  assertEquals(libc.exists("/data/t-0"), false);
+  const t = registry.create("t", 3);
+  assertEquals(t.partitions.length, 3);
+  registry.close();
+  assertEquals(open(libc).registry.get("t")?.id, t.id);
 });

@@ -32,3 +32,115 @@ export function createLogger(level: LogLevel, component = "denka"): Logger {
     child: (c) => createLogger(level, `${component}/${c}`),
   };
 }
+
+/** Messages of one kind logged per interval before the rest are only counted. */
+export const RATE_LIMITED_MESSAGES_PER_INTERVAL_MAX = 10;
+/** The interval of {@linkcode LogRateLimiter}. */
+export const RATE_LIMIT_INTERVAL_MS = 60_000;
+
+/** Options of {@linkcode LogRateLimiter}. */
+export interface LogRateLimiterOptions {
+  /** Messages of one kind logged per interval (default {@linkcode RATE_LIMITED_MESSAGES_PER_INTERVAL_MAX}). */
+  readonly messagesPerIntervalMax?: number;
+  /** Default {@linkcode RATE_LIMIT_INTERVAL_MS}. */
+  readonly intervalMs?: number;
+  /** The clock (default `Date.now`; tests inject their own). */
+  readonly nowMs?: () => number;
+}
+
+interface KindWindow {
+  startMs: number;
+  logged: number;
+  suppressed: number;
+}
+
+/**
+ * Keeps repeated messages of one kind from flooding the log (a client that
+ * opens bad connections in a loop, a full disk failing every append, a failing
+ * accept). Per kind, at most `messagesPerIntervalMax` messages are logged in a
+ * fixed window of `intervalMs` starting at the first of them; the rest are
+ * counted, and the first message logged in a later window ends with
+ * `(N similar messages suppressed)`. Nothing runs between messages: a count
+ * is reported with the next message of its kind, or by
+ * {@linkcode LogRateLimiter.flush} (the broker calls it at stop).
+ *
+ * A kind is a constant chosen in code ("connection-closed", "append-failed"),
+ * never a value a client sends, so the table of kinds stays small.
+ */
+export class LogRateLimiter {
+  readonly #logger: Logger;
+  readonly #messagesPerIntervalMax: number;
+  readonly #intervalMs: number;
+  readonly #nowMs: () => number;
+  readonly #windows = new Map<string, KindWindow & { level: LogLevel }>();
+
+  constructor(logger: Logger, options: LogRateLimiterOptions = {}) {
+    this.#logger = logger;
+    this.#messagesPerIntervalMax = options.messagesPerIntervalMax ??
+      RATE_LIMITED_MESSAGES_PER_INTERVAL_MAX;
+    this.#intervalMs = options.intervalMs ?? RATE_LIMIT_INTERVAL_MS;
+    this.#nowMs = options.nowMs ?? Date.now;
+  }
+
+  /** Logs `message` at warn level unless its kind is over its rate. */
+  warn(kind: string, message: string): void {
+    this.#emit("warn", kind, message);
+  }
+
+  /** Logs `message` at error level unless its kind is over its rate. */
+  error(kind: string, message: string): void {
+    this.#emit("error", kind, message);
+  }
+
+  /** Logs `message` at info level unless its kind is over its rate. */
+  info(kind: string, message: string): void {
+    this.#emit("info", kind, message);
+  }
+
+  /** Messages of `kind` counted but not logged since its last logged one. */
+  suppressedCount(kind: string): number {
+    return this.#windows.get(kind)?.suppressed ?? 0;
+  }
+
+  /** Logs one line per kind with messages suppressed and not yet reported, and forgets them. */
+  flush(): void {
+    for (const [kind, w] of this.#windows) {
+      if (w.suppressed > 0) {
+        this.#log(w.level, `${plural(w.suppressed)} of kind "${kind}" suppressed.`);
+      }
+    }
+    this.#windows.clear();
+  }
+
+  #emit(level: LogLevel, kind: string, message: string): void {
+    const nowMs = this.#nowMs();
+    let w = this.#windows.get(kind);
+    if (w === undefined) {
+      w = { startMs: nowMs, logged: 0, suppressed: 0, level };
+      this.#windows.set(kind, w);
+    } else if (nowMs - w.startMs >= this.#intervalMs || nowMs < w.startMs) {
+      w.startMs = nowMs;
+      w.logged = 0;
+    }
+    if (w.logged >= this.#messagesPerIntervalMax) {
+      w.suppressed++;
+      w.level = level;
+      return;
+    }
+    w.logged++;
+    const suffix = w.suppressed > 0 ? ` (${plural(w.suppressed)} suppressed)` : "";
+    w.suppressed = 0;
+    this.#log(level, message + suffix);
+  }
+
+  #log(level: LogLevel, line: string): void {
+    if (level === "error") this.#logger.error(line);
+    else if (level === "warn") this.#logger.warn(line);
+    else if (level === "info") this.#logger.info(line);
+    else this.#logger.debug(line);
+  }
+}
+
+function plural(n: number): string {
+  return n === 1 ? "1 similar message" : `${n} similar messages`;
+}

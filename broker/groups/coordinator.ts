@@ -41,6 +41,8 @@ export interface GroupCoordinatorOptions {
   readonly partitions: PartitionLookup;
   /** Default: the runtime's setTimeout. */
   readonly timerPort?: TimerPort;
+  /** Gets what a timer's callback threw (default: thrown on, uncaught). */
+  readonly onTimerError?: (error: unknown) => void;
   /** Group log size before compaction is considered (default 16 MiB). */
   readonly compactMinBytes?: number;
 }
@@ -90,7 +92,7 @@ export class GroupCoordinator implements GroupCore {
     this.logger = options.logger;
     this.#nowMs = options.nowMs;
     this.#partitions = options.partitions;
-    this.timers = new Timers(options.timerPort);
+    this.timers = new Timers(options.timerPort, options.onTimerError);
     this.membership = new Membership(this);
     this.offsets = new OffsetOps(this, store, options.partitions);
   }
@@ -316,8 +318,8 @@ export class GroupCoordinator implements GroupCore {
 
   #scheduleRetentionCheck(): void {
     this.timers.schedule(this.settings.offsetsRetentionCheckIntervalMs, () => {
+      this.#scheduleRetentionCheck(); // first: a failed check must not end the checks
       this.offsets.expire(this.#groups.values());
-      this.#scheduleRetentionCheck();
     });
   }
 }

@@ -122,7 +122,8 @@ function producePartition(
   const appended = partition.log.append(records, { nowMs: ctx.broker.nowMs() });
   if (!appended.ok) {
     if (appended.cause !== undefined) {
-      ctx.broker.logger.error(`Append to ${topicName}-${index} failed: ${appended.cause.message}`);
+      const message = `Append to ${topicName}-${index} failed: ${appended.cause.message}`;
+      ctx.broker.logLimiter.error("append-failed", message); // a full disk fails every append
     }
     if (appended.recordErrors !== undefined) base.recordErrors = [...appended.recordErrors];
     return fail(appended.errorCode, appended.message);
@@ -142,7 +143,10 @@ function producePartition(
     } else {
       options.flushes.push(
         ctx.broker.flusher.durable(log).catch((error: Error) => {
-          ctx.broker.logger.error(`Flush of ${topicName}-${index} failed: ${error.message}`);
+          ctx.broker.logLimiter.error(
+            "flush-failed",
+            `Flush of ${topicName}-${index} failed: ${error.message}`,
+          );
           fail(ErrorCode.KAFKA_STORAGE_ERROR, `The flush failed: ${error.message}`);
           base.baseOffset = -1;
         }),

@@ -185,6 +185,7 @@ export class BrokerMetrics implements TrafficSink {
     );
     this.#registerPartitionGauges();
     this.#registerDiskGauges();
+    this.#registerBackgroundGauges();
     this.#registerGroupGauges();
   }
 
@@ -240,6 +241,20 @@ export class BrokerMetrics implements TrafficSink {
       "denka_disk_total_bytes",
       "Size of the data directory's filesystem (statfs).",
       (s) => diskStat(s.broker.config.dataDir, "total"),
+    );
+  }
+
+  #registerBackgroundGauges(): void {
+    this.#gauge(
+      "denka_log_cleaner_uncleanable_partitions",
+      "Partitions the log cleaner gave up on after their compaction failed (Kafka's uncleanable-partitions-count); the log says why.",
+      (s) => [{ labels: {}, value: s.broker.maintenance.uncleanablePartitions().length }],
+    );
+    this.#gauge(
+      "denka_background_task_failures_total",
+      "Errors of background work (retention, compaction, flushes, timers) logged and contained, by task.",
+      (s) => [...s.broker.background.failures].map(([task, n]) => ({ labels: { task }, value: n })),
+      true,
     );
   }
 

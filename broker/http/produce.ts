@@ -78,7 +78,8 @@ export function produceRecords(
       ctx.metrics.countIn(topic.name, blob.length, inputs.length);
       ctx.broker.waiters.notify(topic.name, index);
     } else if (appended.cause !== undefined) {
-      ctx.broker.logger.error(`HTTP append to ${topic.name}-${index} failed: ${appended.message}`);
+      const message = `HTTP append to ${topic.name}-${index} failed: ${appended.message}`;
+      ctx.broker.logLimiter.error("append-failed", message);
     }
   }
   return results;

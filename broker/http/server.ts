@@ -43,6 +43,7 @@ export async function startHttpServer(
     deps.broker.topics,
     deps.metrics,
     () => deps.broker.nowMs(),
+    (fn) => deps.broker.background.run("Throughput sample", fn),
   );
   const app = createHttpApp(ctx, history);
   const server: HttpServer = await runtime.serveHttp(address, (request) => app.fetch(request));
