@@ -61,7 +61,9 @@ console.log(
     (report.durationMs / 1000).toFixed(1)
   } s, per family ${
     JSON.stringify(report.perFamily)
-  }, ${report.unanswered} unanswered within the case wait, ` +
+  }, ${report.unanswered} unanswered within the case wait (well-formed: ${
+    JSON.stringify(report.unansweredWellFormed)
+  }), ` +
     `peak RSS ${
       Math.round(report.peakRssBytes / 1048576)
     } MiB, ${report.batchesReadBack} batches read back, ` +

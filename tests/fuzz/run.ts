@@ -80,6 +80,8 @@ export interface FuzzReport {
   readonly durationMs: number;
   readonly perFamily: Record<string, number>;
   readonly unanswered: number;
+  /** Unanswered well-formed requests by API (long polls and group waits are expected here). */
+  readonly unansweredWellFormed: Record<string, number>;
   readonly peakRssBytes: number;
   readonly batchesReadBack: number;
   readonly brokerStarts: number;
@@ -107,7 +109,7 @@ function produceErrorCode(body: Uint8Array, version: number): number | string {
 async function runCase(
   broker: BrokerChild,
   c: FuzzCase,
-  counts: { unanswered: number },
+  counts: { unanswered: number; unansweredWellFormed: Record<string, number> },
 ): Promise<Omit<FuzzFailure, "seed" | "index" | "what" | "hex"> | undefined> {
   const conn = await RawConnection.connect(broker.bootstrap, "denka-fuzz");
   try {
@@ -121,6 +123,9 @@ async function runCase(
       answer = await conn.readFrame(waitMs);
     } catch {
       counts.unanswered++;
+      if (c.family === "wellformed") {
+        counts.unansweredWellFormed[c.what] = (counts.unansweredWellFormed[c.what] ?? 0) + 1;
+      }
       if (c.expect.kind === "any") return undefined;
       return { kind: "hang", detail: `no answer to a well-formed produce in ${waitMs} ms` };
     }
@@ -214,7 +219,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const rssBytesMax = options.rssBytesMax ?? RSS_BYTES_MAX;
   const failures: FuzzFailure[] = [];
   const perFamily: Record<string, number> = {};
-  const counts = { unanswered: 0 };
+  const counts = { unanswered: 0, unansweredWellFormed: {} };
   const state = { peakRssBytes: 0, rssReported: false };
   const startedMs = performance.now();
   const deadlineMs = startedMs + options.seconds * 1000;
@@ -305,6 +310,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     durationMs: Math.round(performance.now() - startedMs),
     perFamily,
     unanswered: counts.unanswered,
+    unansweredWellFormed: counts.unansweredWellFormed,
     peakRssBytes: state.peakRssBytes,
     batchesReadBack,
     brokerStarts,
