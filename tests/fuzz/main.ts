@@ -7,7 +7,8 @@
  * ```
  *
  * Prints the seed, the case count, and every failure with its case index
- * and bytes (hex); `--case` replays chosen cases of a seed. Exits 1 when
+ * and bytes (hex); `--case` replays chosen cases of a seed (the same bytes
+ * but for record timestamps, which are the time of the run). Exits 1 when
  * anything failed.
  *
  * @module

@@ -212,109 +212,133 @@ async function brokerProblems(
   return out;
 }
 
-/** Runs the fuzz loop for `options.seconds` (or over `options.only`); see the module doc. */
-export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
-  const log = options.log ?? (() => {});
-  const families = options.families ?? FAMILIES;
-  const rssBytesMax = options.rssBytesMax ?? RSS_BYTES_MAX;
-  const failures: FuzzFailure[] = [];
-  const perFamily: Record<string, number> = {};
-  const counts = { unanswered: 0, unansweredWellFormed: {} };
-  const state = { peakRssBytes: 0, rssReported: false };
-  const startedMs = performance.now();
-  const deadlineMs = startedMs + options.seconds * 1000;
-  let { broker, dataDir } = await startBroker(options.runtime);
-  let brokerStarts = 1;
-  const apis = await advertisedApis(broker.bootstrap);
-  log(
-    `broker pid ${broker.pid} (${options.runtime}) at ${broker.bootstrap}, ${apis.length} APIs advertised`,
-  );
-  let cases = 0;
-  let batchesReadBack = 0;
-  try {
-    for (let i = 0;; i++) {
-      if (options.only !== undefined ? i >= options.only.length : performance.now() > deadlineMs) {
-        break;
-      }
-      const index = options.only !== undefined ? options.only[i] : i;
-      const c = makeCase(options.seed, index, apis, families);
-      cases++;
-      perFamily[c.family] = (perFamily[c.family] ?? 0) + 1;
-      const own = await runCase(broker, c, counts).catch((e) => ({
-        kind: "hang" as const,
-        detail: `case could not run: ${(e as Error).message}`,
-      }));
-      const found = await brokerProblems(broker, rssBytesMax, state);
-      // A case that could not run because the broker had died is the crash, reported once.
-      if (own !== undefined && !found.some((f) => f.kind === "crash")) found.unshift(own);
-      for (const f of found) {
-        const failure = {
-          ...f,
-          seed: options.seed,
-          index,
-          what: `${c.family}: ${c.what}`,
-          hex: hexOf(c),
-        };
-        failures.push(failure);
-        log(formatFailure(failure));
-      }
-      const fatal = found.some((f) => f.kind === "crash" || f.kind === "hang");
-      if (fatal) {
-        if (options.stopOnFatal) break;
-        await broker.stop();
-        await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-        ({ broker, dataDir } = await startBroker(options.runtime));
-        brokerStarts++;
-      }
-      if (cases % 1000 === 0) {
-        log(
-          `${cases} cases, ${failures.length} failures, RSS ${
-            Math.round(broker.rssBytes() / 1048576)
-          } MiB`,
-        );
-      }
-    }
-    if (broker.exited === undefined) {
-      const back = await readBack(broker.bootstrap, { kcat: options.kcat ?? true });
-      batchesReadBack = back.batches;
-      for (const f of back.failures) {
-        const failure: FuzzFailure = {
-          kind: "readback",
-          seed: options.seed,
-          index: -1,
-          what: `${f.topic}-${f.partition} offset ${f.offset}`,
-          detail: f.problem,
-          hex: f.hex,
-        };
-        failures.push(failure);
-        log(formatFailure(failure));
-      }
-    }
-  } finally {
-    const status = await broker.stop();
-    if (status.code !== 0 && !failures.some((f) => f.kind === "crash")) {
-      failures.push({
-        kind: "unclean-stop",
-        seed: options.seed,
-        index: -1,
-        what: "SIGTERM",
-        detail: `exit code ${status.code}; log tail:\n${broker.logTail}`,
+/** One run's broker, counters and failures. */
+class FuzzSession {
+  readonly options: FuzzOptions;
+  readonly failures: FuzzFailure[] = [];
+  readonly perFamily: Record<string, number> = {};
+  readonly counts = { unanswered: 0, unansweredWellFormed: {} };
+  readonly rss = { peakRssBytes: 0, rssReported: false };
+  broker: BrokerChild;
+  dataDir: string;
+  brokerStarts = 1;
+  cases = 0;
+  batchesReadBack = 0;
+
+  constructor(options: FuzzOptions, started: { broker: BrokerChild; dataDir: string }) {
+    this.options = options;
+    this.broker = started.broker;
+    this.dataDir = started.dataDir;
+  }
+
+  #record(failure: FuzzFailure): void {
+    this.failures.push(failure);
+    this.options.log?.(formatFailure(failure));
+  }
+
+  /** Runs case `c` and the checks after it; false when the run must stop. */
+  async step(c: FuzzCase): Promise<boolean> {
+    this.cases++;
+    this.perFamily[c.family] = (this.perFamily[c.family] ?? 0) + 1;
+    const own = await runCase(this.broker, c, this.counts).catch((e) => ({
+      kind: "hang" as const,
+      detail: `case could not run: ${(e as Error).message}`,
+    }));
+    const rssBytesMax = this.options.rssBytesMax ?? RSS_BYTES_MAX;
+    const found = await brokerProblems(this.broker, rssBytesMax, this.rss);
+    // A case that could not run because the broker had died is the crash, reported once.
+    if (own !== undefined && !found.some((f) => f.kind === "crash")) found.unshift(own);
+    for (const f of found) {
+      this.#record({
+        ...f,
+        seed: c.seed,
+        index: c.index,
+        what: `${c.family}: ${c.what}`,
+        hex: hexOf(c),
       });
     }
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    if (found.some((f) => f.kind === "crash" || f.kind === "hang")) {
+      if (this.options.stopOnFatal) return false;
+      await this.close();
+      ({ broker: this.broker, dataDir: this.dataDir } = await startBroker(this.options.runtime));
+      this.brokerStarts++;
+    }
+    if (this.cases % 1000 === 0) {
+      const rssMiB = Math.round(this.broker.rssBytes() / 1048576);
+      this.options.log?.(
+        `${this.cases} cases, ${this.failures.length} failures, RSS ${rssMiB} MiB`,
+      );
+    }
+    return true;
+  }
+
+  /** Reads back the fuzzed topics of the running broker (see `verify.ts`). */
+  async readBack(): Promise<void> {
+    if (this.broker.exited !== undefined) return;
+    const back = await readBack(this.broker.bootstrap, { kcat: this.options.kcat ?? true });
+    this.batchesReadBack += back.batches;
+    for (const f of back.failures) {
+      this.#record({
+        kind: "readback",
+        seed: this.options.seed,
+        index: -1,
+        what: `${f.topic}-${f.partition} offset ${f.offset}`,
+        detail: f.problem,
+        hex: f.hex,
+      });
+    }
+  }
+
+  /** Stops the broker (SIGTERM must end it cleanly) and removes its data dir. */
+  async close(): Promise<void> {
+    const crashed = this.broker.exited !== undefined;
+    const status = await this.broker.stop();
+    if (status.code !== 0 && !crashed) {
+      this.#record({
+        kind: "unclean-stop",
+        seed: this.options.seed,
+        index: -1,
+        what: "SIGTERM",
+        detail: `exit code ${status.code}; log tail:\n${this.broker.logTail}`,
+      });
+    }
+    await Deno.remove(this.dataDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Runs the fuzz loop for `options.seconds` (or over `options.only`); see the module doc. */
+export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
+  const families = options.families ?? FAMILIES;
+  const startedMs = performance.now();
+  const deadlineMs = startedMs + options.seconds * 1000;
+  const session = new FuzzSession(options, await startBroker(options.runtime));
+  try {
+    const apis = await advertisedApis(session.broker.bootstrap);
+    options.log?.(
+      `broker pid ${session.broker.pid} (${options.runtime}) at ${session.broker.bootstrap}, ` +
+        `${apis.length} APIs advertised`,
+    );
+    const only = options.only;
+    for (let i = 0; only !== undefined ? i < only.length : performance.now() < deadlineMs; i++) {
+      const c = makeCase(options.seed, only !== undefined ? only[i] : i, apis, families);
+      if (!(await session.step(c))) break;
+    }
+    await session.readBack();
+  } finally {
+    await session.close();
   }
   return {
     seed: options.seed,
     runtime: options.runtime,
-    cases,
+    cases: session.cases,
     durationMs: Math.round(performance.now() - startedMs),
-    perFamily,
-    unanswered: counts.unanswered,
-    unansweredWellFormed: counts.unansweredWellFormed,
-    peakRssBytes: state.peakRssBytes,
-    batchesReadBack,
-    brokerStarts,
-    failures,
+    perFamily: session.perFamily,
+    unanswered: session.counts.unanswered,
+    unansweredWellFormed: session.counts.unansweredWellFormed,
+    peakRssBytes: session.rss.peakRssBytes,
+    batchesReadBack: session.batchesReadBack,
+    brokerStarts: session.brokerStarts,
+    failures: session.failures,
   };
 }
 
