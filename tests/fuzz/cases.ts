@@ -31,6 +31,7 @@ export const FAMILIES = [
   "batch-valid",
   "batch-mutated",
   "bomb",
+  "sequence",
 ] as const;
 /** A case family. */
 export type Family = typeof FAMILIES[number];
@@ -44,12 +45,13 @@ const WEIGHTS: Record<Family, number> = {
   "batch-valid": 8,
   "batch-mutated": 8,
   "bomb": 0.2,
+  "sequence": 8,
 };
 
 /** What the runner checks after writing a case, beyond the broker staying up. */
 export type Expectation =
   /** Nothing more (the broker may answer or close). */
-  | { kind: "any" }
+  | { kind: "any"; frames?: number }
   /** The case is written and the connection dropped at once (a partial frame). */
   | { kind: "hang-up" }
   /** A produce of batches that must all be refused (non-zero error code). */
@@ -165,6 +167,8 @@ export function makeCase(
     }
     case "frame":
       return { ...base, ...frameCase(rng, apis) };
+    case "sequence":
+      return { ...base, ...sequenceCase(rng, apis) };
     case "batch-rule": {
       const compacted = rng.chance(0.5);
       const rules = INVALID_BATCHES.filter((r) => compacted || !r.compactedOnly);
@@ -221,6 +225,37 @@ export function makeCase(
       };
     }
   }
+}
+
+/**
+ * 2 to 8 requests written at once on one connection (the broker handles them in order), most
+ * well-formed and some mutated, with correlation ids 1..n: stateful paths (group joins and
+ * syncs, fetch sessions, commits) meet each other's answers and leftovers.
+ */
+function sequenceCase(
+  rng: Prng,
+  apis: readonly ApiRange[],
+): Pick<FuzzCase, "what" | "bytes" | "expect"> {
+  const n = rng.range(2, 8);
+  const frames: Uint8Array[] = [];
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const { apiKey, version } = pickApi(rng, apis);
+    const frame = encodeFrame(apiKey, version, sampleRequest(apiKey, version, rng), i + 1);
+    let name = `${apiTable[apiKey]!.name} v${version}`;
+    let bytes = frame.bytes;
+    if (rng.chance(0.25)) {
+      const m = mutate(frame.bytes, rng, frame.bodyAtBytes);
+      bytes = reframe(m.bytes.slice());
+      name += ` (${m.what})`;
+    }
+    frames.push(bytes);
+    names.push(name);
+  }
+  const bytes = new Uint8Array(frames.reduce((t, f) => t + f.length, 0));
+  let at = 0;
+  for (const f of frames) bytes.set(f, at), at += f.length;
+  return { what: names.join(", "), bytes, expect: { kind: "any", frames: n } };
 }
 
 /** Requests per the frame rules: absurd size prefixes, garbage, partial frames, bad headers. */
