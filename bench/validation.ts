@@ -15,7 +15,6 @@
 import process from "node:process";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { loadNativeCompressors, loadNativeCrc32c, loadNativeDecoders } from "../ffi/load.ts";
-import { useNativeCrc32c } from "../protocol/record_batch.ts";
 import { Codec, inflateJs, type NativeDecoder, useNativeDecoders } from "../protocol/decompress.ts";
 import {
   BATCH_HEADER_BYTES,
@@ -23,6 +22,7 @@ import {
   BatchField,
   crc32cImplementation,
   RecordBatchView,
+  useNativeCrc32c,
   validateBatches,
 } from "../protocol/record_batch.ts";
 import { validateBatchRecords } from "../protocol/record_validator.ts";

@@ -7,10 +7,11 @@
  */
 import type { Libc, Listener, Runtime } from "../ffi/port.ts";
 import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
-import { useNativeDecoders } from "../protocol/decompress.ts";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
-import { createLogger, type Logger, LogRateLimiter } from "../util/log.ts";
+import { useNativeDecoders } from "../protocol/decompress.ts";
+import { createLogger, type Logger, LogLevels, LogRateLimiter } from "../util/log.ts";
 import { BackgroundTasks } from "../util/background.ts";
+import { DynamicBrokerConfigs } from "./dynamic_config.ts";
 import { AppendWaiters } from "./append_waiters.ts";
 import { type BrokerConfig, type HostPort, resolveFetchPath } from "./config.ts";
 import { Connection } from "./connection.ts";
@@ -47,6 +48,10 @@ export class Broker implements BrokerCore {
   readonly topics: TopicRegistry;
   readonly waiters = new AppendWaiters();
   readonly logger: Logger;
+  /** Every logger's level, changeable at run time (BROKER_LOGGER resources). */
+  readonly logLevels: LogLevels;
+  /** Broker settings changed at run time (AlterConfigs on BROKER resources). */
+  readonly dynamicConfigs: DynamicBrokerConfigs;
   /** Warnings that may repeat (bad connections, failed appends, failed accepts), rate-limited by kind. */
   readonly logLimiter: LogRateLimiter;
   /** Where errors of timers and unawaited promises go: logged, counted, never the end of the process. */
@@ -78,6 +83,7 @@ export class Broker implements BrokerCore {
   groupSource: GroupSource = noGroups;
   readonly #runtime: Runtime;
   readonly #router: RequestRouter;
+  readonly #connectionLogger: Logger;
   #http: BrokerHttpServer | undefined;
   #ready = false;
   readonly #connections = new Set<Connection>();
@@ -90,19 +96,21 @@ export class Broker implements BrokerCore {
     this.config = config;
     this.libc = this.metrics.timedLibc(libc);
     this.#runtime = runtime;
-    this.logger = deps.logger ?? createLogger(config.logLevel);
+    this.logLevels = new LogLevels(config.logLevel);
+    this.logger = deps.logger ?? createLogger(this.logLevels);
     this.logLimiter = new LogRateLimiter(this.logger);
     this.background = new BackgroundTasks(this.logger, this.logLimiter);
     this.flusher = new GroupCommit({
       onError: (error) => this.background.failed("Flush", error),
     });
+    this.dynamicConfigs = DynamicBrokerConfigs.open(this.libc, config, this.logger);
     this.#nowMs = deps.nowMs ?? Date.now;
     this.fetchSessions = new FetchSessionCache({ slotsMax: config.fetchSessionCacheSlotsMax });
     this.topics = TopicRegistry.open(this.libc, {
       dataDir: config.dataDir,
-      defaults: config.topicDefaults,
+      defaults: this.dynamicConfigs.topicDefaults(),
       writerKind: config.writerKind,
-      logger: this.logger,
+      logger: this.logger.child("topics"),
     });
     this.producerIds = new ProducerIds(this.libc, config.dataDir);
     try {
@@ -121,10 +129,19 @@ export class Broker implements BrokerCore {
     this.maintenance = new LogMaintenance(this.topics, {
       retentionCheckIntervalMs: config.retentionCheckIntervalMs,
       nowMs: this.#nowMs,
-      logger: this.logger,
+      logger: this.logger.child("maintenance"),
       flusher: this.flusher,
       background: this.background,
     });
+    this.dynamicConfigs.bind((d) => {
+      this.topics.setDefaults(d.topicDefaults());
+      this.quotas.setDefaults(
+        d.number("quota.producer.default"),
+        d.number("quota.consumer.default"),
+      );
+      this.maintenance.producerIdExpirationMs = d.number("producer.id.expiration.ms");
+    });
+    this.#connectionLogger = this.logger.child("connection");
     this.#router = new RequestRouter(this);
     this.#router.observer = this.metrics.observeKafka;
     this.metrics.bind({
@@ -163,7 +180,7 @@ export class Broker implements BrokerCore {
             fetchPath,
             counters: broker.counters,
           }),
-          logger: broker.logger,
+          logger: broker.#connectionLogger,
           requestSizeBytesMax: config.requestSizeBytesMax,
           onClosed: (c) => broker.#connections.delete(c),
         });

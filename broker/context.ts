@@ -7,8 +7,9 @@
 import type { Libc } from "../ffi/port.ts";
 import type { ApiMessage } from "../protocol/messages/mod.ts";
 import type { GroupCommit } from "../storage/flusher.ts";
+import type { DynamicBrokerConfigs } from "./dynamic_config.ts";
 import type { BackgroundTasks } from "../util/background.ts";
-import type { Logger, LogRateLimiter } from "../util/log.ts";
+import type { Logger, LogLevels, LogRateLimiter } from "../util/log.ts";
 import type { AppendWaiters } from "./append_waiters.ts";
 import type { BrokerConfig, HostPort } from "./config.ts";
 import type { Connection } from "./connection.ts";
@@ -41,6 +42,10 @@ export interface BrokerCore {
   readonly waiters: AppendWaiters;
   readonly counters: BrokerCounters;
   readonly logger: Logger;
+  /** Every logger's level, changeable at run time (BROKER_LOGGER resources). */
+  readonly logLevels: LogLevels;
+  /** Broker settings changed at run time (AlterConfigs on BROKER resources). */
+  readonly dynamicConfigs: DynamicBrokerConfigs;
   /** Rate-limited logging of warnings that may repeat, by kind (see `util/log.ts`). */
   readonly logLimiter: LogRateLimiter;
   /** Containment of background work's errors (see `util/background.ts`). */

@@ -73,10 +73,13 @@ export class LogMaintenance {
   #timers: ReturnType<typeof setInterval>[] = [];
   /** The run in progress or queued; it never rejects. */
   #running: Promise<unknown> | undefined;
+  /** Kafka's producer.id.expiration.ms; a dynamic broker setting, changed at run time. */
+  producerIdExpirationMs: number;
 
   constructor(topics: TopicRegistry, options: LogMaintenanceOptions) {
     this.#topics = topics;
     this.#options = options;
+    this.producerIdExpirationMs = options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS;
     this.#background = options.background ?? new BackgroundTasks(options.logger);
     this.#compact = options.compact ?? compactLog;
   }
@@ -138,10 +141,7 @@ export class LogMaintenance {
     for (const log of this.#logs()) {
       try {
         totals.segmentsDeleted += log.deleteRetentionBreached(nowMs).count;
-        totals.producersExpired += log.expireProducers(
-          nowMs,
-          this.#options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS,
-        );
+        totals.producersExpired += log.expireProducers(nowMs, this.producerIdExpirationMs);
       } catch (error) {
         this.#background.failed("Retention", error, log.dir);
       }
@@ -163,6 +163,10 @@ export class LogMaintenance {
       ) continue;
       try {
         const result = await this.#compact(log, { nowMs });
+        if (result.unreadable !== undefined) {
+          this.#markUncleanable(log, result.unreadable);
+          continue;
+        }
         rewritten += result.segmentsRewritten;
         this.#cleaned.set(log, { activeBaseOffset, nextHorizonMs: result.nextHorizonMs });
         if (result.segmentsRewritten > 0) {
@@ -204,7 +208,10 @@ export class LogMaintenance {
       this.#background.failed("Compaction", error, log.dir);
       return;
     }
-    const reason = errorText(error);
+    this.#markUncleanable(log, errorText(error));
+  }
+
+  #markUncleanable(log: PartitionLog, reason: string): void {
     this.#uncleanable.set(log, reason);
     this.#options.logger.error(
       `Marked "${log.dir}" uncleanable: its compaction failed with ${reason}. Its records stay readable and appendable; it will not be compacted again until the broker restarts.`,

@@ -60,7 +60,7 @@ interface ClientState {
 /** Byte-rate quotas of every client id. */
 export class ClientQuotas {
   readonly #store: ClientQuotaStore;
-  readonly #defaults: Record<QuotaKey, number>;
+  #defaults: Record<QuotaKey, number>;
   readonly #window: QuotaWindow;
   readonly #nowMs: () => number;
   readonly #clients = new Map<string, ClientState>();
@@ -76,6 +76,18 @@ export class ClientQuotas {
     };
     this.#window = options.window;
     this.#nowMs = options.nowMs ?? (() => performance.now());
+    this.#refresh();
+  }
+
+  /**
+   * Replaces the broker-wide defaults (Kafka's quota.producer.default and
+   * quota.consumer.default, dynamic broker settings), in bytes/s; Infinity: unlimited.
+   */
+  setDefaults(producerBytesPerSec: number, consumerBytesPerSec: number): void {
+    this.#defaults = {
+      [PRODUCER_BYTE_RATE]: producerBytesPerSec,
+      [CONSUMER_BYTE_RATE]: consumerBytesPerSec,
+    };
     this.#refresh();
   }
 

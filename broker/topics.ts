@@ -12,6 +12,7 @@ import type { Libc } from "../ffi/port.ts";
 import { Errno, IoError } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { LogConfig } from "../storage/log_config.ts";
+import { joinPath, parsePartitionDirName, partitionDirName } from "../storage/log_files.ts";
 import { PartitionLog } from "../storage/partition_log.ts";
 import type { Logger } from "../util/log.ts";
 import { KafkaError } from "./kafka_error.ts";
@@ -87,7 +88,7 @@ export function validateTopicName(name: string): void {
 export class TopicRegistry {
   readonly #libc: Libc;
   readonly #dataDir: string;
-  readonly #defaults: TopicConfigs;
+  #defaults: TopicConfigs;
   readonly #writerKind: LogConfig["writerKind"];
   readonly #log: Logger;
   readonly #byName = new Map<string, Topic>();
@@ -153,6 +154,24 @@ export class TopicRegistry {
   /** A topic's effective settings: broker defaults overlaid with its overrides. */
   configs(topic: Topic): TopicConfigs {
     return { ...this.#defaults, ...topic.overrides };
+  }
+
+  /** The broker's topic defaults as they stand (static, or changed at run time). */
+  get defaults(): Readonly<TopicConfigs> {
+    return this.#defaults;
+  }
+
+  /**
+   * Replaces the broker's topic defaults (dynamic broker configs) and applies them to every
+   * open log; topics keep their own overrides. A log that refuses the settings throws
+   * TopicConfigError, and the caller restores the previous defaults.
+   */
+  setDefaults(defaults: TopicConfigs): void {
+    this.#defaults = { ...defaults };
+    for (const topic of this.#byName.values()) {
+      const logConfig = this.logConfig(this.configs(topic));
+      for (const p of topic.partitions) p.log.reconfigure(logConfig);
+    }
   }
 
   /** Checks a CreateTopics request without creating anything. */
@@ -274,6 +293,42 @@ export class TopicRegistry {
     this.#log.info(`Altered configs of topic "${topic.name}": ${JSON.stringify(checked)}.`);
   }
 
+  /**
+   * Raises `topic`'s partition count to `count` (CreatePartitions), crash-safely: the new
+   * partition logs are opened first, then the count is persisted in one atomic metadata
+   * write. A crash before that write leaves the old count (the new directories are orphans,
+   * removed at the next start); after it, the new count. `validateOnly` checks and stops.
+   */
+  addPartitions(topic: Topic, count: number, validateOnly = false): void {
+    const current = topic.partitions.length;
+    if (!Number.isInteger(count) || count <= current || count > PARTITIONS_PER_TOPIC_MAX) {
+      const why = count === current
+        ? `Topic already has ${current} partition(s).`
+        : count < current
+        ? `The topic ${topic.name} currently has ${current} partition(s); ${count} would not be an increase.`
+        : `Number of partitions must be at most ${PARTITIONS_PER_TOPIC_MAX}, got ${count}.`;
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, why);
+    }
+    if (this.#byName.get(topic.name) !== topic) {
+      throw new KafkaError(
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        `Topic "${topic.name}" does not exist.`,
+      );
+    }
+    if (validateOnly) return;
+    const logConfig = this.logConfig(this.configs(topic));
+    try {
+      for (let i = current; i < count; i++) {
+        topic.partitions.push(this.#openPartition(topic, i, logConfig));
+      }
+      this.#save();
+    } catch (e) {
+      for (const p of topic.partitions.splice(current)) p.log.deleteFiles();
+      throw e;
+    }
+    this.#log.info(`Raised topic "${topic.name}" from ${current} to ${count} partition(s).`);
+  }
+
   /** Flushes and closes every partition log. */
   close(): void {
     for (const topic of this.#byName.values()) {
@@ -341,13 +396,7 @@ export class TopicRegistry {
     const logConfig = this.logConfig(this.configs(topic));
     try {
       for (let i = 0; i < p.partitionCount; i++) {
-        const dir = this.#partitionDir(p.name, i);
-        this.#libc.mkdirp(dir);
-        partitions.push({
-          topic,
-          index: i,
-          log: PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log }),
-        });
+        partitions.push(this.#openPartition(topic, i, logConfig));
       }
     } catch (e) {
       for (const opened of partitions) opened.log.close(); // no fd left behind
@@ -358,13 +407,20 @@ export class TopicRegistry {
     return topic;
   }
 
+  #openPartition(topic: Topic, index: number, logConfig: Partial<LogConfig>): Partition {
+    const dir = this.#partitionDir(topic.name, index);
+    this.#libc.mkdirp(dir);
+    const log = PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log });
+    return { topic, index, log };
+  }
+
   /** Removes partition directories of topics deleted before a crash let them go. */
   #removeOrphans(): void {
     for (const entry of this.#libc.readdir(this.#dataDir)) {
-      const m = /^(.+)-(\d+)$/.exec(entry.name);
-      if (!entry.isDirectory || m === null) continue;
-      const topic = this.#byName.get(m[1]);
-      if (topic !== undefined && Number(m[2]) < topic.partitions.length) continue;
+      const parsed = parsePartitionDirName(entry.name);
+      if (!entry.isDirectory || parsed === undefined) continue;
+      const topic = this.#byName.get(parsed.topic);
+      if (topic !== undefined && parsed.partition < topic.partitions.length) continue;
       this.#log.warn(`Removing "${entry.name}": it belongs to no topic (deleted before a crash).`);
       this.#libc.removeTree(`${this.#dataDir}/${entry.name}`);
     }
@@ -385,6 +441,6 @@ export class TopicRegistry {
   }
 
   #partitionDir(topic: string, index: number): string {
-    return `${this.#dataDir}/${topic}-${index}`;
+    return joinPath(this.#dataDir, partitionDirName(topic, index));
   }
 }

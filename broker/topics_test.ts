@@ -97,9 +97,96 @@ Deno.test("a deleted topic's files go at once; their fds stay open until leased 
 Deno.test("TopicRegistry.open() removes directories of topics it does not know", () => {
   const libc = memoryLibc({ seed: 2 });
   libc.mkdirp("/data/orphan-0");
+  libc.mkdirp("/data/my-orphan-12");
+  libc.mkdirp("/data/not_a_partition");
   const { registry } = open(libc);
   assert(!libc.exists("/data/orphan-0"));
+  assert(!libc.exists("/data/my-orphan-12"));
+  assert(libc.exists("/data/not_a_partition"), "only partition directories are removed");
   registry.close();
+});
+
+Deno.test("TopicRegistry.addPartitions() raises the count, persists it and refuses what Kafka refuses", () => {
+  const { libc, registry } = open();
+  const t = registry.create("grow", 2, { "retention.ms": "1000" });
+  assertEquals(kafkaCode(() => registry.addPartitions(t, 2)), ErrorCode.INVALID_PARTITIONS);
+  assertEquals(kafkaCode(() => registry.addPartitions(t, 1)), ErrorCode.INVALID_PARTITIONS);
+  assertEquals(kafkaCode(() => registry.addPartitions(t, 10001)), ErrorCode.INVALID_PARTITIONS);
+  registry.addPartitions(t, 5, true);
+  assertEquals(t.partitions.length, 2, "validateOnly changed the topic");
+  assert(!libc.exists("/data/grow-2"));
+  registry.addPartitions(t, 5);
+  assertEquals(t.partitions.map((p) => p.index), [0, 1, 2, 3, 4]);
+  const appended = t.partitions[4].log.append(
+    encodeRecordBatch([{ key: null, value: new Uint8Array([1]), timestampMs: 1 }]),
+    { nowMs: 1 },
+  );
+  assert(appended.ok && appended.baseOffset === 0);
+  assertEquals(
+    t.partitions[4].log.config.retentionMs,
+    1000,
+    "new partitions take the topic's overrides",
+  );
+  registry.close();
+  const again = open(libc).registry;
+  assertEquals(again.get("grow")!.partitions.length, 5);
+  assertEquals(again.get("grow")!.partitions[4].log.logEndOffset, 1);
+  again.close();
+});
+
+/** A libc that throws at call number `state.limit` (a crash at that point), counting calls. */
+function crashPoint(libc: ReturnType<typeof memoryLibc>) {
+  const state = { calls: 0, limit: Infinity, stopped: false };
+  const proxy = new Proxy(libc, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (state.calls++ === state.limit) {
+          state.stopped = true;
+          throw new Error("crash point");
+        }
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { proxy, state };
+}
+
+Deno.test("TopicRegistry.addPartitions() interrupted at any libc call leaves the old or the new count after a crash", () => {
+  for (let limit = 0;; limit++) {
+    const libc = memoryLibc({ seed: 3 });
+    const { proxy, state } = crashPoint(libc);
+    const registry = open(proxy as typeof libc).registry;
+    registry.create("grow", 2);
+    state.calls = 0;
+    state.limit = limit;
+    let finished = false;
+    try {
+      registry.addPartitions(registry.get("grow")!, 4);
+      finished = true;
+    } catch (e) {
+      if (!state.stopped) throw e;
+    }
+    libc.crash();
+    const reopened = open(libc).registry;
+    const count = reopened.get("grow")!.partitions.length;
+    assert(count === 2 || count === 4, `crash at call ${limit} left ${count} partitions`);
+    if (finished) assertEquals(count, 4);
+    for (let i = count; i < 4; i++) assert(!libc.exists(`/data/grow-${i}`), `orphan grow-${i}`);
+    for (const p of reopened.get("grow")!.partitions) {
+      const r = p.log.append(
+        encodeRecordBatch([{ key: null, value: new Uint8Array([1]), timestampMs: 1 }]),
+        { nowMs: 1 },
+      );
+      assert(r.ok, `partition ${p.index} takes no append after the crash at call ${limit}`);
+    }
+    reopened.close();
+    if (finished) {
+      assert(limit > 10, `addPartitions made only ${limit} libc calls`);
+      break;
+    }
+  }
 });
 
 function capture(): { logger: Logger; lines: string[] } {

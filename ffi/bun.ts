@@ -332,7 +332,8 @@ export function bunCodecLibraries(): RawCodecLibraries<BunPointer> {
     zstd: open(CODEC_LIBRARIES.zstd),
     lz4: open(CODEC_LIBRARIES.lz4),
     snappy: open(CODEC_LIBRARIES.snappy),
-    addressOf: (bytes) => BigInt(ffi.ptr(bytes)),
+    // bun:ffi refuses the pointer of an empty view; nothing is read through it anyway.
+    addressOf: (bytes) => bytes.length === 0 ? 0n : BigInt(ffi.ptr(bytes)),
     pointerFrom: (address) => Number(address),
     cString: (pointer) => pointer === null ? "" : new ffi.CString(pointer).toString(),
   };

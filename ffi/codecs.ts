@@ -1,7 +1,8 @@
 /**
  * Bounded decoders over the system codec libraries (`codec_symbols.ts`),
  * runtime-neutral: a binding supplies the bound functions and pointer helpers,
- * `ffi/load.ts` installs the result with `useNativeDecoders()`.
+ * `ffi/load.ts` opens them (`loadNativeDecoders`) and the broker installs them
+ * into `protocol/decompress.ts` at start (`useNativeDecoders`).
  *
  * gzip, zstd and lz4 are streams (`InflateStream`: produce validation reads
  * records chunk by chunk from them); the whole-payload decoders read a stream
@@ -15,16 +16,51 @@
  *
  * @module
  */
-import {
-  inflateCorrupt,
-  type Inflated,
-  type InflateStream,
-  inflateTooLarge,
-  type NativeDecoder,
-  type NativeDecoders,
-  type StreamOpener,
-} from "../protocol/decompress.ts";
 import type { RawCodecLibraries } from "./codec_symbols.ts";
+
+// The shapes `protocol/decompress.ts` installs (`useNativeDecoders`), declared here as well:
+// ffi/ imports nothing from protocol/, and the types match structurally.
+
+/** Inflated bytes, or why there are none. */
+export type Inflated =
+  | { readonly ok: true; readonly bytes: Uint8Array }
+  | { readonly ok: false; readonly tooLarge: boolean; readonly message: string };
+
+/** A payload inflated piece by piece (see `protocol/decompress.ts`). */
+export interface InflateStream {
+  /** Bytes written into `out` from `offsetBytes`; 0 at the end; -1 on bad bytes (`error`). */
+  read(out: Uint8Array, offsetBytes: number): number;
+  readonly error: string | undefined;
+}
+
+/** Opens an {@linkcode InflateStream} over a whole payload. */
+export type StreamOpener = (input: Uint8Array) => InflateStream;
+
+/** Decodes a whole payload (for snappy: one raw block) into at most `outputBytesMax` bytes. */
+export type NativeDecoder = (input: Uint8Array, outputBytesMax: number) => Inflated;
+
+/** The decoders of the libraries that could be opened. */
+export interface NativeDecoders {
+  readonly gzip?: NativeDecoder;
+  readonly zstd?: NativeDecoder;
+  readonly lz4?: NativeDecoder;
+  readonly snappyBlock?: NativeDecoder;
+  readonly gzipStream?: StreamOpener;
+  readonly zstdStream?: StreamOpener;
+  readonly lz4Stream?: StreamOpener;
+}
+
+function inflateTooLarge(outputBytesMax: number): Inflated {
+  return {
+    ok: false,
+    tooLarge: true,
+    message: `Decompressed records exceed ${outputBytesMax} bytes`,
+  };
+}
+
+function inflateCorrupt(codecName: string, detail: string): Inflated {
+  return { ok: false, tooLarge: false, message: `Corrupt ${codecName} payload: ${detail}` };
+}
 
 /** First output buffer: the size the payload announces, else this many times the input. */
 const OUTPUT_INITIAL_RATIO = 4;
@@ -93,7 +129,13 @@ function drainer(
     for (;;) {
       if (out.freeBytes === 0 && !out.grow()) return out.result();
       const n = stream.read(out.bytes, out.producedBytes);
-      if (n < 0) return inflateCorrupt(codecName, stream.error ?? "bad bytes");
+      if (n < 0) {
+        return {
+          ok: false,
+          tooLarge: false,
+          message: stream.error ?? `Corrupt ${codecName} payload`,
+        };
+      }
       if (n === 0) return out.result();
       out.producedBytes += n;
     }
@@ -104,14 +146,17 @@ function drainer(
 class NativeStream implements InflateStream {
   error: string | undefined = undefined;
   ended = false;
-  constructor(readonly step: (stream: NativeStream, out: Uint8Array, offset: number) => number) {}
+  constructor(
+    readonly codecName: string,
+    readonly step: (stream: NativeStream, out: Uint8Array, offset: number) => number,
+  ) {}
   read(out: Uint8Array, offsetBytes: number): number {
     if (this.error !== undefined) return -1;
     if (this.ended) return 0;
     return this.step(this, out, offsetBytes);
   }
-  fail(message: string): number {
-    this.error = message;
+  fail(detail: string): number {
+    this.error = `Corrupt ${this.codecName} payload: ${detail}`;
     return -1;
   }
 }
@@ -138,13 +183,13 @@ function zlibStreams<P>(raw: RawCodecLibraries<P>): StreamOpener {
   const state = new Uint8Array(Z_STREAM_BYTES);
   const view = new DataView(state.buffer);
   if (z.inflateInit2_(state, Z_WINDOW_BITS_AUTO, ZLIB_VERSION, Z_STREAM_BYTES) !== Z_OK) {
-    return () => new NativeStream((s) => s.fail("zlib could not be initialised"));
+    return () => new NativeStream("gzip", (s) => s.fail("zlib could not be initialised"));
   }
   return (input) => {
     z.inflateReset(state);
     view.setBigUint64(Z_NEXT_IN, raw.addressOf(input), true);
     view.setUint32(Z_AVAIL_IN, input.length, true);
-    return new NativeStream((stream, out, offset) => {
+    return new NativeStream("gzip", (stream, out, offset) => {
       for (let stalled = 0; stalled < STALLED_CALLS_MAX;) {
         const free = out.length - offset;
         view.setBigUint64(Z_NEXT_OUT, raw.addressOf(out) + BigInt(offset), true);
@@ -202,7 +247,7 @@ function zstdStreams<P>(raw: RawCodecLibraries<P>): StreamOpener {
     inView.setBigUint64(0, raw.addressOf(input), true);
     inView.setBigUint64(8, BigInt(input.length), true);
     inView.setBigUint64(16, 0n, true);
-    return new NativeStream((stream, out, offset) => {
+    return new NativeStream("zstd", (stream, out, offset) => {
       for (let stalled = 0; stalled < STALLED_CALLS_MAX;) {
         outView.setBigUint64(0, raw.addressOf(out), true);
         outView.setBigUint64(8, BigInt(out.length), true);
@@ -228,7 +273,7 @@ function lz4Streams<P>(raw: RawCodecLibraries<P>): StreamOpener {
   const contextCell = new Uint8Array(8);
   const created = l.LZ4F_createDecompressionContext(contextCell, LZ4F_VERSION);
   if (l.LZ4F_isError(created) !== 0) {
-    return () => new NativeStream((s) => s.fail("no LZ4F decompression context"));
+    return () => new NativeStream("lz4", (s) => s.fail("no LZ4F decompression context"));
   }
   const context = raw.pointerFrom(new DataView(contextCell.buffer).getBigUint64(0, true));
   const dstSize = new BigUint64Array(1);
@@ -238,7 +283,7 @@ function lz4Streams<P>(raw: RawCodecLibraries<P>): StreamOpener {
   return (input) => {
     l.LZ4F_resetDecompressionContext(context);
     let inputBytes = 0;
-    return new NativeStream((stream, out, offset) => {
+    return new NativeStream("lz4", (stream, out, offset) => {
       for (let stalled = 0; stalled < STALLED_CALLS_MAX;) {
         dstSize[0] = BigInt(out.length - offset);
         srcSize[0] = BigInt(input.length - inputBytes);

@@ -11,7 +11,12 @@
 
 import process from "node:process";
 import type { RawCodecLibraries } from "./codec_symbols.ts";
-import { nativeCompressors, nativeDecoders } from "./codecs.ts";
+import {
+  type NativeCompressors,
+  nativeCompressors,
+  type NativeDecoders,
+  nativeDecoders,
+} from "./codecs.ts";
 import type { Libc, Runtime } from "./port.ts";
 
 interface Binding {
@@ -64,24 +69,25 @@ export function loadRuntime(): Runtime {
   return runtime;
 }
 
-let decoders: ReturnType<typeof nativeDecoders> | undefined;
 let libraries: RawCodecLibraries<unknown> | undefined;
+let decoders: NativeDecoders | undefined;
 
 function codecLibraries(): RawCodecLibraries<unknown> {
   libraries ??= binding.codecs();
   return libraries;
 }
 
-/** snappy and lz4 compressors over the system libraries (benchmarks and tests). */
-export function loadNativeCompressors(): ReturnType<typeof nativeCompressors> {
-  return nativeCompressors(codecLibraries());
-}
-
 /**
- * The decoders over the codec libraries this runtime can open (opened once; `{}` for none,
- * and with `DENKA_CODECS=js`). The broker installs them into `protocol/` at start.
+ * Decoders over the system codec libraries this runtime can open (zlib, libzstd, liblz4,
+ * libsnappy; see `ffi/codecs.ts`), opened once; `{}` when `DENKA_CODECS=js`. The broker
+ * installs them into `protocol/` at start (`useNativeDecoders`), as it does the CRC-32C.
  */
-export function loadNativeDecoders(): ReturnType<typeof nativeDecoders> {
+export function loadNativeDecoders(): NativeDecoders {
   decoders ??= process.env["DENKA_CODECS"] === "js" ? {} : nativeDecoders(codecLibraries());
   return decoders;
+}
+
+/** snappy and lz4 compressors over the system libraries (benchmarks and tests). */
+export function loadNativeCompressors(): NativeCompressors {
+  return nativeCompressors(codecLibraries());
 }

@@ -7,7 +7,14 @@
  * @module
  */
 export * from "./port.ts";
-export { isBun, loadLibc, loadNativeCrc32c, loadRuntime } from "./load.ts";
+export {
+  isBun,
+  loadLibc,
+  loadNativeCompressors,
+  loadNativeCrc32c,
+  loadNativeDecoders,
+  loadRuntime,
+} from "./load.ts";
 export {
   type FaultPlan,
   type FaultRule,
@@ -15,3 +22,4 @@ export {
   memoryLibc,
   type MemoryLibcOptions,
 } from "./memory.ts";
+export { pwriteFully, type PwriteFullyRequest } from "./pwrite_fully.ts";

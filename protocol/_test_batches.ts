@@ -211,6 +211,17 @@ export function malformedBatches(): BadBatch[] {
       bytes: rawBatch([40, 0xff, 0xff, 0xff, 0x01], { recordCount: 1, attributes: 2 }),
       errorCode: ErrorCode.CORRUPT_MESSAGE,
     },
+    {
+      name: "an empty gzip payload",
+      bytes: rawBatch([], { recordCount: 1, attributes: 1 }),
+      errorCode: ErrorCode.CORRUPT_MESSAGE,
+    },
+    {
+      name: "an empty zstd payload",
+      bytes: rawBatch([], { recordCount: 1, attributes: 4 }),
+      errorCode: ErrorCode.CORRUPT_MESSAGE,
+      alsoAccepted: ErrorCode.INVALID_RECORD,
+    },
     ...[5, 6, 7].map((codec) => ({
       name: `compression codec bits ${codec}`,
       bytes: rawBatch(one, { recordCount: 1, attributes: codec }),

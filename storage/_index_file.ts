@@ -16,7 +16,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { type Libc, type Mapping, MsyncFlags, OpenFlags } from "../ffi/port.ts";
 import { floorSearch } from "./_floor_search.ts";
 

@@ -15,8 +15,9 @@
  *    `.cleaned`, sync, rename over `.log`, rebuild the indexes).
  *
  * Records are read with the one reader of untrusted record bytes
- * (`protocol/record_reader.ts`); a batch it refuses is kept whole, never a
- * throw. Compressed batches are inflated to read keys (`protocol/decompress.ts`,
+ * (`protocol/record_reader.ts`); when it refuses a stored batch the log is
+ * left as it is and the result says why (`unreadable`): the caller marks the
+ * partition uncleanable, as Kafka's LogCleaner does, instead of a throw. Compressed batches are inflated to read keys (`protocol/decompress.ts`,
  * bounded as produce bounds them): gzip and zstd, recompressed with the same
  * codec through `node:zlib` when rewritten; snappy and lz4 batches have no
  * compressor here and are kept whole. A batch left with no
@@ -43,6 +44,7 @@ import { RecordReader } from "../protocol/record_reader.ts";
 import { inflatedBytesMax } from "../protocol/record_validator.ts";
 import type { PartitionLog } from "./partition_log.ts";
 import type { Segment } from "./segment.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** What one compaction did. */
 export interface CompactionResult {
@@ -53,6 +55,11 @@ export interface CompactionResult {
   readonly batchesSkipped: number;
   /** The earliest delete horizon of a tombstone still kept (Infinity: none). */
   readonly nextHorizonMs: number;
+  /**
+   * Why a stored batch could not be read (the record reader's message, where): the log was
+   * left as it was, and the caller marks it uncleanable, as Kafka's LogCleaner does.
+   */
+  readonly unreadable?: string;
 }
 
 interface ParsedRecord {
@@ -72,6 +79,8 @@ interface ParsedBatch {
   /** Uncompressed records, or undefined for a codec not decoded here. */
   readonly payload: Uint8Array | undefined;
   readonly records: ParsedRecord[];
+  /** Why the records cannot be read (bad bytes, or an inflation past the bound). */
+  readonly unreadable?: string;
 }
 
 const COMPRESSION_GZIP = 1;
@@ -82,7 +91,7 @@ export async function compactLog(
   log: PartitionLog,
   options: { nowMs: number },
 ): Promise<CompactionResult> {
-  const result = {
+  const result: { -readonly [K in keyof CompactionResult]: CompactionResult[K] } = {
     segmentsRewritten: 0,
     recordsRemoved: 0,
     tombstonesRemoved: 0,
@@ -94,6 +103,10 @@ export async function compactLog(
   for (const segment of inactive) {
     for (const batch of readBatches(segment, log.config.maxMessageBytes)) {
       const base = batch.view.baseOffset;
+      if (batch.unreadable !== undefined) {
+        result.unreadable = `the batch at offset ${base} cannot be read: ${batch.unreadable}`;
+        return result; // nothing rewritten: the partition is left as it is
+      }
       for (const r of batch.records) {
         if (r.key !== undefined) latest.set(r.key, base + r.offsetDelta);
       }
@@ -114,7 +127,7 @@ export async function compactLog(
       if (rebuilt !== batch.bytes) changed = true;
       if (rebuilt !== undefined) parts.push(rebuilt);
     }
-    if (changed && log.replaceSegment(segment, concat(parts))) result.segmentsRewritten++;
+    if (changed && log.replaceSegment(segment, concatBytes(parts))) result.segmentsRewritten++;
     await nextTurn();
     if (log.isClosed) return result;
   }
@@ -212,28 +225,29 @@ function readBatches(segment: Segment, maxMessageBytes: number): ParsedBatch[] {
 }
 
 /**
- * Reads the records of a stored batch with the one record reader. A batch that cannot be read
- * (a codec not decoded here, bytes that do not inflate within the bound or do not parse) comes
- * back without payload, to be kept whole: none is accepted at produce since records are
- * validated, but a data dir may hold older ones.
+ * Reads the records of a stored batch with the one record reader. A codec not rewritten here
+ * (snappy, lz4) comes back without payload, to be kept whole; bytes that do not inflate within
+ * the bound or do not parse come back `unreadable` (none is accepted at produce since records
+ * are validated, but a data dir may hold older ones).
  */
 function parseBatch(bytes: Uint8Array, maxMessageBytes: number): ParsedBatch {
   const view = new RecordBatchView(bytes);
   const unread: ParsedBatch = { bytes, view, payload: undefined, records: [] };
+  const unreadable = (why: string): ParsedBatch => ({ ...unread, unreadable: why });
   const raw = bytes.subarray(BATCH_HEADER_BYTES);
   let payload: Uint8Array;
   const codec = view.compression;
   if (codec === 0) payload = raw;
   else if (codec === COMPRESSION_GZIP || codec === COMPRESSION_ZSTD) {
     const inflated = inflate(codec, raw, inflatedBytesMax(maxMessageBytes));
-    if (!inflated.ok) return unread;
+    if (!inflated.ok) return unreadable(inflated.message);
     payload = inflated.bytes;
   } else return unread;
   const records: ParsedRecord[] = [];
   const baseTimestampMs = view.baseTimestampMs;
   const reader = new RecordReader().reset(payload);
   for (let i = 0; i < view.recordCount; i++) {
-    if (!reader.next()) return unread;
+    if (!reader.next()) return unreadable(reader.error ?? "fewer records than the batch counts");
     let key: string | undefined = undefined;
     if (reader.keyLengthBytes >= 0) {
       key = "";
@@ -254,18 +268,6 @@ function parseBatch(bytes: Uint8Array, maxMessageBytes: number): ParsedBatch {
     });
   }
   return { bytes, view, payload, records };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let sizeBytes = 0;
-  for (const p of parts) sizeBytes += p.length;
-  const out = new Uint8Array(sizeBytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function nextTurn(): Promise<void> {

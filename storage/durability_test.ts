@@ -2,7 +2,7 @@
  * Idempotent appends, crash recovery and fault injection on a PartitionLog
  * over the in-memory libc.
  */
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { Errno, OpenFlags } from "../ffi/port.ts";
 import { type MemoryLibc, memoryLibc } from "../ffi/memory.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";

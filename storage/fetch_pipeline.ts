@@ -8,7 +8,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import type { FileSlice } from "../protocol/send_plan.ts";
 import { floorSearch } from "./_floor_search.ts";
 import type { Segment } from "./segment.ts";

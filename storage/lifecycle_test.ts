@@ -1,5 +1,5 @@
 /** Retention, DeleteRecords, deferred fd closes and compaction, with a fake clock. */
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { memoryLibc } from "../ffi/memory.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { BatchAttribute, RecordBatchView } from "../protocol/record_batch.ts";

@@ -3,8 +3,8 @@
  * `protocol/record_validator.ts`, and the producer-state analysis
  * of `UnifiedLog.append`), before a byte is written: the records are checked
  * whole (size, CRC, dense offsets, all or nothing), offsets are assigned by
- * patching each batch's baseOffset in the caller's buffer (the one copy is
- * the write), and idempotent producers' sequences are checked against the
+ * patching each batch's baseOffset and partitionLeaderEpoch in the caller's
+ * buffer (both outside the CRC; the one copy is the write), and idempotent producers' sequences are checked against the
  * {@linkcode ProducerStateManager} without changing it: the entries to commit
  * come back in the plan, for the log to apply once the bytes are written. A
  * retried batch is answered with its original offsets (`duplicate: true`).
@@ -18,6 +18,12 @@ import { type RecordError, validateBatchRecords } from "../protocol/record_valid
 import type { LogConfig } from "./log_config.ts";
 import { RELATIVE_OFFSET_MAX } from "./offset_index.ts";
 import type { ProducerBatchHeader, ProducerEntry, ProducerStateManager } from "./producer_state.ts";
+
+/**
+ * The leader epoch stamped on every appended batch (Kafka writes the partition's
+ * epoch; a single node leads every partition from epoch 0, as Metadata says).
+ */
+export const PARTITION_LEADER_EPOCH = 0;
 
 /** A successful append. */
 export interface AppendSuccess {
@@ -91,7 +97,8 @@ export interface AppendAnswered {
 
 /**
  * Validates every batch of `records` (all or nothing), patches their baseOffsets in place from
- * `log.logEndOffset` (unless `assignOffsets` is false) and checks producer sequences.
+ * `log.logEndOffset` and their leader epochs (unless `assignOffsets` is false) and checks
+ * producer sequences.
  */
 export function planAppend(
   records: Uint8Array,
@@ -121,8 +128,10 @@ export function planAppend(
   let maxTimestampMs = -1;
   for (const batch of batches) {
     view.moveTo(batch.positionBytes);
-    if (assignOffsets) view.setBaseOffset(nextOffset);
-    else if (view.baseOffset < nextOffset) {
+    if (assignOffsets) {
+      view.setBaseOffset(nextOffset);
+      view.setPartitionLeaderEpoch(PARTITION_LEADER_EPOCH);
+    } else if (view.baseOffset < nextOffset) {
       return failure(
         ErrorCode.INVALID_RECORD,
         `Out of order offset ${view.baseOffset}, expected at least ${nextOffset}`,

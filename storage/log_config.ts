@@ -6,7 +6,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import type { WriterKind } from "./segment_writer.ts";
 import { OFFSET_INDEX_ENTRY_BYTES, POSITION_BYTES_MAX } from "./offset_index.ts";
 import { TIME_INDEX_ENTRY_BYTES } from "./time_index.ts";

@@ -1,4 +1,4 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { checkLogConfig, LOG_CONFIG_BOUNDS, LOG_CONFIG_DEFAULT, logConfig } from "./log_config.ts";
 import { TIME_INDEX_ENTRY_BYTES } from "./time_index.ts";
 

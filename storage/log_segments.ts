@@ -9,8 +9,9 @@
  *
  * @module
  */
-import { strict as assert } from "node:assert";
-import { Errno, IoError, type Libc, OpenFlags } from "../ffi/port.ts";
+import { assert } from "../util/assert.ts";
+import { type Libc, OpenFlags } from "../ffi/port.ts";
+import { pwriteFully } from "../ffi/pwrite_fully.ts";
 import type { LogConfig } from "./log_config.ts";
 import {
   CLEANED_FILE_SUFFIX,
@@ -170,11 +171,7 @@ function swapCleanedSegment(
     0o644,
   );
   try {
-    for (let done = 0; done < bytes.length;) {
-      const n = libc.pwrite(fd, bytes.subarray(done), done);
-      if (n <= 0) throw new IoError("pwrite", Errno.EIO, cleanedPath);
-      done += n;
-    }
+    pwriteFully(libc, { fd, bytes, positionBytes: 0, path: cleanedPath });
     libc.fdatasync(fd);
   } finally {
     libc.close(fd);

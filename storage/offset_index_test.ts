@@ -1,4 +1,4 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { memoryLibc } from "../ffi/memory.ts";
 import { OpenFlags } from "../ffi/port.ts";
 import { IndexCorruptError, WINDOW_BYTES_MIN } from "./_index_file.ts";

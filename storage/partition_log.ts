@@ -25,7 +25,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { IoError, type Libc } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { Logger } from "../util/log.ts";

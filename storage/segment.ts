@@ -8,7 +8,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { type Libc, OpenFlags } from "../ffi/port.ts";
 import { type BatchInfo, RecordBatchView } from "../protocol/record_batch.ts";
 import { BatchHeaderReader } from "./_batch_headers.ts";

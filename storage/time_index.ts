@@ -7,7 +7,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import type { Libc } from "../ffi/port.ts";
 import { readInt64, writeInt64 } from "../protocol/record_batch.ts";
 import { IndexCorruptError, IndexFile } from "./_index_file.ts";

@@ -15,7 +15,7 @@ import type { Libc } from "../../ffi/port.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { Logger } from "../../util/log.ts";
 import { Group, type GroupState, Member } from "./group.ts";
-import { groupLag, type PartitionLag, type PartitionLookup } from "./lag.ts";
+import { type CommittedOffsetLag, groupLag, type PartitionLookup } from "./lag.ts";
 import { type GroupCore, type GroupSettings, Membership } from "./membership.ts";
 import { type GroupLogRecord, type LoadedGroupState, OffsetStore } from "./offset_store.ts";
 import { OffsetOps } from "./offsets.ts";
@@ -221,7 +221,7 @@ export class GroupCoordinator implements GroupCore {
   }
 
   /** Consumer lag of every partition `groupId` committed (high watermark − committed offset). */
-  lag(groupId: string): PartitionLag[] {
+  lag(groupId: string): CommittedOffsetLag[] {
     const group = this.#groups.get(groupId);
     return group === undefined ? [] : groupLag(group, this.#partitions);
   }

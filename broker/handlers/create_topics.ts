@@ -80,7 +80,7 @@ function createOne(ctx: RequestContext, t: Creatable, validateOnly: boolean): To
   }
   const checked = registry.validateCreate(t.name, partitionCount, overrides);
   const topicId = validateOnly ? ZERO_UUID : registry.create(t.name, partitionCount, checked).id;
-  const effective = { ...ctx.broker.config.topicDefaults, ...checked };
+  const effective = { ...registry.defaults, ...checked };
   return {
     name: t.name,
     topicId,
@@ -89,7 +89,11 @@ function createOne(ctx: RequestContext, t: Creatable, validateOnly: boolean): To
     topicConfigErrorCode: ErrorCode.NONE,
     numPartitions: partitionCount,
     replicationFactor: 1,
-    configs: describeTopicConfigs(effective, checked).map((c) => ({
+    configs: describeTopicConfigs(
+      effective,
+      checked,
+      (brokerKey) => ctx.broker.dynamicConfigs.synonyms(brokerKey),
+    ).map((c) => ({
       name: c.name,
       value: c.value,
       readOnly: c.readOnly,

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { PARTITION_LEADER_EPOCH } from "../../storage/log_append.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import { NO_SLICES } from "../../storage/fetch_pipeline.ts";
@@ -28,8 +29,8 @@ type PartitionResponse = TopicResponse["partitions"][number];
 
 /** First Fetch version that addresses topics by UUID. */
 const FETCH_TOPIC_ID_MIN_VERSION = 13;
-/** The leader epoch Denka's single node reports for every partition. */
-export const LEADER_EPOCH = 0;
+/** The leader epoch Denka's single node reports for every partition (the one stored batches carry). */
+export const LEADER_EPOCH = PARTITION_LEADER_EPOCH;
 
 export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
   minVersion: 4,

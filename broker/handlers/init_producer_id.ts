@@ -13,6 +13,7 @@ import type {
 } from "../../protocol/messages/init_producer_id.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { initProducerIdApi } from "../../protocol/messages/mod.ts";
+import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
 
 /** Largest producer epoch before a new id is needed. */
 const PRODUCER_EPOCH_MAX = 32767;
@@ -24,7 +25,7 @@ export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi
     if (request.transactionalId !== null) {
       return {
         throttleTimeMs: 0,
-        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        errorCode: TRANSACTIONS_UNSUPPORTED_ERROR,
         producerId: -1,
         producerEpoch: -1,
       };
