@@ -6,7 +6,6 @@
  * @module
  */
 import { ErrorCode } from "../../protocol/error_codes.ts";
-import { RecordBatchError } from "../../protocol/record_batch.ts";
 import type {
   ListOffsetsRequest,
   ListOffsetsResponse,
@@ -32,42 +31,12 @@ export const listOffsetsHandler: ApiHandler = defineHandler(listOffsetsApi, {
       topics: request.topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) =>
-          listPartitionContained(ctx, t.name, p.partitionIndex, p.timestamp, p.currentLeaderEpoch)
+          listPartition(ctx, t.name, p.partitionIndex, p.timestamp, p.currentLeaderEpoch)
         ),
       })),
     };
   },
 });
-
-/**
- * {@linkcode listPartition}, with a stored batch whose records cannot be read (a timestamp
- * search decodes them) answered as Kafka answers a `CorruptRecordException` in its
- * ListOffsets handler: CORRUPT_MESSAGE for that partition, the rest of the request served.
- */
-function listPartitionContained(
-  ctx: RequestContext,
-  topic: string,
-  partitionIndex: number,
-  timestampMs: number,
-  currentLeaderEpoch: number,
-): PartitionResponse {
-  try {
-    return listPartition(ctx, topic, partitionIndex, timestampMs, currentLeaderEpoch);
-  } catch (e) {
-    if (!(e instanceof RecordBatchError)) throw e;
-    ctx.broker.logger.warn(
-      `ListOffsets of "${topic}-${partitionIndex}" at timestamp ${timestampMs} met a corrupt stored batch: ${e.message}`,
-    );
-    return {
-      partitionIndex,
-      errorCode: ErrorCode.CORRUPT_MESSAGE,
-      oldStyleOffsets: [],
-      timestamp: -1,
-      offset: -1,
-      leaderEpoch: -1,
-    };
-  }
-}
 
 function listPartition(
   ctx: RequestContext,
