@@ -1,6 +1,6 @@
 /**
  * The protocol fuzz suite in CI, the broker a subprocess either way: a Deno
- * broker with a fixed seed and one derived from the date, 30 s each; with
+ * broker with a fixed seed and one derived from the date, 25 s each; with
  * DENKA_TEST_RUNTIME=bun (the Bun pass of `.ci/run`), a Bun broker with the
  * seed of the day for 20 s. A failure names the seed and case and carries
  * the bytes; replay it with
@@ -35,12 +35,12 @@ async function fuzz(runtime: Runtime, seed: number, seconds: number): Promise<vo
 }
 
 if (TEST_RUNTIME === "deno") {
-  Deno.test(`fuzz: the Deno broker survives seed ${FIXED_SEED} for 30 s`, async () => {
-    await fuzz("deno", FIXED_SEED, 30);
+  Deno.test(`fuzz: the Deno broker survives seed ${FIXED_SEED} for 25 s`, async () => {
+    await fuzz("deno", FIXED_SEED, 25);
   });
 
-  Deno.test(`fuzz: the Deno broker survives the seed of the day (${dateSeed()}) for 30 s`, async () => {
-    await fuzz("deno", dateSeed(), 30);
+  Deno.test(`fuzz: the Deno broker survives the seed of the day (${dateSeed()}) for 25 s`, async () => {
+    await fuzz("deno", dateSeed(), 25);
   });
 } else {
   Deno.test(`fuzz: the Bun broker survives the seed of the day (${dateSeed()}) for 20 s`, async () => {
