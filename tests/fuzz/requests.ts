@@ -164,7 +164,9 @@ function sampleStruct(name: string, ctx: SampleContext | undefined): Record<stri
   for (const f of STRUCTS[name]) {
     if (ctx === undefined || !inRange(f.versions, ctx.version)) {
       out[f.name] = defaultOf(f);
-    } else if (f.name === "transactionalId" && ctx.rng.chance(0.85)) {
+    } else if (
+      f.name === "transactionalId" && inRange(f.nullable, ctx.version) && ctx.rng.chance(0.85)
+    ) {
       out[f.name] = null; // a transactional produce is refused before its records are looked at
     } else if (inRange(f.nullable, ctx.version) && ctx.rng.chance(0.1)) {
       out[f.name] = null;
