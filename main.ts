@@ -17,8 +17,10 @@ import {
 import { startBrokerWithConfig } from "./broker/broker.ts";
 import { installStatsFile } from "./broker/stats_file.ts";
 import { isBun } from "./ffi/load.ts";
+import { usersCommandMain } from "./broker/security/users_command.ts";
 
 async function main(): Promise<number> {
+  if (process.argv[2] === "users") return await usersCommandMain(process.argv.slice(3));
   let config;
   try {
     const fromArgs = settingsFromArgs(process.argv.slice(2));
