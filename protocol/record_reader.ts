@@ -312,3 +312,65 @@ export class RecordReader {
     this.positionBytes += lengthBytes;
   }
 }
+
+/**
+ * The validation of a good uncompressed batch in one pass that stores nothing: true when exactly
+ * `recordCount` records fill `bytes[startBytes, endBytes)`, each whole, every varint but the
+ * timestamp delta at most 4 bytes (the delta at most 9), at most 8 headers, offset deltas
+ * running 0, 1, 2..., and (with `keyRequired`) no null key. False says only "not the common
+ * case": the caller then reads the batch with {@linkcode RecordReader}, which names what is
+ * wrong, or finds it good after all (a longer varint, more headers). Measured on 1 MiB batches
+ * of 100-byte records (`bench/validation.ts`): about half the time of the reader's pass.
+ */
+export function scanCommonRecords(
+  bytes: Uint8Array,
+  startBytes: number,
+  endBytes: number,
+  recordCount: number,
+  keyRequired: boolean,
+): boolean {
+  let p = startBytes;
+  for (let i = 0; i < recordCount; i++) {
+    const bodyBytes = varint28(bytes, p, endBytes);
+    p = varintEndCell[0];
+    if (p < 0 || bodyBytes < RECORD_BYTES_MIN - 1 || bodyBytes > endBytes - p) return false;
+    const end = p + bodyBytes;
+    p++; // attributes
+    // The timestamp delta: a varlong of up to 9 bytes (63 bits), skipped.
+    let n = 0;
+    while (p < end && bytes[p] >= 0x80 && n < 8) {
+      p++;
+      n++;
+    }
+    if (p >= end || bytes[p] >= 0x80) return false;
+    p++;
+    if (varint28(bytes, p, end) !== i) return false; // also a bad or overlong varint
+    p = varintEndCell[0];
+    if (p < 0) return false;
+    const keyLength = varint28(bytes, p, end);
+    p = varintEndCell[0];
+    if (p < 0 || keyLength < -1 || keyLength > end - p || (keyRequired && keyLength < 0)) {
+      return false;
+    }
+    if (keyLength > 0) p += keyLength;
+    const valueLength = varint28(bytes, p, end);
+    p = varintEndCell[0];
+    if (p < 0 || valueLength < -1 || valueLength > end - p) return false;
+    if (valueLength > 0) p += valueLength;
+    const headerCount = varint28(bytes, p, end);
+    p = varintEndCell[0];
+    if (p < 0 || headerCount < 0 || headerCount > HEADERS_FAST_MAX) return false;
+    for (let h = 0; h < headerCount; h++) {
+      const headerKeyLength = varint28(bytes, p, end);
+      p = varintEndCell[0];
+      if (p < 0 || headerKeyLength < 0 || headerKeyLength > end - p) return false;
+      p += headerKeyLength;
+      const headerValueLength = varint28(bytes, p, end);
+      p = varintEndCell[0];
+      if (p < 0 || headerValueLength < -1 || headerValueLength > end - p) return false;
+      if (headerValueLength > 0) p += headerValueLength;
+    }
+    if (p !== end) return false;
+  }
+  return p === endBytes;
+}

@@ -31,7 +31,7 @@
 import { ErrorCode } from "./error_codes.ts";
 import { type InflateStream, openInflateStream } from "./decompress.ts";
 import { BATCH_HEADER_BYTES, type RecordBatchView } from "./record_batch.ts";
-import { RECORD_BYTES_MIN, RecordReader } from "./record_reader.ts";
+import { RECORD_BYTES_MIN, RecordReader, scanCommonRecords } from "./record_reader.ts";
 
 /** How many times `max.message.bytes` a compressed batch may inflate to. */
 export const INFLATION_RATIO_MAX = 64;
@@ -109,6 +109,16 @@ export function validateBatchRecords(
     if (batch.recordCount > (end - start) / RECORD_BYTES_MIN) {
       return countTooLarge(batch, end - start);
     }
+    // The common case, a good batch with no timestamp rule to apply, in one pass that stores
+    // nothing; anything else is read again by the reader, which names what is wrong.
+    const timestampRules = options.timestampBeforeMaxMs !== undefined &&
+        options.timestampBeforeMaxMs !== Infinity ||
+      options.timestampAfterMaxMs !== undefined && options.timestampAfterMaxMs !== Infinity ||
+      batch.isLogAppendTime;
+    if (
+      !timestampRules &&
+      scanCommonRecords(batch.bytes, start, end, batch.recordCount, options.compactedTopic ?? false)
+    ) return OK;
     return checkRecords(reader.reset(batch.bytes, start, end), batch, options);
   }
   const boundBytes = inflatedBytesMax(options.maxMessageBytes);

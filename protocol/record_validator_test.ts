@@ -9,6 +9,7 @@ import {
   validateBatchRecords,
 } from "./record_validator.ts";
 import { encodeRecordBatch } from "./records.ts";
+import { RecordReader, scanCommonRecords } from "./record_reader.ts";
 import { goodRecords, gzipBomb, malformedBatches, rawBatch, recordBytes } from "./_test_batches.ts";
 
 const OPTIONS: RecordValidationOptions = { nowMs: 1_000_000, maxMessageBytes: 1048588 };
@@ -179,4 +180,34 @@ Deno.test("validateBatchRecords() answers seeded mutations of good batches witho
     }
   }
   assert.ok(refused > 1500, `only ${refused} of 3000 mutations refused`);
+});
+
+Deno.test("scanCommonRecords() accepts nothing the reader refuses, over seeded mutations", () => {
+  let seed = 20261205;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const good = goodRecords(30, "value-");
+  let accepted = 0;
+  for (let n = 0; n < 5000; n++) {
+    const records = [...good];
+    const kind = random(4);
+    if (kind === 0) records[random(records.length)] ^= 1 << random(8);
+    else if (kind === 1) records.length = random(records.length);
+    else if (kind === 2) records.splice(random(records.length), 0, 0x80, 0x80, 0x80, 0x80, 0x80);
+    const bytes = new Uint8Array(records);
+    for (const keyRequired of [false, true]) {
+      if (!scanCommonRecords(bytes, 0, bytes.length, 30, keyRequired)) continue;
+      accepted++;
+      const reader = new RecordReader().reset(bytes);
+      for (let i = 0; i < 30; i++) {
+        assert.ok(reader.next(), `mutation ${n}: the reader refuses record ${i}: ${reader.error}`);
+        assert.equal(reader.offsetDelta, i, `mutation ${n}`);
+        if (keyRequired) assert.ok(reader.keyLengthBytes >= 0, `mutation ${n}: a null key`);
+      }
+      assert.equal(reader.remainingBytes, 0, `mutation ${n}: trailing bytes`);
+    }
+  }
+  assert.ok(accepted > 1000, `only ${accepted} scans accepted`); // the good ones and harmless flips
 });
