@@ -1,0 +1,191 @@
+/**
+ * The broker's open connections and their limits, under Kafka's names:
+ * `max.connections` and `max.connections.per.ip` (a connection past either
+ * is closed at once, with a rate-limited log line), `connections.max.idle.ms`
+ * (a connection with no bytes in or out for that long, and no request in
+ * progress, is closed), and Denka's `connections.frame.timeout.ms` (a frame
+ * whose first byte arrived must arrive whole within it, counted while the
+ * broker is reading; Kafka has no such limit, but without it a connection
+ * that sends a size prefix and stops holds its descriptor forever).
+ *
+ * One sweep timer serves every connection (checking timestamps the
+ * connections keep), not a timer per connection: 10,000 idle connections
+ * cost one timer.
+ *
+ * @module
+ */
+import type { Socket } from "../ffi/port.ts";
+import type { Logger } from "../util/log.ts";
+import type { Connection } from "./connection.ts";
+
+/** The longest time between two sweeps. */
+export const SWEEP_INTERVAL_MS_MAX = 1000;
+/** One warning per kind of event per this long, at most, with a count of those left out. */
+export const WARNING_INTERVAL_MS = 10_000;
+
+/** The limits, from `broker/config.ts`. */
+export interface ConnectionLimits {
+  /** Kafka's max.connections. */
+  readonly connectionsMax: number;
+  /** Kafka's max.connections.per.ip. */
+  readonly connectionsPerIpMax: number;
+  /** Kafka's connections.max.idle.ms. */
+  readonly idleMsMax: number;
+  /** connections.frame.timeout.ms. */
+  readonly frameTimeoutMs: number;
+}
+
+/** The counters the table keeps (`broker.counters`). */
+export interface ConnectionCounters {
+  connectionsOpen: number;
+  connectionsRefused: number;
+  connectionsClosedIdle: number;
+  connectionsClosedFrameTimeout: number;
+}
+
+/** Warnings of one kind at most once per {@linkcode WARNING_INTERVAL_MS}, with a count of the rest. */
+export class RateLimitedWarnings {
+  readonly #log: Logger;
+  readonly #nowMs: () => number;
+  readonly #lastMs = new Map<string, number>();
+  readonly #suppressed = new Map<string, number>();
+
+  constructor(log: Logger, nowMs: () => number) {
+    this.#log = log;
+    this.#nowMs = nowMs;
+  }
+
+  warn(kind: string, message: string): void {
+    const nowMs = this.#nowMs();
+    if (nowMs - (this.#lastMs.get(kind) ?? -Infinity) < WARNING_INTERVAL_MS) {
+      this.#suppressed.set(kind, (this.#suppressed.get(kind) ?? 0) + 1);
+      return;
+    }
+    const count = this.#suppressed.get(kind) ?? 0;
+    this.#lastMs.set(kind, nowMs);
+    this.#suppressed.delete(kind);
+    this.#log.warn(count > 0 ? `${message} (${count} more like it not logged)` : message);
+  }
+}
+
+/** The host part of `host:port` (IPv6 hosts come without brackets). */
+export function hostOf(address: string): string {
+  const colon = address.lastIndexOf(":");
+  return colon < 0 ? address : address.slice(0, colon);
+}
+
+/** Open connections, their limits and the sweep. */
+export class ConnectionTable {
+  readonly limits: ConnectionLimits;
+  readonly #connections = new Set<Connection>();
+  readonly #perHost = new Map<string, number>();
+  readonly #counters: ConnectionCounters;
+  readonly #log: Logger;
+  readonly #warnings: RateLimitedWarnings;
+  readonly #nowMs: () => number;
+  readonly #onSweep: (nowMs: number) => void;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    limits: ConnectionLimits,
+    options: {
+      counters: ConnectionCounters;
+      logger: Logger;
+      nowMs: () => number;
+      /** Runs after each sweep (the broker trims pools there). */
+      onSweep?: (nowMs: number) => void;
+    },
+  ) {
+    this.limits = limits;
+    this.#counters = options.counters;
+    this.#log = options.logger;
+    this.#nowMs = options.nowMs;
+    this.#warnings = new RateLimitedWarnings(options.logger, options.nowMs);
+    this.#onSweep = options.onSweep ?? (() => {});
+  }
+
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /** The time between sweeps: a quarter of the shortest timeout, at most {@linkcode SWEEP_INTERVAL_MS_MAX}. */
+  get sweepIntervalMs(): number {
+    const shortestMs = Math.min(this.limits.idleMsMax, this.limits.frameTimeoutMs);
+    return Math.max(1, Math.min(SWEEP_INTERVAL_MS_MAX, Math.floor(shortestMs / 4)));
+  }
+
+  /**
+   * True when a new connection from `socket` is within the limits; else the
+   * socket is closed at once, counted and (rate-limited) logged.
+   */
+  admit(socket: Socket): boolean {
+    const host = hostOf(socket.remoteAddress);
+    let refusal: string | undefined;
+    if (this.#connections.size >= this.limits.connectionsMax) {
+      refusal =
+        `${this.#connections.size} connections are open (max.connections ${this.limits.connectionsMax})`;
+    } else if ((this.#perHost.get(host) ?? 0) >= this.limits.connectionsPerIpMax) {
+      refusal = `"${host}" has ${
+        this.#perHost.get(host)
+      } connections open (max.connections.per.ip ${this.limits.connectionsPerIpMax})`;
+    }
+    if (refusal === undefined) return true;
+    socket.close();
+    this.#counters.connectionsRefused++;
+    this.#warnings.warn("refused", `Refused a connection from ${socket.remoteAddress}: ${refusal}`);
+    return false;
+  }
+
+  add(connection: Connection): void {
+    this.#connections.add(connection);
+    this.#counters.connectionsOpen = this.#connections.size;
+    const host = hostOf(connection.socket.remoteAddress);
+    this.#perHost.set(host, (this.#perHost.get(host) ?? 0) + 1);
+  }
+
+  remove(connection: Connection): void {
+    if (!this.#connections.delete(connection)) return;
+    this.#counters.connectionsOpen = this.#connections.size;
+    const host = hostOf(connection.socket.remoteAddress);
+    const count = (this.#perHost.get(host) ?? 1) - 1;
+    if (count === 0) this.#perHost.delete(host);
+    else this.#perHost.set(host, count);
+  }
+
+  /** A snapshot of the open connections. */
+  list(): Connection[] {
+    return [...this.#connections];
+  }
+
+  /** Starts the sweep timer. */
+  start(): void {
+    this.#timer ??= setInterval(() => this.sweep(this.#nowMs()), this.sweepIntervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Closes the connections past `connections.max.idle.ms` or `connections.frame.timeout.ms`. */
+  sweep(nowMs: number): void {
+    const { idleMsMax, frameTimeoutMs } = this.limits;
+    for (const c of this.#connections) {
+      if (c.frameStartedMs !== undefined && nowMs - c.frameStartedMs > frameTimeoutMs) {
+        this.#counters.connectionsClosedFrameTimeout++;
+        this.#warnings.warn(
+          "frame timeout",
+          `Closing connection ${c.id} from ${c.socket.remoteAddress}: a request frame did not arrive whole within ${frameTimeoutMs} ms (connections.frame.timeout.ms)`,
+        );
+        c.close();
+      } else if (!c.busy && nowMs - c.lastActivityMs > idleMsMax) {
+        this.#counters.connectionsClosedIdle++;
+        this.#log.debug(
+          `Closing connection ${c.id} from ${c.socket.remoteAddress}: idle for more than ${idleMsMax} ms (connections.max.idle.ms)`,
+        );
+        c.close();
+      }
+    }
+    this.#onSweep(nowMs);
+  }
+}
