@@ -63,6 +63,9 @@ export interface Sender {
 export const COPY_BUFFER_BYTES = 1024 * 1024;
 /** Initial size of the pooled buffer that coalesces small byte buffers. */
 export const COALESCE_BUFFER_BYTES = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+/** Responses of bytes alone up to this size are coalesced in a buffer of their own size. */
+const SMALL_PLAN_BYTES_MAX = 16 * 1024;
 
 /** A file slice reached past the end of its file (truncated under the sender). */
 export class FileSliceTruncatedError extends Error {
@@ -94,13 +97,36 @@ export function createSender(socket: Socket, libc: Libc, options: SenderOptions)
   };
 }
 
+/** Free coalesce/copy buffers kept per size, at most (the rest go to the GC). */
+const WRITE_BUFFERS_FREE_MAX = 16;
+
+/**
+ * Write buffers shared by every connection: a connection holds one only
+ * while it writes a plan, so an idle connection holds none (with one
+ * 64 KiB buffer per connection, idle connections cost ~80 KiB each under
+ * Deno).
+ */
+const freeWriteBuffers = new Map<number, Uint8Array<ArrayBuffer>[]>();
+
+function takeWriteBuffer(sizeBytes: number): Uint8Array<ArrayBuffer> {
+  return freeWriteBuffers.get(sizeBytes)?.pop() ?? new Uint8Array(sizeBytes);
+}
+
+function giveWriteBuffer(buffer: Uint8Array<ArrayBuffer>): void {
+  const sizeBytes = buffer.length;
+  if (sizeBytes !== COALESCE_BUFFER_BYTES && sizeBytes !== COPY_BUFFER_BYTES) return;
+  let free = freeWriteBuffers.get(sizeBytes);
+  if (free === undefined) freeWriteBuffers.set(sizeBytes, free = []);
+  if (free.length < WRITE_BUFFERS_FREE_MAX) free.push(buffer);
+}
+
 class PlanWriter {
   readonly #socket: Socket;
   readonly #libc: Libc;
   readonly #counters: SendCounters;
   readonly #useSendfile: boolean;
-  /** Pooled: reused by every plan once the previous write resolved. */
-  #pool = new Uint8Array(COALESCE_BUFFER_BYTES);
+  /** From the shared write buffers while a plan is written; empty in between. */
+  #pool = EMPTY;
   #poolFillBytes = 0;
   readonly #pokeByte = new Uint8Array(1);
 
@@ -113,6 +139,20 @@ class PlanWriter {
 
   async write(plan: readonly SendChunk[]): Promise<void> {
     this.#poolFillBytes = 0;
+    // A small response of bytes alone gets a buffer of its size (short-lived,
+    // cheap for the GC); others a shared 64 KiB one.
+    const runBytes = bufferRunBytes(plan, 0);
+    const small = runBytes <= SMALL_PLAN_BYTES_MAX && plan.every((c) => c instanceof Uint8Array);
+    this.#pool = small ? new Uint8Array(runBytes) : takeWriteBuffer(COALESCE_BUFFER_BYTES);
+    try {
+      await this.#writePlan(plan);
+    } finally {
+      giveWriteBuffer(this.#pool);
+      this.#pool = EMPTY;
+    }
+  }
+
+  async #writePlan(plan: readonly SendChunk[]): Promise<void> {
     for (let i = 0; i < plan.length; i++) {
       const chunk = plan[i];
       if (chunk instanceof Uint8Array) {
@@ -155,8 +195,11 @@ class PlanWriter {
   }
 
   #grow(sizeBytes: number): void {
-    const pool = new Uint8Array(sizeBytes);
+    const pool = sizeBytes === COPY_BUFFER_BYTES
+      ? takeWriteBuffer(sizeBytes)
+      : new Uint8Array(sizeBytes);
     pool.set(this.#pool.subarray(0, this.#poolFillBytes));
+    giveWriteBuffer(this.#pool);
     this.#pool = pool;
   }
 

@@ -146,6 +146,7 @@ interface BunHttpServer {
 
 interface BunGlobal {
   readonly version: string;
+  gc(force: boolean): void;
   serve(options: {
     hostname: string;
     port: number;
@@ -305,6 +306,7 @@ export function bunRuntime(): Runtime {
     },
     raiseOpenFilesLimit: () => raiseOpenFilesLimit(bunProcessCalls()),
     releaseFreeMemory() {
+      bun.gc(true); // a full, synchronous collection: garbage of a burst is otherwise kept
       bunProcessCalls().mallocTrim(0);
     },
   };
