@@ -345,6 +345,7 @@ export class Connection implements SocketHandlers {
   }
 
   async #handle(frame: Uint8Array): Promise<void> {
+    const sizeBytes = frame.length; // a freed (detached) frame reads as empty
     try {
       await this.#shared.handler.handleFrame(frame, this);
       // Only Produce: its handler is done with the request bytes once it
@@ -352,15 +353,17 @@ export class Connection implements SocketHandlers {
       // a request (group metadata).
       if (frame[0] === 0 && frame[1] === PRODUCE_API_KEY) this.#shared.frameBuffers.give(frame);
     } catch (e) {
-      if (e instanceof FrameError) this.close(e.message);
-      else {
+      if (e instanceof FrameError) {
+        this.#shared.frameBuffers.free(frame); // refused whole: no view of it is kept
+        this.close(e.message);
+      } else {
         this.#log.error(
           `Bug while handling a request on connection ${this.id}: ${(e as Error).stack ?? e}`,
         );
         this.close("internal error");
       }
     } finally {
-      this.#shared.memory.release(frame.length);
+      this.#shared.memory.release(sizeBytes);
       this.#busy = false;
       this.lastActivityMs = this.#shared.nowMs();
       this.#continue();

@@ -90,6 +90,19 @@ async function waitForCounters(
   }
 }
 
+/** `promise`, or a failure naming `what` once {@linkcode POLL_DEADLINE_MS} has passed (never a hang). */
+async function withinDeadline<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish in time`)), POLL_DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 Deno.test("connections.max.idle.ms closes a connection without traffic", async () => {
   await withBroker({ connectionsMaxIdleMs: 200 }, async (t) => {
     const c = await RawConnection.connect(t.bootstrap);
@@ -206,7 +219,7 @@ Deno.test("queued.max.request.bytes bounds what a non-reading pipelining client 
       assert(during.queuedRequestBytes <= capBytes);
       await holder.send(held.subarray(1024));
       assertEquals(await produceErrorCode(holder), 0);
-      await written;
+      await withinDeadline(written, "Writing the pipelined frames");
       for (let i = 0; i < frameCount; i++) assertEquals(await produceErrorCode(pipeliner), 0);
       const after = await readCounters(t.broker);
       assert(
@@ -219,4 +232,32 @@ Deno.test("queued.max.request.bytes bounds what a non-reading pipelining client 
       pipeliner.close();
     }
   });
+});
+
+Deno.test("queued.max.request.bytes: a refused large frame gives its room to the connection waiting for it", async () => {
+  const frameBytes = 5 * 1024 * 1024; // past the recycled-buffer range: freed at once when refused
+  await withBroker(
+    { requestMaxBytes: frameBytes, queuedMaxRequestBytes: frameBytes },
+    async (t) => {
+      const garbage = new Uint8Array(4 + frameBytes);
+      new DataView(garbage.buffer).setInt32(0, frameBytes);
+      garbage.set([0, 0, 0, 9], 4); // Produce v9, then zeros: undecodable, refused once whole
+      const conns = await Promise.all([1, 2].map(() => RawConnection.connect(t.bootstrap)));
+      try {
+        await Promise.all(conns.map(async (c) => {
+          // The broker may hang up before the last byte; a broker that never reads again
+          // fails expectClosed() after its timeout rather than hanging the test in send().
+          const sent = c.send(garbage).catch(() => {});
+          await c.expectClosed();
+          await sent;
+        }));
+        const counters = await readCounters(t.broker);
+        assertEquals(counters.queuedRequestBytes, 0);
+        assertEquals(counters.queuedRequestBytesPeak, frameBytes);
+        assert(counters.queuedRequestWaits >= 1, "The second frame never waited for room");
+      } finally {
+        for (const c of conns) c.close();
+      }
+    },
+  );
 });
