@@ -17,8 +17,10 @@ import {
 import { startBrokerWithConfig } from "./broker/broker.ts";
 import { installStatsFile } from "./broker/stats_file.ts";
 import { isBun } from "./ffi/load.ts";
+import { usersCommandMain } from "./broker/security/users_command.ts";
 
 async function main(): Promise<number> {
+  if (process.argv[2] === "users") return await usersCommandMain(process.argv.slice(3));
   let config;
   try {
     const fromArgs = settingsFromArgs(process.argv.slice(2));
@@ -53,14 +55,25 @@ async function main(): Promise<number> {
     : installStatsFile(config.statsFile, {
       counters: broker.counters,
       runtime: isBun ? "bun" : "deno",
+      onError: (error) => broker.background.failed("Stats file write", error),
     });
+  // Under util/background.ts's containment, the last net: logged and counted, and
+  // only a failed assertion stops the broker (instead of the runtime's exit on any).
+  process.on("unhandledRejection", (reason) => {
+    broker.background.unhandledRejection(reason, () => process.exit(1));
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     broker.logger.info(`Received ${signal}; stopping.`);
-    await broker.close();
-    writeStats?.();
+    try {
+      await broker.close();
+      writeStats?.();
+    } catch (error) {
+      broker.logger.error(`Stopping failed: ${(error as Error).stack ?? error}`);
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

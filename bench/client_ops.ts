@@ -1,6 +1,7 @@
 /**
  * What the load generator asks of a broker besides load: topic creation, and
- * pre-encoded produce and fetch frames (built once, re-sent many times).
+ * pre-encoded produce and fetch frames (built once, re-sent many times), each
+ * at the version chosen from the broker's ApiVersions (`client_versions.ts`).
  *
  * @module
  */
@@ -18,49 +19,113 @@ import { readResponseHeader } from "../protocol/frame.ts";
 import { RecordBatchView } from "../protocol/record_batch.ts";
 import { encodeRecordBatch, type RecordInput } from "../protocol/records.ts";
 import { type BenchConnection, encodeRequestFrame } from "./kafka_client.ts";
+import { type ClientVersions, FETCH_TOPIC_IDS_MIN_VERSION } from "./client_versions.ts";
 import type { SessionFetch } from "./fetch_session.ts";
 
-/** Produce version the load generator speaks (flexible, RecordBatch v2). */
-export const PRODUCE_VERSION = 9;
-/** Fetch version the load generator speaks (flexible, topics by name). */
-export const FETCH_VERSION = 12;
 /** A partition index no real request uses, searched for to find where to patch it. */
 const PARTITION_MARKER = 0x7a7b7c7d;
+/** Topic id of a request that names its topic (Fetch < 13, Metadata by name). */
+export const ZERO_UUID = "00000000-0000-0000-0000-000000000000";
+/** How long a new topic may take to show in Metadata with a leader for every partition. */
+const TOPIC_READY_TIMEOUT_MS = 30_000;
+/** Pause between Metadata polls while a new topic has no leaders yet. */
+const TOPIC_POLL_INTERVAL_MS = 100;
+/** Metadata's per-topic errors that mean "not ready yet" while a topic is being created. */
+const RETRIABLE_TOPIC_ERRORS: readonly number[] = [
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+];
 
-/** Creates `topic` with `partitions` partitions unless it exists; waits until Metadata shows it. */
+/** A topic as fetch requests name it: by name below Fetch 13, by id from 13. */
+export interface TopicRef {
+  readonly name: string;
+  /** The zero UUID when the broker reports no ids (Metadata < 10). */
+  readonly topicId: string;
+}
+
+/** Options of {@linkcode ensureTopic}. */
+export interface EnsureTopicOptions {
+  /** Create the topic when missing (CreateTopics, or Metadata's auto-creation without it). */
+  readonly create: boolean;
+  readonly configs?: Record<string, string>;
+}
+
+/**
+ * Makes sure `topic` exists with `partitions` partitions, each with a leader,
+ * and returns its id: CreateTopics when the broker serves it (an existing
+ * topic is fine), else Metadata with auto-creation allowed; then Metadata
+ * until the topic is ready (bounded). Throws when the partition count differs
+ * or the partitions' leaders are on several brokers (the bench drives one).
+ */
 export async function ensureTopic(
   c: BenchConnection,
-  topic: string,
-  partitions: number,
-  configs: Record<string, string> = {},
-): Promise<void> {
-  const response = await c.request(createTopicsApi, 5, {
-    topics: [{
-      name: topic,
-      numPartitions: partitions,
-      replicationFactor: 1,
-      assignments: [],
-      configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
-    }],
-    timeoutMs: 30_000,
-    validateOnly: false,
-  });
-  const code = response.topics[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
-  if (code !== ErrorCode.NONE && code !== ErrorCode.TOPIC_ALREADY_EXISTS) {
-    throw new Error(`CreateTopics "${topic}" failed with error code ${code}`);
+  versions: ClientVersions,
+  topic: { name: string; partitions: number },
+  options: EnsureTopicOptions,
+): Promise<TopicRef> {
+  if (options.create && versions.CreateTopics !== undefined) {
+    const response = await c.request(createTopicsApi, versions.CreateTopics, {
+      topics: [{
+        name: topic.name,
+        numPartitions: topic.partitions,
+        replicationFactor: 1,
+        assignments: [],
+        configs: Object.entries(options.configs ?? {}).map(([name, value]) => ({ name, value })),
+      }],
+      timeoutMs: 30_000,
+      validateOnly: false,
+    });
+    const code = response.topics[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    if (code !== ErrorCode.NONE && code !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+      throw new Error(`CreateTopics "${topic.name}" failed with error code ${code}`);
+    }
   }
-  const metadata = await c.request(metadataApi, 9, {
-    topics: [{ topicId: "00000000-0000-0000-0000-000000000000", name: topic }],
-    allowAutoTopicCreation: false,
-    includeClusterAuthorizedOperations: false,
-    includeTopicAuthorizedOperations: false,
-  });
-  const found = metadata.topics.find((t) => t.name === topic);
-  if (found === undefined || found.partitions.length !== partitions) {
+  const deadlineMs = Date.now() + TOPIC_READY_TIMEOUT_MS;
+  for (;;) {
+    const metadata = await c.request(metadataApi, versions.Metadata, {
+      topics: [{ topicId: ZERO_UUID, name: topic.name }],
+      allowAutoTopicCreation: options.create && versions.CreateTopics === undefined,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    const found = metadata.topics.find((t) => t.name === topic.name);
+    const code = found?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    const ready = found !== undefined && code === ErrorCode.NONE &&
+      found.partitions.every((p) => p.errorCode === ErrorCode.NONE && p.leaderId >= 0);
+    if (ready) return checkedTopicRef(topic, found);
+    // A topic the bench did not create will not appear by waiting.
+    const retriable = RETRIABLE_TOPIC_ERRORS.includes(code) &&
+      (options.create || code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (!retriable && code !== ErrorCode.NONE) {
+      throw new Error(`Metadata for "${topic.name}" failed with error code ${code}`);
+    }
+    if (Date.now() > deadlineMs) {
+      throw new Error(
+        `Topic "${topic.name}" is not ready after ${TOPIC_READY_TIMEOUT_MS} ms (error code ${code})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, TOPIC_POLL_INTERVAL_MS));
+  }
+}
+
+function checkedTopicRef(
+  topic: { name: string; partitions: number },
+  found: { topicId: string; partitions: { leaderId: number }[] },
+): TopicRef {
+  if (found.partitions.length !== topic.partitions) {
     throw new Error(
-      `Topic "${topic}" has ${found?.partitions.length} partitions, not ${partitions}`,
+      `Topic "${topic.name}" has ${found.partitions.length} partitions, not ${topic.partitions}` +
+        " (without CreateTopics, create it beforehand with that many)",
     );
   }
+  const leaders = new Set(found.partitions.map((p) => p.leaderId));
+  if (leaders.size > 1) {
+    throw new Error(
+      `Topic "${topic.name}" has leaders on brokers ${[...leaders].join(", ")}: ` +
+        "the bench drives a single broker",
+    );
+  }
+  return { name: topic.name, topicId: found.topicId };
 }
 
 /** Options of {@linkcode buildBatch}. */
@@ -122,12 +187,12 @@ export function produceFrame(
   topic: string,
   partitions: readonly number[],
   batch: { bytes: Uint8Array; records: number },
-  acks: number,
+  options: { acks: number; version: number },
 ): ProduceFrame {
   const single = partitions.length === 1;
-  const frame = encodeRequestFrame(produceApi, PRODUCE_VERSION, {
+  const frame = encodeRequestFrame(produceApi, options.version, {
     transactionalId: null,
-    acks,
+    acks: options.acks,
     timeoutMs: 30_000,
     topicData: [{
       name: topic,
@@ -164,11 +229,11 @@ export interface ProduceAck {
   readonly baseOffset: number;
 }
 
-/** Decodes a produce response body (after the size prefix). */
-export function decodeProduceAcks(body: Uint8Array): ProduceAck[] {
+/** Decodes a produce response body (after the size prefix) of Produce `version`. */
+export function decodeProduceAcks(body: Uint8Array, version: number): ProduceAck[] {
   const r = new Reader(body);
-  readResponseHeader(r, produceApi.apiKey, PRODUCE_VERSION);
-  const response = produceApi.decodeResponse(r, PRODUCE_VERSION);
+  readResponseHeader(r, produceApi.apiKey, version);
+  const response = produceApi.decodeResponse(r, version);
   if (r.error !== undefined) throw new Error(`Undecodable produce response: ${r.error}`);
   const acks: ProduceAck[] = [];
   for (const t of response.responses) {
@@ -187,11 +252,15 @@ export interface FetchOptions {
   readonly partitionMaxBytes: number;
 }
 
-/** A fetch request frame for `topic`: the session's fields and the partitions it lists. */
+/**
+ * A Fetch `version` request frame for `topic`: the session's fields (sent
+ * from Fetch 7) and the partitions it lists; the topic goes by name below
+ * Fetch 13 and by id from 13.
+ */
 export function fetchFrame(
-  topic: string,
+  topic: TopicRef,
   session: SessionFetch,
-  options: FetchOptions,
+  options: FetchOptions & { version: number },
 ): Uint8Array {
   const request = defaultFetchRequest();
   request.maxWaitMs = options.maxWaitMs;
@@ -199,9 +268,14 @@ export function fetchFrame(
   request.maxBytes = options.maxBytes;
   request.sessionId = session.sessionId;
   request.sessionEpoch = session.sessionEpoch;
-  const topicId = "00000000-0000-0000-0000-000000000000";
+  const byId = options.version >= FETCH_TOPIC_IDS_MIN_VERSION;
+  if (byId && topic.topicId === ZERO_UUID) {
+    throw new Error(`Fetch ${options.version} needs the id of topic "${topic.name}"`);
+  }
+  const name = byId ? "" : topic.name;
+  const topicId = byId ? topic.topicId : ZERO_UUID;
   request.topics = session.partitions.size === 0 ? [] : [{
-    topic,
+    topic: name,
     topicId,
     partitions: [...session.partitions].map(([partition, fetchOffset]) => ({
       ...defaultFetchRequestPartition(),
@@ -212,8 +286,8 @@ export function fetchFrame(
   }];
   request.forgottenTopicsData = session.forgotten.length === 0
     ? []
-    : [{ topic, topicId, partitions: [...session.forgotten] }];
-  return encodeRequestFrame(fetchApi, FETCH_VERSION, request);
+    : [{ topic: name, topicId, partitions: [...session.forgotten] }];
+  return encodeRequestFrame(fetchApi, options.version, request);
 }
 
 /** One partition of a fetch response: record bytes, batches seen, next offset. */
@@ -238,11 +312,17 @@ export interface FetchedResponse {
   readonly partitions: FetchedPartition[];
 }
 
-/** Decodes a fetch response body; walks batch headers only (records are not decoded). */
-export function decodeFetch(body: Uint8Array, wantBatches: boolean): FetchedResponse {
+/**
+ * Decodes a Fetch `version` response body; walks batch headers only (records
+ * are not decoded). Below Fetch 7 the error code and session id read as 0.
+ */
+export function decodeFetch(
+  body: Uint8Array,
+  options: { wantBatches: boolean; version: number },
+): FetchedResponse {
   const r = new Reader(body);
-  readResponseHeader(r, fetchApi.apiKey, FETCH_VERSION);
-  const response: FetchResponse = fetchApi.decodeResponse(r, FETCH_VERSION);
+  readResponseHeader(r, fetchApi.apiKey, options.version);
+  const response: FetchResponse = fetchApi.decodeResponse(r, options.version);
   if (r.error !== undefined) throw new Error(`Undecodable fetch response: ${r.error}`);
   const out: FetchedPartition[] = [];
   for (const t of response.responses) {
@@ -259,7 +339,9 @@ export function decodeFetch(body: Uint8Array, wantBatches: boolean): FetchedResp
           if (at + size > records.length) break; // a partial batch at the end
           nextOffset = view.lastOffset + 1;
           recordCount += view.recordCount;
-          if (wantBatches) batches.push([view.baseOffset, view.lastOffset, view.recordCount]);
+          if (options.wantBatches) {
+            batches.push([view.baseOffset, view.lastOffset, view.recordCount]);
+          }
           at += size;
         }
       }

@@ -22,6 +22,7 @@
 import { BrokerProcess, type BrokerVariant } from "./broker_proc.ts";
 import { BenchConnection, encodeRequestFrame } from "./kafka_client.ts";
 import { buildBatch, ensureTopic, produceFrame } from "./client_ops.ts";
+import { newestVersions } from "./client_versions.ts";
 import { apiVersionsApi } from "../protocol/messages/mod.ts";
 
 const IDLE_CONNECTION_COUNT = 10_000;
@@ -35,6 +36,8 @@ const BIG_FRAME_COUNT = 8;
 const SLOW_CONNECTION_COUNT = 500;
 const QUEUED_MAX_REQUEST_BYTES_DEFAULT = 104857600;
 const MIB = 1024 * 1024;
+const VERSIONS = newestVersions();
+const PRODUCE_VERSION = VERSIONS.Produce;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mib = (bytes: number) => Math.round(bytes / MIB * 10) / 10;
@@ -145,7 +148,7 @@ async function pipeline(runtime: "deno" | "bun"): Promise<void> {
   const { broker, stop } = await startBroker(runtime);
   try {
     const setup = await BenchConnection.connect(broker.bootstrap);
-    await ensureTopic(setup, "pipeline", 1);
+    await ensureTopic(setup, VERSIONS, { name: "pipeline", partitions: 1 }, { create: true });
     setup.close();
     await sleep(SETTLE_MS);
     const idleRss = broker.sample().rssBytes;
@@ -154,7 +157,7 @@ async function pipeline(runtime: "deno" | "bun"): Promise<void> {
       "pipeline",
       [0],
       buildBatch({ recordBytes: 1024, batchBytes: PIPELINE_BATCH_BYTES, keyed: false }),
-      0,
+      { acks: 0, version: PRODUCE_VERSION },
     );
     const frameCount = Math.ceil(PIPELINE_BYTES / frame.length);
     const before = await broker.counters();
@@ -223,12 +226,12 @@ async function slow(runtime: "deno" | "bun"): Promise<void> {
   const { broker, stop } = await startBroker(runtime);
   try {
     const producer = await BenchConnection.connect(broker.bootstrap);
-    await ensureTopic(producer, "slow", 1);
+    await ensureTopic(producer, VERSIONS, { name: "slow", partitions: 1 }, { create: true });
     const { frame } = produceFrame(
       "slow",
       [0],
       buildBatch({ recordBytes: 1024, batchBytes: 16 * 1024, keyed: false }),
-      1,
+      { acks: 1, version: PRODUCE_VERSION },
     );
     const prefix = new Uint8Array(4);
     new DataView(prefix.buffer).setInt32(0, 1000);

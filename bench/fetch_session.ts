@@ -8,6 +8,10 @@
  * session when it may still exist); an answer without a session id means the
  * broker kept none, and the next fetch is full again.
  *
+ * Without sessions (a broker below Fetch 7, where the request has no session
+ * fields), every fetch is a full one with the sessionless epoch -1, as the
+ * Java client sends when it keeps no session.
+ *
  * One topic, one fetch in flight: the load generator waits for each answer.
  *
  * @module
@@ -16,6 +20,8 @@ import { ErrorCode } from "../protocol/error_codes.ts";
 
 /** Epoch of a full fetch that asks for a session. */
 const INITIAL_EPOCH = 0;
+/** Epoch of a full fetch that neither opens nor keeps a session (Kafka's FINAL_EPOCH). */
+const SESSIONLESS_EPOCH = -1;
 const EPOCH_MAX = 2147483647;
 
 /** The epoch after `epoch` (INT32_MAX is followed by 1). */
@@ -46,8 +52,14 @@ export class FetchSessionClient {
   #epoch = INITIAL_EPOCH;
   /** What the broker's session holds: partition -> fetch offset. */
   readonly #held = new Map<number, number>();
+  readonly #sessions: boolean;
   /** Fetches answered incrementally (for tests and reports). */
   incrementalCount = 0;
+
+  /** With `sessions: false` every fetch is a full, sessionless one. */
+  constructor(options: { sessions: boolean } = { sessions: true }) {
+    this.#sessions = options.sessions;
+  }
 
   /** The current session id (0: none). */
   get sessionId(): number {
@@ -56,6 +68,14 @@ export class FetchSessionClient {
 
   /** The next fetch for `wanted` (partition -> fetch offset). */
   next(wanted: ReadonlyMap<number, number>): SessionFetch {
+    if (!this.#sessions) {
+      return {
+        sessionId: 0,
+        sessionEpoch: SESSIONLESS_EPOCH,
+        partitions: new Map(wanted),
+        forgotten: [],
+      };
+    }
     if (this.#epoch === INITIAL_EPOCH) {
       return {
         sessionId: this.#sessionId,
@@ -80,6 +100,10 @@ export class FetchSessionClient {
    * Throws on an error that is not about the session.
    */
   onResponse(sent: SessionFetch, answer: { errorCode: number; sessionId: number }): SessionVerdict {
+    if (!this.#sessions) {
+      if (answer.errorCode === ErrorCode.NONE) return "ok";
+      throw new Error(`Fetch failed with error code ${answer.errorCode}`);
+    }
     if (answer.errorCode === ErrorCode.FETCH_SESSION_ID_NOT_FOUND) {
       this.#restart(0);
       return "retry";

@@ -59,3 +59,19 @@ Deno.test("nextEpoch() follows INT32_MAX with 1", () => {
   assertEquals(nextEpoch(2147483646), 2147483647);
   assertEquals(nextEpoch(2147483647), 1);
 });
+
+Deno.test("FetchSessionClient without sessions sends full sessionless fetches", () => {
+  const client = new FetchSessionClient({ sessions: false });
+  const wanted = new Map([[0, 0], [1, 0]]);
+  const first = client.next(wanted);
+  assertEquals(plain(first), [0, -1, [[0, 0], [1, 0]], []]);
+  assertEquals(client.onResponse(first, { errorCode: OK, sessionId: 0 }), "ok");
+  wanted.set(1, 4);
+  wanted.delete(0);
+  assertEquals(plain(client.next(wanted)), [0, -1, [[1, 4]], []], "lists all, forgets none");
+  assertEquals(client.incrementalCount, 0);
+  assertThrows(
+    () => client.onResponse(first, { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, sessionId: 0 }),
+    /error code 1$/,
+  );
+});

@@ -19,7 +19,11 @@
  *
  * Consumers fetch in a fetch session (KIP-227, see `fetch_session.ts`), as
  * the Java client and franz-go do: a wake-up answers only the partitions that
- * got data, and the next fetch lists only those.
+ * got data, and the next fetch lists only those (full fetches below Fetch 7).
+ *
+ * Before the load, the process asks the broker for its ApiVersions and speaks
+ * the highest version of each API both sides have (`client_versions.ts`), so
+ * it drives Denka and Apache Kafka 2.x/3.x alike; `maxVersions` caps them.
  *
  * @module
  */
@@ -34,7 +38,16 @@ import {
   type FetchOptions,
   type ProduceFrame,
   produceFrame,
+  type TopicRef,
+  ZERO_UUID,
 } from "./client_ops.ts";
+import {
+  type ClientVersions,
+  FETCH_SESSIONS_MIN_VERSION,
+  type MaxVersions,
+  negotiateVersions,
+  newestVersions,
+} from "./client_versions.ts";
 import { FetchSessionClient } from "./fetch_session.ts";
 import { BenchConnection } from "./kafka_client.ts";
 
@@ -73,6 +86,10 @@ export interface LoadSpec {
   intervalMs?: number;
   /** Latency mode: traffic at the same rate before the measured window (JIT, first segments). */
   warmupMs?: number;
+  /** Caps on the negotiated versions (`--max-versions`). */
+  maxVersions?: MaxVersions;
+  /** Versions to speak without asking (servers that answer no ApiVersions: the sink). */
+  versions?: ClientVersions;
 }
 
 /** What a load process reports. */
@@ -88,13 +105,21 @@ export interface LoadResult {
   latenciesMs?: number[];
   /** Errors by Kafka code, for the report. */
   errorCodes?: Record<string, number>;
+  /** The versions spoken. */
+  versions?: ClientVersions;
+}
+
+/** What a mode needs besides its spec: the versions spoken and the topic's id. */
+interface LoadContext {
+  readonly versions: ClientVersions;
+  readonly topic: TopicRef;
 }
 
 function assignedOf(spec: LoadSpec): number[] {
   return spec.assigned ?? Array.from({ length: spec.partitions }, (_, i) => i);
 }
 
-async function produce(spec: LoadSpec): Promise<LoadResult> {
+async function produce(spec: LoadSpec, ctx: LoadContext): Promise<LoadResult> {
   const partitions = assignedOf(spec);
   const batch = buildBatch({
     recordBytes: spec.recordBytes ?? 1024,
@@ -132,7 +157,7 @@ async function produce(spec: LoadSpec): Promise<LoadResult> {
       const acked = new Promise<void>((resolve, reject) => {
         c.send(frame.frame, (body) => {
           if (body === undefined) return reject(c.failure ?? new Error("Connection closed"));
-          for (const ack of decodeProduceAcks(body)) {
+          for (const ack of decodeProduceAcks(body, ctx.versions.Produce)) {
             if (ack.errorCode !== ErrorCode.NONE) {
               result.errors++;
               result.errorCodes![ack.errorCode] = (result.errorCodes![ack.errorCode] ?? 0) + 1;
@@ -154,7 +179,8 @@ async function produce(spec: LoadSpec): Promise<LoadResult> {
       const group = perRequest === 1
         ? [partitions[(ci * inFlight + s) % partitions.length]]
         : partitions;
-      tasks.push(slot(c, produceFrame(spec.topic, group, batch, spec.acks ?? 1)));
+      const options = { acks: spec.acks ?? 1, version: ctx.versions.Produce };
+      tasks.push(slot(c, produceFrame(spec.topic, group, batch, options)));
     }
   });
   await Promise.all(tasks);
@@ -169,10 +195,10 @@ async function produce(spec: LoadSpec): Promise<LoadResult> {
  */
 function fetchInSession(
   c: BenchConnection,
-  topic: string,
+  topic: TopicRef,
   session: FetchSessionClient,
   wanted: ReadonlyMap<number, number>,
-  options: FetchOptions & { wantBatches: boolean },
+  options: FetchOptions & { wantBatches: boolean; version: number },
 ): Promise<{ partitions: FetchedPartition[]; receivedMs: number } | undefined> {
   const sent = session.next(wanted);
   const frame = fetchFrame(topic, sent, options);
@@ -181,7 +207,7 @@ function fetchInSession(
       if (body === undefined) return reject(c.failure ?? new Error("Connection closed"));
       const receivedMs = wallMs();
       try {
-        const fetched = decodeFetch(body, options.wantBatches);
+        const fetched = decodeFetch(body, options);
         const verdict = session.onResponse(sent, fetched);
         resolve(verdict === "retry" ? undefined : { partitions: fetched.partitions, receivedMs });
       } catch (e) {
@@ -191,7 +217,12 @@ function fetchInSession(
   });
 }
 
-async function consume(spec: LoadSpec): Promise<LoadResult> {
+/** A fetch session client, or a sessionless one below Fetch 7. */
+function sessionFor(versions: ClientVersions): FetchSessionClient {
+  return new FetchSessionClient({ sessions: versions.Fetch >= FETCH_SESSIONS_MIN_VERSION });
+}
+
+async function consume(spec: LoadSpec, ctx: LoadContext): Promise<LoadResult> {
   const c = await BenchConnection.connect(spec.target);
   const offsets = new Map(assignedOf(spec).map((p) => [p, 0]));
   const done = new Set<number>();
@@ -210,13 +241,14 @@ async function consume(spec: LoadSpec): Promise<LoadResult> {
     maxBytes: spec.fetchMaxBytes ?? 64 * 1024 * 1024,
     partitionMaxBytes: spec.partitionMaxBytes ?? 8 * 1024 * 1024,
     wantBatches: false,
+    version: ctx.versions.Fetch,
   };
   // A fetch session: partitions without news are left out of both directions;
   // finished ones are forgotten.
-  const session = new FetchSessionClient();
+  const session = sessionFor(ctx.versions);
   while (done.size < offsets.size) {
     const pending = new Map([...offsets].filter(([p]) => !done.has(p)));
-    const fetched = await fetchInSession(c, spec.topic, session, pending, options);
+    const fetched = await fetchInSession(c, ctx.topic, session, pending, options);
     if (fetched === undefined) continue;
     for (const p of fetched.partitions) {
       if (p.errorCode !== ErrorCode.NONE) {
@@ -236,7 +268,7 @@ async function consume(spec: LoadSpec): Promise<LoadResult> {
   return result;
 }
 
-async function latency(spec: LoadSpec): Promise<LoadResult> {
+async function latency(spec: LoadSpec, ctx: LoadContext): Promise<LoadResult> {
   const partitions = assignedOf(spec);
   const intervalMs = spec.intervalMs ?? 1;
   const batchBytes = Math.max(200, Math.round((spec.rateBytesPerSec ?? 10e6) * intervalMs / 1000));
@@ -258,18 +290,19 @@ async function latency(spec: LoadSpec): Promise<LoadResult> {
   // (the topic is new), in a fetch session: a wake-up answers only the
   // partitions that got data, and the next fetch lists only those.
   const offsets = new Map(partitions.map((p) => [p, 0]));
-  const session = new FetchSessionClient();
+  const session = sessionFor(ctx.versions);
   const fetchOptions = {
     maxWaitMs: 100,
     minBytes: 1,
     maxBytes: 64 * 1024 * 1024,
     partitionMaxBytes: 8 * 1024 * 1024,
     wantBatches: true,
+    version: ctx.versions.Fetch,
   };
   let consuming = true;
   const consumeLoop = (async () => {
     while (consuming) {
-      const fetched = await fetchInSession(consumer, spec.topic, session, offsets, fetchOptions);
+      const fetched = await fetchInSession(consumer, ctx.topic, session, offsets, fetchOptions);
       if (fetched === undefined) continue;
       for (const p of fetched.partitions) {
         for (const [baseOffset] of p.batches) {
@@ -280,7 +313,11 @@ async function latency(spec: LoadSpec): Promise<LoadResult> {
     }
   })();
   // Producer: a batch every intervalMs on an absolute schedule (catching up when late).
-  const frames = Array.from({ length: 64 }, () => produceFrame(spec.topic, [0], batch, 1));
+  const produceOptions = { acks: 1, version: ctx.versions.Produce };
+  const frames = Array.from(
+    { length: 64 },
+    () => produceFrame(spec.topic, [0], batch, produceOptions),
+  );
   const acks: Promise<void>[] = [];
   const warmupCount = Math.floor((spec.warmupMs ?? 1000) / intervalMs);
   let measuredStartMs = result.startMs;
@@ -301,7 +338,7 @@ async function latency(spec: LoadSpec): Promise<LoadResult> {
       new Promise<void>((resolve, reject) => {
         producer.send(f.frame, (body) => {
           if (body === undefined) return reject(producer.failure ?? new Error("Connection closed"));
-          for (const ack of decodeProduceAcks(body)) {
+          for (const ack of decodeProduceAcks(body, ctx.versions.Produce)) {
             if (ack.errorCode !== ErrorCode.NONE) result.errors++;
             else if (!warmup) sentAtMs.set(`${ack.partition}:${ack.baseOffset}`, sentMs);
           }
@@ -337,13 +374,13 @@ async function latency(spec: LoadSpec): Promise<LoadResult> {
   return result;
 }
 
-async function blast(spec: LoadSpec): Promise<LoadResult> {
+async function blast(spec: LoadSpec, ctx: LoadContext): Promise<LoadResult> {
   const batch = buildBatch({
     recordBytes: spec.recordBytes ?? 1024,
     batchBytes: spec.batchBytes ?? 1024 * 1024,
     keyed: false,
   });
-  const f = produceFrame(spec.topic, [0], batch, 1);
+  const f = produceFrame(spec.topic, [0], batch, { acks: 1, version: ctx.versions.Produce });
   const c = await BenchConnection.connect(spec.target);
   const result: LoadResult = {
     mode: "blast",
@@ -365,16 +402,38 @@ async function blast(spec: LoadSpec): Promise<LoadResult> {
   return result;
 }
 
-async function main(): Promise<void> {
-  const spec = JSON.parse(Deno.args[0]) as LoadSpec;
-  if (!spec.skipCreate && spec.mode !== "blast") {
-    const c = await BenchConnection.connect(spec.target);
-    await ensureTopic(c, spec.topic, spec.partitions, spec.topicConfigs);
+/**
+ * The versions to speak and the topic: ApiVersions and (unless the spec
+ * says the topic exists and only produces to it) CreateTopics/Metadata on a
+ * setup connection. The ingest server answers nothing: blast speaks the
+ * newest versions unasked.
+ */
+async function prepare(spec: LoadSpec): Promise<LoadContext> {
+  const talks = spec.mode !== "blast" && !(spec.mode === "produce" && spec.skipCreate);
+  let versions = spec.versions ??
+    (spec.mode === "blast" ? newestVersions(spec.maxVersions) : undefined);
+  let topic: TopicRef = { name: spec.topic, topicId: ZERO_UUID };
+  if (versions !== undefined && !talks) return { versions, topic };
+  const c = await BenchConnection.connect(spec.target);
+  try {
+    versions ??= await negotiateVersions(c, spec.maxVersions);
+    if (talks) {
+      topic = await ensureTopic(c, versions, { name: spec.topic, partitions: spec.partitions }, {
+        create: !spec.skipCreate,
+        configs: spec.topicConfigs,
+      });
+    }
+    return { versions, topic };
+  } finally {
     c.close();
   }
-  const run = { produce, consume, latency, blast }[spec.mode];
-  const result = await run(spec);
-  console.log(JSON.stringify(result));
 }
 
-if (import.meta.main) await main();
+/** Runs `spec` in this process: versions and topic first, then the load. */
+export async function runLoadSpec(spec: LoadSpec): Promise<LoadResult> {
+  const ctx = await prepare(spec);
+  const run = { produce, consume, latency, blast }[spec.mode];
+  return { ...await run(spec, ctx), versions: ctx.versions };
+}
+
+if (import.meta.main) console.log(JSON.stringify(await runLoadSpec(JSON.parse(Deno.args[0]))));

@@ -1,5 +1,6 @@
 /**
- * `deno task bench [-- --quick] [--target HOST:PORT] [--rounds N] [--runtimes deno,bun]`
+ * `deno task bench [-- --quick] [--target HOST:PORT | --compare HOST:PORT] [--rounds N]
+ * [--runtimes deno,bun] [--max-versions Produce=8,Fetch=11]`
  *
  * Runs the suite: ceilings (loopback, ingest, load-generator sink) and the
  * workloads on every broker variant, interleaved round by round after one
@@ -7,7 +8,11 @@
  * `bench/results/<date>.md` (the table). Ratios are taken inside a round and
  * reported as the median over rounds, with min-max.
  *
- * With `--target`, only the client workloads run, against that broker.
+ * With `--target`, only the client workloads run, against that broker; with
+ * `--compare`, they run against a Denka the bench starts and against the
+ * target, interleaved round by round, and the report gives Denka / target
+ * (`compare.ts`). The load generator negotiates its versions with each broker
+ * (`client_versions.ts`); `--max-versions` caps them in those two modes.
  *
  * @module
  */
@@ -16,7 +21,13 @@ import { denoCrc32c } from "../ffi/deno.ts";
 import { crc32cJs } from "../protocol/record_batch.ts";
 import { randomBytes } from "./client_ops.ts";
 import { join } from "node:path";
-import { brokerHasOption, type BrokerVariant, PROJECT_ROOT } from "./broker_proc.ts";
+import {
+  brokerHasOption,
+  BrokerProcess,
+  type BrokerVariant,
+  PROJECT_ROOT,
+  variantName,
+} from "./broker_proc.ts";
 import { echoCeiling, loopbackCeiling, runLoad, startCeilingServer, syncCeiling } from "./procs.ts";
 import { renderMarkdown, summarize } from "./report.ts";
 import {
@@ -28,7 +39,6 @@ import {
   type LoadPlan,
   measureBroker,
   measureStartup,
-  measureTarget,
   percentile,
   produce100,
   produce1k,
@@ -36,6 +46,8 @@ import {
   produceAcksAll,
   type Scale,
 } from "./workloads.ts";
+import { newestVersions, parseMaxVersions } from "./client_versions.ts";
+import { runClientWorkloads, type Side, versionsNote } from "./compare.ts";
 
 const QUICK: Scale = {
   produceMs: 1500,
@@ -61,6 +73,8 @@ const { values: flags } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     target: { type: "string" },
+    compare: { type: "string" },
+    "max-versions": { type: "string" },
     rounds: { type: "string" },
     runtimes: { type: "string", default: "deno,bun" },
     only: { type: "string" },
@@ -81,13 +95,22 @@ if (flags.render !== undefined) {
 }
 
 const scale = flags.quick ? QUICK : FULL;
-const rounds = Number(flags.rounds ?? (flags.quick ? 1 : 2));
+// --compare measures an even number of rounds by default, so each side goes first equally often.
+const rounds = Number(flags.rounds ?? (flags.quick && flags.compare === undefined ? 1 : 2));
 const runtimes = flags.runtimes.split(",") as BrokerVariant["runtime"][];
 const only = flags.only?.split(",");
 const wants = (w: string) => only === undefined || only.some((o) => w.startsWith(o));
 const cells: Cell[] = [];
 const notes: string[] = [];
 const startedAt = new Date();
+const maxVersions = flags["max-versions"] === undefined
+  ? undefined
+  : parseMaxVersions(flags["max-versions"]);
+if (flags.target !== undefined && flags.compare !== undefined) {
+  throw new Error("Give --target or --compare, not both");
+}
+/** The sink answers produce v9 and nothing else (no ApiVersions). */
+const SINK_VERSIONS = { ...newestVersions(), Produce: 9 };
 
 function log(message: string): void {
   const sec = ((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(4);
@@ -203,7 +226,9 @@ async function ceilings(round: number): Promise<void> {
     ]] as const
   ) {
     const sink = await startCeilingServer("sink");
-    const load = await runLoad(plan(sink.target).map((s) => ({ ...s, skipCreate: true })));
+    const load = await runLoad(
+      plan(sink.target).map((s) => ({ ...s, skipCreate: true, versions: SINK_VERSIONS })),
+    );
     sink.stop();
     record({
       workload: `ceiling-${name}`,
@@ -216,26 +241,47 @@ async function ceilings(round: number): Promise<void> {
   }
 }
 
+const clientRunOptions = {
+  rounds,
+  scale,
+  maxVersions,
+  wants,
+  record,
+};
+
 async function targetRun(target: string): Promise<void> {
-  for (let round = 0; round <= rounds; round++) {
-    for (
-      const [name, plan] of [
-        ["w1-produce-1k", produce1k(scale)],
-        ["w2-produce-100b", produce100(scale)],
-        ["w2-produce-50", produce50(scale)],
-      ] as const
-    ) {
-      if (wants(name)) record(await measureTarget(name, round, target, plan));
-    }
-    if (wants("w4")) {
-      if (round === 0) await runLoad(fillCatchUp(scale.consumeBytes)(target));
-      record(await measureTarget("w4-consume-1", round, target, consumeCatchUp(1)));
-      record(await measureTarget("w4-consume-4", round, target, consumeCatchUp(4)));
-    }
-    for (const rate of [10e6, 50e6]) {
-      const name = `w5-latency-${rate / 1e6}MBps`;
-      if (wants(name)) record(await measureTarget(name, round, target, latencyAt(scale, rate)));
-    }
+  const side = { variant: "target", bootstrap: target };
+  notes.push(await versionsNote(side, maxVersions));
+  await runClientWorkloads([side], clientRunOptions);
+}
+
+/** Denka (the first runtime's default variant, started here) and `target`, interleaved. */
+async function compareRun(target: string): Promise<void> {
+  const variant = {
+    runtime: runtimes[0],
+    writer: "pwrite" as const,
+    fetchPath: "sendfile" as const,
+  };
+  const dir = freshDir();
+  const broker = await BrokerProcess.start(variant, dir);
+  try {
+    const sides: Side[] = [
+      { variant: variantName(variant), bootstrap: broker.bootstrap, broker },
+      { variant: "target", bootstrap: target },
+    ];
+    log(`comparing ${sides[0].variant} at ${broker.bootstrap} with ${target}`);
+    notes.push(
+      `Denka (${sides[0].variant}) was started by the bench at ${broker.bootstrap} over a fresh ` +
+        `data directory and ran for the whole comparison, as the target did; each workload ran on ` +
+        "both in turn, Denka first in even rounds and the target first in odd ones.",
+    );
+    for (const side of sides) notes.push(await versionsNote(side, maxVersions));
+    await runClientWorkloads(sides, clientRunOptions);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\nDenka's log:\n${broker.logTail}`);
+  } finally {
+    await broker.stop();
+    await removeDir(dir);
   }
 }
 
@@ -410,6 +456,7 @@ log(
 );
 try {
   if (flags.target !== undefined) await targetRun(flags.target);
+  else if (flags.compare !== undefined) await compareRun(flags.compare);
   else await brokerRun();
 } finally {
   if (flags.scratch === undefined) await removeDir(scratch);
@@ -418,12 +465,22 @@ const summary = summarize(cells);
 const stamp = startedAt.toISOString().replace(/:/g, "-").replace(/\..*/, "");
 const base = join(
   flags.out,
-  `${stamp}${flags.quick ? "-quick" : ""}${flags.target ? "-target" : ""}`,
+  `${stamp}${flags.quick ? "-quick" : ""}${flags.target ? "-target" : ""}${
+    flags.compare ? "-compare" : ""
+  }`,
 );
 const report = {
   startedAt: startedAt.toISOString(),
   durationSec: (Date.now() - startedAt.getTime()) / 1000,
-  options: { quick: flags.quick, rounds, runtimes, target: flags.target ?? null, scale },
+  options: {
+    quick: flags.quick,
+    rounds,
+    runtimes,
+    target: flags.target ?? null,
+    compare: flags.compare ?? null,
+    maxVersions: maxVersions ?? null,
+    scale,
+  },
   machine: {
     ...machineInfo,
     loadAverageAtEnd: (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" "),

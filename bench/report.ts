@@ -70,11 +70,53 @@ export interface TargetLine {
   readonly met: boolean | undefined;
 }
 
+/** One workload of a `--compare` run: both sides' figures and Denka / target per round. */
+export interface ComparisonLine {
+  readonly workload: string;
+  /** Denka's variant name (`deno/pwrite/sendfile`). */
+  readonly denka: string;
+  readonly bytesPerSec: { denka?: Stat; target?: Stat; ratio?: Stat };
+  /** Latency workloads only. */
+  readonly p50Ms?: { denka?: Stat; target?: Stat; ratio?: Stat };
+  readonly p99Ms?: { denka?: Stat; target?: Stat; ratio?: Stat };
+}
+
 /** Everything the markdown needs. */
 export interface Summary {
   readonly rows: { workload: string; variant: string; stats: Partial<Record<Field, Stat>> }[];
   readonly ratios: { name: string; figure: Stat | undefined }[];
   readonly targets: TargetLine[];
+  /** `--compare` runs: Denka / target per workload (empty otherwise). */
+  readonly comparison: ComparisonLine[];
+}
+
+/** The variant name of the broker `--target` / `--compare` point at. */
+export const TARGET_VARIANT = "target";
+
+/** Denka / target per workload that ran on both, ratios taken inside each round. */
+export function compareWithTarget(cells: readonly Cell[]): ComparisonLine[] {
+  const workloads = [
+    ...new Set(cells.filter((c) => c.variant === TARGET_VARIANT).map((c) => c.workload)),
+  ];
+  const lines: ComparisonLine[] = [];
+  for (const workload of workloads) {
+    const denka = cells.find((c) => c.workload === workload && c.variant !== TARGET_VARIANT)
+      ?.variant;
+    if (denka === undefined) continue;
+    const both = (field: Field) => ({
+      denka: pick(cells, workload, denka, field),
+      target: pick(cells, workload, TARGET_VARIANT, field),
+      ratio: ratio(cells, [workload, denka], [workload, TARGET_VARIANT], field),
+    });
+    const latency = cells.some((c) => c.workload === workload && c.p99Ms !== undefined);
+    lines.push({
+      workload,
+      denka,
+      bytesPerSec: both("bytesPerSec"),
+      ...(latency ? { p50Ms: both("p50Ms"), p99Ms: both("p99Ms") } : {}),
+    });
+  }
+  return lines;
 }
 
 const ROW_FIELDS: Field[] = [
@@ -411,7 +453,7 @@ export function summarize(cells: readonly Cell[]): Summary {
       atLeast(r("w4 consume 1, bun: sendfile / copy"), 1),
     ),
   ];
-  return { rows, ratios, targets };
+  return { rows, ratios, targets, comparison: compareWithTarget(cells) };
 }
 
 function fmt(s: Stat | undefined, digits = 2, k = 1): string {
@@ -420,11 +462,35 @@ function fmt(s: Stat | undefined, digits = 2, k = 1): string {
   return s.n > 1 ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : f(s.median);
 }
 
+function renderComparison(out: string[], lines: readonly ComparisonLine[]): void {
+  if (lines.length === 0) return;
+  out.push(
+    "",
+    "## Denka / target",
+    "",
+    "Ratios are taken inside each round (above 1: Denka moved more MB/s, or had the higher latency).",
+    "",
+    "| workload | Denka MB/s | target MB/s | Denka / target MB/s | Denka p50 / p99 ms | target p50 / p99 ms | Denka / target p99 |",
+    "|---|---|---|---|---|---|---|",
+  );
+  for (const l of lines) {
+    const lat = (side: "denka" | "target") =>
+      l.p99Ms === undefined ? "" : `${fmt(l.p50Ms?.[side])} / ${fmt(l.p99Ms[side])}`;
+    out.push(
+      `| ${l.workload} | ${fmt(l.bytesPerSec.denka, 0, 1e6)} | ${
+        fmt(l.bytesPerSec.target, 0, 1e6)
+      } | ${fmt(l.bytesPerSec.ratio)} | ${lat("denka")} | ${lat("target")} | ${
+        l.p99Ms === undefined ? "" : fmt(l.p99Ms.ratio)
+      } |`,
+    );
+  }
+}
+
 /** The run as markdown: machine, targets, ratios, every workload. */
 export function renderMarkdown(report: {
   startedAt: string;
   durationSec: number;
-  options: { quick: boolean; rounds: number; target: string | null };
+  options: { quick: boolean; rounds: number; target: string | null; compare?: string | null };
   machine: Record<string, string>;
   notes: string[];
   summary: Summary;
@@ -437,22 +503,29 @@ export function renderMarkdown(report: {
     `${
       options.quick ? "Quick" : "Full"
     } run, ${options.rounds} measured round(s) after a discarded warm-up, ` +
-      `${report.durationSec.toFixed(0)} s${options.target ? `, against ${options.target}` : ""}. ` +
+      `${report.durationSec.toFixed(0)} s${options.target ? `, against ${options.target}` : ""}${
+        options.compare ? `, Denka compared with ${options.compare}` : ""
+      }. ` +
       `Machine: ${machine.cpu}, ${machine.memory}, Linux ${machine.kernel}, Deno ${machine.deno}; ` +
       `load average ${machine.loadAverageAtStart} at start, ${machine.loadAverageAtEnd} at end. ` +
       "Cells: median (min–max) over rounds; ratios are taken inside each round.",
   );
   for (const n of report.notes) out.push("", `> ${n}`);
-  if (summary.targets.some((t) => t.figure !== undefined)) {
+  // The issue's targets are about the broker suite, not a client run against a target.
+  const clientRun = Boolean(options.target) || Boolean(options.compare);
+  if (!clientRun && summary.targets.some((t) => t.figure !== undefined)) {
     out.push("", "## Targets", "", "| target | goal | measured | met |", "|---|---|---|---|");
     for (const t of summary.targets) {
       const met = t.met === undefined ? "not measured" : t.met ? "yes" : "**no**";
       out.push(`| ${t.name} | ${t.target} | ${fmt(t.figure)} ${t.unit} | ${met} |`);
     }
   }
-  out.push("", "## Same-round ratios", "", "| ratio | median (min–max) |", "|---|---|");
-  for (const r of summary.ratios) {
-    if (r.figure !== undefined) out.push(`| ${r.name} | ${fmt(r.figure)} |`);
+  renderComparison(out, summary.comparison ?? []);
+  if (summary.ratios.some((r) => r.figure !== undefined)) {
+    out.push("", "## Same-round ratios", "", "| ratio | median (min–max) |", "|---|---|");
+    for (const r of summary.ratios) {
+      if (r.figure !== undefined) out.push(`| ${r.name} | ${fmt(r.figure)} |`);
+    }
   }
   out.push(
     "",

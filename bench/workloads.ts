@@ -111,11 +111,14 @@ export const produceAcksAll = (s: Scale, acks: number): LoadPlan => (target) => 
   durationMs: s.produceMs,
 }];
 
+/** The catch-up topic of a run on brokers the bench starts (a fresh data directory). */
+export const CATCH_UP_TOPIC = "w4-catchup";
+
 /** Fills the catch-up topic with `totalBytes` of 1 MiB batches of 1 KiB records. */
-export const fillCatchUp = (totalBytes: number): LoadPlan => (target) => [{
+export const fillCatchUp = (totalBytes: number, topic = CATCH_UP_TOPIC): LoadPlan => (target) => [{
   mode: "produce",
   target,
-  topic: "w4-catchup",
+  topic,
   partitions: 16,
   recordBytes: 1024,
   batchBytes: 1024 * 1024,
@@ -127,11 +130,11 @@ export const fillCatchUp = (totalBytes: number): LoadPlan => (target) => [{
 }];
 
 /** Workload 4: catch-up read of the whole topic by `consumers` processes sharing its partitions. */
-export const consumeCatchUp = (consumers: number): LoadPlan => (target) =>
+export const consumeCatchUp = (consumers: number, topic = CATCH_UP_TOPIC): LoadPlan => (target) =>
   Array.from({ length: consumers }, (_, i) => ({
     mode: "consume" as const,
     target,
-    topic: "w4-catchup",
+    topic,
     partitions: 16,
     skipCreate: true,
     assigned: Array.from({ length: 16 / consumers }, (_, j) => i + j * consumers),
@@ -203,6 +206,39 @@ export async function measureTarget(
   return cellOf(workload, "target", round, await runLoad(plan(target)));
 }
 
+/**
+ * Runs `plan` against a running `broker` (its peak RSS reset first) and takes
+ * its CPU, RSS and counters around the load.
+ */
+export async function measureRunning(
+  workload: string,
+  round: number,
+  broker: BrokerProcess,
+  plan: LoadPlan,
+): Promise<Cell> {
+  broker.resetPeakRss();
+  const countersBefore = await broker.counters();
+  const before = broker.sample();
+  const startedMs = performance.now();
+  const load = await runLoad(plan(broker.bootstrap));
+  const wallSec = (performance.now() - startedMs) / 1000;
+  const after = broker.sample();
+  const countersAfter = await broker.counters();
+  const cpuSec = after.cpuSeconds - before.cpuSeconds;
+  const movedGB = (load.recordBytes || 1) / 1e9;
+  return {
+    ...cellOf(workload, variantName(broker.variant), round, load),
+    cpuSecPerGB: cpuSec / movedGB,
+    cpuCores: cpuSec / wallSec,
+    peakRssBytes: after.peakRssBytes,
+    rssBytes: after.rssBytes,
+    sendfileBytes: countersAfter.sendfileBytes - countersBefore.sendfileBytes,
+    copyBytes: countersAfter.copyBytes - countersBefore.copyBytes,
+    sendfileCalls: countersAfter.sendfileCalls - countersBefore.sendfileCalls,
+    wouldBlock: countersAfter.wouldBlock - countersBefore.wouldBlock,
+  };
+}
+
 /** Options of {@linkcode measureBroker}. */
 export interface MeasureOptions {
   /** Load run first, not measured (fills a topic, creates partitions). */
@@ -234,28 +270,7 @@ export async function measureBroker(
         idleRssBytes: after.rssBytes,
       };
     }
-    broker.resetPeakRss();
-    const countersBefore = await broker.counters();
-    const before = broker.sample();
-    const startedMs = performance.now();
-    const load = await runLoad(plan(broker.bootstrap));
-    const wallSec = (performance.now() - startedMs) / 1000;
-    const after = broker.sample();
-    const countersAfter = await broker.counters();
-    const cpuSec = after.cpuSeconds - before.cpuSeconds;
-    const movedGB = (load.recordBytes || 1) / 1e9;
-    return {
-      ...cellOf(workload, variantName(variant), round, load),
-      cpuSecPerGB: cpuSec / movedGB,
-      cpuCores: cpuSec / wallSec,
-      peakRssBytes: after.peakRssBytes,
-      rssBytes: after.rssBytes,
-      sendfileBytes: countersAfter.sendfileBytes - countersBefore.sendfileBytes,
-      copyBytes: countersAfter.copyBytes - countersBefore.copyBytes,
-      sendfileCalls: countersAfter.sendfileCalls - countersBefore.sendfileCalls,
-      wouldBlock: countersAfter.wouldBlock - countersBefore.wouldBlock,
-      ...idle,
-    };
+    return { ...await measureRunning(workload, round, broker, plan), ...idle };
   } catch (e) {
     throw new Error(
       `${workload} on ${variantName(variant)} failed: ${(e as Error).message}\n${broker.logTail}`,

@@ -1,4 +1,4 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { AppendWaiters, waitInterest } from "./append_waiters.ts";
 
 Deno.test("waitInterest() builds one partition bitmap per topic", () => {

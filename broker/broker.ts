@@ -6,8 +6,12 @@
  * @module
  */
 import type { Libc, Listener, Runtime, Socket, SocketHandlers } from "../ffi/port.ts";
-import { loadLibc, loadRuntime } from "../ffi/load.ts";
-import { createLogger, type Logger } from "../util/log.ts";
+import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
+import { useNativeCrc32c } from "../protocol/record_batch.ts";
+import { useNativeDecoders } from "../protocol/decompress.ts";
+import { createLogger, type Logger, LogLevels, LogRateLimiter } from "../util/log.ts";
+import { BackgroundTasks } from "../util/background.ts";
+import { DynamicBrokerConfigs } from "./dynamic_config.ts";
 import { AppendWaiters } from "./append_waiters.ts";
 import { type BrokerConfig, type HostPort, resolveFetchPath } from "./config.ts";
 import { Connection, type ConnectionShared } from "./connection.ts";
@@ -29,7 +33,8 @@ import { LogMaintenance } from "./log_maintenance.ts";
 import { ClientQuotaStore } from "./client_quota_store.ts";
 import { ClientQuotas } from "./quotas.ts";
 import { BrokerMetrics } from "./http/broker_metrics.ts";
-import { type GroupSource, noGroups } from "./http/groups_source.ts";
+import type { TrafficSink } from "./traffic.ts";
+import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
 
 /** What a refused connection's socket (already closed) reports to. */
@@ -50,6 +55,14 @@ export class Broker implements BrokerCore {
   readonly topics: TopicRegistry;
   readonly waiters = new AppendWaiters();
   readonly logger: Logger;
+  /** Every logger's level, changeable at run time (BROKER_LOGGER resources). */
+  readonly logLevels: LogLevels;
+  /** Broker settings changed at run time (AlterConfigs on BROKER resources). */
+  readonly dynamicConfigs: DynamicBrokerConfigs;
+  /** Warnings that may repeat (bad connections, failed appends, failed accepts), rate-limited by kind. */
+  readonly logLimiter: LogRateLimiter;
+  /** Where errors of timers and unawaited promises go: logged, counted, never the end of the process. */
+  readonly background: BackgroundTasks;
   readonly producerIds: ProducerIds;
   /** Consumer groups and committed offsets. */
   readonly groups: GroupCoordinator;
@@ -78,10 +91,13 @@ export class Broker implements BrokerCore {
   };
   /** Prometheus metrics (served on the HTTP listener's /metrics). */
   readonly metrics = new BrokerMetrics();
+  /** Per-topic Kafka traffic goes to the metrics. */
+  readonly traffic: TrafficSink = this.metrics;
   /** Consumer groups as the HTTP API and metrics see them (the groups coordinator sets it). */
   groupSource: GroupSource = noGroups;
   readonly #runtime: Runtime;
   readonly #router: RequestRouter;
+  readonly #connectionLogger: Logger;
   #http: BrokerHttpServer | undefined;
   #ready = false;
   readonly #connections: ConnectionTable;
@@ -100,9 +116,15 @@ export class Broker implements BrokerCore {
   private constructor(config: BrokerConfig, libc: Libc, runtime: Runtime, deps: BrokerDeps) {
     this.config = config;
     this.libc = this.metrics.timedLibc(libc);
-    this.flusher = new GroupCommit();
     this.#runtime = runtime;
-    this.logger = deps.logger ?? createLogger(config.logLevel);
+    this.logLevels = new LogLevels(config.logLevel);
+    this.logger = deps.logger ?? createLogger(this.logLevels);
+    this.logLimiter = new LogRateLimiter(this.logger);
+    this.background = new BackgroundTasks(this.logger, this.logLimiter);
+    this.flusher = new GroupCommit({
+      onError: (error) => this.background.failed("Flush", error),
+    });
+    this.dynamicConfigs = DynamicBrokerConfigs.open(this.libc, config, this.logger);
     this.#nowMs = deps.nowMs ?? Date.now;
     this.#sendLibc = libc;
     this.#fetchPath = resolveFetchPath(config.fetchPath);
@@ -114,16 +136,17 @@ export class Broker implements BrokerCore {
       frameTimeoutMs: config.frameTimeoutMs,
     }, {
       counters: this.counters,
-      logger: this.logger,
+      logger: this.logger.child("connection"),
+      warnings: this.logLimiter,
       nowMs: () => performance.now(),
       onSweep: (nowMs) => this.#memorySweep?.sweep(nowMs),
     });
     this.fetchSessions = new FetchSessionCache({ slotsMax: config.fetchSessionCacheSlotsMax });
     this.topics = TopicRegistry.open(this.libc, {
       dataDir: config.dataDir,
-      defaults: config.topicDefaults,
+      defaults: this.dynamicConfigs.topicDefaults(),
       writerKind: config.writerKind,
-      logger: this.logger,
+      logger: this.logger.child("topics"),
     });
     this.producerIds = new ProducerIds(this.libc, config.dataDir);
     try {
@@ -142,14 +165,25 @@ export class Broker implements BrokerCore {
     this.maintenance = new LogMaintenance(this.topics, {
       retentionCheckIntervalMs: config.retentionCheckIntervalMs,
       nowMs: this.#nowMs,
-      logger: this.logger,
+      logger: this.logger.child("maintenance"),
       flusher: this.flusher,
+      background: this.background,
     });
+    this.dynamicConfigs.bind((d) => {
+      this.topics.setDefaults(d.topicDefaults());
+      this.quotas.setDefaults(
+        d.number("quota.producer.default"),
+        d.number("quota.consumer.default"),
+      );
+      this.maintenance.producerIdExpirationMs = d.number("producer.id.expiration.ms");
+    });
+    this.#connectionLogger = this.logger.child("connection");
     this.#router = new RequestRouter(this);
     this.#router.observer = this.metrics.observeKafka;
     this.#connectionShared = {
       handler: this.#router,
-      logger: this.logger,
+      logger: this.#connectionLogger,
+      warnings: this.logLimiter,
       requestSizeBytesMax: config.requestSizeBytesMax,
       memory: this.#memory,
       frameBuffers: this.#frameBuffers,
@@ -167,6 +201,8 @@ export class Broker implements BrokerCore {
   /** Opens the data directory and binds the listener. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedMs = performance.now();
+    useNativeCrc32c(loadNativeCrc32c());
+    useNativeDecoders(loadNativeDecoders());
     const libc = deps.libc ?? await loadLibc();
     const runtime = deps.runtime ?? await loadRuntime();
     const broker = new Broker(config, libc, runtime, deps);
@@ -313,6 +349,7 @@ export class Broker implements BrokerCore {
     await this.maintenance.stop();
     await this.flusher.drain(); // waiters of flushes pending or running resolve before the logs close
     this.topics.close();
+    this.logLimiter.flush();
     this.logger.info("Denka stopped: logs flushed and closed.");
   }
 }
@@ -323,6 +360,7 @@ function groupOptions(config: BrokerConfig, broker: Broker) {
     dataDir: config.dataDir,
     logger: broker.logger.child("groups"),
     nowMs: () => broker.nowMs(),
+    onTimerError: (error: unknown) => broker.background.failed("A consumer group timer", error),
     partitions: {
       highWatermark: (topic: string, partition: number) =>
         broker.topics.partition(topic, partition)?.log.highWatermark,

@@ -69,6 +69,25 @@ Deno.test("bad settings fail with a sentence naming the value", () => {
   throwsConfig(() => parseHostPort("h:70000"), /HOST:PORT/);
 });
 
+Deno.test("--segment-index-bytes and its file and topic-config forms take storage's bounds", () => {
+  const below = /"segment.index.bytes" must be between 12 .*time index entry is 12 bytes.*"10"/;
+  throwsConfig(() => resolveConfig([settingsFromArgs(["--segment-index-bytes", "10"])]), below);
+  throwsConfig(
+    () => resolveConfig([settingsFromArgs(["--topic-config", "segment.index.bytes=10"])]),
+    below,
+  );
+  throwsConfig(
+    () => resolveConfig([parseConfigText("log.index.size.max.bytes=10\n", false)]),
+    below,
+  );
+  const at = resolveConfig([settingsFromArgs(["--segment-index-bytes", "12"])]);
+  assertEquals(at.topicDefaults["segment.index.bytes"], "12");
+  throwsConfig(
+    () => resolveConfig([settingsFromArgs(["--segment-bytes", "2147483648"])]),
+    /"segment.bytes" must be between 14 and 2147483647/,
+  );
+});
+
 Deno.test("parseHostPort() reads IPv4, names, bracketed IPv6 and a bare port", () => {
   assertEquals(parseHostPort("127.0.0.1:9092"), { hostname: "127.0.0.1", port: 9092 });
   assertEquals(parseHostPort("[::1]:9"), { hostname: "::1", port: 9 });

@@ -24,7 +24,7 @@
  */
 import type { Socket, SocketHandlers } from "../ffi/port.ts";
 import type { SendChunk } from "../protocol/send_plan.ts";
-import type { Logger } from "../util/log.ts";
+import type { Logger, LogRateLimiter } from "../util/log.ts";
 import type { FrameBufferPool } from "./frame_buffers.ts";
 import type { PendingReservation, RequestMemoryPool } from "./request_memory.ts";
 
@@ -61,6 +61,8 @@ export interface ResponseSender {
 export interface ConnectionShared {
   readonly handler: FrameHandler;
   readonly logger: Logger;
+  /** Why a connection was closed, rate-limited: a client may open bad connections in a loop. */
+  readonly warnings: LogRateLimiter;
   /** Kafka's socket.request.max.bytes. */
   readonly requestSizeBytesMax: number;
   /** Kafka's queued.max.request.bytes. */
@@ -203,7 +205,10 @@ export class Connection implements SocketHandlers {
   close(reason?: string): void {
     if (this.#closed) return;
     if (reason !== undefined) {
-      this.#log.warn(`Closing connection ${this.id} from ${this.socket.remoteAddress}: ${reason}`);
+      this.#shared.warnings.warn(
+        "connection-closed",
+        `Closing connection ${this.id} from ${this.socket.remoteAddress}: ${reason}`,
+      );
     }
     this.socket.close();
     this.#finish();

@@ -1,7 +1,7 @@
 /**
  * The broker's open connections and their limits, under Kafka's names:
  * `max.connections` and `max.connections.per.ip` (a connection past either
- * is closed at once, with a rate-limited log line), `connections.max.idle.ms`
+ * is closed at once, with a rate-limited log line: `util/log.ts`'s `LogRateLimiter`), `connections.max.idle.ms`
  * (a connection with no bytes in or out for that long, and no request in
  * progress, is closed), and Denka's `connections.frame.timeout.ms` (a frame
  * whose first byte arrived must arrive whole within it, counted while the
@@ -15,13 +15,11 @@
  * @module
  */
 import type { Socket } from "../ffi/port.ts";
-import type { Logger } from "../util/log.ts";
+import type { Logger, LogRateLimiter } from "../util/log.ts";
 import type { Connection } from "./connection.ts";
 
 /** The longest time between two sweeps. */
 export const SWEEP_INTERVAL_MS_MAX = 1000;
-/** One warning per kind of event per this long, at most, with a count of those left out. */
-export const WARNING_INTERVAL_MS = 10_000;
 
 /** The limits, from `broker/config.ts`. */
 export interface ConnectionLimits {
@@ -43,31 +41,6 @@ export interface ConnectionCounters {
   connectionsClosedFrameTimeout: number;
 }
 
-/** Warnings of one kind at most once per {@linkcode WARNING_INTERVAL_MS}, with a count of the rest. */
-export class RateLimitedWarnings {
-  readonly #log: Logger;
-  readonly #nowMs: () => number;
-  readonly #lastMs = new Map<string, number>();
-  readonly #suppressed = new Map<string, number>();
-
-  constructor(log: Logger, nowMs: () => number) {
-    this.#log = log;
-    this.#nowMs = nowMs;
-  }
-
-  warn(kind: string, message: string): void {
-    const nowMs = this.#nowMs();
-    if (nowMs - (this.#lastMs.get(kind) ?? -Infinity) < WARNING_INTERVAL_MS) {
-      this.#suppressed.set(kind, (this.#suppressed.get(kind) ?? 0) + 1);
-      return;
-    }
-    const count = this.#suppressed.get(kind) ?? 0;
-    this.#lastMs.set(kind, nowMs);
-    this.#suppressed.delete(kind);
-    this.#log.warn(count > 0 ? `${message} (${count} more like it not logged)` : message);
-  }
-}
-
 /** The host part of `host:port` (IPv6 hosts come without brackets). */
 export function hostOf(address: string): string {
   const colon = address.lastIndexOf(":");
@@ -81,7 +54,7 @@ export class ConnectionTable {
   readonly #perHost = new Map<string, number>();
   readonly #counters: ConnectionCounters;
   readonly #log: Logger;
-  readonly #warnings: RateLimitedWarnings;
+  readonly #warnings: LogRateLimiter;
   readonly #nowMs: () => number;
   readonly #onSweep: (nowMs: number) => void;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -91,6 +64,8 @@ export class ConnectionTable {
     options: {
       counters: ConnectionCounters;
       logger: Logger;
+      /** Refusals and frame timeouts are logged through it (a client may repeat them). */
+      warnings: LogRateLimiter;
       nowMs: () => number;
       /** Runs after each sweep (the broker trims pools there). */
       onSweep?: (nowMs: number) => void;
@@ -100,7 +75,7 @@ export class ConnectionTable {
     this.#counters = options.counters;
     this.#log = options.logger;
     this.#nowMs = options.nowMs;
-    this.#warnings = new RateLimitedWarnings(options.logger, options.nowMs);
+    this.#warnings = options.warnings;
     this.#onSweep = options.onSweep ?? (() => {});
   }
 
@@ -132,7 +107,10 @@ export class ConnectionTable {
     if (refusal === undefined) return true;
     socket.close();
     this.#counters.connectionsRefused++;
-    this.#warnings.warn("refused", `Refused a connection from ${socket.remoteAddress}: ${refusal}`);
+    this.#warnings.warn(
+      "connection-refused",
+      `Refused a connection from ${socket.remoteAddress}: ${refusal}`,
+    );
     return false;
   }
 
@@ -174,7 +152,7 @@ export class ConnectionTable {
       if (c.frameStartedMs !== undefined && nowMs - c.frameStartedMs > frameTimeoutMs) {
         this.#counters.connectionsClosedFrameTimeout++;
         this.#warnings.warn(
-          "frame timeout",
+          "connection-frame-timeout",
           `Closing connection ${c.id} from ${c.socket.remoteAddress}: a request frame did not arrive whole within ${frameTimeoutMs} ms (connections.frame.timeout.ms)`,
         );
         c.close();

@@ -5,16 +5,21 @@
  * @module
  */
 import type { Libc } from "../ffi/port.ts";
+import type { ApiMessage } from "../protocol/messages/mod.ts";
 import type { GroupCommit } from "../storage/flusher.ts";
-import type { Logger } from "../util/log.ts";
+import type { DynamicBrokerConfigs } from "./dynamic_config.ts";
+import type { BackgroundTasks } from "../util/background.ts";
+import type { Logger, LogLevels, LogRateLimiter } from "../util/log.ts";
 import type { AppendWaiters } from "./append_waiters.ts";
 import type { BrokerConfig, HostPort } from "./config.ts";
 import type { Connection } from "./connection.ts";
 import type { FetchSessionCache } from "./fetch_sessions.ts";
+import type { LogMaintenance } from "./log_maintenance.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { ProducerIds } from "./producer_ids.ts";
 import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
+import type { RequestTraffic, TrafficSink } from "./traffic.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -51,6 +56,16 @@ export interface BrokerCore {
   readonly waiters: AppendWaiters;
   readonly counters: BrokerCounters;
   readonly logger: Logger;
+  /** Every logger's level, changeable at run time (BROKER_LOGGER resources). */
+  readonly logLevels: LogLevels;
+  /** Broker settings changed at run time (AlterConfigs on BROKER resources). */
+  readonly dynamicConfigs: DynamicBrokerConfigs;
+  /** Rate-limited logging of warnings that may repeat, by kind (see `util/log.ts`). */
+  readonly logLimiter: LogRateLimiter;
+  /** Containment of background work's errors (see `util/background.ts`). */
+  readonly background: BackgroundTasks;
+  /** Retention and the cleaner; which partitions the cleaner gave up on. */
+  readonly maintenance: LogMaintenance;
   readonly producerIds: ProducerIds;
   /** Group commit: produces that must wait for the disk share one flush per partition. */
   readonly flusher: GroupCommit;
@@ -60,6 +75,8 @@ export interface BrokerCore {
   readonly groups: GroupCoordinator;
   /** Incremental fetch sessions (KIP-227). */
   readonly fetchSessions: FetchSessionCache;
+  /** Per-topic traffic of the Kafka protocol (the metrics). */
+  readonly traffic: TrafficSink;
   /** The address clients are told to connect to. */
   advertised(): HostPort;
   nowMs(): number;
@@ -83,13 +100,20 @@ export interface RequestContext {
   readonly broker: BrokerCore;
   readonly request: RequestInfo;
   readonly connection: Connection;
+  /** The record bytes and records this request moved, as its handler reports them. */
+  readonly traffic: RequestTraffic;
   /** Runs `fn` once this request's response has been sent (or dropped). */
   afterSend(fn: () => void): void;
+  /**
+   * Keeps the segment fds of `log` that are visible now open until this request's response
+   * has been sent or dropped (its file slices point into them): the one lease of the fetch
+   * path, released by the router.
+   */
+  leaseUntilSent(log: { retainReads(): () => void }): void;
 }
 
-/** A handler for one API key. */
-export interface ApiHandler {
-  readonly apiKey: number;
+/** What a handler module defines: its versions and the function that answers. */
+export interface HandlerSpec<Req, Res> {
   /** Lowest and highest version advertised in ApiVersions. */
   readonly minVersion: number;
   readonly maxVersion: number;
@@ -97,6 +121,31 @@ export interface ApiHandler {
    * Handles a decoded request; returns the response body to encode at the
    * request's version, or `null` for no response (acks=0 produce).
    */
-  // deno-lint-ignore no-explicit-any
-  handle(ctx: RequestContext, request: any): unknown | Promise<unknown>;
+  handle(ctx: RequestContext, request: Req): Res | null | Promise<Res | null>;
+}
+
+/**
+ * A handler for one API key, bound to the generated codecs of that API: the
+ * router decodes with `api.decodeRequest`, calls `handle`, and encodes its
+ * answer with `api.encodeResponse`, so the three agree on the message types
+ * by construction ({@linkcode defineHandler}).
+ */
+export interface ApiHandler {
+  readonly api: ApiMessage;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  handle(ctx: RequestContext, request: unknown): unknown | Promise<unknown>;
+}
+
+/** Binds a handler to its API's generated request and response types. */
+export function defineHandler<Req, Res>(
+  api: ApiMessage<Req, Res>,
+  spec: HandlerSpec<Req, Res>,
+): ApiHandler {
+  return {
+    api: api as ApiMessage,
+    minVersion: spec.minVersion,
+    maxVersion: spec.maxVersion,
+    handle: (ctx, request) => spec.handle(ctx, request as Req),
+  };
 }

@@ -7,12 +7,22 @@
  * every second). The clock is injectable for tests; each step can also be
  * run by hand.
  *
+ * Nothing here can end the process (see `util/background.ts`): an error in
+ * one partition's retention or cleaning is logged and the other partitions go
+ * on. A partition whose cleaning fails with anything but an I/O error (which
+ * is retried at the next run) is marked *uncleanable*, as Kafka's
+ * `LogCleanerManager` does: logged once with the reason, counted in
+ * `/metrics` (`denka_log_cleaner_uncleanable_partitions`, Kafka's
+ * `uncleanable-partitions-count`), and not cleaned again until the broker
+ * restarts. Its records stay readable and appendable; only compaction stops.
+ *
  * @module
  */
 import { IoError } from "../ffi/port.ts";
 import { compactLog } from "../storage/cleaner.ts";
 import type { GroupCommit } from "../storage/flusher.ts";
 import type { PartitionLog } from "../storage/partition_log.ts";
+import { BackgroundTasks, errorText, isAssertionFailure } from "../util/background.ts";
 import type { Logger } from "../util/log.ts";
 import type { TopicRegistry } from "./topics.ts";
 
@@ -28,6 +38,16 @@ export interface LogMaintenanceOptions {
   readonly logger: Logger;
   readonly flusher: GroupCommit;
   readonly producerIdExpirationMs?: number;
+  /** Where errors of the timers' runs go (default: one of its own on `logger`). */
+  readonly background?: BackgroundTasks;
+  /** The cleaner (default {@linkcode compactLog}; tests inject one that fails). */
+  readonly compact?: typeof compactLog;
+}
+
+/** A partition the cleaner gave up on, with why. */
+export interface UncleanablePartition {
+  readonly log: PartitionLog;
+  readonly reason: string;
 }
 
 /** Totals of one {@linkcode LogMaintenance.runRetention} or cleaner run. */
@@ -46,30 +66,49 @@ export class LogMaintenance {
     PartitionLog,
     { activeBaseOffset: number; nextHorizonMs: number }
   >();
+  /** Logs the cleaner gave up on, with the reason (weak: a deleted topic's logs drop out). */
+  readonly #uncleanable = new WeakMap<PartitionLog, string>();
+  readonly #background: BackgroundTasks;
+  readonly #compact: typeof compactLog;
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** The run in progress or queued; it never rejects. */
   #running: Promise<unknown> | undefined;
+  /** Kafka's producer.id.expiration.ms; a dynamic broker setting, changed at run time. */
+  producerIdExpirationMs: number;
 
   constructor(topics: TopicRegistry, options: LogMaintenanceOptions) {
     this.#topics = topics;
     this.#options = options;
+    this.producerIdExpirationMs = options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS;
+    this.#background = options.background ?? new BackgroundTasks(options.logger);
+    this.#compact = options.compact ?? compactLog;
   }
 
   /** Starts the timers. */
   start(): void {
     this.#timers.push(
-      setInterval(() => void this.runOnce(), this.#options.retentionCheckIntervalMs),
-      setInterval(() => this.checkFlushPolicy(), FLUSH_CHECK_INTERVAL_MS),
+      setInterval(() => {
+        if (this.#running !== undefined) return; // a long run is not queued behind again and again
+        this.#background.watch("Log maintenance", this.runOnce());
+      }, this.#options.retentionCheckIntervalMs),
+      setInterval(
+        () => this.#background.run("The flush.ms check", () => this.checkFlushPolicy()),
+        FLUSH_CHECK_INTERVAL_MS,
+      ),
     );
   }
 
-  /** Stops the timers and waits for a run in progress. */
+  /** Stops the timers and waits for a run in progress (its errors went to the background tasks). */
   async stop(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     await this.#running;
   }
 
-  /** Retention, producer expiry, then compaction; a run already in progress is joined. */
+  /**
+   * Retention, producer expiry, then compaction; runs one after another. Rejects only
+   * with a failed assertion: every other error is contained per partition.
+   */
   runOnce(): Promise<MaintenanceTotals> {
     const run = async () => {
       const totals = this.runRetention();
@@ -77,10 +116,22 @@ export class LogMaintenance {
       return totals;
     };
     const chained = (this.#running ?? Promise.resolve()).then(run);
-    this.#running = chained.finally(() => {
-      if (this.#running === chained) this.#running = undefined;
+    // #running never rejects: the caller of runOnce() gets the error (the timer's watcher).
+    const settled: Promise<unknown> = chained.catch(() => {}).finally(() => {
+      if (this.#running === settled) this.#running = undefined;
     });
+    this.#running = settled;
     return chained;
+  }
+
+  /** Live partitions the cleaner gave up on (Kafka's `uncleanable-partitions-count` counts them). */
+  uncleanablePartitions(): UncleanablePartition[] {
+    const out: UncleanablePartition[] = [];
+    for (const log of this.#logs()) {
+      const reason = this.#uncleanable.get(log);
+      if (reason !== undefined) out.push({ log, reason });
+    }
+    return out;
   }
 
   /** Deletes segments past retention and expires idle producers in every partition. */
@@ -90,13 +141,10 @@ export class LogMaintenance {
     for (const log of this.#logs()) {
       try {
         totals.segmentsDeleted += log.deleteRetentionBreached(nowMs).count;
+        totals.producersExpired += log.expireProducers(nowMs, this.producerIdExpirationMs);
       } catch (error) {
-        this.#failed(log, "Retention", error);
+        this.#background.failed("Retention", error, log.dir);
       }
-      totals.producersExpired += log.producerState.removeExpired(
-        nowMs,
-        this.#options.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS,
-      );
     }
     return totals;
   }
@@ -105,16 +153,20 @@ export class LogMaintenance {
   async runCleaner(): Promise<number> {
     let rewritten = 0;
     for (const log of this.#logs()) {
-      if (!log.config.cleanupCompact || log.isClosed) continue;
+      if (!log.config.cleanupCompact || log.isClosed || this.#uncleanable.has(log)) continue;
       const nowMs = this.#options.nowMs();
-      const activeBaseOffset = log.segments[log.segments.length - 1].baseOffset;
+      const activeBaseOffset = log.activeSegmentBaseOffset;
       const last = this.#cleaned.get(log);
       if (
         last !== undefined && last.activeBaseOffset === activeBaseOffset &&
         nowMs < last.nextHorizonMs
       ) continue;
       try {
-        const result = await compactLog(log, { nowMs });
+        const result = await this.#compact(log, { nowMs });
+        if (result.unreadable !== undefined) {
+          this.#markUncleanable(log, result.unreadable);
+          continue;
+        }
         rewritten += result.segmentsRewritten;
         this.#cleaned.set(log, { activeBaseOffset, nextHorizonMs: result.nextHorizonMs });
         if (result.segmentsRewritten > 0) {
@@ -127,7 +179,7 @@ export class LogMaintenance {
           );
         }
       } catch (error) {
-        this.#failed(log, "Compaction", error);
+        this.#cleaningFailed(log, error);
       }
     }
     return rewritten;
@@ -150,8 +202,19 @@ export class LogMaintenance {
     }
   }
 
-  #failed(log: PartitionLog, what: string, error: unknown): void {
-    if (!(error instanceof IoError)) throw error;
-    this.#options.logger.error(`${what} of "${log.dir}" failed: ${error.message}`);
+  /** An I/O error is retried at the next run; a failed assertion stops the broker; the rest: uncleanable. */
+  #cleaningFailed(log: PartitionLog, error: unknown): void {
+    if (error instanceof IoError || isAssertionFailure(error)) {
+      this.#background.failed("Compaction", error, log.dir);
+      return;
+    }
+    this.#markUncleanable(log, errorText(error));
+  }
+
+  #markUncleanable(log: PartitionLog, reason: string): void {
+    this.#uncleanable.set(log, reason);
+    this.#options.logger.error(
+      `Marked "${log.dir}" uncleanable: its compaction failed with ${reason}. Its records stay readable and appendable; it will not be compacted again until the broker restarts.`,
+    );
   }
 }

@@ -17,10 +17,9 @@
  *
  * @module
  */
+import { ApiKey } from "../protocol/messages/mod.ts";
 import type { AlterClientQuotasRequestEntryData } from "../protocol/messages/alter_client_quotas.ts";
 import type { DescribeClientQuotasRequestComponentData } from "../protocol/messages/describe_client_quotas.ts";
-import type { FetchResponse } from "../protocol/messages/fetch.ts";
-import { sendPlanSizeBytes } from "../protocol/send_plan.ts";
 import {
   type ClientQuotaStore,
   CONSUMER_BYTE_RATE,
@@ -30,10 +29,9 @@ import {
   type QuotaOutcome,
 } from "./client_quota_store.ts";
 import type { RequestInfo } from "./context.ts";
+import type { RequestTraffic } from "./traffic.ts";
 import { QuotaSensor, type QuotaWindow } from "./quota_sensor.ts";
 
-const PRODUCE_API_KEY = 0;
-const FETCH_API_KEY = 1;
 /** First Produce and Fetch versions whose clients throttle themselves (KIP-219). */
 const PRODUCE_CLIENT_THROTTLE_MIN_VERSION = 6;
 const FETCH_CLIENT_THROTTLE_MIN_VERSION = 8;
@@ -62,7 +60,7 @@ interface ClientState {
 /** Byte-rate quotas of every client id. */
 export class ClientQuotas {
   readonly #store: ClientQuotaStore;
-  readonly #defaults: Record<QuotaKey, number>;
+  #defaults: Record<QuotaKey, number>;
   readonly #window: QuotaWindow;
   readonly #nowMs: () => number;
   readonly #clients = new Map<string, ClientState>();
@@ -78,6 +76,18 @@ export class ClientQuotas {
     };
     this.#window = options.window;
     this.#nowMs = options.nowMs ?? (() => performance.now());
+    this.#refresh();
+  }
+
+  /**
+   * Replaces the broker-wide defaults (Kafka's quota.producer.default and
+   * quota.consumer.default, dynamic broker settings), in bytes/s; Infinity: unlimited.
+   */
+  setDefaults(producerBytesPerSec: number, consumerBytesPerSec: number): void {
+    this.#defaults = {
+      [PRODUCER_BYTE_RATE]: producerBytesPerSec,
+      [CONSUMER_BYTE_RATE]: consumerBytesPerSec,
+    };
     this.#refresh();
   }
 
@@ -112,21 +122,17 @@ export class ClientQuotas {
 
   /**
    * Records a handled request against its client's quota: Produce by its
-   * request size, Fetch by the record bytes of its response. Returns the
-   * throttle time in ms and, when there is one, sets it as the response's
-   * `throttleTimeMs`.
+   * request size, Fetch by the record bytes its response sends (as its handler
+   * reported them). Returns the throttle time in ms (0: within quota).
    */
-  throttleRequest(info: RequestInfo, requestSizeBytes: number, response: unknown): number {
-    let throttleMs = 0;
-    if (info.apiKey === PRODUCE_API_KEY) {
-      throttleMs = this.recordProduce(info.clientId ?? "", requestSizeBytes);
-    } else if (info.apiKey === FETCH_API_KEY && response !== null) {
-      throttleMs = this.recordFetch(info.clientId ?? "", fetchedBytes(response as FetchResponse));
+  throttleRequest(info: RequestInfo, requestSizeBytes: number, traffic: RequestTraffic): number {
+    if (info.apiKey === ApiKey.Produce) {
+      return this.recordProduce(info.clientId ?? "", requestSizeBytes);
     }
-    if (throttleMs > 0 && response !== null) {
-      (response as { throttleTimeMs: number }).throttleTimeMs = throttleMs;
+    if (info.apiKey === ApiKey.Fetch) {
+      return this.recordFetch(info.clientId ?? "", traffic.bytesOut);
     }
-    return throttleMs;
+    return 0;
   }
 
   /** AlterClientQuotas: changes the dynamic quotas; they apply from the next request. */
@@ -197,22 +203,9 @@ export class ClientQuotas {
  * throttleTimeMs themselves); false when the response itself must wait.
  */
 export function respondsBeforeThrottle(info: RequestInfo): boolean {
-  if (info.apiKey === PRODUCE_API_KEY) {
+  if (info.apiKey === ApiKey.Produce) {
     return info.apiVersion >= PRODUCE_CLIENT_THROTTLE_MIN_VERSION;
   }
-  if (info.apiKey === FETCH_API_KEY) return info.apiVersion >= FETCH_CLIENT_THROTTLE_MIN_VERSION;
+  if (info.apiKey === ApiKey.Fetch) return info.apiVersion >= FETCH_CLIENT_THROTTLE_MIN_VERSION;
   return true;
-}
-
-/** Record bytes in a Fetch response (file slices or buffers). */
-function fetchedBytes(response: FetchResponse): number {
-  let totalBytes = 0;
-  for (const t of response.responses) {
-    for (const p of t.partitions) {
-      const records = p.records;
-      if (records === null) continue;
-      totalBytes += records instanceof Uint8Array ? records.length : sendPlanSizeBytes(records);
-    }
-  }
-  return totalBytes;
 }

@@ -1,11 +1,10 @@
 import { memoryLibc } from "../ffi/memory.ts";
-import type { FetchResponse } from "../protocol/messages/fetch.ts";
-import type { ProduceResponse } from "../protocol/messages/produce.ts";
 import { assertEquals } from "../util/assert.ts";
 import { ClientQuotaStore } from "./client_quota_store.ts";
 import type { RequestInfo } from "./context.ts";
 import { ClientQuotas, type ClientQuotasOptions, respondsBeforeThrottle } from "./quotas.ts";
 import { KAFKA_QUOTA_WINDOW } from "./quota_sensor.ts";
+import { NO_TRAFFIC_SINK, RequestTraffic } from "./traffic.ts";
 
 /** Quotas over an in-memory data dir with a manual clock (`clock.nowMs` is set by the test). */
 function open(options: Partial<ClientQuotasOptions> = {}) {
@@ -90,36 +89,30 @@ Deno.test("ClientQuotas applies a changed quota to the rate already measured", (
   assertEquals(quotas.recordProduce("app", 1), 10_001);
 });
 
-Deno.test("ClientQuotas.throttleRequest() counts Produce request bytes and sets throttleTimeMs", () => {
+Deno.test("ClientQuotas.throttleRequest() counts Produce request bytes", () => {
   const { quotas } = open({ producerBytesPerSec: 100 });
-  const response = { responses: [], throttleTimeMs: 0, nodeEndpoints: [] } as ProduceResponse;
-  assertEquals(quotas.throttleRequest(info(0, 9, "app"), 1000, response), 0);
-  const throttleMs = quotas.throttleRequest(info(0, 9, "app"), 1000, response);
-  assertEquals(throttleMs, 10_000);
-  assertEquals(response.throttleTimeMs, 10_000);
-  // acks=0: no response, the throttle is still computed.
-  assertEquals(quotas.throttleRequest(info(0, 9, "app"), 1000, null), 20_000);
+  const traffic = new RequestTraffic(NO_TRAFFIC_SINK);
+  assertEquals(quotas.throttleRequest(info(0, 9, "app"), 1000, traffic), 0);
+  assertEquals(quotas.throttleRequest(info(0, 9, "app"), 1000, traffic), 10_000);
+  // acks=0 counts the same way: the throttle is computed from the request.
+  assertEquals(quotas.throttleRequest(info(0, 9, "app"), 1000, traffic), 20_000);
   // Other APIs are not counted.
-  assertEquals(quotas.throttleRequest(info(3, 9, "app"), 1e9, {}), 0);
+  assertEquals(quotas.throttleRequest(info(3, 9, "app"), 1e9, traffic), 0);
 });
 
-Deno.test("ClientQuotas.throttleRequest() counts the record bytes of a Fetch response", () => {
+Deno.test("ClientQuotas.throttleRequest() counts the record bytes a Fetch handler reported", () => {
   const { quotas } = open({ consumerBytesPerSec: 100 });
-  const partition = (records: FetchResponse["responses"][0]["partitions"][0]["records"]) =>
-    ({ records }) as FetchResponse["responses"][0]["partitions"][0];
-  const response = {
-    throttleTimeMs: 0,
-    responses: [{
-      partitions: [
-        partition([{ fd: 3, positionBytes: 0, sizeBytes: 1500 }, new Uint8Array(300)]),
-        partition(new Uint8Array(200)),
-        partition(null),
-      ],
-    }],
-  } as unknown as FetchResponse;
+  const counted: [string, number, number][] = [];
+  const traffic = new RequestTraffic({
+    countIn() {},
+    countOut: (topic, bytes, records) => counted.push([topic, bytes, records]),
+  });
+  traffic.countOut("a", 1800, 18);
+  traffic.countOut("b", 200, 2);
+  assertEquals(counted, [["a", 1800, 18], ["b", 200, 2]]);
+  assertEquals(traffic.bytesOut, 2000);
   // 2000 bytes over 10 s against 100 B/s: (200 - 100) / 100 * 10 s.
-  assertEquals(quotas.throttleRequest(info(1, 12, null), 50, response), 10_000);
-  assertEquals(response.throttleTimeMs, 10_000);
+  assertEquals(quotas.throttleRequest(info(1, 12, null), 50, traffic), 10_000);
 });
 
 Deno.test("respondsBeforeThrottle() follows KIP-219's versions", () => {

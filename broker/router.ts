@@ -16,7 +16,7 @@ import {
   encodeResponseHeader,
   finishFrame,
 } from "../protocol/frame.ts";
-import { apiTable } from "../protocol/messages/mod.ts";
+import { ApiKey, apiTable } from "../protocol/messages/mod.ts";
 import { Reader, Writer } from "../protocol/primitives.ts";
 import type { SendChunk } from "../protocol/send_plan.ts";
 import type { ApiHandler, BrokerCore, RequestInfo } from "./context.ts";
@@ -24,23 +24,18 @@ import { type Connection, FrameError, type FrameHandler } from "./connection.ts"
 import { apiHandlers } from "./handlers/mod.ts";
 import { type ApiRanges, apiVersionsBody, apiVersionsHandler } from "./handlers/api_versions.ts";
 import { respondsBeforeThrottle } from "./quotas.ts";
+import { RequestTraffic } from "./traffic.ts";
 
-const API_VERSIONS_KEY = 18;
 /** Response writers a connection keeps for reuse, at most. */
 /** Free response writers kept for reuse, shared by all connections (an idle connection holds none). */
 const FREE_WRITERS_MAX = 64;
 
 /**
- * Sees every request a handler ran (metrics): its header, how long the handler
- * took, the decoded request and the response (`null` for none, `undefined` when
- * the handler threw). Must not throw or keep the objects.
+ * Sees every request a handler ran (metrics): its header and how long the
+ * handler took, also when it threw. Must not throw. (Traffic is reported by
+ * the handlers themselves, see `traffic.ts`.)
  */
-export type RequestObserver = (
-  info: RequestInfo,
-  elapsedMs: number,
-  request: unknown,
-  response: unknown,
-) => void;
+export type RequestObserver = (info: RequestInfo, elapsedMs: number) => void;
 
 /** Dispatches frames to handlers. */
 export class RequestRouter implements FrameHandler {
@@ -56,14 +51,15 @@ export class RequestRouter implements FrameHandler {
     this.#broker = broker;
     const all = [...apiHandlers, apiVersionsHandler(() => this.#ranges)];
     for (const h of all) {
-      const spec = apiTable[h.apiKey];
-      if (spec === undefined || h.minVersion < spec.minVersion || h.maxVersion > spec.maxVersion) {
-        throw new Error(`Handler for API key ${h.apiKey} serves versions outside its spec.`);
+      const api = h.api;
+      if (h.minVersion < api.minVersion || h.maxVersion > api.maxVersion) {
+        throw new Error(`Handler for ${api.name} serves versions outside its spec.`);
       }
-      this.#handlers.set(h.apiKey, h);
+      if (this.#handlers.has(api.apiKey)) throw new Error(`Two handlers for ${api.name}.`);
+      this.#handlers.set(api.apiKey, h);
     }
     this.#ranges = [...this.#handlers.values()]
-      .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
+      .map((h) => ({ apiKey: h.api.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
       .sort((a, b) => a.apiKey - b.apiKey);
   }
 
@@ -87,7 +83,7 @@ export class RequestRouter implements FrameHandler {
       throw new FrameError(`unknown or unsupported API key ${info.apiKey}`);
     }
     if (info.apiVersion < handler.minVersion || info.apiVersion > handler.maxVersion) {
-      if (info.apiKey === API_VERSIONS_KEY) {
+      if (info.apiKey === ApiKey.ApiVersions) {
         const w = this.#takeWriter(connection);
         await connection.send(
           this.#encode(w, info, 0, apiVersionsBody(this.#ranges, ErrorCode.UNSUPPORTED_VERSION)),
@@ -99,9 +95,8 @@ export class RequestRouter implements FrameHandler {
         `API key ${info.apiKey} version ${info.apiVersion} is outside the served range ${handler.minVersion}-${handler.maxVersion}`,
       );
     }
-    const spec = apiTable[info.apiKey]!;
     const reader = new Reader(frame, header.headerSizeBytes);
-    const request = spec.decodeRequest(reader, info.apiVersion);
+    const request = handler.api.decodeRequest(reader, info.apiVersion);
     if (!reader.ok) {
       throw new FrameError(
         `cannot decode API key ${info.apiKey} v${info.apiVersion}: ${reader.error}`,
@@ -112,20 +107,28 @@ export class RequestRouter implements FrameHandler {
       for (const fn of settled) fn();
     };
     let response: unknown;
+    const traffic = new RequestTraffic(this.#broker.traffic);
     const startedMs = performance.now();
     try {
-      response = await handler.handle(
-        { broker: this.#broker, request: info, connection, afterSend: (fn) => settled.push(fn) },
-        request,
-      );
+      response = await handler.handle({
+        broker: this.#broker,
+        request: info,
+        connection,
+        traffic,
+        afterSend: (fn) => settled.push(fn),
+        leaseUntilSent: (log) => settled.push(log.retainReads()),
+      }, request);
     } catch (e) {
-      this.observer?.(info, performance.now() - startedMs, request, undefined);
       runSettled();
       throw e;
+    } finally {
+      this.observer?.(info, performance.now() - startedMs);
     }
-    this.observer?.(info, performance.now() - startedMs, request, response);
     const quotas = this.#broker.quotas;
-    const throttleMs = quotas.active ? quotas.throttleRequest(info, frame.length, response) : 0;
+    const throttleMs = quotas.active ? quotas.throttleRequest(info, frame.length, traffic) : 0;
+    if (throttleMs > 0 && response !== null) {
+      (response as { throttleTimeMs: number }).throttleTimeMs = throttleMs;
+    }
     if (response === null || connection.closed) {
       runSettled();
       if (throttleMs > 0) await connection.mute(throttleMs); // acks=0: nothing to answer

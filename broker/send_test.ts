@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert } from "../util/assert.ts";
 import { Buffer } from "node:buffer";
 import { denoLibc, denoRuntime } from "../ffi/deno.ts";
 import { OpenFlags, type Socket } from "../ffi/port.ts";

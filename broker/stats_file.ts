@@ -27,10 +27,18 @@ export interface StatsSnapshot {
   readonly counters: BrokerCounters;
 }
 
-/** Installs the SIGUSR2 handler; returns a function that writes a final snapshot. */
+/**
+ * Installs the SIGUSR2 handler; returns a function that writes a final snapshot. A write
+ * that fails on a signal goes to `onError` (the broker logs it and goes on) instead of
+ * ending the process; the first write and the final one throw.
+ */
 export function installStatsFile(
   path: string,
-  source: { readonly counters: BrokerCounters; readonly runtime: string },
+  source: {
+    readonly counters: BrokerCounters;
+    readonly runtime: string;
+    readonly onError?: (error: unknown) => void;
+  },
 ): () => void {
   let seq = 0;
   const write = () => {
@@ -44,7 +52,14 @@ export function installStatsFile(
     writeFileSync(`${path}.tmp`, JSON.stringify(snapshot));
     renameSync(`${path}.tmp`, path);
   };
-  process.on("SIGUSR2", write);
+  process.on("SIGUSR2", () => {
+    try {
+      write();
+    } catch (error) {
+      if (source.onError === undefined) throw error;
+      source.onError(error);
+    }
+  });
   write(); // seq 1: the broker is listening
   return write;
 }

@@ -12,12 +12,14 @@ import type { Libc } from "../ffi/port.ts";
 import { Errno, IoError } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { LogConfig } from "../storage/log_config.ts";
+import { joinPath, parsePartitionDirName, partitionDirName } from "../storage/log_files.ts";
 import { PartitionLog } from "../storage/partition_log.ts";
 import type { Logger } from "../util/log.ts";
 import { KafkaError } from "./kafka_error.ts";
 import {
+  checkTopicOverrides,
+  logConfigOf,
   TopicConfigError,
-  topicConfigNumber,
   type TopicConfigs,
   validateTopicConfig,
 } from "./topic_config.ts";
@@ -34,12 +36,6 @@ export interface Partition {
   readonly topic: Topic;
   readonly index: number;
   readonly log: PartitionLog;
-  /**
-   * Responses in flight whose file slices point into this log. A deleted
-   * topic's files are closed only when this drops to zero, so that a
-   * `sendfile` never reads an fd number that was closed and reused.
-   */
-  sendsInFlight: number;
 }
 
 /** One topic. */
@@ -92,13 +88,12 @@ export function validateTopicName(name: string): void {
 export class TopicRegistry {
   readonly #libc: Libc;
   readonly #dataDir: string;
-  readonly #defaults: TopicConfigs;
+  #defaults: TopicConfigs;
   readonly #writerKind: LogConfig["writerKind"];
   readonly #log: Logger;
   readonly #byName = new Map<string, Topic>();
   readonly #byId = new Map<string, Topic>();
   /** Deleted topics' partitions whose files wait for in-flight sends. */
-  readonly #deleting = new Set<Partition>();
   /** Called after every deletion (see {@linkcode TopicRegistry.onDeleted}). */
   readonly #deletedListeners: ((topic: Topic) => void)[] = [];
 
@@ -161,19 +156,29 @@ export class TopicRegistry {
     return { ...this.#defaults, ...topic.overrides };
   }
 
+  /** The broker's topic defaults as they stand (static, or changed at run time). */
+  get defaults(): Readonly<TopicConfigs> {
+    return this.#defaults;
+  }
+
+  /**
+   * Replaces the broker's topic defaults (dynamic broker configs) and applies them to every
+   * open log; topics keep their own overrides. A log that refuses the settings throws
+   * TopicConfigError, and the caller restores the previous defaults.
+   */
+  setDefaults(defaults: TopicConfigs): void {
+    this.#defaults = { ...defaults };
+    for (const topic of this.#byName.values()) {
+      const logConfig = this.logConfig(this.configs(topic));
+      for (const p of topic.partitions) p.log.reconfigure(logConfig);
+    }
+  }
+
   /** Checks a CreateTopics request without creating anything. */
   validateCreate(name: string, partitionCount: number, overrides: TopicConfigs): TopicConfigs {
     validateTopicName(name);
     if (this.#byName.has(name)) {
       throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic "${name}" already exists.`);
-    }
-    for (const p of this.#deleting) {
-      if (p.topic.name === name) {
-        throw new KafkaError(
-          ErrorCode.TOPIC_ALREADY_EXISTS,
-          `Topic "${name}" is marked for deletion.`,
-        );
-      }
     }
     if (
       !Number.isInteger(partitionCount) || partitionCount < 1 ||
@@ -184,18 +189,7 @@ export class TopicRegistry {
         `Number of partitions must be between 1 and ${PARTITIONS_PER_TOPIC_MAX}, got ${partitionCount}.`,
       );
     }
-    const checked: TopicConfigs = {};
-    for (const [key, value] of Object.entries(overrides)) {
-      try {
-        checked[key] = validateTopicConfig(key, value);
-      } catch (e) {
-        if (e instanceof TopicConfigError) {
-          throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
-        }
-        throw e;
-      }
-    }
-    return checked;
+    return this.#checkOverrides(overrides);
   }
 
   /** Creates a topic and its partition directories; persists the metadata first. */
@@ -207,13 +201,44 @@ export class TopicRegistry {
       partitionCount,
       overrides: checked,
     };
-    const topic = this.#openTopic(persisted);
-    this.#save();
+    // Applied (the logs opened) before saved; either failing leaves no topic behind.
+    let topic: Topic | undefined = undefined;
+    try {
+      topic = this.#openTopic(persisted);
+      this.#save();
+    } catch (e) {
+      if (topic !== undefined) this.#forget(topic);
+      else this.#removePartitionDirs(name, partitionCount);
+      if (!(e instanceof IoError)) throw e;
+      throw new KafkaError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `Creating topic "${name}" failed: ${e.message}`,
+      );
+    }
     this.#log.info(`Created topic "${name}" with ${partitionCount} partition(s), id ${topic.id}.`);
     return topic;
   }
 
-  /** Deletes a topic: closes its logs, removes its files and metadata. */
+  /** What a creation that failed while opening its logs left (they were closed). */
+  #removePartitionDirs(name: string, partitionCount: number): void {
+    for (let i = 0; i < partitionCount; i++) {
+      const dir = this.#partitionDir(name, i);
+      if (this.#libc.exists(dir)) this.#libc.removeTree(dir);
+    }
+  }
+
+  /** Undoes a creation that could not be saved: the topic is unknown again and its files gone. */
+  #forget(topic: Topic): void {
+    this.#byName.delete(topic.name);
+    this.#byId.delete(topic.id);
+    for (const p of topic.partitions) p.log.deleteFiles();
+  }
+
+  /**
+   * Deletes a topic: removes its metadata and files at once; an fd that a
+   * response in flight still sends from stays open until that send settles
+   * (the log's read leases, see `PartitionLog.deleteFiles`).
+   */
   delete(name: string): void {
     const topic = this.#byName.get(name);
     if (topic === undefined) {
@@ -225,10 +250,7 @@ export class TopicRegistry {
     this.#byName.delete(name);
     this.#byId.delete(topic.id);
     this.#save();
-    for (const p of topic.partitions) {
-      if (p.sendsInFlight === 0) p.log.deleteFiles();
-      else this.#deleting.add(p);
-    }
+    for (const p of topic.partitions) p.log.deleteFiles();
     this.#log.info(`Deleted topic "${name}".`);
     for (const listener of this.#deletedListeners) listener(topic);
   }
@@ -243,47 +265,68 @@ export class TopicRegistry {
 
   /**
    * Replaces a topic's overrides (AlterConfigs, IncrementalAlterConfigs): checks every
-   * setting (INVALID_CONFIG), persists them, and applies them to the open logs.
+   * setting and the storage config they make together (INVALID_CONFIG), applies them to
+   * the open logs, then persists them (a failed save undoes the change). `validateOnly`
+   * stops after the checks, so it answers what the real call would.
    */
   alterConfigs(topic: Topic, overrides: TopicConfigs, validateOnly = false): void {
-    const checked: TopicConfigs = {};
-    for (const [key, value] of Object.entries(overrides)) {
-      try {
-        checked[key] = validateTopicConfig(key, value);
-      } catch (e) {
-        if (e instanceof TopicConfigError) {
-          throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
-        }
-        throw e;
-      }
-    }
+    const checked = this.#checkOverrides(overrides);
     if (validateOnly) return;
     const previous = { ...topic.overrides };
-    for (const key of Object.keys(topic.overrides)) delete topic.overrides[key];
-    Object.assign(topic.overrides, checked);
+    const apply = (next: TopicConfigs) => {
+      for (const key of Object.keys(topic.overrides)) delete topic.overrides[key];
+      Object.assign(topic.overrides, next);
+      const logConfig = this.logConfig(this.configs(topic));
+      for (const p of topic.partitions) p.log.reconfigure(logConfig);
+    };
     try {
+      apply(checked);
       this.#save();
     } catch (e) {
-      for (const key of Object.keys(topic.overrides)) delete topic.overrides[key];
-      Object.assign(topic.overrides, previous);
-      throw e;
+      apply(previous);
+      if (!(e instanceof IoError)) throw e;
+      throw new KafkaError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `Saving the configs of topic "${topic.name}" failed: ${e.message}`,
+      );
     }
-    const logConfig = this.logConfig(this.configs(topic));
-    for (const p of topic.partitions) p.log.reconfigure(logConfig);
     this.#log.info(`Altered configs of topic "${topic.name}": ${JSON.stringify(checked)}.`);
   }
 
-  /** Marks a response naming `partition`'s files as in flight. */
-  retain(partition: Partition): void {
-    partition.sendsInFlight++;
-  }
-
-  /** Ends what {@linkcode retain} began; finishes a pending deletion. */
-  release(partition: Partition): void {
-    partition.sendsInFlight--;
-    if (partition.sendsInFlight === 0 && this.#deleting.delete(partition)) {
-      partition.log.deleteFiles();
+  /**
+   * Raises `topic`'s partition count to `count` (CreatePartitions), crash-safely: the new
+   * partition logs are opened first, then the count is persisted in one atomic metadata
+   * write. A crash before that write leaves the old count (the new directories are orphans,
+   * removed at the next start); after it, the new count. `validateOnly` checks and stops.
+   */
+  addPartitions(topic: Topic, count: number, validateOnly = false): void {
+    const current = topic.partitions.length;
+    if (!Number.isInteger(count) || count <= current || count > PARTITIONS_PER_TOPIC_MAX) {
+      const why = count === current
+        ? `Topic already has ${current} partition(s).`
+        : count < current
+        ? `The topic ${topic.name} currently has ${current} partition(s); ${count} would not be an increase.`
+        : `Number of partitions must be at most ${PARTITIONS_PER_TOPIC_MAX}, got ${count}.`;
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, why);
     }
+    if (this.#byName.get(topic.name) !== topic) {
+      throw new KafkaError(
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        `Topic "${topic.name}" does not exist.`,
+      );
+    }
+    if (validateOnly) return;
+    const logConfig = this.logConfig(this.configs(topic));
+    try {
+      for (let i = current; i < count; i++) {
+        topic.partitions.push(this.#openPartition(topic, i, logConfig));
+      }
+      this.#save();
+    } catch (e) {
+      for (const p of topic.partitions.splice(current)) p.log.deleteFiles();
+      throw e;
+    }
+    this.#log.info(`Raised topic "${topic.name}" from ${current} to ${count} partition(s).`);
   }
 
   /** Flushes and closes every partition log. */
@@ -291,29 +334,54 @@ export class TopicRegistry {
     for (const topic of this.#byName.values()) {
       for (const p of topic.partitions) p.log.close();
     }
-    for (const p of this.#deleting) p.log.deleteFiles();
-    this.#deleting.clear();
     this.#byName.clear();
     this.#byId.clear();
   }
 
   /** Storage settings for one topic's logs. */
   logConfig(configs: TopicConfigs): Partial<LogConfig> {
-    return {
-      segmentBytes: topicConfigNumber(configs, "segment.bytes"),
-      segmentMs: topicConfigNumber(configs, "segment.ms"),
-      indexIntervalBytes: topicConfigNumber(configs, "index.interval.bytes"),
-      segmentIndexBytes: topicConfigNumber(configs, "segment.index.bytes"),
-      maxMessageBytes: topicConfigNumber(configs, "max.message.bytes"),
-      writerKind: this.#writerKind,
-      retentionMs: topicConfigNumber(configs, "retention.ms"),
-      retentionBytes: topicConfigNumber(configs, "retention.bytes"),
-      cleanupDelete: configs["cleanup.policy"].split(",").includes("delete"),
-      cleanupCompact: configs["cleanup.policy"].split(",").includes("compact"),
-      deleteRetentionMs: topicConfigNumber(configs, "delete.retention.ms"),
-      flushMessages: topicConfigNumber(configs, "flush.messages"),
-      flushMs: topicConfigNumber(configs, "flush.ms"),
-    };
+    return logConfigOf(configs, this.#writerKind);
+  }
+
+  /** {@linkcode checkTopicOverrides}, refusing with INVALID_CONFIG. */
+  #checkOverrides(overrides: TopicConfigs): TopicConfigs {
+    try {
+      return checkTopicOverrides(overrides, this.#defaults);
+    } catch (e) {
+      if (e instanceof TopicConfigError) throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
+      throw e;
+    }
+  }
+
+  /**
+   * The saved overrides of a topic being opened, without those that are no longer valid
+   * (a hand edit, an older broker's bounds): each is logged and the broker default used,
+   * so that one bad value never keeps the broker from starting.
+   */
+  #usableOverrides(p: PersistedTopic): TopicConfigs {
+    const usable: TopicConfigs = {};
+    for (const [key, value] of Object.entries(p.overrides ?? {})) {
+      try {
+        usable[key] = validateTopicConfig(key, value);
+      } catch (e) {
+        if (!(e instanceof TopicConfigError)) throw e;
+        this.#log.error(
+          `Topic "${p.name}": ignoring its saved config ${key}="${value}": ${e.message} Using the broker default "${
+            this.#defaults[key] ?? "none"
+          }" instead; the next config change of the topic saves its overrides without it.`,
+        );
+      }
+    }
+    try {
+      this.#checkOverrides(usable);
+    } catch (e) {
+      if (!(e instanceof KafkaError)) throw e;
+      this.#log.error(
+        `Topic "${p.name}": ignoring all its saved configs ${JSON.stringify(usable)}: ${e.message}`,
+      );
+      return {};
+    }
+    return usable;
   }
 
   #openTopic(p: PersistedTopic): Topic {
@@ -321,33 +389,38 @@ export class TopicRegistry {
     const topic: Topic = {
       name: p.name,
       id: p.id,
-      overrides: p.overrides,
+      overrides: this.#usableOverrides(p),
       partitions,
       internal: p.name.startsWith("__"),
     };
     const logConfig = this.logConfig(this.configs(topic));
-    for (let i = 0; i < p.partitionCount; i++) {
-      const dir = this.#partitionDir(p.name, i);
-      this.#libc.mkdirp(dir);
-      partitions.push({
-        topic,
-        index: i,
-        log: PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log }),
-        sendsInFlight: 0,
-      });
+    try {
+      for (let i = 0; i < p.partitionCount; i++) {
+        partitions.push(this.#openPartition(topic, i, logConfig));
+      }
+    } catch (e) {
+      for (const opened of partitions) opened.log.close(); // no fd left behind
+      throw e;
     }
     this.#byName.set(p.name, topic);
     this.#byId.set(p.id, topic);
     return topic;
   }
 
+  #openPartition(topic: Topic, index: number, logConfig: Partial<LogConfig>): Partition {
+    const dir = this.#partitionDir(topic.name, index);
+    this.#libc.mkdirp(dir);
+    const log = PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log });
+    return { topic, index, log };
+  }
+
   /** Removes partition directories of topics deleted before a crash let them go. */
   #removeOrphans(): void {
     for (const entry of this.#libc.readdir(this.#dataDir)) {
-      const m = /^(.+)-(\d+)$/.exec(entry.name);
-      if (!entry.isDirectory || m === null) continue;
-      const topic = this.#byName.get(m[1]);
-      if (topic !== undefined && Number(m[2]) < topic.partitions.length) continue;
+      const parsed = parsePartitionDirName(entry.name);
+      if (!entry.isDirectory || parsed === undefined) continue;
+      const topic = this.#byName.get(parsed.topic);
+      if (topic !== undefined && parsed.partition < topic.partitions.length) continue;
       this.#log.warn(`Removing "${entry.name}": it belongs to no topic (deleted before a crash).`);
       this.#libc.removeTree(`${this.#dataDir}/${entry.name}`);
     }
@@ -368,6 +441,6 @@ export class TopicRegistry {
   }
 
   #partitionDir(topic: string, index: number): string {
-    return `${this.#dataDir}/${topic}-${index}`;
+    return joinPath(this.#dataDir, partitionDirName(topic, index));
   }
 }

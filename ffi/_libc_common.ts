@@ -30,6 +30,7 @@ import {
   PROT_WRITE,
   RLIMIT_NOFILE,
 } from "./libc_symbols.ts";
+import { pwriteFully } from "./pwrite_fully.ts";
 
 /**
  * The bare calls a binding supplies. Numbers in, numbers out; -1 means
@@ -91,10 +92,33 @@ export function fsError(error: unknown, syscall: string, path: string): IoError 
   return new IoError(typeof nodeSyscall === "string" ? nodeSyscall : syscall, errno, path);
 }
 
-function checkPosition(name: string, value: number): void {
+/** Throws a RangeError unless `value` is a non-negative safe integer (a bug, not an IoError). */
+export function checkPosition(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`Expected ${name} to be a non-negative safe integer, got "${value}"`);
   }
+}
+
+/**
+ * The whole pages covering `[offsetBytes, offsetBytes + lengthBytes)` of a
+ * mapping, for msync and madvise (which want a page-aligned start); a
+ * RangeError when the range leaves the mapping.
+ */
+export function pageRange(
+  mapping: Mapping,
+  offsetBytes: number,
+  lengthBytes: number,
+  pageSizeBytes: number,
+): { startBytes: number; lengthBytes: number } {
+  checkPosition("offsetBytes", offsetBytes);
+  checkPosition("lengthBytes", lengthBytes);
+  if (offsetBytes + lengthBytes > mapping.lengthBytes) {
+    throw new RangeError(
+      `Range ${offsetBytes}+${lengthBytes} exceeds mapping of "${mapping.lengthBytes}" bytes`,
+    );
+  }
+  const startBytes = offsetBytes - (offsetBytes % pageSizeBytes);
+  return { startBytes, lengthBytes: lengthBytes + offsetBytes - startBytes };
 }
 
 /** Builds the {@linkcode Libc} port over a binding's bare calls. */
@@ -133,17 +157,6 @@ export function buildLibc<P>(raw: RawLibc<P>): Libc {
       throw new TypeError("Expected a live mapping from this libc's mmap()");
     }
     return { live: mapping as MappingImpl<P>, pointer };
-  };
-  const pageRange = (mapping: Mapping, offsetBytes: number, lengthBytes: number) => {
-    checkPosition("offsetBytes", offsetBytes);
-    checkPosition("lengthBytes", lengthBytes);
-    if (offsetBytes + lengthBytes > mapping.lengthBytes) {
-      throw new RangeError(
-        `Range ${offsetBytes}+${lengthBytes} exceeds mapping of "${mapping.lengthBytes}" bytes`,
-      );
-    }
-    const startBytes = offsetBytes - (offsetBytes % raw.pageSizeBytes);
-    return { startBytes, lengthBytes: lengthBytes + offsetBytes - startBytes };
   };
   const offsetCell = new BigInt64Array(1);
 
@@ -209,7 +222,7 @@ export function buildLibc<P>(raw: RawLibc<P>): Libc {
     },
     msync(mapping, offsetBytes, lengthBytes, flags) {
       const { pointer } = mappingOf(mapping);
-      const range = pageRange(mapping, offsetBytes, lengthBytes);
+      const range = pageRange(mapping, offsetBytes, lengthBytes, raw.pageSizeBytes);
       for (;;) {
         if (raw.msync(pointer, range.startBytes, range.lengthBytes, flags) >= 0) return;
         if (raw.errno() !== Errno.EINTR) fail("msync", undefined);
@@ -217,7 +230,7 @@ export function buildLibc<P>(raw: RawLibc<P>): Libc {
     },
     madvise(mapping, offsetBytes, lengthBytes, advice) {
       const { pointer } = mappingOf(mapping);
-      const range = pageRange(mapping, offsetBytes, lengthBytes);
+      const range = pageRange(mapping, offsetBytes, lengthBytes, raw.pageSizeBytes);
       if (raw.madvise(pointer, range.startBytes, range.lengthBytes, advice) < 0) {
         fail("madvise", undefined);
       }
@@ -239,9 +252,7 @@ export function buildLibc<P>(raw: RawLibc<P>): Libc {
       const tmpPath = `${path}.tmp`;
       const fd = libc.open(tmpPath, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_TRUNC);
       try {
-        for (let doneBytes = 0; doneBytes < bytes.length;) {
-          doneBytes += libc.pwrite(fd, bytes.subarray(doneBytes), doneBytes);
-        }
+        pwriteFully(libc, { fd, bytes, positionBytes: 0, path: tmpPath });
         libc.fdatasync(fd);
       } finally {
         libc.close(fd);
@@ -285,11 +296,15 @@ function dirOps(): DirOps {
       }
     },
     unlink(path) {
+      let isDirectory;
       try {
-        fs.unlinkSync(path);
+        // Deno's `unlinkSync` removes an empty directory too; unlink(2) refuses any.
+        isDirectory = fs.lstatSync(path).isDirectory();
+        if (!isDirectory) fs.unlinkSync(path);
       } catch (error) {
         throw fsError(error, "unlink", path);
       }
+      if (isDirectory) throw new IoError("unlink", Errno.EISDIR, path);
     },
     rename(fromPath, toPath) {
       try {

@@ -19,6 +19,8 @@ import {
   type RawProcessCalls,
 } from "./_libc_common.ts";
 import { ISAL_CRC32C_SYMBOL, ISAL_PATH } from "./crc32c.ts";
+import { type BoundFunction, CODEC_LIBRARIES, type RawCodecLibraries } from "./codec_symbols.ts";
+import type { NeutralSymbol } from "./libc_symbols.ts";
 import {
   LIBC_PATH,
   LIBC_SYMBOLS,
@@ -50,6 +52,8 @@ interface BunFfi {
   ): { symbols: Record<keyof typeof LIBC_SYMBOLS, BunFunction> };
   toArrayBuffer(pointer: BunPointer, byteOffset: number, byteLength: number): ArrayBuffer;
   read: { i32(pointer: BunPointer, byteOffset: number): number };
+  ptr(view: ArrayBufferView): BunPointer;
+  CString: new (pointer: BunPointer) => { toString(): string };
 }
 
 const ffi = bunFfi as unknown as BunFfi;
@@ -349,4 +353,34 @@ export function bunCrc32c(): ((bytes: Uint8Array, crc: number) => number) | unde
     return undefined;
   }
   return (bytes, crc) => ~(fn(bytes, bytes.length, ~crc >>> 0) as number) >>> 0;
+}
+
+/**
+ * The codec libraries of `ffi/codec_symbols.ts` that are installed, opened with
+ * `bun:ffi` (each one optional), for `ffi/codecs.ts`.
+ */
+export function bunCodecLibraries(): RawCodecLibraries<BunPointer> {
+  const open = (library: { path: string; symbols: Record<string, NeutralSymbol> }) => {
+    const table = Object.fromEntries(
+      Object.entries(library.symbols).map(([name, s]) => [
+        name,
+        { args: s.params.map((t) => BUN_PARAM[t]), returns: BUN_RESULT[s.result] },
+      ]),
+    );
+    try {
+      return ffi.dlopen(library.path, table).symbols as unknown as Record<string, BoundFunction>;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    zlib: open(CODEC_LIBRARIES.zlib),
+    zstd: open(CODEC_LIBRARIES.zstd),
+    lz4: open(CODEC_LIBRARIES.lz4),
+    snappy: open(CODEC_LIBRARIES.snappy),
+    // bun:ffi refuses the pointer of an empty view; nothing is read through it anyway.
+    addressOf: (bytes) => bytes.length === 0 ? 0n : BigInt(ffi.ptr(bytes)),
+    pointerFrom: (address) => Number(address),
+    cString: (pointer) => pointer === null ? "" : new ffi.CString(pointer).toString(),
+  };
 }

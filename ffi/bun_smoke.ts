@@ -1,13 +1,13 @@
 /**
  * Bun smoke test for the Bun binding, run by CI as `bun ffi/bun_smoke.ts`:
- * bunLibc (files, mmap, errno), bunRuntime (listen, data, write, close) and
- * the broker's sender (64 MiB through sendfile with EAGAIN + poke, and through
- * the copy path, every byte verified). Prints `bun smoke: ok`, or exits 1.
+ * bunRuntime (listen, data, write, close) and the broker's sender (64 MiB
+ * through sendfile with EAGAIN + poke, and through the copy path, every byte
+ * verified). Prints `bun smoke: ok`, or exits 1. The libc itself passes the
+ * libc conformance suite under `bun test` (`tests/bun/`).
  *
  * @module
  */
 
-import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -15,50 +15,12 @@ import * as os from "node:os";
 import process from "node:process";
 import { createSender, newSendCounters, type SenderOptions } from "../broker/send.ts";
 import type { SendChunk } from "../protocol/send_plan.ts";
+import { assert } from "../util/assert.ts";
 import { bunLibc, bunRuntime } from "./bun.ts";
-import { loadLibc, loadRuntime } from "./load.ts";
-import { Errno, IoError, Madvice, MsyncFlags, OpenFlags, type Socket } from "./port.ts";
+import { OpenFlags, type Socket } from "./port.ts";
 
 const MIB = 1024 * 1024;
 const libc = bunLibc();
-
-function checkLibc(dir: string): void {
-  assert.equal(loadLibc().kind, "bun");
-  assert.equal(loadRuntime().name, "bun");
-  const path = `${dir}/a.log`;
-  const fd = libc.open(path, OpenFlags.O_RDWR | OpenFlags.O_CREAT);
-  const bytes = new Uint8Array(10_000).map((_, i) => i * 7);
-  assert.equal(libc.pwrite(fd, bytes, 4096), bytes.length);
-  libc.fdatasync(fd);
-  assert.equal(libc.fileSize(fd), 14_096);
-  const read = new Uint8Array(bytes.length);
-  assert.equal(libc.pread(fd, read.subarray(0), 4096), bytes.length);
-  assert.deepEqual(read, bytes);
-  const mapping = libc.mmap(fd, 16_384, true);
-  libc.madvise(mapping, 0, 16_384, Madvice.MADV_SEQUENTIAL);
-  assert.deepEqual(mapping.bytes.subarray(4096, 4106), bytes.subarray(0, 10));
-  mapping.bytes.set([9, 9, 9], 5);
-  libc.msync(mapping, 5, 3, MsyncFlags.MS_SYNC);
-  const check = new Uint8Array(3);
-  libc.pread(fd, check, 5);
-  assert.deepEqual(check, new Uint8Array([9, 9, 9]));
-  libc.munmap(mapping);
-  assert.equal(mapping.bytes.length, 0);
-  libc.fallocate(fd, 0, MIB);
-  assert.equal(libc.fileSize(fd), MIB);
-  libc.ftruncate(fd, 10);
-  assert.equal(libc.fileSize(fd), 10);
-  libc.close(fd);
-  try {
-    libc.open(`${dir}/missing`, OpenFlags.O_RDONLY);
-    assert.fail("open of a missing file succeeded");
-  } catch (error) {
-    assert.ok(error instanceof IoError);
-    assert.deepEqual([error.errno, error.path], [Errno.ENOENT, `${dir}/missing`]);
-  }
-  libc.writeFileAtomic(`${dir}/meta`, new Uint8Array([1, 2]));
-  assert.deepEqual(libc.readFile(`${dir}/meta`), new Uint8Array([1, 2]));
-}
 
 /** Receives `sizeBytes` from `port` with node:net, pausing now and then (a slow reader). */
 function receive(port: number, sizeBytes: number): { done: Promise<Uint8Array>; close(): void } {
@@ -151,25 +113,9 @@ async function checkRuntime(): Promise<void> {
   await listener.close();
 }
 
-/** fdatasyncAsync runs on Bun's thread pool (node:fs) on a dup: the fd may close first. */
-async function checkFdatasyncAsync(dir: string): Promise<void> {
-  const fd = libc.open(`${dir}/async.log`, OpenFlags.O_RDWR | OpenFlags.O_CREAT);
-  const bytes = new Uint8Array(4096).map((_, i) => i * 3);
-  assert.equal(libc.pwrite(fd, bytes, 0), bytes.length);
-  const flushed = libc.fdatasyncAsync(fd);
-  libc.close(fd);
-  await flushed;
-  await assert.rejects(
-    libc.fdatasyncAsync(fd),
-    (e: unknown) => e instanceof IoError && e.errno === Errno.EBADF,
-  );
-}
-
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(`${os.tmpdir()}/denka-bun-smoke-`);
   try {
-    checkLibc(dir);
-    await checkFdatasyncAsync(dir);
     await checkRuntime();
     const fileBytes = new Uint8Array(64 * MIB);
     for (let i = 0; i < fileBytes.length; i += 65536) {

@@ -3,8 +3,9 @@
  * `crc32_iscsi` (Debian package `libisal2`), which uses the SSE4.2 `crc32`
  * instruction and PCLMULQDQ folding (15-20 GB/s on this VM, against ~0.9 GB/s
  * for the slicing-by-16 JS in `protocol/record_batch.ts`). `ffi/deno.ts` and
- * `ffi/bun.ts` bind it; `ffi/load.ts` installs it with
- * `useNativeCrc32c()`; without the library the JS path stays.
+ * `ffi/bun.ts` bind it; `ffi/load.ts` picks it (`loadNativeCrc32c`) and the
+ * broker installs it with `useNativeCrc32c()` at start; without the library
+ * the JS path stays.
  *
  * ISA-L's function takes and returns the raw register (no final inversion), so
  * the bindings invert on the way in and out: `~crc32_iscsi(buf, len, ~crc)`.

@@ -16,6 +16,8 @@ import {
   type RawProcessCalls,
 } from "./_libc_common.ts";
 import { ISAL_CRC32C_SYMBOL, ISAL_PATH } from "./crc32c.ts";
+import { type BoundFunction, CODEC_LIBRARIES, type RawCodecLibraries } from "./codec_symbols.ts";
+import type { NeutralSymbol } from "./libc_symbols.ts";
 import {
   LIBC_PATH,
   LIBC_SYMBOLS,
@@ -437,4 +439,34 @@ export function denoCrc32c(): ((bytes: Uint8Array, crc: number) => number) | und
   }
   const fn = lib.symbols[ISAL_CRC32C_SYMBOL];
   return (bytes, crc) => ~fn(bytes, bytes.length, ~crc >>> 0) >>> 0;
+}
+
+/**
+ * The codec libraries of `ffi/codec_symbols.ts` that are installed, opened with
+ * `Deno.dlopen` (each one optional), for `ffi/codecs.ts`.
+ */
+export function denoCodecLibraries(): RawCodecLibraries<Deno.PointerObject> {
+  const open = (library: { path: string; symbols: Record<string, NeutralSymbol> }) => {
+    const table = Object.fromEntries(
+      Object.entries(library.symbols).map(([name, s]) => [
+        name,
+        { parameters: s.params, result: s.result },
+      ]),
+    );
+    try {
+      // deno-lint-ignore no-explicit-any
+      return Deno.dlopen(library.path, table as any).symbols as Record<string, BoundFunction>;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    zlib: open(CODEC_LIBRARIES.zlib),
+    zstd: open(CODEC_LIBRARIES.zstd),
+    lz4: open(CODEC_LIBRARIES.lz4),
+    snappy: open(CODEC_LIBRARIES.snappy),
+    addressOf: (bytes) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes))),
+    pointerFrom: (address) => Deno.UnsafePointer.create(address)!,
+    cString: (pointer) => pointer === null ? "" : Deno.UnsafePointerView.getCString(pointer),
+  };
 }

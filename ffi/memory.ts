@@ -16,9 +16,10 @@
  * @module
  */
 
+import { checkPosition, pageRange } from "./_libc_common.ts";
 import { FaultInjector, type FaultPlan, type FaultRule } from "./_memory_faults.ts";
+import { MemoryTree, normalize, parentOf } from "./_memory_tree.ts";
 import {
-  type DirEntry,
   Errno,
   IoError,
   type Libc,
@@ -54,9 +55,16 @@ export interface MemoryLibc extends Libc {
   /** Number of fds and mappings still open (leak checks). */
   openFdCount(): number;
   liveMappingCount(): number;
-  /** A fake socket fd that `sendfile` copies into; {@linkcode socketBytes} reads what arrived. */
-  openSocket(): number;
+  /**
+   * A fake socket fd that `sendfile` copies into. With `sendBufferBytes`, at most that many
+   * bytes wait in it until {@linkcode takeSocketBytes} takes them: `sendfile` sends what fits
+   * and returns `SENDFILE_WOULD_BLOCK` when nothing does, as a real nonblocking socket does.
+   */
+  openSocket(options?: { sendBufferBytes?: number }): number;
+  /** The bytes that arrived at a fake socket and were not taken yet. */
   socketBytes(fd: number): Uint8Array;
+  /** Takes the first `sizeBytes` waiting bytes (fewer if fewer wait) off a fake socket. */
+  takeSocketBytes(fd: number, sizeBytes: number): Uint8Array;
 }
 
 const PAGE_SIZE_BYTES = 4096;
@@ -79,18 +87,23 @@ interface MemoryMapping extends Mapping {
 interface OpenFile {
   readonly path: string;
   readonly node: FileNode | undefined; // undefined: a fake socket
-  readonly received: number[];
+  readonly readable: boolean;
+  readonly writable: boolean;
+  received: number[];
+  readonly sendBufferBytes: number;
 }
+
+const ACCESS_MODE_MASK = 3;
 
 /** Creates an in-memory libc; see the module doc. */
 export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
   const fileSizeBytesMax = options.fileSizeBytesMax ?? 4 * 1024 ** 3;
-  const files = new Map<string, FileNode>();
-  const dirs = new Set<string>(["/"]);
   const fds = new Map<number, OpenFile>();
   const mappings = new Set<MemoryMapping>();
   const faults = new FaultInjector(options.seed ?? 1, options.faults ?? []);
   const fault = (syscall: string, path: string) => faults.check(syscall, path);
+  const tree = new MemoryTree<FileNode>((syscall, path) => faults.check(syscall, path));
+  const { files, dirs } = tree;
   let fdNext = 3;
   let crashCount = 0;
 
@@ -99,6 +112,13 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     if (open === undefined || open.node === undefined) throw new IoError(syscall, Errno.EBADF);
     checkSigbus(open.node, open.path);
     return { open, node: open.node };
+  }
+
+  /** Like {@linkcode file}, for a call that needs `fd` open for writing (`errno` if it is not). */
+  function writableFile(syscall: string, fd: number, errno: number) {
+    const found = file(syscall, fd);
+    if (!found.open.writable) throw new IoError(syscall, errno, found.open.path);
+    return found;
   }
 
   function checkSigbus(node: FileNode, path: string): void {
@@ -152,14 +172,6 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     node.sizeBytes = sizeBytes;
   }
 
-  function normalize(path: string): string {
-    const parts = path.split("/").filter((p) => p !== "" && p !== ".");
-    return "/" + parts.join("/");
-  }
-  function parentOf(path: string): string {
-    const i = path.lastIndexOf("/");
-    return i <= 0 ? "/" : path.slice(0, i);
-  }
   function newNode(): FileNode {
     return {
       data: new Uint8Array(0),
@@ -186,12 +198,22 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
       resize(node, 0);
     }
     const fd = fdNext++;
-    fds.set(fd, { path, node, received: [] });
+    const accessMode = flags & ACCESS_MODE_MASK;
+    fds.set(fd, {
+      path,
+      node,
+      readable: accessMode !== OpenFlags.O_WRONLY,
+      writable: accessMode !== OpenFlags.O_RDONLY,
+      received: [],
+      sendBufferBytes: 0,
+    });
     return fd;
   }
 
   function pread(fd: number, buf: Uint8Array, positionBytes: number): number {
+    checkPosition("positionBytes", positionBytes);
     const { open, node } = file("pread", fd);
+    if (!open.readable) throw new IoError("pread", Errno.EBADF, open.path);
     const rule = fault("pread", open.path);
     let lengthBytes = Math.max(0, Math.min(buf.length, node.sizeBytes - positionBytes));
     if (rule?.shortRead) lengthBytes = faults.shortLength(lengthBytes);
@@ -201,7 +223,8 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
   }
 
   function pwrite(fd: number, buf: Uint8Array, positionBytes: number): number {
-    const { open, node } = file("pwrite", fd);
+    checkPosition("positionBytes", positionBytes);
+    const { open, node } = writableFile("pwrite", fd, Errno.EBADF);
     const rule = fault("pwrite", open.path);
     let lengthBytes = buf.length;
     if (rule?.shortWrite) lengthBytes = faults.shortLength(lengthBytes);
@@ -224,11 +247,14 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
   }
 
   function mmap(fd: number, lengthBytes: number, writable: boolean, offsetBytes = 0): Mapping {
+    checkPosition("lengthBytes", lengthBytes);
+    checkPosition("offsetBytes", offsetBytes);
     const { open, node } = file("mmap", fd);
     fault("mmap", open.path);
-    if (lengthBytes <= 0 || offsetBytes % PAGE_SIZE_BYTES !== 0) {
+    if (lengthBytes === 0 || offsetBytes % PAGE_SIZE_BYTES !== 0) {
       throw new IoError("mmap", Errno.EINVAL, open.path);
     }
+    if (writable && !open.writable) throw new IoError("mmap", Errno.EACCES, open.path);
     const bytes = new Uint8Array(new ArrayBuffer(lengthBytes));
     const to = Math.min(offsetBytes + lengthBytes, node.sizeBytes);
     if (offsetBytes < to) {
@@ -249,9 +275,12 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     return m;
   }
 
-  function live(syscall: string, mapping: Mapping): MemoryMapping {
+  /** A live mapping of this libc; a dead or foreign one is a bug (a TypeError, as the bindings throw). */
+  function live(mapping: Mapping): MemoryMapping {
     const m = mapping as MemoryMapping;
-    if (!mappings.has(m) || !m.live) throw new IoError(syscall, Errno.EINVAL);
+    if (!mappings.has(m) || !m.live) {
+      throw new TypeError("Expected a live mapping from this libc's mmap()");
+    }
     checkSigbus(m.node, m.path);
     return m;
   }
@@ -263,20 +292,10 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     (m.bytes.buffer as ArrayBuffer).transfer(0);
   }
 
-  function dirEntries(path: string): DirEntry[] {
-    const prefix = path === "/" ? "/" : path + "/";
-    const entries: DirEntry[] = [];
-    for (const d of dirs) {
-      if (d !== path && d.startsWith(prefix) && !d.slice(prefix.length).includes("/")) {
-        entries.push({ name: d.slice(prefix.length), isDirectory: true });
-      }
-    }
-    for (const f of files.keys()) {
-      if (f.startsWith(prefix) && !f.slice(prefix.length).includes("/")) {
-        entries.push({ name: f.slice(prefix.length), isDirectory: false });
-      }
-    }
-    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  function socketOf(syscall: string, fd: number): OpenFile {
+    const socket = fds.get(fd);
+    if (socket === undefined || socket.node !== undefined) throw new IoError(syscall, Errno.EBADF);
+    return socket;
   }
 
   const libc: MemoryLibc = {
@@ -307,14 +326,17 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
       node.durable = bytes.subarray(0, Math.min(bytes.length, node.sizeBytes)); // cut if it shrank
     },
     ftruncate(fd, sizeBytes) {
-      const { open, node } = file("ftruncate", fd);
+      checkPosition("sizeBytes", sizeBytes);
+      const { open, node } = writableFile("ftruncate", fd, Errno.EINVAL);
       fault("ftruncate", open.path);
       pull(node, 0, node.sizeBytes);
       reserve("ftruncate", node, sizeBytes, open.path);
       resize(node, sizeBytes);
     },
     fallocate(fd, offsetBytes, lengthBytes) {
-      const { open, node } = file("fallocate", fd);
+      checkPosition("offsetBytes", offsetBytes);
+      checkPosition("lengthBytes", lengthBytes);
+      const { open, node } = writableFile("fallocate", fd, Errno.EBADF);
       fault("fallocate", open.path);
       const endBytes = offsetBytes + lengthBytes;
       reserve("fallocate", node, endBytes, open.path);
@@ -325,27 +347,28 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     },
     mmap,
     munmap(mapping) {
-      const m = live("munmap", mapping);
+      const m = live(mapping);
       fault("munmap", m.path);
       pull(m.node, m.offsetBytes, m.offsetBytes + m.lengthBytes);
       unmapQuietly(m);
     },
     msync(mapping, offsetBytes, lengthBytes, flags) {
-      const m = live("msync", mapping);
-      if (offsetBytes % PAGE_SIZE_BYTES !== 0 || offsetBytes + lengthBytes > m.lengthBytes) {
-        throw new IoError("msync", Errno.EINVAL, m.path);
-      }
+      const m = live(mapping);
+      const range = pageRange(mapping, offsetBytes, lengthBytes, PAGE_SIZE_BYTES);
       fault("msync", m.path);
-      const startBytes = m.offsetBytes + offsetBytes;
-      pull(m.node, startBytes, startBytes + lengthBytes);
+      const startBytes = m.offsetBytes + range.startBytes;
+      pull(m.node, startBytes, startBytes + range.lengthBytes);
       if ((flags & MsyncFlags.MS_SYNC) !== 0) {
-        makeDurable(m.node, startBytes, startBytes + lengthBytes);
+        makeDurable(m.node, startBytes, startBytes + range.lengthBytes);
       }
     },
-    madvise(mapping) {
-      live("madvise", mapping);
+    madvise(mapping, offsetBytes, lengthBytes) {
+      live(mapping);
+      pageRange(mapping, offsetBytes, lengthBytes, PAGE_SIZE_BYTES);
     },
     sendfile(outFd, inFd, positionBytes, countBytes) {
+      checkPosition("positionBytes", positionBytes);
+      checkPosition("countBytes", countBytes);
       const socket = fds.get(outFd);
       if (socket === undefined || socket.node !== undefined) {
         throw new IoError("sendfile", Errno.EBADF);
@@ -357,59 +380,33 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
         if (error instanceof IoError && error.errno === Errno.EAGAIN) return SENDFILE_WOULD_BLOCK;
         throw error;
       }
-      const lengthBytes = Math.max(0, Math.min(countBytes, node.sizeBytes - positionBytes));
+      const freeBytes = socket.sendBufferBytes - socket.received.length;
+      const lengthBytes = Math.max(
+        0,
+        Math.min(countBytes, node.sizeBytes - positionBytes, freeBytes),
+      );
+      if (
+        lengthBytes === 0 && freeBytes === 0 && countBytes > 0 && positionBytes < node.sizeBytes
+      ) {
+        return SENDFILE_WOULD_BLOCK;
+      }
       pull(node, positionBytes, positionBytes + lengthBytes);
       for (let i = 0; i < lengthBytes; i++) socket.received.push(node.data[positionBytes + i]);
       return lengthBytes;
     },
-    mkdirp(pathGiven) {
-      const path = normalize(pathGiven);
-      fault("mkdirp", path);
-      if (files.has(path)) throw new IoError("mkdirp", Errno.ENOTDIR, path);
-      for (let p = path; p !== "/"; p = parentOf(p)) dirs.add(p);
-    },
-    readdir(pathGiven) {
-      const path = normalize(pathGiven);
-      fault("readdir", path);
-      if (!dirs.has(path)) {
-        throw new IoError("readdir", files.has(path) ? Errno.ENOTDIR : Errno.ENOENT, path);
-      }
-      return dirEntries(path);
-    },
-    unlink(pathGiven) {
-      const path = normalize(pathGiven);
-      fault("unlink", path);
-      if (dirs.has(path)) throw new IoError("unlink", Errno.EISDIR, path);
-      if (!files.delete(path)) throw new IoError("unlink", Errno.ENOENT, path);
-    },
-    rename(fromGiven, toGiven) {
-      const from = normalize(fromGiven);
-      const to = normalize(toGiven);
-      fault("rename", from);
-      const node = files.get(from);
-      if (node === undefined) throw new IoError("rename", Errno.ENOENT, from);
-      if (!dirs.has(parentOf(to))) throw new IoError("rename", Errno.ENOENT, to);
-      files.delete(from);
-      files.set(to, node);
-    },
-    removeTree(pathGiven) {
-      const path = normalize(pathGiven);
-      fault("removeTree", path);
-      const prefix = path + "/";
-      for (const f of [...files.keys()]) if (f === path || f.startsWith(prefix)) files.delete(f);
-      for (const d of [...dirs]) {
-        if (d !== "/" && (d === path || d.startsWith(prefix))) dirs.delete(d);
-      }
-    },
-    exists(path) {
-      const p = normalize(path);
-      return files.has(p) || dirs.has(p);
-    },
+    mkdirp: (path) => tree.mkdirp(path),
+    readdir: (path) => tree.readdir(path),
+    unlink: (path) => tree.unlink(path),
+    rename: (fromPath, toPath) => tree.rename(fromPath, toPath),
+    removeTree: (path) => tree.removeTree(path),
+    exists: (path) => tree.exists(path),
     readFile(pathGiven) {
       const path = normalize(pathGiven);
       fault("readFile", path);
       const node = files.get(path);
-      if (node === undefined) throw new IoError("readFile", Errno.ENOENT, path);
+      if (node === undefined) {
+        throw new IoError("readFile", dirs.has(path) ? Errno.EISDIR : Errno.ENOENT, path);
+      }
       checkSigbus(node, path);
       pull(node, 0, node.sizeBytes);
       return node.data.slice(0, node.sizeBytes);
@@ -445,17 +442,26 @@ export function memoryLibc(options: MemoryLibcOptions = {}): MemoryLibc {
     },
     openFdCount: () => [...fds.values()].filter((f) => f.node !== undefined).length,
     liveMappingCount: () => mappings.size,
-    openSocket() {
+    openSocket(options = {}) {
       const fd = fdNext++;
-      fds.set(fd, { path: `socket:${fd}`, node: undefined, received: [] });
+      fds.set(fd, {
+        path: `socket:${fd}`,
+        node: undefined,
+        readable: true,
+        writable: true,
+        received: [],
+        sendBufferBytes: options.sendBufferBytes ?? Infinity,
+      });
       return fd;
     },
     socketBytes(fd) {
-      const socket = fds.get(fd);
-      if (socket === undefined || socket.node !== undefined) {
-        throw new IoError("socketBytes", Errno.EBADF);
-      }
-      return Uint8Array.from(socket.received);
+      return Uint8Array.from(socketOf("socketBytes", fd).received);
+    },
+    takeSocketBytes(fd, sizeBytes) {
+      const socket = socketOf("takeSocketBytes", fd);
+      const taken = Uint8Array.from(socket.received.slice(0, sizeBytes));
+      socket.received = socket.received.slice(taken.length);
+      return taken;
     },
   };
   return libc;

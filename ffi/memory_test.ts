@@ -1,60 +1,49 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
+import { libcConformance, type LibcSubject } from "./_libc_conformance.ts";
 import { memoryLibc } from "./memory.ts";
-import { Errno, IoError, MsyncFlags, OpenFlags } from "./port.ts";
+import { Errno, IoError, MsyncFlags, OpenFlags, SENDFILE_WOULD_BLOCK } from "./port.ts";
 
 const RW = OpenFlags.O_RDWR | OpenFlags.O_CREAT;
 const isErrno = (errno: number) => (e: unknown) => e instanceof IoError && e.errno === errno;
+/** The fake socket's send buffer in the conformance suite: small, so it fills quickly. */
+const SEND_BUFFER_BYTES = 256 * 1024;
+
+function memorySubject(): LibcSubject {
+  const libc = memoryLibc({ seed: 3 });
+  libc.mkdirp("/conformance");
+  return {
+    libc,
+    dir: "/conformance",
+    openSocketPair() {
+      const fd = libc.openSocket({ sendBufferBytes: SEND_BUFFER_BYTES });
+      return Promise.resolve({
+        fd,
+        receive(sizeBytes: number) {
+          const bytes = libc.takeSocketBytes(fd, sizeBytes);
+          if (bytes.length === sizeBytes) return Promise.resolve(bytes);
+          return Promise.reject(new Error(`Only ${bytes.length} of ${sizeBytes} bytes arrived`));
+        },
+        close() {
+          libc.close(fd);
+          return Promise.resolve();
+        },
+      });
+    },
+    checkNothingLeaked() {
+      assert.equal(libc.openFdCount(), 0, "an fd was left open");
+      assert.equal(libc.liveMappingCount(), 0, "a mapping was left live");
+    },
+    dispose() {},
+  };
+}
+
+libcConformance({ name: "memory", newSubject: memorySubject }, Deno.test);
 
 function setup() {
   const libc = memoryLibc({ seed: 3 });
   libc.mkdirp("/d");
   return { libc, fd: libc.open("/d/f", RW) };
 }
-
-Deno.test("memoryLibc pwrite/pread/fileSize/ftruncate behave like files", () => {
-  const { libc, fd } = setup();
-  assert.equal(libc.pwrite(fd, Uint8Array.of(1, 2, 3), 5), 3);
-  assert.equal(libc.fileSize(fd), 8);
-  const buf = new Uint8Array(10);
-  assert.equal(libc.pread(fd, buf, 0), 8);
-  assert.deepEqual(buf, Uint8Array.of(0, 0, 0, 0, 0, 1, 2, 3, 0, 0));
-  assert.equal(libc.pread(fd, buf, 8), 0);
-  libc.ftruncate(fd, 6);
-  libc.ftruncate(fd, 8);
-  assert.equal(libc.pread(fd, buf, 0), 8);
-  assert.deepEqual(buf.subarray(5, 8), Uint8Array.of(1, 0, 0));
-  libc.close(fd);
-  assert.throws(() => libc.fileSize(fd), isErrno(Errno.EBADF));
-});
-
-Deno.test("memoryLibc open() honours O_CREAT, O_EXCL, O_TRUNC and missing parents", () => {
-  const { libc, fd } = setup();
-  libc.pwrite(fd, Uint8Array.of(1), 0);
-  assert.throws(() => libc.open("/d/missing", OpenFlags.O_RDWR), isErrno(Errno.ENOENT));
-  assert.throws(() => libc.open("/nope/f", RW), isErrno(Errno.ENOENT));
-  assert.throws(() => libc.open("/d/f", RW | OpenFlags.O_EXCL), isErrno(Errno.EEXIST));
-  assert.throws(() => libc.open("/d", RW), isErrno(Errno.EISDIR));
-  const again = libc.open("/d/f", OpenFlags.O_RDWR | OpenFlags.O_TRUNC);
-  assert.equal(libc.fileSize(again), 0);
-});
-
-Deno.test("memoryLibc mappings are coherent with pread/pwrite and detach on munmap", () => {
-  const { libc, fd } = setup();
-  libc.ftruncate(fd, 8192);
-  const m = libc.mmap(fd, 8192, true, 0);
-  m.bytes.set([9, 8, 7], 4096);
-  const buf = new Uint8Array(3);
-  libc.pread(fd, buf, 4096);
-  assert.deepEqual(buf, Uint8Array.of(9, 8, 7));
-  libc.pwrite(fd, Uint8Array.of(5), 10);
-  assert.equal(m.bytes[10], 5);
-  assert.equal(libc.liveMappingCount(), 1);
-  libc.munmap(m);
-  assert.equal(m.bytes.length, 0);
-  assert.equal(libc.liveMappingCount(), 0);
-  assert.throws(() => libc.munmap(m), isErrno(Errno.EINVAL));
-  assert.throws(() => libc.mmap(fd, 4096, true, 100), isErrno(Errno.EINVAL));
-});
 
 Deno.test("memoryLibc reports a write through a mapping past EOF as SIGBUS", () => {
   const { libc, fd } = setup();
@@ -64,6 +53,18 @@ Deno.test("memoryLibc reports a write through a mapping past EOF as SIGBUS", () 
   libc.fileSize(fd);
   m.bytes[100] = 1;
   assert.throws(() => libc.fileSize(fd), /SIGBUS/);
+});
+
+Deno.test("memoryLibc liveMappingCount() and openFdCount() count what is still open", () => {
+  const { libc, fd } = setup();
+  libc.ftruncate(fd, 8192);
+  const m = libc.mmap(fd, 8192, true, 0);
+  assert.equal(libc.liveMappingCount(), 1);
+  assert.equal(libc.openFdCount(), 1);
+  libc.munmap(m);
+  libc.close(fd);
+  assert.equal(libc.liveMappingCount(), 0);
+  assert.equal(libc.openFdCount(), 0);
 });
 
 Deno.test("memoryLibc faults fire after N calls, for M times, on matching paths only", () => {
@@ -118,37 +119,34 @@ Deno.test("memoryLibc crash() keeps only fdatasync'd and msync'd bytes", () => {
   assert.equal(after[4096], 0);
 });
 
-Deno.test("memoryLibc EIO on fdatasync and msync", () => {
+Deno.test("memoryLibc EIO on fdatasync fires as planned, then clears", () => {
   const { libc, fd } = setup();
   libc.addFault({ syscall: "fdatasync", times: 1 });
   assert.throws(() => libc.fdatasync(fd), isErrno(Errno.EIO));
   libc.fdatasync(fd);
 });
 
-Deno.test("memoryLibc directory operations", () => {
-  const libc = memoryLibc();
-  libc.mkdirp("/a/b/c");
-  libc.writeFileAtomic("/a/b/x", Uint8Array.of(1));
-  assert.deepEqual(libc.readdir("/a/b"), [{ name: "c", isDirectory: true }, {
-    name: "x",
-    isDirectory: false,
-  }]);
-  libc.rename("/a/b/x", "/a/y");
-  assert.ok(libc.exists("/a/y") && !libc.exists("/a/b/x"));
-  assert.deepEqual(libc.readFile("/a/y"), Uint8Array.of(1));
-  libc.unlink("/a/y");
-  assert.throws(() => libc.unlink("/a/y"), isErrno(Errno.ENOENT));
-  assert.throws(() => libc.readFile("/a/y"), isErrno(Errno.ENOENT));
-  libc.removeTree("/a");
-  libc.removeTree("/missing");
-  assert.ok(!libc.exists("/a/b/c"));
-});
-
-Deno.test("memoryLibc sendfile copies into a fake socket", () => {
+Deno.test("memoryLibc sendfile copies into a fake socket; EAGAIN faults read as would-block", () => {
   const { libc, fd } = setup();
   libc.pwrite(fd, Uint8Array.of(1, 2, 3, 4), 0);
   const socket = libc.openSocket();
   assert.equal(libc.sendfile(socket, fd, 1, 10), 3);
+  libc.addFault({ syscall: "sendfile", errno: Errno.EAGAIN, times: 1 });
+  assert.equal(libc.sendfile(socket, fd, 0, 1), SENDFILE_WOULD_BLOCK);
   assert.equal(libc.sendfile(socket, fd, 4, 10), 0);
   assert.deepEqual(libc.socketBytes(socket), Uint8Array.of(2, 3, 4));
+  assert.deepEqual(libc.takeSocketBytes(socket, 2), Uint8Array.of(2, 3));
+  assert.deepEqual(libc.socketBytes(socket), Uint8Array.of(4));
+  assert.throws(() => libc.sendfile(fd, fd, 0, 1), isErrno(Errno.EBADF), "a file is no socket");
+});
+
+Deno.test("memoryLibc sendfile fills a bounded send buffer, then would block", () => {
+  const { libc, fd } = setup();
+  libc.pwrite(fd, new Uint8Array(100).fill(7), 0);
+  const socket = libc.openSocket({ sendBufferBytes: 30 });
+  assert.equal(libc.sendfile(socket, fd, 0, 100), 30);
+  assert.equal(libc.sendfile(socket, fd, 30, 70), SENDFILE_WOULD_BLOCK);
+  assert.equal(libc.sendfile(socket, fd, 100, 10), 0, "end of file wins over a full buffer");
+  assert.equal(libc.takeSocketBytes(socket, 20).length, 20);
+  assert.equal(libc.sendfile(socket, fd, 30, 70), 20);
 });

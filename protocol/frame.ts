@@ -12,12 +12,10 @@
  * @module
  */
 
-import { apiTable } from "./messages/mod.ts";
+import { ApiKey, apiTable } from "./messages/mod.ts";
 import { Reader, type Writer } from "./primitives.ts";
 import type { SendChunk } from "./send_plan.ts";
 
-/** API key of ApiVersions, whose response header is always v0. */
-export const API_VERSIONS_KEY = 18;
 /** Size of the int32 frame size prefix. */
 export const FRAME_PREFIX_SIZE_BYTES = 4;
 
@@ -60,7 +58,7 @@ export function requestHeaderVersion(apiKey: number, apiVersion: number): 1 | 2 
 
 /** Response header version: 1 when flexible, else 0; ApiVersions always 0. */
 export function responseHeaderVersion(apiKey: number, apiVersion: number): 0 | 1 {
-  if (apiKey === API_VERSIONS_KEY) return 0;
+  if (apiKey === ApiKey.ApiVersions) return 0;
   return isFlexibleVersion(apiKey, apiVersion) ? 1 : 0;
 }
 

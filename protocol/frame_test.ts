@@ -2,7 +2,7 @@
  * Byte-exact tests against frames as real clients send them (derived by hand
  * from the specs and the clients' sources), plus header-version rules.
  */
-import assert from "node:assert/strict";
+import { assert } from "../util/assert.ts";
 import {
   beginFrame,
   decodeRequestHeader,
@@ -27,12 +27,12 @@ import {
 } from "./messages/mod.ts";
 import { Reader, Writer } from "./primitives.ts";
 import { type FileSlice, sendPlanSizeBytes } from "./send_plan.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
 
-function concat(plan: readonly unknown[]): number[] {
-  return plan.flatMap((c) => [...(c as Uint8Array)]);
-}
+/** A plan of byte arrays as one list of numbers, to compare with the captured bytes. */
+const planNumbers = (plan: readonly unknown[]): number[] => [...concatBytes(plan as Uint8Array[])];
 
 /** librdkafka 2.0.2's first request: ApiVersions v3, flexible body, header v2. */
 const LIBRDKAFKA_API_VERSIONS_V3 = [
@@ -76,7 +76,7 @@ Deno.test("encodes librdkafka's ApiVersions v3 request byte for byte", () => {
     clientSoftwareName: "librdkafka",
     clientSoftwareVersion: "2.0.2",
   });
-  assert.deepEqual(concat(finishFrame(w, mark)), LIBRDKAFKA_API_VERSIONS_V3);
+  assert.deepEqual(planNumbers(finishFrame(w, mark)), LIBRDKAFKA_API_VERSIONS_V3);
 });
 
 Deno.test("ApiVersions v3 response uses header v0 with a flexible body", () => {
@@ -92,7 +92,7 @@ Deno.test("ApiVersions v3 response uses header v0 with a flexible body", () => {
     finalizedFeatures: [],
     zkMigrationReady: false,
   });
-  assert.deepEqual(concat(finishFrame(w, mark)), [
+  assert.deepEqual(planNumbers(finishFrame(w, mark)), [
     ...[0, 0, 0, 19], // size
     ...[0, 0, 0, 1], // correlationId; no tagged-field byte (header v0)
     ...[0, 0], // errorCode

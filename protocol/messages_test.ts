@@ -5,7 +5,7 @@
  * int64s, UUIDs) encodes, decodes to an equal object, and re-encodes to the
  * same bytes; every truncation of it fails with a sticky error, never a throw.
  */
-import assert from "node:assert/strict";
+import { assert } from "../util/assert.ts";
 import { MESSAGES, type SchemaField, STRUCTS } from "./messages/_schema.ts";
 import { API_MESSAGES, type ApiMessage, apiTable } from "./messages/mod.ts";
 import { EMPTY_BYTES, Reader, Writer, ZERO_UUID } from "./primitives.ts";
@@ -126,7 +126,7 @@ for (const api of API_MESSAGES as readonly ApiMessage[]) {
   }
 }
 
-Deno.test("apiTable covers the 36 client-facing API keys with spec versions", () => {
+Deno.test("apiTable covers the 38 client-facing API keys with spec versions", () => {
   const keys = API_MESSAGES.map((a) => a.apiKey);
   assert.deepEqual(keys, [
     0,
@@ -159,11 +159,13 @@ Deno.test("apiTable covers the 36 client-facing API keys with spec versions", ()
     36,
     37,
     42,
+    43,
     44,
     47,
     48,
     49,
     60,
+    61,
     75,
   ]);
   assert.equal(apiTable[0]!.maxVersion, 11);

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert } from "../util/assert.ts";
 import { EMPTY_BYTES, Reader, Writer, ZERO_UUID } from "./primitives.ts";
 import type { FileSlice } from "./send_plan.ts";
 

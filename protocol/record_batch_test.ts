@@ -1,4 +1,5 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
+import { concatBytes } from "../util/bytes.ts";
 import { ErrorCode } from "./error_codes.ts";
 import {
   BATCH_HEADER_BYTES,
@@ -30,12 +31,6 @@ function batchOf(count: number, timestampMs = 1000): Uint8Array {
       (_, i) => ({ key: null, value: text(`value-${i}`), timestampMs: timestampMs + i }),
     ),
   );
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((p, part) => (out.set(part, p), p + part.length), 0);
-  return out;
 }
 
 Deno.test("crc32c() matches the RFC 3720 check values", () => {
@@ -113,7 +108,7 @@ Deno.test("RecordBatchView reads every header field", () => {
 });
 
 Deno.test("setBaseOffset() patches in place and the CRC stays valid", () => {
-  const bytes = concat(batchOf(2), batchOf(3));
+  const bytes = concatBytes([batchOf(2), batchOf(3)]);
   const first = new RecordBatchView(bytes).sizeBytes;
   setBaseOffset(bytes, first, 2 ** 40 + 17);
   const view = new RecordBatchView(bytes, first);
@@ -125,7 +120,7 @@ Deno.test("setBaseOffset() patches in place and the CRC stays valid", () => {
 Deno.test("validateBatches() returns every batch boundary and the record count", () => {
   const a = batchOf(2);
   const b = batchOf(5, 9000);
-  const result = validateBatches(concat(a, b), { maxMessageBytes: 1 << 20 });
+  const result = validateBatches(concatBytes([a, b]), { maxMessageBytes: 1 << 20 });
   assert.ok(result.ok);
   assert.equal(result.recordCount, 7);
   assert.equal(result.sizeBytes, a.length + b.length);
@@ -159,7 +154,7 @@ Deno.test("validateBatches() rejects a bad CRC with CORRUPT_MESSAGE", () => {
 });
 
 Deno.test("validateBatches() rejects truncated blobs with CORRUPT_MESSAGE, at every length", () => {
-  const whole = concat(batchOf(1), batchOf(2));
+  const whole = concatBytes([batchOf(1), batchOf(2)]);
   const first = new RecordBatchView(whole).sizeBytes;
   for (let cut = 1; cut < whole.length; cut++) {
     if (cut === first) continue;

@@ -2,12 +2,14 @@
  * Encode and decode uncompressed RecordBatch v2 payloads: records as
  * zigzag-varint framed entries (length, attributes, timestampDelta,
  * offsetDelta, key, value, headers). Used by tests, the HTTP API and the
- * ListOffsets timestamp search; the produce and fetch paths never decode.
+ * ListOffsets timestamp search; records are read with the one reader of
+ * untrusted record bytes, `record_reader.ts`.
  *
  * @module
  */
 
 import { ErrorCode } from "./error_codes.ts";
+import { RecordReader } from "./record_reader.ts";
 import {
   BATCH_HEADER_BYTES,
   BATCH_LOG_OVERHEAD_BYTES,
@@ -91,41 +93,6 @@ export function writeVarint(bytes: Uint8Array, positionBytes: number, value: num
   }
   bytes[p++] = z;
   return p;
-}
-
-/** A cursor reading zigzag varints and raw bytes; throws CORRUPT_MESSAGE past `endBytes`. */
-class Cursor {
-  constructor(
-    readonly bytes: Uint8Array,
-    public positionBytes: number,
-    readonly endBytes: number,
-  ) {}
-  varint(): number {
-    let z = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.positionBytes >= this.endBytes) {
-        throw corrupt("Truncated varint", this.positionBytes);
-      }
-      const b = this.bytes[this.positionBytes++];
-      z += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-      scale *= 128;
-    }
-    throw corrupt("Varint longer than 10 bytes", this.positionBytes);
-  }
-  take(lengthBytes: number): Uint8Array {
-    if (lengthBytes < 0 || this.positionBytes + lengthBytes > this.endBytes) {
-      throw corrupt(`Field of ${lengthBytes} bytes overruns the record`, this.positionBytes);
-    }
-    const out = this.bytes.subarray(this.positionBytes, this.positionBytes + lengthBytes);
-    this.positionBytes += lengthBytes;
-    return out;
-  }
-  nullableBytes(): Uint8Array | null {
-    const lengthBytes = this.varint();
-    return lengthBytes < 0 ? null : this.take(lengthBytes).slice();
-  }
 }
 
 function corrupt(message: string, positionBytes: number): RecordBatchError {
@@ -215,60 +182,91 @@ export function encodeRecordBatch(
 // Decode.
 
 /**
- * Decodes the records of the batch at `positionBytes`, calling `onRecord` for each with
- * (offset, timestampMs, cursor positioned at the key); stops early when it returns true.
+ * Walks the records of the uncompressed batch `batch` with the one record reader
+ * (`record_reader.ts`), calling `onRecord` for each with its offset and timestamp; stops early
+ * when it returns true. Returns why the bytes are bad, or undefined.
  */
 function walkRecords(
   batch: RecordBatchView,
-  onRecord: (offset: number, timestampMs: number, cursor: Cursor, endBytes: number) => boolean,
-): void {
+  onRecord: (offset: number, timestampMs: number, reader: RecordReader) => boolean,
+): RecordBatchError | undefined {
   if (batch.compression !== 0) {
-    throw new RecordBatchError(
+    return new RecordBatchError(
       ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
       "Compressed batches are not decoded",
       batch.positionBytes,
     );
   }
   const end = batch.positionBytes + batch.sizeBytes;
-  if (end > batch.bytes.length) throw corrupt("Truncated batch", batch.positionBytes);
-  const cursor = new Cursor(batch.bytes, batch.positionBytes + BATCH_HEADER_BYTES, end);
+  if (end > batch.bytes.length) return corrupt("Truncated batch", batch.positionBytes);
+  const reader = new RecordReader().reset(
+    batch.bytes,
+    batch.positionBytes + BATCH_HEADER_BYTES,
+    end,
+  );
   const baseOffset = batch.baseOffset;
   const baseTimestampMs = batch.baseTimestampMs;
   const logAppendTime = batch.isLogAppendTime;
   for (let i = 0; i < batch.recordCount; i++) {
-    const bodyBytes = cursor.varint();
-    const recordEnd = cursor.positionBytes + bodyBytes;
-    if (bodyBytes < 0 || recordEnd > end) {
-      throw corrupt("Record overruns the batch", cursor.positionBytes);
+    if (!reader.next()) {
+      return corrupt(
+        reader.error ?? "Truncated batch: fewer records than its count",
+        reader.positionBytes,
+      );
     }
-    cursor.take(1); // attributes
-    const timestampDelta = cursor.varint();
-    const offsetDelta = cursor.varint();
-    const timestampMs = logAppendTime ? batch.maxTimestampMs : baseTimestampMs + timestampDelta;
-    if (onRecord(baseOffset + offsetDelta, timestampMs, cursor, recordEnd)) return;
-    cursor.positionBytes = recordEnd;
+    const timestampMs = logAppendTime
+      ? batch.maxTimestampMs
+      : baseTimestampMs + reader.timestampDelta;
+    if (onRecord(baseOffset + reader.offsetDelta, timestampMs, reader)) return undefined;
   }
+  return undefined;
 }
 
-/** Decodes the uncompressed batch at `positionBytes` of `bytes`. */
+function nullableBytes(
+  reader: RecordReader,
+  startBytes: number,
+  lengthBytes: number,
+): Uint8Array | null {
+  return lengthBytes < 0 ? null : reader.bytes.slice(startBytes, startBytes + lengthBytes);
+}
+
+/** The headers of the record `reader` has just read (its bounds were checked by the reader). */
+function readHeaders(reader: RecordReader): RecordHeader[] {
+  const headers: RecordHeader[] = [];
+  const bytes = reader.bytes;
+  let p = reader.headersStartBytes;
+  const varint = (): number => {
+    let z = 0;
+    let scale = 1;
+    for (;;) {
+      const b = bytes[p++];
+      z += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      scale *= 128;
+    }
+  };
+  for (let h = 0; h < reader.headerCount; h++) {
+    const keyLength = varint();
+    const key = textDecoder.decode(bytes.subarray(p, p + keyLength));
+    p += keyLength;
+    const valueLength = varint();
+    headers.push({ key, value: valueLength < 0 ? null : bytes.slice(p, p + valueLength) });
+    if (valueLength > 0) p += valueLength;
+  }
+  return headers;
+}
+
+/** Decodes the uncompressed batch at `positionBytes` of `bytes`; throws {@linkcode RecordBatchError} on bad bytes. */
 export function decodeRecordBatch(bytes: Uint8Array, positionBytes = 0): DecodedBatch {
   const batch = new RecordBatchView(bytes, positionBytes);
   const records: DecodedRecord[] = [];
-  walkRecords(batch, (offset, timestampMs, cursor, endBytes) => {
-    const key = cursor.nullableBytes();
-    const value = cursor.nullableBytes();
-    const headerCount = cursor.varint();
-    const headers: RecordHeader[] = [];
-    for (let h = 0; h < headerCount; h++) {
-      const headerKey = cursor.take(cursor.varint());
-      headers.push({ key: textDecoder.decode(headerKey), value: cursor.nullableBytes() });
-    }
-    if (cursor.positionBytes !== endBytes) {
-      throw corrupt("Record length mismatch", cursor.positionBytes);
-    }
-    records.push({ offset, timestampMs, key, value, headers });
+  const error = walkRecords(batch, (offset, timestampMs, reader) => {
+    const key = nullableBytes(reader, reader.keyStartBytes, reader.keyLengthBytes);
+    const value = nullableBytes(reader, reader.valueStartBytes, reader.valueLengthBytes);
+    records.push({ offset, timestampMs, key, value, headers: readHeaders(reader) });
     return false;
   });
+  if (error !== undefined) throw error;
   return {
     baseOffset: batch.baseOffset,
     lastOffset: batch.lastOffset,
@@ -307,6 +305,7 @@ export function findRecordByTimestamp(
   options: { readonly timestampMs: number; readonly offsetMin: number },
 ): { offset: number; timestampMs: number } | undefined {
   let found: { offset: number; timestampMs: number } | undefined;
+  // A batch whose records cannot be read (none is accepted at produce) has no match.
   walkRecords(new RecordBatchView(bytes, positionBytes), (offset, timestampMs) => {
     if (timestampMs >= options.timestampMs && offset >= options.offsetMin) {
       found = { offset, timestampMs };

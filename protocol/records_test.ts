@@ -1,4 +1,4 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { ErrorCode } from "./error_codes.ts";
 import { BatchField, RecordBatchError, RecordBatchView } from "./record_batch.ts";
 import {

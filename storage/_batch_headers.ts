@@ -5,7 +5,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { Errno, IoError, type Libc } from "../ffi/port.ts";
 import { BATCH_HEADER_BYTES, BATCH_MAGIC_V2, RecordBatchView } from "../protocol/record_batch.ts";
 

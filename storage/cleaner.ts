@@ -14,9 +14,13 @@
  * 3. Swap the segment with {@linkcode PartitionLog.replaceSegment} (write
  *    `.cleaned`, sync, rename over `.log`, rebuild the indexes).
  *
- * Compressed batches are decompressed to read keys: gzip and zstd with
- * `node:zlib` (recompressed with the same codec when rewritten); snappy and
- * lz4 batches have no decoder here and are kept whole. A batch left with no
+ * Records are read with the one reader of untrusted record bytes
+ * (`protocol/record_reader.ts`); when it refuses a stored batch the log is
+ * left as it is and the result says why (`unreadable`): the caller marks the
+ * partition uncleanable, as Kafka's LogCleaner does, instead of a throw. Compressed batches are inflated to read keys (`protocol/decompress.ts`,
+ * bounded as produce bounds them): gzip and zstd, recompressed with the same
+ * codec through `node:zlib` when rewritten; snappy and lz4 batches have no
+ * compressor here and are kept whole. A batch left with no
  * record is dropped (Kafka keeps an empty batch for an idempotent producer's
  * last one; our producer state lives in snapshots, not in the log).
  * Segments are not merged.
@@ -24,7 +28,7 @@
  * @module
  */
 
-import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { gzipSync, zstdCompressSync } from "node:zlib";
 import { setImmediate } from "node:timers";
 import {
   BATCH_HEADER_BYTES,
@@ -35,8 +39,12 @@ import {
   writeInt64,
 } from "../protocol/record_batch.ts";
 import { varintSizeBytes, writeVarint } from "../protocol/records.ts";
+import { inflate } from "../protocol/decompress.ts";
+import { RecordReader } from "../protocol/record_reader.ts";
+import { inflatedBytesMax } from "../protocol/record_validator.ts";
 import type { PartitionLog } from "./partition_log.ts";
 import type { Segment } from "./segment.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** What one compaction did. */
 export interface CompactionResult {
@@ -47,6 +55,11 @@ export interface CompactionResult {
   readonly batchesSkipped: number;
   /** The earliest delete horizon of a tombstone still kept (Infinity: none). */
   readonly nextHorizonMs: number;
+  /**
+   * Why a stored batch could not be read (the record reader's message, where): the log was
+   * left as it was, and the caller marks it uncleanable, as Kafka's LogCleaner does.
+   */
+  readonly unreadable?: string;
 }
 
 interface ParsedRecord {
@@ -66,6 +79,8 @@ interface ParsedBatch {
   /** Uncompressed records, or undefined for a codec not decoded here. */
   readonly payload: Uint8Array | undefined;
   readonly records: ParsedRecord[];
+  /** Why the records cannot be read (bad bytes, or an inflation past the bound). */
+  readonly unreadable?: string;
 }
 
 const COMPRESSION_GZIP = 1;
@@ -76,18 +91,22 @@ export async function compactLog(
   log: PartitionLog,
   options: { nowMs: number },
 ): Promise<CompactionResult> {
-  const result = {
+  const result: { -readonly [K in keyof CompactionResult]: CompactionResult[K] } = {
     segmentsRewritten: 0,
     recordsRemoved: 0,
     tombstonesRemoved: 0,
     batchesSkipped: 0,
     nextHorizonMs: Infinity,
   };
-  const inactive = log.segments.slice(0, -1);
+  const inactive = log.inactiveSegments();
   const latest = new Map<string, number>();
   for (const segment of inactive) {
-    for (const batch of readBatches(segment)) {
+    for (const batch of readBatches(segment, log.config.maxMessageBytes)) {
       const base = batch.view.baseOffset;
+      if (batch.unreadable !== undefined) {
+        result.unreadable = `the batch at offset ${base} cannot be read: ${batch.unreadable}`;
+        return result; // nothing rewritten: the partition is left as it is
+      }
       for (const r of batch.records) {
         if (r.key !== undefined) latest.set(r.key, base + r.offsetDelta);
       }
@@ -98,7 +117,7 @@ export async function compactLog(
   for (const segment of inactive) {
     const parts: Uint8Array[] = [];
     let changed = false;
-    for (const batch of readBatches(segment)) {
+    for (const batch of readBatches(segment, log.config.maxMessageBytes)) {
       if (batch.payload === undefined) result.batchesSkipped++;
       const rebuilt = cleanBatch(batch, latest, {
         nowMs: options.nowMs,
@@ -108,7 +127,7 @@ export async function compactLog(
       if (rebuilt !== batch.bytes) changed = true;
       if (rebuilt !== undefined) parts.push(rebuilt);
     }
-    if (changed && log.replaceSegment(segment, concat(parts))) result.segmentsRewritten++;
+    if (changed && log.replaceSegment(segment, concatBytes(parts))) result.segmentsRewritten++;
     await nextTurn();
     if (log.isClosed) return result;
   }
@@ -195,87 +214,60 @@ function buildBatch(
   return out;
 }
 
-function readBatches(segment: Segment): ParsedBatch[] {
+function readBatches(segment: Segment, maxMessageBytes: number): ParsedBatch[] {
   const positions: [number, number][] = [];
   segment.forEachBatch(segment.baseOffset, (header, positionBytes) => {
     positions.push([positionBytes, header.sizeBytes]);
   });
   return positions.map(([positionBytes, sizeBytes]) =>
-    parseBatch(segment.readBytes(positionBytes, sizeBytes))
+    parseBatch(segment.readBytes(positionBytes, sizeBytes), maxMessageBytes)
   );
 }
 
-function parseBatch(bytes: Uint8Array): ParsedBatch {
+/**
+ * Reads the records of a stored batch with the one record reader. A codec not rewritten here
+ * (snappy, lz4) comes back without payload, to be kept whole; bytes that do not inflate within
+ * the bound or do not parse come back `unreadable` (none is accepted at produce since records
+ * are validated, but a data dir may hold older ones).
+ */
+function parseBatch(bytes: Uint8Array, maxMessageBytes: number): ParsedBatch {
   const view = new RecordBatchView(bytes);
+  const unread: ParsedBatch = { bytes, view, payload: undefined, records: [] };
+  const unreadable = (why: string): ParsedBatch => ({ ...unread, unreadable: why });
   const raw = bytes.subarray(BATCH_HEADER_BYTES);
-  let payload: Uint8Array | undefined;
-  switch (view.compression) {
-    case 0:
-      payload = raw;
-      break;
-    case COMPRESSION_GZIP:
-      payload = new Uint8Array(gunzipSync(raw));
-      break;
-    case COMPRESSION_ZSTD:
-      payload = new Uint8Array(zstdDecompressSync(raw));
-      break;
-    default:
-      return { bytes, view, payload: undefined, records: [] };
-  }
+  let payload: Uint8Array;
+  const codec = view.compression;
+  if (codec === 0) payload = raw;
+  else if (codec === COMPRESSION_GZIP || codec === COMPRESSION_ZSTD) {
+    const inflated = inflate(codec, raw, inflatedBytesMax(maxMessageBytes));
+    if (!inflated.ok) return unreadable(inflated.message);
+    payload = inflated.bytes;
+  } else return unread;
   const records: ParsedRecord[] = [];
-  const cursor = { p: 0 };
   const baseTimestampMs = view.baseTimestampMs;
+  const reader = new RecordReader().reset(payload);
   for (let i = 0; i < view.recordCount; i++) {
-    const bodyBytes = readVarint(payload, cursor);
-    const end = cursor.p + bodyBytes;
-    const attributes = payload[cursor.p++];
-    const timestampDelta = readVarint(payload, cursor);
-    const offsetDelta = readVarint(payload, cursor);
-    const tailStart = cursor.p;
-    const keyLength = readVarint(payload, cursor);
+    if (!reader.next()) return unreadable(reader.error ?? "fewer records than the batch counts");
     let key: string | undefined = undefined;
-    if (keyLength >= 0) {
+    if (reader.keyLengthBytes >= 0) {
       key = "";
-      for (let k = 0; k < keyLength; k++) key += String.fromCharCode(payload[cursor.p + k]);
-      cursor.p += keyLength;
+      for (let k = 0; k < reader.keyLengthBytes; k++) {
+        key += String.fromCharCode(payload[reader.keyStartBytes + k]);
+      }
     }
-    const valueLength = readVarint(payload, cursor);
     records.push({
-      offsetDelta,
-      timestampMs: view.isLogAppendTime ? view.maxTimestampMs : baseTimestampMs + timestampDelta,
+      offsetDelta: reader.offsetDelta,
+      timestampMs: view.isLogAppendTime
+        ? view.maxTimestampMs
+        : baseTimestampMs + reader.timestampDelta,
       key,
-      isTombstone: valueLength < 0,
-      tailStart,
-      tailEnd: end,
-      attributes,
+      isTombstone: reader.valueLengthBytes < 0,
+      tailStart: reader.keyFieldStartBytes,
+      tailEnd: reader.recordEndBytes,
+      attributes: reader.attributes,
     });
-    cursor.p = end;
   }
   return { bytes, view, payload, records };
-}
-
-function readVarint(bytes: Uint8Array, cursor: { p: number }): number {
-  let z = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
-    const b = bytes[cursor.p++];
-    z += (b & 0x7f) * scale;
-    if ((b & 0x80) === 0) return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-    scale *= 128;
-  }
-  throw new RangeError("Varint longer than 10 bytes in a stored batch");
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let sizeBytes = 0;
-  for (const p of parts) sizeBytes += p.length;
-  const out = new Uint8Array(sizeBytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function nextTurn(): Promise<void> {

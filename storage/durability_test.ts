@@ -2,7 +2,7 @@
  * Idempotent appends, crash recovery and fault injection on a PartitionLog
  * over the in-memory libc.
  */
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { Errno, OpenFlags } from "../ffi/port.ts";
 import { type MemoryLibc, memoryLibc } from "../ffi/memory.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
@@ -235,7 +235,7 @@ Deno.test("A corrupt or missing index is rebuilt from its log", () => {
   const build = PartitionLog.open(libc, DIR, config);
   for (let i = 0; i < 9; i++) assert.ok(build.append(testBatch(1), { nowMs: 0 }).ok);
   const expected = build.read(4, 100000).sizeBytes;
-  const [first, second] = build.segments.map((s) => s.offsetIndex.file.path);
+  const [first, second] = build.segments.map((s) => s.offsetIndex.path);
   build.close();
   libc.writeFileAtomic(first, new Uint8Array(13).fill(0xff)); // not a whole number of entries
   libc.unlink(second);

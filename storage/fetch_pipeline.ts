@@ -8,31 +8,36 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import type { FileSlice } from "../protocol/send_plan.ts";
+import { floorSearch } from "./_floor_search.ts";
 import type { Segment } from "./segment.ts";
 
-/** File ranges to send, in order, and their total size. */
+/**
+ * File ranges to send, in order, their total size, and the offsets they hold (Kafka's
+ * `FetchDataInfo` keeps its offsets beside the records), so that nothing downstream reads a
+ * batch header again to count what was sent.
+ */
 export interface FetchSlices {
   readonly slices: FileSlice[];
   readonly sizeBytes: number;
+  /** The base offset of the first batch sent; -1 when nothing is sent. */
+  readonly firstOffset: number;
+  /** The offset after the last batch sent; -1 when nothing is sent. */
+  readonly nextOffset: number;
 }
+
+/** No slices. */
+export const NO_SLICES: FetchSlices = Object.freeze({
+  slices: [],
+  sizeBytes: 0,
+  firstOffset: -1,
+  nextOffset: -1,
+});
 
 /** The index of the segment with the largest base offset <= `offset` (0 when below all). */
 export function floorSegmentIndex(segments: readonly Segment[], offset: number): number {
-  let low = 0;
-  let high = segments.length - 1;
-  let found = 0;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    if (segments[middle].baseOffset <= offset) {
-      found = middle;
-      low = middle + 1;
-    } else {
-      high = middle - 1;
-    }
-  }
-  return found;
+  return Math.max(0, floorSearch(0, segments.length, offset, (i) => segments[i].baseOffset));
 }
 
 /**
@@ -50,24 +55,29 @@ export function readSlices(
   while (first === undefined && i + 1 < segments.length) {
     first = segments[++i].findBatch(fetchOffset);
   }
-  if (first === undefined) return { slices: [], sizeBytes: 0 };
+  if (first === undefined) return NO_SLICES;
 
   const slices: FileSlice[] = [];
   let remainingBytes = maxBytes;
+  let sizeBytes = 0;
+  let nextOffset = -1;
   for (let startBytes = first.positionBytes; i < segments.length; i++, startBytes = 0) {
     const segment = segments[i];
     const segmentSizeBytes = segment.sizeBytes;
     if (startBytes >= segmentSizeBytes) continue;
-    let endBytes = segment.batchEndAtOrBelow(startBytes, startBytes + remainingBytes);
-    if (endBytes === startBytes) {
+    let end = segment.batchEndAtOrBelow(startBytes, startBytes + remainingBytes);
+    if (end.positionBytes === startBytes) {
       if (slices.length > 0) break;
-      endBytes = startBytes + first.sizeBytes; // KIP-74: one whole batch even above maxBytes
+      // KIP-74: one whole batch even above maxBytes.
+      end = { positionBytes: startBytes + first.sizeBytes, nextOffset: first.lastOffset + 1 };
     }
-    slices.push({ fd: segment.logFd, positionBytes: startBytes, sizeBytes: endBytes - startBytes });
-    remainingBytes = Math.max(0, remainingBytes - (endBytes - startBytes));
-    if (endBytes < segmentSizeBytes || remainingBytes === 0) break;
+    const sliceBytes = end.positionBytes - startBytes;
+    slices.push({ fd: segment.logFd, positionBytes: startBytes, sizeBytes: sliceBytes });
+    sizeBytes += sliceBytes;
+    nextOffset = end.nextOffset;
+    remainingBytes = Math.max(0, remainingBytes - sliceBytes);
+    if (end.positionBytes < segmentSizeBytes || remainingBytes === 0) break;
   }
-  let sizeBytes = 0;
-  for (const slice of slices) sizeBytes += slice.sizeBytes;
-  return { slices, sizeBytes };
+  if (slices.length === 0) return NO_SLICES;
+  return { slices, sizeBytes, firstOffset: first.baseOffset, nextOffset };
 }

@@ -1,4 +1,4 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { memoryLibc } from "../ffi/memory.ts";
 import { testBatch } from "./_test_util.ts";
 import { floorSegmentIndex, readSlices } from "./fetch_pipeline.ts";

@@ -50,11 +50,21 @@ export class GroupCommit {
   /** Flushes running, by log; they never reject. */
   readonly #inFlight = new Map<Flushable, Promise<void>>();
   readonly #schedule: (run: () => void) => void;
+  readonly #onError: (error: unknown) => void;
   #scheduled = false;
 
-  /** `schedule` runs the pass later (default `setImmediate`; tests may run it by hand). */
-  constructor(options: { schedule?: (run: () => void) => void } = {}) {
+  /**
+   * `schedule` runs the pass later (default `setImmediate`; tests may run it by hand).
+   * `onError` gets a flush error that is not an IoError (a bug), a turn later, after the
+   * waiters were rejected with it; by default it is thrown as uncaught.
+   */
+  constructor(
+    options: { schedule?: (run: () => void) => void; onError?: (error: unknown) => void } = {},
+  ) {
     this.#schedule = options.schedule ?? ((run) => setImmediate(run));
+    this.#onError = options.onError ?? ((error) => {
+      throw error;
+    });
   }
 
   /**
@@ -112,12 +122,8 @@ export class GroupCommit {
       } catch (error) {
         failure = error as Error;
         this.stats.failures++;
-        // Not an operating error: a bug. Its waiters fail, and it surfaces as uncaught.
-        if (!(error instanceof IoError)) {
-          queueMicrotask(() => {
-            throw error;
-          });
-        }
+        // Not an operating error: a bug. Its waiters fail, and onError hears of it.
+        if (!(error instanceof IoError)) queueMicrotask(() => this.#onError(error));
       }
     }
     this.#inFlight.delete(log);

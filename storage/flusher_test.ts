@@ -1,4 +1,4 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { Errno, IoError } from "../ffi/port.ts";
 import { GroupCommit } from "./flusher.ts";
 
@@ -121,4 +121,18 @@ Deno.test("GroupCommit.drain() resolves once every pending and running flush has
   await drained;
   assert.equal(resolved, 2);
   assert.equal(commit.pendingCount, 0);
+});
+
+Deno.test("GroupCommit hands a flush error that is not an IoError to onError, and rejects its waiters", async () => {
+  const errors: unknown[] = [];
+  const flusher = new GroupCommit({ schedule: (run) => run(), onError: (e) => errors.push(e) });
+  const log = {
+    isClosed: false,
+    flushAsync: () => Promise.reject(new TypeError("fd is not a number")),
+  };
+  await assert.rejects(() => flusher.durable(log), TypeError);
+  await flusher.drain();
+  await Promise.resolve();
+  assert.equal(errors.length, 1);
+  assert.equal(flusher.stats.failures, 1);
 });

@@ -1,9 +1,10 @@
 /**
- * Append validation (Kafka's `LogValidator` and the producer-state analysis
+ * Append validation (Kafka's `LogValidator`, whose record rules live in
+ * `protocol/record_validator.ts`, and the producer-state analysis
  * of `UnifiedLog.append`), before a byte is written: the records are checked
  * whole (size, CRC, dense offsets, all or nothing), offsets are assigned by
- * patching each batch's baseOffset in the caller's buffer (the one copy is
- * the write), and idempotent producers' sequences are checked against the
+ * patching each batch's baseOffset and partitionLeaderEpoch in the caller's
+ * buffer (both outside the CRC; the one copy is the write), and idempotent producers' sequences are checked against the
  * {@linkcode ProducerStateManager} without changing it: the entries to commit
  * come back in the plan, for the log to apply once the bytes are written. A
  * retried batch is answered with its original offsets (`duplicate: true`).
@@ -13,9 +14,16 @@
 import type { IoError } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { type BatchInfo, RecordBatchView, validateBatches } from "../protocol/record_batch.ts";
+import { type RecordError, validateBatchRecords } from "../protocol/record_validator.ts";
 import type { LogConfig } from "./log_config.ts";
 import { RELATIVE_OFFSET_MAX } from "./offset_index.ts";
 import type { ProducerBatchHeader, ProducerEntry, ProducerStateManager } from "./producer_state.ts";
+
+/**
+ * The leader epoch stamped on every appended batch (Kafka writes the partition's
+ * epoch; a single node leads every partition from epoch 0, as Metadata says).
+ */
+export const PARTITION_LEADER_EPOCH = 0;
 
 /** A successful append. */
 export interface AppendSuccess {
@@ -39,6 +47,8 @@ export interface AppendFailure {
    */
   readonly errorCode: number;
   readonly message: string;
+  /** The records that broke a rule, by index in their batch (Kafka's `recordErrors`). */
+  readonly recordErrors?: readonly RecordError[];
   /** The I/O failure behind KAFKA_STORAGE_ERROR. */
   readonly cause?: IoError;
 }
@@ -87,7 +97,8 @@ export interface AppendAnswered {
 
 /**
  * Validates every batch of `records` (all or nothing), patches their baseOffsets in place from
- * `log.logEndOffset` (unless `assignOffsets` is false) and checks producer sequences.
+ * `log.logEndOffset` and their leader epochs (unless `assignOffsets` is false) and checks
+ * producer sequences.
  */
 export function planAppend(
   records: Uint8Array,
@@ -108,13 +119,19 @@ export function planAppend(
   if (!validation.ok) return failure(validation.error.errorCode, validation.error.message);
   const batches = validation.batches;
   const view = new RecordBatchView(records);
+  if (assignOffsets) {
+    const refused = validateRecords(view, batches, options.nowMs, log.config);
+    if (refused !== undefined) return refused;
+  }
   const pending = new Map<number, ProducerEntry>();
   let nextOffset = log.logEndOffset;
   let maxTimestampMs = -1;
   for (const batch of batches) {
     view.moveTo(batch.positionBytes);
-    if (assignOffsets) view.setBaseOffset(nextOffset);
-    else if (view.baseOffset < nextOffset) {
+    if (assignOffsets) {
+      view.setBaseOffset(nextOffset);
+      view.setPartitionLeaderEpoch(PARTITION_LEADER_EPOCH);
+    } else if (view.baseOffset < nextOffset) {
       return failure(
         ErrorCode.INVALID_RECORD,
         `Out of order offset ${view.baseOffset}, expected at least ${nextOffset}`,
@@ -161,6 +178,37 @@ export function planAppend(
     recordCount: validation.recordCount,
     pending,
   };
+}
+
+/** Kafka's LogValidator record rules on a client's batches (`protocol/record_validator.ts`). */
+function validateRecords(
+  view: RecordBatchView,
+  batches: readonly BatchInfo[],
+  nowMs: number,
+  config: LogConfig,
+): AppendAnswered | undefined {
+  for (const batch of batches) {
+    const verdict = validateBatchRecords(view.moveTo(batch.positionBytes), {
+      nowMs,
+      maxMessageBytes: config.maxMessageBytes,
+      compactedTopic: config.cleanupCompact,
+      timestampType: config.messageTimestampType,
+      timestampBeforeMaxMs: config.messageTimestampBeforeMaxMs,
+      timestampAfterMaxMs: config.messageTimestampAfterMaxMs,
+    });
+    if (!verdict.ok) {
+      return {
+        write: false,
+        result: {
+          ok: false,
+          errorCode: verdict.errorCode,
+          message: verdict.message,
+          recordErrors: verdict.recordErrors,
+        },
+      };
+    }
+  }
+  return undefined;
 }
 
 function producerHeader(view: RecordBatchView, batch: BatchInfo): ProducerBatchHeader {

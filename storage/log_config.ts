@@ -6,9 +6,10 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import type { WriterKind } from "./segment_writer.ts";
-import { POSITION_BYTES_MAX } from "./offset_index.ts";
+import { OFFSET_INDEX_ENTRY_BYTES, POSITION_BYTES_MAX } from "./offset_index.ts";
+import { TIME_INDEX_ENTRY_BYTES } from "./time_index.ts";
 
 /** The limits of one partition log. */
 export interface LogConfig {
@@ -36,6 +37,12 @@ export interface LogConfig {
   readonly cleanupCompact: boolean;
   /** `delete.retention.ms`: how long a compacted tombstone stays readable (default 1 day). */
   readonly deleteRetentionMs: number;
+  /** `message.timestamp.type`: which record timestamps produce checks (default CreateTime). */
+  readonly messageTimestampType: "CreateTime" | "LogAppendTime";
+  /** `message.timestamp.before.max.ms`: how old a CreateTime timestamp may be (default Infinity). */
+  readonly messageTimestampBeforeMaxMs: number;
+  /** `message.timestamp.after.max.ms`: how far ahead a CreateTime timestamp may be (default Infinity). */
+  readonly messageTimestampAfterMaxMs: number;
   /** `flush.messages`: records appended between forced flushes (default Infinity: the page cache). */
   readonly flushMessages: number;
   /** `flush.ms`: longest time data stays unflushed (default Infinity: the page cache). */
@@ -56,27 +63,78 @@ export const LOG_CONFIG_DEFAULT: LogConfig = {
   cleanupDelete: true,
   cleanupCompact: false,
   deleteRetentionMs: 24 * 60 * 60 * 1000,
+  messageTimestampType: "CreateTime",
+  messageTimestampBeforeMaxMs: Infinity,
+  messageTimestampAfterMaxMs: Infinity,
   flushMessages: Infinity,
   flushMs: Infinity,
 };
 
+/** The values storage accepts for one numeric setting, inclusive. */
+export interface ConfigBounds {
+  readonly min: number;
+  readonly max: number;
+  /** Why the bound is what it is, for an error message. */
+  readonly why?: string;
+}
+
+/** Kafka's Integer.MAX_VALUE: the largest value of an `int` setting. */
+export const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * What {@linkcode logConfig} accepts, by field: the one place these limits live.
+ * Topic configs (`broker/topic_config.ts`) and broker options take their bounds from
+ * here, so a value they accept is a value storage can open.
+ */
+export const LOG_CONFIG_BOUNDS = {
+  segmentBytes: {
+    min: 14, // Kafka's own minimum (LegacyRecord.RECORD_OVERHEAD_V0)
+    max: POSITION_BYTES_MAX,
+    why: "offset index positions are 31-bit",
+  },
+  segmentMs: { min: 1, max: Infinity },
+  indexIntervalBytes: { min: 0, max: INT32_MAX },
+  segmentIndexBytes: {
+    min: Math.max(OFFSET_INDEX_ENTRY_BYTES, TIME_INDEX_ENTRY_BYTES),
+    max: INT32_MAX,
+    why:
+      `each index file must hold one entry, and a time index entry is ${TIME_INDEX_ENTRY_BYTES} bytes`,
+  },
+  maxMessageBytes: { min: 0, max: INT32_MAX },
+  retentionMs: { min: -1, max: Infinity },
+  retentionBytes: { min: -1, max: Infinity },
+  deleteRetentionMs: { min: 0, max: Infinity },
+  flushMessages: { min: 1, max: Infinity },
+  flushMs: { min: 0, max: Infinity },
+} as const satisfies Partial<Record<keyof LogConfig, ConfigBounds>>;
+
+/** A setting outside {@linkcode LOG_CONFIG_BOUNDS}, with a sentence saying so. */
+export interface LogConfigViolation {
+  readonly field: keyof typeof LOG_CONFIG_BOUNDS;
+  readonly message: string;
+}
+
+/** The first field of `config` outside its bounds, or undefined when storage accepts it all. */
+export function checkLogConfig(config: LogConfig): LogConfigViolation | undefined {
+  for (const [field, bounds] of Object.entries(LOG_CONFIG_BOUNDS)) {
+    const value = config[field as keyof typeof LOG_CONFIG_BOUNDS];
+    const b: ConfigBounds = bounds;
+    if (typeof value === "number" && value >= b.min && value <= b.max) continue;
+    return {
+      field: field as keyof typeof LOG_CONFIG_BOUNDS,
+      message: `${field} must be between ${b.min} and ${b.max}${
+        b.why === undefined ? "" : ` (${b.why})`
+      }, got "${value}".`,
+    };
+  }
+  return undefined;
+}
+
 /** Fills unset fields with {@linkcode LOG_CONFIG_DEFAULT} and checks the limits. */
 export function logConfig(overrides: Partial<LogConfig> = {}): LogConfig {
   const config = { ...LOG_CONFIG_DEFAULT, ...overrides };
-  assert(
-    config.segmentBytes >= 14 && config.segmentBytes <= POSITION_BYTES_MAX,
-    `segment.bytes "${config.segmentBytes}" out of range`,
-  );
-  assert(config.segmentMs >= 1, `segment.ms "${config.segmentMs}" out of range`);
-  assert(
-    config.indexIntervalBytes >= 0,
-    `index.interval.bytes "${config.indexIntervalBytes}" out of range`,
-  );
-  assert(
-    config.segmentIndexBytes >= 12,
-    `segment.index.bytes "${config.segmentIndexBytes}" out of range`,
-  );
-  assert(config.maxMessageBytes >= 0, `max.message.bytes "${config.maxMessageBytes}" out of range`);
+  const violation = checkLogConfig(config);
+  assert(violation === undefined, violation?.message);
   assert(
     config.writerKind === "pwrite" || config.writerKind === "mmap",
     `Unknown writer "${config.writerKind}"`,
@@ -85,7 +143,5 @@ export function logConfig(overrides: Partial<LogConfig> = {}): LogConfig {
     config.mmapChunkBytes > 0 && config.mmapChunkBytes % 65536 === 0,
     `mmap chunk "${config.mmapChunkBytes}" is not a multiple of 64 KiB`,
   );
-  assert(config.flushMessages >= 1, `flush.messages "${config.flushMessages}" out of range`);
-  assert(config.flushMs >= 0, `flush.ms "${config.flushMs}" out of range`);
   return config;
 }

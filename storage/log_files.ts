@@ -7,7 +7,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 
 /** Suffix of a segment's data file. */
 export const LOG_FILE_SUFFIX = ".log";

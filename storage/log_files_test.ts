@@ -1,4 +1,4 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import {
   joinPath,
   parsePartitionDirName,

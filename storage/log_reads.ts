@@ -10,16 +10,16 @@
  */
 import { IoError } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
-import type { FileSlice } from "../protocol/send_plan.ts";
-import { readSlices } from "./fetch_pipeline.ts";
+import { type FetchSlices, NO_SLICES, readSlices } from "./fetch_pipeline.ts";
 import type { Segment } from "./segment.ts";
 import type { TimestampOffset } from "./time_index.ts";
 
-/** The outcome of `PartitionLog.read`: slices, or OFFSET_OUT_OF_RANGE / KAFKA_STORAGE_ERROR. */
-export interface ReadResult {
+/**
+ * The outcome of `PartitionLog.read`: slices with the offsets they hold (see
+ * {@linkcode FetchSlices}), or OFFSET_OUT_OF_RANGE / KAFKA_STORAGE_ERROR with none.
+ */
+export interface ReadResult extends FetchSlices {
   readonly errorCode: number;
-  readonly slices: FileSlice[];
-  readonly sizeBytes: number;
   readonly highWatermark: number;
   readonly logStartOffset: number;
 }
@@ -44,16 +44,16 @@ export function readLog(
 ): ReadResult {
   const base = { highWatermark: bounds.highWatermark, logStartOffset: bounds.logStartOffset };
   if (fetchOffset < bounds.logStartOffset || fetchOffset > bounds.logEndOffset) {
-    return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, slices: [], sizeBytes: 0, ...base };
+    return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, ...NO_SLICES, ...base };
   }
   if (fetchOffset === bounds.logEndOffset) {
-    return { errorCode: ErrorCode.NONE, slices: [], sizeBytes: 0, ...base };
+    return { errorCode: ErrorCode.NONE, ...NO_SLICES, ...base };
   }
   try {
     return { errorCode: ErrorCode.NONE, ...readSlices(segments, fetchOffset, maxBytes), ...base };
   } catch (error) {
     if (!(error instanceof IoError)) throw error;
-    return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, slices: [], sizeBytes: 0, ...base };
+    return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, ...NO_SLICES, ...base };
   }
 }
 

@@ -1,15 +1,17 @@
 /**
- * Changes to a log's list of segment files (Kafka's `LocalLog` roll and
- * `replaceSegments`): rolling the active segment, reopening one whose flush
- * failed, swapping a cleaned segment in crash-safely, and unlinking the files
- * of segments that left the log. The caller (`PartitionLog`) owns the list,
- * the offsets and the checkpoints; these functions do the file work and keep
- * the list in order.
+ * A log's list of segments (Kafka's `LogSegments`), and every change to it
+ * (Kafka's `LocalLog` roll and `replaceSegments`): rolling the active
+ * segment, reopening one whose flush failed, swapping a cleaned segment in
+ * crash-safely, dropping the oldest, and unlinking the files of segments that
+ * left the log. {@linkcode LogSegments} is the one owner of the list; the
+ * functions below it do the file work for it. The log (`PartitionLog`) owns
+ * the offsets, the checkpoints and the retiring of segments that left.
  *
  * @module
  */
-import { strict as assert } from "node:assert";
-import { Errno, IoError, type Libc, OpenFlags } from "../ffi/port.ts";
+import { assert } from "../util/assert.ts";
+import { type Libc, OpenFlags } from "../ffi/port.ts";
+import { pwriteFully } from "../ffi/pwrite_fully.ts";
 import type { LogConfig } from "./log_config.ts";
 import {
   CLEANED_FILE_SUFFIX,
@@ -19,6 +21,78 @@ import {
   TIME_INDEX_FILE_SUFFIX,
 } from "./log_files.ts";
 import { Segment } from "./segment.ts";
+import { floorSegmentIndex } from "./fetch_pipeline.ts";
+
+/** The segments of one log in offset order, the active one last; never empty. */
+export class LogSegments {
+  readonly #list: Segment[];
+
+  constructor(segments: Segment[]) {
+    assert(segments.length > 0, "A log has at least one segment");
+    this.#list = segments;
+  }
+
+  /** Every segment in offset order, the active one last (a read-only view). */
+  get all(): readonly Segment[] {
+    return this.#list;
+  }
+  get count(): number {
+    return this.#list.length;
+  }
+  /** The segment appends go to. */
+  get active(): Segment {
+    return this.#list[this.#list.length - 1];
+  }
+  /** The oldest segment. */
+  get first(): Segment {
+    return this.#list[0];
+  }
+  /** The segments appends no longer go to, oldest first. */
+  get inactive(): readonly Segment[] {
+    return this.#list.slice(0, -1);
+  }
+  /** Bytes of all segments. */
+  get sizeBytes(): number {
+    let total = 0;
+    for (const segment of this.#list) total += segment.sizeBytes;
+    return total;
+  }
+
+  /** The segment with the largest base offset <= `offset` (the oldest when below all). */
+  floor(offset: number): Segment {
+    return this.#list[floorSegmentIndex(this.#list, offset)];
+  }
+
+  /**
+   * Makes a new active segment at `baseOffset` (see {@linkcode rollSegment}). Returns true
+   * when the old active segment was kept (everything below `baseOffset` is then on disk).
+   */
+  roll(baseOffset: number, ctx: SegmentFilesContext): boolean {
+    return rollSegment(this.#list, baseOffset, ctx);
+  }
+
+  /** Reopens the active segment with recovery; returns the old one, to be retired. */
+  reopenActive(ctx: SegmentFilesContext): Segment {
+    return reopenActiveSegment(this.#list, ctx);
+  }
+
+  /**
+   * Swaps the inactive segment `old` for one holding `bytes` (see
+   * {@linkcode swapCleanedSegment}); returns `old`, to be retired, or `undefined` when `old`
+   * is no longer an inactive segment of this log.
+   */
+  replace(old: Segment, bytes: Uint8Array, ctx: SegmentFilesContext): Segment | undefined {
+    const i = this.#list.indexOf(old);
+    if (i < 0 || i === this.#list.length - 1) return undefined;
+    return swapCleanedSegment(this.#list, i, bytes, ctx);
+  }
+
+  /** Takes the `count` oldest segments out of the list (not the active one); returns them. */
+  removeOldest(count: number): Segment[] {
+    assert(count < this.#list.length, `Removing ${count} of ${this.#list.length} segments`);
+    return this.#list.splice(0, count);
+  }
+}
 
 /** Where and how new segments are opened. */
 export interface SegmentFilesContext {
@@ -35,7 +109,7 @@ export interface SegmentFilesContext {
  * trimmed first. Returns true when the old segment was kept (everything below `baseOffset` is
  * then on disk). Throws IoError; a failed roll leaves `segments` as it was.
  */
-export function rollSegment(
+function rollSegment(
   segments: Segment[],
   baseOffset: number,
   ctx: SegmentFilesContext,
@@ -69,7 +143,7 @@ export function rollSegment(
  * Replaces the active segment of `segments` by the same file reopened with recovery (after a
  * failed flush: recovery decides what of it is valid). Returns the old one, to be retired.
  */
-export function reopenActiveSegment(segments: Segment[], ctx: SegmentFilesContext): Segment {
+function reopenActiveSegment(segments: Segment[], ctx: SegmentFilesContext): Segment {
   const old = segments[segments.length - 1];
   segments[segments.length - 1] = openSegment(ctx, old.baseOffset, { active: true, recover: true });
   return old;
@@ -82,7 +156,7 @@ export function reopenActiveSegment(segments: Segment[], ctx: SegmentFilesContex
  * point leaves either log, and a missing index is rebuilt. Returns the old segment, to be
  * retired. Throws IoError.
  */
-export function swapCleanedSegment(
+function swapCleanedSegment(
   segments: Segment[],
   index: number,
   bytes: Uint8Array,
@@ -97,16 +171,12 @@ export function swapCleanedSegment(
     0o644,
   );
   try {
-    for (let done = 0; done < bytes.length;) {
-      const n = libc.pwrite(fd, bytes.subarray(done), done);
-      if (n <= 0) throw new IoError("pwrite", Errno.EIO, cleanedPath);
-      done += n;
-    }
+    pwriteFully(libc, { fd, bytes, positionBytes: 0, path: cleanedPath });
     libc.fdatasync(fd);
   } finally {
     libc.close(fd);
   }
-  for (const path of [old.offsetIndex.file.path, old.timeIndex.file.path]) {
+  for (const path of [old.offsetIndex.path, old.timeIndex.path]) {
     if (libc.exists(path)) libc.unlink(path);
   }
   libc.rename(cleanedPath, old.logPath);
@@ -116,7 +186,7 @@ export function swapCleanedSegment(
 
 /** Unlinks a segment's `.log` and index files (its fds may stay open until retired). */
 export function unlinkSegmentFiles(libc: Libc, segment: Segment): void {
-  const paths = [segment.logPath, segment.offsetIndex.file.path, segment.timeIndex.file.path];
+  const paths = [segment.logPath, segment.offsetIndex.path, segment.timeIndex.path];
   for (const path of paths) if (libc.exists(path)) libc.unlink(path);
 }
 

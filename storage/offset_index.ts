@@ -7,7 +7,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import type { Libc } from "../ffi/port.ts";
 import { IndexCorruptError, IndexFile } from "./_index_file.ts";
 
@@ -36,14 +36,17 @@ export interface OffsetIndexOptions {
   readonly writable: boolean;
 }
 
+const relativeOffsetAt = (view: DataView, positionBytes: number) => view.getUint32(positionBytes);
+const positionAt = (view: DataView, positionBytes: number) => view.getUint32(positionBytes + 4);
+
 /** See the module doc. */
 export class OffsetIndex {
   readonly baseOffset: number;
-  readonly file: IndexFile;
+  readonly #file: IndexFile;
 
   private constructor(baseOffset: number, file: IndexFile) {
     this.baseOffset = baseOffset;
-    this.file = file;
+    this.#file = file;
   }
 
   /** Opens or creates the index at `path`; throws {@linkcode IndexCorruptError} on a bad size. */
@@ -59,10 +62,25 @@ export class OffsetIndex {
   }
 
   get entryCount(): number {
-    return this.file.entryCount;
+    return this.#file.entryCount;
   }
   get isFull(): boolean {
-    return this.file.isFull;
+    return this.#file.isFull;
+  }
+  /** The index file's path. */
+  get path(): string {
+    return this.#file.path;
+  }
+  get isWritable(): boolean {
+    return this.#file.isWritable;
+  }
+  /** Entries the preallocated file holds (`segment.index.bytes` / entry size). */
+  get maxEntryCount(): number {
+    return this.#file.maxEntryCount;
+  }
+  /** Bytes of the file mapped now (a window of it while writable). */
+  get mappedBytes(): number {
+    return this.#file.mappedBytes;
   }
 
   /** True when `offset` fits an entry of this index (Kafka's `canAppendOffset`). */
@@ -73,11 +91,11 @@ export class OffsetIndex {
 
   /** The entry at `i` (0-based). */
   entry(i: number): OffsetPosition {
-    assert(i >= 0 && i < this.file.entryCount, `Entry ${i} out of ${this.file.entryCount}`);
+    assert(i >= 0 && i < this.#file.entryCount, `Entry ${i} out of ${this.#file.entryCount}`);
     const p = i * OFFSET_INDEX_ENTRY_BYTES;
     return {
-      offset: this.baseOffset + this.file.view.getUint32(p),
-      positionBytes: this.file.view.getUint32(p + 4),
+      offset: this.baseOffset + this.#file.view.getUint32(p),
+      positionBytes: this.#file.view.getUint32(p + 4),
     };
   }
 
@@ -106,9 +124,9 @@ export class OffsetIndex {
         `Index positions must grow: ${positionBytes} after ${last.positionBytes}`,
       );
     }
-    const p = this.file.appendEntry();
-    this.file.view.setUint32(p, offset - this.baseOffset);
-    this.file.view.setUint32(p + 4, positionBytes);
+    const p = this.#file.appendEntry();
+    this.#file.view.setUint32(p, offset - this.baseOffset);
+    this.#file.view.setUint32(p + 4, positionBytes);
   }
 
   /**
@@ -116,49 +134,21 @@ export class OffsetIndex {
    * (`baseOffset`, position 0) when the target is below the first entry or the index is empty.
    */
   lookup(targetOffset: number): OffsetPosition {
-    const relative = targetOffset - this.baseOffset;
-    const view = this.file.view;
-    let low = 0;
-    let high = this.entryCount - 1;
-    let found = -1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (view.getUint32(middle * OFFSET_INDEX_ENTRY_BYTES) <= relative) {
-        found = middle;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
-    }
+    const found = this.#file.floorEntry(targetOffset - this.baseOffset, relativeOffsetAt);
     return found < 0 ? { offset: this.baseOffset, positionBytes: 0 } : this.entry(found);
   }
 
   /** The entry with the largest position <= `positionBytes`, or the segment start (Kafka's `fetchUpperBoundOffset` search). */
   lookupByPosition(positionBytes: number): OffsetPosition {
-    const view = this.file.view;
-    let low = 0;
-    let high = this.entryCount - 1;
-    let found = -1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (view.getUint32(middle * OFFSET_INDEX_ENTRY_BYTES + 4) <= positionBytes) {
-        found = middle;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
-    }
+    const found = this.#file.floorEntry(positionBytes, positionAt);
     return found < 0 ? { offset: this.baseOffset, positionBytes: 0 } : this.entry(found);
   }
 
   /** Drops every entry at or above `offset` (log truncation). */
   truncateTo(offset: number): void {
-    const relative = offset - this.baseOffset;
-    let keep = 0;
-    while (
-      keep < this.entryCount && this.file.view.getUint32(keep * OFFSET_INDEX_ENTRY_BYTES) < relative
-    ) keep++;
-    this.file.truncateToEntries(keep);
+    this.#file.truncateToEntries(
+      this.#file.floorEntry(offset - this.baseOffset - 1, relativeOffsetAt) + 1,
+    );
   }
 
   /**
@@ -169,20 +159,20 @@ export class OffsetIndex {
     let previousRelative = -1;
     let previousPosition = -1;
     for (let i = 0; i < this.entryCount; i++) {
-      const relative = this.file.view.getUint32(i * OFFSET_INDEX_ENTRY_BYTES);
-      const position = this.file.view.getUint32(i * OFFSET_INDEX_ENTRY_BYTES + 4);
+      const relative = this.#file.view.getUint32(i * OFFSET_INDEX_ENTRY_BYTES);
+      const position = this.#file.view.getUint32(i * OFFSET_INDEX_ENTRY_BYTES + 4);
       if (
         relative <= previousRelative || position <= previousPosition ||
         relative > RELATIVE_OFFSET_MAX
       ) {
         throw new IndexCorruptError(
-          this.file.path,
+          this.#file.path,
           `entry ${i} (${relative}, ${position}) is out of order`,
         );
       }
       if (position >= logSizeBytes) {
         throw new IndexCorruptError(
-          this.file.path,
+          this.#file.path,
           `entry ${i} points at ${position}, past the log's ${logSizeBytes} bytes`,
         );
       }
@@ -192,15 +182,19 @@ export class OffsetIndex {
   }
 
   flush(): void {
-    this.file.flush();
+    this.#file.flush();
   }
   trimToValidSize(): void {
-    this.file.trimToValidSize();
+    this.#file.trimToValidSize();
   }
   makeWritable(): void {
-    this.file.makeWritable();
+    this.#file.makeWritable();
   }
   close(): void {
-    this.file.close();
+    this.#file.close();
+  }
+  /** Drops every entry (the segment is being rebuilt from its log). */
+  clear(): void {
+    this.#file.truncateToEntries(0);
   }
 }

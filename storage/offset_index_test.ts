@@ -1,4 +1,4 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { memoryLibc } from "../ffi/memory.ts";
 import { OpenFlags } from "../ffi/port.ts";
 import { IndexCorruptError, WINDOW_BYTES_MIN } from "./_index_file.ts";
@@ -15,7 +15,7 @@ function setup(maxIndexBytes = 80) {
 Deno.test("OffsetIndex preallocates segment.index.bytes rounded down to whole entries", () => {
   const { libc, open } = setup(85);
   const index = open();
-  assert.equal(index.file.maxEntryCount, 10);
+  assert.equal(index.maxEntryCount, 10);
   const fd = libc.open("/d/0.index", OpenFlags.O_RDONLY);
   assert.equal(libc.fileSize(fd), 80);
   libc.close(fd);
@@ -127,10 +127,10 @@ Deno.test("OffsetIndex.truncateTo() drops entries at or above the offset", () =>
 Deno.test("OffsetIndex maps a window of its preallocated file and doubles it as it fills", () => {
   const { libc, open } = setup(1024 * 1024);
   const index = open();
-  assert.equal(index.file.view.byteLength, WINDOW_BYTES_MIN); // not the whole 1 MiB
+  assert.equal(index.mappedBytes, WINDOW_BYTES_MIN); // not the whole 1 MiB
   const entries = (3 * WINDOW_BYTES_MIN) / 8 + 5; // past two doublings
   for (let i = 1; i <= entries; i++) index.append(1000 + i, i * 10);
-  assert.equal(index.file.view.byteLength, 4 * WINDOW_BYTES_MIN);
+  assert.equal(index.mappedBytes, 4 * WINDOW_BYTES_MIN);
   assert.equal(libc.liveMappingCount(), 1, "the old windows are unmapped");
   for (const i of [1, WINDOW_BYTES_MIN / 8, WINDOW_BYTES_MIN / 8 + 1, entries]) {
     assert.deepEqual(index.lookup(1000 + i), { offset: 1000 + i, positionBytes: i * 10 });
@@ -153,11 +153,11 @@ Deno.test("OffsetIndex left untrimmed past its first window finds its end on reo
   const index = open();
   const entries = WINDOW_BYTES_MIN / 8 + 3;
   for (let i = 1; i <= entries; i++) index.append(1000 + i, i);
-  index.file.flush();
+  index.flush();
   libc.crash(); // no trim: the file keeps its preallocated size
   const reopened = open();
   assert.equal(reopened.entryCount, entries);
-  assert.ok(reopened.file.view.byteLength >= entries * 8 + 8);
+  assert.ok(reopened.mappedBytes >= entries * 8 + 8);
   reopened.append(1000 + entries + 1, entries + 1);
   assert.deepEqual(reopened.lookup(1_000_000), {
     offset: 1000 + entries + 1,

@@ -13,11 +13,11 @@
  *
  * Opening and crash recovery are in `log_loader.ts`, append validation in
  * `log_append.ts`, reads and timestamp lookups in `log_reads.ts`, the
- * segment-file work of rolls and swaps in `log_segments.ts`; this class owns
- * the segment list, the offsets and the checkpoints.
+ * segment list and its rolls and swaps in `log_segments.ts` (`LogSegments`);
+ * this class owns the offsets, the checkpoints and the producer state.
  *
  * Segments leave the log (retention, DeleteRecords, compaction swaps, a
- * reopened active segment) through `#retire`: their files may be unlinked at
+ * reopened active segment, deletion of the log) through the read leases: their files may be unlinked at
  * once, but the log fd stays open until every read lease taken while the
  * segment was visible has been released, so a `sendfile` in flight never
  * reads an fd number that was closed and reused.
@@ -25,11 +25,10 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { IoError, type Libc } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { Logger } from "../util/log.ts";
-import { floorSegmentIndex } from "./fetch_pipeline.ts";
 import type { AppendOptions, AppendResult, AppendSuccess } from "./log_append.ts";
 import { planAppend } from "./log_append.ts";
 import { type LogConfig, logConfig } from "./log_config.ts";
@@ -42,13 +41,7 @@ import {
   writeSnapshot,
 } from "./log_loader.ts";
 import { maxTimestampOffset, offsetForTimestamp, readLog, type ReadResult } from "./log_reads.ts";
-import {
-  reopenActiveSegment,
-  rollSegment,
-  type SegmentFilesContext,
-  swapCleanedSegment,
-  unlinkSegmentFiles,
-} from "./log_segments.ts";
+import { LogSegments, type SegmentFilesContext, unlinkSegmentFiles } from "./log_segments.ts";
 import type { ProducerStateManager } from "./producer_state.ts";
 import { ReadLeases } from "./_read_leases.ts";
 import { retentionBreached, type RetentionPolicy, type RetentionVerdict } from "./retention.ts";
@@ -76,7 +69,7 @@ export interface PartitionLogOptions {
 export class PartitionLog {
   readonly dir: string;
   readonly #libc: Libc;
-  readonly #segments: Segment[];
+  readonly #segments: LogSegments;
   readonly #nowMs: () => number;
   readonly #onAppend: ((result: AppendSuccess) => void) | undefined;
   readonly #logger: Logger | undefined;
@@ -109,12 +102,12 @@ export class PartitionLog {
     this.#libc = libc;
     this.dir = dir;
     this.#config = config;
-    this.#segments = loaded.segments;
+    this.#segments = new LogSegments(loaded.segments);
     this.#producers = loaded.producers;
     this.#nowMs = options.nowMs ?? Date.now;
     this.#onAppend = options.onAppend;
     this.#logger = options.logger;
-    this.#logEndOffset = this.#segments[this.#segments.length - 1].nextOffset;
+    this.#logEndOffset = this.#segments.active.nextOffset;
     this.#logStartOffset = loaded.checkpoint.logStartOffset;
     this.#recoveryPoint = loaded.checkpoint.recoveryPoint;
     this.#lastFlushMs = this.#nowMs();
@@ -149,7 +142,7 @@ export class PartitionLog {
   }
   /** The first offset still in the log (raised by retention and DeleteRecords). */
   get logStartOffset(): number {
-    return Math.max(this.#segments[0].baseOffset, this.#logStartOffset);
+    return Math.max(this.#segments.first.baseOffset, this.#logStartOffset);
   }
   /** The offset the next record gets. */
   get logEndOffset(): number {
@@ -171,7 +164,7 @@ export class PartitionLog {
   get lastFlushMs(): number {
     return this.#lastFlushMs;
   }
-  /** The idempotent-producer state (read-only use). */
+  /** The idempotent-producer state (read-only use: DescribeProducers, tests). */
   get producerState(): ProducerStateManager {
     return this.#producers;
   }
@@ -182,21 +175,31 @@ export class PartitionLog {
   get isClosed(): boolean {
     return this.#closed;
   }
-  /** The segments in offset order, the active one last (read-only use). */
+  /** The segments in offset order, the active one last (read-only use: storage and tests). */
   get segments(): readonly Segment[] {
-    return this.#segments;
+    return this.#segments.all;
+  }
+  /** How many segments the log has. */
+  get segmentCount(): number {
+    return this.#segments.count;
+  }
+  /** The base offset of the active segment (the cleaner's "anything new to clean" check). */
+  get activeSegmentBaseOffset(): number {
+    return this.#segments.active.baseOffset;
+  }
+  /** The segments appends no longer go to, oldest first (what the cleaner may rewrite). */
+  inactiveSegments(): readonly Segment[] {
+    return this.#segments.inactive;
   }
   /** Bytes of all segments. */
   get sizeBytes(): number {
-    let total = 0;
-    for (const segment of this.#segments) total += segment.sizeBytes;
-    return total;
+    return this.#segments.sizeBytes;
   }
 
   /** Applies changed topic settings; index sizes and the writer apply to new segments. */
   reconfigure(overrides: Partial<LogConfig>): void {
     this.#config = logConfig({ ...this.#config, ...overrides });
-    for (const segment of this.#segments) segment.setConfig(this.#config);
+    for (const segment of this.#segments.all) segment.setConfig(this.#config);
   }
 
   /**
@@ -249,7 +252,7 @@ export class PartitionLog {
    */
   read(fetchOffset: number, maxBytes: number): ReadResult {
     assert(!this.#closed, "The log is closed");
-    return readLog(this.#segments, fetchOffset, maxBytes, {
+    return readLog(this.#segments.all, fetchOffset, maxBytes, {
       logStartOffset: this.logStartOffset,
       logEndOffset: this.#logEndOffset,
       highWatermark: this.highWatermark,
@@ -259,18 +262,18 @@ export class PartitionLog {
   /** The first record with timestamp >= `timestampMs` (ListOffsets), if any. */
   offsetForTimestamp(timestampMs: number): TimestampOffset | undefined {
     assert(!this.#closed, "The log is closed");
-    return offsetForTimestamp(this.#segments, timestampMs, this.logStartOffset);
+    return offsetForTimestamp(this.#segments.all, timestampMs, this.logStartOffset);
   }
 
   /** The first record carrying the largest timestamp (ListOffsets MAX_TIMESTAMP), if any. */
   maxTimestamp(): TimestampOffset | undefined {
     assert(!this.#closed, "The log is closed");
-    return maxTimestampOffset(this.#segments, this.logStartOffset);
+    return maxTimestampOffset(this.#segments.all, this.logStartOffset);
   }
 
   /** The segment holding `offset` (for tests and tools). */
   segmentFor(offset: number): Segment {
-    return this.#segments[floorSegmentIndex(this.#segments, offset)];
+    return this.#segments.floor(offset);
   }
 
   /** Makes every append so far durable (older segments were synced when they rolled). Throws IoError. */
@@ -302,11 +305,21 @@ export class PartitionLog {
   }
 
   /**
-   * A read lease: segments visible now keep their fds open until the returned function runs
-   * (call it once the file slices of a read have been sent or dropped).
+   * A read lease: segments visible now keep their fds open until the returned function runs,
+   * through retention, compaction swaps and deletion of the log. The fetch path takes one per
+   * partition it sends from through `RequestContext.leaseUntilSent`, which releases it when the
+   * response has been sent or dropped.
    */
   retainReads(): () => void {
     return this.#leases.lease();
+  }
+
+  /**
+   * Forgets idempotent producers idle for `expirationMs` at `nowMs`
+   * (`transactional.id.expiration.ms` / `producer.id.expiration.ms`); returns how many.
+   */
+  expireProducers(nowMs: number, expirationMs: number): number {
+    return this.#producers.removeExpired(nowMs, expirationMs);
   }
 
   /**
@@ -344,9 +357,9 @@ export class PartitionLog {
    */
   replaceSegment(old: Segment, bytes: Uint8Array): boolean {
     assert(!this.#closed, "The log is closed");
-    const i = this.#segments.indexOf(old);
-    if (i < 0 || i === this.#segments.length - 1) return false;
-    this.#leases.retire(swapCleanedSegment(this.#segments, i, bytes, this.#files()));
+    const replaced = this.#segments.replace(old, bytes, this.#files());
+    if (replaced === undefined) return false;
+    this.#leases.retire(replaced);
     return true;
   }
 
@@ -363,7 +376,7 @@ export class PartitionLog {
       this.#saveCheckpoint();
       flushed = true;
     } finally {
-      for (const segment of this.#segments) segment.close();
+      for (const segment of this.#segments.all) segment.close();
       this.#leases.closeAll();
     }
     if (flushed) {
@@ -371,23 +384,29 @@ export class PartitionLog {
     }
   }
 
-  /** Closes without syncing and removes the directory with every segment in it. */
+  /**
+   * Closes without syncing and removes the directory with every segment in it. Segment fds
+   * that read leases still use stay open (on unlinked files) until those leases are released,
+   * as after retention, so a deleted topic's sends in flight finish.
+   */
   deleteFiles(): void {
     if (!this.#closed) {
       this.#closed = true;
-      for (const segment of this.#segments) segment.delete();
-      this.#leases.closeAll();
+      for (const segment of this.#segments.all) {
+        this.#leases.retire(segment);
+        unlinkSegmentFiles(this.#libc, segment);
+      }
     }
     this.#libc.removeTree(this.dir);
   }
 
   #active(): Segment {
-    return this.#segments[this.#segments.length - 1];
+    return this.#segments.active;
   }
 
   /** Starts a new active segment at `baseOffset`; the old one is synced and trimmed. */
   #roll(baseOffset: number): void {
-    if (rollSegment(this.#segments, baseOffset, this.#files())) {
+    if (this.#segments.roll(baseOffset, this.#files())) {
       // Everything below the new segment is synced: snapshot the producers and move the
       // recovery point. Both only save work at the next unclean start, so a failure is logged.
       this.#recoveryPoint = Math.max(this.#recoveryPoint, baseOffset);
@@ -404,7 +423,7 @@ export class PartitionLog {
   /** Reopens an active segment whose flush failed: recovery decides what of it is valid. */
   #healActive(): void {
     if (!this.#active().flushFailed) return;
-    this.#leases.retire(reopenActiveSegment(this.#segments, this.#files()));
+    this.#leases.retire(this.#segments.reopenActive(this.#files()));
     this.#snapshotOffset = undefined; // the log end may have moved back
     const fresh = this.#active();
     this.#logEndOffset = fresh.nextOffset;
@@ -415,9 +434,9 @@ export class PartitionLog {
 
   /** Removes the `count` oldest segments (rolling first when that is all of them). */
   #deleteOldestSegments(count: number, reason: string): void {
-    if (count === this.#segments.length) this.#roll(this.#logEndOffset);
-    const doomed = this.#segments.splice(0, count);
-    this.#logStartOffset = Math.max(this.#logStartOffset, this.#segments[0].baseOffset);
+    if (count === this.#segments.count) this.#roll(this.#logEndOffset);
+    const doomed = this.#segments.removeOldest(count);
+    this.#logStartOffset = Math.max(this.#logStartOffset, this.#segments.first.baseOffset);
     for (const segment of doomed) {
       this.#leases.retire(segment);
       unlinkSegmentFiles(this.#libc, segment);
@@ -431,7 +450,7 @@ export class PartitionLog {
 
   /** Deletes the oldest segments `policy` (at the current log start offset) condemns. */
   #deleteBreached(policy: Omit<RetentionPolicy, "logStartOffset">): RetentionVerdict {
-    const segments = this.#segments.map((s) => ({
+    const segments = this.#segments.all.map((s) => ({
       baseOffset: s.baseOffset,
       sizeBytes: s.sizeBytes,
       maxTimestampMs: s.maxTimestamp.timestampMs,

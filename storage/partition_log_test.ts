@@ -1,16 +1,12 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
+import { concatBytes } from "../util/bytes.ts";
 import { memoryLibc } from "../ffi/memory.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { BatchField, RecordBatchView } from "../protocol/record_batch.ts";
 import { testBatch } from "./_test_util.ts";
 import { CLEAN_SHUTDOWN_FILE_NAME } from "./log_files.ts";
 import { type AppendSuccess, PartitionLog } from "./partition_log.ts";
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((p, part) => (out.set(part, p), p + part.length), 0);
-  return out;
-}
+import { PARTITION_LEADER_EPOCH } from "./log_append.ts";
 
 Deno.test("PartitionLog.open() on an empty directory creates segment 0", () => {
   const libc = memoryLibc();
@@ -31,7 +27,8 @@ Deno.test("PartitionLog.append() assigns offsets in place and reports the result
   const libc = memoryLibc();
   const appended: AppendSuccess[] = [];
   const log = PartitionLog.open(libc, "/d/t-0", {}, { onAppend: (r) => appended.push(r) });
-  const blob = concat(testBatch(3), testBatch(2));
+  const blob = concatBytes([testBatch(3), testBatch(2)]);
+  assert.equal(new RecordBatchView(blob, 0).partitionLeaderEpoch, -1); // as a producer sends it
   const first = log.append(blob, { nowMs: 0 });
   assert.deepEqual(first, {
     ok: true,
@@ -42,6 +39,8 @@ Deno.test("PartitionLog.append() assigns offsets in place and reports the result
     recordCount: 5,
   });
   assert.equal(new RecordBatchView(blob, testBatch(3).length).baseOffset, 3); // patched in the caller's buffer
+  assert.equal(new RecordBatchView(blob, 0).partitionLeaderEpoch, PARTITION_LEADER_EPOCH);
+  assert.equal(new RecordBatchView(blob, testBatch(3).length).partitionLeaderEpoch, 0);
   const second = log.append(testBatch(1), { nowMs: 0 });
   assert.ok(second.ok && second.baseOffset === 5 && second.lastOffset === 5);
   assert.equal(log.logEndOffset, 6);
@@ -56,11 +55,11 @@ Deno.test("PartitionLog.append() rejects the whole blob when any batch is bad, t
   const bad = testBatch(2);
   bad[bad.length - 1] ^= 1;
   const cases: [Uint8Array, number][] = [
-    [concat(testBatch(1), bad), ErrorCode.CORRUPT_MESSAGE],
-    [concat(testBatch(1), testBatch(1).subarray(0, 30)), ErrorCode.CORRUPT_MESSAGE],
+    [concatBytes([testBatch(1), bad]), ErrorCode.CORRUPT_MESSAGE],
+    [concatBytes([testBatch(1), testBatch(1).subarray(0, 30)]), ErrorCode.CORRUPT_MESSAGE],
     [new Uint8Array(0), ErrorCode.INVALID_RECORD],
     [testBatch(20), ErrorCode.MESSAGE_TOO_LARGE],
-    [concat(...Array.from({ length: 30 }, () => testBatch(1))), ErrorCode.RECORD_LIST_TOO_LARGE],
+    [concatBytes(Array.from({ length: 30 }, () => testBatch(1))), ErrorCode.RECORD_LIST_TOO_LARGE],
   ];
   const magic1 = testBatch(1);
   magic1[BatchField.magic] = 1;

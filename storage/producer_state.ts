@@ -25,7 +25,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { crc32c } from "../protocol/record_batch.ts";
 
@@ -89,6 +89,11 @@ export class ProducerStateManager {
   /** The number of producers with state. */
   get producerCount(): number {
     return this.#entries.size;
+  }
+
+  /** Every producer with state (read-only use), in no particular order (DescribeProducers). */
+  entries(): IterableIterator<Readonly<ProducerEntry>> {
+    return this.#entries.values();
   }
 
   /** A producer's state (read-only use), or `undefined`. */

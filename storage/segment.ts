@@ -8,7 +8,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { type Libc, OpenFlags } from "../ffi/port.ts";
 import { type BatchInfo, RecordBatchView } from "../protocol/record_batch.ts";
 import { BatchHeaderReader } from "./_batch_headers.ts";
@@ -22,11 +22,11 @@ import {
   TIME_INDEX_FILE_SUFFIX,
 } from "./log_files.ts";
 import { OffsetIndex } from "./offset_index.ts";
-import { type BatchPosition, SegmentScanner } from "./segment_scan.ts";
+import { type BatchEnd, type BatchPosition, SegmentScanner } from "./segment_scan.ts";
 import { createSegmentWriter, type SegmentWriter } from "./segment_writer.ts";
 import { TimeIndex, type TimestampOffset } from "./time_index.ts";
 
-export type { BatchPosition } from "./segment_scan.ts";
+export type { BatchEnd, BatchPosition } from "./segment_scan.ts";
 
 /** Options of {@linkcode Segment.open}. */
 export interface SegmentOpenOptions {
@@ -131,7 +131,7 @@ export class Segment {
           sizeBytes: segment.#sizeBytes,
           mmapChunkBytes: options.config.mmapChunkBytes,
         });
-      } else if (segment.offsetIndex.file.isWritable) {
+      } else if (segment.offsetIndex.isWritable) {
         segment.#trimIndexes(); // rebuilt by recovery
       }
       return segment;
@@ -223,9 +223,20 @@ export class Segment {
     return this.#scanner.findBatch(targetOffset, this.sizeBytes);
   }
 
-  /** The end of the last whole batch from `fromPositionBytes` that ends at or below `limitPositionBytes`. */
-  batchEndAtOrBelow(fromPositionBytes: number, limitPositionBytes: number): number {
-    return this.#scanner.batchEndAtOrBelow(fromPositionBytes, limitPositionBytes, this.sizeBytes);
+  /**
+   * The end of the last whole batch from `fromPositionBytes` that ends at or below
+   * `limitPositionBytes`, and the offset of what follows it (this segment's next offset when the
+   * end is the segment's end).
+   */
+  batchEndAtOrBelow(fromPositionBytes: number, limitPositionBytes: number): BatchEnd {
+    const end = this.#scanner.batchEndAtOrBelow(
+      fromPositionBytes,
+      limitPositionBytes,
+      this.sizeBytes,
+    );
+    return end.nextOffset >= 0
+      ? end
+      : { positionBytes: end.positionBytes, nextOffset: this.nextOffset };
   }
 
   /** The first record with timestamp >= `timestampMs` and offset >= `offsetMin`, if any. */
@@ -342,7 +353,7 @@ export class Segment {
       this.timeIndex.close();
       this.#libc.close(this.logFd);
     }
-    for (const path of [this.logPath, this.offsetIndex.file.path, this.timeIndex.file.path]) {
+    for (const path of [this.logPath, this.offsetIndex.path, this.timeIndex.path]) {
       if (this.#libc.exists(path)) this.#libc.unlink(path);
     }
   }
@@ -411,8 +422,8 @@ export class Segment {
     const header = this.#headers.header;
     this.offsetIndex.makeWritable();
     this.timeIndex.makeWritable();
-    this.offsetIndex.file.truncateToEntries(0);
-    this.timeIndex.file.truncateToEntries(0);
+    this.offsetIndex.clear();
+    this.timeIndex.clear();
     this.#bytesSinceLastIndexEntry = 0;
     this.#maxTimestamp = { timestampMs: -1, offset: this.baseOffset };
     let p = 0;

@@ -23,6 +23,13 @@ export interface BatchPosition {
   readonly lastOffset: number;
 }
 
+/** Where a run of whole batches ends: a file position and the offset of the batch found there. */
+export interface BatchEnd {
+  readonly positionBytes: number;
+  /** The base offset of the batch at `positionBytes`; -1 at the end of the segment. */
+  readonly nextOffset: number;
+}
+
 /** The scans of one segment file; every scan stops at `sizeBytes`, the file's valid size. */
 export class SegmentScanner {
   readonly #headers: BatchHeaderReader;
@@ -52,23 +59,29 @@ export class SegmentScanner {
     return undefined;
   }
 
-  /** The end of the last whole batch starting at or after `fromPositionBytes` that ends at or below `limitPositionBytes`. */
+  /**
+   * The end of the last whole batch starting at or after `fromPositionBytes` that ends at or
+   * below `limitPositionBytes`, and the base offset of the batch that starts there (-1 when the
+   * end is the segment's end: the caller knows its next offset).
+   */
   batchEndAtOrBelow(
     fromPositionBytes: number,
     limitPositionBytes: number,
     sizeBytes: number,
-  ): number {
-    if (limitPositionBytes >= sizeBytes) return sizeBytes;
+  ): BatchEnd {
+    if (limitPositionBytes >= sizeBytes) return { positionBytes: sizeBytes, nextOffset: -1 };
     let p = Math.max(
       fromPositionBytes,
       this.#offsetIndex.lookupByPosition(limitPositionBytes).positionBytes,
     );
     while (p < sizeBytes) {
       const header = this.#headers.read(p, sizeBytes);
-      if (p + header.sizeBytes > limitPositionBytes) break;
+      if (p + header.sizeBytes > limitPositionBytes) {
+        return { positionBytes: p, nextOffset: header.baseOffset };
+      }
       p += header.sizeBytes;
     }
-    return p;
+    return { positionBytes: p, nextOffset: -1 };
   }
 
   /**

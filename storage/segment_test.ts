@@ -1,4 +1,4 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { memoryLibc } from "../ffi/memory.ts";
 import { OpenFlags } from "../ffi/port.ts";
 import { RecordBatchView, validateBatches } from "../protocol/record_batch.ts";
@@ -56,13 +56,24 @@ Deno.test("Segment.append() writes, indexes every index.interval.bytes and track
   segment.close();
 });
 
-Deno.test("Segment.batchEndAtOrBelow() stops at whole batches", () => {
+Deno.test("Segment.batchEndAtOrBelow() stops at whole batches and names the next offset", () => {
   const { open } = setup();
   const segment = open();
   const positions = appendAll(segment, [1, 1, 1, 1, 1, 1]);
-  assert.equal(segment.batchEndAtOrBelow(0, positions[3] + 5), positions[3]);
-  assert.equal(segment.batchEndAtOrBelow(positions[1], positions[2] - 1), positions[1]);
-  assert.equal(segment.batchEndAtOrBelow(0, 1 << 30), segment.sizeBytes);
+  const first = segment.findBatch(0)!.baseOffset;
+  assert.deepEqual(segment.batchEndAtOrBelow(0, positions[3] + 5), {
+    positionBytes: positions[3],
+    nextOffset: first + 3,
+  });
+  assert.deepEqual(segment.batchEndAtOrBelow(positions[1], positions[2] - 1), {
+    positionBytes: positions[1],
+    nextOffset: first + 1,
+  });
+  assert.deepEqual(segment.batchEndAtOrBelow(0, 1 << 30), {
+    positionBytes: segment.sizeBytes,
+    nextOffset: first + 6,
+  });
+  assert.equal(segment.nextOffset, first + 6);
   segment.close();
 });
 

@@ -1,4 +1,4 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { memoryLibc } from "../ffi/memory.ts";
 import { OpenFlags } from "../ffi/port.ts";
 import { createSegmentWriter } from "./segment_writer.ts";

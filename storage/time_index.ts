@@ -7,7 +7,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import type { Libc } from "../ffi/port.ts";
 import { readInt64, writeInt64 } from "../protocol/record_batch.ts";
 import { IndexCorruptError, IndexFile } from "./_index_file.ts";
@@ -30,14 +30,18 @@ export interface TimeIndexOptions {
   readonly writable: boolean;
 }
 
+const timestampAt = (view: DataView, positionBytes: number) => readInt64(view, positionBytes);
+const relativeOffsetAt = (view: DataView, positionBytes: number) =>
+  view.getUint32(positionBytes + 8);
+
 /** See the module doc. */
 export class TimeIndex {
   readonly baseOffset: number;
-  readonly file: IndexFile;
+  readonly #file: IndexFile;
 
   private constructor(baseOffset: number, file: IndexFile) {
     this.baseOffset = baseOffset;
-    this.file = file;
+    this.#file = file;
   }
 
   /** Opens or creates the index at `path`; throws {@linkcode IndexCorruptError} on a bad size. */
@@ -53,19 +57,34 @@ export class TimeIndex {
   }
 
   get entryCount(): number {
-    return this.file.entryCount;
+    return this.#file.entryCount;
   }
   get isFull(): boolean {
-    return this.file.isFull;
+    return this.#file.isFull;
+  }
+  /** The index file's path. */
+  get path(): string {
+    return this.#file.path;
+  }
+  get isWritable(): boolean {
+    return this.#file.isWritable;
+  }
+  /** Entries the preallocated file holds (`segment.index.bytes` / entry size). */
+  get maxEntryCount(): number {
+    return this.#file.maxEntryCount;
+  }
+  /** Bytes of the file mapped now (a window of it while writable). */
+  get mappedBytes(): number {
+    return this.#file.mappedBytes;
   }
 
   /** The entry at `i` (0-based). */
   entry(i: number): TimestampOffset {
-    assert(i >= 0 && i < this.file.entryCount, `Entry ${i} out of ${this.file.entryCount}`);
+    assert(i >= 0 && i < this.#file.entryCount, `Entry ${i} out of ${this.#file.entryCount}`);
     const p = i * TIME_INDEX_ENTRY_BYTES;
     return {
-      timestampMs: readInt64(this.file.view, p),
-      offset: this.baseOffset + this.file.view.getUint32(p + 8),
+      timestampMs: readInt64(this.#file.view, p),
+      offset: this.baseOffset + this.#file.view.getUint32(p + 8),
     };
   }
 
@@ -92,33 +111,22 @@ export class TimeIndex {
       offset - this.baseOffset <= RELATIVE_OFFSET_MAX,
       `Offset ${offset} is out of range for base ${this.baseOffset}`,
     );
-    const p = this.file.appendEntry();
-    writeInt64(this.file.view, p, timestampMs);
-    this.file.view.setUint32(p + 8, offset - this.baseOffset);
+    const p = this.#file.appendEntry();
+    writeInt64(this.#file.view, p, timestampMs);
+    this.#file.view.setUint32(p + 8, offset - this.baseOffset);
   }
 
   /** The entry with the largest timestamp <= `timestampMs`, or `(-1, baseOffset)` if none. */
   lookup(timestampMs: number): TimestampOffset {
-    let low = 0;
-    let high = this.entryCount - 1;
-    let found = -1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (readInt64(this.file.view, middle * TIME_INDEX_ENTRY_BYTES) <= timestampMs) {
-        found = middle;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
-    }
+    const found = this.#file.floorEntry(timestampMs, timestampAt);
     return found < 0 ? { timestampMs: -1, offset: this.baseOffset } : this.entry(found);
   }
 
   /** Drops every entry whose offset is at or above `offset` (log truncation). */
   truncateTo(offset: number): void {
-    let keep = 0;
-    while (keep < this.entryCount && this.entry(keep).offset < offset) keep++;
-    this.file.truncateToEntries(keep);
+    this.#file.truncateToEntries(
+      this.#file.floorEntry(offset - this.baseOffset - 1, relativeOffsetAt) + 1,
+    );
   }
 
   /** Timestamps strictly increasing, offsets non-decreasing and below `nextOffset`; else {@linkcode IndexCorruptError}. */
@@ -131,7 +139,7 @@ export class TimeIndex {
         e.offset >= nextOffset
       ) {
         throw new IndexCorruptError(
-          this.file.path,
+          this.#file.path,
           `entry ${i} (${e.timestampMs}, ${e.offset}) is out of order`,
         );
       }
@@ -140,15 +148,19 @@ export class TimeIndex {
   }
 
   flush(): void {
-    this.file.flush();
+    this.#file.flush();
   }
   trimToValidSize(): void {
-    this.file.trimToValidSize();
+    this.#file.trimToValidSize();
   }
   makeWritable(): void {
-    this.file.makeWritable();
+    this.#file.makeWritable();
   }
   close(): void {
-    this.file.close();
+    this.#file.close();
+  }
+  /** Drops every entry (the segment is being rebuilt from its log). */
+  clear(): void {
+    this.#file.truncateToEntries(0);
   }
 }

@@ -1,4 +1,4 @@
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { memoryLibc } from "../ffi/memory.ts";
 import { IndexCorruptError } from "./_index_file.ts";
 import { TimeIndex } from "./time_index.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
+import { assert } from "../util/assert.ts";
 import { Errno, IoError, type Libc, type Mapping, MsyncFlags } from "../ffi/port.ts";
 import {
   MMAP_CHUNK_BYTES_DEFAULT,

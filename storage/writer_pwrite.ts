@@ -5,8 +5,9 @@
  * @module
  */
 
-import { strict as assert } from "node:assert";
-import { Errno, IoError, type Libc } from "../ffi/port.ts";
+import { IoError, type Libc } from "../ffi/port.ts";
+import { pwriteFully } from "../ffi/pwrite_fully.ts";
+import { assert } from "../util/assert.ts";
 import type { SegmentWriter, SegmentWriterOptions } from "./segment_writer.ts";
 
 /** See the module doc. */
@@ -37,19 +38,15 @@ export class PwriteSegmentWriter implements SegmentWriter {
 
   append(bytes: Uint8Array): void {
     this.#checkHealthy();
-    let writtenBytes = 0;
     try {
-      while (writtenBytes < bytes.length) {
-        const n = this.#libc.pwrite(
-          this.#fd,
-          bytes.subarray(writtenBytes),
-          this.#sizeBytes + writtenBytes,
-        );
-        if (n <= 0) throw new IoError("pwrite", Errno.EIO, this.#path);
-        writtenBytes += n;
-      }
+      pwriteFully(this.#libc, {
+        fd: this.#fd,
+        bytes,
+        positionBytes: this.#sizeBytes,
+        path: this.#path,
+      });
     } catch (error) {
-      if (writtenBytes > 0 || error instanceof IoError) this.#rollBack();
+      this.#rollBack();
       throw error;
     }
     this.#sizeBytes += bytes.length;

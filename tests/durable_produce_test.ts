@@ -202,7 +202,7 @@ Deno.test("Topic configs altered at runtime are validated, persisted and describ
         resourceType: 2,
         resourceName: TOPIC,
         configs: [{ name: "segment.ms", value: "3600000" }],
-      }, { resourceType: 4, resourceName: "0", configs: [] }],
+      }, { resourceType: 4, resourceName: "0", configs: [{ name: "log.dirs", value: "/x" }] }],
       validateOnly: false,
     });
     assert.equal(replaced.responses[0].errorCode, ErrorCode.NONE);

@@ -16,7 +16,8 @@ import {
 } from "../protocol/messages/mod.ts";
 import { decodeRecordBatches, encodeRecordBatch } from "../protocol/records.ts";
 import { assert, assertEquals } from "../util/assert.ts";
-import { concat, RawConnection } from "./interop/raw_client.ts";
+import { RawConnection } from "./interop/raw_client.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 const FETCH_VERSION = 11;
 const PRODUCE_VERSION = 7;
@@ -102,7 +103,7 @@ Deno.test("a parked fetch is woken by an append, long before maxWaitMs", async (
       const p = fetched.responses[0].partitions[0];
       assertEquals(p.errorCode, ErrorCode.NONE);
       assertEquals(p.highWatermark, 1);
-      const records = decodeRecordBatches(concat([p.records as Uint8Array]))[0].records;
+      const records = decodeRecordBatches(concatBytes([p.records as Uint8Array]))[0].records;
       assertEquals(new TextDecoder().decode(records[0].value!), "wake");
       assert(tookMs < 30_000, `the fetch waited ${tookMs} ms: it was not woken`);
     } finally {
@@ -143,7 +144,7 @@ Deno.test("minBytes holds a fetch until enough bytes have been appended", async 
       const fetched = await fetching;
       const p = fetched.responses[0].partitions[0];
       assertEquals(p.highWatermark, 2);
-      const batches = decodeRecordBatches(concat([p.records as Uint8Array]));
+      const batches = decodeRecordBatches(concatBytes([p.records as Uint8Array]));
       assertEquals(batches.length, 2);
     } finally {
       consumer.close();

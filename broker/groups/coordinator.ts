@@ -15,7 +15,7 @@ import type { Libc } from "../../ffi/port.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { Logger } from "../../util/log.ts";
 import { Group, type GroupState, Member } from "./group.ts";
-import { groupLag, type PartitionLag, type PartitionLookup } from "./lag.ts";
+import { type CommittedOffsetLag, groupLag, type PartitionLookup } from "./lag.ts";
 import { type GroupCore, type GroupSettings, Membership } from "./membership.ts";
 import { type GroupLogRecord, type LoadedGroupState, OffsetStore } from "./offset_store.ts";
 import { OffsetOps } from "./offsets.ts";
@@ -41,6 +41,8 @@ export interface GroupCoordinatorOptions {
   readonly partitions: PartitionLookup;
   /** Default: the runtime's setTimeout. */
   readonly timerPort?: TimerPort;
+  /** Gets what a timer's callback threw (default: thrown on, uncaught). */
+  readonly onTimerError?: (error: unknown) => void;
   /** Group log size before compaction is considered (default 16 MiB). */
   readonly compactMinBytes?: number;
 }
@@ -90,7 +92,7 @@ export class GroupCoordinator implements GroupCore {
     this.logger = options.logger;
     this.#nowMs = options.nowMs;
     this.#partitions = options.partitions;
-    this.timers = new Timers(options.timerPort);
+    this.timers = new Timers(options.timerPort, options.onTimerError);
     this.membership = new Membership(this);
     this.offsets = new OffsetOps(this, store, options.partitions);
   }
@@ -219,7 +221,7 @@ export class GroupCoordinator implements GroupCore {
   }
 
   /** Consumer lag of every partition `groupId` committed (high watermark − committed offset). */
-  lag(groupId: string): PartitionLag[] {
+  lag(groupId: string): CommittedOffsetLag[] {
     const group = this.#groups.get(groupId);
     return group === undefined ? [] : groupLag(group, this.#partitions);
   }
@@ -316,8 +318,8 @@ export class GroupCoordinator implements GroupCore {
 
   #scheduleRetentionCheck(): void {
     this.timers.schedule(this.settings.offsetsRetentionCheckIntervalMs, () => {
+      this.#scheduleRetentionCheck(); // first: a failed check must not end the checks
       this.offsets.expire(this.#groups.values());
-      this.#scheduleRetentionCheck();
     });
   }
 }

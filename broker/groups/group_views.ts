@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { GroupSource, GroupView } from "../http/groups_source.ts";
+import type { GroupSource, GroupView } from "./group_source.ts";
 import { assignedPartitions, CONSUMER_PROTOCOL_TYPE } from "./consumer_protocol.ts";
 import type { Group } from "./group.ts";
 

@@ -13,8 +13,11 @@ export interface PartitionLookup {
   highWatermark(topic: string, partition: number): number | undefined;
 }
 
-/** The lag of one partition. */
-export interface PartitionLag {
+/**
+ * The lag of one partition behind the offset a group committed for it (partitions without a
+ * commit have none; compare `PartitionLagWithOwner` of the HTTP views, which also counts them).
+ */
+export interface CommittedOffsetLag {
   readonly topic: string;
   readonly partition: number;
   readonly committedOffset: number;
@@ -24,8 +27,8 @@ export interface PartitionLag {
 }
 
 /** Lag of every committed partition of `group` whose topic still exists, in topic/partition order. */
-export function groupLag(group: Group, partitions: PartitionLookup): PartitionLag[] {
-  const lags: PartitionLag[] = [];
+export function groupLag(group: Group, partitions: PartitionLookup): CommittedOffsetLag[] {
+  const lags: CommittedOffsetLag[] = [];
   const topics = [...group.offsets.keys()].sort();
   for (const topic of topics) {
     const byPartition = group.offsets.get(topic)!;
@@ -41,6 +44,6 @@ export function groupLag(group: Group, partitions: PartitionLookup): PartitionLa
 }
 
 /** The group's total lag over its committed partitions. */
-export function totalLag(lags: readonly PartitionLag[]): number {
+export function totalLag(lags: readonly CommittedOffsetLag[]): number {
   return lags.reduce((sum, l) => sum + l.lag, 0);
 }

@@ -28,11 +28,14 @@ export const runtimeTimers: TimerPort = {
 /** A set of live timers that can all be cancelled at shutdown. */
 export class Timers {
   readonly #port: TimerPort;
+  readonly #onError: ((error: unknown) => void) | undefined;
   readonly #live = new Set<{ handle: unknown }>();
   #closed = false;
 
-  constructor(port: TimerPort = runtimeTimers) {
+  /** `onError` gets what a callback throws (the broker contains it); without it, it is thrown on. */
+  constructor(port: TimerPort = runtimeTimers, onError?: (error: unknown) => void) {
     this.#port = port;
+    this.#onError = onError;
   }
 
   /** Runs `fn` once after `delayMs` (clamped to at least 0), unless cancelled first. */
@@ -41,7 +44,12 @@ export class Timers {
     const entry = { handle: undefined as unknown };
     entry.handle = this.#port.set(() => {
       if (!this.#live.delete(entry)) return;
-      fn();
+      if (this.#onError === undefined) return fn();
+      try {
+        fn();
+      } catch (error) {
+        this.#onError(error);
+      }
     }, Math.max(0, delayMs));
     this.#live.add(entry);
     return {

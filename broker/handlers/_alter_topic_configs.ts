@@ -9,10 +9,9 @@ import type { RequestContext } from "../context.ts";
 import { KafkaError } from "../kafka_error.ts";
 import type { Topic } from "../topics.ts";
 import type { TopicConfigs } from "../topic_config.ts";
+import { RESOURCE_TOPIC } from "./_config_resources.ts";
 
 /** Kafka's resource types. */
-export const RESOURCE_TOPIC = 2;
-export const RESOURCE_BROKER = 4;
 
 /** One resource's answer (the same shape in both APIs). */
 export interface AlterOutcome {
@@ -39,12 +38,6 @@ export function alterTopicResource(
     resourceName: r.resourceName,
   };
   try {
-    if (r.resourceType === RESOURCE_BROKER) {
-      throw new KafkaError(
-        ErrorCode.INVALID_CONFIG,
-        "Broker settings are static in Denka: set them on the command line or in the config file.",
-      );
-    }
     if (r.resourceType !== RESOURCE_TOPIC) {
       throw new KafkaError(
         ErrorCode.INVALID_REQUEST,

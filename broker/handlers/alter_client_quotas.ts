@@ -13,10 +13,10 @@ import type {
   AlterClientQuotasResponse,
 } from "../../protocol/messages/alter_client_quotas.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { alterClientQuotasApi } from "../../protocol/messages/mod.ts";
 
-export const alterClientQuotasHandler: ApiHandler = {
-  apiKey: 49,
+export const alterClientQuotasHandler: ApiHandler = defineHandler(alterClientQuotasApi, {
   minVersion: 0,
   maxVersion: 1,
   handle(ctx: RequestContext, request: AlterClientQuotasRequest): AlterClientQuotasResponse {
@@ -39,4 +39,4 @@ export const alterClientQuotasHandler: ApiHandler = {
     }
     return { throttleTimeMs: 0, entries };
   },
-};
+});

@@ -1,8 +1,9 @@
 /**
  * AlterConfigs (key 33): replaces a topic's whole set of overrides (the
  * legacy semantics: a setting left out returns to the broker default);
- * validated by Kafka name, persisted, applied to the open logs. Broker
- * settings are static in Denka and refused with INVALID_CONFIG.
+ * validated by Kafka name, persisted, applied to the open logs. On a BROKER
+ * resource, the same for the dynamic settings of the broker or the cluster
+ * default; BROKER_LOGGER resources are refused, as in Kafka.
  *
  * @module
  */
@@ -10,21 +11,33 @@ import type {
   AlterConfigsRequest,
   AlterConfigsResponse,
 } from "../../protocol/messages/alter_configs.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { alterConfigsApi } from "../../protocol/messages/mod.ts";
 import type { TopicConfigs } from "../topic_config.ts";
 import { type AlterOutcome, alterTopicResource } from "./_alter_topic_configs.ts";
 import { KafkaError } from "../kafka_error.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
+import { alterBrokerResource, alterLoggerResource } from "./_alter_broker_configs.ts";
+import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from "./_config_resources.ts";
 
-export const alterConfigsHandler: ApiHandler = {
-  apiKey: 33,
+export const alterConfigsHandler: ApiHandler = defineHandler(alterConfigsApi, {
   minVersion: 0,
   maxVersion: 2,
   handle(ctx: RequestContext, request: AlterConfigsRequest): AlterConfigsResponse {
     return {
       throttleTimeMs: 0,
-      responses: request.resources.map((r): AlterOutcome =>
-        alterTopicResource(ctx, r, request.validateOnly, () => {
+      responses: request.resources.map((r): AlterOutcome => {
+        if (r.resourceType === RESOURCE_BROKER_LOGGER) {
+          return alterLoggerResource(ctx, r, request.validateOnly, null);
+        }
+        if (r.resourceType === RESOURCE_BROKER) {
+          return alterBrokerResource(ctx, r, request.validateOnly, () => {
+            const values: Record<string, string | null> = {};
+            for (const c of r.configs) values[c.name] = c.value;
+            return values;
+          });
+        }
+        return alterTopicResource(ctx, r, request.validateOnly, () => {
           const overrides: TopicConfigs = {};
           for (const c of r.configs) {
             if (c.value === null) {
@@ -36,8 +49,8 @@ export const alterConfigsHandler: ApiHandler = {
             overrides[c.name] = c.value;
           }
           return overrides;
-        })
-      ),
+        });
+      }),
     };
   },
-};
+});

@@ -10,7 +10,8 @@ import type {
   ApiVersionsRequest,
   ApiVersionsResponse,
 } from "../../protocol/messages/api_versions.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { apiVersionsApi } from "../../protocol/messages/mod.ts";
 
 /** The advertised ranges, set by the router once every handler is known. */
 export type ApiRanges = readonly { apiKey: number; minVersion: number; maxVersion: number }[];
@@ -34,12 +35,11 @@ export function apiVersionsBody(ranges: ApiRanges, errorCode: number): ApiVersio
 
 /** The ApiVersions handler over the router's ranges. */
 export function apiVersionsHandler(ranges: () => ApiRanges): ApiHandler {
-  return {
-    apiKey: 18,
+  return defineHandler(apiVersionsApi, {
     minVersion: 0,
     maxVersion: 4,
     handle(_ctx: RequestContext, _request: ApiVersionsRequest): ApiVersionsResponse {
       return apiVersionsBody(ranges(), ErrorCode.NONE);
     },
-  };
+  });
 }

@@ -11,7 +11,8 @@ import type {
   CreateTopicsResponse,
 } from "../../protocol/messages/create_topics.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { createTopicsApi } from "../../protocol/messages/mod.ts";
 import { KafkaError } from "../kafka_error.ts";
 import type { TopicConfigs } from "../topic_config.ts";
 import { describeTopicConfigs } from "./describe_configs.ts";
@@ -19,8 +20,7 @@ import { describeTopicConfigs } from "./describe_configs.ts";
 type TopicResult = CreateTopicsResponse["topics"][number];
 type Creatable = CreateTopicsRequest["topics"][number];
 
-export const createTopicsHandler: ApiHandler = {
-  apiKey: 19,
+export const createTopicsHandler: ApiHandler = defineHandler(createTopicsApi, {
   minVersion: 0,
   maxVersion: 7,
   handle(ctx: RequestContext, request: CreateTopicsRequest): CreateTopicsResponse {
@@ -41,7 +41,7 @@ export const createTopicsHandler: ApiHandler = {
       }),
     };
   },
-};
+});
 
 function createOne(ctx: RequestContext, t: Creatable, validateOnly: boolean): TopicResult {
   const registry = ctx.broker.topics;
@@ -80,7 +80,7 @@ function createOne(ctx: RequestContext, t: Creatable, validateOnly: boolean): To
   }
   const checked = registry.validateCreate(t.name, partitionCount, overrides);
   const topicId = validateOnly ? ZERO_UUID : registry.create(t.name, partitionCount, checked).id;
-  const effective = { ...ctx.broker.config.topicDefaults, ...checked };
+  const effective = { ...registry.defaults, ...checked };
   return {
     name: t.name,
     topicId,
@@ -89,7 +89,11 @@ function createOne(ctx: RequestContext, t: Creatable, validateOnly: boolean): To
     topicConfigErrorCode: ErrorCode.NONE,
     numPartitions: partitionCount,
     replicationFactor: 1,
-    configs: describeTopicConfigs(effective, checked).map((c) => ({
+    configs: describeTopicConfigs(
+      effective,
+      checked,
+      (brokerKey) => ctx.broker.dynamicConfigs.synonyms(brokerKey),
+    ).map((c) => ({
       name: c.name,
       value: c.value,
       readOnly: c.readOnly,

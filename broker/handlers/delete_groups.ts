@@ -8,10 +8,10 @@ import type {
   DeleteGroupsRequest,
   DeleteGroupsResponse,
 } from "../../protocol/messages/delete_groups.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { deleteGroupsApi } from "../../protocol/messages/mod.ts";
 
-export const deleteGroupsHandler: ApiHandler = {
-  apiKey: 42,
+export const deleteGroupsHandler: ApiHandler = defineHandler(deleteGroupsApi, {
   minVersion: 0,
   maxVersion: 2,
   handle(ctx: RequestContext, request: DeleteGroupsRequest): DeleteGroupsResponse {
@@ -23,4 +23,4 @@ export const deleteGroupsHandler: ApiHandler = {
       })),
     };
   },
-};
+});

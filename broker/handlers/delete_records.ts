@@ -12,15 +12,15 @@ import type {
   DeleteRecordsRequest,
   DeleteRecordsResponse,
 } from "../../protocol/messages/delete_records.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { deleteRecordsApi } from "../../protocol/messages/mod.ts";
 
 type PartitionResult = DeleteRecordsResponse["topics"][number]["partitions"][number];
 
 /** Kafka's "delete up to the high watermark". */
 const HIGH_WATERMARK_OFFSET = -1;
 
-export const deleteRecordsHandler: ApiHandler = {
-  apiKey: 21,
+export const deleteRecordsHandler: ApiHandler = defineHandler(deleteRecordsApi, {
   minVersion: 0,
   maxVersion: 2,
   handle(ctx: RequestContext, request: DeleteRecordsRequest): DeleteRecordsResponse {
@@ -32,7 +32,7 @@ export const deleteRecordsHandler: ApiHandler = {
       })),
     };
   },
-};
+});
 
 function deleteOne(
   ctx: RequestContext,

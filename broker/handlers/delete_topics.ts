@@ -10,7 +10,8 @@ import type {
   DeleteTopicsResponse,
 } from "../../protocol/messages/delete_topics.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { deleteTopicsApi } from "../../protocol/messages/mod.ts";
 import { KafkaError } from "../kafka_error.ts";
 
 type Result = DeleteTopicsResponse["responses"][number];
@@ -18,8 +19,7 @@ type Result = DeleteTopicsResponse["responses"][number];
 /** First version that names topics by id as well. */
 const DELETE_BY_ID_MIN_VERSION = 6;
 
-export const deleteTopicsHandler: ApiHandler = {
-  apiKey: 20,
+export const deleteTopicsHandler: ApiHandler = defineHandler(deleteTopicsApi, {
   minVersion: 0,
   maxVersion: 6,
   handle(ctx: RequestContext, request: DeleteTopicsRequest): DeleteTopicsResponse {
@@ -31,7 +31,7 @@ export const deleteTopicsHandler: ApiHandler = {
       responses: targets.map((t) => deleteOne(ctx, t.name, t.topicId)),
     };
   },
-};
+});
 
 function deleteOne(ctx: RequestContext, name: string | null, topicId: string): Result {
   const registry = ctx.broker.topics;

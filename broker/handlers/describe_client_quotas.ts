@@ -13,10 +13,10 @@ import type {
   DescribeClientQuotasResponse,
 } from "../../protocol/messages/describe_client_quotas.ts";
 import { CLIENT_ID_ENTITY_TYPE } from "../client_quota_store.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { describeClientQuotasApi } from "../../protocol/messages/mod.ts";
 
-export const describeClientQuotasHandler: ApiHandler = {
-  apiKey: 48,
+export const describeClientQuotasHandler: ApiHandler = defineHandler(describeClientQuotasApi, {
   minVersion: 0,
   maxVersion: 1,
   handle(ctx: RequestContext, request: DescribeClientQuotasRequest): DescribeClientQuotasResponse {
@@ -31,4 +31,4 @@ export const describeClientQuotasHandler: ApiHandler = {
       })) ?? null,
     };
   },
-};
+});

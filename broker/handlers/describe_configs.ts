@@ -1,7 +1,13 @@
 /**
- * DescribeConfigs (key 32): topic settings (overrides marked as dynamic topic
- * configs, the rest as defaults) and the broker's settings under Kafka's
- * broker property names.
+ * DescribeConfigs (key 32), as Kafka reports them:
+ * - TOPIC: every topic setting; an override is DYNAMIC_TOPIC_CONFIG, any other
+ *   value takes the source of the broker default it comes from; synonyms list
+ *   the override and then the broker layers (`log.retention.ms` ...).
+ * - BROKER `"0"`: the dynamic settings with their source (DYNAMIC_BROKER_CONFIG,
+ *   DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG or DEFAULT_CONFIG) and
+ *   every layer holding a value as a synonym, then the static ones (read-only).
+ *   BROKER `""` (the cluster default): the dynamic defaults set.
+ * - BROKER_LOGGER `"0"`: every logger and its level.
  *
  * @module
  */
@@ -10,25 +16,24 @@ import type {
   DescribeConfigsRequest,
   DescribeConfigsResponse,
 } from "../../protocol/messages/describe_configs.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { describeConfigsApi } from "../../protocol/messages/mod.ts";
+import { ConfigSource, type ConfigSynonym, dynamicConfigDefs } from "../dynamic_config.ts";
 import { topicConfigDefs, type TopicConfigs } from "../topic_config.ts";
+import { describeLoggers } from "./_broker_loggers.ts";
+import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC } from "./_config_resources.ts";
 
 type Result = DescribeConfigsResponse["results"][number];
 type Entry = Result["configs"][number];
 
 /** Kafka's resource types. */
-const RESOURCE_TOPIC = 2;
-const RESOURCE_BROKER = 4;
-/** Kafka's config sources. */
-const SOURCE_DYNAMIC_TOPIC = 1;
-const SOURCE_STATIC_BROKER = 4;
-const SOURCE_DEFAULT = 5;
 /** Kafka's config types. */
 const TYPE_BOOLEAN = 1;
 const TYPE_STRING = 2;
 const TYPE_INT = 3;
 const TYPE_LONG = 5;
 const TYPE_LIST = 7;
+const CONFIG_TYPES = { int: TYPE_INT, long: TYPE_LONG, string: TYPE_STRING, list: TYPE_LIST };
 
 /** One described setting, before it is shaped for a response version. */
 export interface DescribedConfig {
@@ -38,24 +43,54 @@ export interface DescribedConfig {
   readonly configSource: number;
   readonly configType: number;
   readonly documentation: string;
+  /** Every value the setting has, highest precedence first (the first is `value`). */
+  readonly synonyms: readonly ConfigSynonym[];
 }
 
-/** A topic's settings as DescribeConfigs and CreateTopics report them. */
+/**
+ * A topic's settings as DescribeConfigs and CreateTopics report them. `brokerSynonyms`
+ * gives the broker layers of a broker setting (default: the built-in value alone).
+ */
 export function describeTopicConfigs(
   effective: TopicConfigs,
   overrides: TopicConfigs,
+  brokerSynonyms?: (brokerKey: string) => ConfigSynonym[],
 ): DescribedConfig[] {
-  return Object.entries(topicConfigDefs).map(([name, def]) => ({
-    name,
-    value: effective[name],
-    readOnly: false,
-    configSource: name in overrides ? SOURCE_DYNAMIC_TOPIC : SOURCE_DEFAULT,
-    configType: { int: TYPE_INT, long: TYPE_LONG, string: TYPE_STRING, list: TYPE_LIST }[def.type],
-    documentation: def.doc,
-  }));
+  return Object.entries(topicConfigDefs).map(([name, def]) => {
+    const synonyms: ConfigSynonym[] = [
+      ...(name in overrides
+        ? [{ name, value: overrides[name], source: ConfigSource.DYNAMIC_TOPIC_CONFIG }]
+        : []),
+      ...(brokerSynonyms?.(def.brokerKey) ??
+        [{ name: def.brokerKey, value: effective[name], source: ConfigSource.DEFAULT_CONFIG }]),
+    ];
+    return {
+      name,
+      value: effective[name],
+      readOnly: false,
+      configSource: synonyms[0].source,
+      configType: CONFIG_TYPES[def.type],
+      documentation: def.doc,
+      synonyms,
+    };
+  });
 }
 
+/** The broker's settings: dynamic ones with their layers, then the static ones. */
 function describeBroker(ctx: RequestContext): DescribedConfig[] {
+  const dynamic = ctx.broker.dynamicConfigs;
+  const out: DescribedConfig[] = Object.entries(dynamicConfigDefs).map(([name, def]) => {
+    const synonyms = dynamic.synonyms(name);
+    return {
+      name,
+      value: synonyms[0].value,
+      readOnly: false,
+      configSource: synonyms[0].source,
+      configType: CONFIG_TYPES[def.type],
+      documentation: def.doc,
+      synonyms,
+    };
+  });
   const c = ctx.broker.config;
   const fixed: [string, string, number][] = [
     ["broker.id", String(c.nodeId), TYPE_INT],
@@ -63,32 +98,81 @@ function describeBroker(ctx: RequestContext): DescribedConfig[] {
     ["auto.create.topics.enable", String(c.autoCreateTopics), TYPE_BOOLEAN],
     ["socket.request.max.bytes", String(c.requestSizeBytesMax), TYPE_INT],
     ["log.dirs", c.dataDir, TYPE_STRING],
+    ["log.retention.check.interval.ms", String(c.retentionCheckIntervalMs), TYPE_LONG],
+    ["group.initial.rebalance.delay.ms", String(c.groupInitialRebalanceDelayMs), TYPE_INT],
+    ["group.min.session.timeout.ms", String(c.groupMinSessionTimeoutMs), TYPE_INT],
+    ["group.max.session.timeout.ms", String(c.groupMaxSessionTimeoutMs), TYPE_INT],
+    ["offsets.retention.minutes", String(c.offsetsRetentionMinutes), TYPE_INT],
+    ["offset.metadata.max.bytes", String(c.offsetMetadataMaxBytes), TYPE_INT],
+    ["quota.window.num", String(c.quotaWindowCount), TYPE_INT],
+    ["quota.window.size.seconds", String(c.quotaWindowSizeMs / 1000), TYPE_INT],
   ];
-  const out: DescribedConfig[] = fixed.map(([name, value, configType]) => ({
-    name,
-    value,
-    readOnly: true,
-    configSource: SOURCE_STATIC_BROKER,
-    configType,
-    documentation: "",
-  }));
-  for (const [name, def] of Object.entries(topicConfigDefs)) {
+  for (const [name, value, configType] of fixed) {
+    const source = ConfigSource.STATIC_BROKER_CONFIG;
     out.push({
-      name: def.brokerKey,
-      value: c.topicDefaults[name],
+      name,
+      value,
       readOnly: true,
-      configSource: SOURCE_STATIC_BROKER,
-      configType: { int: TYPE_INT, long: TYPE_LONG, string: TYPE_STRING, list: TYPE_LIST }[
-        def.type
-      ],
-      documentation: def.doc,
+      configSource: source,
+      configType,
+      documentation: "",
+      synonyms: [{ name, value, source }],
     });
   }
   return out;
 }
 
-export const describeConfigsHandler: ApiHandler = {
-  apiKey: 32,
+/** The cluster-wide dynamic defaults that are set (`--entity-default`). */
+function describeClusterDefaults(ctx: RequestContext): DescribedConfig[] {
+  return Object.entries(ctx.broker.dynamicConfigs.values("default")).map(([name, value]) => {
+    const source = ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG;
+    return {
+      name,
+      value,
+      readOnly: false,
+      configSource: source,
+      configType: CONFIG_TYPES[dynamicConfigDefs[name].type],
+      documentation: dynamicConfigDefs[name].doc,
+      synonyms: [{ name, value, source }],
+    };
+  });
+}
+
+/** The described settings of one resource, or an error for the result. */
+function describeResource(
+  ctx: RequestContext,
+  r: { resourceType: number; resourceName: string },
+): DescribedConfig[] | { errorCode: number; errorMessage: string } {
+  const nodeId = String(ctx.broker.config.nodeId);
+  if (r.resourceType === RESOURCE_TOPIC) {
+    const topic = ctx.broker.topics.get(r.resourceName);
+    if (topic === undefined) {
+      return {
+        errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        errorMessage: `Topic "${r.resourceName}" does not exist.`,
+      };
+    }
+    const dynamic = ctx.broker.dynamicConfigs;
+    return describeTopicConfigs(
+      ctx.broker.topics.configs(topic),
+      topic.overrides,
+      (brokerKey) => dynamic.synonyms(brokerKey),
+    );
+  }
+  if (r.resourceType === RESOURCE_BROKER && r.resourceName === nodeId) return describeBroker(ctx);
+  if (r.resourceType === RESOURCE_BROKER && r.resourceName === "") {
+    return describeClusterDefaults(ctx);
+  }
+  if (r.resourceType === RESOURCE_BROKER_LOGGER && r.resourceName === nodeId) {
+    return describeLoggers(ctx.broker.logLevels);
+  }
+  return {
+    errorCode: ErrorCode.INVALID_REQUEST,
+    errorMessage: `Resource type ${r.resourceType} "${r.resourceName}" cannot be described.`,
+  };
+}
+
+export const describeConfigsHandler: ApiHandler = defineHandler(describeConfigsApi, {
   minVersion: 0,
   maxVersion: 4,
   handle(ctx: RequestContext, request: DescribeConfigsRequest): DescribeConfigsResponse {
@@ -102,26 +186,8 @@ export const describeConfigsHandler: ApiHandler = {
           resourceName: r.resourceName,
           configs: [],
         };
-        let described: DescribedConfig[];
-        if (r.resourceType === RESOURCE_TOPIC) {
-          const topic = ctx.broker.topics.get(r.resourceName);
-          if (topic === undefined) {
-            result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-            result.errorMessage = `Topic "${r.resourceName}" does not exist.`;
-            return result;
-          }
-          described = describeTopicConfigs(ctx.broker.topics.configs(topic), topic.overrides);
-        } else if (
-          r.resourceType === RESOURCE_BROKER &&
-          (r.resourceName === "" || r.resourceName === String(ctx.broker.config.nodeId))
-        ) {
-          described = describeBroker(ctx);
-        } else {
-          result.errorCode = ErrorCode.INVALID_REQUEST;
-          result.errorMessage =
-            `Resource type ${r.resourceType} "${r.resourceName}" cannot be described.`;
-          return result;
-        }
+        const described = describeResource(ctx, r);
+        if (!Array.isArray(described)) return { ...result, ...described };
         const keys = r.configurationKeys;
         result.configs = described
           .filter((d) => keys === null || keys.includes(d.name))
@@ -129,12 +195,10 @@ export const describeConfigsHandler: ApiHandler = {
             name: d.name,
             value: d.value,
             readOnly: d.readOnly,
-            isDefault: d.configSource === SOURCE_DEFAULT,
+            isDefault: d.configSource === ConfigSource.DEFAULT_CONFIG,
             configSource: d.configSource,
             isSensitive: false,
-            synonyms: request.includeSynonyms
-              ? [{ name: d.name, value: d.value, source: d.configSource }]
-              : [],
+            synonyms: request.includeSynonyms ? [...d.synonyms] : [],
             configType: d.configType,
             documentation: request.includeDocumentation ? d.documentation : null,
           }));
@@ -142,4 +206,4 @@ export const describeConfigsHandler: ApiHandler = {
       }),
     };
   },
-};
+});

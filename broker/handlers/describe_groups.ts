@@ -10,15 +10,15 @@ import type {
   DescribeGroupsRequest,
   DescribeGroupsResponse,
 } from "../../protocol/messages/describe_groups.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { describeGroupsApi } from "../../protocol/messages/mod.ts";
 
 /** Kafka's "not requested" authorized operations. */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 /** READ (3), DELETE (6) and DESCRIBE (8): every group operation, as there is no ACL. */
 const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
-export const describeGroupsHandler: ApiHandler = {
-  apiKey: 15,
+export const describeGroupsHandler: ApiHandler = defineHandler(describeGroupsApi, {
   minVersion: 0,
   maxVersion: 5,
   handle(ctx: RequestContext, request: DescribeGroupsRequest): DescribeGroupsResponse {
@@ -47,4 +47,4 @@ export const describeGroupsHandler: ApiHandler = {
       }),
     };
   },
-};
+});

@@ -9,10 +9,13 @@
  *
  * @module
  */
+import { PARTITION_LEADER_EPOCH } from "../../storage/log_append.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
+import { NO_SLICES } from "../../storage/fetch_pipeline.ts";
 import type { ReadResult } from "../../storage/log_reads.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { fetchApi } from "../../protocol/messages/mod.ts";
 import {
   type FetchContext,
   type FetchTarget,
@@ -26,11 +29,10 @@ type PartitionResponse = TopicResponse["partitions"][number];
 
 /** First Fetch version that addresses topics by UUID. */
 const FETCH_TOPIC_ID_MIN_VERSION = 13;
-/** The leader epoch Denka's single node reports for every partition. */
-export const LEADER_EPOCH = 0;
+/** The leader epoch Denka's single node reports for every partition (the one stored batches carry). */
+export const LEADER_EPOCH = PARTITION_LEADER_EPOCH;
 
-export const fetchHandler: ApiHandler = {
-  apiKey: 1,
+export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
   minVersion: 4,
   maxVersion: 17,
   async handle(ctx: RequestContext, request: FetchRequest): Promise<FetchResponse> {
@@ -54,20 +56,16 @@ export const fetchHandler: ApiHandler = {
       }
       // Only what this response carries counts as told to a session's client.
       const sessionId = fetch.complete(read.sent, ctx.connection.closed);
-      // The slices stay valid until the response is sent: a topic deleted
-      // meanwhile keeps its files open until then.
-      for (const p of read.used) {
-        ctx.broker.topics.retain(p);
-        const releaseSegments = p.log.retainReads(); // retention and compaction defer fd closes
-        ctx.afterSend(() => {
-          releaseSegments();
-          ctx.broker.topics.release(p);
-        });
+      for (const { topic, read: r } of read.sending) {
+        ctx.traffic.countOut(topic, r.sizeBytes, r.nextOffset - r.firstOffset);
       }
+      // The slices stay valid until the response is sent: retention, compaction and a topic
+      // deleted meanwhile keep these fds open until then.
+      for (const p of read.used) ctx.leaseUntilSent(p.log);
       return { ...base, sessionId, responses: read.responses };
     }
   },
-};
+});
 
 function topicOf(ctx: RequestContext, t: FetchTarget, byId: boolean): Topic | undefined {
   return byId ? ctx.broker.topics.getById(t.topicId) : ctx.broker.topics.get(t.topic);
@@ -86,6 +84,8 @@ interface ReadOutcome {
   anyError: boolean;
   /** Partitions whose files the responses' slices point into. */
   readonly used: Partition[];
+  /** The reads whose slices the responses carry, by topic name. */
+  readonly sending: { readonly topic: string; readonly read: ReadResult }[];
 }
 
 function readOnce(
@@ -94,7 +94,14 @@ function readOnce(
   fetch: FetchContext,
   byId: boolean,
 ): ReadOutcome {
-  const outcome: ReadOutcome = { responses: [], sent: [], sizeBytes: 0, anyError: false, used: [] };
+  const outcome: ReadOutcome = {
+    responses: [],
+    sent: [],
+    sizeBytes: 0,
+    anyError: false,
+    used: [],
+    sending: [],
+  };
   let responseBytesLeft = maxBytes;
   let last: { target: FetchTarget; response: TopicResponse } | undefined = undefined;
   for (const target of fetch.targets) {
@@ -107,13 +114,16 @@ function readOnce(
     // KIP-74: only the first partition with data may exceed the limits by
     // one whole batch, so that a consumer always makes progress.
     if (read.sizeBytes > limitBytes && outcome.sizeBytes > 0) {
-      read = { ...read, slices: [], sizeBytes: 0 };
+      read = { ...read, ...NO_SLICES };
     }
     if (read.errorCode !== ErrorCode.NONE) outcome.anyError = true;
     if (fetch.incremental && !mustRespond(target, read)) continue;
     outcome.sizeBytes += read.sizeBytes;
     responseBytesLeft = Math.max(0, responseBytesLeft - read.sizeBytes);
-    if (read.slices.length > 0) outcome.used.push(partition!);
+    if (read.slices.length > 0) {
+      outcome.used.push(partition!);
+      outcome.sending.push({ topic: topic!.name, read });
+    }
     outcome.sent.push({
       target,
       errorCode: read.errorCode,
@@ -160,7 +170,7 @@ function readPartition(
 }
 
 function failure(errorCode: number): ReadResult {
-  return { errorCode, slices: [], sizeBytes: 0, highWatermark: -1, logStartOffset: -1 };
+  return { errorCode, ...NO_SLICES, highWatermark: -1, logStartOffset: -1 };
 }
 
 function partitionResponse(partitionIndex: number, read: ReadResult): PartitionResponse {

@@ -1,6 +1,9 @@
 /**
  * FindCoordinator (key 10): on one node, node 0 coordinates every group.
- * Transaction coordinators are refused until transactions exist.
+ * Transaction coordinators are refused until transactions exist, with
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED: a fatal error to librdkafka, kafkajs
+ * and the Java client alike, so a transactional producer gives up at once
+ * (the retriable COORDINATOR_NOT_AVAILABLE kept it waiting for max.block.ms).
  *
  * @module
  */
@@ -9,15 +12,19 @@ import type {
   FindCoordinatorRequest,
   FindCoordinatorResponse,
 } from "../../protocol/messages/find_coordinator.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { findCoordinatorApi } from "../../protocol/messages/mod.ts";
+import {
+  TRANSACTIONS_UNSUPPORTED_ERROR,
+  TRANSACTIONS_UNSUPPORTED_MESSAGE,
+} from "./_transactions.ts";
 
 /** FindCoordinator key types. */
 const KEY_TYPE_GROUP = 0;
 /** First version that batches keys. */
 const BATCHED_MIN_VERSION = 4;
 
-export const findCoordinatorHandler: ApiHandler = {
-  apiKey: 10,
+export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorApi, {
   minVersion: 0,
   maxVersion: 6,
   handle(ctx: RequestContext, request: FindCoordinatorRequest): FindCoordinatorResponse {
@@ -30,8 +37,8 @@ export const findCoordinatorHandler: ApiHandler = {
         nodeId: ok ? nodeId : -1,
         host: ok ? hostname : "",
         port: ok ? port : -1,
-        errorCode: ok ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE,
-        errorMessage: ok ? null : "Transactions are not supported by Denka yet.",
+        errorCode: ok ? ErrorCode.NONE : TRANSACTIONS_UNSUPPORTED_ERROR,
+        errorMessage: ok ? null : TRANSACTIONS_UNSUPPORTED_MESSAGE,
       };
     };
     if (ctx.request.apiVersion >= BATCHED_MIN_VERSION) {
@@ -56,4 +63,4 @@ export const findCoordinatorHandler: ApiHandler = {
       coordinators: [],
     };
   },
-};
+});

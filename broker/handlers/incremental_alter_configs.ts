@@ -1,8 +1,10 @@
 /**
  * IncrementalAlterConfigs (key 44, KIP-339): SET, DELETE (back to the
  * default), APPEND and SUBTRACT (list settings such as `cleanup.policy`) on a
- * topic's overrides; validated, persisted, applied to the open logs. A name
- * given twice in one resource is INVALID_REQUEST, as in Kafka.
+ * topic's overrides or on the dynamic settings of a broker or the cluster
+ * default; validated, applied, persisted. On BROKER_LOGGER resources, SET and
+ * DELETE change log levels. A name given twice in one resource is
+ * INVALID_REQUEST, as in Kafka.
  *
  * @module
  */
@@ -11,9 +13,13 @@ import type {
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
 } from "../../protocol/messages/incremental_alter_configs.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { incrementalAlterConfigsApi } from "../../protocol/messages/mod.ts";
+import { dynamicConfigDefs, notDynamic } from "../dynamic_config.ts";
 import { KafkaError } from "../kafka_error.ts";
-import { topicConfigDefs, type TopicConfigs } from "../topic_config.ts";
+import { topicConfigDefs } from "../topic_config.ts";
+import { alterBrokerResource, alterLoggerResource } from "./_alter_broker_configs.ts";
+import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from "./_config_resources.ts";
 import { alterTopicResource } from "./_alter_topic_configs.ts";
 
 /** KIP-339 operations. */
@@ -22,45 +28,71 @@ const OP_DELETE = 1;
 const OP_APPEND = 2;
 const OP_SUBTRACT = 3;
 
-type Alteration = IncrementalAlterConfigsRequest["resources"][number]["configs"][number];
+type Resource = IncrementalAlterConfigsRequest["resources"][number];
+type Alteration = Resource["configs"][number];
+type Values = Record<string, string | null>;
 
-export const incrementalAlterConfigsHandler: ApiHandler = {
-  apiKey: 44,
-  minVersion: 0,
-  maxVersion: 1,
-  handle(
-    ctx: RequestContext,
-    request: IncrementalAlterConfigsRequest,
-  ): IncrementalAlterConfigsResponse {
-    return {
-      throttleTimeMs: 0,
-      responses: request.resources.map((r) =>
-        alterTopicResource(ctx, r, request.validateOnly, (topic) => {
-          const effective = ctx.broker.topics.configs(topic);
-          const next: TopicConfigs = { ...topic.overrides };
-          const seen = new Set<string>();
-          for (const c of r.configs) {
-            if (seen.has(c.name)) {
-              throw new KafkaError(
-                ErrorCode.INVALID_REQUEST,
-                `Config "${c.name}" appears more than once.`,
-              );
-            }
-            seen.add(c.name);
-            apply(next, effective, c);
+export const incrementalAlterConfigsHandler: ApiHandler = defineHandler(
+  incrementalAlterConfigsApi,
+  {
+    minVersion: 0,
+    maxVersion: 1,
+    handle(
+      ctx: RequestContext,
+      request: IncrementalAlterConfigsRequest,
+    ): IncrementalAlterConfigsResponse {
+      const validateOnly = request.validateOnly;
+      return {
+        throttleTimeMs: 0,
+        responses: request.resources.map((r) => {
+          if (r.resourceType === RESOURCE_BROKER_LOGGER) {
+            return alterLoggerResource(ctx, r, validateOnly, r.configs);
           }
-          return next;
-        })
-      ),
-    };
+          if (r.resourceType === RESOURCE_BROKER) {
+            return alterBrokerResource(ctx, r, validateOnly, (current, effective) => {
+              const refused = r.configs.map((c) => c.name).filter((n) => !(n in dynamicConfigDefs));
+              if (refused.length > 0) throw notDynamic(refused);
+              const typeOf = (name: string) => dynamicConfigDefs[name].type;
+              return applyAll(current, r, (name) => current[name] ?? effective(name), typeOf);
+            });
+          }
+          return alterTopicResource(ctx, r, validateOnly, (topic) => {
+            const effective = ctx.broker.topics.configs(topic);
+            const typeOf = (name: string) => {
+              const def = topicConfigDefs[name];
+              if (def === undefined) {
+                throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config "${name}".`);
+              }
+              return def.type;
+            };
+            const next = applyAll({ ...topic.overrides }, r, (name) => effective[name], typeOf);
+            return next as Record<string, string>;
+          });
+        }),
+      };
+    },
   },
-};
+);
 
-function apply(next: TopicConfigs, effective: TopicConfigs, c: Alteration): void {
-  const def = topicConfigDefs[c.name];
-  if (def === undefined) {
-    throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config "${c.name}".`);
+/** Applies a resource's operations in order to `next` (the values before them). */
+function applyAll(
+  next: Values,
+  r: Resource,
+  currentOf: (name: string) => string | null | undefined,
+  typeOf: (name: string) => string,
+): Values {
+  const seen = new Set<string>();
+  for (const c of r.configs) {
+    if (seen.has(c.name)) {
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, `Config "${c.name}" appears more than once.`);
+    }
+    seen.add(c.name);
+    apply(next, typeOf(c.name), c, next[c.name] ?? currentOf(c.name) ?? "");
   }
+  return next;
+}
+
+function apply(next: Values, type: string, c: Alteration, current: string): void {
   switch (c.configOperation) {
     case OP_SET:
       if (c.value === null) {
@@ -73,17 +105,17 @@ function apply(next: TopicConfigs, effective: TopicConfigs, c: Alteration): void
       return;
     case OP_APPEND:
     case OP_SUBTRACT: {
-      if (def.type !== "list") {
+      if (type !== "list") {
         throw new KafkaError(
           ErrorCode.INVALID_CONFIG,
           `Config "${c.name}" is not a list; APPEND and SUBTRACT apply to lists only.`,
         );
       }
-      const current = (next[c.name] ?? effective[c.name] ?? "").split(",").filter((v) => v !== "");
+      const had = current.split(",").filter((v) => v !== "");
       const values = (c.value ?? "").split(",").map((v) => v.trim()).filter((v) => v !== "");
       const result = c.configOperation === OP_APPEND
-        ? [...current, ...values.filter((v) => !current.includes(v))]
-        : current.filter((v) => !values.includes(v));
+        ? [...had, ...values.filter((v) => !had.includes(v))]
+        : had.filter((v) => !values.includes(v));
       next[c.name] = result.join(",");
       return;
     }

@@ -11,20 +11,21 @@ import type {
   InitProducerIdRequest,
   InitProducerIdResponse,
 } from "../../protocol/messages/init_producer_id.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { initProducerIdApi } from "../../protocol/messages/mod.ts";
+import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
 
 /** Largest producer epoch before a new id is needed. */
 const PRODUCER_EPOCH_MAX = 32767;
 
-export const initProducerIdHandler: ApiHandler = {
-  apiKey: 22,
+export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi, {
   minVersion: 0,
   maxVersion: 5,
   handle(ctx: RequestContext, request: InitProducerIdRequest): InitProducerIdResponse {
     if (request.transactionalId !== null) {
       return {
         throttleTimeMs: 0,
-        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        errorCode: TRANSACTIONS_UNSUPPORTED_ERROR,
         producerId: -1,
         producerEpoch: -1,
       };
@@ -47,4 +48,4 @@ export const initProducerIdHandler: ApiHandler = {
       producerEpoch: 0,
     };
   },
-};
+});

@@ -8,7 +8,8 @@
  * @module
  */
 import type { JoinGroupRequest, JoinGroupResponse } from "../../protocol/messages/join_group.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { joinGroupApi } from "../../protocol/messages/mod.ts";
 
 /** First version where a new member must rejoin with the id it was given. */
 const MEMBER_ID_REQUIRED_MIN_VERSION = 4;
@@ -23,8 +24,7 @@ export function clientHost(ctx: RequestContext): string {
   return `/${host.replace(/^\[|\]$/g, "")}`;
 }
 
-export const joinGroupHandler: ApiHandler = {
-  apiKey: 11,
+export const joinGroupHandler: ApiHandler = defineHandler(joinGroupApi, {
   minVersion: 0,
   maxVersion: 9,
   async handle(ctx: RequestContext, request: JoinGroupRequest): Promise<JoinGroupResponse> {
@@ -54,4 +54,4 @@ export const joinGroupHandler: ApiHandler = {
       members: result.members.map((m) => ({ ...m })),
     };
   },
-};
+});

@@ -6,13 +6,13 @@
  */
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { LeaveGroupRequest, LeaveGroupResponse } from "../../protocol/messages/leave_group.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { leaveGroupApi } from "../../protocol/messages/mod.ts";
 
 /** First version with a batch of members. */
 const BATCHED_MIN_VERSION = 3;
 
-export const leaveGroupHandler: ApiHandler = {
-  apiKey: 13,
+export const leaveGroupHandler: ApiHandler = defineHandler(leaveGroupApi, {
   minVersion: 0,
   maxVersion: 5,
   handle(ctx: RequestContext, request: LeaveGroupRequest): LeaveGroupResponse {
@@ -37,4 +37,4 @@ export const leaveGroupHandler: ApiHandler = {
       })),
     };
   },
-};
+});

@@ -6,10 +6,10 @@
  */
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { ListGroupsRequest, ListGroupsResponse } from "../../protocol/messages/list_groups.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { listGroupsApi } from "../../protocol/messages/mod.ts";
 
-export const listGroupsHandler: ApiHandler = {
-  apiKey: 16,
+export const listGroupsHandler: ApiHandler = defineHandler(listGroupsApi, {
   minVersion: 0,
   maxVersion: 5,
   handle(ctx: RequestContext, request: ListGroupsRequest): ListGroupsResponse {
@@ -25,4 +25,4 @@ export const listGroupsHandler: ApiHandler = {
       })),
     };
   },
-};
+});

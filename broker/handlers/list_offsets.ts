@@ -10,7 +10,8 @@ import type {
   ListOffsetsRequest,
   ListOffsetsResponse,
 } from "../../protocol/messages/list_offsets.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { listOffsetsApi } from "../../protocol/messages/mod.ts";
 import { LEADER_EPOCH } from "./fetch.ts";
 
 type PartitionResponse = ListOffsetsResponse["topics"][number]["partitions"][number];
@@ -21,8 +22,7 @@ const EARLIEST_TIMESTAMP = -2;
 const MAX_TIMESTAMP = -3;
 const EARLIEST_LOCAL_TIMESTAMP = -4;
 
-export const listOffsetsHandler: ApiHandler = {
-  apiKey: 2,
+export const listOffsetsHandler: ApiHandler = defineHandler(listOffsetsApi, {
   minVersion: 1,
   maxVersion: 8,
   handle(ctx: RequestContext, request: ListOffsetsRequest): ListOffsetsResponse {
@@ -36,7 +36,7 @@ export const listOffsetsHandler: ApiHandler = {
       })),
     };
   },
-};
+});
 
 function listPartition(
   ctx: RequestContext,

@@ -9,7 +9,8 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { KafkaError } from "../kafka_error.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { metadataApi } from "../../protocol/messages/mod.ts";
 import { type Topic, validateTopicName } from "../topics.ts";
 import { LEADER_EPOCH } from "./fetch.ts";
 
@@ -18,8 +19,7 @@ type TopicResponse = MetadataResponse["topics"][number];
 /** Kafka's "authorized operations were not asked for". */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
-export const metadataHandler: ApiHandler = {
-  apiKey: 3,
+export const metadataHandler: ApiHandler = defineHandler(metadataApi, {
   minVersion: 0,
   maxVersion: 12,
   handle(ctx: RequestContext, request: MetadataRequest): MetadataResponse {
@@ -42,7 +42,7 @@ export const metadataHandler: ApiHandler = {
       clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     };
   },
-};
+});
 
 function lookupTopic(
   ctx: RequestContext,

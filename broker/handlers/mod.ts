@@ -28,6 +28,15 @@ import { alterConfigsHandler } from "./alter_configs.ts";
 import { incrementalAlterConfigsHandler } from "./incremental_alter_configs.ts";
 import { describeClientQuotasHandler } from "./describe_client_quotas.ts";
 import { alterClientQuotasHandler } from "./alter_client_quotas.ts";
+import { createPartitionsHandler } from "./create_partitions.ts";
+import { describeLogDirsHandler } from "./describe_log_dirs.ts";
+import { describeClusterHandler } from "./describe_cluster.ts";
+import { electLeadersHandler } from "./elect_leaders.ts";
+import { describeProducersHandler } from "./describe_producers.ts";
+import { addPartitionsToTxnHandler } from "./add_partitions_to_txn.ts";
+import { addOffsetsToTxnHandler } from "./add_offsets_to_txn.ts";
+import { endTxnHandler } from "./end_txn.ts";
+import { txnOffsetCommitHandler } from "./txn_offset_commit.ts";
 
 /** Handlers other than ApiVersions (which the router builds over this list). */
 export const apiHandlers: readonly ApiHandler[] = [
@@ -55,4 +64,13 @@ export const apiHandlers: readonly ApiHandler[] = [
   incrementalAlterConfigsHandler,
   describeClientQuotasHandler,
   alterClientQuotasHandler,
+  createPartitionsHandler,
+  describeLogDirsHandler,
+  describeClusterHandler,
+  electLeadersHandler,
+  describeProducersHandler,
+  addPartitionsToTxnHandler,
+  addOffsetsToTxnHandler,
+  endTxnHandler,
+  txnOffsetCommitHandler,
 ];

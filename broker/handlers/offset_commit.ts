@@ -10,13 +10,13 @@ import type {
   OffsetCommitRequest,
   OffsetCommitResponse,
 } from "../../protocol/messages/offset_commit.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { offsetCommitApi } from "../../protocol/messages/mod.ts";
 
 /** Last version with a per-request retention time. */
 const RETENTION_TIME_MAX_VERSION = 4;
 
-export const offsetCommitHandler: ApiHandler = {
-  apiKey: 8,
+export const offsetCommitHandler: ApiHandler = defineHandler(offsetCommitApi, {
   minVersion: 2,
   maxVersion: 9,
   handle(ctx: RequestContext, request: OffsetCommitRequest): OffsetCommitResponse {
@@ -31,4 +31,4 @@ export const offsetCommitHandler: ApiHandler = {
     });
     return { throttleTimeMs: 0, topics };
   },
-};
+});

@@ -8,10 +8,10 @@ import type {
   OffsetDeleteRequest,
   OffsetDeleteResponse,
 } from "../../protocol/messages/offset_delete.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { offsetDeleteApi } from "../../protocol/messages/mod.ts";
 
-export const offsetDeleteHandler: ApiHandler = {
-  apiKey: 47,
+export const offsetDeleteHandler: ApiHandler = defineHandler(offsetDeleteApi, {
   minVersion: 0,
   maxVersion: 0,
   handle(ctx: RequestContext, request: OffsetDeleteRequest): OffsetDeleteResponse {
@@ -24,4 +24,4 @@ export const offsetDeleteHandler: ApiHandler = {
     );
     return { errorCode: result.errorCode, throttleTimeMs: 0, topics: result.topics };
   },
-};
+});

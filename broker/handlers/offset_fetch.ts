@@ -11,13 +11,13 @@ import type {
   OffsetFetchRequest,
   OffsetFetchResponse,
 } from "../../protocol/messages/offset_fetch.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { offsetFetchApi } from "../../protocol/messages/mod.ts";
 
 /** First version asking for several groups. */
 const MULTI_GROUP_MIN_VERSION = 8;
 
-export const offsetFetchHandler: ApiHandler = {
-  apiKey: 9,
+export const offsetFetchHandler: ApiHandler = defineHandler(offsetFetchApi, {
   minVersion: 1,
   maxVersion: 9,
   handle(ctx: RequestContext, request: OffsetFetchRequest): OffsetFetchResponse {
@@ -41,4 +41,4 @@ export const offsetFetchHandler: ApiHandler = {
       groups: [],
     };
   },
-};
+});

@@ -19,7 +19,8 @@
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
 import type { DecodedRecords } from "../../protocol/primitives.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { produceApi } from "../../protocol/messages/mod.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
 
@@ -28,8 +29,7 @@ const PRODUCE_MAGIC_V2_MIN_VERSION = 3;
 /** First Produce version that knows INVALID_RECORD (KIP-467). */
 const PRODUCE_INVALID_RECORD_MIN_VERSION = 8;
 
-export const produceHandler: ApiHandler = {
-  apiKey: 0,
+export const produceHandler: ApiHandler = defineHandler(produceApi, {
   minVersion: 0,
   maxVersion: 11,
   async handle(
@@ -70,7 +70,7 @@ export const produceHandler: ApiHandler = {
     }
     return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
   },
-};
+});
 
 function producePartition(
   ctx: RequestContext,
@@ -122,14 +122,19 @@ function producePartition(
   const appended = partition.log.append(records, { nowMs: ctx.broker.nowMs() });
   if (!appended.ok) {
     if (appended.cause !== undefined) {
-      ctx.broker.logger.error(`Append to ${topicName}-${index} failed: ${appended.cause.message}`);
+      const message = `Append to ${topicName}-${index} failed: ${appended.cause.message}`;
+      ctx.broker.logLimiter.error("append-failed", message); // a full disk fails every append
     }
+    if (appended.recordErrors !== undefined) base.recordErrors = [...appended.recordErrors];
     return fail(appended.errorCode, appended.message);
   }
   base.baseOffset = appended.baseOffset;
   base.logStartOffset = appended.logStartOffset;
   base.logAppendTimeMs = appended.logAppendTimeMs;
-  if (!appended.duplicate) ctx.broker.waiters.notify(topicName, index);
+  if (!appended.duplicate) {
+    ctx.traffic.countIn(topicName, records.length, appended.recordCount);
+    ctx.broker.waiters.notify(topicName, index);
+  }
   const log = partition.log;
   const syncAck = options.acks === -1 && ctx.broker.config.flushMode === "sync";
   if (syncAck || log.unflushedRecords >= log.config.flushMessages) {
@@ -138,7 +143,10 @@ function producePartition(
     } else {
       options.flushes.push(
         ctx.broker.flusher.durable(log).catch((error: Error) => {
-          ctx.broker.logger.error(`Flush of ${topicName}-${index} failed: ${error.message}`);
+          ctx.broker.logLimiter.error(
+            "flush-failed",
+            `Flush of ${topicName}-${index} failed: ${error.message}`,
+          );
           fail(ErrorCode.KAFKA_STORAGE_ERROR, `The flush failed: ${error.message}`);
           base.baseOffset = -1;
         }),

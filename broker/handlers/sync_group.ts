@@ -5,10 +5,10 @@
  * @module
  */
 import type { SyncGroupRequest, SyncGroupResponse } from "../../protocol/messages/sync_group.ts";
-import type { ApiHandler, RequestContext } from "../context.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { syncGroupApi } from "../../protocol/messages/mod.ts";
 
-export const syncGroupHandler: ApiHandler = {
-  apiKey: 14,
+export const syncGroupHandler: ApiHandler = defineHandler(syncGroupApi, {
   minVersion: 0,
   maxVersion: 5,
   async handle(ctx: RequestContext, request: SyncGroupRequest): Promise<SyncGroupResponse> {
@@ -31,4 +31,4 @@ export const syncGroupHandler: ApiHandler = {
       assignment: result.assignment,
     };
   },
-};
+});

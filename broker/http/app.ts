@@ -48,7 +48,8 @@ export function createHttpApp(ctx: HttpContext, history: ThroughputHistory): Hon
   );
   app.onError((error, c) => {
     if (error instanceof HttpError) return errorResponse(formatOf(c), error);
-    ctx.broker.logger.error(`HTTP ${c.req.method} ${c.req.url} failed: ${error.stack ?? error}`);
+    const message = `HTTP ${c.req.method} ${c.req.url} failed: ${error.stack ?? error}`;
+    ctx.broker.logLimiter.error("http-failed", message); // a client may repeat what fails
     return errorResponse(
       formatOf(c),
       new HttpError(500, HttpErrorCode.INTERNAL, "The broker failed to answer; see its log."),

@@ -9,13 +9,11 @@
 import { statfsSync } from "node:fs";
 import type { Libc } from "../../ffi/port.ts";
 import { MsyncFlags } from "../../ffi/port.ts";
-import type { FetchResponse } from "../../protocol/messages/fetch.ts";
 import { apiTable } from "../../protocol/messages/mod.ts";
-import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
 import type { BrokerCore, RequestInfo } from "../context.ts";
-import type { GroupSource } from "./groups_source.ts";
+import type { GroupSource } from "../groups/group_source.ts";
 import { groupLags } from "./group_lag.ts";
-import { countFetch, countProduce, type TrafficSink } from "./kafka_traffic.ts";
+import type { TrafficSink } from "../traffic.ts";
 import { type GaugeSample, MetricsRegistry } from "./metrics.ts";
 
 /** What scrape-time gauges read. */
@@ -25,9 +23,6 @@ export interface MetricsState {
   connectionCount(): number;
   isReady(): boolean;
 }
-
-const PRODUCE_KEY = 0;
-const FETCH_KEY = 1;
 
 /** See the module doc. One per broker. */
 export class BrokerMetrics implements TrafficSink {
@@ -96,18 +91,11 @@ export class BrokerMetrics implements TrafficSink {
     }
   }
 
-  /** The router's observer: API counts and latency, produce and fetch traffic. */
-  observeKafka = (info: RequestInfo, elapsedMs: number, request: unknown, response: unknown) => {
+  /** The router's observer: API counts and latency (traffic comes through {@linkcode countIn} / {@linkcode countOut}). */
+  observeKafka = (info: RequestInfo, elapsedMs: number) => {
     const api = apiTable[info.apiKey]?.name ?? String(info.apiKey);
     this.kafkaRequests.inc({ api, api_key: String(info.apiKey) });
     this.kafkaRequestSeconds.observe(elapsedMs / 1000, { api });
-    if (response === null || response === undefined) return;
-    if (info.apiKey === PRODUCE_KEY) {
-      countProduce(this, request as ProduceRequest, response as ProduceResponse);
-    } else if (info.apiKey === FETCH_KEY && this.#state !== undefined) {
-      const { topics, libc } = this.#state.broker;
-      countFetch(this, response as FetchResponse, { topics, libc });
-    }
   };
 
   /** `libc` with its durable flushes timed into {@linkcode flushSeconds}; every other call untouched. */
@@ -197,6 +185,7 @@ export class BrokerMetrics implements TrafficSink {
     );
     this.#registerPartitionGauges();
     this.#registerDiskGauges();
+    this.#registerBackgroundGauges();
     this.#registerGroupGauges();
   }
 
@@ -226,7 +215,7 @@ export class BrokerMetrics implements TrafficSink {
     this.#gauge(
       "denka_partition_segments",
       "Segments of the partition.",
-      perPartition((log) => log.segments.length),
+      perPartition((log) => log.segmentCount),
     );
   }
 
@@ -234,7 +223,7 @@ export class BrokerMetrics implements TrafficSink {
     this.#gauge("denka_log_segments", "Segments of every partition.", (s) => {
       let n = 0;
       for (const t of s.broker.topics.list()) {
-        for (const p of t.partitions) n += p.log.segments.length;
+        for (const p of t.partitions) n += p.log.segmentCount;
       }
       return [{ labels: {}, value: n }];
     });
@@ -252,6 +241,20 @@ export class BrokerMetrics implements TrafficSink {
       "denka_disk_total_bytes",
       "Size of the data directory's filesystem (statfs).",
       (s) => diskStat(s.broker.config.dataDir, "total"),
+    );
+  }
+
+  #registerBackgroundGauges(): void {
+    this.#gauge(
+      "denka_log_cleaner_uncleanable_partitions",
+      "Partitions the log cleaner gave up on after their compaction failed (Kafka's uncleanable-partitions-count); the log says why.",
+      (s) => [{ labels: {}, value: s.broker.maintenance.uncleanablePartitions().length }],
+    );
+    this.#gauge(
+      "denka_background_task_failures_total",
+      "Errors of background work (retention, compaction, flushes, timers) logged and contained, by task.",
+      (s) => [...s.broker.background.failures].map(([task, n]) => ({ labels: { task }, value: n })),
+      true,
     );
   }
 
@@ -290,7 +293,7 @@ interface PartitionLike {
   readonly highWatermark: number;
   readonly logStartOffset: number;
   readonly sizeBytes: number;
-  readonly segments: readonly unknown[];
+  readonly segmentCount: number;
 }
 
 function diskStat(path: string, which: "free" | "total"): GaugeSample[] {

@@ -13,6 +13,8 @@
  * @module
  */
 
+import { concatBytes } from "../../util/bytes.ts";
+
 /** Nesting deeper than this is refused. */
 export const CBOR_DEPTH_MAX = 64;
 
@@ -98,9 +100,9 @@ class CborReader {
       case 1:
         return -1 - n;
       case 2:
-        return n >= 0 ? this.take(n).slice() : concat(this.chunks(2, depth + 1));
+        return n >= 0 ? this.take(n).slice() : concatBytes(this.chunks(2, depth + 1));
       case 3:
-        return textDecoder.decode(n >= 0 ? this.take(n) : concat(this.chunks(3, depth + 1)));
+        return textDecoder.decode(n >= 0 ? this.take(n) : concatBytes(this.chunks(3, depth + 1)));
       case 4: {
         const out: unknown[] = [];
         if (n >= 0) { for (let i = 0; i < n; i++) out.push(this.value(depth + 1)); }
@@ -174,16 +176,6 @@ function halfToNumber(half: number): number {
   if (exponent === 0) return sign * mantissa * 2 ** -24;
   if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let p = 0;
-  for (const part of parts) {
-    out.set(part, p);
-    p += part.length;
-  }
-  return out;
 }
 
 /** Decodes a CBOR sequence (one or more items back to back); throws on malformed data. */

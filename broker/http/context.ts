@@ -7,7 +7,7 @@
  */
 import type { BrokerCore } from "../context.ts";
 import type { BrokerMetrics } from "./broker_metrics.ts";
-import type { GroupSource } from "./groups_source.ts";
+import type { GroupSource } from "../groups/group_source.ts";
 
 /** Shared by the routes of one HTTP server. */
 export interface HttpContext {

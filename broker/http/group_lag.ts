@@ -6,10 +6,14 @@
  * @module
  */
 import type { TopicRegistry } from "../topics.ts";
-import type { GroupView } from "./groups_source.ts";
+import type { GroupView } from "../groups/group_source.ts";
 
-/** The lag of one partition for one group. */
-export interface PartitionLag {
+/**
+ * The lag of one partition a group committed or a member is assigned, with the member that owns
+ * it: without a commit it counts from the log start offset (compare `CommittedOffsetLag` of the
+ * coordinator, which covers committed partitions only).
+ */
+export interface PartitionLagWithOwner {
   readonly topic: string;
   readonly partition: number;
   /** -1 when nothing was committed. */
@@ -22,7 +26,7 @@ export interface PartitionLag {
 }
 
 /** Lag per partition of `group`, sorted by topic then partition; unknown partitions are left out. */
-export function groupLags(group: GroupView, topics: TopicRegistry): PartitionLag[] {
+export function groupLags(group: GroupView, topics: TopicRegistry): PartitionLagWithOwner[] {
   const owner = new Map<string, { memberId: string; clientId: string }>();
   for (const m of group.members) {
     for (const a of m.assignments) {
@@ -32,7 +36,7 @@ export function groupLags(group: GroupView, topics: TopicRegistry): PartitionLag
   const committed = new Map<string, number>();
   for (const o of group.offsets) committed.set(`${o.topic}\u0000${o.partition}`, o.committedOffset);
   const keys = new Set([...owner.keys(), ...committed.keys()]);
-  const lags: PartitionLag[] = [];
+  const lags: PartitionLagWithOwner[] = [];
   for (const key of keys) {
     const [topic, partitionText] = key.split("\u0000");
     const partition = Number(partitionText);

@@ -10,6 +10,7 @@
  */
 import { errorCodeName } from "../../protocol/error_codes.ts";
 import { encodeRecordBatch, type RecordInput } from "../../protocol/records.ts";
+import { concatBytes } from "../../util/bytes.ts";
 import type { Topic } from "../topics.ts";
 import { HttpErrorCode } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
@@ -59,7 +60,9 @@ export function produceRecords(
   for (const [index, positions] of byPartition) {
     const log = topic.partitions[index].log;
     const inputs = positions.map((i) => records[i].record);
-    const blob = concat(encodeBatches(inputs, log.config.maxMessageBytes));
+    const batches = encodeBatches(inputs, log.config.maxMessageBytes);
+    // A lone batch was just encoded for this append: it needs no copy.
+    const blob = batches.length === 1 ? batches[0] : concatBytes(batches);
     const appended = log.append(blob, { nowMs: ctx.broker.nowMs() });
     positions.forEach((i, j) => {
       results[i] = appended.ok
@@ -78,7 +81,8 @@ export function produceRecords(
       ctx.metrics.countIn(topic.name, blob.length, inputs.length);
       ctx.broker.waiters.notify(topic.name, index);
     } else if (appended.cause !== undefined) {
-      ctx.broker.logger.error(`HTTP append to ${topic.name}-${index} failed: ${appended.message}`);
+      const message = `HTTP append to ${topic.name}-${index} failed: ${appended.message}`;
+      ctx.broker.logLimiter.error("append-failed", message);
     }
   }
   return results;
@@ -93,15 +97,4 @@ function encodeBatches(records: readonly RecordInput[], maxBatchBytes: number): 
     ...encodeBatches(records.slice(0, half), maxBatchBytes),
     ...encodeBatches(records.slice(half), maxBatchBytes),
   ];
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let p = 0;
-  for (const part of parts) {
-    out.set(part, p);
-    p += part.length;
-  }
-  return out;
 }

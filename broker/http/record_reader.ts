@@ -1,8 +1,9 @@
 /**
  * Reading records from a partition for the HTTP API: the fetch pipeline's
  * file slices are read with pread (right away, so their fds are valid),
- * compressed batches are decompressed, batches are decoded with
- * `protocol/records.ts`, and records before the asked offset or past the
+ * compressed batches are inflated (`protocol/decompress.ts`, bounded as
+ * produce bounds them), batches are decoded with `protocol/records.ts` (the
+ * one record reader), and records before the asked offset or past the
  * record limit are dropped. Control batches (transaction markers) are skipped.
  *
  * @module
@@ -18,7 +19,8 @@ import {
 import { type DecodedRecord, decodeRecordBatch } from "../../protocol/records.ts";
 import type { PartitionLog } from "../../storage/partition_log.ts";
 import { HttpError, HttpErrorCode } from "./codec.ts";
-import { decompress } from "./decompress.ts";
+import { inflate } from "../../protocol/decompress.ts";
+import { inflatedBytesMax } from "../../protocol/record_validator.ts";
 
 /** Limits of one read. */
 export interface ReadLimits {
@@ -40,8 +42,6 @@ export interface RecordsRead {
 }
 
 const COMPRESSION_MASK = 0x07;
-/** A decompressed batch may not exceed this many times the limit asked for. */
-const DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
 
 /** Reads records at or after `limits.offset`; throws OFFSET_OUT_OF_RANGE (416) outside the log. */
 export function readRecords(log: PartitionLog, libc: Libc, limits: ReadLimits): RecordsRead {
@@ -82,7 +82,11 @@ export function readRecords(log: PartitionLog, libc: Libc, limits: ReadLimits): 
     const sizeBytes = view.sizeBytes;
     if (sizeBytes < BATCH_HEADER_BYTES || at + sizeBytes > bytes.length) break;
     if (!view.isControl) {
-      for (const r of decodeStoredBatch(bytes.subarray(at, at + sizeBytes)).records) {
+      const batch = decodeStoredBatch(
+        bytes.subarray(at, at + sizeBytes),
+        log.config.maxMessageBytes,
+      );
+      for (const r of batch.records) {
         if (r.offset < limits.offset) continue;
         if (records.length >= limits.maxRecords) break;
         records.push(r);
@@ -95,26 +99,50 @@ export function readRecords(log: PartitionLog, libc: Libc, limits: ReadLimits): 
   return { records, nextOffset, sizeBytes: read.sizeBytes, ...base };
 }
 
-/** Decodes one stored batch, decompressing its records first when needed. */
-export function decodeStoredBatch(batch: Uint8Array): ReturnType<typeof decodeRecordBatch> {
+/**
+ * Decodes one stored batch, inflating its records first when needed (to at most
+ * `inflatedBytesMax(maxMessageBytes)`); bad bytes are an HttpError 500.
+ */
+export function decodeStoredBatch(
+  batch: Uint8Array,
+  maxMessageBytes: number,
+): ReturnType<typeof decodeRecordBatch> {
   const view = new RecordBatchView(batch);
   const codec = view.compression;
-  if (codec === 0) return decodeRecordBatch(batch);
-  let payload: Uint8Array;
-  try {
-    payload = decompress(codec, batch.subarray(BATCH_HEADER_BYTES), DECOMPRESSED_BYTES_MAX);
-  } catch (e) {
+  if (codec === 0) return decodeOrHttpError(batch, view);
+  const inflated = inflate(
+    codec,
+    batch.subarray(BATCH_HEADER_BYTES),
+    inflatedBytesMax(maxMessageBytes),
+  );
+  if (!inflated.ok) {
     throw new HttpError(
       500,
       HttpErrorCode.INTERNAL,
-      `The batch at offset ${view.baseOffset} cannot be decompressed: ${(e as Error).message}`,
+      `The batch at offset ${view.baseOffset} cannot be decompressed: ${inflated.message}`,
     );
   }
+  const payload = inflated.bytes;
   const plain = new Uint8Array(BATCH_HEADER_BYTES + payload.length);
   plain.set(batch.subarray(0, BATCH_HEADER_BYTES));
   plain.set(payload, BATCH_HEADER_BYTES);
   const dv = new DataView(plain.buffer);
   dv.setInt32(BatchField.batchLength, plain.length - BATCH_LOG_OVERHEAD_BYTES);
   dv.setInt16(BatchField.attributes, view.attributes & ~COMPRESSION_MASK);
-  return decodeRecordBatch(plain);
+  return decodeOrHttpError(plain, view);
+}
+
+function decodeOrHttpError(
+  batch: Uint8Array,
+  stored: RecordBatchView,
+): ReturnType<typeof decodeRecordBatch> {
+  try {
+    return decodeRecordBatch(batch);
+  } catch (e) {
+    throw new HttpError(
+      500,
+      HttpErrorCode.INTERNAL,
+      `The batch at offset ${stored.baseOffset} cannot be read: ${(e as Error).message}`,
+    );
+  }
 }

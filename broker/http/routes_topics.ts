@@ -3,6 +3,8 @@
  *
  * - `GET /v3/clusters`, `GET /v3/clusters/{cluster_id}`
  * - `GET|POST /v3/clusters/{cluster_id}/topics`, `GET|DELETE .../topics/{topic_name}`
+ * - `PATCH .../topics/{topic_name}` with `{"partitions_count": N}`: raises the partition count
+ *   (Confluent's "Update Partition Count"; the same step as CreatePartitions)
  * - `GET .../topics/{topic_name}/partitions`, `GET .../partitions/{partition_id}`
  *
  * Partitions carry Denka's additions: `log_start_offset`, `high_watermark`,
@@ -70,7 +72,7 @@ export function partitionBody(c: Context, ctx: HttpContext, p: Partition): Recor
     log_start_offset: p.log.logStartOffset,
     high_watermark: p.log.highWatermark,
     size_bytes: p.log.sizeBytes,
-    segment_count: p.log.segments.length,
+    segment_count: p.log.segmentCount,
   };
 }
 
@@ -123,6 +125,12 @@ export function topicRoutes(app: Hono, ctx: HttpContext): void {
     ctx.metrics.forgetTopic(topic.name);
     return reply(c, 204, null);
   });
+  app.patch(`${CLUSTER_PATH}/topics/:topic_name`, async (c) => {
+    const topic = topicOf(c, ctx);
+    const body = await readObject(c, ctx);
+    raisePartitions(ctx, topic, body);
+    return reply(c, 200, topicBody(c, ctx, topic));
+  });
   app.get(`${CLUSTER_PATH}/topics/:topic_name/partitions`, (c) => {
     const topic = topicOf(c, ctx);
     const data = topic.partitions.map((p) => partitionBody(c, ctx, p));
@@ -164,6 +172,23 @@ function createTopic(ctx: HttpContext, body: Record<string, unknown>): Topic {
     if (e.code === ErrorCode.TOPIC_ALREADY_EXISTS) {
       throw new HttpError(409, HttpErrorCode.TOPIC_EXISTS, e.message);
     }
+    throw new HttpError(400, HttpErrorCode.INVALID_TOPIC, e.message);
+  }
+}
+
+function raisePartitions(ctx: HttpContext, topic: Topic, body: Record<string, unknown>): void {
+  const count = body.partitions_count;
+  if (!Number.isInteger(count)) {
+    throw new HttpError(
+      400,
+      HttpErrorCode.WRONG_TYPE,
+      `Field "partitions_count" must be an integer.`,
+    );
+  }
+  try {
+    ctx.broker.topics.addPartitions(topic, count as number);
+  } catch (e) {
+    if (!(e instanceof KafkaError)) throw e;
     throw new HttpError(400, HttpErrorCode.INVALID_TOPIC, e.message);
   }
 }

@@ -11,7 +11,7 @@ import type { BrokerCore } from "../context.ts";
 import { createHttpApp } from "./app.ts";
 import type { BrokerMetrics } from "./broker_metrics.ts";
 import type { HttpContext } from "./context.ts";
-import type { GroupSource } from "./groups_source.ts";
+import type { GroupSource } from "../groups/group_source.ts";
 import { ThroughputHistory } from "./throughput.ts";
 
 /** What the HTTP server needs from the broker. */
@@ -43,6 +43,7 @@ export async function startHttpServer(
     deps.broker.topics,
     deps.metrics,
     () => deps.broker.nowMs(),
+    (fn) => deps.broker.background.run("Throughput sample", fn),
   );
   const app = createHttpApp(ctx, history);
   const server: HttpServer = await runtime.serveHttp(address, (request) => app.fetch(request));

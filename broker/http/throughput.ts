@@ -29,11 +29,13 @@ export class ThroughputHistory {
     readonly topics: TopicRegistry,
     readonly metrics: BrokerMetrics,
     readonly nowMs: () => number,
+    /** Runs a timer's sample (the broker's contains its errors; see `util/background.ts`). */
+    readonly runContained: (fn: () => void) => void = (fn) => fn(),
   ) {}
 
   start(): void {
     this.sample();
-    this.#timer = setInterval(() => this.sample(), THROUGHPUT_SAMPLE_MS);
+    this.#timer = setInterval(() => this.runContained(() => this.sample()), THROUGHPUT_SAMPLE_MS);
   }
 
   stop(): void {

@@ -37,11 +37,13 @@ export const GENERATED_APIS: readonly string[] = [
   "SaslAuthenticate", // 36
   "CreatePartitions", // 37
   "DeleteGroups", // 42
+  "ElectLeaders", // 43
   "IncrementalAlterConfigs", // 44
   "OffsetDelete", // 47
   "DescribeClientQuotas", // 48
   "AlterClientQuotas", // 49
   "DescribeCluster", // 60
+  "DescribeProducers", // 61
   "DescribeTopicPartitions", // 75
 ];
 

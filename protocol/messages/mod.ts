@@ -249,6 +249,14 @@ import {
   encodeDeleteGroupsResponse,
 } from "./delete_groups.ts";
 import {
+  decodeElectLeadersRequest,
+  decodeElectLeadersResponse,
+  type ElectLeadersRequest,
+  type ElectLeadersResponse,
+  encodeElectLeadersRequest,
+  encodeElectLeadersResponse,
+} from "./elect_leaders.ts";
+import {
   decodeIncrementalAlterConfigsRequest,
   decodeIncrementalAlterConfigsResponse,
   encodeIncrementalAlterConfigsRequest,
@@ -289,6 +297,14 @@ import {
   encodeDescribeClusterResponse,
 } from "./describe_cluster.ts";
 import {
+  decodeDescribeProducersRequest,
+  decodeDescribeProducersResponse,
+  type DescribeProducersRequest,
+  type DescribeProducersResponse,
+  encodeDescribeProducersRequest,
+  encodeDescribeProducersResponse,
+} from "./describe_producers.ts";
+import {
   decodeDescribeTopicPartitionsRequest,
   decodeDescribeTopicPartitionsResponse,
   type DescribeTopicPartitionsRequest,
@@ -326,11 +342,13 @@ export * from "./describe_log_dirs.ts";
 export * from "./sasl_authenticate.ts";
 export * from "./create_partitions.ts";
 export * from "./delete_groups.ts";
+export * from "./elect_leaders.ts";
 export * from "./incremental_alter_configs.ts";
 export * from "./offset_delete.ts";
 export * from "./describe_client_quotas.ts";
 export * from "./alter_client_quotas.ts";
 export * from "./describe_cluster.ts";
+export * from "./describe_producers.ts";
 export * from "./describe_topic_partitions.ts";
 export * from "./request_header.ts";
 export * from "./response_header.ts";
@@ -367,11 +385,13 @@ export const ApiKey = {
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
   DescribeClientQuotas: 48,
   AlterClientQuotas: 49,
   DescribeCluster: 60,
+  DescribeProducers: 61,
   DescribeTopicPartitions: 75,
 } as const;
 
@@ -785,6 +805,19 @@ export const deleteGroupsApi: ApiMessage<DeleteGroupsRequest, DeleteGroupsRespon
   encodeResponse: encodeDeleteGroupsResponse,
 };
 
+/** ElectLeaders (API key 43). */
+export const electLeadersApi: ApiMessage<ElectLeadersRequest, ElectLeadersResponse> = {
+  apiKey: 43,
+  name: "ElectLeaders",
+  minVersion: 0,
+  maxVersion: 2,
+  flexibleMinVersion: 2,
+  decodeRequest: decodeElectLeadersRequest,
+  encodeRequest: encodeElectLeadersRequest,
+  decodeResponse: decodeElectLeadersResponse,
+  encodeResponse: encodeElectLeadersResponse,
+};
+
 /** IncrementalAlterConfigs (API key 44). */
 export const incrementalAlterConfigsApi: ApiMessage<
   IncrementalAlterConfigsRequest,
@@ -857,6 +890,20 @@ export const describeClusterApi: ApiMessage<DescribeClusterRequest, DescribeClus
   encodeResponse: encodeDescribeClusterResponse,
 };
 
+/** DescribeProducers (API key 61). */
+export const describeProducersApi: ApiMessage<DescribeProducersRequest, DescribeProducersResponse> =
+  {
+    apiKey: 61,
+    name: "DescribeProducers",
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    decodeRequest: decodeDescribeProducersRequest,
+    encodeRequest: encodeDescribeProducersRequest,
+    decodeResponse: decodeDescribeProducersResponse,
+    encodeResponse: encodeDescribeProducersResponse,
+  };
+
 /** DescribeTopicPartitions (API key 75). */
 export const describeTopicPartitionsApi: ApiMessage<
   DescribeTopicPartitionsRequest,
@@ -905,11 +952,13 @@ export const API_MESSAGES: readonly ApiMessage[] = [
   saslAuthenticateApi as ApiMessage,
   createPartitionsApi as ApiMessage,
   deleteGroupsApi as ApiMessage,
+  electLeadersApi as ApiMessage,
   incrementalAlterConfigsApi as ApiMessage,
   offsetDeleteApi as ApiMessage,
   describeClientQuotasApi as ApiMessage,
   alterClientQuotasApi as ApiMessage,
   describeClusterApi as ApiMessage,
+  describeProducersApi as ApiMessage,
   describeTopicPartitionsApi as ApiMessage,
 ];
 

@@ -16,7 +16,8 @@ import {
   type RecordInput,
 } from "../../protocol/records.ts";
 import { type TestBroker, withBroker } from "./harness.ts";
-import { concat, fetchPartition0, type RawConnection, withConnection } from "./raw_client.ts";
+import { fetchPartition0, type RawConnection, withConnection } from "./raw_client.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 const TOPIC = "intact";
 const PRODUCE_VERSION = 9;
@@ -145,7 +146,7 @@ Deno.test("bad input: a truncated frame then a hang-up leaves the broker serving
 Deno.test("bad input: a negative size prefix closes the connection", async () => {
   await withSeededBroker(async (t) => {
     await withConnection(t.bootstrap, async (c) => {
-      await c.send(concat([sizePrefix(-5), new Uint8Array(16)]));
+      await c.send(concatBytes([sizePrefix(-5), new Uint8Array(16)]));
       await c.expectClosed();
     });
   });
@@ -154,7 +155,7 @@ Deno.test("bad input: a negative size prefix closes the connection", async () =>
 Deno.test("bad input: a size prefix above socket.request.max.bytes closes the connection", async () => {
   await withSeededBroker(async (t) => {
     await withConnection(t.bootstrap, async (c) => {
-      await c.send(concat([sizePrefix(0x7fffffff), new Uint8Array(16)]));
+      await c.send(concatBytes([sizePrefix(0x7fffffff), new Uint8Array(16)]));
       await c.expectClosed();
     });
   });
@@ -168,8 +169,8 @@ Deno.test("bad input: an unknown API key closes the connection", async () => {
       w.int16(0); // api version
       w.int32(77); // correlation id
       w.nullableString("denka-raw");
-      const body = concat(w.finish() as Uint8Array[]);
-      await c.send(concat([sizePrefix(body.length), body]));
+      const body = concatBytes(w.finish() as Uint8Array[]);
+      await c.send(concatBytes([sizePrefix(body.length), body]));
       await c.expectClosed();
     });
   });
@@ -187,8 +188,8 @@ Deno.test("bad input: ApiVersions v99 is answered with UNSUPPORTED_VERSION and a
       w.string("denka-raw", true);
       w.string("1", true);
       w.uvarint(0);
-      const body = concat(w.finish() as Uint8Array[]);
-      await c.send(concat([sizePrefix(body.length), body]));
+      const body = concatBytes(w.finish() as Uint8Array[]);
+      await c.send(concatBytes([sizePrefix(body.length), body]));
       const response = await c.readFrame();
       assert(response.kind === "frame", "The broker closed instead of answering ApiVersions v99");
       // Response header v0: the correlation id only; then the v0 body.

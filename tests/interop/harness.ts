@@ -234,6 +234,7 @@ export interface StoredBatch {
   readonly compression: number;
   readonly sizeBytes: number;
   readonly producerId: number;
+  readonly partitionLeaderEpoch: number;
   readonly crcValid: boolean;
 }
 
@@ -292,6 +293,7 @@ export async function readStoredBatches(
         compression: view.compression,
         sizeBytes: view.sizeBytes,
         producerId: view.producerId,
+        partitionLeaderEpoch: view.partitionLeaderEpoch,
         crcValid: view.isCrcValid(),
       });
       positionBytes += view.sizeBytes;

@@ -19,6 +19,7 @@ import {
 } from "../../protocol/messages/fetch.ts";
 import { type ApiMessage, fetchApi } from "../../protocol/messages/mod.ts";
 import { Reader, Writer } from "../../protocol/primitives.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 /** How long a test waits for a response or a hang-up. */
 export const RESPONSE_TIMEOUT_MS = 10_000;
@@ -138,7 +139,7 @@ export class RawConnection {
       clientId: this.#clientId,
     });
     api.encodeRequest(w, version, body);
-    return { frame: concat(finishFrame(w, mark) as Uint8Array[]), correlationId };
+    return { frame: concatBytes(finishFrame(w, mark) as Uint8Array[]), correlationId };
   }
 
   /** Sends a request and decodes its response (checking the correlation id). */
@@ -166,19 +167,6 @@ export class RawConnection {
     }
     return decoded;
   }
-}
-
-/** Concatenates byte arrays. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 /**

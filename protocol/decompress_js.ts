@@ -1,8 +1,11 @@
 /**
- * Decompression of record batch payloads for the HTTP record browser (the
- * Kafka paths never decompress): gzip and zstd through `node:zlib`
- * (present in Deno and Bun), snappy (raw, or Xerial-framed as the Java
- * client writes it) and LZ4 frames decoded here in plain TypeScript.
+ * The fallback decoders of record batch payloads, used when the system
+ * library of a codec is missing (see `decompress.ts`, which calls them and
+ * turns their throws into results): gzip and zstd through `node:zlib`
+ * (present in Deno and Bun), snappy (raw, or Xerial-framed as the Java client
+ * writes it) and LZ4 frames decoded here in plain TypeScript. Every decoder
+ * stops with {@linkcode InflateLimitError} before its output passes
+ * `outputBytesMax`.
  *
  * @module
  */
@@ -11,21 +14,48 @@ import { gunzipSync, zstdDecompressSync } from "node:zlib";
 /** Kafka's codec ids. */
 export const Codec = { NONE: 0, GZIP: 1, SNAPPY: 2, LZ4: 3, ZSTD: 4 } as const;
 
+/** Thrown when the output would pass the caller's bound. */
+export class InflateLimitError extends Error {
+  constructor(outputBytesMax: number) {
+    super(`Decompressed data exceeds ${outputBytesMax} bytes.`);
+    this.name = "InflateLimitError";
+  }
+}
+
 /** Decompresses a batch's records section; throws on corrupt input or an unknown codec. */
-export function decompress(codec: number, bytes: Uint8Array, outputBytesMax: number): Uint8Array {
+export function decompressJs(codec: number, bytes: Uint8Array, outputBytesMax: number): Uint8Array {
   switch (codec) {
     case Codec.NONE:
       return bytes;
     case Codec.GZIP:
-      return new Uint8Array(gunzipSync(bytes, { maxOutputLength: outputBytesMax }));
+      return zlibCapped(
+        () => gunzipSync(bytes, { maxOutputLength: outputBytesMax }),
+        outputBytesMax,
+      );
     case Codec.ZSTD:
-      return new Uint8Array(zstdDecompressSync(bytes, { maxOutputLength: outputBytesMax }));
+      return zlibCapped(
+        () => zstdDecompressSync(bytes, { maxOutputLength: outputBytesMax }),
+        outputBytesMax,
+      );
     case Codec.SNAPPY:
       return snappyDecompress(bytes, outputBytesMax);
     case Codec.LZ4:
       return lz4FrameDecompress(bytes, outputBytesMax);
     default:
       throw new Error(`Unknown compression codec ${codec}.`);
+  }
+}
+
+/** node:zlib's cap error (`ERR_BUFFER_TOO_LARGE`, a RangeError) as an {@linkcode InflateLimitError}. */
+function zlibCapped(inflate: () => Uint8Array, outputBytesMax: number): Uint8Array {
+  try {
+    const out = inflate();
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  } catch (e) {
+    if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new InflateLimitError(outputBytesMax);
+    }
+    throw e;
   }
 }
 
@@ -38,7 +68,7 @@ class Output {
   }
   #reserve(n: number): void {
     const need = this.length + n;
-    if (need > this.maxBytes) throw new Error(`Decompressed data exceeds ${this.maxBytes} bytes.`);
+    if (need > this.maxBytes) throw new InflateLimitError(this.maxBytes);
     if (need <= this.bytes.length) return;
     const grown = new Uint8Array(Math.min(this.maxBytes, Math.max(need, this.bytes.length * 2)));
     grown.set(this.bytes.subarray(0, this.length));
@@ -65,21 +95,33 @@ class Output {
 const XERIAL_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00];
 const XERIAL_HEADER_BYTES = 16;
 
-/** Snappy: a raw block, or Xerial framing (magic, version, then length-prefixed blocks). */
-export function snappyDecompress(bytes: Uint8Array, outputBytesMax: number): Uint8Array {
+/**
+ * The blocks of a snappy payload as `[start, end)` pairs: one raw block, or the
+ * length-prefixed blocks of Xerial framing (magic, version, compatible version).
+ * Throws on a framing that overruns the payload.
+ */
+export function snappyBlockRanges(bytes: Uint8Array): number[] {
   const xerial = bytes.length >= XERIAL_HEADER_BYTES &&
     XERIAL_MAGIC.every((b, i) => bytes[i] === b);
-  if (!xerial) return snappyBlock(bytes, 0, bytes.length, new Output(0, outputBytesMax)).result();
-  const out = new Output(bytes.length * 2, outputBytesMax);
+  if (!xerial) return [0, bytes.length];
+  const ranges: number[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   for (let p = XERIAL_HEADER_BYTES; p < bytes.length;) {
     if (p + 4 > bytes.length) throw new Error("Truncated Xerial snappy block length.");
     const blockBytes = view.getInt32(p);
     p += 4;
     if (blockBytes < 0 || p + blockBytes > bytes.length) throw new Error("Truncated snappy block.");
-    snappyBlock(bytes, p, p + blockBytes, out);
+    ranges.push(p, p + blockBytes);
     p += blockBytes;
   }
+  return ranges;
+}
+
+/** Snappy: a raw block, or Xerial framing (magic, version, then length-prefixed blocks). */
+export function snappyDecompress(bytes: Uint8Array, outputBytesMax: number): Uint8Array {
+  const ranges = snappyBlockRanges(bytes);
+  const out = new Output(bytes.length * 2, outputBytesMax);
+  for (let i = 0; i < ranges.length; i += 2) snappyBlock(bytes, ranges[i], ranges[i + 1], out);
   return out.result();
 }
 
@@ -92,7 +134,11 @@ function snappyBlock(src: Uint8Array, start: number, end: number, out: Output): 
     expected += (b & 0x7f) * 2 ** shift;
     if ((b & 0x80) === 0) break;
   }
+  if (out.length + expected > out.maxBytes) throw new InflateLimitError(out.maxBytes);
   const startLength = out.length;
+  const need = (n: number): void => {
+    if (p + n > end) throw new Error("Truncated snappy element.");
+  };
   while (p < end) {
     const tag = src[p++];
     const kind = tag & 3;
@@ -100,18 +146,23 @@ function snappyBlock(src: Uint8Array, start: number, end: number, out: Output): 
       let n = tag >>> 2;
       if (n >= 60) {
         const extra = n - 59;
+        need(extra);
         n = 0;
         for (let i = 0; i < extra; i++) n += src[p++] * 2 ** (8 * i);
       }
+      need(n + 1);
       out.literal(src, p, n + 1);
       p += n + 1;
     } else if (kind === 1) {
+      need(1);
       const n = ((tag >>> 2) & 7) + 4;
       out.copy(((tag >>> 5) << 8) | src[p++], n);
     } else if (kind === 2) {
+      need(2);
       out.copy(src[p] | (src[p + 1] << 8), (tag >>> 2) + 1);
       p += 2;
     } else {
+      need(4);
       out.copy(
         (src[p] | (src[p + 1] << 8) | (src[p + 2] << 16)) + src[p + 3] * 2 ** 24,
         (tag >>> 2) + 1,
@@ -165,9 +216,11 @@ function lz4Block(src: Uint8Array, start: number, end: number, out: Output): voi
   while (p < end) {
     const token = src[p++];
     const literals = length(token >>> 4);
+    if (p + literals > end) throw new Error("A literal overruns the LZ4 block.");
     out.literal(src, p, literals);
     p += literals;
     if (p >= end) break; // the last sequence has literals only
+    if (p + 2 > end) throw new Error("Truncated LZ4 match offset.");
     const offset = src[p] | (src[p + 1] << 8);
     p += 2;
     out.copy(offset, length(token & 15) + 4);

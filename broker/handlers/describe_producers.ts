@@ -1,0 +1,58 @@
+/**
+ * DescribeProducers (key 61, KIP-664): the active idempotent producers of
+ * each partition asked for: producer id and epoch, the last sequence and
+ * timestamp written. Without transactions, coordinatorEpoch and
+ * currentTxnStartOffset are always -1.
+ *
+ * @module
+ */
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type {
+  DescribeProducersRequest,
+  DescribeProducersResponse,
+} from "../../protocol/messages/describe_producers.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { describeProducersApi } from "../../protocol/messages/mod.ts";
+
+type PartitionResult = DescribeProducersResponse["topics"][number]["partitions"][number];
+
+export const describeProducersHandler: ApiHandler = defineHandler(describeProducersApi, {
+  minVersion: 0,
+  maxVersion: 0,
+  handle(ctx: RequestContext, request: DescribeProducersRequest): DescribeProducersResponse {
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((index): PartitionResult => {
+          const partition = ctx.broker.topics.partition(t.name, index);
+          if (partition === undefined) {
+            return {
+              partitionIndex: index,
+              errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              errorMessage: `The partition ${t.name}-${index} does not exist.`,
+              activeProducers: [],
+            };
+          }
+          const activeProducers = [...partition.log.producerState.entries()].map((e) => {
+            const last = e.batches.at(-1);
+            return {
+              producerId: e.producerId,
+              producerEpoch: e.producerEpoch,
+              lastSequence: last?.lastSequence ?? -1,
+              lastTimestamp: e.lastTimestampMs,
+              coordinatorEpoch: -1,
+              currentTxnStartOffset: -1,
+            };
+          });
+          return {
+            partitionIndex: index,
+            errorCode: ErrorCode.NONE,
+            errorMessage: null,
+            activeProducers,
+          };
+        }),
+      })),
+    };
+  },
+});

@@ -1,0 +1,59 @@
+/**
+ * ElectLeaders (key 43, KIP-460), answered as Kafka answers on a single
+ * node: every partition's preferred (and only) replica already leads, so a
+ * named partition gets ELECTION_NOT_NEEDED, an unknown one
+ * UNKNOWN_TOPIC_OR_PARTITION, and a request for all partitions (null) an
+ * empty list (Kafka leaves out partitions whose leader needed no election).
+ *
+ * @module
+ */
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type {
+  ElectLeadersRequest,
+  ElectLeadersResponse,
+} from "../../protocol/messages/elect_leaders.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { electLeadersApi } from "../../protocol/messages/mod.ts";
+
+/** KIP-460 election types. */
+const ELECTION_PREFERRED = 0;
+const ELECTION_UNCLEAN = 1;
+
+type TopicResult = ElectLeadersResponse["replicaElectionResults"][number];
+
+export const electLeadersHandler: ApiHandler = defineHandler(electLeadersApi, {
+  minVersion: 0,
+  maxVersion: 2,
+  handle(ctx: RequestContext, request: ElectLeadersRequest): ElectLeadersResponse {
+    const response: ElectLeadersResponse = {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      replicaElectionResults: [],
+    };
+    const type = request.electionType;
+    if (type !== ELECTION_PREFERRED && type !== ELECTION_UNCLEAN) {
+      response.errorCode = ErrorCode.INVALID_REQUEST;
+      return response;
+    }
+    if (request.topicPartitions === null) return response;
+    const byTopic = new Map<string, TopicResult>();
+    for (const t of request.topicPartitions) {
+      let result = byTopic.get(t.topic);
+      if (result === undefined) {
+        byTopic.set(t.topic, result = { topic: t.topic, partitionResult: [] });
+      }
+      for (const partitionId of t.partitions) {
+        const known = ctx.broker.topics.partition(t.topic, partitionId) !== undefined;
+        result.partitionResult.push({
+          partitionId,
+          errorCode: known ? ErrorCode.ELECTION_NOT_NEEDED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorMessage: known
+            ? `Leader election not needed for topic partition ${t.topic}-${partitionId}.`
+            : `The partition ${t.topic}-${partitionId} does not exist.`,
+        });
+      }
+    }
+    response.replicaElectionResults = [...byTopic.values()];
+    return response;
+  },
+});
