@@ -42,6 +42,13 @@ const PRODUCE_VERSION = VERSIONS.Produce;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mib = (bytes: number) => Math.round(bytes / MIB * 10) / 10;
 
+/** The broker's open file descriptors (`/proc/<pid>/fd`). */
+function openFdCount(pid: number): number {
+  let count = 0;
+  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) count++;
+  return count;
+}
+
 function report(result: Record<string, unknown>): void {
   console.log(JSON.stringify(result));
 }
@@ -233,6 +240,7 @@ async function slow(runtime: "deno" | "bun"): Promise<void> {
       buildBatch({ recordBytes: 1024, batchBytes: 16 * 1024, keyed: false }),
       { acks: 1, version: PRODUCE_VERSION },
     );
+    const fdsBefore = openFdCount(broker.pid);
     const prefix = new Uint8Array(4);
     new DataView(prefix.buffer).setInt32(0, 1000);
     const startedMs = performance.now();
@@ -240,6 +248,7 @@ async function slow(runtime: "deno" | "bun"): Promise<void> {
     const slowConns = await Promise.all(
       Array.from({ length: SLOW_CONNECTION_COUNT }, () => connect(broker.bootstrap)),
     );
+    const fdsOpen = openFdCount(broker.pid);
     const allClosed = Promise.all(slowConns.map(async (c) => {
       await writeAll(c, prefix);
       await c.read(new Uint8Array(16)).catch(() => null);
@@ -267,6 +276,9 @@ async function slow(runtime: "deno" | "bun"): Promise<void> {
       lastClosedS: Math.round(Math.max(...closedAtMs) / 100) / 10,
       producedMeanwhile: produced,
       worstProduceLatencyMs: Math.round(worstMs),
+      brokerFdsBefore: fdsBefore,
+      brokerFdsWithSlowOpen: fdsOpen,
+      brokerFdsAfter: openFdCount(broker.pid),
     });
   } finally {
     await stop();

@@ -8,10 +8,12 @@
  * overlaps with the next request's handling, bounded by
  * {@linkcode PENDING_SENDS_MAX}.
  *
- * Memory per connection is bounded by construction: the frame in progress,
- * the frame being read (its size reserved in the broker-wide
+ * Memory per connection is bounded by construction: one frame, being read
+ * or being handled (its size reserved in the broker-wide
  * {@linkcode RequestMemoryPool} before its body is read; no room means no
- * reading), and the unparsed rest of one read (`#leftover`). A frame whose
+ * reading), the unparsed rest of a read (`#leftover`: one read, two when a
+ * runtime delivers the read it had under way when paused), and at most
+ * {@linkcode PENDING_SENDS_MAX} responses being sent. A frame whose
  * body has not started costs nothing, so connections that send a size
  * prefix and stop hold no memory (the sweep in `connection_table.ts` closes
  * them after `connections.frame.timeout.ms`).
