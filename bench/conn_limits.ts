@@ -259,13 +259,17 @@ async function slow(runtime: "deno" | "bun"): Promise<void> {
     allClosed.then(() => done = true);
     let produced = 0;
     let worstMs = 0;
+    let worstAtMs = 0;
     while (!done) {
       const sentMs = performance.now();
       await new Promise<void>((resolve, reject) => {
         producer.send(frame, (body) => body === undefined ? reject(new Error("closed")) : resolve())
           .catch(reject);
       });
-      worstMs = Math.max(worstMs, performance.now() - sentMs);
+      if (performance.now() - sentMs > worstMs) {
+        worstMs = performance.now() - sentMs;
+        worstAtMs = sentMs - startedMs;
+      }
       produced++;
     }
     report({
@@ -276,6 +280,7 @@ async function slow(runtime: "deno" | "bun"): Promise<void> {
       lastClosedS: Math.round(Math.max(...closedAtMs) / 100) / 10,
       producedMeanwhile: produced,
       worstProduceLatencyMs: Math.round(worstMs),
+      worstAtS: Math.round(worstAtMs / 100) / 10,
       brokerFdsBefore: fdsBefore,
       brokerFdsWithSlowOpen: fdsOpen,
       brokerFdsAfter: openFdCount(broker.pid),
