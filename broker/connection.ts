@@ -276,13 +276,7 @@ export class Connection implements SocketHandlers {
 
   /** Reserves the next frame's bytes and takes its buffer; false when waiting for room. */
   #reserve(sizeBytes: number): boolean {
-    const pending = this.#shared.memory.reserve(sizeBytes, () => {
-      // Runs inside another connection's release: continue on a fresh stack.
-      this.#pendingReservation = undefined;
-      if (this.#closed) return this.#shared.memory.release(sizeBytes);
-      this.#takeFrame(sizeBytes);
-      queueMicrotask(() => this.#continue());
-    });
+    const pending = this.#shared.memory.reserve(sizeBytes, this.#granted);
     if (pending !== undefined) {
       this.#pendingReservation = pending;
       return false;
@@ -290,6 +284,16 @@ export class Connection implements SocketHandlers {
     this.#takeFrame(sizeBytes);
     return true;
   }
+
+  /** A reservation that waited is made (one closure per connection, not per frame). */
+  readonly #granted = () => {
+    // Runs inside another connection's release: continue on a fresh stack.
+    const sizeBytes = this.#frameSizeBytes;
+    this.#pendingReservation = undefined;
+    if (this.#closed) return this.#shared.memory.release(sizeBytes);
+    this.#takeFrame(sizeBytes);
+    queueMicrotask(() => this.#continue());
+  };
 
   #takeFrame(sizeBytes: number): void {
     this.#frameReservedBytes = sizeBytes;
