@@ -187,7 +187,7 @@ export class Broker implements BrokerCore {
       requestSizeBytesMax: config.requestSizeBytesMax,
       memory: this.#memory,
       frameBuffers: this.#frameBuffers,
-      nowMs: () => performance.now(),
+      nowMs: () => this.#connections.coarseNowMs,
       onClosed: (c) => this.#connections.remove(c),
     };
     this.metrics.bind({

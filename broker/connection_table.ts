@@ -58,6 +58,7 @@ export class ConnectionTable {
   readonly #nowMs: () => number;
   readonly #onSweep: (nowMs: number) => void;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #coarseNowMs: number;
 
   constructor(
     limits: ConnectionLimits,
@@ -77,6 +78,17 @@ export class ConnectionTable {
     this.#nowMs = options.nowMs;
     this.#warnings = options.warnings;
     this.#onSweep = options.onSweep ?? (() => {});
+    this.#coarseNowMs = options.nowMs();
+  }
+
+  /**
+   * The clock as of the last sweep: what connections stamp their activity
+   * with, read without a clock call per request (timeouts are at least four
+   * sweeps long; the sweep adds one interval of slack, so a connection is
+   * closed between its limit and two sweeps after it).
+   */
+  get coarseNowMs(): number {
+    return this.#coarseNowMs;
   }
 
   get size(): number {
@@ -147,16 +159,19 @@ export class ConnectionTable {
 
   /** Closes the connections past `connections.max.idle.ms` or `connections.frame.timeout.ms`. */
   sweep(nowMs: number): void {
+    this.#coarseNowMs = nowMs;
     const { idleMsMax, frameTimeoutMs } = this.limits;
+    // Stamps are coarse (up to one sweep early): never close before the limit.
+    const slackMs = this.sweepIntervalMs;
     for (const c of this.#connections) {
-      if (c.frameStartedMs !== undefined && nowMs - c.frameStartedMs > frameTimeoutMs) {
+      if (c.frameStartedMs !== undefined && nowMs - c.frameStartedMs > frameTimeoutMs + slackMs) {
         this.#counters.connectionsClosedFrameTimeout++;
         this.#warnings.warn(
           "connection-frame-timeout",
           `Closing connection ${c.id} from ${c.socket.remoteAddress}: a request frame did not arrive whole within ${frameTimeoutMs} ms (connections.frame.timeout.ms)`,
         );
         c.close();
-      } else if (!c.busy && nowMs - c.lastActivityMs > idleMsMax) {
+      } else if (!c.busy && nowMs - c.lastActivityMs > idleMsMax + slackMs) {
         this.#counters.connectionsClosedIdle++;
         this.#log.debug(
           `Closing connection ${c.id} from ${c.socket.remoteAddress}: idle for more than ${idleMsMax} ms (connections.max.idle.ms)`,
