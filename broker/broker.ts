@@ -147,6 +147,12 @@ export class Broker implements BrokerCore {
       defaults: this.dynamicConfigs.topicDefaults(),
       writerKind: config.writerKind,
       logger: this.logger.child("topics"),
+      nowMs: this.#nowMs,
+      // Every append, through either front door: wake long-poll fetches, count records in.
+      onAppend: (p, appended) => {
+        this.waiters.notify(p.topic.name, p.index);
+        this.traffic.countIn(p.topic.name, appended.sizeBytes, appended.recordCount);
+      },
     });
     this.producerIds = new ProducerIds(this.libc, config.dataDir);
     try {

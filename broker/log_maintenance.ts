@@ -185,13 +185,17 @@ export class LogMaintenance {
     return rewritten;
   }
 
-  /** Requests a flush of every log whose unflushed data is older than its `flush.ms`. */
+  /**
+   * Requests a flush of every log whose unflushed data is older than its `flush.ms`, by the
+   * broker's clock (the logs' `lastFlushMs` is kept by the same clock).
+   */
   checkFlushPolicy(): void {
+    const nowMs = this.#options.nowMs();
     for (const log of this.#logs()) {
       const flushMs = log.config.flushMs;
       if (
         Number.isFinite(flushMs) && log.unflushedRecords > 0 &&
-        Date.now() - log.lastFlushMs >= flushMs
+        nowMs - log.lastFlushMs >= flushMs
       ) this.#options.flusher.request(log);
     }
   }

@@ -180,3 +180,35 @@ Deno.test("LogMaintenance.runRetention() goes on past a partition whose retentio
   assertOk(lines.some((l) => l.startsWith('ERROR Retention of "/data/bad-0" failed')), lines[0]);
   topics.close();
 });
+
+Deno.test("LogMaintenance.checkFlushPolicy() reads flush.ms against the broker's clock", () => {
+  const libc = memoryLibc();
+  const { logger } = capture();
+  let nowMs = 1_000_000;
+  const clock = () => nowMs;
+  const topics = TopicRegistry.open(libc, {
+    dataDir: "/data",
+    defaults: defaultTopicConfigs(),
+    writerKind: "pwrite",
+    logger,
+    nowMs: clock,
+  });
+  const log = topics.create("timed", 1, { "flush.ms": "5000" }).partitions[0].log;
+  const requested: PartitionLog[] = [];
+  const flusher = new GroupCommit();
+  flusher.request = (l) => void requested.push(l as PartitionLog);
+  const maintenance = new LogMaintenance(topics, {
+    retentionCheckIntervalMs: 1000,
+    nowMs: clock,
+    logger,
+    flusher,
+  });
+  appendKeyed(log, [["k", "v"]]);
+  nowMs += 4999;
+  maintenance.checkFlushPolicy();
+  assertEquals(requested.length, 0, "flushed before flush.ms passed on the broker's clock");
+  nowMs += 1;
+  maintenance.checkFlushPolicy();
+  assertEquals(requested, [log]);
+  topics.close();
+});

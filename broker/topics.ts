@@ -13,7 +13,7 @@ import { Errno, IoError } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { LogConfig } from "../storage/log_config.ts";
 import { joinPath, parsePartitionDirName, partitionDirName } from "../storage/log_files.ts";
-import { PartitionLog } from "../storage/partition_log.ts";
+import { type AppendSuccess, PartitionLog } from "../storage/partition_log.ts";
 import type { Logger } from "../util/log.ts";
 import { KafkaError } from "./kafka_error.ts";
 import {
@@ -63,6 +63,13 @@ export interface TopicRegistryOptions {
   readonly defaults: TopicConfigs;
   readonly writerKind: LogConfig["writerKind"];
   readonly logger: Logger;
+  /** The clock of the logs' segment times and flush times (default `Date.now`). */
+  readonly nowMs?: () => number;
+  /**
+   * Called after every append to a partition of a topic, whichever front door it came
+   * through: wakes long-poll fetches and counts traffic (the broker sets it).
+   */
+  readonly onAppend?: (partition: Partition, appended: AppendSuccess) => void;
 }
 
 /** Checks a topic name the way Kafka does; throws INVALID_TOPIC_EXCEPTION. */
@@ -91,9 +98,10 @@ export class TopicRegistry {
   #defaults: TopicConfigs;
   readonly #writerKind: LogConfig["writerKind"];
   readonly #log: Logger;
+  readonly #nowMs: (() => number) | undefined;
+  readonly #onAppend: ((partition: Partition, appended: AppendSuccess) => void) | undefined;
   readonly #byName = new Map<string, Topic>();
   readonly #byId = new Map<string, Topic>();
-  /** Deleted topics' partitions whose files wait for in-flight sends. */
   /** Called after every deletion (see {@linkcode TopicRegistry.onDeleted}). */
   readonly #deletedListeners: ((topic: Topic) => void)[] = [];
 
@@ -106,6 +114,8 @@ export class TopicRegistry {
     this.#defaults = options.defaults;
     this.#writerKind = options.writerKind;
     this.#log = options.logger;
+    this.#nowMs = options.nowMs;
+    this.#onAppend = options.onAppend;
   }
 
   /** Opens the data directory: reads topic metadata and opens every partition log. */
@@ -410,8 +420,15 @@ export class TopicRegistry {
   #openPartition(topic: Topic, index: number, logConfig: Partial<LogConfig>): Partition {
     const dir = this.#partitionDir(topic.name, index);
     this.#libc.mkdirp(dir);
-    const log = PartitionLog.open(this.#libc, dir, logConfig, { logger: this.#log });
-    return { topic, index, log };
+    const onAppend = this.#onAppend;
+    let partition: Partition | undefined = undefined;
+    const log = PartitionLog.open(this.#libc, dir, logConfig, {
+      logger: this.#log,
+      nowMs: this.#nowMs,
+      onAppend: onAppend && ((appended) => onAppend(partition!, appended)),
+    });
+    partition = { topic, index, log };
+    return partition;
   }
 
   /** Removes partition directories of topics deleted before a crash let them go. */

@@ -34,6 +34,8 @@ export interface AppendSuccess {
   readonly logAppendTimeMs: number;
   readonly logStartOffset: number;
   readonly recordCount: number;
+  /** Bytes written (0 for a duplicate). */
+  readonly sizeBytes: number;
   /** A retried idempotent batch: nothing was written, the offsets are the original ones. */
   readonly duplicate?: boolean;
 }
@@ -150,6 +152,7 @@ export function planAppend(
             logAppendTimeMs: -1,
             logStartOffset: log.logStartOffset,
             recordCount: 0,
+            sizeBytes: 0,
             duplicate: true,
           },
         };

@@ -241,6 +241,7 @@ export class PartitionLog {
       logAppendTimeMs: -1,
       logStartOffset: this.logStartOffset,
       recordCount: plan.recordCount,
+      sizeBytes: records.length,
     };
     this.#onAppend?.(result);
     return result;

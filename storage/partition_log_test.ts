@@ -37,6 +37,7 @@ Deno.test("PartitionLog.append() assigns offsets in place and reports the result
     logAppendTimeMs: -1,
     logStartOffset: 0,
     recordCount: 5,
+    sizeBytes: blob.length,
   });
   assert.equal(new RecordBatchView(blob, testBatch(3).length).baseOffset, 3); // patched in the caller's buffer
   assert.equal(new RecordBatchView(blob, 0).partitionLeaderEpoch, PARTITION_LEADER_EPOCH);

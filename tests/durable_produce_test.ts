@@ -19,6 +19,7 @@ import {
 import { encodeRecordBatch } from "../protocol/records.ts";
 import { startBroker, type StartBrokerOptions } from "../mod.ts";
 import { type RawConnection, withConnection } from "./interop/raw_client.ts";
+import { call } from "./interop/http_helpers.ts";
 
 const TOPIC = "durable";
 
@@ -243,4 +244,28 @@ Deno.test("--flush sync: every acks=all answer finds its batch durable, with pro
     [0, 1, 2].map(() => withConnection(broker.bootstrap, (c) => producer(c)())),
   );
   assert.equal(checked, 60);
+});
+
+Deno.test("--flush sync: an HTTP produce is answered only after its flush, as acks=all is", async () => {
+  const libc = memoryLibc();
+  await using broker = await startBroker({
+    port: 0,
+    dataDir: "/data",
+    libc,
+    flush: "sync",
+    http: { port: 0 },
+  });
+  await withConnection(broker.bootstrap, (c) => createTopic(c));
+  const url = `${broker.httpUrl}/v3/clusters/denka-cluster/topics/${TOPIC}/records`;
+  const record = { value: { type: "STRING", data: "hi" } };
+  const ok = await call("POST", url, { body: record });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  libc.addFault({ syscall: "fdatasync", pathIncludes: ".log" });
+  const failed = await call("POST", url, { body: record });
+  assert.equal(failed.status, 422, JSON.stringify(failed.body));
+  assert.match(JSON.stringify(failed.body), /flush failed/);
+  libc.clearFaults();
+  const healed = await call("POST", url, { body: record });
+  assert.equal(healed.status, 200);
+  assert.equal((healed.body as { offset: number }).offset, 2); // the failed flush's record stays
 });

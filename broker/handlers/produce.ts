@@ -1,13 +1,10 @@
 /**
- * Produce (key 0): validate each partition's batches, append them whole
- * (only baseOffset patched), wake long-poll fetches, answer per partition.
- *
- * Durability: with `--flush sync`, acks=all is answered only once the data is
- * on disk; a topic's `flush.messages` makes any acks>=1 produce that reaches
- * the threshold wait for the flush too (Kafka flushes in the append path).
- * Waiting produces share one flush per partition per event-loop turn (group
- * commit, `storage/flusher.ts`). A failed flush answers KAFKA_STORAGE_ERROR
- * (retriable); the producer's retry is then deduplicated by idempotence.
+ * Produce (key 0): the Kafka front door of the one produce path
+ * (`../produce_path.ts`: validation, append, wake-ups, durability). This
+ * handler checks what belongs to the protocol (version, acks, transactional
+ * id, the partition named) and turns each partition's outcome into its
+ * answer; with acks=0 nothing is answered, and an error closes the
+ * connection, as Kafka does.
  *
  * A retried idempotent batch is answered with error NONE and the offsets it
  * got the first time, as Kafka 3.x does.
@@ -21,6 +18,7 @@ import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/pr
 import type { DecodedRecords } from "../../protocol/primitives.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { produceApi } from "../../protocol/messages/mod.ts";
+import { produceToPartition } from "../produce_path.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
 
@@ -79,7 +77,7 @@ function producePartition(
   records: Uint8Array | null,
   options: { acks: number; transactional: boolean; flushes: Promise<void>[] },
 ): PartitionResponse {
-  const base: PartitionResponse = {
+  const response: PartitionResponse = {
     index,
     errorCode: ErrorCode.NONE,
     baseOffset: -1,
@@ -90,9 +88,9 @@ function producePartition(
     currentLeader: { leaderId: -1, leaderEpoch: -1 },
   };
   const fail = (errorCode: number, message: string | null = null) => {
-    base.errorCode = errorCode;
-    base.errorMessage = message;
-    return base;
+    response.errorCode = errorCode;
+    response.errorMessage = message;
+    return response;
   };
   if (ctx.request.apiVersion < PRODUCE_MAGIC_V2_MIN_VERSION) {
     return fail(
@@ -100,8 +98,9 @@ function producePartition(
       "Produce v0-v2 (message format v0/v1) is not supported.",
     );
   }
-  if (options.acks !== 0 && options.acks !== 1 && options.acks !== -1) {
-    return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${options.acks}.`);
+  const acks = options.acks;
+  if (acks !== 0 && acks !== 1 && acks !== -1) {
+    return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${acks}.`);
   }
   if (options.transactional) {
     return fail(
@@ -119,39 +118,20 @@ function producePartition(
   if (records === null || records.length === 0) {
     return fail(ErrorCode.INVALID_RECORD, "The produce request carries no record batch.");
   }
-  const appended = partition.log.append(records, { nowMs: ctx.broker.nowMs() });
-  if (!appended.ok) {
-    if (appended.cause !== undefined) {
-      const message = `Append to ${topicName}-${index} failed: ${appended.cause.message}`;
-      ctx.broker.logLimiter.error("append-failed", message); // a full disk fails every append
+  const produced = produceToPartition(ctx.broker, partition, records, acks);
+  const answer = () => {
+    const result = produced.result;
+    if (!result.ok) {
+      if (result.recordErrors !== undefined) response.recordErrors = [...result.recordErrors];
+      fail(result.errorCode, result.message);
+      response.baseOffset = -1;
+      return;
     }
-    if (appended.recordErrors !== undefined) base.recordErrors = [...appended.recordErrors];
-    return fail(appended.errorCode, appended.message);
-  }
-  base.baseOffset = appended.baseOffset;
-  base.logStartOffset = appended.logStartOffset;
-  base.logAppendTimeMs = appended.logAppendTimeMs;
-  if (!appended.duplicate) {
-    ctx.traffic.countIn(topicName, records.length, appended.recordCount);
-    ctx.broker.waiters.notify(topicName, index);
-  }
-  const log = partition.log;
-  const syncAck = options.acks === -1 && ctx.broker.config.flushMode === "sync";
-  if (syncAck || log.unflushedRecords >= log.config.flushMessages) {
-    if (options.acks === 0) {
-      ctx.broker.flusher.request(log);
-    } else {
-      options.flushes.push(
-        ctx.broker.flusher.durable(log).catch((error: Error) => {
-          ctx.broker.logLimiter.error(
-            "flush-failed",
-            `Flush of ${topicName}-${index} failed: ${error.message}`,
-          );
-          fail(ErrorCode.KAFKA_STORAGE_ERROR, `The flush failed: ${error.message}`);
-          base.baseOffset = -1;
-        }),
-      );
-    }
-  }
-  return base;
+    response.baseOffset = result.baseOffset;
+    response.logStartOffset = result.logStartOffset;
+    response.logAppendTimeMs = result.logAppendTimeMs;
+  };
+  answer();
+  if (produced.durable !== undefined) options.flushes.push(produced.durable.then(answer));
+  return response;
 }

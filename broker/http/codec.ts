@@ -10,6 +10,7 @@
  */
 import { Encoder } from "../../util/cbor.ts";
 import { decodeCborSequence } from "./cbor_decode.ts";
+import { fromBase64 as decodeBase64, toBase64 } from "../../util/base64.ts";
 
 /** `application/cbor`. */
 export const CBOR_TYPE = "application/cbor";
@@ -54,26 +55,14 @@ export type BodyFormat = "json" | "cbor";
 const cborEncoder = new Encoder({ useRecords: false, tagUint8Array: false });
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Bytes as standard base64. */
-export function toBase64(bytes: Uint8Array): string {
-  let text = "";
-  const chunkBytes = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunkBytes) {
-    text += String.fromCharCode(...bytes.subarray(i, i + chunkBytes));
-  }
-  return btoa(text);
-}
+export { toBase64 };
 
 /** Standard (or URL-safe) base64 to bytes; throws WRONG_TYPE naming `field` when invalid. */
 export function fromBase64(text: string, field: string): Uint8Array {
-  let binary: string;
-  try {
-    binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-  } catch {
+  const bytes = decodeBase64(text.replaceAll("-", "+").replaceAll("_", "/"));
+  if (bytes === undefined) {
     throw new HttpError(400, HttpErrorCode.WRONG_TYPE, `Field "${field}" is not valid base64.`);
   }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
 }
 

@@ -2,15 +2,17 @@
  * Appending records that arrived over HTTP: group them by partition, encode
  * each partition's records as uncompressed v2 batches (split so that no
  * batch exceeds the topic's `max.message.bytes`) and append them as one blob
- * through the same {@linkcode PartitionLog.append} as Kafka produce, so a
- * partition's records land all together or not at all. Long-poll fetches
- * and live tails are woken as for a Kafka produce.
+ * through the one produce path (`../produce_path.ts`), as Kafka produce
+ * does, so a partition's records land all together or not at all, are as
+ * durable as an acks=all produce when answered, and wake long-poll fetches
+ * and live tails.
  *
  * @module
  */
 import { errorCodeName } from "../../protocol/error_codes.ts";
 import { encodeRecordBatch, type RecordInput } from "../../protocol/records.ts";
 import { concatBytes } from "../../util/bytes.ts";
+import { produceToPartition } from "../produce_path.ts";
 import type { Topic } from "../topics.ts";
 import { HttpErrorCode } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
@@ -32,13 +34,16 @@ export type DeliveryResult =
     readonly message: string;
   };
 
-/** Appends `records` to `topic`; one result per record, in order. */
-export function produceRecords(
+/**
+ * Appends `records` to `topic` through the one produce path with acks=all semantics (under
+ * `--flush sync` the answer waits for the flush); one result per record, in order.
+ */
+export async function produceRecords(
   ctx: HttpContext,
   topic: Topic,
   records: readonly ParsedRecord[],
   partitioner: Partitioner,
-): DeliveryResult[] {
+): Promise<DeliveryResult[]> {
   const results: DeliveryResult[] = new Array(records.length);
   const byPartition = new Map<number, number[]>();
   records.forEach((r, i) => {
@@ -57,13 +62,22 @@ export function produceRecords(
     if (list === undefined) byPartition.set(partition, list = []);
     list.push(i);
   });
-  for (const [index, positions] of byPartition) {
-    const log = topic.partitions[index].log;
+  const produced = [...byPartition].map(([index, positions]) => {
+    const partition = topic.partitions[index];
     const inputs = positions.map((i) => records[i].record);
-    const batches = encodeBatches(inputs, log.config.maxMessageBytes);
+    const batches = encodeBatches(inputs, partition.log.config.maxMessageBytes);
     // A lone batch was just encoded for this append: it needs no copy.
     const blob = batches.length === 1 ? batches[0] : concatBytes(batches);
-    const appended = log.append(blob, { nowMs: ctx.broker.nowMs() });
+    return {
+      index,
+      positions,
+      inputs,
+      outcome: produceToPartition(ctx.broker, partition, blob, -1),
+    };
+  });
+  await Promise.all(produced.map((p) => p.outcome.durable));
+  for (const { index, positions, inputs, outcome } of produced) {
+    const appended = outcome.result;
     positions.forEach((i, j) => {
       results[i] = appended.ok
         ? { ok: true, partition: index, offset: appended.baseOffset + j, record: inputs[j] }
@@ -77,13 +91,6 @@ export function produceRecords(
           }: ${appended.message}`,
         };
     });
-    if (appended.ok) {
-      ctx.metrics.countIn(topic.name, blob.length, inputs.length);
-      ctx.broker.waiters.notify(topic.name, index);
-    } else if (appended.cause !== undefined) {
-      const message = `HTTP append to ${topic.name}-${index} failed: ${appended.message}`;
-      ctx.broker.logLimiter.error("append-failed", message);
-    }
   }
   return results;
 }

@@ -97,7 +97,7 @@ export function recordRoutes(app: Hono, ctx: HttpContext): void {
     checkCount(values.length);
     const nowMs = ctx.broker.nowMs();
     const parsed = values.map((v) => parseRecord(v, nowMs));
-    const results = produceRecords(ctx, topic, parsed, partitioner);
+    const results = await produceRecords(ctx, topic, parsed, partitioner);
     if (results.length === 1) {
       const result = results[0];
       if (!result.ok) throw new HttpError(result.status, result.errorCode, result.message);
@@ -179,7 +179,7 @@ async function produceBatch(
       throw error;
     }
   });
-  const results = produceRecords(ctx, topic, parsed, partitioner);
+  const results = await produceRecords(ctx, topic, parsed, partitioner);
   const clusterId = ctx.broker.config.clusterId;
   const successes: unknown[] = [];
   const failures: unknown[] = [];

@@ -13,6 +13,12 @@
  * @module
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import {
+  fromBase64 as decodeBase64,
+  fromBase64Url,
+  toBase64,
+  toBase64Url,
+} from "../../util/base64.ts";
 
 /** A WebCrypto hash name used by SCRAM and JWT. */
 export type HashName = "SHA-256" | "SHA-512";
@@ -74,31 +80,10 @@ export function randomBytes(count: number): Uint8Array<ArrayBuffer> {
   return crypto.getRandomValues(new Uint8Array(count));
 }
 
-/** Standard base64 with padding. */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
-  return btoa(binary);
-}
+export { fromBase64Url, toBase64, toBase64Url };
 
-/** Decodes standard base64; `undefined` when `text` is not base64. */
+/** Decodes strict standard base64 (alphabet and padding checked); `undefined` when it is not. */
 export function fromBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) return undefined;
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
-
-/** Decodes base64url without padding (JWT segments); `undefined` when malformed. */
-export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
-  const padded = text.replace(/-/g, "+").replace(/_/g, "/") +
-    "==".slice(0, (4 - text.length % 4) % 4);
-  return fromBase64(padded);
-}
-
-/** Encodes base64url without padding. */
-export function toBase64Url(bytes: Uint8Array): string {
-  return toBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return decodeBase64(text);
 }
