@@ -243,18 +243,23 @@ Deno.test("queued.max.request.bytes: a refused large frame gives its room to the
       new DataView(garbage.buffer).setInt32(0, frameBytes);
       garbage.set([0, 0, 0, 9], 4); // Produce v9, then zeros: undecodable, refused once whole
       const conns = await Promise.all([1, 2].map(() => RawConnection.connect(t.bootstrap)));
+      const [first, second] = conns;
       try {
-        await Promise.all(conns.map(async (c) => {
-          // The broker may hang up before the last byte; a broker that never reads again
-          // fails expectClosed() after its timeout rather than hanging the test in send().
-          const sent = c.send(garbage).catch(() => {});
-          await c.expectClosed();
-          await sent;
-        }));
+        // The first frame's body starts: its size is reserved, the whole cap.
+        await first.send(garbage.subarray(0, 1024));
+        await waitForCounters(t.broker, (c) => c.queuedRequestBytes === frameBytes);
+        // The second frame waits for room (the broker stops reading it)...
+        const secondSent = second.send(garbage).catch(() => {});
+        await waitForCounters(t.broker, (c) => c.queuedRequestWaits >= 1);
+        // ...until the first is whole, refused and freed. A broker that never read the
+        // second again would fail expectClosed() after its timeout, not hang in send().
+        const firstSent = first.send(garbage.subarray(1024)).catch(() => {});
+        await first.expectClosed();
+        await second.expectClosed();
+        await Promise.all([firstSent, secondSent]);
         const counters = await readCounters(t.broker);
         assertEquals(counters.queuedRequestBytes, 0);
         assertEquals(counters.queuedRequestBytesPeak, frameBytes);
-        assert(counters.queuedRequestWaits >= 1, "The second frame never waited for room");
       } finally {
         for (const c of conns) c.close();
       }
