@@ -37,6 +37,12 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
     "quota-consumer-byte-rate": options.quotaConsumerByteRate,
     "quota-window-num": options.quotaWindowNum,
     "quota-window-size-seconds": options.quotaWindowSizeSeconds,
+    "request-max-bytes": options.requestMaxBytes,
+    "queued-max-request-bytes": options.queuedMaxRequestBytes,
+    "connections-max-idle-ms": options.connectionsMaxIdleMs,
+    "connections-frame-timeout-ms": options.connectionsFrameTimeoutMs,
+    "max-connections": options.maxConnections,
+    "max-connections-per-ip": options.maxConnectionsPerIp,
   };
   for (const [name, value] of Object.entries(numberFlags)) {
     if (value !== undefined) flags[name] = String(value);

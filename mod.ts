@@ -80,6 +80,21 @@ export interface StartBrokerOptions {
   quotaWindowSizeSeconds?: number;
   /** Default `"warn"` when embedded. */
   logLevel?: LogLevel;
+  /** Largest request frame (Kafka's socket.request.max.bytes). Default 104857600. */
+  requestMaxBytes?: number;
+  /**
+   * Bytes of requests read but not yet answered, across all connections
+   * (Kafka's queued.max.request.bytes; -1 unbounded). Default: `requestMaxBytes`.
+   */
+  queuedMaxRequestBytes?: number;
+  /** Close a connection with no traffic for this long (Kafka's connections.max.idle.ms). Default 600000. */
+  connectionsMaxIdleMs?: number;
+  /** Close a connection whose request frame is not whole this long after its first byte. Default 30000. */
+  connectionsFrameTimeoutMs?: number;
+  /** Open client connections at most (Kafka's max.connections). Default unlimited. */
+  maxConnections?: number;
+  /** Open client connections per IP address at most (Kafka's max.connections.per.ip). Default unlimited. */
+  maxConnectionsPerIp?: number;
   /** Ports to run on (tests may inject the in-memory libc). Default: the runtime's. */
   libc?: Libc;
   runtime?: Runtime;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Libc, Listener, Runtime } from "../ffi/port.ts";
+import type { Libc, Listener, Runtime, Socket, SocketHandlers } from "../ffi/port.ts";
 import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
 import { useNativeDecoders } from "../protocol/decompress.ts";
@@ -14,7 +14,11 @@ import { BackgroundTasks } from "../util/background.ts";
 import { DynamicBrokerConfigs } from "./dynamic_config.ts";
 import { AppendWaiters } from "./append_waiters.ts";
 import { type BrokerConfig, type HostPort, resolveFetchPath } from "./config.ts";
-import { Connection } from "./connection.ts";
+import { Connection, type ConnectionShared } from "./connection.ts";
+import { ConnectionTable } from "./connection_table.ts";
+import { FrameBufferPool } from "./frame_buffers.ts";
+import { MemorySweep } from "./memory_sweep.ts";
+import { RequestMemoryPool } from "./request_memory.ts";
 import { FetchSessionCache } from "./fetch_sessions.ts";
 import type { BrokerCore, BrokerCounters } from "./context.ts";
 import { RequestRouter } from "./router.ts";
@@ -32,6 +36,9 @@ import { BrokerMetrics } from "./http/broker_metrics.ts";
 import type { TrafficSink } from "./traffic.ts";
 import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
+
+/** What a refused connection's socket (already closed) reports to. */
+const REFUSED: SocketHandlers = { onData() {}, onClose() {} };
 
 /** Ports the broker runs on; tests may pass their own. */
 export interface BrokerDeps {
@@ -74,6 +81,13 @@ export class Broker implements BrokerCore {
     requests: 0,
     connectionsAccepted: 0,
     connectionsClosedForBadFrames: 0,
+    connectionsOpen: 0,
+    connectionsRefused: 0,
+    connectionsClosedIdle: 0,
+    connectionsClosedFrameTimeout: 0,
+    queuedRequestBytes: 0,
+    queuedRequestBytesPeak: 0,
+    queuedRequestWaits: 0,
   };
   /** Prometheus metrics (served on the HTTP listener's /metrics). */
   readonly metrics = new BrokerMetrics();
@@ -86,10 +100,17 @@ export class Broker implements BrokerCore {
   readonly #connectionLogger: Logger;
   #http: BrokerHttpServer | undefined;
   #ready = false;
-  readonly #connections = new Set<Connection>();
+  readonly #connections: ConnectionTable;
+  readonly #memory: RequestMemoryPool;
+  readonly #frameBuffers = new FrameBufferPool();
+  #memorySweep: MemorySweep | undefined;
   readonly #nowMs: () => number;
   #listener: Listener | undefined;
   #nextConnectionId = 1;
+  /** The libc without the metrics wrapper: the send path is timed by its own counters. */
+  readonly #sendLibc: Libc;
+  readonly #fetchPath: "sendfile" | "copy";
+  readonly #connectionShared: ConnectionShared;
   #closing: Promise<void> | undefined;
 
   private constructor(config: BrokerConfig, libc: Libc, runtime: Runtime, deps: BrokerDeps) {
@@ -105,6 +126,21 @@ export class Broker implements BrokerCore {
     });
     this.dynamicConfigs = DynamicBrokerConfigs.open(this.libc, config, this.logger);
     this.#nowMs = deps.nowMs ?? Date.now;
+    this.#sendLibc = libc;
+    this.#fetchPath = resolveFetchPath(config.fetchPath);
+    this.#memory = new RequestMemoryPool(config.queuedRequestBytesMax, this.counters);
+    this.#connections = new ConnectionTable({
+      connectionsMax: config.connectionsMax,
+      connectionsPerIpMax: config.connectionsPerIpMax,
+      idleMsMax: config.connectionsIdleMsMax,
+      frameTimeoutMs: config.frameTimeoutMs,
+    }, {
+      counters: this.counters,
+      logger: this.logger.child("connection"),
+      warnings: this.logLimiter,
+      nowMs: () => performance.now(),
+      onSweep: (nowMs) => this.#memorySweep?.sweep(nowMs),
+    });
     this.fetchSessions = new FetchSessionCache({ slotsMax: config.fetchSessionCacheSlotsMax });
     this.topics = TopicRegistry.open(this.libc, {
       dataDir: config.dataDir,
@@ -150,6 +186,16 @@ export class Broker implements BrokerCore {
     this.#connectionLogger = this.logger.child("connection");
     this.#router = new RequestRouter(this);
     this.#router.observer = this.metrics.observeKafka;
+    this.#connectionShared = {
+      handler: this.#router,
+      logger: this.#connectionLogger,
+      warnings: this.logLimiter,
+      requestSizeBytesMax: config.requestSizeBytesMax,
+      memory: this.#memory,
+      frameBuffers: this.#frameBuffers,
+      nowMs: () => this.#connections.coarseNowMs,
+      onClosed: (c) => this.#connections.remove(c),
+    };
     this.metrics.bind({
       broker: this,
       groups: { listGroups: () => this.groupSource.listGroups() },
@@ -165,7 +211,6 @@ export class Broker implements BrokerCore {
     useNativeDecoders(loadNativeDecoders());
     const libc = deps.libc ?? await loadLibc();
     const runtime = deps.runtime ?? await loadRuntime();
-    const fetchPath = resolveFetchPath(config.fetchPath);
     const broker = new Broker(config, libc, runtime, deps);
     try {
       if (config.http !== undefined) {
@@ -178,22 +223,10 @@ export class Broker implements BrokerCore {
           bodySizeBytesMax: config.httpBodySizeBytesMax,
         });
       }
-      broker.#listener = await runtime.listen(config.listen, (socket) => {
-        const connection = new Connection(socket, {
-          id: broker.#nextConnectionId++,
-          handler: broker.#router,
-          sender: createSender(socket, libc, {
-            fetchPath,
-            counters: broker.counters,
-          }),
-          logger: broker.#connectionLogger,
-          requestSizeBytesMax: config.requestSizeBytesMax,
-          onClosed: (c) => broker.#connections.delete(c),
-        });
-        broker.counters.connectionsAccepted++;
-        broker.#connections.add(connection);
-        return connection;
-      });
+      broker.#raiseOpenFilesLimit(runtime);
+      broker.#memorySweep = new MemorySweep(runtime, broker.#frameBuffers, broker.counters);
+      broker.#listener = await runtime.listen(config.listen, (socket) => broker.#accept(socket));
+      broker.#connections.start();
     } catch (e) {
       await broker.#listener?.close();
       await broker.#http?.close();
@@ -206,7 +239,7 @@ export class Broker implements BrokerCore {
     broker.#logRecovery();
     const tookMs = (performance.now() - startedMs).toFixed(1);
     broker.logger.info(
-      `Denka listening on ${broker.address.hostname}:${broker.address.port} (${runtime.name} ${runtime.version}, data ${config.dataDir}, ${broker.topics.list().length} topic(s), writer ${config.writerKind}, fetch ${fetchPath}, started in ${tookMs} ms)`,
+      `Denka listening on ${broker.address.hostname}:${broker.address.port} (${runtime.name} ${runtime.version}, data ${config.dataDir}, ${broker.topics.list().length} topic(s), writer ${config.writerKind}, fetch ${broker.#fetchPath}, started in ${tookMs} ms)`,
     );
     const http = broker.httpAddress;
     if (http !== undefined) {
@@ -241,6 +274,34 @@ export class Broker implements BrokerCore {
     } catch (e) {
       if (e instanceof KafkaError) return undefined;
       throw e;
+    }
+  }
+
+  /** A new client connection, or a refused one (closed at once) past the connection limits. */
+  #accept(socket: Socket): SocketHandlers {
+    if (!this.#connections.admit(socket)) return REFUSED;
+    const connection = new Connection(socket, {
+      id: this.#nextConnectionId++,
+      sender: createSender(socket, this.#sendLibc, {
+        fetchPath: this.#fetchPath,
+        counters: this.counters,
+      }),
+      shared: this.#connectionShared,
+    });
+    this.counters.connectionsAccepted++;
+    this.#connections.add(connection);
+    return connection;
+  }
+
+  /** Kafka's docs advise a high open-file limit: raise the soft one to the hard one. */
+  #raiseOpenFilesLimit(runtime: Runtime): void {
+    try {
+      const limit = runtime.raiseOpenFilesLimit();
+      this.logger.info(
+        `Open-file limit ${limit.softCount} (raised from ${limit.softBeforeCount}; hard limit ${limit.hardCount})`,
+      );
+    } catch (e) {
+      this.logger.warn(`Could not raise the open-file limit: ${(e as Error).message}`);
     }
   }
 
@@ -283,7 +344,8 @@ export class Broker implements BrokerCore {
     this.#ready = false;
     await this.#http?.close(); // live tails end; HTTP requests in flight finish first
     const unbound = this.#listener?.close();
-    const open = [...this.#connections];
+    this.#connections.stop();
+    const open = this.#connections.list();
     for (const c of open) c.close();
     this.waiters.wakeAll();
     this.groups.shutdown(); // waiting JoinGroup/SyncGroup answered, group timers stopped

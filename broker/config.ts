@@ -68,6 +68,20 @@ export interface BrokerConfig {
   /** Kafka's quota.window.size.seconds, in ms: the length of one sample. */
   readonly quotaWindowSizeMs: number;
   readonly logLevel: LogLevel;
+  /**
+   * Kafka's queued.max.request.bytes: bytes of requests read and not yet
+   * answered, across all connections (`Infinity` for -1, unbounded). At
+   * least `requestSizeBytesMax`, so the largest request always fits.
+   */
+  readonly queuedRequestBytesMax: number;
+  /** Kafka's connections.max.idle.ms: a connection with no traffic for this long is closed. */
+  readonly connectionsIdleMsMax: number;
+  /** How long a request frame may take to arrive whole once its first byte has (Denka's own limit). */
+  readonly frameTimeoutMs: number;
+  /** Kafka's max.connections. */
+  readonly connectionsMax: number;
+  /** Kafka's max.connections.per.ip. */
+  readonly connectionsPerIpMax: number;
   /** Defaults for every topic, by Kafka topic property name. */
   readonly topicDefaults: TopicConfigs;
 }
@@ -291,6 +305,41 @@ export const optionDefs: readonly OptionDef[] = [
     choices: ["debug", "info", "warn", "error", "silent"],
     doc: "log verbosity",
   },
+  {
+    name: "queued-max-request-bytes",
+    kind: "int",
+    kafkaKey: "queued.max.request.bytes",
+    doc:
+      "bytes of requests read but not yet answered, across all connections; past it connections stop reading until there is room (-1: unbounded, Kafka's default; default here: request-max-bytes, 104857600, so the broker's request memory is bounded yet the largest request fits; must be -1 or at least request-max-bytes)",
+  },
+  {
+    name: "connections-max-idle-ms",
+    kind: "int",
+    defaultValue: "600000",
+    kafkaKey: "connections.max.idle.ms",
+    doc: "close a connection with no traffic for this long",
+  },
+  {
+    name: "connections-frame-timeout-ms",
+    kind: "int",
+    defaultValue: "30000",
+    doc:
+      "close a connection whose request frame has not arrived whole this long after its first byte (Denka's own limit; 30 s is the clients' default request.timeout.ms, after which they give up on the request anyway)",
+  },
+  {
+    name: "max-connections",
+    kind: "int",
+    defaultValue: "2147483647",
+    kafkaKey: "max.connections",
+    doc: "open client connections at most; more are closed at once",
+  },
+  {
+    name: "max-connections-per-ip",
+    kind: "int",
+    defaultValue: "2147483647",
+    kafkaKey: "max.connections.per.ip",
+    doc: "open client connections from one IP address at most; more are closed at once",
+  },
 ];
 
 /** A setting that cannot be used, with a sentence saying why. */
@@ -463,8 +512,27 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     quotaWindowCount: intOption(opts, "quota-window-num", 1, 1000),
     quotaWindowSizeMs: intOption(opts, "quota-window-size-seconds", 1, 3600) * 1000,
     logLevel: enumOption(opts, "log-level") as LogLevel,
+    queuedRequestBytesMax: queuedRequestBytesMax(opts),
+    connectionsIdleMsMax: intOption(opts, "connections-max-idle-ms", 1, 2147483647),
+    frameTimeoutMs: intOption(opts, "connections-frame-timeout-ms", 1, 2147483647),
+    connectionsMax: intOption(opts, "max-connections", 0, 2147483647),
+    connectionsPerIpMax: intOption(opts, "max-connections-per-ip", 0, 2147483647),
     topicDefaults,
   };
+}
+
+/** queued.max.request.bytes: -1 unbounded, else at least socket.request.max.bytes (Kafka's rule). */
+function queuedRequestBytesMax(opts: Record<string, string>): number {
+  const requestMaxBytes = intOption(opts, "request-max-bytes", 1024, 2147483647);
+  if (opts["queued-max-request-bytes"] === undefined) return requestMaxBytes;
+  const n = intOption(opts, "queued-max-request-bytes", -1, Number.MAX_SAFE_INTEGER);
+  if (n === -1) return Infinity;
+  if (n < requestMaxBytes) {
+    throw new ConfigError(
+      `Option "queued-max-request-bytes" must be -1 or at least request-max-bytes (${requestMaxBytes}), got "${n}".`,
+    );
+  }
+  return n;
 }
 
 function checkTopic(key: string, value: string): string {

@@ -140,3 +140,31 @@ Deno.test("fetch session cache slots: 1000 by default, Kafka's key in a file, 0 
     /fetch-session-cache-slots/,
   );
 });
+
+Deno.test("connection limits take Kafka's names and defaults", () => {
+  const c = resolveConfig([]);
+  assertEquals(c.queuedRequestBytesMax, c.requestSizeBytesMax);
+  assertEquals(c.connectionsIdleMsMax, 600000);
+  assertEquals(c.frameTimeoutMs, 30000);
+  assertEquals(c.connectionsMax, 2147483647);
+  assertEquals(c.connectionsPerIpMax, 2147483647);
+  const file = parseConfigText(
+    "queued.max.request.bytes=-1\nconnections.max.idle.ms=1000\nmax.connections=10\nmax.connections.per.ip=3\nconnections-frame-timeout-ms=500",
+    false,
+  );
+  const f = resolveConfig([file]);
+  assertEquals(f.queuedRequestBytesMax, Infinity);
+  assertEquals(f.connectionsIdleMsMax, 1000);
+  assertEquals(f.connectionsMax, 10);
+  assertEquals(f.connectionsPerIpMax, 3);
+  assertEquals(f.frameTimeoutMs, 500);
+  const raised = resolveConfig([{ options: { "request-max-bytes": "2000000" }, topics: {} }]);
+  assertEquals(raised.queuedRequestBytesMax, 2000000);
+});
+
+Deno.test("queued.max.request.bytes below socket.request.max.bytes is refused", () => {
+  throwsConfig(
+    () => resolveConfig([{ options: { "queued-max-request-bytes": "1000000" }, topics: {} }]),
+    /queued-max-request-bytes.*at least request-max-bytes \(104857600\).*"1000000"/,
+  );
+});

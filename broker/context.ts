@@ -32,6 +32,20 @@ export interface BrokerCounters {
   requests: number;
   connectionsAccepted: number;
   connectionsClosedForBadFrames: number;
+  /** Client connections open now. */
+  connectionsOpen: number;
+  /** Connections closed at once for max.connections or max.connections.per.ip. */
+  connectionsRefused: number;
+  /** Connections closed after connections.max.idle.ms without traffic. */
+  connectionsClosedIdle: number;
+  /** Connections closed because a frame was not whole within connections.frame.timeout.ms. */
+  connectionsClosedFrameTimeout: number;
+  /** Bytes of requests read (or reserved) and not yet answered (capped by queued.max.request.bytes). */
+  queuedRequestBytes: number;
+  /** The most `queuedRequestBytes` has been since start. */
+  queuedRequestBytesPeak: number;
+  /** Times a connection stopped reading to wait for room under queued.max.request.bytes. */
+  queuedRequestWaits: number;
 }
 
 /** The broker's shared state, as handlers need it. */

@@ -27,7 +27,8 @@ import { respondsBeforeThrottle } from "./quotas.ts";
 import { RequestTraffic } from "./traffic.ts";
 
 /** Response writers a connection keeps for reuse, at most. */
-const FREE_WRITERS_MAX = 4;
+/** Free response writers kept for reuse, shared by all connections (an idle connection holds none). */
+const FREE_WRITERS_MAX = 64;
 
 /**
  * Sees every request a handler ran (metrics): its header and how long the
@@ -42,7 +43,7 @@ export class RequestRouter implements FrameHandler {
   readonly #handlers = new Map<number, ApiHandler>();
   readonly #ranges: ApiRanges;
   /** Response writers free for reuse, per connection (dropped with the connection). */
-  readonly #freeWriters = new WeakMap<Connection, Writer[]>();
+  readonly #freeWriters: Writer[] = [];
   /** Called after each handled request (the HTTP metrics set it). */
   observer: RequestObserver | undefined;
 
@@ -154,18 +155,16 @@ export class RequestRouter implements FrameHandler {
   }
 
   /**
-   * A response writer of `connection`, reused once the response it wrote has
-   * been sent (a connection has at most a few responses in flight), so a
-   * response allocates no 8 KiB buffer.
+   * A response writer, reused once the response it wrote has been sent, so a
+   * response allocates no 8 KiB buffer. Shared by every connection: kept
+   * per connection, they cost each idle connection 8 KiB.
    */
-  #takeWriter(connection: Connection): Writer {
-    return this.#freeWriters.get(connection)?.pop() ?? new Writer();
+  #takeWriter(_connection: Connection): Writer {
+    return this.#freeWriters.pop() ?? new Writer();
   }
 
-  #returnWriter(connection: Connection, w: Writer): void {
+  #returnWriter(_connection: Connection, w: Writer): void {
     w.reset();
-    let free = this.#freeWriters.get(connection);
-    if (free === undefined) this.#freeWriters.set(connection, free = []);
-    if (free.length < FREE_WRITERS_MAX) free.push(w);
+    if (this.#freeWriters.length < FREE_WRITERS_MAX) this.#freeWriters.push(w);
   }
 }

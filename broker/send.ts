@@ -63,6 +63,7 @@ export interface Sender {
 export const COPY_BUFFER_BYTES = 1024 * 1024;
 /** Initial size of the pooled buffer that coalesces small byte buffers. */
 export const COALESCE_BUFFER_BYTES = 64 * 1024;
+const EMPTY = new Uint8Array(0);
 
 /** A file slice reached past the end of its file (truncated under the sender). */
 export class FileSliceTruncatedError extends Error {
@@ -94,13 +95,43 @@ export function createSender(socket: Socket, libc: Libc, options: SenderOptions)
   };
 }
 
+/** Size of the shared buffers small responses (bytes alone) are coalesced in. */
+const SMALL_WRITE_BUFFER_BYTES = 4096;
+/** Free write buffers kept per size, at most (the rest go to the GC): 1 MiB, 2 MiB and 8 MiB. */
+const WRITE_BUFFERS_FREE_MAX = new Map<number, number>([
+  [SMALL_WRITE_BUFFER_BYTES, 256],
+  [64 * 1024, 32],
+  [1024 * 1024, 8],
+]);
+
+/**
+ * Write buffers shared by every connection: a connection holds one only
+ * while it writes a plan, so an idle connection holds none (with one
+ * 64 KiB buffer per connection, idle connections cost ~80 KiB each under
+ * Deno).
+ */
+const freeWriteBuffers = new Map<number, Uint8Array<ArrayBuffer>[]>();
+
+function takeWriteBuffer(sizeBytes: number): Uint8Array<ArrayBuffer> {
+  return freeWriteBuffers.get(sizeBytes)?.pop() ?? new Uint8Array(sizeBytes);
+}
+
+function giveWriteBuffer(buffer: Uint8Array<ArrayBuffer>): void {
+  const sizeBytes = buffer.length;
+  const freeMax = WRITE_BUFFERS_FREE_MAX.get(sizeBytes);
+  if (freeMax === undefined) return;
+  let free = freeWriteBuffers.get(sizeBytes);
+  if (free === undefined) freeWriteBuffers.set(sizeBytes, free = []);
+  if (free.length < freeMax) free.push(buffer);
+}
+
 class PlanWriter {
   readonly #socket: Socket;
   readonly #libc: Libc;
   readonly #counters: SendCounters;
   readonly #useSendfile: boolean;
-  /** Pooled: reused by every plan once the previous write resolved. */
-  #pool = new Uint8Array(COALESCE_BUFFER_BYTES);
+  /** From the shared write buffers while a plan is written; empty in between. */
+  #pool = EMPTY;
   #poolFillBytes = 0;
   readonly #pokeByte = new Uint8Array(1);
 
@@ -113,6 +144,21 @@ class PlanWriter {
 
   async write(plan: readonly SendChunk[]): Promise<void> {
     this.#poolFillBytes = 0;
+    // A small response of bytes alone takes a shared 4 KiB buffer; others a
+    // shared 64 KiB one (a fresh ArrayBuffer per response cost 20% more CPU
+    // per produce request of 4 KiB).
+    const small = bufferRunBytes(plan, 0) <= SMALL_WRITE_BUFFER_BYTES &&
+      plan.every((chunk) => chunk instanceof Uint8Array);
+    this.#pool = takeWriteBuffer(small ? SMALL_WRITE_BUFFER_BYTES : COALESCE_BUFFER_BYTES);
+    try {
+      await this.#writePlan(plan);
+    } finally {
+      giveWriteBuffer(this.#pool);
+      this.#pool = EMPTY;
+    }
+  }
+
+  async #writePlan(plan: readonly SendChunk[]): Promise<void> {
     for (let i = 0; i < plan.length; i++) {
       const chunk = plan[i];
       if (chunk instanceof Uint8Array) {
@@ -155,8 +201,11 @@ class PlanWriter {
   }
 
   #grow(sizeBytes: number): void {
-    const pool = new Uint8Array(sizeBytes);
+    const pool = sizeBytes === COPY_BUFFER_BYTES
+      ? takeWriteBuffer(sizeBytes)
+      : new Uint8Array(sizeBytes);
     pool.set(this.#pool.subarray(0, this.#poolFillBytes));
+    giveWriteBuffer(this.#pool);
     this.#pool = pool;
   }
 

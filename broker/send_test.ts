@@ -213,6 +213,8 @@ function countingSocket(socket: Socket, hideFd = false): Socket & { writes: numb
       return socket.write(bytes);
     },
     close: () => socket.close(),
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
   };
   return counting;
 }

@@ -17,6 +17,7 @@ import {
   IoError,
   type Libc,
   type Mapping,
+  type OpenFilesLimit,
   OpenFlags,
   SENDFILE_WOULD_BLOCK,
 } from "./port.ts";
@@ -27,6 +28,7 @@ import {
   O_DIRECTORY,
   PROT_READ,
   PROT_WRITE,
+  RLIMIT_NOFILE,
 } from "./libc_symbols.ts";
 import { pwriteFully } from "./pwrite_fully.ts";
 
@@ -329,4 +331,32 @@ function dirOps(): DirOps {
       }
     },
   };
+}
+
+/** The bare process calls a binding supplies (see `PROCESS_SYMBOLS`). */
+export interface RawProcessCalls {
+  errno(): number;
+  /** `getrlimit(resource, rlimit)`: 0, or -1 with errno set. */
+  getrlimit(resource: number, rlimit: BigUint64Array): number;
+  setrlimit(resource: number, rlimit: BigUint64Array): number;
+  mallocTrim(padBytes: number): number;
+}
+
+/** `RLIM_INFINITY` as the kernel reports it. */
+const RLIM_INFINITY = 0xffffffffffffffffn;
+/** What an unlimited hard limit is raised to (Linux's default `fs.nr_open`). */
+const OPEN_FILES_UNLIMITED_COUNT = 1048576;
+
+/** Raises the soft RLIMIT_NOFILE to the hard one, through a binding's raw calls. */
+export function raiseOpenFilesLimit(raw: RawProcessCalls): OpenFilesLimit {
+  const cell = new BigUint64Array(2);
+  if (raw.getrlimit(RLIMIT_NOFILE, cell) !== 0) throw new IoError("getrlimit", raw.errno());
+  const count = (v: bigint) => v === RLIM_INFINITY ? OPEN_FILES_UNLIMITED_COUNT : Number(v);
+  const softBeforeCount = count(cell[0]);
+  const hardCount = count(cell[1]);
+  if (softBeforeCount < hardCount) {
+    cell[0] = cell[1] === RLIM_INFINITY ? BigInt(OPEN_FILES_UNLIMITED_COUNT) : cell[1];
+    if (raw.setrlimit(RLIMIT_NOFILE, cell) !== 0) throw new IoError("setrlimit", raw.errno());
+  }
+  return { softBeforeCount, softCount: Math.max(softBeforeCount, hardCount), hardCount };
 }

@@ -11,7 +11,13 @@
 
 import * as bunFfi from "bun:ffi";
 import { fdatasync as fsFdatasync } from "node:fs";
-import { buildLibc, fsErrno, type RawLibc } from "./_libc_common.ts";
+import {
+  buildLibc,
+  fsErrno,
+  raiseOpenFilesLimit,
+  type RawLibc,
+  type RawProcessCalls,
+} from "./_libc_common.ts";
 import { ISAL_CRC32C_SYMBOL, ISAL_PATH } from "./crc32c.ts";
 import { type BoundFunction, CODEC_LIBRARIES, type RawCodecLibraries } from "./codec_symbols.ts";
 import type { NeutralSymbol } from "./libc_symbols.ts";
@@ -20,6 +26,7 @@ import {
   LIBC_SYMBOLS,
   MAP_SHARED,
   type NeutralType,
+  PROCESS_SYMBOLS,
   SC_PAGESIZE,
   SEEK_END,
 } from "./libc_symbols.ts";
@@ -123,6 +130,9 @@ interface BunTcpSocket {
   write(bytes: Uint8Array): number;
   setNoDelay(enabled: boolean): boolean;
   end(): void;
+  /** Stops polling the socket for reading (Bun 1.4: in the TCP socket type, undocumented). */
+  pause(): void;
+  resume(): void;
 }
 
 interface BunServer {
@@ -140,6 +150,7 @@ interface BunHttpServer {
 
 interface BunGlobal {
   readonly version: string;
+  gc(force: boolean): void;
   serve(options: {
     hostname: string;
     port: number;
@@ -220,6 +231,14 @@ class BunSocket implements Socket {
     this.#socket.end();
   }
 
+  pause(): void {
+    if (!this.#closed) this.#socket.pause();
+  }
+
+  resume(): void {
+    if (!this.#closed) this.#socket.resume();
+  }
+
   /** Called by the `close` handler. */
   closed(error?: Error): void {
     this.#closed = true;
@@ -289,7 +308,34 @@ export function bunRuntime(): Runtime {
       };
       return Promise.resolve(handle);
     },
+    raiseOpenFilesLimit: () => raiseOpenFilesLimit(bunProcessCalls()),
+    releaseFreeMemory() {
+      bun.gc(true); // a full, synchronous collection: garbage of a burst is otherwise kept
+      bunProcessCalls().mallocTrim(0);
+    },
   };
+}
+
+let processCalls: RawProcessCalls | undefined;
+
+function bunProcessCalls(): RawProcessCalls {
+  if (processCalls !== undefined) return processCalls;
+  const table = Object.fromEntries(
+    Object.entries(PROCESS_SYMBOLS).map((
+      [name, s],
+    ) => [name, { args: s.params.map((t) => BUN_PARAM[t]), returns: BUN_RESULT[s.result] }]),
+  );
+  const c = (ffi.dlopen(LIBC_PATH, table) as unknown as {
+    symbols: Record<keyof typeof PROCESS_SYMBOLS, BunFunction>;
+  }).symbols;
+  const errnoPointer = c.__errno_location() as BunPointer;
+  processCalls = {
+    errno: () => ffi.read.i32(errnoPointer, 0),
+    getrlimit: (r, b) => c.getrlimit(r, b) as number,
+    setrlimit: (r, b) => c.setrlimit(r, b) as number,
+    mallocTrim: (pad) => c.malloc_trim(pad) as number,
+  };
+  return processCalls;
 }
 
 /**

@@ -50,6 +50,21 @@ export const LIBC_SYMBOLS = {
   __errno_location: { params: [], result: "pointer" },
 } as const satisfies Record<string, NeutralSymbol>;
 
+/**
+ * Process-wide calls the network port makes (not file I/O, so not in the
+ * {@linkcode Libc} port): the open-file limit and giving freed heap back.
+ * `getrlimit`/`setrlimit` take a `struct rlimit` of two u64 (soft, hard).
+ */
+export const PROCESS_SYMBOLS = {
+  getrlimit: { params: ["i32", "buffer"], result: "i32" },
+  setrlimit: { params: ["i32", "buffer"], result: "i32" },
+  malloc_trim: { params: ["usize"], result: "i32" },
+  __errno_location: { params: [], result: "pointer" },
+} as const satisfies Record<string, NeutralSymbol>;
+
+/** `getrlimit`/`setrlimit` resource: the open-file limit. */
+export const RLIMIT_NOFILE = 7;
+
 /** The table's type, for bindings that map it at the type level. */
 export type LibcSymbols = typeof LIBC_SYMBOLS;
 

@@ -189,6 +189,14 @@ export interface Socket {
   write(bytes: Uint8Array): Promise<void>;
   /** Closes the socket; further writes reject. Idempotent. */
   close(): void;
+  /**
+   * Stops reading: unread bytes stay in the kernel's receive buffer, so TCP
+   * flow control stops the peer. A read already under way may still deliver
+   * one chunk after this call. Idempotent.
+   */
+  pause(): void;
+  /** Reads again after {@linkcode Socket.pause}. Idempotent. */
+  resume(): void;
 }
 
 /** What the network port calls on a {@linkcode Socket}'s events. */
@@ -221,7 +229,14 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** The network port. */
+/** The process's open-file limit (`RLIMIT_NOFILE`) before and after raising it. */
+export interface OpenFilesLimit {
+  readonly softBeforeCount: number;
+  readonly softCount: number;
+  readonly hardCount: number;
+}
+
+/** The network port, and the process-wide knobs that go with serving many sockets. */
 export interface Runtime {
   /** `"deno"` or `"bun"`. */
   readonly name: string;
@@ -233,4 +248,16 @@ export interface Runtime {
   ): Promise<Listener>;
   /** Serves HTTP/1.1 on `hostname:port` (`0` picks a free port) with `fetch` (`Deno.serve` / `Bun.serve`). */
   serveHttp(options: { hostname: string; port: number }, fetch: FetchHandler): Promise<HttpServer>;
+  /**
+   * Raises the soft open-file limit to the hard limit (`setrlimit`
+   * RLIMIT_NOFILE), as Kafka's docs advise for a broker; throws
+   * {@linkcode IoError} if the kernel refuses.
+   */
+  raiseOpenFilesLimit(): OpenFilesLimit;
+  /**
+   * Gives free heap memory back to the kernel (glibc `malloc_trim(0)`): after
+   * a burst, the freed buffers of many connections otherwise stay in malloc's
+   * arenas and in the process's RSS.
+   */
+  releaseFreeMemory(): void;
 }
