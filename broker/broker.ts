@@ -195,6 +195,7 @@ export class Broker implements BrokerCore {
       frameBuffers: this.#frameBuffers,
       nowMs: () => this.#connections.coarseNowMs,
       onClosed: (c) => this.#connections.remove(c),
+      counters: this.counters,
     };
     this.metrics.bind({
       broker: this,

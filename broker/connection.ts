@@ -25,6 +25,7 @@
  * @module
  */
 import type { Socket, SocketHandlers } from "../ffi/port.ts";
+import { ApiKey } from "../protocol/messages/mod.ts";
 import type { SendChunk } from "../protocol/send_plan.ts";
 import type { Logger, LogRateLimiter } from "../util/log.ts";
 import type { FrameBufferPool } from "./frame_buffers.ts";
@@ -32,7 +33,6 @@ import type { PendingReservation, RequestMemoryPool } from "./request_memory.ts"
 
 /** Frames answered before their predecessors' sends finished, at most. */
 const PENDING_SENDS_MAX = 8;
-const PRODUCE_API_KEY = 0;
 /** No frame in progress past its size prefix. */
 const NO_FRAME = -1;
 
@@ -72,6 +72,8 @@ export interface ConnectionShared {
   readonly frameBuffers: FrameBufferPool;
   readonly nowMs: () => number;
   readonly onClosed: (c: Connection) => void;
+  /** Counts connections closed for a broken frame (bad size prefix, undecodable request). */
+  readonly counters: { connectionsClosedForBadFrames: number };
 }
 
 /** One client connection. */
@@ -250,6 +252,7 @@ export class Connection implements SocketHandlers {
         const sizeBytes = this.#sizeView.getInt32(0);
         const maxBytes = this.#shared.requestSizeBytesMax;
         if (sizeBytes < 0 || sizeBytes > maxBytes) {
+          this.#shared.counters.connectionsClosedForBadFrames++;
           this.close(
             `frame size ${sizeBytes} is outside 0..${maxBytes} (socket.request.max.bytes)`,
           );
@@ -362,9 +365,10 @@ export class Connection implements SocketHandlers {
       // Only Produce: its handler is done with the request bytes once it
       // resolved (they are in the log), whereas other APIs may keep views of
       // a request (group metadata).
-      if (frame[0] === 0 && frame[1] === PRODUCE_API_KEY) this.#shared.frameBuffers.give(frame);
+      if (frame[0] === 0 && frame[1] === ApiKey.Produce) this.#shared.frameBuffers.give(frame);
     } catch (e) {
       if (e instanceof FrameError) {
+        this.#shared.counters.connectionsClosedForBadFrames++;
         this.#shared.frameBuffers.free(frame); // refused whole: no view of it is kept
         this.close(e.message);
       } else {

@@ -16,6 +16,7 @@ import {
   type RecordInput,
 } from "../../protocol/records.ts";
 import { type TestBroker, withBroker } from "./harness.ts";
+import { TEST_RUNTIME } from "./bun_broker.ts";
 import { fetchPartition0, type RawConnection, withConnection } from "./raw_client.ts";
 import { concatBytes } from "../../util/bytes.ts";
 
@@ -149,6 +150,7 @@ Deno.test("bad input: a negative size prefix closes the connection", async () =>
       await c.send(concatBytes([sizePrefix(-5), new Uint8Array(16)]));
       await c.expectClosed();
     });
+    if (TEST_RUNTIME === "deno") assertEquals(t.broker.counters.connectionsClosedForBadFrames, 1);
   });
 });
 
@@ -173,6 +175,7 @@ Deno.test("bad input: an unknown API key closes the connection", async () => {
       await c.send(concatBytes([sizePrefix(body.length), body]));
       await c.expectClosed();
     });
+    if (TEST_RUNTIME === "deno") assertEquals(t.broker.counters.connectionsClosedForBadFrames, 1);
   });
 });
 
