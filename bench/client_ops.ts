@@ -16,7 +16,14 @@ import { defaultFetchRequest, defaultFetchRequestPartition } from "../protocol/m
 import { fetchApi } from "../protocol/messages/mod.ts";
 import { Reader } from "../protocol/primitives.ts";
 import { readResponseHeader } from "../protocol/frame.ts";
-import { RecordBatchView } from "../protocol/record_batch.ts";
+import { zstdCompressSync } from "node:zlib";
+import { loadNativeCompressors } from "../ffi/load.ts";
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_LOG_OVERHEAD_BYTES,
+  BatchField,
+  RecordBatchView,
+} from "../protocol/record_batch.ts";
 import { encodeRecordBatch, type RecordInput } from "../protocol/records.ts";
 import { type BenchConnection, encodeRequestFrame } from "./kafka_client.ts";
 import { type ClientVersions, FETCH_TOPIC_IDS_MIN_VERSION } from "./client_versions.ts";
@@ -136,6 +143,11 @@ export interface BatchShape {
   readonly batchBytes: number;
   /** Give every record a 16-byte key. */
   readonly keyed: boolean;
+  /**
+   * Compress the records (then the values are compressible JSON-like text rather than random
+   * bytes, and `batchBytes` bounds the uncompressed records).
+   */
+  readonly compression?: "lz4" | "zstd";
 }
 
 /** Incompressible bytes (xorshift), deterministic. */
@@ -151,11 +163,27 @@ export function randomBytes(sizeBytes: number, seed = 0x9e3779b9): Uint8Array {
   return out;
 }
 
-/** One uncompressed batch of `shape`; its records share one random value buffer. */
+/** JSON-like event text (about 3x compressible by lz4, 5x by zstd), deterministic. */
+function compressibleBytes(sizeBytes: number, seed: number): Uint8Array {
+  let x = seed | 0 || 1;
+  let text = "";
+  while (text.length < sizeBytes) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    text += `{"user":"u${x % 5000}","event":"${
+      ["click", "view", "buy"][x % 3]
+    }","ms":${x},"ok":true}`;
+  }
+  return new TextEncoder().encode(text.slice(0, sizeBytes));
+}
+
+/** One batch of `shape` (compressed when it says so); its records share one value buffer. */
 export function buildBatch(shape: BatchShape, seed = 1): { bytes: Uint8Array; records: number } {
   const perRecordBytes = shape.recordBytes + (shape.keyed ? 16 : 0) + 10; // + record framing
   const count = Math.max(1, Math.floor((shape.batchBytes - 61) / perRecordBytes));
-  const pool = randomBytes(shape.recordBytes + count * 16 + 16, seed);
+  const poolBytes = shape.recordBytes + count * 16 + 16;
+  const pool = shape.compression === undefined
+    ? randomBytes(poolBytes, seed)
+    : compressibleBytes(poolBytes, seed);
   const nowMs = Date.now();
   const records: RecordInput[] = [];
   for (let i = 0; i < count; i++) {
@@ -170,7 +198,31 @@ export function buildBatch(shape: BatchShape, seed = 1): { bytes: Uint8Array; re
     records.pop();
     bytes = encodeRecordBatch(records);
   }
+  if (shape.compression !== undefined) bytes = compressBatch(bytes, shape.compression);
   return { bytes, records: records.length };
+}
+
+/** Kafka's codec numbers in a batch's attributes. */
+const CODEC = { lz4: 3, zstd: 4 } as const;
+
+/** The same batch with its records compressed (lz4 frame through liblz4, zstd through node:zlib). */
+export function compressBatch(plain: Uint8Array, codec: "lz4" | "zstd"): Uint8Array {
+  const records = plain.subarray(BATCH_HEADER_BYTES);
+  let payload: Uint8Array;
+  if (codec === "zstd") payload = new Uint8Array(zstdCompressSync(records));
+  else {
+    const lz4 = loadNativeCompressors().lz4;
+    if (lz4 === undefined) throw new Error("lz4 workloads need liblz4 (Debian liblz4-1)");
+    payload = lz4(records);
+  }
+  const out = new Uint8Array(BATCH_HEADER_BYTES + payload.length);
+  out.set(plain.subarray(0, BATCH_HEADER_BYTES));
+  out.set(payload, BATCH_HEADER_BYTES);
+  const view = new DataView(out.buffer);
+  view.setInt32(BatchField.batchLength, out.length - BATCH_LOG_OVERHEAD_BYTES);
+  view.setInt16(BatchField.attributes, CODEC[codec]);
+  new RecordBatchView(out).updateCrc();
+  return out;
 }
 
 /** A produce frame and where its partition index sits (for one-partition frames). */

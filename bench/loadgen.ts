@@ -70,6 +70,8 @@ export interface LoadSpec {
   recordBytes?: number;
   batchBytes?: number;
   keyed?: boolean;
+  /** Compressed batches (the figures then count compressed bytes on the wire). */
+  compression?: "lz4" | "zstd";
   /** Batches per produce request: 1 (rotating partitions) or all assigned partitions. */
   partitionsPerRequest?: number;
   acks?: number;
@@ -125,6 +127,7 @@ async function produce(spec: LoadSpec, ctx: LoadContext): Promise<LoadResult> {
     recordBytes: spec.recordBytes ?? 1024,
     batchBytes: spec.batchBytes ?? 1024 * 1024,
     keyed: spec.keyed ?? false,
+    compression: spec.compression,
   });
   const perRequest = spec.partitionsPerRequest ?? 1;
   const inFlight = spec.inFlight ?? 4;

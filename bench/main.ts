@@ -44,6 +44,7 @@ import {
   produce1k,
   produce50,
   produceAcksAll,
+  produceCompressed,
   type Scale,
 } from "./workloads.ts";
 import { newestVersions, parseMaxVersions } from "./client_versions.ts";
@@ -353,6 +354,8 @@ async function brokerRun(): Promise<void> {
         round === 0 || flags.quick ? defaults : produceVariants,
       ],
       ["w2-produce-50", produce50(scale), round === 0 || flags.quick ? defaults : produceVariants],
+      ["w1-produce-1k-lz4", produceCompressed(scale, "lz4"), defaults],
+      ["w1-produce-1k-zstd", produceCompressed(scale, "zstd"), defaults],
     ] as [string, LoadPlan, BrokerVariant[]][]).filter(([name]) =>
       !short || name === "w1-produce-1k"
     );

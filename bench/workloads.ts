@@ -72,6 +72,13 @@ export const produce1k = (s: Scale, topic = "w1-produce-1k"): LoadPlan => (targe
   durationMs: s.produceMs,
 }];
 
+/**
+ * Workload 1 with compressed batches (1 MiB of JSON-like 1 KiB records before compression):
+ * what produce validation costs when every batch is inflated to check its records.
+ */
+export const produceCompressed = (s: Scale, codec: "lz4" | "zstd"): LoadPlan => (target) =>
+  produce1k(s, `w1-produce-1k-${codec}`)(target).map((spec) => ({ ...spec, compression: codec }));
+
 /** Workload 2a: 100-byte records, otherwise as workload 1. */
 export const produce100 = (s: Scale): LoadPlan => (target) =>
   produce1k(s, "w2-produce-100b")(target).map((spec) => ({ ...spec, recordBytes: 100 }));
