@@ -32,7 +32,7 @@ import { GroupCommit } from "../storage/flusher.ts";
 import { LogMaintenance } from "./log_maintenance.ts";
 import { ClientQuotaStore } from "./client_quota_store.ts";
 import { ClientQuotas } from "./quotas.ts";
-import { BrokerMetrics } from "./http/broker_metrics.ts";
+import { BrokerMetrics } from "./metrics/broker_metrics.ts";
 import type { TrafficSink } from "./traffic.ts";
 import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";

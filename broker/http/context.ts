@@ -6,7 +6,7 @@
  * @module
  */
 import type { BrokerCore } from "../context.ts";
-import type { BrokerMetrics } from "./broker_metrics.ts";
+import type { BrokerMetrics } from "../metrics/broker_metrics.ts";
 import type { GroupSource } from "../groups/group_source.ts";
 
 /** Shared by the routes of one HTTP server. */

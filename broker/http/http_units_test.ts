@@ -2,7 +2,7 @@ import { Encoder } from "../../util/cbor.ts";
 import { assert } from "../../util/assert.ts";
 import { decodeCborSequence } from "./cbor_decode.ts";
 import { splitJsonStream } from "./codec.ts";
-import { MetricsRegistry } from "./metrics.ts";
+import { MetricsRegistry } from "../metrics/registry.ts";
 import { murmur2 } from "./record_input.ts";
 
 const cbor = new Encoder({ useRecords: false, tagUint8Array: false });

@@ -11,7 +11,7 @@
 import type { Context, Hono } from "hono";
 import { HttpError, HttpErrorCode } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
-import { groupLags } from "./group_lag.ts";
+import { groupLags } from "../metrics/group_lag.ts";
 import type { GroupView } from "../groups/group_source.ts";
 import { checkCluster, CLUSTER_PATH, clusterUrl, reply } from "./route_util.ts";
 

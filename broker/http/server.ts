@@ -9,7 +9,7 @@ import type { HttpServer, Runtime } from "../../ffi/port.ts";
 import type { HostPort } from "../config.ts";
 import type { BrokerCore } from "../context.ts";
 import { createHttpApp } from "./app.ts";
-import type { BrokerMetrics } from "./broker_metrics.ts";
+import type { BrokerMetrics } from "../metrics/broker_metrics.ts";
 import type { HttpContext } from "./context.ts";
 import type { GroupSource } from "../groups/group_source.ts";
 import { ThroughputHistory } from "./throughput.ts";

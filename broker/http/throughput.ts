@@ -7,7 +7,7 @@
  * @module
  */
 import type { TopicRegistry } from "../topics.ts";
-import type { BrokerMetrics } from "./broker_metrics.ts";
+import type { BrokerMetrics } from "../metrics/broker_metrics.ts";
 
 /** Time between samples. */
 export const THROUGHPUT_SAMPLE_MS = 5_000;

@@ -14,7 +14,7 @@ import type { BrokerCore, RequestInfo } from "../context.ts";
 import type { GroupSource } from "../groups/group_source.ts";
 import { groupLags } from "./group_lag.ts";
 import type { TrafficSink } from "../traffic.ts";
-import { type GaugeSample, MetricsRegistry } from "./metrics.ts";
+import { type GaugeSample, MetricsRegistry } from "./registry.ts";
 
 /** What scrape-time gauges read. */
 export interface MetricsState {
