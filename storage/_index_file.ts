@@ -274,3 +274,56 @@ export class IndexFile {
     return low;
   }
 }
+
+/**
+ * What the offset and time indexes share (Kafka's `AbstractIndex`): the segment's base offset and
+ * an {@linkcode IndexFile} that only the subclass reads and writes entries of.
+ */
+export abstract class AbstractIndex {
+  readonly baseOffset: number;
+  protected readonly file: IndexFile;
+
+  protected constructor(baseOffset: number, file: IndexFile) {
+    this.baseOffset = baseOffset;
+    this.file = file;
+  }
+
+  get entryCount(): number {
+    return this.file.entryCount;
+  }
+  get isFull(): boolean {
+    return this.file.isFull;
+  }
+  /** The index file's path. */
+  get path(): string {
+    return this.file.path;
+  }
+  get isWritable(): boolean {
+    return this.file.isWritable;
+  }
+  /** Entries the preallocated file holds (`segment.index.bytes` / entry size). */
+  get maxEntryCount(): number {
+    return this.file.maxEntryCount;
+  }
+  /** Bytes of the file mapped now (a window of it while writable). */
+  get mappedBytes(): number {
+    return this.file.mappedBytes;
+  }
+
+  flush(): void {
+    this.file.flush();
+  }
+  trimToValidSize(): void {
+    this.file.trimToValidSize();
+  }
+  makeWritable(): void {
+    this.file.makeWritable();
+  }
+  close(): void {
+    this.file.close();
+  }
+  /** Drops every entry (the segment is being rebuilt from its log). */
+  clear(): void {
+    this.file.truncateToEntries(0);
+  }
+}

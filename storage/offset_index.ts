@@ -9,7 +9,7 @@
 
 import { assert } from "../util/assert.ts";
 import type { Libc } from "../ffi/port.ts";
-import { IndexCorruptError, IndexFile } from "./_index_file.ts";
+import { AbstractIndex, IndexCorruptError, IndexFile } from "./_index_file.ts";
 
 /** Bytes per offset index entry. */
 export const OFFSET_INDEX_ENTRY_BYTES = 8;
@@ -40,13 +40,9 @@ const relativeOffsetAt = (view: DataView, positionBytes: number) => view.getUint
 const positionAt = (view: DataView, positionBytes: number) => view.getUint32(positionBytes + 4);
 
 /** See the module doc. */
-export class OffsetIndex {
-  readonly baseOffset: number;
-  readonly #file: IndexFile;
-
+export class OffsetIndex extends AbstractIndex {
   private constructor(baseOffset: number, file: IndexFile) {
-    this.baseOffset = baseOffset;
-    this.#file = file;
+    super(baseOffset, file);
   }
 
   /** Opens or creates the index at `path`; throws {@linkcode IndexCorruptError} on a bad size. */
@@ -61,28 +57,6 @@ export class OffsetIndex {
     return new OffsetIndex(options.baseOffset, file);
   }
 
-  get entryCount(): number {
-    return this.#file.entryCount;
-  }
-  get isFull(): boolean {
-    return this.#file.isFull;
-  }
-  /** The index file's path. */
-  get path(): string {
-    return this.#file.path;
-  }
-  get isWritable(): boolean {
-    return this.#file.isWritable;
-  }
-  /** Entries the preallocated file holds (`segment.index.bytes` / entry size). */
-  get maxEntryCount(): number {
-    return this.#file.maxEntryCount;
-  }
-  /** Bytes of the file mapped now (a window of it while writable). */
-  get mappedBytes(): number {
-    return this.#file.mappedBytes;
-  }
-
   /** True when `offset` fits an entry of this index (Kafka's `canAppendOffset`). */
   canHoldOffset(offset: number): boolean {
     const relative = offset - this.baseOffset;
@@ -91,11 +65,11 @@ export class OffsetIndex {
 
   /** The entry at `i` (0-based). */
   entry(i: number): OffsetPosition {
-    assert(i >= 0 && i < this.#file.entryCount, `Entry ${i} out of ${this.#file.entryCount}`);
+    assert(i >= 0 && i < this.file.entryCount, `Entry ${i} out of ${this.file.entryCount}`);
     const p = i * OFFSET_INDEX_ENTRY_BYTES;
     return {
-      offset: this.baseOffset + this.#file.view.getUint32(p),
-      positionBytes: this.#file.view.getUint32(p + 4),
+      offset: this.baseOffset + this.file.view.getUint32(p),
+      positionBytes: this.file.view.getUint32(p + 4),
     };
   }
 
@@ -124,9 +98,9 @@ export class OffsetIndex {
         `Index positions must grow: ${positionBytes} after ${last.positionBytes}`,
       );
     }
-    const p = this.#file.appendEntry();
-    this.#file.view.setUint32(p, offset - this.baseOffset);
-    this.#file.view.setUint32(p + 4, positionBytes);
+    const p = this.file.appendEntry();
+    this.file.view.setUint32(p, offset - this.baseOffset);
+    this.file.view.setUint32(p + 4, positionBytes);
   }
 
   /**
@@ -134,20 +108,20 @@ export class OffsetIndex {
    * (`baseOffset`, position 0) when the target is below the first entry or the index is empty.
    */
   lookup(targetOffset: number): OffsetPosition {
-    const found = this.#file.floorEntry(targetOffset - this.baseOffset, relativeOffsetAt);
+    const found = this.file.floorEntry(targetOffset - this.baseOffset, relativeOffsetAt);
     return found < 0 ? { offset: this.baseOffset, positionBytes: 0 } : this.entry(found);
   }
 
   /** The entry with the largest position <= `positionBytes`, or the segment start (Kafka's `fetchUpperBoundOffset` search). */
   lookupByPosition(positionBytes: number): OffsetPosition {
-    const found = this.#file.floorEntry(positionBytes, positionAt);
+    const found = this.file.floorEntry(positionBytes, positionAt);
     return found < 0 ? { offset: this.baseOffset, positionBytes: 0 } : this.entry(found);
   }
 
   /** Drops every entry at or above `offset` (log truncation). */
   truncateTo(offset: number): void {
-    this.#file.truncateToEntries(
-      this.#file.floorEntry(offset - this.baseOffset - 1, relativeOffsetAt) + 1,
+    this.file.truncateToEntries(
+      this.file.floorEntry(offset - this.baseOffset - 1, relativeOffsetAt) + 1,
     );
   }
 
@@ -159,42 +133,25 @@ export class OffsetIndex {
     let previousRelative = -1;
     let previousPosition = -1;
     for (let i = 0; i < this.entryCount; i++) {
-      const relative = this.#file.view.getUint32(i * OFFSET_INDEX_ENTRY_BYTES);
-      const position = this.#file.view.getUint32(i * OFFSET_INDEX_ENTRY_BYTES + 4);
+      const relative = this.file.view.getUint32(i * OFFSET_INDEX_ENTRY_BYTES);
+      const position = this.file.view.getUint32(i * OFFSET_INDEX_ENTRY_BYTES + 4);
       if (
         relative <= previousRelative || position <= previousPosition ||
         relative > RELATIVE_OFFSET_MAX
       ) {
         throw new IndexCorruptError(
-          this.#file.path,
+          this.file.path,
           `entry ${i} (${relative}, ${position}) is out of order`,
         );
       }
       if (position >= logSizeBytes) {
         throw new IndexCorruptError(
-          this.#file.path,
+          this.file.path,
           `entry ${i} points at ${position}, past the log's ${logSizeBytes} bytes`,
         );
       }
       previousRelative = relative;
       previousPosition = position;
     }
-  }
-
-  flush(): void {
-    this.#file.flush();
-  }
-  trimToValidSize(): void {
-    this.#file.trimToValidSize();
-  }
-  makeWritable(): void {
-    this.#file.makeWritable();
-  }
-  close(): void {
-    this.#file.close();
-  }
-  /** Drops every entry (the segment is being rebuilt from its log). */
-  clear(): void {
-    this.#file.truncateToEntries(0);
   }
 }

@@ -10,7 +10,7 @@
 import { assert } from "../util/assert.ts";
 import type { Libc } from "../ffi/port.ts";
 import { readInt64, writeInt64 } from "../protocol/record_batch.ts";
-import { IndexCorruptError, IndexFile } from "./_index_file.ts";
+import { AbstractIndex, IndexCorruptError, IndexFile } from "./_index_file.ts";
 import { RELATIVE_OFFSET_MAX } from "./offset_index.ts";
 
 /** Bytes per time index entry. */
@@ -35,13 +35,9 @@ const relativeOffsetAt = (view: DataView, positionBytes: number) =>
   view.getUint32(positionBytes + 8);
 
 /** See the module doc. */
-export class TimeIndex {
-  readonly baseOffset: number;
-  readonly #file: IndexFile;
-
+export class TimeIndex extends AbstractIndex {
   private constructor(baseOffset: number, file: IndexFile) {
-    this.baseOffset = baseOffset;
-    this.#file = file;
+    super(baseOffset, file);
   }
 
   /** Opens or creates the index at `path`; throws {@linkcode IndexCorruptError} on a bad size. */
@@ -56,35 +52,13 @@ export class TimeIndex {
     return new TimeIndex(options.baseOffset, file);
   }
 
-  get entryCount(): number {
-    return this.#file.entryCount;
-  }
-  get isFull(): boolean {
-    return this.#file.isFull;
-  }
-  /** The index file's path. */
-  get path(): string {
-    return this.#file.path;
-  }
-  get isWritable(): boolean {
-    return this.#file.isWritable;
-  }
-  /** Entries the preallocated file holds (`segment.index.bytes` / entry size). */
-  get maxEntryCount(): number {
-    return this.#file.maxEntryCount;
-  }
-  /** Bytes of the file mapped now (a window of it while writable). */
-  get mappedBytes(): number {
-    return this.#file.mappedBytes;
-  }
-
   /** The entry at `i` (0-based). */
   entry(i: number): TimestampOffset {
-    assert(i >= 0 && i < this.#file.entryCount, `Entry ${i} out of ${this.#file.entryCount}`);
+    assert(i >= 0 && i < this.file.entryCount, `Entry ${i} out of ${this.file.entryCount}`);
     const p = i * TIME_INDEX_ENTRY_BYTES;
     return {
-      timestampMs: readInt64(this.#file.view, p),
-      offset: this.baseOffset + this.#file.view.getUint32(p + 8),
+      timestampMs: readInt64(this.file.view, p),
+      offset: this.baseOffset + this.file.view.getUint32(p + 8),
     };
   }
 
@@ -111,21 +85,21 @@ export class TimeIndex {
       offset - this.baseOffset <= RELATIVE_OFFSET_MAX,
       `Offset ${offset} is out of range for base ${this.baseOffset}`,
     );
-    const p = this.#file.appendEntry();
-    writeInt64(this.#file.view, p, timestampMs);
-    this.#file.view.setUint32(p + 8, offset - this.baseOffset);
+    const p = this.file.appendEntry();
+    writeInt64(this.file.view, p, timestampMs);
+    this.file.view.setUint32(p + 8, offset - this.baseOffset);
   }
 
   /** The entry with the largest timestamp <= `timestampMs`, or `(-1, baseOffset)` if none. */
   lookup(timestampMs: number): TimestampOffset {
-    const found = this.#file.floorEntry(timestampMs, timestampAt);
+    const found = this.file.floorEntry(timestampMs, timestampAt);
     return found < 0 ? { timestampMs: -1, offset: this.baseOffset } : this.entry(found);
   }
 
   /** Drops every entry whose offset is at or above `offset` (log truncation). */
   truncateTo(offset: number): void {
-    this.#file.truncateToEntries(
-      this.#file.floorEntry(offset - this.baseOffset - 1, relativeOffsetAt) + 1,
+    this.file.truncateToEntries(
+      this.file.floorEntry(offset - this.baseOffset - 1, relativeOffsetAt) + 1,
     );
   }
 
@@ -139,28 +113,11 @@ export class TimeIndex {
         e.offset >= nextOffset
       ) {
         throw new IndexCorruptError(
-          this.#file.path,
+          this.file.path,
           `entry ${i} (${e.timestampMs}, ${e.offset}) is out of order`,
         );
       }
       previous = e;
     }
-  }
-
-  flush(): void {
-    this.#file.flush();
-  }
-  trimToValidSize(): void {
-    this.#file.trimToValidSize();
-  }
-  makeWritable(): void {
-    this.#file.makeWritable();
-  }
-  close(): void {
-    this.#file.close();
-  }
-  /** Drops every entry (the segment is being rebuilt from its log). */
-  clear(): void {
-    this.#file.truncateToEntries(0);
   }
 }
