@@ -299,7 +299,9 @@ export class Broker implements BrokerCore {
     try {
       const limit = runtime.raiseOpenFilesLimit();
       this.logger.info(
-        `Open-file limit ${limit.softCount} (raised from ${limit.softBeforeCount}; hard limit ${limit.hardCount})`,
+        limit.softCount === limit.softBeforeCount
+          ? `Open-file limit ${limit.softCount} (already the hard limit)`
+          : `Open-file limit ${limit.softCount} (raised from ${limit.softBeforeCount}, the hard limit)`,
       );
     } catch (e) {
       this.logger.warn(`Could not raise the open-file limit: ${(e as Error).message}`);
