@@ -26,6 +26,7 @@
  */
 import type { Socket, SocketHandlers } from "../ffi/port.ts";
 import { ApiKey } from "../protocol/messages/mod.ts";
+import { concatBytes } from "../util/bytes.ts";
 import type { SendChunk } from "../protocol/send_plan.ts";
 import type { Logger, LogRateLimiter } from "../util/log.ts";
 import type { FrameBufferPool } from "./frame_buffers.ts";
@@ -308,14 +309,7 @@ export class Connection implements SocketHandlers {
   /** Keeps unparsed bytes (copied: the runtime may reuse the chunk). */
   #keep(bytes: Uint8Array): void {
     const old = this.#leftover;
-    if (old === undefined) {
-      this.#leftover = bytes.slice();
-      return;
-    }
-    const joined = new Uint8Array(old.length + bytes.length);
-    joined.set(old);
-    joined.set(bytes, old.length);
-    this.#leftover = joined;
+    this.#leftover = old === undefined ? bytes.slice() : concatBytes([old, bytes]);
   }
 
   /** After a request or a wait for room: parse what is left, then read again. */

@@ -102,8 +102,6 @@ export interface RequestContext {
   readonly connection: Connection;
   /** The record bytes and records this request moved, as its handler reports them. */
   readonly traffic: RequestTraffic;
-  /** Runs `fn` once this request's response has been sent (or dropped). */
-  afterSend(fn: () => void): void;
   /**
    * Keeps the segment fds of `log` that are visible now open until this request's response
    * has been sent or dropped (its file slices point into them): the one lease of the fetch

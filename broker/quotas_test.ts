@@ -4,7 +4,9 @@ import { ClientQuotaStore } from "./client_quota_store.ts";
 import type { RequestInfo } from "./context.ts";
 import { ClientQuotas, type ClientQuotasOptions, respondsBeforeThrottle } from "./quotas.ts";
 import { KAFKA_QUOTA_WINDOW } from "./quota_sensor.ts";
-import { NO_TRAFFIC_SINK, RequestTraffic } from "./traffic.ts";
+import { RequestTraffic, type TrafficSink } from "./traffic.ts";
+
+const NO_TRAFFIC_SINK: TrafficSink = { countIn() {}, countOut() {} };
 
 /** Quotas over an in-memory data dir with a manual clock (`clock.nowMs` is set by the test). */
 function open(options: Partial<ClientQuotasOptions> = {}) {

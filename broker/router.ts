@@ -115,7 +115,6 @@ export class RequestRouter implements FrameHandler {
         request: info,
         connection,
         traffic,
-        afterSend: (fn) => settled.push(fn),
         leaseUntilSent: (log) => settled.push(log.retainReads()),
       }, request);
     } catch (e) {

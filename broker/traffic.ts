@@ -13,9 +13,6 @@ export interface TrafficSink {
   countOut(topic: string, bytes: number, records: number): void;
 }
 
-/** A sink that counts nothing. */
-export const NO_TRAFFIC_SINK: TrafficSink = { countIn() {}, countOut() {} };
-
 /**
  * One request's outgoing traffic: forwarded per topic to the broker's sink,
  * and summed for the client quotas (Fetch is throttled by the record bytes it
