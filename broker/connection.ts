@@ -36,6 +36,8 @@ import type { PendingReservation, RequestMemoryPool } from "./request_memory.ts"
 const PENDING_SENDS_MAX = 8;
 /** No frame in progress past its size prefix. */
 const NO_FRAME = -1;
+/** Kafka's principal for a connection nobody authenticated (`KafkaPrincipal.ANONYMOUS`). */
+export const ANONYMOUS_PRINCIPAL = "User:ANONYMOUS";
 
 /** What the connection asks of the broker for each frame. */
 export interface FrameHandler {
@@ -81,6 +83,11 @@ export interface ConnectionShared {
 export class Connection implements SocketHandlers {
   readonly socket: Socket;
   readonly id: number;
+  /**
+   * Who is on the other end (KIP-11 form `User:NAME`): ANONYMOUS until SASL or a
+   * client certificate says otherwise. Authorization reads it for every request.
+   */
+  principal: string = ANONYMOUS_PRINCIPAL;
   readonly #shared: ConnectionShared;
   readonly #sender: ResponseSender;
   readonly #log: Logger;
