@@ -38,6 +38,8 @@ const PENDING_SENDS_MAX = 8;
 const NO_FRAME = -1;
 /** Kafka's principal for a connection nobody authenticated (`KafkaPrincipal.ANONYMOUS`). */
 export const ANONYMOUS_PRINCIPAL = "User:ANONYMOUS";
+/** Kafka's security protocols, as listeners name them. */
+export type SecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
 
 /** What the connection asks of the broker for each frame. */
 export interface FrameHandler {
@@ -88,6 +90,10 @@ export class Connection implements SocketHandlers {
    * client certificate says otherwise. Authorization reads it for every request.
    */
   principal: string = ANONYMOUS_PRINCIPAL;
+  /** The listener this connection came through (Kafka's listener name, e.g. `PLAINTEXT`). */
+  listenerName = "PLAINTEXT";
+  /** That listener's security protocol: SASL_* listeners require authentication first. */
+  securityProtocol: SecurityProtocol = "PLAINTEXT";
   readonly #shared: ConnectionShared;
   readonly #sender: ResponseSender;
   readonly #log: Logger;
