@@ -36,6 +36,7 @@ import { BrokerMetrics } from "./metrics/broker_metrics.ts";
 import type { TrafficSink } from "./traffic.ts";
 import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
+import type { TxnVerifier } from "./transactions/verifier.ts";
 
 /** What a refused connection's socket (already closed) reports to. */
 const REFUSED: SocketHandlers = { onData() {}, onClose() {} };
@@ -93,6 +94,8 @@ export class Broker implements BrokerCore {
   readonly metrics = new BrokerMetrics();
   /** Per-topic Kafka traffic goes to the metrics. */
   readonly traffic: TrafficSink = this.metrics;
+  /** KIP-890 verification of transactional produces (the transaction coordinator sets it). */
+  txnVerifier: TxnVerifier | undefined = undefined;
   /** Consumer groups as the HTTP API and metrics see them (the groups coordinator sets it). */
   groupSource: GroupSource = noGroups;
   readonly #runtime: Runtime;

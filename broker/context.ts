@@ -20,6 +20,7 @@ import type { ProducerIds } from "./producer_ids.ts";
 import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
 import type { RequestTraffic, TrafficSink } from "./traffic.ts";
+import type { TxnVerifier } from "./transactions/verifier.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -77,6 +78,11 @@ export interface BrokerCore {
   readonly fetchSessions: FetchSessionCache;
   /** Per-topic traffic of the Kafka protocol (the metrics). */
   readonly traffic: TrafficSink;
+  /**
+   * KIP-890 verification of transactional produces (the transaction coordinator sets it);
+   * undefined: transactional batches are refused.
+   */
+  txnVerifier: TxnVerifier | undefined;
   /** The address clients are told to connect to. */
   advertised(): HostPort;
   nowMs(): number;
