@@ -1,17 +1,30 @@
 /**
- * AddOffsetsToTxn (key 25): refused until transactions exist (see `_transactions.ts`).
+ * AddOffsetsToTxn (key 25, v0-4): adds the group's `__consumer_offsets`
+ * partition to the producer's transaction, so its TxnOffsetCommit offsets are
+ * decided by the transaction's marker.
  *
  * @module
  */
-import type { AddOffsetsToTxnResponse } from "../../protocol/messages/add_offsets_to_txn.ts";
-import { type ApiHandler, defineHandler } from "../context.ts";
+import type {
+  AddOffsetsToTxnRequest,
+  AddOffsetsToTxnResponse,
+} from "../../protocol/messages/add_offsets_to_txn.ts";
+import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { addOffsetsToTxnApi } from "../../protocol/messages/mod.ts";
-import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
+import { fencedForVersion } from "./_txn_errors.ts";
+
+/** First version answered PRODUCER_FENCED (KIP-588). */
+const FENCED_MIN_VERSION = 2;
 
 export const addOffsetsToTxnHandler: ApiHandler = defineHandler(addOffsetsToTxnApi, {
   minVersion: 0,
   maxVersion: 4,
-  handle(): AddOffsetsToTxnResponse {
-    return { throttleTimeMs: 0, errorCode: TRANSACTIONS_UNSUPPORTED_ERROR };
+  handle(ctx: RequestContext, request: AddOffsetsToTxnRequest): AddOffsetsToTxnResponse {
+    // Authorization (ACLs): WRITE on TRANSACTIONAL_ID, READ on the GROUP belong here.
+    const errorCode = ctx.broker.transactions.addOffsets(request, request.groupId);
+    return {
+      throttleTimeMs: 0,
+      errorCode: fencedForVersion(errorCode, ctx.request.apiVersion, FENCED_MIN_VERSION),
+    };
   },
 });

@@ -1,32 +1,105 @@
 /**
- * AddPartitionsToTxn (key 24), client versions 0-3: refused per partition
- * until transactions exist (see `_transactions.ts`).
+ * AddPartitionsToTxn (key 24): v0-3 from producers, adding partitions to
+ * their transaction (starting it), durable before the answer; v4 is the
+ * batched broker form of KIP-890, several transactions per request, where
+ * `verifyOnly` asks whether the partitions are already in the producer's
+ * ongoing transaction (INVALID_TXN_STATE per partition when not) instead of
+ * adding them.
  *
  * @module
  */
+import { ErrorCode } from "../../protocol/error_codes.ts";
 import type {
   AddPartitionsToTxnRequest,
+  AddPartitionsToTxnRequestTopic,
   AddPartitionsToTxnResponse,
+  AddPartitionsToTxnResponseTopicResult,
 } from "../../protocol/messages/add_partitions_to_txn.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { addPartitionsToTxnApi } from "../../protocol/messages/mod.ts";
-import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
+import type { TransactionCoordinator, TxnProducer } from "../transactions/coordinator.ts";
+import { fencedForVersion } from "./_txn_errors.ts";
+
+/** First version answered PRODUCER_FENCED (KIP-588). */
+const FENCED_MIN_VERSION = 2;
+/** First (broker-only) batched version. */
+const BATCHED_MIN_VERSION = 4;
 
 export const addPartitionsToTxnHandler: ApiHandler = defineHandler(addPartitionsToTxnApi, {
   minVersion: 0,
-  maxVersion: 3,
-  handle(_ctx: RequestContext, request: AddPartitionsToTxnRequest): AddPartitionsToTxnResponse {
+  maxVersion: 4,
+  handle(ctx: RequestContext, request: AddPartitionsToTxnRequest): AddPartitionsToTxnResponse {
+    // Authorization (ACLs): WRITE on TRANSACTIONAL_ID and on each topic (v0-3),
+    // CLUSTER_ACTION on the cluster (v4) belong here.
+    const coordinator = ctx.broker.transactions;
+    const version = ctx.request.apiVersion;
+    if (version >= BATCHED_MIN_VERSION) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        resultsByTopicV3AndBelow: [],
+        resultsByTransaction: request.transactions.map((t) => ({
+          transactionalId: t.transactionalId,
+          topicResults: t.verifyOnly
+            ? verifyOnly(coordinator, t, t.topics)
+            : add(coordinator, t, t.topics, version),
+        })),
+      };
+    }
     return {
       throttleTimeMs: 0,
-      errorCode: TRANSACTIONS_UNSUPPORTED_ERROR,
+      errorCode: ErrorCode.NONE,
       resultsByTransaction: [],
-      resultsByTopicV3AndBelow: request.v3AndBelowTopics.map((t) => ({
-        name: t.name,
-        resultsByPartition: t.partitions.map((partitionIndex) => ({
-          partitionIndex,
-          partitionErrorCode: TRANSACTIONS_UNSUPPORTED_ERROR,
-        })),
-      })),
+      resultsByTopicV3AndBelow: add(
+        coordinator,
+        {
+          transactionalId: request.v3AndBelowTransactionalId,
+          producerId: request.v3AndBelowProducerId,
+          producerEpoch: request.v3AndBelowProducerEpoch,
+        },
+        request.v3AndBelowTopics,
+        version,
+      ),
     };
   },
 });
+
+function add(
+  coordinator: TransactionCoordinator,
+  producer: TxnProducer,
+  topics: readonly AddPartitionsToTxnRequestTopic[],
+  version: number,
+): AddPartitionsToTxnResponseTopicResult[] {
+  const partitions = topics.map((t) => ({ topic: t.name, partitions: t.partitions }));
+  const { errorCode, unknown } = coordinator.addPartitions(producer, partitions);
+  const isUnknown = (topic: string, p: number) =>
+    unknown.some((u) => u.topic === topic && u.partitions.includes(p));
+  const shared = fencedForVersion(errorCode, version, FENCED_MIN_VERSION);
+  return topics.map((t) => ({
+    name: t.name,
+    resultsByPartition: t.partitions.map((partitionIndex) => ({
+      partitionIndex,
+      partitionErrorCode: isUnknown(t.name, partitionIndex)
+        ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        : shared,
+    })),
+  }));
+}
+
+function verifyOnly(
+  coordinator: TransactionCoordinator,
+  producer: TxnProducer,
+  topics: readonly AddPartitionsToTxnRequestTopic[],
+): AddPartitionsToTxnResponseTopicResult[] {
+  return topics.map((t) => ({
+    name: t.name,
+    resultsByPartition: t.partitions.map((partitionIndex) => ({
+      partitionIndex,
+      partitionErrorCode: coordinator.verifyNow({
+        ...producer,
+        topic: t.name,
+        partition: partitionIndex,
+      }),
+    })),
+  }));
+}

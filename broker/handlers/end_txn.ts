@@ -1,20 +1,27 @@
 /**
- * EndTxn (key 26), versions 0-4: refused until transactions exist (see `_transactions.ts`).
+ * EndTxn (key 26, v0-4): commits or aborts the producer's transaction; the
+ * answer comes once the outcome (PrepareCommit / PrepareAbort) is durable in
+ * `__transaction_state`, the markers follow (Kafka's order).
  *
  * @module
  */
 import type { EndTxnRequest, EndTxnResponse } from "../../protocol/messages/end_txn.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { endTxnApi } from "../../protocol/messages/mod.ts";
-import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
+import { fencedForVersion } from "./_txn_errors.ts";
+
+/** First version answered PRODUCER_FENCED (KIP-588). */
+const FENCED_MIN_VERSION = 2;
 
 export const endTxnHandler: ApiHandler = defineHandler(endTxnApi, {
   minVersion: 0,
   maxVersion: 4,
-  handle(_ctx: RequestContext, request: EndTxnRequest): EndTxnResponse {
+  handle(ctx: RequestContext, request: EndTxnRequest): EndTxnResponse {
+    // Authorization (ACLs): WRITE on the TRANSACTIONAL_ID resource belongs here.
+    const errorCode = ctx.broker.transactions.endTxn(request, request.committed);
     return {
       throttleTimeMs: 0,
-      errorCode: TRANSACTIONS_UNSUPPORTED_ERROR,
+      errorCode: fencedForVersion(errorCode, ctx.request.apiVersion, FENCED_MIN_VERSION),
       producerId: request.producerId,
       producerEpoch: request.producerEpoch,
     };

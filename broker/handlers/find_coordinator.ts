@@ -1,9 +1,9 @@
 /**
- * FindCoordinator (key 10): on one node, node 0 coordinates every group.
- * Transaction coordinators are refused until transactions exist, with
- * TRANSACTIONAL_ID_AUTHORIZATION_FAILED: a fatal error to librdkafka, kafkajs
- * and the Java client alike, so a transactional producer gives up at once
- * (the retriable COORDINATOR_NOT_AVAILABLE kept it waiting for max.block.ms).
+ * FindCoordinator (key 10): on one node, this node coordinates every group
+ * (key type GROUP) and every transactional id (key type TRANSACTION; in a
+ * cluster the leader of the id's `__transaction_state` partition would,
+ * `TransactionCoordinator.partitionFor`). Other key types are refused with
+ * INVALID_REQUEST.
  *
  * @module
  */
@@ -14,13 +14,10 @@ import type {
 } from "../../protocol/messages/find_coordinator.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { findCoordinatorApi } from "../../protocol/messages/mod.ts";
-import {
-  TRANSACTIONS_UNSUPPORTED_ERROR,
-  TRANSACTIONS_UNSUPPORTED_MESSAGE,
-} from "./_transactions.ts";
 
 /** FindCoordinator key types. */
 const KEY_TYPE_GROUP = 0;
+const KEY_TYPE_TRANSACTION = 1;
 /** First version that batches keys. */
 const BATCHED_MIN_VERSION = 4;
 
@@ -31,14 +28,14 @@ export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorA
     const { hostname, port } = ctx.broker.advertised();
     const nodeId = ctx.broker.config.nodeId;
     const answer = (key: string) => {
-      const ok = request.keyType === KEY_TYPE_GROUP;
+      const ok = request.keyType === KEY_TYPE_GROUP || request.keyType === KEY_TYPE_TRANSACTION;
       return {
         key,
         nodeId: ok ? nodeId : -1,
         host: ok ? hostname : "",
         port: ok ? port : -1,
-        errorCode: ok ? ErrorCode.NONE : TRANSACTIONS_UNSUPPORTED_ERROR,
-        errorMessage: ok ? null : TRANSACTIONS_UNSUPPORTED_MESSAGE,
+        errorCode: ok ? ErrorCode.NONE : ErrorCode.INVALID_REQUEST,
+        errorMessage: ok ? null : `Unknown coordinator key type ${request.keyType}.`,
       };
     };
     if (ctx.request.apiVersion >= BATCHED_MIN_VERSION) {

@@ -1,8 +1,10 @@
 /**
- * InitProducerId (key 22): hands idempotent producers a producer id that is
- * unique across restarts (ids come from blocks reserved in a file before
- * use, as Kafka's controller reserves blocks) and bumps the epoch of a
- * known id (KIP-360). Sequence checking comes with durable produce.
+ * InitProducerId (key 22): without a transactional id, hands idempotent
+ * producers a producer id that is unique across restarts (ids come from
+ * blocks reserved in a file before use, as Kafka's controller reserves
+ * blocks) and bumps the epoch of a known id (KIP-360). With one, the
+ * transaction coordinator answers (epoch bump, fencing; see
+ * `transactions/coordinator.ts`).
  *
  * @module
  */
@@ -13,21 +15,29 @@ import type {
 } from "../../protocol/messages/init_producer_id.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { initProducerIdApi } from "../../protocol/messages/mod.ts";
-import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
+import { fencedForVersion } from "./_txn_errors.ts";
 
 /** Largest producer epoch before a new id is needed. */
 const PRODUCER_EPOCH_MAX = 32767;
+/** First version answered PRODUCER_FENCED (KIP-588). */
+const FENCED_MIN_VERSION = 4;
 
 export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi, {
   minVersion: 0,
   maxVersion: 5,
   handle(ctx: RequestContext, request: InitProducerIdRequest): InitProducerIdResponse {
     if (request.transactionalId !== null) {
+      // Authorization (ACLs): WRITE on the TRANSACTIONAL_ID resource belongs here.
+      const answer = ctx.broker.transactions.initProducerId({
+        transactionalId: request.transactionalId,
+        transactionTimeoutMs: request.transactionTimeoutMs,
+        producerId: request.producerId,
+        producerEpoch: request.producerEpoch,
+      });
       return {
         throttleTimeMs: 0,
-        errorCode: TRANSACTIONS_UNSUPPORTED_ERROR,
-        producerId: -1,
-        producerEpoch: -1,
+        ...answer,
+        errorCode: fencedForVersion(answer.errorCode, ctx.request.apiVersion, FENCED_MIN_VERSION),
       };
     }
     const ids = ctx.broker.producerIds;

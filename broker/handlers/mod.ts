@@ -37,6 +37,9 @@ import { addPartitionsToTxnHandler } from "./add_partitions_to_txn.ts";
 import { addOffsetsToTxnHandler } from "./add_offsets_to_txn.ts";
 import { endTxnHandler } from "./end_txn.ts";
 import { txnOffsetCommitHandler } from "./txn_offset_commit.ts";
+import { writeTxnMarkersHandler } from "./write_txn_markers.ts";
+import { describeTransactionsHandler } from "./describe_transactions.ts";
+import { listTransactionsHandler } from "./list_transactions.ts";
 
 /** Handlers other than ApiVersions (which the router builds over this list). */
 export const apiHandlers: readonly ApiHandler[] = [
@@ -73,4 +76,7 @@ export const apiHandlers: readonly ApiHandler[] = [
   addOffsetsToTxnHandler,
   endTxnHandler,
   txnOffsetCommitHandler,
+  writeTxnMarkersHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
 ];

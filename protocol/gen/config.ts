@@ -30,6 +30,7 @@ export const GENERATED_APIS: readonly string[] = [
   "AddPartitionsToTxn", // 24
   "AddOffsetsToTxn", // 25
   "EndTxn", // 26
+  "WriteTxnMarkers", // 27
   "TxnOffsetCommit", // 28
   "DescribeConfigs", // 32
   "AlterConfigs", // 33
@@ -44,6 +45,8 @@ export const GENERATED_APIS: readonly string[] = [
   "AlterClientQuotas", // 49
   "DescribeCluster", // 60
   "DescribeProducers", // 61
+  "DescribeTransactions", // 65
+  "ListTransactions", // 66
   "DescribeTopicPartitions", // 75
 ];
 
