@@ -19,6 +19,7 @@ import {
   LOG_FILE_SUFFIX,
   segmentPath,
   TIME_INDEX_FILE_SUFFIX,
+  TXN_INDEX_FILE_SUFFIX,
 } from "./log_files.ts";
 import { Segment } from "./segment.ts";
 import { floorSegmentIndex } from "./fetch_pipeline.ts";
@@ -116,7 +117,13 @@ function rollSegment(
 ): boolean {
   const { libc, dir } = ctx;
   const old = segments[segments.length - 1];
-  for (const suffix of [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] as const) {
+  const suffixes = [
+    LOG_FILE_SUFFIX,
+    INDEX_FILE_SUFFIX,
+    TIME_INDEX_FILE_SUFFIX,
+    TXN_INDEX_FILE_SUFFIX,
+  ] as const;
+  for (const suffix of suffixes) {
     const path = segmentPath(dir, baseOffset, suffix);
     if (old.baseOffset !== baseOffset && libc.exists(path)) libc.unlink(path); // a failed roll's leftovers
   }
@@ -186,7 +193,12 @@ function swapCleanedSegment(
 
 /** Unlinks a segment's `.log` and index files (its fds may stay open until retired). */
 export function unlinkSegmentFiles(libc: Libc, segment: Segment): void {
-  const paths = [segment.logPath, segment.offsetIndex.path, segment.timeIndex.path];
+  const paths = [
+    segment.logPath,
+    segment.offsetIndex.path,
+    segment.timeIndex.path,
+    segment.txnIndex.path,
+  ];
   for (const path of paths) if (libc.exists(path)) libc.unlink(path);
 }
 

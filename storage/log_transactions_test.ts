@@ -1,0 +1,214 @@
+import { assert } from "../util/assert.ts";
+import { memoryLibc } from "../ffi/memory.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { encodeControlBatch } from "../protocol/control_batch.ts";
+import { encodeRecordBatch } from "../protocol/records.ts";
+import { PartitionLog } from "./partition_log.ts";
+import { ProducerStateManager } from "./producer_state.ts";
+
+const DIR = "/d/t-0";
+
+/** A transactional batch of `count` records from producer `producerId` at `baseSequence`. */
+function txnBatch(producerId: number, baseSequence: number, count = 1, producerEpoch = 0) {
+  return encodeRecordBatch(
+    Array.from({ length: count }, (_, i) => ({
+      key: null,
+      value: new TextEncoder().encode(`p${producerId}-${baseSequence + i}`),
+      timestampMs: 1000 + i,
+    })),
+    { producerId, producerEpoch, baseSequence, isTransactional: true },
+  );
+}
+
+function marker(producerId: number, committed: boolean, producerEpoch = 0, coordinatorEpoch = 0) {
+  return encodeControlBatch({ producerId, producerEpoch, coordinatorEpoch, committed }, 2000);
+}
+
+/** Appends a transactional batch the way a verified produce does. */
+function produce(log: PartitionLog, bytes: Uint8Array, producerId: number) {
+  const verificationGuard = log.producerState.startVerification(producerId);
+  return log.append(bytes, { nowMs: 0, verificationGuard });
+}
+
+function writeMarker(log: PartitionLog, bytes: Uint8Array) {
+  return log.append(bytes, { nowMs: 0, origin: "coordinator" });
+}
+
+Deno.test("PartitionLog.append() refuses a transactional batch no verification vouches for", () => {
+  const log = PartitionLog.open(memoryLibc(), DIR);
+  const refused = log.append(txnBatch(1, 0), { nowMs: 0 });
+  assert.ok(!refused.ok && refused.errorCode === ErrorCode.INVALID_TXN_STATE);
+  assert.equal(log.logEndOffset, 0);
+  assert.ok(produce(log, txnBatch(1, 0), 1).ok);
+  // The transaction is ongoing now: the next batch needs no guard.
+  assert.ok(log.append(txnBatch(1, 1), { nowMs: 0 }).ok);
+  log.close();
+});
+
+Deno.test("A marker voids a verification made before it (the delayed-produce hazard)", () => {
+  const log = PartitionLog.open(memoryLibc(), DIR);
+  assert.ok(produce(log, txnBatch(1, 0), 1).ok);
+  const guard = log.producerState.startVerification(1); // a produce of the next transaction...
+  assert.ok(writeMarker(log, marker(1, true)).ok); // ...delayed past EndTxn and its marker
+  const late = log.append(txnBatch(1, 1), { nowMs: 0, verificationGuard: guard });
+  assert.ok(!late.ok && late.errorCode === ErrorCode.INVALID_TXN_STATE);
+  assert.equal(log.producerState.hasOngoingTxn(1), false);
+  log.close();
+});
+
+Deno.test("PartitionLog.lastStableOffset stops at the first ongoing transaction", () => {
+  const log = PartitionLog.open(memoryLibc(), DIR);
+  assert.ok(
+    log.append(encodeRecordBatch([{ key: null, value: null, timestampMs: 1 }]), {
+      nowMs: 0,
+    }).ok,
+  ); // offset 0, not transactional
+  assert.ok(produce(log, txnBatch(1, 0, 2), 1).ok); // 1..2
+  assert.ok(produce(log, txnBatch(2, 0), 2).ok); // 3
+  assert.equal(log.lastStableOffset, 1);
+  assert.ok(writeMarker(log, marker(1, false)).ok); // 4: abort producer 1
+  assert.equal(log.lastStableOffset, 3);
+  assert.ok(writeMarker(log, marker(2, true)).ok); // 5: commit producer 2
+  assert.equal(log.lastStableOffset, log.logEndOffset);
+  assert.equal(log.logEndOffset, 6);
+  assert.deepEqual(log.segments[0].txnIndex.entries, [
+    { producerId: 1, firstOffset: 1, lastOffset: 4, lastStableOffset: 3 },
+  ]);
+  log.close();
+});
+
+Deno.test("PartitionLog.read() with read_committed stops at the LSO and lists aborted transactions", () => {
+  const log = PartitionLog.open(memoryLibc(), DIR);
+  assert.ok(produce(log, txnBatch(1, 0, 2), 1).ok); // 0..1
+  assert.ok(writeMarker(log, marker(1, false)).ok); // 2
+  assert.ok(produce(log, txnBatch(1, 2), 1).ok); // 3, ongoing
+  const committed = log.read(0, 1 << 20, true);
+  assert.equal(committed.lastStableOffset, 3);
+  assert.equal(committed.nextOffset, 3);
+  assert.deepEqual(committed.abortedTransactions, [
+    { producerId: 1, firstOffset: 0, lastOffset: 2, lastStableOffset: 3 },
+  ]);
+  const uncommitted = log.read(0, 1 << 20);
+  assert.equal(uncommitted.nextOffset, 4);
+  assert.equal(uncommitted.abortedTransactions, undefined);
+  const atLso = log.read(3, 1 << 20, true);
+  assert.equal(atLso.errorCode, ErrorCode.NONE);
+  assert.equal(atLso.slices.length, 0);
+  // Past the aborted transaction's marker: nothing to report.
+  assert.ok(writeMarker(log, marker(1, true)).ok); // 4
+  assert.deepEqual(log.read(3, 1 << 20, true).abortedTransactions, []);
+  log.close();
+});
+
+Deno.test("Markers are fenced by producer epoch and coordinator epoch", () => {
+  const log = PartitionLog.open(memoryLibc(), DIR);
+  assert.ok(produce(log, txnBatch(1, 0, 1, 5), 1).ok);
+  const stale = writeMarker(log, marker(1, false, 4));
+  assert.ok(!stale.ok && stale.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH);
+  assert.ok(writeMarker(log, marker(1, false, 5, 3)).ok);
+  const oldCoordinator = writeMarker(log, marker(1, false, 5, 2));
+  assert.ok(
+    !oldCoordinator.ok && oldCoordinator.errorCode === ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+  );
+  // A marker for a producer with no ongoing transaction is written all the same (Kafka).
+  const again = writeMarker(log, marker(1, false, 5, 3));
+  assert.ok(again.ok);
+  assert.equal(log.segments[0].txnIndex.entries.length, 1);
+  // A zombie's data batch with the old epoch is fenced.
+  const zombie = produce(log, txnBatch(1, 1, 1, 4), 1);
+  assert.ok(!zombie.ok && zombie.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH);
+  // Clients may not write markers.
+  const forged = log.append(marker(1, true, 5, 3), { nowMs: 0 });
+  assert.ok(!forged.ok && forged.errorCode === ErrorCode.INVALID_RECORD);
+  log.close();
+});
+
+Deno.test("ProducerStateManager snapshots keep ongoing transactions; expiry spares them", () => {
+  const state = new ProducerStateManager();
+  const header = {
+    producerId: 9,
+    producerEpoch: 2,
+    baseSequence: 0,
+    lastOffsetDelta: 1,
+    baseOffset: 40,
+    maxTimestampMs: 5,
+    isTransactional: true,
+  };
+  state.update(header);
+  state.update({
+    producerId: 10,
+    producerEpoch: 0,
+    baseSequence: 0,
+    lastOffsetDelta: 0,
+    baseOffset: 42,
+    maxTimestampMs: 5,
+  });
+  assert.equal(state.firstUnstableOffset(), 40);
+  const copy = new ProducerStateManager();
+  copy.load(state.encode(), "test");
+  assert.equal(copy.firstUnstableOffset(), 40);
+  assert.deepEqual(copy.entry(9), state.entry(9));
+  assert.equal(copy.removeExpired(1_000_000, 1000), 1); // producer 10 only
+  assert.ok(copy.hasOngoingTxn(9));
+});
+
+Deno.test("Recovery rebuilds the transaction index and the LSO after a crash", async () => {
+  const libc = memoryLibc();
+  let log = PartitionLog.open(libc, DIR, { segmentBytes: 400 });
+  for (let i = 0; i < 4; i++) {
+    assert.ok(produce(log, txnBatch(1, 2 * i, 2), 1).ok);
+    assert.ok(writeMarker(log, marker(1, i % 2 === 0)).ok);
+  }
+  assert.ok(produce(log, txnBatch(2, 0), 2).ok); // ongoing at the crash
+  const before = log.segments.map((s) => s.txnIndex.entries.slice());
+  const lso = log.lastStableOffset;
+  assert.ok(log.segments.length > 1);
+  assert.equal(before.flat().length, 2);
+  const active = log.segments[log.segments.length - 1];
+  assert.equal(active.txnIndex.entries.length, 1);
+  // The log's bytes reach the disk (group commit), the active segment's index does not.
+  await log.flushAsync();
+  assert.equal(libc.durableSizeBytes(active.txnIndex.path), 0);
+  libc.crash();
+  log = PartitionLog.open(libc, DIR, { segmentBytes: 400 });
+  assert.equal(log.loadStats.clean, false);
+  assert.deepEqual(log.segments.map((s) => s.txnIndex.entries), before);
+  assert.equal(log.lastStableOffset, lso);
+  log.close();
+  // A clean restart loads it all from the files and the snapshot.
+  log = PartitionLog.open(libc, DIR, { segmentBytes: 400 });
+  assert.deepEqual(log.segments.map((s) => s.txnIndex.entries), before);
+  assert.equal(log.lastStableOffset, lso);
+  log.close();
+});
+
+Deno.test("A torn transaction index is rebuilt from the whole log", () => {
+  const libc = memoryLibc();
+  let log = PartitionLog.open(libc, DIR, { segmentBytes: 400 });
+  for (let i = 0; i < 4; i++) {
+    assert.ok(produce(log, txnBatch(1, 2 * i, 2), 1).ok);
+    assert.ok(writeMarker(log, marker(1, false)).ok);
+  }
+  const before = log.segments.map((s) => s.txnIndex.entries);
+  const path = log.segments[0].txnIndex.path;
+  log.close();
+  const bytes = libc.readFile(path);
+  libc.writeFileAtomic(path, bytes.subarray(0, bytes.length - 5));
+  log = PartitionLog.open(libc, DIR, { segmentBytes: 400 });
+  assert.deepEqual(log.segments.map((s) => s.txnIndex.entries), before);
+  log.close();
+});
+
+Deno.test("Retention deletes a segment's transaction index with it", () => {
+  const libc = memoryLibc();
+  const log = PartitionLog.open(libc, DIR, { segmentBytes: 400 });
+  for (let i = 0; i < 4; i++) {
+    assert.ok(produce(log, txnBatch(1, 2 * i, 2), 1).ok);
+    assert.ok(writeMarker(log, marker(1, false)).ok);
+  }
+  const path = log.segments[0].txnIndex.path;
+  assert.ok(libc.exists(path));
+  log.deleteRecordsBefore(log.segments[1].baseOffset);
+  assert.equal(libc.exists(path), false);
+  log.close();
+});
