@@ -18,7 +18,8 @@
  * @module
  */
 import { Errno, IoError, type Libc } from "../../ffi/port.ts";
-import { BatchAttribute, BatchField, RecordBatchView } from "../../protocol/record_batch.ts";
+import { ControlRecordType, encodeControlBatch } from "../../protocol/control_batch.ts";
+import { BatchAttribute, setBaseOffset } from "../../protocol/record_batch.ts";
 import {
   type DecodedBatch,
   decodeRecordBatches,
@@ -150,30 +151,22 @@ export class OffsetStore {
   }
 
   /**
-   * Appends the COMMIT or ABORT marker (a control batch in Kafka's format) that ends
-   * `txn`'s transactional offsets, and flushes; throws IoError.
+   * Appends the COMMIT or ABORT marker (Kafka's control batch) that ends `txn`'s
+   * transactional offsets, and flushes; throws IoError.
    */
   appendTxnMarker(txn: TxnProducerEpoch, committed: boolean, coordinatorEpoch: number): void {
     const nowMs = this.#options.nowMs();
-    const key = new Uint8Array(4);
-    new DataView(key.buffer).setInt16(2, committed ? CONTROL_TYPE_COMMIT : CONTROL_TYPE_ABORT);
-    const value = new Uint8Array(6);
-    new DataView(value.buffer).setInt32(2, coordinatorEpoch);
-    const batch = encodeRecordBatch([{ key, value, timestampMs: nowMs }], {
-      ...txn,
-      isTransactional: true,
-    });
-    const view = new RecordBatchView(batch);
-    new DataView(batch.buffer, batch.byteOffset).setInt16(
-      BatchField.attributes,
-      BatchAttribute.TRANSACTIONAL | BatchAttribute.CONTROL,
-    );
-    view.updateCrc();
-    this.#appendBatch(batch, nowMs);
+    this.#appendBatch(encodeControlBatch({ ...txn, committed, coordinatorEpoch }, nowMs), nowMs);
   }
 
+  /**
+   * The coordinator writes its own log: offsets are assigned here (as Kafka's coordinator
+   * appends with origin COORDINATOR), so its transactional batches and markers skip the
+   * checks a client's produce gets.
+   */
   #appendBatch(batch: Uint8Array, nowMs: number): void {
-    const result = this.#log.append(batch, { nowMs });
+    setBaseOffset(batch, 0, this.#log.logEndOffset);
+    const result = this.#log.append(batch, { nowMs, assignOffsets: false });
     if (!result.ok) {
       throw result.cause ?? new Error(`Group log append failed: ${result.message}.`);
     }
@@ -271,10 +264,6 @@ export class OffsetStore {
   }
 }
 
-/** Control record types (Kafka's ControlRecordType). */
-const CONTROL_TYPE_ABORT = 0;
-const CONTROL_TYPE_COMMIT = 1;
-
 /** Applies a batch, or holds a transactional one until its producer's marker decides it. */
 function replayBatch(
   batch: DecodedBatch,
@@ -290,7 +279,8 @@ function replayBatch(
   if (key === null || key === undefined || key.length < 4) {
     throw new Error(`A group log control record at offset ${batch.baseOffset} has no type.`);
   }
-  const committed = new DataView(key.buffer, key.byteOffset).getInt16(2) === CONTROL_TYPE_COMMIT;
+  const committed =
+    new DataView(key.buffer, key.byteOffset).getInt16(2) === ControlRecordType.COMMIT;
   if (committed) { for (const b of pending.get(batch.producerId) ?? []) apply(b); }
   pending.delete(batch.producerId);
 }
