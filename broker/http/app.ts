@@ -18,6 +18,7 @@ import { opsRoutes } from "./routes_ops.ts";
 import { recordRoutes } from "./routes_records.ts";
 import { tailRoutes } from "./routes_tail.ts";
 import { topicRoutes } from "./routes_topics.ts";
+import { transactionRoutes } from "./routes_transactions.ts";
 import type { ThroughputHistory } from "./throughput.ts";
 
 /** Builds the app over one broker. */
@@ -35,6 +36,7 @@ export function createHttpApp(ctx: HttpContext, history: ThroughputHistory): Hon
   tailRoutes(app, ctx);
   recordRoutes(app, ctx);
   groupRoutes(app, ctx);
+  transactionRoutes(app, ctx);
   consoleRoutes(app);
   app.notFound((c) =>
     errorResponse(
