@@ -1,7 +1,8 @@
 /**
  * ListOffsets (key 2): earliest (-2, and -4 "earliest local"), latest (-1),
  * max timestamp (-3), and the first offset whose timestamp is at or after a
- * given time, found through the time index.
+ * given time, found through the time index. With isolation level 1
+ * (read_committed, v2+) latest is the last stable offset, as in Kafka.
  *
  * @module
  */
@@ -21,6 +22,8 @@ const LATEST_TIMESTAMP = -1;
 const EARLIEST_TIMESTAMP = -2;
 const MAX_TIMESTAMP = -3;
 const EARLIEST_LOCAL_TIMESTAMP = -4;
+/** Kafka's `IsolationLevel.READ_COMMITTED`. */
+const READ_COMMITTED = 1;
 
 export const listOffsetsHandler: ApiHandler = defineHandler(listOffsetsApi, {
   minVersion: 1,
@@ -31,7 +34,10 @@ export const listOffsetsHandler: ApiHandler = defineHandler(listOffsetsApi, {
       topics: request.topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) =>
-          listPartition(ctx, t.name, p.partitionIndex, p.timestamp, p.currentLeaderEpoch)
+          listPartition(ctx, t.name, p.partitionIndex, p.timestamp, {
+            currentLeaderEpoch: p.currentLeaderEpoch,
+            committed: request.isolationLevel === READ_COMMITTED,
+          })
         ),
       })),
     };
@@ -43,8 +49,9 @@ function listPartition(
   topic: string,
   partitionIndex: number,
   timestampMs: number,
-  currentLeaderEpoch: number,
+  options: { currentLeaderEpoch: number; committed: boolean },
 ): PartitionResponse {
+  const currentLeaderEpoch = options.currentLeaderEpoch;
   const out: PartitionResponse = {
     partitionIndex,
     errorCode: ErrorCode.NONE,
@@ -65,7 +72,7 @@ function listPartition(
   const log = partition.log;
   out.leaderEpoch = LEADER_EPOCH;
   if (timestampMs === LATEST_TIMESTAMP) {
-    out.offset = log.logEndOffset;
+    out.offset = options.committed ? log.lastStableOffset : log.logEndOffset;
   } else if (timestampMs === EARLIEST_TIMESTAMP || timestampMs === EARLIEST_LOCAL_TIMESTAMP) {
     out.offset = log.logStartOffset;
   } else if (timestampMs === MAX_TIMESTAMP) {
