@@ -8,13 +8,12 @@
  */
 import { ErrorCode } from "../../protocol/error_codes.ts";
 
-/** `errorCode`, with PRODUCER_FENCED as INVALID_PRODUCER_EPOCH below `fencedMinVersion`. */
+/** `errorCode`, with PRODUCER_FENCED as INVALID_PRODUCER_EPOCH for a client that predates it. */
 export function fencedForVersion(
   errorCode: number,
-  apiVersion: number,
-  fencedMinVersion: number,
+  version: { readonly apiVersion: number; readonly fencedMinVersion: number },
 ): number {
-  return errorCode === ErrorCode.PRODUCER_FENCED && apiVersion < fencedMinVersion
+  return errorCode === ErrorCode.PRODUCER_FENCED && version.apiVersion < version.fencedMinVersion
     ? ErrorCode.INVALID_PRODUCER_EPOCH
     : errorCode;
 }

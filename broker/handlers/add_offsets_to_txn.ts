@@ -24,7 +24,10 @@ export const addOffsetsToTxnHandler: ApiHandler = defineHandler(addOffsetsToTxnA
     const errorCode = ctx.broker.transactions.addOffsets(request, request.groupId);
     return {
       throttleTimeMs: 0,
-      errorCode: fencedForVersion(errorCode, ctx.request.apiVersion, FENCED_MIN_VERSION),
+      errorCode: fencedForVersion(errorCode, {
+        apiVersion: ctx.request.apiVersion,
+        fencedMinVersion: FENCED_MIN_VERSION,
+      }),
     };
   },
 });

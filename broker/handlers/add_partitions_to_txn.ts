@@ -74,7 +74,10 @@ function add(
   const { errorCode, unknown } = coordinator.addPartitions(producer, partitions);
   const isUnknown = (topic: string, p: number) =>
     unknown.some((u) => u.topic === topic && u.partitions.includes(p));
-  const shared = fencedForVersion(errorCode, version, FENCED_MIN_VERSION);
+  const shared = fencedForVersion(errorCode, {
+    apiVersion: version,
+    fencedMinVersion: FENCED_MIN_VERSION,
+  });
   return topics.map((t) => ({
     name: t.name,
     resultsByPartition: t.partitions.map((partitionIndex) => ({

@@ -21,7 +21,10 @@ export const endTxnHandler: ApiHandler = defineHandler(endTxnApi, {
     const errorCode = ctx.broker.transactions.endTxn(request, request.committed);
     return {
       throttleTimeMs: 0,
-      errorCode: fencedForVersion(errorCode, ctx.request.apiVersion, FENCED_MIN_VERSION),
+      errorCode: fencedForVersion(errorCode, {
+        apiVersion: ctx.request.apiVersion,
+        fencedMinVersion: FENCED_MIN_VERSION,
+      }),
       producerId: request.producerId,
       producerEpoch: request.producerEpoch,
     };

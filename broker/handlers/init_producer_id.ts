@@ -37,7 +37,10 @@ export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi
       return {
         throttleTimeMs: 0,
         ...answer,
-        errorCode: fencedForVersion(answer.errorCode, ctx.request.apiVersion, FENCED_MIN_VERSION),
+        errorCode: fencedForVersion(answer.errorCode, {
+          apiVersion: ctx.request.apiVersion,
+          fencedMinVersion: FENCED_MIN_VERSION,
+        }),
       };
     }
     const ids = ctx.broker.producerIds;

@@ -35,7 +35,10 @@ export const txnOffsetCommitHandler: ApiHandler = defineHandler(txnOffsetCommitA
       partition: transactions.offsetsPartitionFor(request.groupId),
     });
     if (verified !== ErrorCode.NONE) {
-      const errorCode = fencedForVersion(verified, ctx.request.apiVersion, FENCED_MIN_VERSION);
+      const errorCode = fencedForVersion(verified, {
+        apiVersion: ctx.request.apiVersion,
+        fencedMinVersion: FENCED_MIN_VERSION,
+      });
       return {
         throttleTimeMs: 0,
         topics: request.topics.map((t) => ({

@@ -189,6 +189,10 @@ Deno.test("transactional APIs: a transaction of offsets from InitProducerId to i
       assert.deepEqual(await fetchOffset(c, true), [42, ErrorCode.NONE]);
       assert.equal(t.broker.transactions.describe("tx-a")?.state, "CompleteCommit");
       assert.equal(t.broker.transactions.counters.commits, 1);
+      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      assert.match(metrics, /^denka_transactions_ended_total\{outcome="commit"\} 1$/m);
+      assert.match(metrics, /^denka_transactions_ended_total\{outcome="abort"\} 0$/m);
+      assert.match(metrics, /^denka_transactions_open 0$/m);
     });
   });
 });
