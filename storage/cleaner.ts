@@ -25,6 +25,15 @@
  * last one; our producer state lives in snapshots, not in the log).
  * Segments are not merged.
  *
+ * Transactions (Kafka's `CleanedTransactionMetadata`): only segments wholly
+ * below the last stable offset are cleaned, so an undecided transaction is
+ * never touched; the batches of aborted transactions (the segments'
+ * `.txnindex`) are dropped whole and never shadow a committed key; control
+ * batches (markers) are kept, with the `.txnindex`, which still describes
+ * the log. Kafka drops a marker once its transaction's data is gone and
+ * `delete.retention.ms` has passed; here markers stay (a few dozen bytes per
+ * transaction per partition), which read_committed consumers handle alike.
+ *
  * @module
  */
 
@@ -44,6 +53,7 @@ import { RecordReader } from "../protocol/record_reader.ts";
 import { inflatedBytesMax } from "../protocol/record_validator.ts";
 import type { PartitionLog } from "./partition_log.ts";
 import type { Segment } from "./segment.ts";
+import { collectAbortedTransactions } from "./log_transactions.ts";
 import { concatBytes } from "../util/bytes.ts";
 
 /** What one compaction did. */
@@ -98,7 +108,10 @@ export async function compactLog(
     batchesSkipped: 0,
     nextHorizonMs: Infinity,
   };
-  const inactive = log.inactiveSegments();
+  const lastStableOffset = log.lastStableOffset;
+  const inactive = log.inactiveSegments().filter((s) => s.nextOffset <= lastStableOffset);
+  if (inactive.length === 0) return result;
+  const aborted = abortedRanges(log, inactive[0].baseOffset, lastStableOffset);
   const latest = new Map<string, number>();
   for (const segment of inactive) {
     for (const batch of readBatches(segment, log.config.maxMessageBytes)) {
@@ -107,6 +120,7 @@ export async function compactLog(
         result.unreadable = `the batch at offset ${base} cannot be read: ${batch.unreadable}`;
         return result; // nothing rewritten: the partition is left as it is
       }
+      if (batch.view.isControl || isAborted(batch.view, aborted)) continue;
       for (const r of batch.records) {
         if (r.key !== undefined) latest.set(r.key, base + r.offsetDelta);
       }
@@ -118,6 +132,11 @@ export async function compactLog(
     const parts: Uint8Array[] = [];
     let changed = false;
     for (const batch of readBatches(segment, log.config.maxMessageBytes)) {
+      if (isAborted(batch.view, aborted)) {
+        result.recordsRemoved += batch.view.recordCount;
+        changed = true;
+        continue;
+      }
       if (batch.payload === undefined) result.batchesSkipped++;
       const rebuilt = cleanBatch(batch, latest, {
         nowMs: options.nowMs,
@@ -268,6 +287,26 @@ function parseBatch(bytes: Uint8Array, maxMessageBytes: number): ParsedBatch {
     });
   }
   return { bytes, view, payload, records };
+}
+
+/** The offset ranges of aborted transactions, by producer id. */
+type AbortedRanges = ReadonlyMap<number, readonly { first: number; last: number }[]>;
+
+function abortedRanges(log: PartitionLog, fromOffset: number, toOffset: number): AbortedRanges {
+  const ranges = new Map<number, { first: number; last: number }[]>();
+  for (const txn of collectAbortedTransactions(log.segments, fromOffset, toOffset)) {
+    const list = ranges.get(txn.producerId) ?? [];
+    list.push({ first: txn.firstOffset, last: txn.lastOffset });
+    ranges.set(txn.producerId, list);
+  }
+  return ranges;
+}
+
+/** A data batch of an aborted transaction (its producer's only transaction over its offsets). */
+function isAborted(view: RecordBatchView, aborted: AbortedRanges): boolean {
+  if (!view.isTransactional || view.isControl) return false;
+  const base = view.baseOffset;
+  return aborted.get(view.producerId)?.some((r) => r.first <= base && base <= r.last) ?? false;
 }
 
 function nextTurn(): Promise<void> {

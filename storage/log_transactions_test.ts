@@ -2,7 +2,9 @@ import { assert } from "../util/assert.ts";
 import { memoryLibc } from "../ffi/memory.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { encodeControlBatch } from "../protocol/control_batch.ts";
-import { encodeRecordBatch } from "../protocol/records.ts";
+import { decodeRecordBatches, encodeRecordBatch } from "../protocol/records.ts";
+import { concatBytes } from "../util/bytes.ts";
+import { compactLog } from "./cleaner.ts";
 import { PartitionLog } from "./partition_log.ts";
 import { ProducerStateManager } from "./producer_state.ts";
 
@@ -212,3 +214,60 @@ Deno.test("Retention deletes a segment's transaction index with it", () => {
   assert.equal(libc.exists(path), false);
   log.close();
 });
+
+Deno.test("compactLog() drops aborted data, keeps markers and stops at the LSO", async () => {
+  const log = PartitionLog.open(memoryLibc(), DIR, {
+    segmentBytes: 400,
+    cleanupCompact: true,
+    cleanupDelete: false,
+  });
+  const keyed = (producerId: number, sequence: number, key: string, value: string) =>
+    encodeRecordBatch([{ key: text(key), value: text(value), timestampMs: 1 }], {
+      producerId,
+      producerEpoch: 0,
+      baseSequence: sequence,
+      isTransactional: true,
+    });
+  // Committed k=v1, then an aborted k=v2 that must not shadow it.
+  assert.ok(produce(log, keyed(1, 0, "k", "v1"), 1).ok);
+  assert.ok(writeMarker(log, marker(1, true)).ok);
+  assert.ok(produce(log, keyed(1, 1, "k", "v2"), 1).ok);
+  assert.ok(writeMarker(log, marker(1, false)).ok);
+  assert.ok(produce(log, keyed(3, 0, "f", "x"), 3).ok);
+  assert.ok(writeMarker(log, marker(3, true)).ok); // offset 5: segment 0 ends at 4
+  // An undecided transaction from here on: nothing at or after it is cleaned.
+  assert.ok(produce(log, keyed(2, 0, "k", "v3"), 2).ok);
+  const lso = log.lastStableOffset;
+  for (let i = 0; i < 6; i++) assert.ok(produce(log, keyed(2, 1 + i, `o${i}`, "x"), 2).ok);
+  assert.ok(log.segments.length > 2);
+  assert.ok(log.segments[0].nextOffset <= lso && log.segments[1].nextOffset > lso);
+  const result = await compactLog(log, { nowMs: 0 });
+  assert.equal(result.recordsRemoved, 1); // the aborted v2 only: v1 is the latest committed k
+  const kept = decodeRecordBatches(concatSegments(log, lso));
+  assert.deepEqual(
+    kept.map((b) => [b.baseOffset, (b.attributes & 0x20) !== 0]),
+    [[0, false], [1, true], [3, true], [4, false], [5, true]],
+  );
+  assert.equal(new TextDecoder().decode(kept[0].records[0].value!), "v1");
+  assert.deepEqual(log.segments.flatMap((s) => s.txnIndex.entries).map((t) => t.lastOffset), [3]);
+  // read_committed still sees v1 and skips nothing it should keep.
+  const read = log.read(0, 1 << 20, true);
+  assert.equal(read.lastStableOffset, lso);
+  log.close();
+});
+
+function text(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+/** The bytes of every batch below `endOffset`. */
+function concatSegments(log: PartitionLog, endOffset: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const segment of log.segments) {
+    segment.forEachBatch(segment.baseOffset, (header, positionBytes) => {
+      if (header.baseOffset >= endOffset) return false;
+      parts.push(segment.readBytes(positionBytes, header.sizeBytes));
+    });
+  }
+  return concatBytes(parts);
+}
