@@ -262,7 +262,8 @@ export class ProducerStateManager {
   }
 
   /**
-   * Records a checked marker into `into`: the producer's transaction ends. Returns the
+   * Records a checked marker into `into`: the producer's transaction ends and its
+   * verification guard is voided at once. Returns the
    * completed transaction, or undefined when none was ongoing (Kafka writes the marker all
    * the same; it moves no LSO and indexes nothing).
    */
@@ -294,6 +295,9 @@ export class ProducerStateManager {
     entry.coordinatorEpoch = marker.coordinatorEpoch;
     entry.lastTimestampMs = Math.max(entry.lastTimestampMs, marker.timestampMs);
     into.set(marker.producerId, entry);
+    // Whatever a coordinator answered before this marker is stale: the transaction it vouched
+    // for has ended (even one with no data here yet), so a verification in flight is voided.
+    this.#guards.delete(marker.producerId);
     return completed;
   }
 

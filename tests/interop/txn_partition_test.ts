@@ -33,8 +33,16 @@ class TestVerifier implements TxnVerifier {
   allow(producerId: number, producerEpoch: number, topic: string): void {
     this.#allowed.add(`${producerId}/${producerEpoch}/${topic}-0`);
   }
+  /** When set, the next verification signals `reached` and answers what `answer` resolves to. */
+  gate: { reached: PromiseWithResolvers<void>; answer: PromiseWithResolvers<number> } | undefined;
   verify(request: TxnVerifyRequest): Promise<number> {
     this.calls.push(request);
+    const gate = this.gate;
+    if (gate !== undefined) {
+      this.gate = undefined;
+      gate.reached.resolve();
+      return gate.answer.promise;
+    }
     const key =
       `${request.producerId}/${request.producerEpoch}/${request.topic}-${request.partition}`;
     return Promise.resolve(this.#allowed.has(key) ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE);
@@ -226,5 +234,41 @@ Deno.test("Transactional produces are refused without a verifier, as before tran
     // Without a transactional id the batch cannot be verified either.
     const anonymous = await produce(c, topic, batch(["a"], { ...A, sequence: 0 }), null);
     assert.equal(anonymous.errorCode, ErrorCode.INVALID_TXN_STATE);
+  });
+});
+
+Deno.test("A verification overtaken by a marker does not open a transaction (delayed produce)", async () => {
+  await withTxnBroker(async (broker, c, verifier) => {
+    const topic = topicName("txn-late");
+    assert.ok(broker.topicForUse(topic) !== undefined);
+    verifier.allow(A.id, A.epoch, topic);
+    const first = await produce(c, topic, batch(["a-0"], { ...A, sequence: 0 }), "ta");
+    assert.equal(first.errorCode, ErrorCode.NONE);
+    assert.equal(await writeTxnMarker(broker, topic, 0, marker(A, true)), ErrorCode.NONE);
+    // The next produce is verified while the coordinator, meanwhile, ends the transaction the
+    // coordinator's stale answer would vouch for.
+    const gate = {
+      reached: Promise.withResolvers<void>(),
+      answer: Promise.withResolvers<number>(),
+    };
+    verifier.gate = gate;
+    const late = produce(c, topic, batch(["a-1"], { ...A, sequence: 1 }), "ta");
+    await gate.reached.promise;
+    assert.equal(await writeTxnMarker(broker, topic, 0, marker(A, false)), ErrorCode.NONE);
+    const endOffset = broker.topics.partition(topic, 0)!.log.logEndOffset;
+    gate.answer.resolve(ErrorCode.NONE);
+    assert.equal((await late).errorCode, ErrorCode.INVALID_TXN_STATE);
+    assert.equal(broker.topics.partition(topic, 0)!.log.logEndOffset, endOffset);
+    assert.equal(broker.topics.partition(topic, 0)!.log.lastStableOffset, endOffset);
+    // A retriable coordinator answer reaches the producer as NOT_ENOUGH_REPLICAS.
+    const busy = {
+      reached: Promise.withResolvers<void>(),
+      answer: Promise.withResolvers<number>(),
+    };
+    verifier.gate = busy;
+    const retried = produce(c, topic, batch(["a-1"], { ...A, sequence: 1 }), "ta");
+    await busy.reached.promise;
+    busy.answer.resolve(ErrorCode.CONCURRENT_TRANSACTIONS);
+    assert.equal((await retried).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
   });
 });
