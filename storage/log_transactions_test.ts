@@ -2,6 +2,7 @@ import { assert } from "../util/assert.ts";
 import { memoryLibc } from "../ffi/memory.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { encodeControlBatch } from "../protocol/control_batch.ts";
+import { crc32c } from "../protocol/record_batch.ts";
 import { decodeRecordBatches, encodeRecordBatch } from "../protocol/records.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { compactLog } from "./cleaner.ts";
@@ -271,3 +272,26 @@ function concatSegments(log: PartitionLog, endOffset: number): Uint8Array {
   }
   return concatBytes(parts);
 }
+
+Deno.test("ProducerStateManager.load() still reads version 1 snapshots (before transactions)", () => {
+  const bytes = new Uint8Array(10 + 19);
+  const view = new DataView(bytes.buffer);
+  view.setInt16(0, 1);
+  view.setInt32(6, 1);
+  view.setFloat64(10, 77);
+  view.setInt16(18, 3);
+  view.setFloat64(20, 1234);
+  view.setUint32(2, crc32c(bytes, 6));
+  const state = new ProducerStateManager();
+  state.load(bytes, "v1");
+  assert.deepEqual(state.entry(77), {
+    producerId: 77,
+    producerEpoch: 3,
+    lastTimestampMs: 1234,
+    batches: [],
+    currentTxnFirstOffset: -1,
+    currentTxnLastOffset: -1,
+    coordinatorEpoch: -1,
+  });
+  assert.equal(state.firstUnstableOffset(), undefined);
+});
