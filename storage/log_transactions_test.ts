@@ -295,3 +295,30 @@ Deno.test("ProducerStateManager.load() still reads version 1 snapshots (before t
   });
   assert.equal(state.firstUnstableOffset(), undefined);
 });
+
+Deno.test("PartitionLog.read() with read_committed stops at an LSO in any segment, at any boundary", () => {
+  const log = PartitionLog.open(memoryLibc(), DIR, { segmentBytes: 300 });
+  const plain = () => encodeRecordBatch([{ key: null, value: text("v"), timestampMs: 1 }]);
+  for (let i = 0; i < 12; i++) assert.ok(log.append(plain(), { nowMs: 0 }).ok);
+  const bases = log.segments.map((s) => s.baseOffset);
+  assert.ok(bases.length >= 3);
+  // An ongoing transaction starting exactly at a segment boundary (its batch rolls).
+  const txnSizeBytes = txnBatch(1, 0).length;
+  while (log.segments[log.segments.length - 1].sizeBytes <= 300 - txnSizeBytes) {
+    assert.ok(log.append(plain(), { nowMs: 0 }).ok);
+  }
+  assert.ok(produce(log, txnBatch(1, 0), 1).ok);
+  const first = log.lastStableOffset;
+  assert.equal(log.segmentFor(first).baseOffset, first);
+  for (let i = 0; i < 6; i++) assert.ok(log.append(plain(), { nowMs: 0 }).ok);
+  for (const from of [0, bases[1], first - 1]) {
+    const read = log.read(from, 1 << 20, true);
+    assert.equal(read.nextOffset, first, `from ${from}`);
+    assert.deepEqual(read.abortedTransactions, []);
+  }
+  assert.equal(log.read(first, 1 << 20, true).slices.length, 0);
+  // Small maxBytes still returns one whole batch below the LSO (KIP-74), never past it.
+  const small = log.read(first - 1, 1, true);
+  assert.equal(small.nextOffset, first);
+  log.close();
+});

@@ -269,14 +269,15 @@ export class PartitionLog {
       logEndOffset: this.#logEndOffset,
       highWatermark: this.highWatermark,
       maxOffset: committed ? lastStableOffset : undefined,
+      lastStableOffset,
     });
-    if (!committed || read.slices.length === 0) return { ...read, lastStableOffset };
+    if (!committed || read.slices.length === 0) return read;
     const abortedTransactions = collectAbortedTransactions(
       this.#segments.all,
       read.firstOffset,
       read.nextOffset,
     );
-    return { ...read, lastStableOffset, abortedTransactions };
+    return { ...read, abortedTransactions };
   }
 
   /** The first record with timestamp >= `timestampMs` (ListOffsets), if any. */
