@@ -50,10 +50,12 @@ class TestVerifier implements TxnVerifier {
 }
 
 const encoder = new TextEncoder();
+/** Strictly increasing record timestamps, so that timestamp lookups have one answer. */
+let nextTimestampMs = Date.now();
 
 function batch(values: string[], producer?: { id: number; epoch: number; sequence: number }) {
   return encodeRecordBatch(
-    values.map((v) => ({ key: null, value: encoder.encode(v), timestampMs: Date.now() })),
+    values.map((v) => ({ key: null, value: encoder.encode(v), timestampMs: nextTimestampMs++ })),
     producer === undefined ? {} : {
       producerId: producer.id,
       producerEpoch: producer.epoch,
@@ -102,13 +104,22 @@ function fetchCommitted(
 }
 
 async function latestOffset(c: RawConnection, topic: string, isolationLevel: number) {
+  return await listOffset(c, topic, isolationLevel, -1);
+}
+
+async function listOffset(
+  c: RawConnection,
+  topic: string,
+  isolationLevel: number,
+  timestamp: number,
+) {
   const res = await c.request(listOffsetsApi, 7, {
     replicaId: -1,
     isolationLevel,
     timeoutMs: 5000,
     topics: [{
       name: topic,
-      partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 1 }],
+      partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }],
     }],
   });
   return res.topics[0].partitions[0].offset;
@@ -165,6 +176,9 @@ Deno.test("Transactional produce, markers and read_committed reads (raw, kcat, c
 
     assert.equal(await latestOffset(c, topic, 1), 1);
     assert.equal(await latestOffset(c, topic, 0), 7);
+    // A timestamp lookup finds nothing at or past the LSO for read_committed (MAX_TIMESTAMP -3).
+    assert.equal(await listOffset(c, topic, 1, -3), -1);
+    assert.ok(await listOffset(c, topic, 0, -3) >= 1);
     const early = (await fetchCommitted(c, topic, 0)).responses[0].partitions[0];
     assert.equal(early.lastStableOffset, 1);
     assert.equal(early.highWatermark, 7);
