@@ -322,3 +322,20 @@ Deno.test("PartitionLog.read() with read_committed stops at an LSO in any segmen
   assert.equal(small.nextOffset, first);
   log.close();
 });
+
+Deno.test("Recovery over a transaction index that reached the disk rebuilds it without duplicates", () => {
+  const libc = memoryLibc();
+  let log = PartitionLog.open(libc, DIR, { segmentBytes: 400 });
+  for (let i = 0; i < 5; i++) {
+    assert.ok(produce(log, txnBatch(1, 2 * i, 2), 1).ok);
+    assert.ok(writeMarker(log, marker(1, i % 2 === 1)).ok);
+  }
+  const before = log.segments.map((s) => s.txnIndex.entries.slice());
+  log.flush(); // the log and the active segment's index are durable
+  libc.crash();
+  log = PartitionLog.open(libc, DIR, { segmentBytes: 400 });
+  assert.equal(log.loadStats.clean, false);
+  assert.ok(log.loadStats.replayedBatchCount > 0);
+  assert.deepEqual(log.segments.map((s) => s.txnIndex.entries), before);
+  log.close();
+});
