@@ -248,6 +248,11 @@ Deno.test("Transactional produces are refused without a verifier, as before tran
     // Without a transactional id the batch cannot be verified either.
     const anonymous = await produce(c, topic, batch(["a"], { ...A, sequence: 0 }), null);
     assert.equal(anonymous.errorCode, ErrorCode.INVALID_TXN_STATE);
+    // A verifier that breaks its contract (rejects) makes the producer retry, nothing more.
+    broker.txnVerifier = { verify: () => Promise.reject(new Error("coordinator bug")) };
+    const broken = await produce(c, topic, batch(["a"], { ...A, sequence: 0 }), "ta");
+    assert.equal(broken.errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+    assert.equal(broker.topics.partition(topic, 0)!.log.logEndOffset, 0);
   });
 });
 
