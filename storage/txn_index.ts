@@ -144,7 +144,17 @@ export class TransactionIndex {
    */
   collectAbortedTxns(fetchOffset: number, upperBoundOffset: number): TxnIndexSearch {
     const abortedTransactions: AbortedTxn[] = [];
-    for (const txn of this.#entries) {
+    // Entries are ordered by marker offset, and an entry's LSO is at most its marker's offset
+    // + 1: the ones before the first marker at or past `fetchOffset` neither overlap the range
+    // nor complete it, so the scan starts there (Kafka scans the whole file per fetch).
+    let low = 0;
+    for (let high = this.#entries.length; low < high;) {
+      const middle = (low + high) >>> 1;
+      if (this.#entries[middle].lastOffset < fetchOffset) low = middle + 1;
+      else high = middle;
+    }
+    for (let i = low; i < this.#entries.length; i++) {
+      const txn = this.#entries[i];
       if (txn.lastOffset >= fetchOffset && txn.firstOffset < upperBoundOffset) {
         abortedTransactions.push(txn);
       }
