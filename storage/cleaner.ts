@@ -28,11 +28,15 @@
  * Transactions (Kafka's `CleanedTransactionMetadata`): only segments wholly
  * below the last stable offset are cleaned, so an undecided transaction is
  * never touched; the batches of aborted transactions (the segments'
- * `.txnindex`) are dropped whole and never shadow a committed key; control
- * batches (markers) are kept, with the `.txnindex`, which still describes
- * the log. Kafka drops a marker once its transaction's data is gone and
- * `delete.retention.ms` has passed; here markers stay (a few dozen bytes per
- * transaction per partition), which read_committed consumers handle alike.
+ * `.txnindex`) are dropped whole and never shadow a committed key. A
+ * COMMIT marker whose transaction has no data left (none read in this pass)
+ * goes as Kafka's does: the first such pass stamps its delete horizon (now +
+ * `delete.retention.ms`, as for tombstones), a pass after the horizon drops
+ * it. ABORT markers are kept, with the `.txnindex` entries that name them:
+ * Kafka drops those too, rewriting the segment's `.txnindex` in its swap, but
+ * an entry that outlived its marker (a crash between the two renames) would
+ * hide the producer's later records from read_committed consumers, so here
+ * they stay (a few dozen bytes per aborted transaction).
  *
  * @module
  */
@@ -54,6 +58,7 @@ import { inflatedBytesMax } from "../protocol/record_validator.ts";
 import type { PartitionLog } from "./partition_log.ts";
 import type { Segment } from "./segment.ts";
 import { collectAbortedTransactions } from "./log_transactions.ts";
+import { decodeControlBatch } from "../protocol/control_batch.ts";
 import { concatBytes } from "../util/bytes.ts";
 
 /** What one compaction did. */
@@ -128,6 +133,8 @@ export async function compactLog(
     await nextTurn();
     if (log.isClosed) return result;
   }
+  /** Producers whose committed transaction's data was read since their last marker. */
+  const committedData = new Set<number>();
   for (const segment of inactive) {
     const parts: Uint8Array[] = [];
     let changed = false;
@@ -138,11 +145,17 @@ export async function compactLog(
         continue;
       }
       if (batch.payload === undefined) result.batchesSkipped++;
-      const rebuilt = cleanBatch(batch, latest, {
+      const clean = {
         nowMs: options.nowMs,
         deleteRetentionMs: log.config.deleteRetentionMs,
         result,
-      });
+      };
+      let rebuilt: Uint8Array | undefined;
+      if (batch.view.isControl) rebuilt = cleanMarker(batch, committedData, clean);
+      else {
+        if (batch.view.isTransactional) committedData.add(batch.view.producerId);
+        rebuilt = cleanBatch(batch, latest, clean);
+      }
       if (rebuilt !== batch.bytes) changed = true;
       if (rebuilt !== undefined) parts.push(rebuilt);
     }
@@ -190,6 +203,35 @@ function cleanBatch(
     ? options.nowMs + options.deleteRetentionMs
     : view.baseTimestampMs;
   return buildBatch(batch, kept, baseTimestampMs, needsHorizon || hasHorizon);
+}
+
+/**
+ * A marker kept as it is, stamped with its delete horizon, or undefined (dropped): only a COMMIT
+ * marker whose transaction had no data read in this pass goes (see the module doc).
+ */
+function cleanMarker(
+  batch: ParsedBatch,
+  committedData: Set<number>,
+  options: {
+    nowMs: number;
+    deleteRetentionMs: number;
+    result: { -readonly [K in keyof CompactionResult]: CompactionResult[K] };
+  },
+): Uint8Array | undefined {
+  const { view } = batch;
+  const hadData = committedData.delete(view.producerId);
+  const decoded = decodeControlBatch(view);
+  if (!decoded.ok || !decoded.marker.committed || hadData || batch.payload === undefined) {
+    return batch.bytes;
+  }
+  const hasHorizon = (view.attributes & BatchAttribute.DELETE_HORIZON) !== 0;
+  if (hasHorizon && options.nowMs >= view.baseTimestampMs) {
+    options.result.recordsRemoved += view.recordCount;
+    return undefined;
+  }
+  const horizonMs = hasHorizon ? view.baseTimestampMs : options.nowMs + options.deleteRetentionMs;
+  options.result.nextHorizonMs = Math.min(options.result.nextHorizonMs, horizonMs);
+  return hasHorizon ? batch.bytes : buildBatch(batch, batch.records, horizonMs, true);
 }
 
 function buildBatch(

@@ -339,3 +339,42 @@ Deno.test("Recovery over a transaction index that reached the disk rebuilds it w
   assert.deepEqual(log.segments.map((s) => s.txnIndex.entries), before);
   log.close();
 });
+
+Deno.test("compactLog() drops a COMMIT marker after delete.retention.ms once its data is gone", async () => {
+  const log = PartitionLog.open(memoryLibc(), DIR, {
+    segmentBytes: 300,
+    cleanupCompact: true,
+    cleanupDelete: false,
+    deleteRetentionMs: 1000,
+  });
+  const keyed = (key: string, value: string, producer?: { id: number; sequence: number }) =>
+    encodeRecordBatch([{ key: text(key), value: text(value), timestampMs: 1 }], {
+      producerId: producer?.id ?? -1,
+      producerEpoch: producer === undefined ? -1 : 0,
+      baseSequence: producer?.sequence ?? -1,
+      isTransactional: producer !== undefined,
+    });
+  assert.ok(produce(log, keyed("k", "v1", { id: 1, sequence: 0 }), 1).ok); // 0
+  assert.ok(writeMarker(log, marker(1, true)).ok); // 1: COMMIT
+  assert.ok(produce(log, keyed("j", "w1", { id: 1, sequence: 1 }), 1).ok); // 2
+  assert.ok(writeMarker(log, marker(1, false)).ok); // 3: ABORT
+  for (let i = 0; i < 8; i++) assert.ok(log.append(keyed("k", `v${i + 2}`), { nowMs: 0 }).ok);
+  const markers = () =>
+    decodeRecordBatches(concatSegments(log, log.activeSegmentBaseOffset))
+      .filter((b) => (b.attributes & 0x20) !== 0)
+      .map((b) => [b.baseOffset, (b.attributes & 0x40) !== 0]);
+  // Pass 1 reads v1's batch (and drops it): the COMMIT marker stays as it is.
+  await compactLog(log, { nowMs: 10 });
+  assert.deepEqual(markers(), [[1, false], [3, false]]);
+  // Pass 2 finds no data of that transaction: the marker gets its delete horizon.
+  const second = await compactLog(log, { nowMs: 20 });
+  assert.deepEqual(markers(), [[1, true], [3, false]]);
+  assert.equal(second.nextHorizonMs, 1020);
+  // Before the horizon nothing changes; after it the COMMIT marker goes, the ABORT one stays.
+  await compactLog(log, { nowMs: 1019 });
+  assert.deepEqual(markers(), [[1, true], [3, false]]);
+  await compactLog(log, { nowMs: 1020 });
+  assert.deepEqual(markers(), [[3, false]]);
+  assert.deepEqual(log.segments.flatMap((s) => s.txnIndex.entries).map((t) => t.lastOffset), [3]);
+  log.close();
+});
