@@ -29,14 +29,14 @@
  * below the last stable offset are cleaned, so an undecided transaction is
  * never touched; the batches of aborted transactions (the segments'
  * `.txnindex`) are dropped whole and never shadow a committed key. A
- * COMMIT marker whose transaction has no data left (none read in this pass)
- * goes as Kafka's does: the first such pass stamps its delete horizon (now +
- * `delete.retention.ms`, as for tombstones), a pass after the horizon drops
- * it. ABORT markers are kept, with the `.txnindex` entries that name them:
- * Kafka drops those too, rewriting the segment's `.txnindex` in its swap, but
- * an entry that outlived its marker (a crash between the two renames) would
- * hide the producer's later records from read_committed consumers, so here
- * they stay (a few dozen bytes per aborted transaction).
+ * marker whose transaction has no data left (none read in this pass) goes as
+ * Kafka's does: the first such pass stamps its delete horizon (now +
+ * `delete.retention.ms`, as for tombstones) and, for an ABORT, drops its
+ * `.txnindex` entry (the cleaned index keeps the aborted transactions that
+ * still had data in the pass); a pass after the horizon drops the marker.
+ * The index is replaced before the log (`swapCleanedSegment`), so no crash
+ * leaves an entry without its marker, which would hide the producer's later
+ * records from read_committed consumers.
  *
  * @module
  */
@@ -125,7 +125,7 @@ export async function compactLog(
         result.unreadable = `the batch at offset ${base} cannot be read: ${batch.unreadable}`;
         return result; // nothing rewritten: the partition is left as it is
       }
-      if (batch.view.isControl || isAborted(batch.view, aborted)) continue;
+      if (batch.view.isControl || abortedRangeOf(batch.view, aborted) !== undefined) continue;
       for (const r of batch.records) {
         if (r.key !== undefined) latest.set(r.key, base + r.offsetDelta);
       }
@@ -133,13 +133,15 @@ export async function compactLog(
     await nextTurn();
     if (log.isClosed) return result;
   }
-  /** Producers whose committed transaction's data was read since their last marker. */
-  const committedData = new Set<number>();
+  /** What this pass read of transactions, for their markers to tell whether data is left. */
+  const seen: TxnDataSeen = { committed: new Set(), aborted: new Set() };
   for (const segment of inactive) {
     const parts: Uint8Array[] = [];
     let changed = false;
     for (const batch of readBatches(segment, log.config.maxMessageBytes)) {
-      if (isAborted(batch.view, aborted)) {
+      const abortedRange = abortedRangeOf(batch.view, aborted);
+      if (abortedRange !== undefined) {
+        seen.aborted.add(txnKey(batch.view.producerId, abortedRange.last));
         result.recordsRemoved += batch.view.recordCount;
         changed = true;
         continue;
@@ -151,15 +153,21 @@ export async function compactLog(
         result,
       };
       let rebuilt: Uint8Array | undefined;
-      if (batch.view.isControl) rebuilt = cleanMarker(batch, committedData, clean);
+      if (batch.view.isControl) rebuilt = cleanMarker(batch, seen, clean);
       else {
-        if (batch.view.isTransactional) committedData.add(batch.view.producerId);
+        if (batch.view.isTransactional) seen.committed.add(batch.view.producerId);
         rebuilt = cleanBatch(batch, latest, clean);
       }
       if (rebuilt !== batch.bytes) changed = true;
       if (rebuilt !== undefined) parts.push(rebuilt);
     }
-    if (changed && log.replaceSegment(segment, concatBytes(parts))) result.segmentsRewritten++;
+    // Kafka's cleaned index: the aborted transactions that still had data in this pass.
+    const entries = segment.txnIndex.entries;
+    const kept = entries.filter((e) => seen.aborted.has(txnKey(e.producerId, e.lastOffset)));
+    const abortedTxns = kept.length === entries.length ? undefined : kept;
+    if (abortedTxns !== undefined) changed = true;
+    const cleaned = { bytes: concatBytes(parts), abortedTxns };
+    if (changed && log.replaceSegment(segment, cleaned)) result.segmentsRewritten++;
     await nextTurn();
     if (log.isClosed) return result;
   }
@@ -205,13 +213,27 @@ function cleanBatch(
   return buildBatch(batch, kept, baseTimestampMs, needsHorizon || hasHorizon);
 }
 
+/** Transactions whose data a cleaning pass read: producers since their last marker, aborts. */
+interface TxnDataSeen {
+  /** Producers whose (committed) transaction's data was read since their last marker. */
+  readonly committed: Set<number>;
+  /** Aborted transactions whose data was read (and dropped), by {@linkcode txnKey}. */
+  readonly aborted: Set<string>;
+}
+
+/** An aborted transaction's key: its producer and its marker's offset. */
+function txnKey(producerId: number, markerOffset: number): string {
+  return `${producerId}@${markerOffset}`;
+}
+
 /**
- * A marker kept as it is, stamped with its delete horizon, or undefined (dropped): only a COMMIT
- * marker whose transaction had no data read in this pass goes (see the module doc).
+ * A marker kept as it is, stamped with its delete horizon, or undefined (dropped): a marker
+ * whose transaction had no data read in this pass goes after its horizon (Kafka's
+ * `CleanedTransactionMetadata.onControlBatchRead`; see the module doc).
  */
 function cleanMarker(
   batch: ParsedBatch,
-  committedData: Set<number>,
+  seen: TxnDataSeen,
   options: {
     nowMs: number;
     deleteRetentionMs: number;
@@ -219,11 +241,12 @@ function cleanMarker(
   },
 ): Uint8Array | undefined {
   const { view } = batch;
-  const hadData = committedData.delete(view.producerId);
   const decoded = decodeControlBatch(view);
-  if (!decoded.ok || !decoded.marker.committed || hadData || batch.payload === undefined) {
-    return batch.bytes;
-  }
+  if (!decoded.ok || batch.payload === undefined) return batch.bytes;
+  const hadData = decoded.marker.committed
+    ? seen.committed.delete(view.producerId)
+    : seen.aborted.has(txnKey(view.producerId, view.baseOffset));
+  if (hadData) return batch.bytes;
   const hasHorizon = (view.attributes & BatchAttribute.DELETE_HORIZON) !== 0;
   if (hasHorizon && options.nowMs >= view.baseTimestampMs) {
     options.result.recordsRemoved += view.recordCount;
@@ -344,11 +367,14 @@ function abortedRanges(log: PartitionLog, fromOffset: number, toOffset: number):
   return ranges;
 }
 
-/** A data batch of an aborted transaction (its producer's only transaction over its offsets). */
-function isAborted(view: RecordBatchView, aborted: AbortedRanges): boolean {
-  if (!view.isTransactional || view.isControl) return false;
+/** The aborted transaction a data batch belongs to (its producer's only one over its offsets). */
+function abortedRangeOf(
+  view: RecordBatchView,
+  aborted: AbortedRanges,
+): { first: number; last: number } | undefined {
+  if (!view.isTransactional || view.isControl) return undefined;
   const base = view.baseOffset;
-  return aborted.get(view.producerId)?.some((r) => r.first <= base && base <= r.last) ?? false;
+  return aborted.get(view.producerId)?.find((r) => r.first <= base && base <= r.last);
 }
 
 function nextTurn(): Promise<void> {

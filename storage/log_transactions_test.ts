@@ -1,5 +1,7 @@
 import { assert } from "../util/assert.ts";
 import { memoryLibc } from "../ffi/memory.ts";
+import { IoError } from "../ffi/port.ts";
+import { TransactionIndex } from "./txn_index.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { encodeControlBatch } from "../protocol/control_batch.ts";
 import { crc32c } from "../protocol/record_batch.ts";
@@ -340,13 +342,63 @@ Deno.test("Recovery over a transaction index that reached the disk rebuilds it w
   log.close();
 });
 
-Deno.test("compactLog() drops a COMMIT marker after delete.retention.ms once its data is gone", async () => {
-  const log = PartitionLog.open(memoryLibc(), DIR, {
-    segmentBytes: 300,
-    cleanupCompact: true,
-    cleanupDelete: false,
-    deleteRetentionMs: 1000,
+Deno.test("compactLog() drops markers after delete.retention.ms once their data is gone", async () => {
+  const log = PartitionLog.open(memoryLibc(), DIR, cleanedConfig);
+  writeCleanable(log);
+  const txnIndex = () => log.segments.flatMap((s) => s.txnIndex.entries).map((t) => t.lastOffset);
+  // Pass 1 reads (and drops) both transactions' data: the markers and the index stay.
+  await compactLog(log, { nowMs: 10 });
+  assert.deepEqual(markers(log), [[1, false], [3, false]]);
+  assert.deepEqual(txnIndex(), [3]);
+  // Pass 2 finds no data of either: the markers get their delete horizon, the entry goes.
+  const second = await compactLog(log, { nowMs: 20 });
+  assert.deepEqual(markers(log), [[1, true], [3, true]]);
+  assert.equal(second.nextHorizonMs, 1020);
+  assert.deepEqual(txnIndex(), []);
+  // Before the horizon nothing changes; after it the markers go.
+  await compactLog(log, { nowMs: 1019 });
+  assert.deepEqual(markers(log), [[1, true], [3, true]]);
+  await compactLog(log, { nowMs: 1020 });
+  assert.deepEqual(markers(log), []);
+  log.close();
+});
+
+Deno.test("The cleaner replaces a segment's txnindex before its log: a failed swap leaves no entry without its marker", async () => {
+  const libc = memoryLibc({
+    faults: [{
+      syscall: "rename",
+      pathIncludes: "00000000000000000000.log.cleaned",
+      after: 1,
+    }],
   });
+  const log = PartitionLog.open(libc, DIR, cleanedConfig);
+  writeCleanable(log);
+  const path = log.segments[0].txnIndex.path;
+  await compactLog(log, { nowMs: 10 }); // the first swap goes through
+  assert.deepEqual(TransactionIndex.open(libc, path).entries.map((t) => t.lastOffset), [3]);
+  let failed = false;
+  try {
+    await compactLog(log, { nowMs: 20 }); // the entry goes, then the log's rename fails
+  } catch (error) {
+    failed = error instanceof IoError;
+  }
+  assert.ok(failed, "the second swap failed");
+  // On disk: the index lost the entry of a transaction without data; the old log keeps its
+  // (unstamped) ABORT marker. The opposite order would have left the entry with no marker.
+  assert.deepEqual(TransactionIndex.open(libc, path).entries, []);
+  assert.deepEqual(markers(log), [[1, false], [3, false]]);
+  log.close();
+});
+
+const cleanedConfig = {
+  segmentBytes: 300,
+  cleanupCompact: true,
+  cleanupDelete: false,
+  deleteRetentionMs: 1000,
+};
+
+/** A committed k=v1 (0, COMMIT 1) and an aborted j=w1 (2, ABORT 3), then k overwritten. */
+function writeCleanable(log: PartitionLog): void {
   const keyed = (key: string, value: string, producer?: { id: number; sequence: number }) =>
     encodeRecordBatch([{ key: text(key), value: text(value), timestampMs: 1 }], {
       producerId: producer?.id ?? -1,
@@ -359,22 +411,11 @@ Deno.test("compactLog() drops a COMMIT marker after delete.retention.ms once its
   assert.ok(produce(log, keyed("j", "w1", { id: 1, sequence: 1 }), 1).ok); // 2
   assert.ok(writeMarker(log, marker(1, false)).ok); // 3: ABORT
   for (let i = 0; i < 8; i++) assert.ok(log.append(keyed("k", `v${i + 2}`), { nowMs: 0 }).ok);
-  const markers = () =>
-    decodeRecordBatches(concatSegments(log, log.activeSegmentBaseOffset))
-      .filter((b) => (b.attributes & 0x20) !== 0)
-      .map((b) => [b.baseOffset, (b.attributes & 0x40) !== 0]);
-  // Pass 1 reads v1's batch (and drops it): the COMMIT marker stays as it is.
-  await compactLog(log, { nowMs: 10 });
-  assert.deepEqual(markers(), [[1, false], [3, false]]);
-  // Pass 2 finds no data of that transaction: the marker gets its delete horizon.
-  const second = await compactLog(log, { nowMs: 20 });
-  assert.deepEqual(markers(), [[1, true], [3, false]]);
-  assert.equal(second.nextHorizonMs, 1020);
-  // Before the horizon nothing changes; after it the COMMIT marker goes, the ABORT one stays.
-  await compactLog(log, { nowMs: 1019 });
-  assert.deepEqual(markers(), [[1, true], [3, false]]);
-  await compactLog(log, { nowMs: 1020 });
-  assert.deepEqual(markers(), [[3, false]]);
-  assert.deepEqual(log.segments.flatMap((s) => s.txnIndex.entries).map((t) => t.lastOffset), [3]);
-  log.close();
-});
+}
+
+/** The markers below the active segment: offset, and whether it carries a delete horizon. */
+function markers(log: PartitionLog): [number, boolean][] {
+  return decodeRecordBatches(concatSegments(log, log.activeSegmentBaseOffset))
+    .filter((b) => (b.attributes & 0x20) !== 0)
+    .map((b) => [b.baseOffset, (b.attributes & 0x40) !== 0]);
+}
