@@ -36,6 +36,8 @@ export interface LogBounds {
   readonly highWatermark: number;
   /** Where a read stops (read_committed: the last stable offset); default logEndOffset. */
   readonly maxOffset?: number;
+  /** Reported in the result. */
+  readonly lastStableOffset?: number;
 }
 
 /**
@@ -49,7 +51,11 @@ export function readLog(
   maxBytes: number,
   bounds: LogBounds,
 ): ReadResult {
-  const base = { highWatermark: bounds.highWatermark, logStartOffset: bounds.logStartOffset };
+  const base = {
+    highWatermark: bounds.highWatermark,
+    logStartOffset: bounds.logStartOffset,
+    lastStableOffset: bounds.lastStableOffset,
+  };
   if (fetchOffset < bounds.logStartOffset || fetchOffset > bounds.logEndOffset) {
     return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, ...NO_SLICES, ...base };
   }

@@ -1,8 +1,13 @@
 import { assert } from "../util/assert.ts";
 import { memoryLibc } from "../ffi/memory.ts";
+import { IoError } from "../ffi/port.ts";
+import { TransactionIndex } from "./txn_index.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { encodeControlBatch } from "../protocol/control_batch.ts";
-import { encodeRecordBatch } from "../protocol/records.ts";
+import { crc32c } from "../protocol/record_batch.ts";
+import { decodeRecordBatches, encodeRecordBatch } from "../protocol/records.ts";
+import { concatBytes } from "../util/bytes.ts";
+import { compactLog } from "./cleaner.ts";
 import { PartitionLog } from "./partition_log.ts";
 import { ProducerStateManager } from "./producer_state.ts";
 
@@ -212,3 +217,205 @@ Deno.test("Retention deletes a segment's transaction index with it", () => {
   assert.equal(libc.exists(path), false);
   log.close();
 });
+
+Deno.test("compactLog() drops aborted data, keeps markers and stops at the LSO", async () => {
+  const log = PartitionLog.open(memoryLibc(), DIR, {
+    segmentBytes: 400,
+    cleanupCompact: true,
+    cleanupDelete: false,
+  });
+  const keyed = (producerId: number, sequence: number, key: string, value: string) =>
+    encodeRecordBatch([{ key: text(key), value: text(value), timestampMs: 1 }], {
+      producerId,
+      producerEpoch: 0,
+      baseSequence: sequence,
+      isTransactional: true,
+    });
+  // Committed k=v1, then an aborted k=v2 that must not shadow it.
+  assert.ok(produce(log, keyed(1, 0, "k", "v1"), 1).ok);
+  assert.ok(writeMarker(log, marker(1, true)).ok);
+  assert.ok(produce(log, keyed(1, 1, "k", "v2"), 1).ok);
+  assert.ok(writeMarker(log, marker(1, false)).ok);
+  assert.ok(produce(log, keyed(3, 0, "f", "x"), 3).ok);
+  assert.ok(writeMarker(log, marker(3, true)).ok); // offset 5: segment 0 ends at 4
+  // An undecided transaction from here on: nothing at or after it is cleaned.
+  assert.ok(produce(log, keyed(2, 0, "k", "v3"), 2).ok);
+  const lso = log.lastStableOffset;
+  for (let i = 0; i < 6; i++) assert.ok(produce(log, keyed(2, 1 + i, `o${i}`, "x"), 2).ok);
+  assert.ok(log.segments.length > 2);
+  assert.ok(log.segments[0].nextOffset <= lso && log.segments[1].nextOffset > lso);
+  const result = await compactLog(log, { nowMs: 0 });
+  assert.equal(result.recordsRemoved, 1); // the aborted v2 only: v1 is the latest committed k
+  const kept = decodeRecordBatches(concatSegments(log, lso));
+  assert.deepEqual(
+    kept.map((b) => [b.baseOffset, (b.attributes & 0x20) !== 0]),
+    [[0, false], [1, true], [3, true], [4, false], [5, true]],
+  );
+  assert.equal(new TextDecoder().decode(kept[0].records[0].value!), "v1");
+  assert.deepEqual(log.segments.flatMap((s) => s.txnIndex.entries).map((t) => t.lastOffset), [3]);
+  // read_committed still sees v1 and skips nothing it should keep.
+  const read = log.read(0, 1 << 20, true);
+  assert.equal(read.lastStableOffset, lso);
+  log.close();
+});
+
+function text(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+/** The bytes of every batch below `endOffset`. */
+function concatSegments(log: PartitionLog, endOffset: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const segment of log.segments) {
+    segment.forEachBatch(segment.baseOffset, (header, positionBytes) => {
+      if (header.baseOffset >= endOffset) return false;
+      parts.push(segment.readBytes(positionBytes, header.sizeBytes));
+    });
+  }
+  return concatBytes(parts);
+}
+
+Deno.test("ProducerStateManager.load() still reads version 1 snapshots (before transactions)", () => {
+  const bytes = new Uint8Array(10 + 19);
+  const view = new DataView(bytes.buffer);
+  view.setInt16(0, 1);
+  view.setInt32(6, 1);
+  view.setFloat64(10, 77);
+  view.setInt16(18, 3);
+  view.setFloat64(20, 1234);
+  view.setUint32(2, crc32c(bytes, 6));
+  const state = new ProducerStateManager();
+  state.load(bytes, "v1");
+  assert.deepEqual(state.entry(77), {
+    producerId: 77,
+    producerEpoch: 3,
+    lastTimestampMs: 1234,
+    batches: [],
+    currentTxnFirstOffset: -1,
+    currentTxnLastOffset: -1,
+    coordinatorEpoch: -1,
+  });
+  assert.equal(state.firstUnstableOffset(), undefined);
+});
+
+Deno.test("PartitionLog.read() with read_committed stops at an LSO in any segment, at any boundary", () => {
+  const log = PartitionLog.open(memoryLibc(), DIR, { segmentBytes: 300 });
+  const plain = () => encodeRecordBatch([{ key: null, value: text("v"), timestampMs: 1 }]);
+  for (let i = 0; i < 12; i++) assert.ok(log.append(plain(), { nowMs: 0 }).ok);
+  const bases = log.segments.map((s) => s.baseOffset);
+  assert.ok(bases.length >= 3);
+  // An ongoing transaction starting exactly at a segment boundary (its batch rolls).
+  const txnSizeBytes = txnBatch(1, 0).length;
+  while (log.segments[log.segments.length - 1].sizeBytes <= 300 - txnSizeBytes) {
+    assert.ok(log.append(plain(), { nowMs: 0 }).ok);
+  }
+  assert.ok(produce(log, txnBatch(1, 0), 1).ok);
+  const first = log.lastStableOffset;
+  assert.equal(log.segmentFor(first).baseOffset, first);
+  for (let i = 0; i < 6; i++) assert.ok(log.append(plain(), { nowMs: 0 }).ok);
+  for (const from of [0, bases[1], first - 1]) {
+    const read = log.read(from, 1 << 20, true);
+    assert.equal(read.nextOffset, first, `from ${from}`);
+    assert.deepEqual(read.abortedTransactions, []);
+  }
+  assert.equal(log.read(first, 1 << 20, true).slices.length, 0);
+  // Small maxBytes still returns one whole batch below the LSO (KIP-74), never past it.
+  const small = log.read(first - 1, 1, true);
+  assert.equal(small.nextOffset, first);
+  log.close();
+});
+
+Deno.test("Recovery over a transaction index that reached the disk rebuilds it without duplicates", () => {
+  const libc = memoryLibc();
+  let log = PartitionLog.open(libc, DIR, { segmentBytes: 400 });
+  for (let i = 0; i < 5; i++) {
+    assert.ok(produce(log, txnBatch(1, 2 * i, 2), 1).ok);
+    assert.ok(writeMarker(log, marker(1, i % 2 === 1)).ok);
+  }
+  const before = log.segments.map((s) => s.txnIndex.entries.slice());
+  log.flush(); // the log and the active segment's index are durable
+  libc.crash();
+  log = PartitionLog.open(libc, DIR, { segmentBytes: 400 });
+  assert.equal(log.loadStats.clean, false);
+  assert.ok(log.loadStats.replayedBatchCount > 0);
+  assert.deepEqual(log.segments.map((s) => s.txnIndex.entries), before);
+  log.close();
+});
+
+Deno.test("compactLog() drops markers after delete.retention.ms once their data is gone", async () => {
+  const log = PartitionLog.open(memoryLibc(), DIR, cleanedConfig);
+  writeCleanable(log);
+  const txnIndex = () => log.segments.flatMap((s) => s.txnIndex.entries).map((t) => t.lastOffset);
+  // Pass 1 reads (and drops) both transactions' data: the markers and the index stay.
+  await compactLog(log, { nowMs: 10 });
+  assert.deepEqual(markers(log), [[1, false], [3, false]]);
+  assert.deepEqual(txnIndex(), [3]);
+  // Pass 2 finds no data of either: the markers get their delete horizon, the entry goes.
+  const second = await compactLog(log, { nowMs: 20 });
+  assert.deepEqual(markers(log), [[1, true], [3, true]]);
+  assert.equal(second.nextHorizonMs, 1020);
+  assert.deepEqual(txnIndex(), []);
+  // Before the horizon nothing changes; after it the markers go.
+  await compactLog(log, { nowMs: 1019 });
+  assert.deepEqual(markers(log), [[1, true], [3, true]]);
+  await compactLog(log, { nowMs: 1020 });
+  assert.deepEqual(markers(log), []);
+  log.close();
+});
+
+Deno.test("The cleaner replaces a segment's txnindex before its log: a failed swap leaves no entry without its marker", async () => {
+  const libc = memoryLibc({
+    faults: [{
+      syscall: "rename",
+      pathIncludes: "00000000000000000000.log.cleaned",
+      after: 1,
+    }],
+  });
+  const log = PartitionLog.open(libc, DIR, cleanedConfig);
+  writeCleanable(log);
+  const path = log.segments[0].txnIndex.path;
+  await compactLog(log, { nowMs: 10 }); // the first swap goes through
+  assert.deepEqual(TransactionIndex.open(libc, path).entries.map((t) => t.lastOffset), [3]);
+  let failed = false;
+  try {
+    await compactLog(log, { nowMs: 20 }); // the entry goes, then the log's rename fails
+  } catch (error) {
+    failed = error instanceof IoError;
+  }
+  assert.ok(failed, "the second swap failed");
+  // On disk: the index lost the entry of a transaction without data; the old log keeps its
+  // (unstamped) ABORT marker. The opposite order would have left the entry with no marker.
+  assert.deepEqual(TransactionIndex.open(libc, path).entries, []);
+  assert.deepEqual(markers(log), [[1, false], [3, false]]);
+  log.close();
+});
+
+const cleanedConfig = {
+  segmentBytes: 300,
+  cleanupCompact: true,
+  cleanupDelete: false,
+  deleteRetentionMs: 1000,
+};
+
+/** A committed k=v1 (0, COMMIT 1) and an aborted j=w1 (2, ABORT 3), then k overwritten. */
+function writeCleanable(log: PartitionLog): void {
+  const keyed = (key: string, value: string, producer?: { id: number; sequence: number }) =>
+    encodeRecordBatch([{ key: text(key), value: text(value), timestampMs: 1 }], {
+      producerId: producer?.id ?? -1,
+      producerEpoch: producer === undefined ? -1 : 0,
+      baseSequence: producer?.sequence ?? -1,
+      isTransactional: producer !== undefined,
+    });
+  assert.ok(produce(log, keyed("k", "v1", { id: 1, sequence: 0 }), 1).ok); // 0
+  assert.ok(writeMarker(log, marker(1, true)).ok); // 1: COMMIT
+  assert.ok(produce(log, keyed("j", "w1", { id: 1, sequence: 1 }), 1).ok); // 2
+  assert.ok(writeMarker(log, marker(1, false)).ok); // 3: ABORT
+  for (let i = 0; i < 8; i++) assert.ok(log.append(keyed("k", `v${i + 2}`), { nowMs: 0 }).ok);
+}
+
+/** The markers below the active segment: offset, and whether it carries a delete horizon. */
+function markers(log: PartitionLog): [number, boolean][] {
+  return decodeRecordBatches(concatSegments(log, log.activeSegmentBaseOffset))
+    .filter((b) => (b.attributes & 0x20) !== 0)
+    .map((b) => [b.baseOffset, (b.attributes & 0x40) !== 0]);
+}

@@ -41,7 +41,12 @@ import {
   writeSnapshot,
 } from "./log_loader.ts";
 import { maxTimestampOffset, offsetForTimestamp, readLog, type ReadResult } from "./log_reads.ts";
-import { LogSegments, type SegmentFilesContext, unlinkSegmentFiles } from "./log_segments.ts";
+import {
+  type CleanedSegment,
+  LogSegments,
+  type SegmentFilesContext,
+  unlinkSegmentFiles,
+} from "./log_segments.ts";
 import type { CompletedTxn, ProducerStateManager } from "./producer_state.ts";
 import { ReadLeases } from "./_read_leases.ts";
 import { retentionBreached, type RetentionPolicy, type RetentionVerdict } from "./retention.ts";
@@ -269,14 +274,15 @@ export class PartitionLog {
       logEndOffset: this.#logEndOffset,
       highWatermark: this.highWatermark,
       maxOffset: committed ? lastStableOffset : undefined,
+      lastStableOffset,
     });
-    if (!committed || read.slices.length === 0) return { ...read, lastStableOffset };
+    if (!committed || read.slices.length === 0) return read;
     const abortedTransactions = collectAbortedTransactions(
       this.#segments.all,
       read.firstOffset,
       read.nextOffset,
     );
-    return { ...read, lastStableOffset, abortedTransactions };
+    return { ...read, abortedTransactions };
   }
 
   /** The first record with timestamp >= `timestampMs` (ListOffsets), if any. */
@@ -371,13 +377,14 @@ export class PartitionLog {
   }
 
   /**
-   * Swaps the inactive segment `old` for one holding `bytes` (whole batches with their
-   * offsets, as the cleaner wrote them), crash-safely (see `swapCleanedSegment`). Returns
+   * Swaps the inactive segment `old` for one holding `cleaned` (whole batches with their
+   * offsets, as the cleaner wrote them, and its aborted transactions if they changed),
+   * crash-safely (see `swapCleanedSegment`). Returns
    * false when `old` has left the log meanwhile. Throws IoError.
    */
-  replaceSegment(old: Segment, bytes: Uint8Array): boolean {
+  replaceSegment(old: Segment, cleaned: CleanedSegment): boolean {
     assert(!this.#closed, "The log is closed");
-    const replaced = this.#segments.replace(old, bytes, this.#files());
+    const replaced = this.#segments.replace(old, cleaned, this.#files());
     if (replaced === undefined) return false;
     this.#leases.retire(replaced);
     return true;

@@ -47,6 +47,21 @@ export interface TxnIndexSearch {
   readonly isComplete: boolean;
 }
 
+/** The file bytes of `entries` (Kafka's format). */
+export function encodeTxnIndex(entries: readonly AbortedTxn[]): Uint8Array {
+  const bytes = new Uint8Array(entries.length * TXN_INDEX_ENTRY_BYTES);
+  const view = new DataView(bytes.buffer);
+  entries.forEach((txn, i) => {
+    const p = i * TXN_INDEX_ENTRY_BYTES;
+    view.setInt16(p, TXN_INDEX_VERSION);
+    writeInt64(view, p + 2, txn.producerId);
+    writeInt64(view, p + 10, txn.firstOffset);
+    writeInt64(view, p + 18, txn.lastOffset);
+    writeInt64(view, p + 26, txn.lastStableOffset);
+  });
+  return bytes;
+}
+
 /** A file that does not hold whole, ordered entries of version 0. */
 export class TxnIndexCorruptError extends Error {
   constructor(path: string, why: string) {
@@ -115,13 +130,7 @@ export class TransactionIndex {
       last === undefined || txn.lastOffset > last.lastOffset,
       `Aborted transaction at ${txn.lastOffset} does not follow ${last?.lastOffset}`,
     );
-    const bytes = new Uint8Array(TXN_INDEX_ENTRY_BYTES);
-    const view = new DataView(bytes.buffer);
-    view.setInt16(0, TXN_INDEX_VERSION);
-    writeInt64(view, 2, txn.producerId);
-    writeInt64(view, 10, txn.firstOffset);
-    writeInt64(view, 18, txn.lastOffset);
-    writeInt64(view, 26, txn.lastStableOffset);
+    const bytes = encodeTxnIndex([txn]);
     const positionBytes = this.#entries.length * TXN_INDEX_ENTRY_BYTES;
     this.#entries.push(txn);
     this.#unsynced = true;
@@ -144,7 +153,17 @@ export class TransactionIndex {
    */
   collectAbortedTxns(fetchOffset: number, upperBoundOffset: number): TxnIndexSearch {
     const abortedTransactions: AbortedTxn[] = [];
-    for (const txn of this.#entries) {
+    // Entries are ordered by marker offset, and an entry's LSO is at most its marker's offset
+    // + 1: the ones before the first marker at or past `fetchOffset` neither overlap the range
+    // nor complete it, so the scan starts there (Kafka scans the whole file per fetch).
+    let low = 0;
+    for (let high = this.#entries.length; low < high;) {
+      const middle = (low + high) >>> 1;
+      if (this.#entries[middle].lastOffset < fetchOffset) low = middle + 1;
+      else high = middle;
+    }
+    for (let i = low; i < this.#entries.length; i++) {
+      const txn = this.#entries[i];
       if (txn.lastOffset >= fetchOffset && txn.firstOffset < upperBoundOffset) {
         abortedTransactions.push(txn);
       }

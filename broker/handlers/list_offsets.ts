@@ -2,7 +2,9 @@
  * ListOffsets (key 2): earliest (-2, and -4 "earliest local"), latest (-1),
  * max timestamp (-3), and the first offset whose timestamp is at or after a
  * given time, found through the time index. With isolation level 1
- * (read_committed, v2+) latest is the last stable offset, as in Kafka.
+ * (read_committed, v2+) latest is the last stable offset, and a timestamp
+ * lookup finds only offsets below it, as in Kafka (`Partition.
+ * fetchOffsetForTimestamp`).
  *
  * @module
  */
@@ -14,6 +16,7 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { listOffsetsApi } from "../../protocol/messages/mod.ts";
 import { LEADER_EPOCH } from "./fetch.ts";
+import type { TimestampOffset } from "../../storage/time_index.ts";
 
 type PartitionResponse = ListOffsetsResponse["topics"][number]["partitions"][number];
 
@@ -71,19 +74,21 @@ function listPartition(
   }
   const log = partition.log;
   out.leaderEpoch = LEADER_EPOCH;
+  const fetchable = (found: TimestampOffset | undefined): found is TimestampOffset =>
+    found !== undefined && (!options.committed || found.offset < log.lastStableOffset);
   if (timestampMs === LATEST_TIMESTAMP) {
     out.offset = options.committed ? log.lastStableOffset : log.logEndOffset;
   } else if (timestampMs === EARLIEST_TIMESTAMP || timestampMs === EARLIEST_LOCAL_TIMESTAMP) {
     out.offset = log.logStartOffset;
   } else if (timestampMs === MAX_TIMESTAMP) {
     const found = log.maxTimestamp();
-    if (found !== undefined) {
+    if (fetchable(found)) {
       out.offset = found.offset;
       out.timestamp = found.timestampMs;
     }
   } else if (timestampMs >= 0) {
     const found = log.offsetForTimestamp(timestampMs);
-    if (found === undefined) {
+    if (!fetchable(found)) {
       out.leaderEpoch = -1;
     } else {
       out.offset = found.offset;

@@ -60,11 +60,18 @@ export async function verifyTransactionalProduce(
   }
   const state = partition.log.producerState;
   const guard = state.startVerification(request.producerId);
-  const errorCode = await verifier.verify({
-    ...request,
-    topic: partition.topic.name,
-    partition: partition.index,
-  });
+  let errorCode: number;
+  try {
+    errorCode = await verifier.verify({
+      ...request,
+      topic: partition.topic.name,
+      partition: partition.index,
+    });
+  } catch (error) {
+    // The port never rejects; if one does, the producer retries instead of the request failing.
+    broker.logLimiter.error("txn-verify-failed", `Verification of ${name} threw: ${error}`);
+    errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  }
   if (errorCode === ErrorCode.NONE) return { ok: true, guard };
   state.dropVerification(guard);
   return {

@@ -33,8 +33,16 @@ class TestVerifier implements TxnVerifier {
   allow(producerId: number, producerEpoch: number, topic: string): void {
     this.#allowed.add(`${producerId}/${producerEpoch}/${topic}-0`);
   }
+  /** When set, the next verification signals `reached` and answers what `answer` resolves to. */
+  gate: { reached: PromiseWithResolvers<void>; answer: PromiseWithResolvers<number> } | undefined;
   verify(request: TxnVerifyRequest): Promise<number> {
     this.calls.push(request);
+    const gate = this.gate;
+    if (gate !== undefined) {
+      this.gate = undefined;
+      gate.reached.resolve();
+      return gate.answer.promise;
+    }
     const key =
       `${request.producerId}/${request.producerEpoch}/${request.topic}-${request.partition}`;
     return Promise.resolve(this.#allowed.has(key) ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE);
@@ -42,10 +50,12 @@ class TestVerifier implements TxnVerifier {
 }
 
 const encoder = new TextEncoder();
+/** Strictly increasing record timestamps, so that timestamp lookups have one answer. */
+let nextTimestampMs = Date.now();
 
 function batch(values: string[], producer?: { id: number; epoch: number; sequence: number }) {
   return encodeRecordBatch(
-    values.map((v) => ({ key: null, value: encoder.encode(v), timestampMs: Date.now() })),
+    values.map((v) => ({ key: null, value: encoder.encode(v), timestampMs: nextTimestampMs++ })),
     producer === undefined ? {} : {
       producerId: producer.id,
       producerEpoch: producer.epoch,
@@ -94,13 +104,22 @@ function fetchCommitted(
 }
 
 async function latestOffset(c: RawConnection, topic: string, isolationLevel: number) {
+  return await listOffset(c, topic, isolationLevel, -1);
+}
+
+async function listOffset(
+  c: RawConnection,
+  topic: string,
+  isolationLevel: number,
+  timestamp: number,
+) {
   const res = await c.request(listOffsetsApi, 7, {
     replicaId: -1,
     isolationLevel,
     timeoutMs: 5000,
     topics: [{
       name: topic,
-      partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 1 }],
+      partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }],
     }],
   });
   return res.topics[0].partitions[0].offset;
@@ -157,6 +176,9 @@ Deno.test("Transactional produce, markers and read_committed reads (raw, kcat, c
 
     assert.equal(await latestOffset(c, topic, 1), 1);
     assert.equal(await latestOffset(c, topic, 0), 7);
+    // A timestamp lookup finds nothing at or past the LSO for read_committed (MAX_TIMESTAMP -3).
+    assert.equal(await listOffset(c, topic, 1, -3), -1);
+    assert.ok(await listOffset(c, topic, 0, -3) >= 1);
     const early = (await fetchCommitted(c, topic, 0)).responses[0].partitions[0];
     assert.equal(early.lastStableOffset, 1);
     assert.equal(early.highWatermark, 7);
@@ -226,5 +248,46 @@ Deno.test("Transactional produces are refused without a verifier, as before tran
     // Without a transactional id the batch cannot be verified either.
     const anonymous = await produce(c, topic, batch(["a"], { ...A, sequence: 0 }), null);
     assert.equal(anonymous.errorCode, ErrorCode.INVALID_TXN_STATE);
+    // A verifier that breaks its contract (rejects) makes the producer retry, nothing more.
+    broker.txnVerifier = { verify: () => Promise.reject(new Error("coordinator bug")) };
+    const broken = await produce(c, topic, batch(["a"], { ...A, sequence: 0 }), "ta");
+    assert.equal(broken.errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+    assert.equal(broker.topics.partition(topic, 0)!.log.logEndOffset, 0);
+  });
+});
+
+Deno.test("A verification overtaken by a marker does not open a transaction (delayed produce)", async () => {
+  await withTxnBroker(async (broker, c, verifier) => {
+    const topic = topicName("txn-late");
+    assert.ok(broker.topicForUse(topic) !== undefined);
+    verifier.allow(A.id, A.epoch, topic);
+    const first = await produce(c, topic, batch(["a-0"], { ...A, sequence: 0 }), "ta");
+    assert.equal(first.errorCode, ErrorCode.NONE);
+    assert.equal(await writeTxnMarker(broker, topic, 0, marker(A, true)), ErrorCode.NONE);
+    // The next produce is verified while the coordinator, meanwhile, ends the transaction the
+    // coordinator's stale answer would vouch for.
+    const gate = {
+      reached: Promise.withResolvers<void>(),
+      answer: Promise.withResolvers<number>(),
+    };
+    verifier.gate = gate;
+    const late = produce(c, topic, batch(["a-1"], { ...A, sequence: 1 }), "ta");
+    await gate.reached.promise;
+    assert.equal(await writeTxnMarker(broker, topic, 0, marker(A, false)), ErrorCode.NONE);
+    const endOffset = broker.topics.partition(topic, 0)!.log.logEndOffset;
+    gate.answer.resolve(ErrorCode.NONE);
+    assert.equal((await late).errorCode, ErrorCode.INVALID_TXN_STATE);
+    assert.equal(broker.topics.partition(topic, 0)!.log.logEndOffset, endOffset);
+    assert.equal(broker.topics.partition(topic, 0)!.log.lastStableOffset, endOffset);
+    // A retriable coordinator answer reaches the producer as NOT_ENOUGH_REPLICAS.
+    const busy = {
+      reached: Promise.withResolvers<void>(),
+      answer: Promise.withResolvers<number>(),
+    };
+    verifier.gate = busy;
+    const retried = produce(c, topic, batch(["a-1"], { ...A, sequence: 1 }), "ta");
+    await busy.reached.promise;
+    busy.answer.resolve(ErrorCode.CONCURRENT_TRANSACTIONS);
+    assert.equal((await retried).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
   });
 });
