@@ -309,7 +309,7 @@ try {
   }
   c.close();
   const ratio = (a: number[], b: number[]) =>
-    spread(a.map((x, i) => (x / b[i]) * 1000)).median / 1000;
+    Number(spread(a.map((x, i) => (x / b[i]) * 1000)).median.toFixed(0)) / 1000;
   const summary = {
     measureMs,
     rounds,
