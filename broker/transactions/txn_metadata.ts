@@ -24,7 +24,7 @@ export class TxnMetadata {
   transactionTimeoutMs: number;
   state: TxnState;
   /** Partitions of the ongoing transaction, by topic. */
-  readonly partitions = new Map<string, Set<number>>();
+  readonly partitions: Map<string, Set<number>> = new Map();
   lastUpdateTimestampMs: number;
   startTimestampMs: number;
   /** Whether the ongoing transaction was ended by the coordinator's timeout. */
