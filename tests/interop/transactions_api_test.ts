@@ -145,6 +145,29 @@ Deno.test("transactional APIs: a transaction of offsets from InitProducerId to i
       assert.equal(added.errorCode, ErrorCode.NONE);
       assert.equal(await txnCommit(c, p.producerId, p.producerEpoch), ErrorCode.NONE);
       assert.deepEqual(await fetchOffset(c, true), [-1, ErrorCode.UNSTABLE_OFFSET_COMMIT]);
+      // v4 (KIP-890, broker to coordinator): verifyOnly answers per partition, adds nothing.
+      const offsetsPartition = t.broker.transactions.describe("tx-a")!.partitions[0].partitions[0];
+      const verified = await c.request(addPartitionsToTxnApi, 4, {
+        transactions: [{
+          ...producer,
+          verifyOnly: true,
+          topics: [
+            { name: "__consumer_offsets", partitions: [offsetsPartition] },
+            { name: TOPIC, partitions: [0] },
+          ],
+        }],
+        v3AndBelowTransactionalId: "",
+        v3AndBelowProducerId: 0,
+        v3AndBelowProducerEpoch: 0,
+        v3AndBelowTopics: [],
+      });
+      assert.deepEqual(
+        verified.resultsByTransaction[0].topicResults.map((r) =>
+          r.resultsByPartition[0].partitionErrorCode
+        ),
+        [ErrorCode.NONE, ErrorCode.INVALID_TXN_STATE],
+      );
+      assert.equal(t.broker.transactions.describe("tx-a")!.partitions.length, 1);
       assert.deepEqual(await fetchOffset(c, false), [-1, ErrorCode.NONE]);
 
       const described = await c.request(describeTransactionsApi, 0, {
