@@ -77,8 +77,12 @@ export interface BrokerCore {
   readonly fetchSessions: FetchSessionCache;
   /** Per-topic traffic of the Kafka protocol (the metrics). */
   readonly traffic: TrafficSink;
-  /** The address clients are told to connect to. */
-  advertised(): HostPort;
+  /**
+   * The address clients of listener `listenerName` are told to connect to (Kafka answers
+   * Metadata with the endpoint of the listener the request came in on); the first
+   * listener's when the name is not a listener or not given.
+   */
+  advertised(listenerName?: string): HostPort;
   nowMs(): number;
   /**
    * The topic named `name`, created with the default partition count when it
