@@ -8,7 +8,11 @@
  * certificates under Deno. Certificates come from `tls_certs.ts`.
  */
 import { Kafka, logLevel, Partitioners } from "kafkajs";
-import { Producer as PlatformaticProducer, stringSerializers } from "@platformatic/kafka";
+import {
+  Consumer as PlatformaticConsumer,
+  Producer as PlatformaticProducer,
+  stringSerializers,
+} from "@platformatic/kafka";
 import { type BrokerHandle, ListenerStartError, startBroker } from "../../mod.ts";
 import { assert, assertEquals, assertRejects } from "../../util/assert.ts";
 import { makeDataDir, run, runPython } from "./harness.ts";
@@ -55,6 +59,8 @@ async function withTlsBroker(
   }
 }
 
+/** How long a consumer may take to see what was produced before the test fails. */
+const CONSUME_WAIT_MS = 30_000;
 const SERVER_TLS = { certFile: certs.certFile, keyFile: certs.keyFile };
 const KCAT_SSL = { "security.protocol": "ssl", "ssl.ca.location": certs.caFile };
 
@@ -134,7 +140,7 @@ Deno.test("SSL: kafka-python produces and consumes", async () => {
   });
 });
 
-Deno.test("SSL: kafkajs produces with ssl {ca} and sees the SSL address in metadata", async () => {
+Deno.test("SSL: kafkajs produces and consumes with ssl {ca}, told the SSL address", async () => {
   await withTlsBroker(SERVER_TLS, async (t) => {
     const kafka = new Kafka({
       clientId: "denka-tls",
@@ -161,10 +167,38 @@ Deno.test("SSL: kafkajs produces with ssl {ca} and sees the SSL address in metad
     }
     const got = await kcatConsume(t.sslBootstrap, { topic: "tls-j", config: KCAT_SSL });
     assertEquals(got.map((m) => m.value), textMessages(50, "j").map((m) => m.value));
+    assertEquals(await kafkajsConsume(kafka, "tls-j", 50), got.map((m) => m.value));
   });
 });
 
-Deno.test("SSL: @platformatic/kafka produces with tls {ca}", async () => {
+/** Consumes `count` messages of `topic` with a kafkajs group consumer (bounded wait). */
+async function kafkajsConsume(kafka: Kafka, topic: string, count: number): Promise<string[]> {
+  const consumer = kafka.consumer({ groupId: `g-${topic}`, maxWaitTimeInMs: 100 });
+  const values: string[] = [];
+  const all = Promise.withResolvers<void>();
+  const timer = setTimeout(
+    () => all.reject(new Error(`kafkajs consumed ${values.length} of ${count}`)),
+    CONSUME_WAIT_MS,
+  );
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        values.push(message.value!.toString());
+        if (values.length === count) all.resolve();
+        return Promise.resolve();
+      },
+    });
+    await all.promise;
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+  }
+  return values;
+}
+
+Deno.test("SSL: @platformatic/kafka produces and fetches with tls {ca}", async () => {
   await withTlsBroker(SERVER_TLS, async (t) => {
     const producer = new PlatformaticProducer({
       clientId: "denka-tls",
@@ -183,6 +217,35 @@ Deno.test("SSL: @platformatic/kafka produces with tls {ca}", async () => {
     }
     const got = await kcatConsume(t.sslBootstrap, { topic: "tls-pl", config: KCAT_SSL });
     assertEquals(got.map((m) => m.value), textMessages(40, "pl").map((m) => m.value));
+    const consumer = new PlatformaticConsumer({
+      clientId: "denka-tls",
+      bootstrapBrokers: [t.sslBootstrap],
+      tls: { ca: caPem },
+      groupId: "denka-unused",
+    });
+    try {
+      const topic = (await consumer.metadata({ topics: ["tls-pl"] })).topics.get("tls-pl")!;
+      const response = await consumer.fetch({
+        node: topic.partitions[0].leader,
+        maxWaitTime: 100,
+        topics: [{
+          topicId: topic.id,
+          partitions: [{
+            partition: 0,
+            currentLeaderEpoch: -1,
+            fetchOffset: 0n,
+            lastFetchedEpoch: -1,
+            partitionMaxBytes: 1024 * 1024,
+          }],
+        }],
+      });
+      const values = response.responses[0].partitions[0].records!.flatMap((batch) =>
+        batch.records.map((r) => r.value!.toString())
+      );
+      assertEquals(values, got.map((m) => m.value));
+    } finally {
+      await consumer.close();
+    }
   });
 });
 
