@@ -192,9 +192,10 @@ function tlsMaterialFor(
   if (tls === undefined || !listeners.some((l) => usesTls(l.securityProtocol))) return undefined;
   const asksCertificates = tls.clientAuth !== "none" &&
     listeners.some((l) => l.securityProtocol === "SSL");
-  if (asksCertificates && !runtime.tlsClientAuthSupported) {
+  const unsupported = runtime.tlsClientAuthUnsupported;
+  if (asksCertificates && unsupported !== undefined) {
     throw new ListenerStartError(
-      `Option "ssl.client.auth" is "${tls.clientAuth}", but the ${runtime.name} runtime cannot ask TLS clients for certificates (Deno.listenTls has no option for it): run the broker under Bun, or set ssl.client.auth=none.`,
+      `Option "ssl.client.auth" is "${tls.clientAuth}", but ${unsupported}: run the broker under Bun, or set ssl.client.auth=none.`,
     );
   }
   try {

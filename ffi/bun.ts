@@ -282,7 +282,7 @@ export function bunRuntime(): Runtime {
   return {
     name: "bun",
     version: bun.version,
-    tlsClientAuthSupported: true,
+    tlsClientAuthUnsupported: undefined,
     listen(options, onAccept) {
       return Promise.resolve(bunListen(bun, options, onAccept));
     },

@@ -31,7 +31,7 @@ import {
 } from "./libc_symbols.ts";
 import { Errno } from "./port.ts";
 import type { HttpServer, Libc, Runtime, Socket, SocketHandlers } from "./port.ts";
-import { type AcceptedConn, denoListen } from "./deno_listener.ts";
+import { type AcceptedConn, DENO_CLIENT_AUTH_UNSUPPORTED, denoListen } from "./deno_listener.ts";
 
 type DenoSymbols = {
   [K in keyof LibcSymbols]: {
@@ -375,7 +375,7 @@ export function denoRuntime(): Runtime {
   return {
     name: "deno",
     version: Deno.version.deno,
-    tlsClientAuthSupported: false,
+    tlsClientAuthUnsupported: DENO_CLIENT_AUTH_UNSUPPORTED,
     listen(options, onAccept) {
       return Promise.resolve(
         denoListen(options, (accepted) => serveConn(accepted, onAccept), { setTcpNoDelay }),

@@ -264,7 +264,7 @@ Deno.test("Deno CLI: ssl.client.auth=required fails at start with exit code 2 an
     ], { check: false });
     assertEquals(result.code, 2);
     assert(
-      /denka: Option "ssl.client.auth" is "required", but the deno runtime cannot ask TLS clients for certificates .*run the broker under Bun/
+      /denka: Option "ssl.client.auth" is "required", but Deno's TLS listener \(Deno.listenTls\) cannot ask clients for certificates: run the broker under Bun/
         .test(result.stderrText),
       result.stderrText,
     );
