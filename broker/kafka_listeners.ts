@@ -100,6 +100,14 @@ export class KafkaListeners {
       await Promise.all(bound.map((b) => b.listener.close()));
       throw e;
     }
+    if (material !== undefined) {
+      const names = listeners.filter((l) => usesTls(l.securityProtocol)).map((l) => l.name);
+      options.logger.info(
+        `TLS on ${names.join(", ")}: certificate "${options.tls!.certFile}" valid to ${
+          certificateExpiry(material).toISOString()
+        }, ssl.client.auth ${material.clientAuth}`,
+      );
+    }
     return new KafkaListeners(bound, options.tls, options.libc, options.logger);
   }
 
