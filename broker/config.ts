@@ -9,6 +9,12 @@
 import { parseArgs } from "../util/args.ts";
 import type { LogLevel } from "../util/log.ts";
 import {
+  resolveSaslConfig,
+  SASL_OPTION_DEFS,
+  type SaslConfig,
+  SaslConfigError,
+} from "./security/sasl_config.ts";
+import {
   defaultTopicConfigs,
   TopicConfigError,
   type TopicConfigs,
@@ -84,6 +90,8 @@ export interface BrokerConfig {
   readonly connectionsPerIpMax: number;
   /** Defaults for every topic, by Kafka topic property name. */
   readonly topicDefaults: TopicConfigs;
+  /** SASL on the Kafka listeners (mechanisms, OAUTHBEARER token checks, re-authentication). */
+  readonly sasl: SaslConfig;
 }
 
 type Kind = "hostport" | "string" | "int" | "bool" | "enum";
@@ -340,6 +348,7 @@ export const optionDefs: readonly OptionDef[] = [
     kafkaKey: "max.connections.per.ip",
     doc: "open client connections from one IP address at most; more are closed at once",
   },
+  ...SASL_OPTION_DEFS,
 ];
 
 /** A setting that cannot be used, with a sentence saying why. */
@@ -518,7 +527,17 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     connectionsMax: intOption(opts, "max-connections", 0, 2147483647),
     connectionsPerIpMax: intOption(opts, "max-connections-per-ip", 0, 2147483647),
     topicDefaults,
+    sasl: saslConfig(opts),
   };
+}
+
+function saslConfig(opts: Record<string, string>): SaslConfig {
+  try {
+    return resolveSaslConfig(opts);
+  } catch (e) {
+    if (e instanceof SaslConfigError) throw new ConfigError(e.message);
+    throw e;
+  }
 }
 
 /** queued.max.request.bytes: -1 unbounded, else at least socket.request.max.bytes (Kafka's rule). */
