@@ -18,7 +18,12 @@ import { OAUTHBEARER_MECHANISM } from "./oauthbearer.ts";
 import { PLAIN_MECHANISM } from "./plain.ts";
 import type { SaslConfig } from "./sasl_config.ts";
 import { createSaslServer, unservableMechanisms } from "./sasl_mechanisms.ts";
-import { type SaslConnection, SaslSession, type SaslSessionShared } from "./sasl_session.ts";
+import {
+  type SaslConnection,
+  type SaslCounters,
+  SaslSession,
+  type SaslSessionShared,
+} from "./sasl_session.ts";
 import { SCRAM_MECHANISMS, type ScramCredentialLookup } from "./scram.ts";
 
 /** The mechanisms offered when `sasl.enabled.mechanisms` is not set (OAUTHBEARER added with a key). */
@@ -48,6 +53,12 @@ export class SaslAuthenticator implements SaslSessionShared {
   readonly enabledMechanisms: readonly string[];
   readonly connectionsMaxReauthMs: number;
   readonly throttle: LoginThrottle;
+  readonly counters: SaslCounters = {
+    logins: 0,
+    reauthentications: 0,
+    failedLogins: 0,
+    expiredSessionsClosed: 0,
+  };
   readonly #credentials: ScramCredentialLookup;
   readonly #jwtValidator: JwtValidator | undefined;
   readonly #nowMs: () => number;

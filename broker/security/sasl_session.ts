@@ -44,9 +44,21 @@ export interface SaslConnection {
   close(reason?: string): void;
 }
 
+/** Counts of what SASL sessions did (tests, the benchmark, metrics). */
+export interface SaslCounters {
+  /** Logins that succeeded, re-authentications included. */
+  logins: number;
+  /** KIP-368 re-authentications that succeeded. */
+  reauthentications: number;
+  failedLogins: number;
+  /** Connections closed because their session expired without re-authentication. */
+  expiredSessionsClosed: number;
+}
+
 /** What every session of a broker shares (see `sasl_authenticator.ts`). */
 export interface SaslSessionShared {
   readonly enabledMechanisms: readonly string[];
+  readonly counters: SaslCounters;
   /** `connections.max.reauth.ms` (0: none). */
   readonly connectionsMaxReauthMs: number;
   readonly throttle: LoginThrottle;
@@ -120,6 +132,7 @@ export class SaslSession {
     if (this.#mechanism !== undefined && this.#state !== "AUTHENTICATE") {
       const expired = this.#expiresAtMs !== undefined && this.#shared.nowMs() >= this.#expiresAtMs;
       if (expired && apiKey !== ApiKey.SaslHandshake) {
+        this.#shared.counters.expiredSessionsClosed++;
         throw new FrameError(
           `the SASL session of ${this.#connection.principal} expired and the client did not re-authenticate (connections.max.reauth.ms or the credential's lifetime)`,
         );
@@ -256,6 +269,7 @@ export class SaslSession {
   /** Records a failed login; the delay before answering it. */
   #failedLogin(step: SaslStep & { kind: "failed" }): number {
     const mechanism = this.#server!.mechanism;
+    this.#shared.counters.failedLogins++;
     this.#fail(`SASL authentication failed: ${step.reason}`);
     const address = hostOf(this.#connection.socket.remoteAddress);
     return this.#shared.throttle.failed(address, { mechanism, reason: step.reason });
@@ -264,6 +278,8 @@ export class SaslSession {
   /** A completed login: principal, mechanism and expiry set; the session's lifetime. */
   #succeeded(step: SaslStep & { kind: "complete" }): number {
     const nowMs = this.#shared.nowMs();
+    this.#shared.counters.logins++;
+    if (this.#reauthenticating) this.#shared.counters.reauthentications++;
     this.#connection.principal = `User:${step.authorizationId}`;
     this.#mechanism = this.#server!.mechanism;
     this.#server = undefined;

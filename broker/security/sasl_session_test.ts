@@ -219,6 +219,12 @@ Deno.test("SaslSession closes an expired session unless it re-authenticates as t
   assertEquals(session.expiresAtMs, clock.nowMs + 60_000);
   session.admit(ApiKey.Fetch);
   assertEquals(c.principal, "User:alice");
+  assertEquals(authenticator.counters, {
+    logins: 2,
+    reauthentications: 1,
+    failedLogins: 0,
+    expiredSessionsClosed: 1,
+  });
 
   const other = await scramLogin(session, "bob", "bob-pw");
   assertEquals(other.errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED);
