@@ -83,8 +83,12 @@ export interface BrokerCore {
   readonly scramCredentials: ScramCredentialStore;
   /** SASL on the Kafka listeners: mechanisms, the failed-login throttle, per-connection sessions. */
   readonly sasl: SaslAuthenticator;
-  /** The address clients are told to connect to. */
-  advertised(): HostPort;
+  /**
+   * The address clients of listener `listenerName` are told to connect to (Kafka answers
+   * Metadata with the endpoint of the listener the request came in on); the first
+   * listener's when the name is not a listener or not given.
+   */
+  advertised(listenerName?: string): HostPort;
   nowMs(): number;
   /**
    * The topic named `name`, created with the default partition count when it
