@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { assert, assertEquals } from "../../util/assert.ts";
+import { assert, assertEquals, assertRejects } from "../../util/assert.ts";
+import { ConfigError } from "../../broker/config.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import {
   apiVersionsApi,
@@ -195,4 +196,22 @@ Deno.test("SASL raw: after SaslHandshake v0 bare tokens log in, and a bad bare t
     });
     await stillServes(t.bootstrap);
   });
+});
+
+Deno.test("SASL broker start: an enabled mechanism it cannot serve is a config error", async () => {
+  await assertRejects(
+    () =>
+      withSaslBroker({
+        "sasl-oauthbearer-jwks-endpoint-url": "",
+        "sasl-enabled-mechanisms": "OAUTHBEARER",
+      }, () => Promise.resolve()),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message ===
+        'Option "sasl-enabled-mechanisms": OAUTHBEARER needs a JWKS file or a shared secret to check tokens.',
+  );
+  await assertRejects(
+    () => withSaslBroker({ "sasl-enabled-mechanisms": "GSSAPI" }, () => Promise.resolve()),
+    (e: unknown) => e instanceof ConfigError && /"GSSAPI" is not a SASL mechanism/.test(e.message),
+  );
 });
