@@ -357,7 +357,12 @@ export class Broker implements BrokerCore {
     });
     connection.listenerName = via.name;
     connection.securityProtocol = via.securityProtocol;
-    if (principal !== undefined) connection.principal = principal;
+    if (principal !== undefined) {
+      connection.principal = principal;
+      this.#connectionLogger.debug(
+        `Connection ${connection.id} from ${socket.remoteAddress} on listener ${via.name} authenticated by its certificate as ${principal}`,
+      );
+    }
     this.counters.connectionsAccepted++;
     this.#connections.add(connection);
     return connection;

@@ -6,12 +6,12 @@
  * A TLS certificate is bound to a `Deno.TlsListener` when it is created, and
  * Deno has no call to change it, nor (without `--unstable-net`) `reusePort`
  * to bind a second listener beside the first. A reload therefore closes the
- * listener and binds a new one on the same address in the same turn of the
- * event loop (SO_REUSEADDR lets it rebind at once); the accept loop goes on
- * with the new one, and open connections keep theirs. A client whose
- * connection was in the old listener's backlog in that instant is reset
- * and reconnects. When the new certificate is refused, the old one is bound
- * again. `Deno.listenTls` cannot ask for client certificates, so
+ * listener, waits for its pending accept to be cancelled (the port is free
+ * then), and binds a new one on the same address; the accept loop goes on
+ * with the new one, and open connections keep theirs. For that moment
+ * (well under a millisecond) a connecting client is refused and retries,
+ * as Kafka clients do. When the new certificate is refused, the old one is
+ * bound again. `Deno.listenTls` cannot ask for client certificates, so
  * `clientAuth` other than `"none"` is refused.
  *
  * @module
@@ -51,15 +51,20 @@ export function denoListen(
   const bound = { hostname: addr.hostname, port: addr.port };
   const logAcceptFailure = acceptFailureLog();
   let closed = false;
+  /** While a TLS reload swaps listeners: resolved by the accept loop once the old accept ended. */
+  let swap: { acceptEnded: PromiseWithResolvers<void>; done: Promise<void> } | undefined;
   const acceptLoop = async () => {
     for (;;) {
-      const listener = current;
       let conn: Deno.Conn;
       try {
-        conn = await listener.accept();
+        conn = await current.accept();
       } catch (error) {
         if (closed) return;
-        if (listener !== current) continue; // swapped by a TLS reload
+        if (swap !== undefined) {
+          swap.acceptEnded.resolve(); // the old listener's port is free now
+          await swap.done;
+          continue;
+        }
         // E.g. EMFILE: keep serving the open connections and try again shortly.
         logAcceptFailure(error);
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
@@ -80,28 +85,51 @@ export function denoListen(
     close() {
       if (!closed) {
         closed = true;
-        current.close();
+        closeQuietly(current);
+        swap?.acceptEnded.resolve();
       }
       // The port is released once the pending accept has been cancelled.
       return loopDone;
     },
   };
   if (tls === undefined) return handle;
+  let reloads: Promise<void> = Promise.resolve();
+  const reload = async (next: TlsServerOptions): Promise<void> => {
+    if (closed) throw new Error("The listener is closed.");
+    const done = Promise.withResolvers<void>();
+    swap = { acceptEnded: Promise.withResolvers(), done: done.promise };
+    try {
+      closeQuietly(current);
+      await swap.acceptEnded.promise;
+      if (closed) return;
+      try {
+        current = bind(bound, next);
+        tls = next;
+      } catch (error) {
+        current = bind(bound, tls); // the certificate that worked until now
+        throw error;
+      }
+    } finally {
+      swap = undefined;
+      done.resolve();
+    }
+  };
   return {
     ...handle,
     reloadTls(next: TlsServerOptions): Promise<void> {
-      if (closed) return Promise.reject(new Error("The listener is closed."));
-      current.close();
-      try {
-        current = bind(bound, next);
-      } catch (error) {
-        current = bind(bound, tls); // the certificate that worked until now
-        return Promise.reject(error);
-      }
-      tls = next;
-      return Promise.resolve();
+      const run = reloads.then(() => reload(next));
+      reloads = run.catch(() => {});
+      return run;
     },
   };
+}
+
+function closeQuietly(listener: Deno.Listener): void {
+  try {
+    listener.close();
+  } catch {
+    // Already closed (a failed swap): nothing to release.
+  }
 }
 
 /** Logs accept failures (EMFILE, ...) as one line per interval with a count, not a trace each. */
