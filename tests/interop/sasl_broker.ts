@@ -1,5 +1,5 @@
 /**
- * A broker with a SASL_PLAINTEXT listener for the SASL suites and the login
+ * A broker with a SASL listener for the SASL suites and the login
  * benchmark: users created in its data directory before it starts (as
  * `denka users add` does), an ES256 key whose public half is the
  * OAUTHBEARER JWKS file, and a way to sign tokens with the private half.
@@ -40,7 +40,7 @@ export const TEST_AUDIENCE = "denka";
 export interface SaslTestBroker {
   readonly broker: Broker;
   readonly dataDir: string;
-  /** `host:port` of the SASL_PLAINTEXT listener. */
+  /** `host:port` of the first SASL listener. */
   readonly bootstrap: string;
   /** A JWT the broker accepts unless the claims say otherwise (sub, exp, iss, aud preset). */
   token(claims?: Record<string, unknown>): Promise<string>;
@@ -71,9 +71,10 @@ export async function addScramUsers(dataDir: string, users: readonly TestUser[])
 }
 
 /**
- * Runs `fn` against a broker whose listeners are `SASL_PLAINTEXT` (named
- * first, so `bootstrap` is its address) and `PLAINTEXT`, both on free ports,
- * with `options` as extra broker options (`--name` without dashes).
+ * Runs `fn` against a broker whose listeners are `SASL_PLAINTEXT` and
+ * `PLAINTEXT`, both on free ports, with `options` as extra broker options
+ * (`--name` without dashes; `listeners` replaces the pair). `bootstrap` is
+ * the first SASL listener's address.
  */
 export async function withSaslBroker<T>(
   options: Record<string, string>,
@@ -101,7 +102,7 @@ export async function withSaslBroker<T>(
     }]);
     const broker = await Broker.start(config);
     try {
-      const sasl = broker.listeners.find((l) => l.securityProtocol === "SASL_PLAINTEXT")!;
+      const sasl = broker.listeners.find((l) => l.securityProtocol.startsWith("SASL_"))!;
       return await fn({
         broker,
         dataDir,

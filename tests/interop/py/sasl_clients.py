@@ -1,7 +1,8 @@
 """SASL logins with confluent_kafka (librdkafka 2.0) and kafka-python 2.0 (SaslHandshake v0).
 
 stdin: {"mode", "bootstrap", "topic", "mechanism", "username", "password", "count",
-        "token" (OAUTHBEARER), "seconds" (mode confluent_loop)}
+        "token" (OAUTHBEARER), "seconds" (mode confluent_loop),
+        "ca_file" (optional: SASL_SSL with this CA; SASL_PLAINTEXT without)}
 modes:
   confluent_produce  produce `count` messages, flush; {"delivered", "errors"}
   confluent_oauth    the same with OAUTHBEARER, `token` handed over by oauth_cb
@@ -18,10 +19,12 @@ from _common import run_main
 def confluent_config(spec):
     config = {
         "bootstrap.servers": spec["bootstrap"],
-        "security.protocol": "SASL_PLAINTEXT",
+        "security.protocol": "SASL_SSL" if spec.get("ca_file") else "SASL_PLAINTEXT",
         "sasl.mechanisms": spec["mechanism"],
         "message.timeout.ms": 15000,
     }
+    if spec.get("ca_file"):
+        config["ssl.ca.location"] = spec["ca_file"]
     if spec["mechanism"] == "OAUTHBEARER":
         token = spec["token"]
         config["oauth_cb"] = lambda _config_str: (token, time.time() + 60)
@@ -75,12 +78,14 @@ def kafka_python(spec):
 
     common = {
         "bootstrap_servers": spec["bootstrap"],
-        "security_protocol": "SASL_PLAINTEXT",
+        "security_protocol": "SASL_SSL" if spec.get("ca_file") else "SASL_PLAINTEXT",
         "sasl_mechanism": spec["mechanism"],
         "sasl_plain_username": spec["username"],
         "sasl_plain_password": spec["password"],
         "api_version": (2, 5, 0),
     }
+    if spec.get("ca_file"):
+        common["ssl_cafile"] = spec["ca_file"]
     producer = KafkaProducer(**common)
     for i in range(spec["count"]):
         producer.send(spec["topic"], ("m-%d" % i).encode()).get(timeout=20)
