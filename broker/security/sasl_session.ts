@@ -129,6 +129,8 @@ export class SaslSession {
    * (the connection is closed) when it may not.
    */
   admit(apiKey: number): void {
+    // A refused login or re-authentication: nothing more is served, pipelined requests included.
+    if (this.#state === "FAILED") throw new FrameError(this.#closeReason!);
     if (this.#mechanism !== undefined && this.#state !== "AUTHENTICATE") {
       const expired = this.#expiresAtMs !== undefined && this.#shared.nowMs() >= this.#expiresAtMs;
       if (expired && apiKey !== ApiKey.SaslHandshake) {

@@ -233,6 +233,8 @@ Deno.test("SaslSession closes an expired session unless it re-authenticates as t
     "Cannot change principals during re-authentication from User:alice: User:bob",
   );
   assertEquals(c.principal, "User:alice");
+  // A request pipelined behind the refused re-authentication is not served.
+  assertThrows(() => session.admit(ApiKey.Fetch), FrameError);
   session.afterResponse();
   assert(c.closedReason !== undefined);
 });
