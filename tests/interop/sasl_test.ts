@@ -183,7 +183,7 @@ Deno.test("SASL kafka-python (SaslHandshake v0, bare tokens): PLAIN, SCRAM-SHA-2
 });
 
 Deno.test("SASL kafkajs: SCRAM-SHA-512 and OAUTHBEARER round trips; a wrong password and an expired token are refused", async () => {
-  await withSaslBroker({}, async (t) => {
+  await withSaslBroker({ http: "127.0.0.1:0" }, async (t) => {
     const scram = kafkajs(t, {
       mechanism: "scram-sha-512",
       username: "bob",
@@ -224,6 +224,11 @@ Deno.test("SASL kafkajs: SCRAM-SHA-512 and OAUTHBEARER round trips; a wrong pass
     }
     assertEquals(t.broker.topics.get("kj-refused"), undefined);
     assertEquals(t.broker.sasl.counters.failedLogins, 1);
+    const http = t.broker.httpAddress!;
+    const metrics = await (await fetch(`http://${http.hostname}:${http.port}/metrics`)).text();
+    assert(metrics.includes("\ndenka_failed_authentication_total 1\n"), metrics);
+    const logins = t.broker.sasl.counters.logins;
+    assert(logins >= 2 && metrics.includes(`\ndenka_successful_authentication_total ${logins}\n`));
   });
 });
 
