@@ -43,6 +43,9 @@ import {
   type TlsReloadResult,
 } from "./kafka_listeners.ts";
 import { principalFromCertificate } from "./security/x509_principal.ts";
+import { ScramCredentialStore } from "./security/credentials.ts";
+import type { JwtValidator } from "./security/jwt.ts";
+import { loadJwtValidator, SaslAuthenticator } from "./security/sasl_authenticator.ts";
 
 /** What a refused connection's socket (already closed) reports to. */
 const REFUSED: SocketHandlers = { onData() {}, onClose() {} };
@@ -78,6 +81,8 @@ export class Broker implements BrokerCore {
   readonly quotas: ClientQuotas;
   /** Incremental fetch sessions (KIP-227), bounded by `fetchSessionCacheSlotsMax`. */
   readonly fetchSessions: FetchSessionCache;
+  readonly scramCredentials: ScramCredentialStore;
+  readonly sasl: SaslAuthenticator;
   /** Retention, compaction, producer expiry and flush.ms on timers. */
   readonly maintenance: LogMaintenance;
   readonly counters: BrokerCounters = {
@@ -120,7 +125,12 @@ export class Broker implements BrokerCore {
   readonly #connectionShared: ConnectionShared;
   #closing: Promise<void> | undefined;
 
-  private constructor(config: BrokerConfig, libc: Libc, runtime: Runtime, deps: BrokerDeps) {
+  private constructor(
+    config: BrokerConfig,
+    libc: Libc,
+    runtime: Runtime,
+    deps: BrokerDeps & { jwtValidator?: JwtValidator },
+  ) {
     this.config = config;
     this.libc = this.metrics.timedLibc(libc);
     this.#runtime = runtime;
@@ -133,6 +143,13 @@ export class Broker implements BrokerCore {
     });
     this.dynamicConfigs = DynamicBrokerConfigs.open(this.libc, config, this.logger);
     this.#nowMs = deps.nowMs ?? Date.now;
+    this.scramCredentials = ScramCredentialStore.open(this.libc, config.dataDir);
+    this.sasl = new SaslAuthenticator(config.sasl, {
+      credentials: (user, mechanism) => this.scramCredentials.get(user, mechanism),
+      jwtValidator: deps.jwtValidator,
+      log: this.logLimiter,
+      nowMs: this.#nowMs,
+    });
     this.#sendLibc = libc;
     this.#fetchPath = resolveFetchPath(config.fetchPath);
     this.#memory = new RequestMemoryPool(config.queuedRequestBytesMax, this.counters);
@@ -219,7 +236,8 @@ export class Broker implements BrokerCore {
     useNativeDecoders(loadNativeDecoders());
     const libc = deps.libc ?? await loadLibc();
     const runtime = deps.runtime ?? await loadRuntime();
-    const broker = new Broker(config, libc, runtime, deps);
+    const jwtValidator = await loadJwtValidator(config.sasl, libc);
+    const broker = new Broker(config, libc, runtime, { ...deps, jwtValidator });
     try {
       if (config.http !== undefined) {
         broker.#http = await startHttpServer(runtime, config.http, {

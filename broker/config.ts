@@ -16,6 +16,12 @@ import {
 } from "./listeners.ts";
 import { resolveTlsSettings, TlsMaterialError, type TlsSettings } from "./tls.ts";
 import {
+  resolveSaslConfig,
+  SASL_OPTION_DEFS,
+  type SaslConfig,
+  SaslConfigError,
+} from "./security/sasl_config.ts";
+import {
   defaultTopicConfigs,
   TopicConfigError,
   type TopicConfigs,
@@ -98,6 +104,8 @@ export interface BrokerConfig {
   readonly connectionsPerIpMax: number;
   /** Defaults for every topic, by Kafka topic property name. */
   readonly topicDefaults: TopicConfigs;
+  /** SASL on the Kafka listeners (mechanisms, OAUTHBEARER token checks, re-authentication). */
+  readonly sasl: SaslConfig;
 }
 
 type Kind = "hostport" | "string" | "int" | "bool" | "enum";
@@ -410,6 +418,7 @@ export const optionDefs: readonly OptionDef[] = [
     kafkaKey: "max.connections.per.ip",
     doc: "open client connections from one IP address at most; more are closed at once",
   },
+  ...SASL_OPTION_DEFS,
 ];
 
 /** The Kafka listener when neither `listen` nor `listeners` is set. */
@@ -595,6 +604,7 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     connectionsMax: intOption(opts, "max-connections", 0, 2147483647),
     connectionsPerIpMax: intOption(opts, "max-connections-per-ip", 0, 2147483647),
     topicDefaults,
+    sasl: saslConfig(opts),
   };
 }
 
@@ -613,6 +623,15 @@ function listenerOptions(opts: Record<string, string>) {
     }, DEFAULT_LISTEN);
   } catch (e) {
     if (e instanceof ListenerConfigError) throw new ConfigError(e.message);
+    throw e;
+  }
+}
+
+function saslConfig(opts: Record<string, string>): SaslConfig {
+  try {
+    return resolveSaslConfig(opts);
+  } catch (e) {
+    if (e instanceof SaslConfigError) throw new ConfigError(e.message);
     throw e;
   }
 }

@@ -20,6 +20,8 @@ import type { ProducerIds } from "./producer_ids.ts";
 import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
 import type { RequestTraffic, TrafficSink } from "./traffic.ts";
+import type { ScramCredentialStore } from "./security/credentials.ts";
+import type { SaslAuthenticator } from "./security/sasl_authenticator.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -77,6 +79,10 @@ export interface BrokerCore {
   readonly fetchSessions: FetchSessionCache;
   /** Per-topic traffic of the Kafka protocol (the metrics). */
   readonly traffic: TrafficSink;
+  /** SCRAM credentials of every user (`<dataDir>/denka-scram-credentials.json`). */
+  readonly scramCredentials: ScramCredentialStore;
+  /** SASL on the Kafka listeners: mechanisms, the failed-login throttle, per-connection sessions. */
+  readonly sasl: SaslAuthenticator;
   /**
    * The address clients of listener `listenerName` are told to connect to (Kafka answers
    * Metadata with the endpoint of the listener the request came in on); the first
