@@ -22,6 +22,8 @@ import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
 import type { RequestTraffic, TrafficSink } from "./traffic.ts";
 import type { TxnVerifier } from "./transactions/verifier.ts";
+import type { ScramCredentialStore } from "./security/credentials.ts";
+import type { SaslAuthenticator } from "./security/sasl_authenticator.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -86,8 +88,16 @@ export interface BrokerCore {
    * undefined: transactional batches are refused.
    */
   txnVerifier: TxnVerifier | undefined;
-  /** The address clients are told to connect to. */
-  advertised(): HostPort;
+  /** SCRAM credentials of every user (`<dataDir>/denka-scram-credentials.json`). */
+  readonly scramCredentials: ScramCredentialStore;
+  /** SASL on the Kafka listeners: mechanisms, the failed-login throttle, per-connection sessions. */
+  readonly sasl: SaslAuthenticator;
+  /**
+   * The address clients of listener `listenerName` are told to connect to (Kafka answers
+   * Metadata with the endpoint of the listener the request came in on); the first
+   * listener's when the name is not a listener or not given.
+   */
+  advertised(listenerName?: string): HostPort;
   nowMs(): number;
   /**
    * The topic named `name`, created with the default partition count when it

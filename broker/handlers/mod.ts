@@ -40,6 +40,8 @@ import { txnOffsetCommitHandler } from "./txn_offset_commit.ts";
 import { writeTxnMarkersHandler } from "./write_txn_markers.ts";
 import { describeTransactionsHandler } from "./describe_transactions.ts";
 import { listTransactionsHandler } from "./list_transactions.ts";
+import { saslHandshakeHandler } from "./sasl_handshake.ts";
+import { saslAuthenticateHandler } from "./sasl_authenticate.ts";
 
 /** Handlers other than ApiVersions (which the router builds over this list). */
 export const apiHandlers: readonly ApiHandler[] = [
@@ -79,4 +81,6 @@ export const apiHandlers: readonly ApiHandler[] = [
   writeTxnMarkersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
 ];
