@@ -15,7 +15,8 @@
  * A warm-up round is discarded; then `--rounds` rounds run each workload,
  * alternating which of each pair goes first, and the report gives the
  * median (min-max) over rounds. `deno run --allow-all bench/transactions.ts
- * [--seconds N] [--rounds N]` prints a JSON summary and a markdown table.
+ * [--seconds N] [--rounds N] [--out DIR]` writes `<out>/<date>-transactions.json`
+ * and `.md` (default `bench/results/`) and prints the table.
  *
  * @module
  */
@@ -36,7 +37,8 @@ import {
 } from "../protocol/messages/mod.ts";
 import { BatchField, RecordBatchView, writeInt64 } from "../protocol/record_batch.ts";
 import { encodeRecordBatch } from "../protocol/records.ts";
-import { BrokerProcess } from "./broker_proc.ts";
+import { join } from "node:path";
+import { BrokerProcess, PROJECT_ROOT } from "./broker_proc.ts";
 import { BenchConnection } from "./kafka_client.ts";
 
 const PARTITIONS = 4;
@@ -48,7 +50,11 @@ const CONSUME_PASSES = 1;
 
 const { values: flags } = parseArgs({
   args: Deno.args,
-  options: { seconds: { type: "string", default: "3" }, rounds: { type: "string", default: "3" } },
+  options: {
+    seconds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "3" },
+    out: { type: "string", default: join(PROJECT_ROOT, "bench/results") },
+  },
 });
 const measureMs = Number(flags.seconds) * 1000;
 const rounds = Number(flags.rounds);
@@ -254,6 +260,7 @@ function spread(xs: number[]): { median: number; min: number; max: number } {
 
 const text = (x: { median: number; min: number; max: number }) => `${x.median} (${x.min}–${x.max})`;
 
+const startedAt = new Date();
 const dataDir = await Deno.makeTempDir({ prefix: "denka-bench-txn-" });
 const broker = await BrokerProcess.start(
   { runtime: "deno", writer: "pwrite", fetchPath: "sendfile" },
@@ -325,16 +332,36 @@ try {
     consumeReadCommittedMBps: spread(results.committed),
     readCommittedOverUncommitted: ratio(results.committed, results.uncommitted),
   };
-  console.log(JSON.stringify(summary, null, 2));
-  console.log(`
-| workload (median (min–max) over ${rounds} rounds) | MB/s |
+  const markdown = `# Transactions (${startedAt.toISOString()})
+
+deno/pwrite/sendfile broker, default flush mode; one producer, one request in flight, each
+request a ${RECORDS_PER_BATCH}-record batch of ${RECORD_VALUE_BYTES}-byte records to each of
+${PARTITIONS} partitions; ${measureMs / 1000} s per workload, ${rounds} measured round(s) after a
+warm-up, median (min–max).
+
+| workload | MB/s |
 | --- | --- |
 | produce, idempotent | ${text(summary.produceIdempotentMBps)} |
 | produce, transactional, commit every ${COMMIT_INTERVAL_MS} ms | ${
     text(summary.produceTransactionalMBps)
   } |
+| (the same, inside transactions only) | ${text(summary.produceTransactionalInsideTxnMBps)} |
 | consume, read_uncommitted | ${text(summary.consumeReadUncommittedMBps)} |
-| consume, read_committed | ${text(summary.consumeReadCommittedMBps)} |`);
+| consume, read_committed | ${text(summary.consumeReadCommittedMBps)} |
+
+Transactional / idempotent produce: ${summary.transactionalOverIdempotent}; read_committed /
+read_uncommitted: ${summary.readCommittedOverUncommitted}; ${summary.commitsPerSec} commits/s,
+EndTxn p50 ${text(summary.endTxnP50Ms)} ms, ${summary.concurrentTransactionsRetries}
+CONCURRENT_TRANSACTIONS retries.
+`;
+  const stamp = startedAt.toISOString().replace(/:/g, "-").slice(0, 19);
+  await Deno.mkdir(flags.out!, { recursive: true });
+  await Deno.writeTextFile(
+    join(flags.out!, `${stamp}-transactions.json`),
+    JSON.stringify({ flags, summary }, null, 1),
+  );
+  await Deno.writeTextFile(join(flags.out!, `${stamp}-transactions.md`), markdown);
+  console.log(markdown);
 } finally {
   await broker.stop();
   await Deno.remove(dataDir, { recursive: true });
