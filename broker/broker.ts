@@ -36,6 +36,8 @@ import { BrokerMetrics } from "./metrics/broker_metrics.ts";
 import type { TrafficSink } from "./traffic.ts";
 import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
+import { AclStore } from "./security/acl_store.ts";
+import { ScramCredentialStore } from "./security/credentials.ts";
 
 /** What a refused connection's socket (already closed) reports to. */
 const REFUSED: SocketHandlers = { onData() {}, onClose() {} };
@@ -73,6 +75,10 @@ export class Broker implements BrokerCore {
   readonly fetchSessions: FetchSessionCache;
   /** Retention, compaction, producer expiry and flush.ms on timers. */
   readonly maintenance: LogMaintenance;
+  /** The ACLs (`denka-acls.json`), opened when `authorizer.class.name` is set. */
+  readonly acls: AclStore | undefined;
+  /** SCRAM credentials (`denka-scram-credentials.json`). */
+  readonly scramCredentials: ScramCredentialStore;
   readonly counters: BrokerCounters = {
     sendfileBytes: 0,
     copyBytes: 0,
@@ -156,6 +162,15 @@ export class Broker implements BrokerCore {
     });
     this.producerIds = new ProducerIds(this.libc, config.dataDir);
     try {
+      this.acls = config.authorizer === undefined ? undefined : AclStore.open(
+        this.libc,
+        config.dataDir,
+        {
+          superUsers: config.superUsers,
+          allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+        },
+      );
+      this.scramCredentials = ScramCredentialStore.open(this.libc, config.dataDir);
       this.quotas = new ClientQuotas(ClientQuotaStore.open(this.libc, config.dataDir), {
         producerBytesPerSec: config.quotaProducerBytesPerSec,
         consumerBytesPerSec: config.quotaConsumerBytesPerSec,

@@ -84,6 +84,12 @@ export interface BrokerConfig {
   readonly connectionsPerIpMax: number;
   /** Defaults for every topic, by Kafka topic property name. */
   readonly topicDefaults: TopicConfigs;
+  /** Kafka's authorizer.class.name: `"acl"` checks every request against ACLs; undefined: all allowed. */
+  readonly authorizer: "acl" | undefined;
+  /** Kafka's super.users: principals (`User:NAME`) the authorizer allows everything. */
+  readonly superUsers: readonly string[];
+  /** Kafka's allow.everyone.if.no.acl.found: a resource without ACLs is open to all. */
+  readonly allowEveryoneIfNoAclFound: boolean;
 }
 
 type Kind = "hostport" | "string" | "int" | "bool" | "enum";
@@ -340,6 +346,33 @@ export const optionDefs: readonly OptionDef[] = [
     kafkaKey: "max.connections.per.ip",
     doc: "open client connections from one IP address at most; more are closed at once",
   },
+  {
+    name: "authorizer",
+    kind: "string",
+    kafkaKey: "authorizer.class.name",
+    doc:
+      "check every request against ACLs: acl (or Kafka's kafka.security.authorizer.AclAuthorizer or org.apache.kafka.metadata.authorizer.StandardAuthorizer); default none, everything allowed",
+  },
+  {
+    name: "super-users",
+    kind: "string",
+    kafkaKey: "super.users",
+    doc: "principals the authorizer allows everything, e.g. User:admin;User:ops",
+  },
+  {
+    name: "allow-everyone-if-no-acl-found",
+    kind: "bool",
+    defaultValue: "false",
+    kafkaKey: "allow.everyone.if.no.acl.found",
+    doc: "with an authorizer, allow everyone on a resource that has no ACL",
+  },
+];
+
+/** The values `authorizer.class.name` accepts for the ACL authorizer. */
+const ACL_AUTHORIZER_NAMES: readonly string[] = [
+  "acl",
+  "kafka.security.authorizer.AclAuthorizer",
+  "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
 ];
 
 /** A setting that cannot be used, with a sentence saying why. */
@@ -518,7 +551,30 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     connectionsMax: intOption(opts, "max-connections", 0, 2147483647),
     connectionsPerIpMax: intOption(opts, "max-connections-per-ip", 0, 2147483647),
     topicDefaults,
+    authorizer: authorizerOption(opts),
+    superUsers: superUsersOption(opts),
+    allowEveryoneIfNoAclFound: boolOption(opts, "allow-everyone-if-no-acl-found"),
   };
+}
+
+/** authorizer.class.name: empty for none, else one of {@linkcode ACL_AUTHORIZER_NAMES}. */
+function authorizerOption(opts: Record<string, string>): "acl" | undefined {
+  const raw = opts["authorizer"]?.trim() ?? "";
+  if (raw === "") return undefined;
+  if (ACL_AUTHORIZER_NAMES.includes(raw)) return "acl";
+  throw new ConfigError(
+    `Option "authorizer" must be one of ${ACL_AUTHORIZER_NAMES.join(", ")}, got "${raw}".`,
+  );
+}
+
+/** super.users: `User:a;User:b`, each a principal TYPE:NAME. */
+function superUsersOption(opts: Record<string, string>): string[] {
+  const users = (opts["super-users"] ?? "").split(";").map((s) => s.trim()).filter((s) => s !== "");
+  const bad = users.find((u) => u.indexOf(":") <= 0);
+  if (bad !== undefined) {
+    throw new ConfigError(`Option "super-users" wants principals like User:NAME, got "${bad}".`);
+  }
+  return users;
 }
 
 /** queued.max.request.bytes: -1 unbounded, else at least socket.request.max.bytes (Kafka's rule). */

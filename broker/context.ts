@@ -20,6 +20,8 @@ import type { ProducerIds } from "./producer_ids.ts";
 import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
 import type { RequestTraffic, TrafficSink } from "./traffic.ts";
+import type { AclStore } from "./security/acl_store.ts";
+import type { ScramCredentialStore } from "./security/credentials.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -77,6 +79,10 @@ export interface BrokerCore {
   readonly fetchSessions: FetchSessionCache;
   /** Per-topic traffic of the Kafka protocol (the metrics). */
   readonly traffic: TrafficSink;
+  /** The ACLs every request is checked against; undefined when no authorizer is configured. */
+  readonly acls: AclStore | undefined;
+  /** SCRAM credentials (SASL logins, DescribeUserScramCredentials, AlterUserScramCredentials). */
+  readonly scramCredentials: ScramCredentialStore;
   /** The address clients are told to connect to. */
   advertised(): HostPort;
   nowMs(): number;

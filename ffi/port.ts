@@ -172,8 +172,11 @@ export interface Libc {
   exists(path: string): boolean;
   /** Reads a whole small file (metadata, checkpoints), or throws IoError(ENOENT). */
   readFile(path: string): Uint8Array;
-  /** Writes a small file atomically: write to `path + ".tmp"`, fdatasync, rename. */
-  writeFileAtomic(path: string, bytes: Uint8Array): void;
+  /**
+   * Writes a small file atomically: write to `path + ".tmp"`, fdatasync, rename.
+   * `mode` is the new file's permission bits (default 0o644; 0o600 for secrets).
+   */
+  writeFileAtomic(path: string, bytes: Uint8Array, mode?: number): void;
 }
 
 /** An accepted TCP connection, push-style: the runtime calls the handlers given at listen. */
