@@ -37,6 +37,11 @@ import { addPartitionsToTxnHandler } from "./add_partitions_to_txn.ts";
 import { addOffsetsToTxnHandler } from "./add_offsets_to_txn.ts";
 import { endTxnHandler } from "./end_txn.ts";
 import { txnOffsetCommitHandler } from "./txn_offset_commit.ts";
+import { describeAclsHandler } from "./describe_acls.ts";
+import { createAclsHandler } from "./create_acls.ts";
+import { deleteAclsHandler } from "./delete_acls.ts";
+import { describeUserScramCredentialsHandler } from "./describe_user_scram_credentials.ts";
+import { alterUserScramCredentialsHandler } from "./alter_user_scram_credentials.ts";
 
 /** Handlers other than ApiVersions (which the router builds over this list). */
 export const apiHandlers: readonly ApiHandler[] = [
@@ -73,4 +78,9 @@ export const apiHandlers: readonly ApiHandler[] = [
   addOffsetsToTxnHandler,
   endTxnHandler,
   txnOffsetCommitHandler,
+  describeAclsHandler,
+  createAclsHandler,
+  deleteAclsHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
 ];
