@@ -8,12 +8,18 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { ListGroupsRequest, ListGroupsResponse } from "../../protocol/messages/list_groups.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { listGroupsApi } from "../../protocol/messages/mod.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeCluster, authorizeGroup } from "../security/authorize.ts";
 
 export const listGroupsHandler: ApiHandler = defineHandler(listGroupsApi, {
   minVersion: 0,
   maxVersion: 5,
   handle(ctx: RequestContext, request: ListGroupsRequest): ListGroupsResponse {
-    const groups = ctx.broker.groups.list(request.statesFilter, request.typesFilter);
+    const listed = ctx.broker.groups.list(request.statesFilter, request.typesFilter);
+    // DESCRIBE on the CLUSTER lists every group; else only the groups the principal may describe.
+    const groups = authorizeCluster(ctx, AclOperation.DESCRIBE)
+      ? listed
+      : listed.filter((g) => authorizeGroup(ctx, AclOperation.DESCRIBE, g.groupId));
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,

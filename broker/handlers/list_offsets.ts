@@ -13,6 +13,8 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { listOffsetsApi } from "../../protocol/messages/mod.ts";
 import { LEADER_EPOCH } from "./fetch.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeTopic } from "../security/authorize.ts";
 
 type PartitionResponse = ListOffsetsResponse["topics"][number]["partitions"][number];
 
@@ -31,7 +33,9 @@ export const listOffsetsHandler: ApiHandler = defineHandler(listOffsetsApi, {
       topics: request.topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) =>
-          listPartition(ctx, t.name, p.partitionIndex, p.timestamp, p.currentLeaderEpoch)
+          listPartition(ctx, t.name, p.partitionIndex, p.timestamp, p.currentLeaderEpoch, {
+            describeAllowed: authorizeTopic(ctx, AclOperation.DESCRIBE, t.name),
+          })
         ),
       })),
     };
@@ -44,6 +48,7 @@ function listPartition(
   partitionIndex: number,
   timestampMs: number,
   currentLeaderEpoch: number,
+  options: { describeAllowed: boolean },
 ): PartitionResponse {
   const out: PartitionResponse = {
     partitionIndex,
@@ -53,6 +58,10 @@ function listPartition(
     offset: -1,
     leaderEpoch: -1,
   };
+  if (!options.describeAllowed) {
+    out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+    return out;
+  }
   const partition = ctx.broker.topics.partition(topic, partitionIndex);
   if (partition === undefined) {
     out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;

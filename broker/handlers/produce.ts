@@ -19,6 +19,8 @@ import type { DecodedRecords } from "../../protocol/primitives.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { produceApi } from "../../protocol/messages/mod.ts";
 import { produceToPartition } from "../produce_path.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeTopic, authorizeTransactionalId } from "../security/authorize.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
 
@@ -38,12 +40,16 @@ export const produceHandler: ApiHandler = defineHandler(produceApi, {
     const acks = request.acks;
     const flushes: Promise<void>[] = [];
     let anyError = false;
+    const transactionalAllowed = request.transactionalId === null ||
+      authorizeTransactionalId(ctx, request.transactionalId);
     const responses = request.topicData.map((topicData) => ({
       name: topicData.name,
       partitionResponses: topicData.partitionData.map((p): PartitionResponse => {
         const result = producePartition(ctx, topicData.name, p.index, p.records, {
           acks,
           transactional: request.transactionalId !== null,
+          transactionalAllowed,
+          writeAllowed: authorizeTopic(ctx, AclOperation.WRITE, topicData.name),
           flushes,
         });
         if (result.errorCode !== ErrorCode.NONE) anyError = true;
@@ -75,7 +81,14 @@ function producePartition(
   topicName: string,
   index: number,
   records: Uint8Array | null,
-  options: { acks: number; transactional: boolean; flushes: Promise<void>[] },
+  options: {
+    acks: number;
+    transactional: boolean;
+    /** WRITE on the transactional id, and on the topic (Kafka checks both before the topic exists). */
+    transactionalAllowed: boolean;
+    writeAllowed: boolean;
+    flushes: Promise<void>[];
+  },
 ): PartitionResponse {
   const response: PartitionResponse = {
     index,
@@ -102,6 +115,8 @@ function producePartition(
   if (acks !== 0 && acks !== 1 && acks !== -1) {
     return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${acks}.`);
   }
+  if (!options.transactionalAllowed) return fail(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  if (!options.writeAllowed) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
   if (options.transactional) {
     return fail(
       ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,

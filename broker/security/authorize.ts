@@ -22,6 +22,12 @@ import {
   WILDCARD_PRINCIPAL,
 } from "./acl.ts";
 import type { AclStore } from "./acl_store.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import {
+  RESOURCE_BROKER,
+  RESOURCE_BROKER_LOGGER,
+  RESOURCE_TOPIC,
+} from "../handlers/_config_resources.ts";
 
 /** What a check needs of a request: the broker's ACLs and who is asking from where. */
 export interface AuthorizationContext {
@@ -126,32 +132,75 @@ export function authorizeGroup(
 }
 
 /**
- * The names among `names` the principal may not perform `operation` on (a
- * topic or group), or `undefined` when it may on all of them: the caller's
- * fast path (no authorizer, or nothing refused) is one comparison.
+ * The names of `items` (topics or groups) the principal may not perform
+ * `operation` on, or `undefined` when it may on all of them: with no
+ * authorizer the items are not even looked at, and a caller's fast path is
+ * one comparison. Empty names (an unknown topic id) are skipped.
  */
-export function refusedNames(
+export function refusedNames<T>(
   ctx: AuthorizationContext,
   operation: number,
   resourceType: number,
-  names: Iterable<string>,
+  items: Iterable<T>,
+  nameOf: (item: T) => string,
 ): ReadonlySet<string> | undefined {
   if (ctx.broker.acls === undefined) return undefined;
   let refused: Set<string> | undefined;
-  for (const name of names) {
-    if (refused?.has(name) || authorize(ctx, operation, resourceType, name)) continue;
+  for (const item of items) {
+    const name = nameOf(item);
+    if (name === "" || refused?.has(name) || authorize(ctx, operation, resourceType, name)) {
+      continue;
+    }
     (refused ??= new Set()).add(name);
   }
   return refused;
 }
 
-/** The topics among `names` the principal may not perform `operation` on (see {@linkcode refusedNames}). */
-export function refusedTopics(
+/** The topics of `items` the principal may not perform `operation` on (see {@linkcode refusedNames}). */
+export function refusedTopics<T>(
   ctx: AuthorizationContext,
   operation: number,
-  names: Iterable<string>,
+  items: Iterable<T>,
+  nameOf: (item: T) => string,
 ): ReadonlySet<string> | undefined {
-  return refusedNames(ctx, operation, ResourceType.TOPIC, names);
+  return refusedNames(ctx, operation, ResourceType.TOPIC, items, nameOf);
+}
+
+/**
+ * The topics a Fetch may not read: a consumer needs READ on each topic; a
+ * follower (`replicaId` >= 0) needs CLUSTER_ACTION on the CLUSTER, and
+ * without it is refused every topic, as Kafka does.
+ */
+export function refusedFetchTopics<T>(
+  ctx: AuthorizationContext,
+  replicaId: number,
+  targets: Iterable<T>,
+  nameOf: (target: T) => string,
+): ReadonlySet<string> | undefined {
+  if (ctx.broker.acls === undefined) return undefined;
+  if (replicaId < 0) return refusedTopics(ctx, AclOperation.READ, targets, nameOf);
+  if (authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)) return undefined;
+  return new Set([...targets].map(nameOf).filter((name) => name !== ""));
+}
+
+/**
+ * Results in request order when the refused items were left out of the
+ * work: each refused item answers `refusedResult(item)`, the others take the
+ * next of `allowedResults` (the work's answers for the allowed items, in
+ * order).
+ */
+export function mergeRefused<T, R>(
+  items: readonly T[],
+  refused: ReadonlySet<string> | undefined,
+  nameOf: (item: T) => string,
+  allowedResults: readonly R[],
+  refusedResult: (item: T) => R,
+): R[] {
+  if (refused === undefined) return [...allowedResults];
+  let next = 0;
+  return items.map((item) =>
+    refused.has(nameOf(item)) ? refusedResult(item) : allowedResults[next++]
+  );
 }
 
 /**
@@ -251,4 +300,51 @@ export function authorizedOperations(
     if (authorize(ctx, operation, resourceType, name)) bits |= 1 << operation;
   }
   return bits;
+}
+
+/**
+ * Why a config resource may not be described or altered (`operation`
+ * DESCRIBE_CONFIGS or ALTER_CONFIGS): on the topic for a TOPIC resource, on
+ * the CLUSTER for BROKER and BROKER_LOGGER ones, as Kafka checks; `undefined`
+ * when allowed (or another resource type, which its handler refuses).
+ */
+export function configResourceRefusal(
+  ctx: AuthorizationContext,
+  operation: number,
+  resource: { readonly resourceType: number; readonly resourceName: string },
+): { errorCode: number; errorMessage: string } | undefined {
+  const type = resource.resourceType;
+  if (type === RESOURCE_TOPIC) {
+    if (authorizeTopic(ctx, operation, resource.resourceName)) return undefined;
+    return {
+      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      errorMessage: AuthorizationMessage.TOPIC,
+    };
+  }
+  if (type !== RESOURCE_BROKER && type !== RESOURCE_BROKER_LOGGER) return undefined;
+  if (authorizeCluster(ctx, operation)) return undefined;
+  return {
+    errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+    errorMessage: AuthorizationMessage.CLUSTER,
+  };
+}
+
+/**
+ * The error a transactional request answers before doing anything, as Kafka
+ * checks: WRITE on its transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
+ * then READ on its group when it has one (AddOffsetsToTxn, TxnOffsetCommit:
+ * GROUP_AUTHORIZATION_FAILED); NONE when both are allowed.
+ */
+export function transactionalRequestRefusal(
+  ctx: AuthorizationContext,
+  transactionalId: string,
+  groupId?: string,
+): number {
+  if (!authorizeTransactionalId(ctx, transactionalId)) {
+    return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  }
+  if (groupId !== undefined && !authorizeGroup(ctx, AclOperation.READ, groupId)) {
+    return ErrorCode.GROUP_AUTHORIZATION_FAILED;
+  }
+  return ErrorCode.NONE;
 }
