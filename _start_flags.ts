@@ -22,6 +22,11 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
   if (options.writer !== undefined) flags["writer"] = options.writer;
   if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
   if (options.flush !== undefined) flags["flush"] = options.flush;
+  if (options.authorizer !== undefined) flags["authorizer"] = options.authorizer;
+  if (options.superUsers !== undefined) flags["super-users"] = options.superUsers.join(";");
+  if (options.allowEveryoneIfNoAclFound !== undefined) {
+    flags["allow-everyone-if-no-acl-found"] = String(options.allowEveryoneIfNoAclFound);
+  }
   flags["http"] = options.http
     ? `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`
     : "off";

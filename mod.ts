@@ -95,6 +95,15 @@ export interface StartBrokerOptions {
   maxConnections?: number;
   /** Open client connections per IP address at most (Kafka's max.connections.per.ip). Default unlimited. */
   maxConnectionsPerIp?: number;
+  /**
+   * Check every request against ACLs (Kafka's authorizer.class.name); `"acl"` is the
+   * only authorizer. Default none: everything is allowed.
+   */
+  authorizer?: "acl";
+  /** Principals the authorizer allows everything (Kafka's super.users), e.g. `["User:admin"]`. */
+  superUsers?: readonly string[];
+  /** With an authorizer, a resource without ACLs is open to all (Kafka's allow.everyone.if.no.acl.found). Default false. */
+  allowEveryoneIfNoAclFound?: boolean;
   /** Ports to run on (tests may inject the in-memory libc). Default: the runtime's. */
   libc?: Libc;
   runtime?: Runtime;
