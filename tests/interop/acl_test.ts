@@ -101,9 +101,12 @@ async function produce(
   clientId: string,
   topic: string,
   values: string[],
+  options: { idempotent?: boolean } = {},
 ): Promise<void> {
   const producer = kafka(broker, clientId).producer({
     createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: options.idempotent ?? false,
+    maxInFlightRequests: options.idempotent ? 1 : undefined,
   });
   await producer.connect();
   try {
@@ -341,7 +344,8 @@ Deno.test("ACLs: DENY beats ALLOW, a super user does anything, the anonymous see
         ],
       });
     });
-    await produce(broker, "bob-client", "payments", ["p1"]);
+    // Idempotent: InitProducerId passes on WRITE to some topic (no IDEMPOTENT_WRITE ACL).
+    await produce(broker, "bob-client", "payments", ["p1"], { idempotent: true });
     await rejectsWith(
       "bob's produce to orders-b",
       "TOPIC_AUTHORIZATION_FAILED",
