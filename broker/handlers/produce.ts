@@ -20,7 +20,7 @@ import { type ApiHandler, defineHandler, type RequestContext } from "../context.
 import { produceApi } from "../../protocol/messages/mod.ts";
 import { produceToPartition } from "../produce_path.ts";
 import { AclOperation } from "../security/acl.ts";
-import { authorizeTopic, authorizeTransactionalId } from "../security/authorize.ts";
+import { authorizeTransactionalId, refusedTopics } from "../security/authorize.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
 
@@ -42,6 +42,7 @@ export const produceHandler: ApiHandler = defineHandler(produceApi, {
     let anyError = false;
     const transactionalAllowed = request.transactionalId === null ||
       authorizeTransactionalId(ctx, request.transactionalId);
+    const refused = refusedTopics(ctx, AclOperation.WRITE, request.topicData, (t) => t.name);
     const responses = request.topicData.map((topicData) => ({
       name: topicData.name,
       partitionResponses: topicData.partitionData.map((p): PartitionResponse => {
@@ -49,7 +50,7 @@ export const produceHandler: ApiHandler = defineHandler(produceApi, {
           acks,
           transactional: request.transactionalId !== null,
           transactionalAllowed,
-          writeAllowed: authorizeTopic(ctx, AclOperation.WRITE, topicData.name),
+          writeAllowed: refused === undefined || !refused.has(topicData.name),
           flushes,
         });
         if (result.errorCode !== ErrorCode.NONE) anyError = true;
