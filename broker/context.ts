@@ -22,6 +22,7 @@ import type { Topic, TopicRegistry } from "./topics.ts";
 import type { RequestTraffic, TrafficSink } from "./traffic.ts";
 import type { AclStore } from "./security/acl_store.ts";
 import type { ScramCredentialStore } from "./security/credentials.ts";
+import type { SaslAuthenticator } from "./security/sasl_authenticator.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -81,10 +82,16 @@ export interface BrokerCore {
   readonly traffic: TrafficSink;
   /** The ACLs every request is checked against; undefined when no authorizer is configured. */
   readonly acls: AclStore | undefined;
-  /** SCRAM credentials (SASL logins, DescribeUserScramCredentials, AlterUserScramCredentials). */
+  /** SCRAM credentials of every user (`<dataDir>/denka-scram-credentials.json`). */
   readonly scramCredentials: ScramCredentialStore;
-  /** The address clients are told to connect to. */
-  advertised(): HostPort;
+  /** SASL on the Kafka listeners: mechanisms, the failed-login throttle, per-connection sessions. */
+  readonly sasl: SaslAuthenticator;
+  /**
+   * The address clients of listener `listenerName` are told to connect to (Kafka answers
+   * Metadata with the endpoint of the listener the request came in on); the first
+   * listener's when the name is not a listener or not given.
+   */
+  advertised(listenerName?: string): HostPort;
   nowMs(): number;
   /**
    * The topic named `name`, created with the default partition count when it

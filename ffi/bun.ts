@@ -1,6 +1,6 @@
 /**
  * The Bun binding of the ports: {@linkcode bunLibc} over `bun:ffi` and
- * {@linkcode bunRuntime} over `Bun.listen` (and `Bun.serve` for HTTP).
+ * {@linkcode bunRuntime} over `Bun.listen` (TCP and TLS; `Bun.serve` for HTTP).
  *
  * `bun:ffi` and `Bun` are typed locally (only what is used here), so this
  * file type-checks under `deno check` without Bun's type package. Only Bun
@@ -38,6 +38,7 @@ import type {
   Runtime,
   Socket,
   SocketHandlers,
+  TlsServerOptions,
 } from "./port.ts";
 
 /** A `bun:ffi` pointer: a plain number (MAP_FAILED comes back as a BigInt). */
@@ -133,6 +134,19 @@ interface BunTcpSocket {
   /** Stops polling the socket for reading (Bun 1.4: in the TCP socket type, undocumented). */
   pause(): void;
   resume(): void;
+  /** TLS: the peer's certificate chains to the CA (false without a certificate). */
+  readonly authorized?: boolean;
+  /** TLS: the peer's certificate, `undefined` when it sent none. */
+  getPeerX509Certificate?(): { readonly raw: Uint8Array } | undefined;
+}
+
+/** Bun's TLS options of a listener (the part used here). */
+interface BunTlsOptions {
+  cert: string;
+  key: string;
+  ca?: string;
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
 }
 
 interface BunServer {
@@ -161,6 +175,7 @@ interface BunGlobal {
   listen(options: {
     hostname: string;
     port: number;
+    tls?: BunTlsOptions;
     socket: {
       open(s: BunTcpSocket): void;
       data(s: BunTcpSocket, chunk: Uint8Array): void;
@@ -185,17 +200,21 @@ const closedError = () => new Error("Socket is closed");
  * rest waits in a queue that the `drain` handler resumes.
  */
 class BunSocket implements Socket {
+  /** The OS fd for sendfile; `undefined` over TLS (sendfile cannot encrypt). */
   readonly fd: number | undefined;
   readonly remoteAddress: string;
+  readonly peerCertificate: Uint8Array | undefined;
   handlers: SocketHandlers | undefined;
   readonly #socket: BunTcpSocket;
   readonly #queue: PendingWrite[] = [];
   #closed = false;
 
-  constructor(socket: BunTcpSocket) {
+  constructor(socket: BunTcpSocket, tls: { peerCertificate: Uint8Array | undefined } | undefined) {
     this.#socket = socket;
-    this.fd = Number.isInteger(socket.fd) && socket.fd >= 0 ? socket.fd : undefined;
+    const hasFd = tls === undefined && Number.isInteger(socket.fd) && socket.fd >= 0;
+    this.fd = hasFd ? socket.fd : undefined;
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.peerCertificate = tls?.peerCertificate;
   }
 
   write(bytes: Uint8Array): Promise<void> {
@@ -263,41 +282,9 @@ export function bunRuntime(): Runtime {
   return {
     name: "bun",
     version: bun.version,
+    tlsClientAuthSupported: true,
     listen(options, onAccept) {
-      const server = bun.listen({
-        hostname: options.hostname,
-        port: options.port,
-        socket: {
-          open(s) {
-            s.setNoDelay(true);
-            const socket = new BunSocket(s);
-            s.data = socket;
-            socket.handlers = onAccept(socket);
-          },
-          data(s, chunk) {
-            s.data?.handlers?.onData(chunk);
-          },
-          drain(s) {
-            s.data?.drain();
-          },
-          close(s, error) {
-            s.data?.closed(error);
-          },
-          error(s, error) {
-            s.data?.close();
-            s.data?.closed(error);
-          },
-        },
-      });
-      const handle: Listener = {
-        hostname: server.hostname,
-        port: server.port,
-        close: () => {
-          server.stop(false);
-          return Promise.resolve();
-        },
-      };
-      return Promise.resolve(handle);
+      return Promise.resolve(bunListen(bun, options, onAccept));
     },
     serveHttp(options, fetch) {
       const server = bun.serve({ ...options, idleTimeout: 0, fetch });
@@ -312,6 +299,105 @@ export function bunRuntime(): Runtime {
     releaseFreeMemory() {
       bun.gc(true); // a full, synchronous collection: garbage of a burst is otherwise kept
       bunProcessCalls().mallocTrim(0);
+    },
+  };
+}
+
+/** Bun's TLS options for `tls` (Kafka's ssl.client.auth as requestCert / rejectUnauthorized). */
+function bunTls(tls: TlsServerOptions): BunTlsOptions {
+  return {
+    cert: tls.certPem,
+    key: tls.keyPem,
+    ...(tls.caPem === undefined ? {} : { ca: tls.caPem }),
+    requestCert: tls.clientAuth !== "none",
+    rejectUnauthorized: tls.clientAuth === "required",
+  };
+}
+
+/**
+ * What a TLS socket's handshake established: its verified client
+ * certificate, or `undefined` for a socket to refuse. Bun opens the socket
+ * after the handshake even when a required certificate was missing, so both
+ * policies are checked here: `required` needs a certificate that verified;
+ * `requested` refuses one that did not verify and accepts none.
+ */
+function tlsPeer(
+  s: BunTcpSocket,
+  clientAuth: TlsServerOptions["clientAuth"],
+): { peerCertificate: Uint8Array | undefined } | undefined {
+  if (clientAuth === "none") return { peerCertificate: undefined };
+  let cert: { readonly raw: Uint8Array } | undefined;
+  try {
+    cert = s.getPeerX509Certificate?.();
+  } catch {
+    cert = undefined;
+  }
+  if (cert === undefined) return clientAuth === "required" ? undefined : { peerCertificate: cert };
+  return s.authorized === true ? { peerCertificate: new Uint8Array(cert.raw) } : undefined;
+}
+
+/**
+ * `Bun.listen`, over TLS with `options.tls`. A TLS reload stops the server
+ * (open sockets stay) and listens again on the same address in the same
+ * turn: Bun binds a listener's certificate when it is created. A refused
+ * certificate rebinds the old one.
+ */
+function bunListen(
+  bun: BunGlobal,
+  options: { hostname: string; port: number; tls?: TlsServerOptions },
+  onAccept: (socket: Socket) => SocketHandlers,
+): Listener {
+  let tls = options.tls;
+  const socket = {
+    open(s: BunTcpSocket) {
+      s.setNoDelay(true);
+      const peer = tls === undefined ? undefined : tlsPeer(s, tls.clientAuth);
+      if (tls !== undefined && peer === undefined) return s.end(); // no valid certificate
+      const socket = new BunSocket(s, peer);
+      s.data = socket;
+      socket.handlers = onAccept(socket);
+    },
+    data(s: BunTcpSocket, chunk: Uint8Array) {
+      s.data?.handlers?.onData(chunk);
+    },
+    drain(s: BunTcpSocket) {
+      s.data?.drain();
+    },
+    close(s: BunTcpSocket, error?: Error) {
+      s.data?.closed(error);
+    },
+    error(s: BunTcpSocket, error: Error) {
+      s.data?.close();
+      s.data?.closed(error);
+    },
+  };
+  const bind = (address: { hostname: string; port: number }, t: TlsServerOptions | undefined) =>
+    bun.listen({ ...address, ...(t === undefined ? {} : { tls: bunTls(t) }), socket });
+  let server = bind(options, tls);
+  const bound = { hostname: server.hostname, port: server.port };
+  let closed = false;
+  const handle: Listener = {
+    ...bound,
+    close: () => {
+      closed = true;
+      server.stop(false);
+      return Promise.resolve();
+    },
+  };
+  if (tls === undefined) return handle;
+  return {
+    ...handle,
+    reloadTls(next: TlsServerOptions): Promise<void> {
+      if (closed) return Promise.reject(new Error("The listener is closed."));
+      server.stop(false);
+      try {
+        server = bind(bound, next);
+      } catch (error) {
+        server = bind(bound, tls); // the certificate that worked until now
+        return Promise.reject(error);
+      }
+      tls = next;
+      return Promise.resolve();
     },
   };
 }

@@ -28,7 +28,8 @@ import {
   SEEK_END,
 } from "./libc_symbols.ts";
 import { Errno } from "./port.ts";
-import type { HttpServer, Libc, Listener, Runtime, Socket, SocketHandlers } from "./port.ts";
+import type { HttpServer, Libc, Runtime, Socket, SocketHandlers } from "./port.ts";
+import { type AcceptedConn, denoListen } from "./deno_listener.ts";
 
 type DenoSymbols = {
   [K in keyof LibcSymbols]: {
@@ -94,10 +95,6 @@ function denoRawLibc(): RawLibc<Deno.PointerObject> {
   };
 }
 
-const ACCEPT_RETRY_MS = 100;
-/** One "accept failed" line per this long, at most (with a count of those left out). */
-const ACCEPT_FAILURE_LOG_INTERVAL_MS = 10_000;
-
 /**
  * The read buffer every connection owns: an idle connection's pending
  * `conn.read` waits on it. Small, so that an idle connection costs little
@@ -154,18 +151,20 @@ export function denoConnFd(conn: Deno.Conn): number | undefined {
 }
 
 class DenoSocket implements Socket {
+  /** The OS fd for sendfile; `undefined` over TLS (sendfile cannot encrypt). */
   readonly fd: number | undefined;
   readonly remoteAddress: string;
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   #closed = false;
   #paused = false;
   #resumed: PromiseWithResolvers<void> | undefined;
   #writesPending = 0;
   #tail: Promise<void> = Promise.resolve();
 
-  constructor(conn: Deno.TcpConn) {
+  constructor(accepted: AcceptedConn) {
+    const conn = accepted.conn;
     this.#conn = conn;
-    this.fd = denoConnFd(conn);
+    this.fd = accepted.tls ? undefined : denoConnFd(conn);
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.remoteAddress = `${addr.hostname}:${addr.port}`;
   }
@@ -232,11 +231,12 @@ class DenoSocket implements Socket {
 }
 
 async function serveConn(
-  conn: Deno.TcpConn,
+  accepted: AcceptedConn,
   onAccept: (socket: Socket) => SocketHandlers,
 ): Promise<void> {
-  conn.setNoDelay(true);
-  const socket = new DenoSocket(conn);
+  const conn = accepted.conn;
+  if (!accepted.tls) accepted.conn.setNoDelay(true); // a TlsConn has TCP_NODELAY set by Deno
+  const socket = new DenoSocket(accepted);
   let handlers: SocketHandlers;
   try {
     handlers = onAccept(socket);
@@ -263,7 +263,7 @@ async function serveConn(
  * throughput), and not at all while paused.
  */
 async function readLoop(
-  conn: Deno.TcpConn,
+  conn: Deno.Conn,
   socket: DenoSocket,
   handlers: SocketHandlers,
 ): Promise<void> {
@@ -291,23 +291,6 @@ async function readLoop(
   } finally {
     if (large !== undefined) readPool.give(large);
   }
-}
-
-/** Logs accept failures (EMFILE, ...) as one line per interval with a count, not a trace each. */
-function acceptFailureLog(): (error: unknown) => void {
-  let lastMs = -Infinity;
-  let suppressedCount = 0;
-  return (error) => {
-    const nowMs = Date.now();
-    if (nowMs - lastMs < ACCEPT_FAILURE_LOG_INTERVAL_MS) {
-      suppressedCount++;
-      return;
-    }
-    const more = suppressedCount > 0 ? ` (${suppressedCount} more since the last line)` : "";
-    console.error(`denka: accept failed: ${(error as Error)?.message ?? error}${more}`);
-    lastMs = nowMs;
-    suppressedCount = 0;
-  };
 }
 
 let fullGc: (() => void) | null | undefined;
@@ -359,7 +342,8 @@ function denoProcessCalls(): RawProcessCalls {
 }
 
 /**
- * The network port over `Deno.listen` (TCP). Per connection: TCP_NODELAY, a
+ * The network port over `Deno.listen` (TCP) and `Deno.listenTls` (TLS, see
+ * `deno_listener.ts`). Per connection: TCP_NODELAY, a
  * small read buffer of {@linkcode IDLE_READ_BUFFER_BYTES} (and a pooled one of
  * {@linkcode READ_BUFFER_BYTES} while data keeps coming), `onData` with a
  * view that is valid only during the call, no read while paused, then
@@ -370,44 +354,9 @@ export function denoRuntime(): Runtime {
   return {
     name: "deno",
     version: Deno.version.deno,
+    tlsClientAuthSupported: false,
     listen(options, onAccept) {
-      const listener = Deno.listen({ ...options, transport: "tcp" });
-      const addr = listener.addr as Deno.NetAddr;
-      const logAcceptFailure = acceptFailureLog();
-      let closed = false;
-      const acceptLoop = async () => {
-        for (;;) {
-          let conn: Deno.TcpConn;
-          try {
-            conn = await listener.accept();
-          } catch (error) {
-            if (closed) return;
-            // E.g. EMFILE: keep serving the open connections and try again shortly.
-            logAcceptFailure(error);
-            await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
-            continue;
-          }
-          serveConn(conn, onAccept).catch((error) => {
-            console.error("denka: connection handler failed", error);
-          });
-        }
-      };
-      const loopDone = acceptLoop().catch((error) =>
-        console.error("denka: accept loop failed", error)
-      );
-      const handle: Listener = {
-        hostname: addr.hostname,
-        port: addr.port,
-        close() {
-          if (!closed) {
-            closed = true;
-            listener.close();
-          }
-          // The port is released once the pending accept has been cancelled.
-          return loopDone;
-        },
-      };
-      return Promise.resolve(handle);
+      return Promise.resolve(denoListen(options, (accepted) => serveConn(accepted, onAccept)));
     },
     serveHttp(options, fetch) {
       const server = Deno.serve({ ...options, onListen() {} }, fetch);

@@ -200,6 +200,12 @@ export interface Socket {
   pause(): void;
   /** Reads again after {@linkcode Socket.pause}. Idempotent. */
   resume(): void;
+  /**
+   * The client's certificate (DER), when a TLS listener asked for one and
+   * verified it against its CA; `undefined` otherwise (plain TCP, no
+   * certificate asked for or none given).
+   */
+  readonly peerCertificate?: Uint8Array;
 }
 
 /** What the network port calls on a {@linkcode Socket}'s events. */
@@ -210,10 +216,38 @@ export interface SocketHandlers {
   onClose(error?: Error): void;
 }
 
+/** Whether a TLS listener asks clients for a certificate (Kafka's `ssl.client.auth`). */
+export type TlsClientAuth = "none" | "requested" | "required";
+
+/**
+ * A TLS listener's certificate, key and client-certificate policy, as PEM
+ * text. TLS 1.2 and 1.3 are offered. A TLS socket reports `fd: undefined`:
+ * sendfile cannot encrypt, so fetches take the copy path.
+ */
+export interface TlsServerOptions {
+  /** The server's certificate chain (leaf first). */
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** CA certificates that client certificates must chain to (`requested`/`required`). */
+  readonly caPem: string | undefined;
+  /**
+   * `required`: a client without a valid certificate fails the handshake;
+   * `requested`: a certificate is asked for, and one that does not verify
+   * fails the handshake, but a client may send none.
+   */
+  readonly clientAuth: TlsClientAuth;
+}
+
 /** A bound TCP listener. */
 export interface Listener {
   readonly hostname: string;
   readonly port: number;
+  /**
+   * TLS listeners only: new connections get `tls` from now on (open ones
+   * keep theirs). Rejects, keeping the old certificate, when the runtime
+   * refuses the new one.
+   */
+  reloadTls?(tls: TlsServerOptions): Promise<void>;
   /**
    * Stops accepting; open sockets stay open. Resolves once the port is
    * released, so that a new listener may bind it at once. Idempotent.
@@ -245,8 +279,15 @@ export interface Runtime {
   readonly name: string;
   /** The runtime's version string, for reports. */
   readonly version: string;
+  /**
+   * Whether a TLS listener can ask for and verify client certificates
+   * (`TlsServerOptions.clientAuth` other than `"none"`): Bun can, Deno's
+   * `Deno.listenTls` has no option for it.
+   */
+  readonly tlsClientAuthSupported: boolean;
+  /** Binds a TCP listener, over TLS when `options.tls` is given. */
   listen(
-    options: { hostname: string; port: number },
+    options: { hostname: string; port: number; tls?: TlsServerOptions },
     onAccept: (socket: Socket) => SocketHandlers,
   ): Promise<Listener>;
   /** Serves HTTP/1.1 on `hostname:port` (`0` picks a free port) with `fetch` (`Deno.serve` / `Bun.serve`). */

@@ -27,7 +27,7 @@ export const describeClusterHandler: ApiHandler = defineHandler(describeClusterA
   maxVersion: 1,
   handle(ctx: RequestContext, request: DescribeClusterRequest): DescribeClusterResponse {
     const { nodeId, clusterId } = ctx.broker.config;
-    const { hostname, port } = ctx.broker.advertised();
+    const { hostname, port } = ctx.broker.advertised(ctx.connection.listenerName);
     const endpointType = request.endpointType;
     const response: DescribeClusterResponse = {
       throttleTimeMs: 0,

@@ -30,7 +30,7 @@ export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorA
   minVersion: 0,
   maxVersion: 6,
   handle(ctx: RequestContext, request: FindCoordinatorRequest): FindCoordinatorResponse {
-    const { hostname, port } = ctx.broker.advertised();
+    const { hostname, port } = ctx.broker.advertised(ctx.connection.listenerName);
     const nodeId = ctx.broker.config.nodeId;
     const answer = (key: string) => {
       const isGroup = request.keyType === KEY_TYPE_GROUP;

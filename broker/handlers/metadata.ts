@@ -34,7 +34,7 @@ export const metadataHandler: ApiHandler = defineHandler(metadataApi, {
   maxVersion: 12,
   handle(ctx: RequestContext, request: MetadataRequest): MetadataResponse {
     const version = ctx.request.apiVersion;
-    const { hostname, port } = ctx.broker.advertised();
+    const { hostname, port } = ctx.broker.advertised(ctx.connection.listenerName);
     const nodeId = ctx.broker.config.nodeId;
     // v0: an empty list means every topic; v1+: null means every topic.
     const all = request.topics === null || (version === 0 && request.topics.length === 0);

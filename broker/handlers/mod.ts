@@ -42,6 +42,8 @@ import { createAclsHandler } from "./create_acls.ts";
 import { deleteAclsHandler } from "./delete_acls.ts";
 import { describeUserScramCredentialsHandler } from "./describe_user_scram_credentials.ts";
 import { alterUserScramCredentialsHandler } from "./alter_user_scram_credentials.ts";
+import { saslHandshakeHandler } from "./sasl_handshake.ts";
+import { saslAuthenticateHandler } from "./sasl_authenticate.ts";
 
 /** Handlers other than ApiVersions (which the router builds over this list). */
 export const apiHandlers: readonly ApiHandler[] = [
@@ -83,4 +85,6 @@ export const apiHandlers: readonly ApiHandler[] = [
   deleteAclsHandler,
   describeUserScramCredentialsHandler,
   alterUserScramCredentialsHandler,
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
 ];
