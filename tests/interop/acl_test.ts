@@ -1,10 +1,11 @@
 /**
  * ACLs end to end, with real clients over real sockets: kafkajs' admin API
  * manages them (CreateAcls, DescribeAcls, DeleteAcls); kafkajs and kcat
- * then act as principals. Until SASL lands on the broker, a connection's
- * principal is set from its client id by a test-only runtime wrapper
- * (`principals.ts`): the broker's own `Connection.principal`, the field
- * authentication sets, is what the checks read.
+ * then act as principals. The last test logs in for real (SASL/SCRAM on a
+ * SASL_PLAINTEXT listener); the others give each client its principal from
+ * its client id through a test-only runtime wrapper (`principals.ts`),
+ * which sets the broker's own `Connection.principal`, the field
+ * authentication sets, so that many principals need no credentials.
  *
  * Raw requests cover the SCRAM credential APIs and SECURITY_DISABLED.
  */
@@ -36,6 +37,7 @@ import { SCRAM_CREDENTIALS_FILE_NAME } from "../../broker/security/credentials.t
 import { kcatConsume, kcatProduce } from "./kcat.ts";
 import { makeDataDir } from "./harness.ts";
 import { principalsByClientId } from "./principals.ts";
+import { withSaslBroker } from "./sasl_broker.ts";
 import { RawConnection } from "./raw_client.ts";
 import { SubprocessError } from "./harness.ts";
 
@@ -452,5 +454,63 @@ Deno.test("SCRAM credential APIs: ALTER and DESCRIBE on the CLUSTER, keys only, 
     const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
     assert(text.includes(base64(salt)), "the salt is kept");
     assert(!text.includes(base64(saltedPassword)), "the salted password is not kept");
+  });
+});
+
+Deno.test("ACLs with real SASL/SCRAM logins: kcat as alice reads her prefix only; bob, a super user, manages ACLs with kafkajs", async () => {
+  await withSaslBroker({ authorizer: "acl", "super-users": "User:bob" }, async (t) => {
+    const bob = new Kafka({
+      clientId: "bob-admin",
+      brokers: [t.bootstrap],
+      sasl: { mechanism: "scram-sha-512", username: "bob", password: "bob-secret" },
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 2, initialRetryTime: 100 },
+    });
+    const admin = bob.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: "orders-s" }, { topic: "secret-s" }] });
+      await admin.createAcls({
+        acl: [{
+          resourceType: Resource.TOPIC,
+          resourceName: "orders-",
+          resourcePatternType: Pattern.PREFIXED,
+          principal: "User:alice",
+          host: "*",
+          operation: Op.READ,
+          permissionType: Perm.ALLOW,
+        }],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const producer = bob.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    try {
+      await producer.send({ topic: "orders-s", messages: [{ value: "s1" }, { value: "s2" }] });
+      await producer.send({ topic: "secret-s", messages: [{ value: "hidden" }] });
+    } finally {
+      await producer.disconnect();
+    }
+    const alice = {
+      "security.protocol": "sasl_plaintext",
+      "sasl.mechanisms": "SCRAM-SHA-256",
+      "sasl.username": "alice",
+      "sasl.password": "alice-secret",
+    };
+    const read = await kcatConsume(t.bootstrap, { topic: "orders-s", config: alice });
+    assertEquals(read.map((m) => m.value), ["s1", "s2"]);
+    await assertRejects(
+      () => kcatConsume(t.bootstrap, { topic: "secret-s", config: alice }),
+      SubprocessError,
+    );
+    await assertRejects(
+      () =>
+        kcatProduce(t.bootstrap, [{ key: null, value: "x" }], {
+          topic: "orders-s",
+          config: { ...alice, "message.timeout.ms": "5000" },
+        }),
+      SubprocessError,
+    );
   });
 });
