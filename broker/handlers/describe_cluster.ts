@@ -15,7 +15,7 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { describeClusterApi } from "../../protocol/messages/mod.ts";
 import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from "../security/acl.ts";
-import { authorizeCluster, authorizedOperations } from "../security/authorize.ts";
+import { authorizedOperations, authorizeQuietly } from "../security/authorize.ts";
 
 /** KIP-919 endpoint types. */
 const ENDPOINT_BROKER = 1;
@@ -55,6 +55,7 @@ export const describeClusterHandler: ApiHandler = defineHandler(describeClusterA
 });
 
 function clusterOperations(ctx: RequestContext): number {
-  if (!authorizeCluster(ctx, AclOperation.DESCRIBE)) return 0;
+  const cluster = CLUSTER_RESOURCE_NAME;
+  if (!authorizeQuietly(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, cluster)) return 0;
   return authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME);
 }

@@ -8,8 +8,10 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { ListGroupsRequest, ListGroupsResponse } from "../../protocol/messages/list_groups.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { listGroupsApi } from "../../protocol/messages/mod.ts";
-import { AclOperation } from "../security/acl.ts";
-import { authorizeCluster, authorizeGroup } from "../security/authorize.ts";
+import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from "../security/acl.ts";
+import { authorizeQuietly } from "../security/authorize.ts";
+
+const DESCRIBE = AclOperation.DESCRIBE;
 
 export const listGroupsHandler: ApiHandler = defineHandler(listGroupsApi, {
   minVersion: 0,
@@ -17,9 +19,9 @@ export const listGroupsHandler: ApiHandler = defineHandler(listGroupsApi, {
   handle(ctx: RequestContext, request: ListGroupsRequest): ListGroupsResponse {
     const listed = ctx.broker.groups.list(request.statesFilter, request.typesFilter);
     // DESCRIBE on the CLUSTER lists every group; else only the groups the principal may describe.
-    const groups = authorizeCluster(ctx, AclOperation.DESCRIBE)
+    const groups = authorizeQuietly(ctx, DESCRIBE, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME)
       ? listed
-      : listed.filter((g) => authorizeGroup(ctx, AclOperation.DESCRIBE, g.groupId));
+      : listed.filter((g) => authorizeQuietly(ctx, DESCRIBE, ResourceType.GROUP, g.groupId));
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,

@@ -18,8 +18,8 @@ import { type Topic, validateTopicName } from "../topics.ts";
 import { LEADER_EPOCH } from "./fetch.ts";
 import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from "../security/acl.ts";
 import {
-  authorizeCluster,
   authorizedOperations,
+  authorizeQuietly,
   authorizeTopic,
   authorizeTopicCreation,
 } from "../security/authorize.ts";
@@ -40,7 +40,7 @@ export const metadataHandler: ApiHandler = defineHandler(metadataApi, {
     const all = request.topics === null || (version === 0 && request.topics.length === 0);
     const topics: TopicResponse[] = all
       ? ctx.broker.topics.list()
-        .filter((t) => authorizeTopic(ctx, AclOperation.DESCRIBE, t.name))
+        .filter((t) => authorizeQuietly(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name))
         .map((t) => describeTopic(ctx, t))
       : request.topics!.map((t) =>
         lookupTopic(ctx, t.name, t.topicId, request.allowAutoTopicCreation)
@@ -132,6 +132,7 @@ function withOperations(ctx: RequestContext, topics: TopicResponse[]): TopicResp
 
 /** v8-10 cluster authorized operations: none without DESCRIBE on the CLUSTER, as in Kafka. */
 function clusterOperations(ctx: RequestContext): number {
-  if (!authorizeCluster(ctx, AclOperation.DESCRIBE)) return 0;
+  const cluster = CLUSTER_RESOURCE_NAME;
+  if (!authorizeQuietly(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, cluster)) return 0;
   return authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME);
 }

@@ -14,10 +14,10 @@ import type {
 } from "../../protocol/messages/offset_fetch.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { offsetFetchApi } from "../../protocol/messages/mod.ts";
-import { AclOperation } from "../security/acl.ts";
+import { AclOperation, ResourceType } from "../security/acl.ts";
 import {
   authorizeGroup,
-  authorizeTopic,
+  authorizeQuietly,
   mergeRefused,
   refusedTopics,
 } from "../security/authorize.ts";
@@ -58,7 +58,9 @@ function fetchGroup(
     const all = offsets.fetch(g.groupId, null);
     return {
       errorCode: ErrorCode.NONE,
-      topics: all.filter((t) => authorizeTopic(ctx, AclOperation.DESCRIBE, t.name)),
+      topics: all.filter((t) =>
+        authorizeQuietly(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)
+      ),
     };
   }
   const refused = refusedTopics(ctx, AclOperation.DESCRIBE, g.topics, (t) => t.name);

@@ -14,6 +14,7 @@ import {
   AclOperation,
   AclPermissionType,
   CLUSTER_RESOURCE_NAME,
+  codeName,
   normalizeHost,
   PatternType,
   ResourceType,
@@ -31,7 +32,11 @@ import {
 
 /** What a check needs of a request: the broker's ACLs and who is asking from where. */
 export interface AuthorizationContext {
-  readonly broker: { readonly acls: AclStore | undefined };
+  readonly broker: {
+    readonly acls: AclStore | undefined;
+    /** Where denials are logged, rate-limited (Kafka's authorizer logs them at INFO). */
+    readonly logLimiter?: { info(kind: string, message: string): void };
+  };
   readonly connection: {
     readonly principal: string;
     readonly socket: { readonly remoteAddress: string };
@@ -96,7 +101,11 @@ export function hostOf(remoteAddress: string): string {
   return normalizeHost(host.replace(/^\[|\]$/g, ""));
 }
 
-/** True when the request's principal may perform `operation` on the resource; always with no authorizer. */
+/**
+ * True when the request's principal may perform `operation` on the resource;
+ * always with no authorizer. A denial is logged (rate-limited), as Kafka's
+ * authorizer logs it; {@linkcode authorizeQuietly} is for filters and queries.
+ */
 export function authorize(
   ctx: AuthorizationContext,
   operation: number,
@@ -105,7 +114,30 @@ export function authorize(
 ): boolean {
   const acls = ctx.broker.acls;
   if (acls === undefined) return true;
-  return acls.authorize(sessionOf(ctx), operation, { resourceType, name });
+  const session = sessionOf(ctx);
+  if (acls.authorize(session, operation, { resourceType, name })) return true;
+  ctx.broker.logLimiter?.info(
+    "authorization-denied",
+    `Principal = ${session.principal} is Denied Operation = ${
+      codeName(AclOperation, operation)
+    } from host = ${session.host} on resource = ${codeName(ResourceType, resourceType)}:${name}`,
+  );
+  return false;
+}
+
+/**
+ * {@linkcode authorize} without logging a denial: for what Kafka filters
+ * rather than refuses (the topics of Metadata, the groups of ListGroups) and
+ * for questions (authorized operations, the first of two alternatives).
+ */
+export function authorizeQuietly(
+  ctx: AuthorizationContext,
+  operation: number,
+  resourceType: number,
+  name: string,
+): boolean {
+  const acls = ctx.broker.acls;
+  return acls === undefined || acls.authorize(sessionOf(ctx), operation, { resourceType, name });
 }
 
 /** `operation` on the CLUSTER resource. */
@@ -208,7 +240,8 @@ export function mergeRefused<T, R>(
  * (CreateTopics, and Metadata's auto-creation).
  */
 export function authorizeTopicCreation(ctx: AuthorizationContext, name: string): boolean {
-  return authorizeCluster(ctx, AclOperation.CREATE) ||
+  const cluster = CLUSTER_RESOURCE_NAME;
+  return authorizeQuietly(ctx, AclOperation.CREATE, ResourceType.CLUSTER, cluster) ||
     authorizeTopic(ctx, AclOperation.CREATE, name);
 }
 
@@ -229,7 +262,8 @@ export function authorizeTransactionalId(
  * or WRITE on any topic (Kafka 2.8+, KIP-679).
  */
 export function authorizeIdempotentWrite(ctx: AuthorizationContext): boolean {
-  return authorizeCluster(ctx, AclOperation.IDEMPOTENT_WRITE) ||
+  const cluster = CLUSTER_RESOURCE_NAME;
+  return authorizeQuietly(ctx, AclOperation.IDEMPOTENT_WRITE, ResourceType.CLUSTER, cluster) ||
     authorizeByResourceType(ctx, AclOperation.WRITE, ResourceType.TOPIC);
 }
 
@@ -297,7 +331,7 @@ export function authorizedOperations(
 ): number {
   let bits = 0;
   for (const operation of SUPPORTED_OPERATIONS[resourceType] ?? []) {
-    if (authorize(ctx, operation, resourceType, name)) bits |= 1 << operation;
+    if (authorizeQuietly(ctx, operation, resourceType, name)) bits |= 1 << operation;
   }
   return bits;
 }

@@ -9,6 +9,7 @@ import {
   authorizeByResourceType,
   authorizedOperations,
   authorizeIdempotentWrite,
+  authorizeQuietly,
   authorizeTopicCreation,
   configResourceRefusal,
   hostOf,
@@ -253,4 +254,23 @@ Deno.test("transactionalRequestRefusal() checks the transactional id, then the g
     transactionalRequestRefusal(alice, "tx-1", "h1"),
     ErrorCode.GROUP_AUTHORIZATION_FAILED,
   );
+});
+
+Deno.test("authorize() logs a denial as Kafka's authorizer does; authorizeQuietly() and filters do not", () => {
+  const store = storeWith([acl({})]);
+  const logged: string[] = [];
+  const ctx = {
+    broker: { acls: store, logLimiter: { info: (_kind: string, m: string) => logged.push(m) } },
+    connection: { principal: "User:alice", socket: { remoteAddress: "10.0.0.1:5555" } },
+  };
+  assert(authorize(ctx, Op.READ, ResourceType.TOPIC, "orders-a"));
+  assertEquals(logged, []);
+  assert(!authorize(ctx, Op.WRITE, ResourceType.TOPIC, "orders-a"));
+  assertEquals(logged, [
+    "Principal = User:alice is Denied Operation = WRITE from host = 10.0.0.1 on resource = TOPIC:orders-a",
+  ]);
+  assert(!authorizeQuietly(ctx, Op.WRITE, ResourceType.TOPIC, "orders-a"));
+  authorizedOperations(ctx, ResourceType.TOPIC, "orders-a");
+  authorizeTopicCreation(ctx, "orders-new"); // the CLUSTER alternative is a question
+  assertEquals(logged.length, 2, "only the topic CREATE denial is logged");
 });
