@@ -34,14 +34,14 @@ export const electLeadersHandler: ApiHandler = defineHandler(electLeadersApi, {
       errorCode: ErrorCode.NONE,
       replicaElectionResults: [],
     };
+    const allowed = authorizeCluster(ctx, AclOperation.ALTER); // checked first, as in Kafka
     const type = request.electionType;
-    if (type !== ELECTION_PREFERRED && type !== ELECTION_UNCLEAN) {
+    if (allowed && type !== ELECTION_PREFERRED && type !== ELECTION_UNCLEAN) {
       response.errorCode = ErrorCode.INVALID_REQUEST;
       return response;
     }
-    if (request.topicPartitions === null) return response;
-    const allowed = authorizeCluster(ctx, AclOperation.ALTER);
     if (!allowed) response.errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    if (request.topicPartitions === null) return response;
     const byTopic = new Map<string, TopicResult>();
     for (const t of request.topicPartitions) {
       let result = byTopic.get(t.topic);

@@ -424,6 +424,14 @@ function cases(): Case<any, any>[] {
       refused: [C],
     },
     {
+      name: "ElectLeaders (all partitions)",
+      api: m.electLeadersApi,
+      version: 2,
+      body: { ...defaultElectLeadersRequest(), topicPartitions: null },
+      codes: (r) => [r.errorCode],
+      refused: [C],
+    },
+    {
       name: "DescribeLogDirs",
       api: m.describeLogDirsApi,
       version: 4,
