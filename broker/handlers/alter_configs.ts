@@ -21,7 +21,7 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import { alterBrokerResource, alterLoggerResource } from "./_alter_broker_configs.ts";
 import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from "./_config_resources.ts";
 import { AclOperation } from "../security/acl.ts";
-import { configResourceRefusal } from "../security/authorize.ts";
+import { configResourceRefusal } from "./_config_resources.ts";
 
 export const alterConfigsHandler: ApiHandler = defineHandler(alterConfigsApi, {
   minVersion: 0,

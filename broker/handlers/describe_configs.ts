@@ -25,7 +25,7 @@ import { topicConfigDefs, type TopicConfigs } from "../topic_config.ts";
 import { describeLoggers } from "./_broker_loggers.ts";
 import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC } from "./_config_resources.ts";
 import { AclOperation } from "../security/acl.ts";
-import { configResourceRefusal } from "../security/authorize.ts";
+import { configResourceRefusal } from "./_config_resources.ts";
 
 type Result = DescribeConfigsResponse["results"][number];
 type Entry = Result["configs"][number];

@@ -23,7 +23,7 @@ import { alterBrokerResource, alterLoggerResource } from "./_alter_broker_config
 import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from "./_config_resources.ts";
 import { alterTopicResource } from "./_alter_topic_configs.ts";
 import { AclOperation } from "../security/acl.ts";
-import { configResourceRefusal } from "../security/authorize.ts";
+import { configResourceRefusal } from "./_config_resources.ts";
 
 /** KIP-339 operations. */
 const OP_SET = 0;

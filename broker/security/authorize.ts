@@ -24,11 +24,6 @@ import {
 } from "./acl.ts";
 import type { AclStore } from "./acl_store.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
-import {
-  RESOURCE_BROKER,
-  RESOURCE_BROKER_LOGGER,
-  RESOURCE_TOPIC,
-} from "../handlers/_config_resources.ts";
 
 /** What a check needs of a request: the broker's ACLs and who is asking from where. */
 export interface AuthorizationContext {
@@ -334,33 +329,6 @@ export function authorizedOperations(
     if (authorizeQuietly(ctx, operation, resourceType, name)) bits |= 1 << operation;
   }
   return bits;
-}
-
-/**
- * Why a config resource may not be described or altered (`operation`
- * DESCRIBE_CONFIGS or ALTER_CONFIGS): on the topic for a TOPIC resource, on
- * the CLUSTER for BROKER and BROKER_LOGGER ones, as Kafka checks; `undefined`
- * when allowed (or another resource type, which its handler refuses).
- */
-export function configResourceRefusal(
-  ctx: AuthorizationContext,
-  operation: number,
-  resource: { readonly resourceType: number; readonly resourceName: string },
-): { errorCode: number; errorMessage: string } | undefined {
-  const type = resource.resourceType;
-  if (type === RESOURCE_TOPIC) {
-    if (authorizeTopic(ctx, operation, resource.resourceName)) return undefined;
-    return {
-      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-      errorMessage: AuthorizationMessage.TOPIC,
-    };
-  }
-  if (type !== RESOURCE_BROKER && type !== RESOURCE_BROKER_LOGGER) return undefined;
-  if (authorizeCluster(ctx, operation)) return undefined;
-  return {
-    errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
-    errorMessage: AuthorizationMessage.CLUSTER,
-  };
 }
 
 /**

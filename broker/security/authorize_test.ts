@@ -11,7 +11,6 @@ import {
   authorizeIdempotentWrite,
   authorizeQuietly,
   authorizeTopicCreation,
-  configResourceRefusal,
   hostOf,
   mergeRefused,
   refusedFetchTopics,
@@ -211,27 +210,6 @@ Deno.test("authorizedOperations() reports the allowed operations as Kafka's bit 
   const bits = authorizedOperations(ctxOf(store, "User:alice"), ResourceType.GROUP, "g1");
   assertEquals(bits, (1 << Op.READ) | (1 << Op.DESCRIBE));
   assertEquals(authorizedOperations(ctxOf(store, "User:bob"), ResourceType.GROUP, "g1"), 0);
-});
-
-Deno.test("configResourceRefusal() checks topics on the topic, brokers on the CLUSTER", () => {
-  const store = storeWith([acl({ operation: Op.ALTER_CONFIGS })]);
-  const alice = ctxOf(store, "User:alice");
-  const topic = (resourceName: string) => ({ resourceType: 2, resourceName });
-  assertEquals(configResourceRefusal(alice, Op.DESCRIBE_CONFIGS, topic("orders-a")), undefined);
-  assertEquals(
-    configResourceRefusal(alice, Op.ALTER_CONFIGS, topic("payments"))?.errorCode,
-    ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-  );
-  assertEquals(
-    configResourceRefusal(alice, Op.DESCRIBE_CONFIGS, { resourceType: 4, resourceName: "0" })
-      ?.errorCode,
-    ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
-  );
-  assertEquals(
-    configResourceRefusal(alice, Op.ALTER_CONFIGS, { resourceType: 8, resourceName: "0" })
-      ?.errorCode,
-    ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
-  );
 });
 
 Deno.test("transactionalRequestRefusal() checks the transactional id, then the group", () => {
