@@ -89,7 +89,7 @@ export class KafkaListeners {
     try {
       for (const config of listeners) {
         const via = { name: config.name, securityProtocol: config.securityProtocol };
-        const tls = usesTls(config.securityProtocol) ? material : undefined;
+        const tls = material === undefined ? undefined : forListener(config, material);
         const listener = await runtime.listen(
           { hostname: config.hostname, port: config.port, tls },
           (socket) => options.onAccept(socket, via),
@@ -99,6 +99,14 @@ export class KafkaListeners {
     } catch (e) {
       await Promise.all(bound.map((b) => b.listener.close()));
       throw e;
+    }
+    if (material !== undefined) {
+      const names = listeners.filter((l) => usesTls(l.securityProtocol)).map((l) => l.name);
+      options.logger.info(
+        `TLS on ${names.join(", ")}: certificate "${options.tls!.certFile}" valid to ${
+          certificateExpiry(material).toISOString()
+        }, ssl.client.auth ${material.clientAuth}`,
+      );
     }
     return new KafkaListeners(bound, options.tls, options.libc, options.logger);
   }
@@ -132,7 +140,9 @@ export class KafkaListeners {
   async reloadTls(): Promise<TlsReloadResult> {
     const tlsBound = this.#bound.filter((b) => b.listener.reloadTls !== undefined);
     if (this.#tls === undefined || tlsBound.length === 0) {
-      return { reloaded: false, reason: "No TLS listener to reload." };
+      const reason = "No TLS listener to reload.";
+      this.#logger.info(reason);
+      return { reloaded: false, reason };
     }
     let material: TlsServerOptions;
     try {
@@ -144,7 +154,7 @@ export class KafkaListeners {
     }
     for (const b of tlsBound) {
       try {
-        await b.listener.reloadTls!(material);
+        await b.listener.reloadTls!(forListener(b.config, material)!);
       } catch (e) {
         const reason =
           `TLS reload of listener "${b.config.name}" failed, its old certificate stays: ${
@@ -167,6 +177,19 @@ export class KafkaListeners {
   }
 }
 
+/**
+ * What `listener` gets of `material`: undefined for a plaintext listener, and no client
+ * certificates asked for on SASL_SSL (Kafka, KIP-684: the broker-wide ssl.client.auth does
+ * not apply to SASL_SSL listeners; SASL authenticates there).
+ */
+function forListener(
+  listener: ListenerConfig,
+  material: TlsServerOptions,
+): TlsServerOptions | undefined {
+  if (!usesTls(listener.securityProtocol)) return undefined;
+  return listener.securityProtocol === "SSL" ? material : { ...material, clientAuth: "none" };
+}
+
 /** The TLS material for the TLS listeners of `listeners`, or undefined when there is none. */
 function tlsMaterialFor(
   runtime: Runtime,
@@ -175,9 +198,12 @@ function tlsMaterialFor(
 ): TlsServerOptions | undefined {
   const tls = options.tls;
   if (tls === undefined || !listeners.some((l) => usesTls(l.securityProtocol))) return undefined;
-  if (tls.clientAuth !== "none" && !runtime.tlsClientAuthSupported) {
+  const asksCertificates = tls.clientAuth !== "none" &&
+    listeners.some((l) => l.securityProtocol === "SSL");
+  const unsupported = runtime.tlsClientAuthUnsupported;
+  if (asksCertificates && unsupported !== undefined) {
     throw new ListenerStartError(
-      `Option "ssl.client.auth" is "${tls.clientAuth}", but the ${runtime.name} runtime cannot ask TLS clients for certificates (Deno.listenTls has no option for it): run the broker under Bun, or set ssl.client.auth=none.`,
+      `Option "ssl.client.auth" is "${tls.clientAuth}", but ${unsupported}: run the broker under Bun, or set ssl.client.auth=none.`,
     );
   }
   try {

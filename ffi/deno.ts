@@ -19,6 +19,7 @@ import { ISAL_CRC32C_SYMBOL, ISAL_PATH } from "./crc32c.ts";
 import { type BoundFunction, CODEC_LIBRARIES, type RawCodecLibraries } from "./codec_symbols.ts";
 import type { NeutralSymbol } from "./libc_symbols.ts";
 import {
+  IPPROTO_TCP,
   LIBC_PATH,
   LIBC_SYMBOLS,
   type LibcSymbols,
@@ -26,10 +27,11 @@ import {
   PROCESS_SYMBOLS,
   SC_PAGESIZE,
   SEEK_END,
+  TCP_NODELAY,
 } from "./libc_symbols.ts";
 import { Errno } from "./port.ts";
 import type { HttpServer, Libc, Runtime, Socket, SocketHandlers } from "./port.ts";
-import { type AcceptedConn, denoListen } from "./deno_listener.ts";
+import { type AcceptedConn, DENO_CLIENT_AUTH_UNSUPPORTED, denoListen } from "./deno_listener.ts";
 
 type DenoSymbols = {
   [K in keyof LibcSymbols]: {
@@ -235,7 +237,8 @@ async function serveConn(
   onAccept: (socket: Socket) => SocketHandlers,
 ): Promise<void> {
   const conn = accepted.conn;
-  if (!accepted.tls) accepted.conn.setNoDelay(true); // a TlsConn has TCP_NODELAY set by Deno
+  // A TlsConn has no setNoDelay: it inherits TCP_NODELAY from its listener (deno_listener.ts).
+  if (!accepted.tls) accepted.conn.setNoDelay(true);
   const socket = new DenoSocket(accepted);
   let handlers: SocketHandlers;
   try {
@@ -315,6 +318,16 @@ function collectGarbage(): void {
 }
 
 let processCalls: RawProcessCalls | undefined;
+let setsockopt:
+  | ((fd: number, level: number, name: number, value: Uint8Array, length: number) => number)
+  | undefined;
+
+/** Sets TCP_NODELAY on socket `fd`; false when the kernel refuses. */
+function setTcpNoDelay(fd: number): boolean {
+  denoProcessCalls();
+  const one = new Uint8Array(new Int32Array([1]).buffer);
+  return setsockopt!(fd, IPPROTO_TCP, TCP_NODELAY, one, one.length) === 0;
+}
 
 function denoProcessCalls(): RawProcessCalls {
   if (processCalls !== undefined) return processCalls;
@@ -329,8 +342,16 @@ function denoProcessCalls(): RawProcessCalls {
       setrlimit(r: number, b: BigUint64Array): number;
       malloc_trim(pad: bigint): number;
       __errno_location(): Deno.PointerObject;
+      setsockopt(
+        fd: number,
+        level: number,
+        name: number,
+        value: Uint8Array,
+        length: number,
+      ): number;
     };
   };
+  setsockopt = c.setsockopt;
   const errnoView = new Deno.UnsafePointerView(c.__errno_location());
   processCalls = {
     errno: () => errnoView.getInt32(),
@@ -354,9 +375,11 @@ export function denoRuntime(): Runtime {
   return {
     name: "deno",
     version: Deno.version.deno,
-    tlsClientAuthSupported: false,
+    tlsClientAuthUnsupported: DENO_CLIENT_AUTH_UNSUPPORTED,
     listen(options, onAccept) {
-      return Promise.resolve(denoListen(options, (accepted) => serveConn(accepted, onAccept)));
+      return Promise.resolve(
+        denoListen(options, (accepted) => serveConn(accepted, onAccept), { setTcpNoDelay }),
+      );
     },
     serveHttp(options, fetch) {
       const server = Deno.serve({ ...options, onListen() {} }, fetch);

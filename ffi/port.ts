@@ -280,11 +280,12 @@ export interface Runtime {
   /** The runtime's version string, for reports. */
   readonly version: string;
   /**
-   * Whether a TLS listener can ask for and verify client certificates
-   * (`TlsServerOptions.clientAuth` other than `"none"`): Bun can, Deno's
-   * `Deno.listenTls` has no option for it.
+   * Why a TLS listener of this runtime cannot ask for and verify client
+   * certificates (`TlsServerOptions.clientAuth` other than `"none"`), or
+   * `undefined` when it can (Bun can; Deno's TLS listener has no option
+   * for it).
    */
-  readonly tlsClientAuthSupported: boolean;
+  readonly tlsClientAuthUnsupported: string | undefined;
   /** Binds a TCP listener, over TLS when `options.tls` is given. */
   listen(
     options: { hostname: string; port: number; tls?: TlsServerOptions },

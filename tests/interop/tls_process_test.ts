@@ -153,33 +153,35 @@ const SERVER_ARGS = ["--tls-cert", certs.certFile, "--tls-key", certs.keyFile];
 const CLIENT = { certFile: certs.clientCertFile, keyFile: certs.clientKeyFile };
 const STRANGER = { certFile: certs.strangerCertFile, keyFile: certs.strangerKeyFile };
 
-Deno.test("SIGHUP reloads the TLS certificate of a running broker", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "denka-tls-sighup-" });
-  const live = { cert: join(dir, "live.pem"), key: join(dir, "live.key") };
-  await Deno.copyFile(certs.certFile, live.cert);
-  await Deno.copyFile(certs.keyFile, live.key);
-  try {
-    const args = [
-      "--listeners",
-      "SSL://127.0.0.1:0",
-      "--tls-cert",
-      live.cert,
-      "--tls-key",
-      live.key,
-    ];
-    await withProcess("deno", args, async (p) => {
-      assertEquals(await presentedSubject(p.port, certs.caFile), "CN = localhost");
-      await Deno.copyFile(certs.rotatedCertFile, live.cert);
-      await Deno.copyFile(certs.rotatedKeyFile, live.key);
-      Deno.kill(p.child.pid, "SIGHUP");
-      await p.waitForLine(/TLS certificate reloaded .* on 1 listener/);
-      assertEquals(await presentedSubject(p.port, certs.caFile), "O = Rotated, CN = localhost");
-      assertEquals(await tryApiVersions(p.port), "answered");
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`${runtime}: SIGHUP reloads the TLS certificate of a running broker`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "denka-tls-sighup-" });
+    const live = { cert: join(dir, "live.pem"), key: join(dir, "live.key") };
+    await Deno.copyFile(certs.certFile, live.cert);
+    await Deno.copyFile(certs.keyFile, live.key);
+    try {
+      const args = [
+        "--listeners",
+        "SSL://127.0.0.1:0",
+        "--tls-cert",
+        live.cert,
+        "--tls-key",
+        live.key,
+      ];
+      await withProcess(runtime, args, async (p) => {
+        assertEquals(await presentedSubject(p.port, certs.caFile), "CN = localhost");
+        await Deno.copyFile(certs.rotatedCertFile, live.cert);
+        await Deno.copyFile(certs.rotatedKeyFile, live.key);
+        Deno.kill(p.child.pid, "SIGHUP");
+        await p.waitForLine(/TLS certificate reloaded .* on 1 listener/);
+        assertEquals(await presentedSubject(p.port, certs.caFile), "O = Rotated, CN = localhost");
+        assertEquals(await tryApiVersions(p.port), "answered");
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
 
 Deno.test("Bun, ssl.client.auth=required: the certificate subject is the principal; no certificate, no entry", async () => {
   const statsFile = join(certs.dir, "bun-stats.json");
@@ -262,7 +264,7 @@ Deno.test("Deno CLI: ssl.client.auth=required fails at start with exit code 2 an
     ], { check: false });
     assertEquals(result.code, 2);
     assert(
-      /denka: Option "ssl.client.auth" is "required", but the deno runtime cannot ask TLS clients for certificates .*run the broker under Bun/
+      /denka: Option "ssl.client.auth" is "required", but Deno's TLS listener \(Deno.listenTls\) cannot ask clients for certificates: run the broker under Bun/
         .test(result.stderrText),
       result.stderrText,
     );

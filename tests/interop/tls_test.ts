@@ -282,7 +282,7 @@ Deno.test("reloadTls() gives new connections the new certificate; a bad file kee
   }
 });
 
-Deno.test("ssl.client.auth=required under Deno fails at start, saying why", async () => {
+Deno.test("ssl.client.auth under Deno fails at start on an SSL listener, saying why", async () => {
   const dataDir = await makeDataDir();
   try {
     for (const clientAuth of ["required", "requested"] as const) {
@@ -299,6 +299,14 @@ Deno.test("ssl.client.auth=required under Deno fails at start, saying why", asyn
           error.message.includes("Deno.listenTls") && error.message.includes("Bun"),
       );
     }
+    // KIP-684: the broker-wide ssl.client.auth does not apply to SASL_SSL listeners.
+    const saslSsl = await startBroker({
+      dataDir,
+      listeners: "SASL_SSL://127.0.0.1:0",
+      tls: { ...SERVER_TLS, caFile: certs.caFile, clientAuth: "required" },
+    });
+    assertEquals(saslSsl.listeners.map((l) => l.securityProtocol), ["SASL_SSL"]);
+    await saslSsl.close();
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
