@@ -211,6 +211,24 @@ export function refusedFetchTopics<T>(
 }
 
 /**
+ * The topics an OffsetForLeaderEpoch may not ask about: CLUSTER_ACTION on the
+ * CLUSTER (a follower) allows all, else DESCRIBE on each topic (KIP-320
+ * consumers), as Kafka checks; refused ones answer TOPIC_AUTHORIZATION_FAILED.
+ */
+export function refusedLeaderEpochTopics<T>(
+  ctx: AuthorizationContext,
+  topics: Iterable<T>,
+  nameOf: (topic: T) => string,
+): ReadonlySet<string> | undefined {
+  if (ctx.broker.acls === undefined) return undefined;
+  const cluster = CLUSTER_RESOURCE_NAME;
+  if (authorizeQuietly(ctx, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, cluster)) {
+    return undefined;
+  }
+  return refusedTopics(ctx, AclOperation.DESCRIBE, topics, nameOf);
+}
+
+/**
  * Results in request order when the refused items were left out of the
  * work: each refused item answers `refusedResult(item)`, the others take the
  * next of `allowedResults` (the work's answers for the allowed items, in

@@ -14,6 +14,7 @@ import {
   hostOf,
   mergeRefused,
   refusedFetchTopics,
+  refusedLeaderEpochTopics,
   refusedTopics,
   sessionOf,
   transactionalRequestRefusal,
@@ -129,6 +130,24 @@ Deno.test("refusedFetchTopics() wants CLUSTER_ACTION of a follower, READ of a co
   assertEquals([...refusedFetchTopics(alice, -1, names, (n) => n)!], ["payments"]);
   assertEquals([...refusedFetchTopics(alice, 1, names, (n) => n)!], names);
   assertEquals(refusedFetchTopics(follower, 1, names, (n) => n), undefined);
+});
+
+Deno.test("refusedLeaderEpochTopics() takes CLUSTER_ACTION for all, else DESCRIBE per topic", () => {
+  const store = storeWith([
+    acl({}),
+    acl({
+      principal: "User:broker1",
+      resourceType: ResourceType.CLUSTER,
+      resourceName: "kafka-cluster",
+      resourcePatternType: PatternType.LITERAL,
+      operation: Op.CLUSTER_ACTION,
+    }),
+  ]);
+  const names = ["orders-a", "payments"];
+  const alice = ctxOf(store, "User:alice"), follower = ctxOf(store, "User:broker1");
+  assertEquals([...refusedLeaderEpochTopics(alice, names, (n) => n)!], ["payments"]);
+  assertEquals(refusedLeaderEpochTopics(follower, names, (n) => n), undefined);
+  assertEquals(refusedLeaderEpochTopics(ctxOf(undefined, "User:x"), names, (n) => n), undefined);
 });
 
 Deno.test("mergeRefused() puts refused answers back in request order", () => {
