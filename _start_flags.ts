@@ -22,6 +22,11 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
   if (options.writer !== undefined) flags["writer"] = options.writer;
   if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
   if (options.flush !== undefined) flags["flush"] = options.flush;
+  if (options.httpTls !== undefined) flags["http-tls"] = String(options.httpTls);
+  if (options.httpAuth !== undefined) flags["http-auth"] = options.httpAuth;
+  if (options.httpOpsAuth !== undefined) flags["http-ops-auth"] = options.httpOpsAuth;
+  if (options.tlsCert !== undefined) flags["tls-cert"] = options.tlsCert;
+  if (options.tlsKey !== undefined) flags["tls-key"] = options.tlsKey;
   flags["http"] = options.http
     ? `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`
     : "off";

@@ -70,6 +70,19 @@ export interface StartBrokerOptions {
   http?: { hostname?: string; port: number } | false;
   /** Largest HTTP request body. Default 10485760. */
   httpMaxBodyBytes?: number;
+  /** Serve the HTTP API over HTTPS with `tlsCert` and `tlsKey`. Default false. */
+  httpTls?: boolean;
+  /**
+   * `"required"`: HTTP calls need Basic credentials or a bearer JWT. Default:
+   * required when an authorizer or a SASL listener is configured, else none.
+   */
+  httpAuth?: "none" | "required";
+  /** `"none"`: /metrics and /health/* answer without credentials. Default: as `httpAuth`. */
+  httpOpsAuth?: "none" | "required";
+  /** PEM certificate chain file (Kafka's ssl.certificate.location). */
+  tlsCert?: string;
+  /** PEM private key file (Kafka's ssl.key.location). */
+  tlsKey?: string;
   /** Bytes per second each client id may produce (Kafka's quota.producer.default). Default unlimited. */
   quotaProducerByteRate?: number;
   /** Bytes per second each client id may fetch (Kafka's quota.consumer.default). Default unlimited. */
@@ -107,7 +120,7 @@ export interface BrokerHandle {
   /** `"host:port"`, ready for a client's bootstrap servers. */
   readonly bootstrap: string;
   readonly config: BrokerConfig;
-  /** `http://host:port` of the HTTP API and console, or undefined when HTTP is off. */
+  /** `http(s)://host:port` of the HTTP API and console, or undefined when HTTP is off. */
   readonly httpUrl: string | undefined;
   /** Live counters: bytes sent by sendfile and by copy, requests, connections. */
   readonly counters: Readonly<BrokerCounters>;
@@ -131,12 +144,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   const deps: BrokerDeps = { libc: options.libc, runtime: options.runtime };
   const broker = await Broker.start(config, deps);
   const { hostname, port } = broker.address;
-  const http = broker.httpAddress;
   return {
     hostname,
     port,
     bootstrap: `${hostname}:${port}`,
-    httpUrl: http === undefined ? undefined : `http://${http.hostname}:${http.port}`,
+    httpUrl: broker.httpUrl,
     config,
     counters: broker.counters,
     groups: broker.groups,

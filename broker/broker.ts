@@ -36,6 +36,8 @@ import { BrokerMetrics } from "./metrics/broker_metrics.ts";
 import type { TrafficSink } from "./traffic.ts";
 import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
+import { createHttpSecurity, loadHttpTls, resolveHttpAuth } from "./http/security_setup.ts";
+import { ScramCredentialStore } from "./security/credentials.ts";
 
 /** What a refused connection's socket (already closed) reports to. */
 const REFUSED: SocketHandlers = { onData() {}, onClose() {} };
@@ -95,6 +97,8 @@ export class Broker implements BrokerCore {
   readonly traffic: TrafficSink = this.metrics;
   /** Consumer groups as the HTTP API and metrics see them (the groups coordinator sets it). */
   groupSource: GroupSource = noGroups;
+  /** SCRAM credentials (SASL logins, HTTP Basic), in the data directory. */
+  readonly scramCredentials: ScramCredentialStore;
   readonly #runtime: Runtime;
   readonly #router: RequestRouter;
   readonly #connectionLogger: Logger;
@@ -156,6 +160,7 @@ export class Broker implements BrokerCore {
     });
     this.producerIds = new ProducerIds(this.libc, config.dataDir);
     try {
+      this.scramCredentials = ScramCredentialStore.open(this.libc, config.dataDir);
       this.quotas = new ClientQuotas(ClientQuotaStore.open(this.libc, config.dataDir), {
         producerBytesPerSec: config.quotaProducerBytesPerSec,
         consumerBytesPerSec: config.quotaConsumerBytesPerSec,
@@ -222,6 +227,16 @@ export class Broker implements BrokerCore {
           connectionCount: () => broker.connectionCount,
           isReady: () => broker.#ready,
           bodySizeBytesMax: config.httpBodySizeBytesMax,
+          tls: loadHttpTls(broker.libc, config),
+          security: createHttpSecurity(
+            resolveHttpAuth(config, { authorizerConfigured: false, saslListener: false }),
+            {
+              credentials: (user, mechanism) => broker.scramCredentials.get(user, mechanism),
+              jwtValidator: undefined, // merge: the OAUTHBEARER validator of the SASL listeners
+              authorizer: undefined, // merge: the broker's AclStore / AclAuthorizer (h-sacl)
+              log: broker.logLimiter,
+            },
+          ),
         });
       }
       broker.#raiseOpenFilesLimit(runtime);
@@ -244,7 +259,7 @@ export class Broker implements BrokerCore {
     );
     const http = broker.httpAddress;
     if (http !== undefined) {
-      broker.logger.info(`HTTP API, /metrics and console on http://${http.hostname}:${http.port}/`);
+      broker.logger.info(`HTTP API, /metrics and console on ${broker.httpUrl}/`);
     }
     return broker;
   }
@@ -330,6 +345,13 @@ export class Broker implements BrokerCore {
   /** The bound HTTP address, or undefined when HTTP is off. */
   get httpAddress(): HostPort | undefined {
     return this.#http?.address;
+  }
+
+  /** `http://host:port` or `https://host:port` of the HTTP listener, or undefined when HTTP is off. */
+  get httpUrl(): string | undefined {
+    const http = this.#http;
+    if (http === undefined) return undefined;
+    return `${http.scheme}://${http.address.hostname}:${http.address.port}`;
   }
 
   /** Open client connections. */

@@ -44,6 +44,16 @@ export interface BrokerConfig {
   readonly http: HostPort | undefined;
   /** Largest HTTP request body accepted. */
   readonly httpBodySizeBytesMax: number;
+  /** Serve the HTTP listener over HTTPS with `tlsCertFile` and `tlsKeyFile`. */
+  readonly httpTls: boolean;
+  /** Credentials on the HTTP API and console; `undefined`: decided by `resolveHttpAuth`. */
+  readonly httpAuth: "none" | "required" | undefined;
+  /** Credentials on `/metrics` and `/health/*`; `undefined`: as `httpAuth`. */
+  readonly httpOpsAuth: "none" | "required" | undefined;
+  /** PEM certificate chain (Kafka's ssl.certificate.location). */
+  readonly tlsCertFile: string | undefined;
+  /** PEM private key (Kafka's ssl.key.location). */
+  readonly tlsKeyFile: string | undefined;
   /** Where `main.ts` writes the counters as JSON on SIGUSR2 and at stop (benchmarks); off when unset. */
   readonly statsFile: string | undefined;
   /** Kafka's group.initial.rebalance.delay.ms: how long a new group's first rebalance waits for more members. */
@@ -199,6 +209,38 @@ export const optionDefs: readonly OptionDef[] = [
     kind: "int",
     defaultValue: "10485760",
     doc: "largest HTTP request body",
+  },
+  {
+    name: "http-tls",
+    kind: "bool",
+    defaultValue: "false",
+    doc: "serve the HTTP API and console over HTTPS with --tls-cert and --tls-key",
+  },
+  {
+    name: "http-auth",
+    kind: "enum",
+    choices: ["none", "required"],
+    doc:
+      "required: every HTTP call needs Basic credentials (checked against the SCRAM credentials) or a bearer JWT (default: required when an authorizer or a SASL listener is configured, else none)",
+  },
+  {
+    name: "http-ops-auth",
+    kind: "enum",
+    choices: ["none", "required"],
+    doc:
+      "none: /metrics and /health/* answer without credentials (for scrapers and probes); default: as --http-auth",
+  },
+  {
+    name: "tls-cert",
+    kind: "string",
+    kafkaKey: "ssl.certificate.location",
+    doc: "PEM certificate chain of the TLS listeners and of HTTPS",
+  },
+  {
+    name: "tls-key",
+    kind: "string",
+    kafkaKey: "ssl.key.location",
+    doc: "PEM private key of --tls-cert",
   },
   {
     name: "flush",
@@ -489,6 +531,7 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     retentionCheckIntervalMs: intOption(opts, "retention-check-interval-ms", 1, 2147483647),
     http: opts["http"].trim().toLowerCase() === "off" ? undefined : parseHostPort(opts["http"]),
     httpBodySizeBytesMax: intOption(opts, "http-max-body-bytes", 1024, 2147483647),
+    ...httpSecurityOptions(opts),
     statsFile: opts["stats-file"] || undefined,
     groupInitialRebalanceDelayMs: intOption(
       opts,
@@ -518,6 +561,28 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     connectionsMax: intOption(opts, "max-connections", 0, 2147483647),
     connectionsPerIpMax: intOption(opts, "max-connections-per-ip", 0, 2147483647),
     topicDefaults,
+  };
+}
+
+/** The HTTP listener's TLS and authentication settings, checked together. */
+function httpSecurityOptions(opts: Record<string, string>): Pick<
+  BrokerConfig,
+  "httpTls" | "httpAuth" | "httpOpsAuth" | "tlsCertFile" | "tlsKeyFile"
+> {
+  const tlsCertFile = opts["tls-cert"]?.trim() || undefined;
+  const tlsKeyFile = opts["tls-key"]?.trim() || undefined;
+  const httpTls = boolOption(opts, "http-tls");
+  if (httpTls && (tlsCertFile === undefined || tlsKeyFile === undefined)) {
+    throw new ConfigError(`Option "http-tls" needs both "tls-cert" and "tls-key".`);
+  }
+  const optionalEnum = (name: string) =>
+    opts[name] === undefined ? undefined : enumOption(opts, name) as "none" | "required";
+  return {
+    httpTls,
+    httpAuth: optionalEnum("http-auth"),
+    httpOpsAuth: optionalEnum("http-ops-auth"),
+    tlsCertFile,
+    tlsKeyFile,
   };
 }
 

@@ -30,15 +30,7 @@ import {
   SC_PAGESIZE,
   SEEK_END,
 } from "./libc_symbols.ts";
-import type {
-  FetchHandler,
-  HttpServer,
-  Libc,
-  Listener,
-  Runtime,
-  Socket,
-  SocketHandlers,
-} from "./port.ts";
+import type { HttpServer, Libc, Listener, Runtime, Socket, SocketHandlers } from "./port.ts";
 
 /** A `bun:ffi` pointer: a plain number (MAP_FAILED comes back as a BigInt). */
 type BunPointer = number;
@@ -146,6 +138,7 @@ interface BunHttpServer {
   readonly hostname: string;
   readonly port: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
+  requestIP(request: Request): { address: string } | null;
 }
 
 interface BunGlobal {
@@ -156,7 +149,8 @@ interface BunGlobal {
     port: number;
     /** Seconds a connection may stay idle; 0 disables (live tails stream for long). */
     idleTimeout: number;
-    fetch: FetchHandler;
+    tls?: { cert: string; key: string };
+    fetch(request: Request, server: BunHttpServer): Response | Promise<Response>;
   }): BunHttpServer;
   listen(options: {
     hostname: string;
@@ -300,7 +294,15 @@ export function bunRuntime(): Runtime {
       return Promise.resolve(handle);
     },
     serveHttp(options, fetch) {
-      const server = bun.serve({ ...options, idleTimeout: 0, fetch });
+      const { hostname, port, tls } = options;
+      const server = bun.serve({
+        hostname,
+        port,
+        idleTimeout: 0,
+        tls: tls === undefined ? undefined : { cert: tls.certPem, key: tls.keyPem },
+        fetch: (request, s) =>
+          fetch(request, { remoteAddress: s.requestIP(request)?.address ?? "" }),
+      });
       const handle: HttpServer = {
         hostname: server.hostname,
         port: server.port,
