@@ -8,7 +8,7 @@
  * certificate.
  */
 import { assert } from "../../util/assert.ts";
-import { type BrokerHandle, type StartBrokerOptions } from "../../mod.ts";
+import type { BrokerHandle, StartBrokerOptions } from "../../mod.ts";
 import { makeDataDir, startTestBroker } from "./harness.ts";
 import {
   addUser,
