@@ -9,25 +9,13 @@
  * audience.
  */
 import { assert } from "../../util/assert.ts";
-import { Broker } from "../../broker/broker.ts";
-import { resolveConfig } from "../../broker/config.ts";
-import { startHttpServer } from "../../broker/http/server.ts";
-import { createHttpSecurity } from "../../broker/http/security_setup.ts";
+import { newSigner, signJwt } from "../../broker/security/_test_jwt.ts";
 import {
-  AclOperation,
-  AclPermissionType,
-  CLUSTER_RESOURCE_NAME,
-  PatternType,
-  ResourceType,
-} from "../../broker/security/acl.ts";
-import { type AclCreation, AclStore } from "../../broker/security/acl_store.ts";
-import { JwtValidator } from "../../broker/security/jwt.ts";
-import { newSigner, signJwt, type TestSigner } from "../../broker/security/_test_jwt.ts";
-import { loadRuntime } from "../../ffi/load.ts";
-import { makeDataDir } from "./harness.ts";
-import { addUser, basic, bearer } from "./http_security_helpers.ts";
-
-const PASSWORDS = { admin: "admin-pw-1", alice: "alice-pw-2", carol: "carol-pw-3" };
+  basic,
+  bearer,
+  SECURED_PASSWORDS as PASSWORDS,
+  withSecuredHttp,
+} from "./http_security_helpers.ts";
 
 interface Answer {
   readonly status: number;
@@ -54,82 +42,6 @@ async function send(
     headers: res.headers,
     body: type.startsWith("application/json") ? JSON.parse(text) : text,
   };
-}
-
-function allow(
-  principal: string,
-  operation: number,
-  resourceType: number,
-  resourceName: string,
-  patternType: number = PatternType.LITERAL,
-): AclCreation {
-  return {
-    resourceType,
-    resourceName,
-    resourcePatternType: patternType,
-    principal,
-    host: "*",
-    operation,
-    permissionType: AclPermissionType.ALLOW,
-  };
-}
-
-interface SecuredHttp {
-  readonly url: string;
-  readonly cluster: string;
-  readonly signer: TestSigner;
-  readonly broker: Broker;
-}
-
-/** A broker, its ACLs, and an HTTP listener requiring credentials and applying the ACLs. */
-async function withSecuredHttp(fn: (t: SecuredHttp) => Promise<void>): Promise<void> {
-  const dataDir = await makeDataDir();
-  try {
-    for (const [user, password] of Object.entries(PASSWORDS)) {
-      await addUser(dataDir, user, password);
-    }
-    const config = resolveConfig([{
-      options: { listen: "127.0.0.1:0", "data-dir": dataDir, http: "off", "log-level": "warn" },
-      topics: {},
-    }]);
-    const broker = await Broker.start(config);
-    const acls = AclStore.open(broker.libc, dataDir, { superUsers: ["User:admin"] });
-    acls.create([
-      allow("User:alice", AclOperation.READ, ResourceType.TOPIC, "orders-", PatternType.PREFIXED),
-      allow("User:alice", AclOperation.DESCRIBE, ResourceType.GROUP, "alice-group"),
-      allow("User:carol", AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME),
-      allow("User:carol", AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME),
-    ]);
-    const signer = await newSigner("ES256", "k1");
-    const jwtValidator = await JwtValidator.create({
-      jwks: { keys: [signer.publicJwk] },
-      expectedAudience: ["denka"],
-      clockSkewSec: 0,
-    });
-    const http = await startHttpServer(loadRuntime(), { hostname: "127.0.0.1", port: 0 }, {
-      broker,
-      metrics: broker.metrics,
-      groups: { listGroups: () => broker.groupSource.listGroups() },
-      connectionCount: () => broker.connectionCount,
-      isReady: () => true,
-      bodySizeBytesMax: 1 << 20,
-      security: createHttpSecurity({ authRequired: true, opsAuthRequired: true }, {
-        credentials: (user, mechanism) => broker.scramCredentials.get(user, mechanism),
-        jwtValidator,
-        authorizer: acls,
-        log: broker.logLimiter,
-      }),
-    });
-    const url = `http://127.0.0.1:${http.address.port}`;
-    try {
-      await fn({ url, cluster: `${url}/v3/clusters/${config.clusterId}`, signer, broker });
-    } finally {
-      await http.close();
-      await broker.close();
-    }
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
 }
 
 const admin = basic("admin", PASSWORDS.admin);

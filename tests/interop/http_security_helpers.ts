@@ -6,10 +6,25 @@
  *
  * @module
  */
-import { loadLibc } from "../../ffi/load.ts";
+import { loadLibc, loadRuntime } from "../../ffi/load.ts";
+import { Broker } from "../../broker/broker.ts";
+import { resolveConfig } from "../../broker/config.ts";
+import { startHttpServer } from "../../broker/http/server.ts";
+import { createHttpSecurity } from "../../broker/http/security_setup.ts";
+import {
+  AclOperation,
+  AclPermissionType,
+  CLUSTER_RESOURCE_NAME,
+  PatternType,
+  ResourceType,
+} from "../../broker/security/acl.ts";
+import { type AclCreation, AclStore } from "../../broker/security/acl_store.ts";
+import { JwtValidator } from "../../broker/security/jwt.ts";
+import { newSigner, type TestSigner } from "../../broker/security/_test_jwt.ts";
 import { runUsersCommand } from "../../broker/security/users_command.ts";
 import type { ScramMechanism } from "../../broker/security/scram.ts";
 import { assert } from "../../util/assert.ts";
+import { makeDataDir } from "./harness.ts";
 
 /** Adds `user` with `password` to `dataDir` through `denka users add`. */
 export async function addUser(
@@ -140,4 +155,91 @@ export function containsBytes(haystack: Uint8Array, needle: Uint8Array): boolean
     return true;
   }
   return false;
+}
+
+/** The passwords of the users of {@linkcode withSecuredHttp}. */
+export const SECURED_PASSWORDS = { admin: "admin-pw-1", alice: "alice-pw-2", carol: "carol-pw-3" };
+
+function allow(
+  principal: string,
+  operation: number,
+  resourceType: number,
+  resourceName: string,
+  patternType: number = PatternType.LITERAL,
+): AclCreation {
+  return {
+    resourceType,
+    resourceName,
+    resourcePatternType: patternType,
+    principal,
+    host: "*",
+    operation,
+    permissionType: AclPermissionType.ALLOW,
+  };
+}
+
+/** A broker and an HTTP listener that requires credentials and applies ACLs. */
+export interface SecuredHttp {
+  readonly url: string;
+  readonly cluster: string;
+  readonly signer: TestSigner;
+  readonly broker: Broker;
+}
+
+/**
+ * Runs `fn` against a broker with users admin (a super user), alice (READ
+ * on topics `orders-*`, DESCRIBE on group `alice-group`) and carol (CREATE
+ * and DESCRIBE on the cluster), and an HTTP listener started here with the
+ * broker's SCRAM credentials, the ACL store of its data directory and a JWT
+ * validator for `signer`'s tokens with audience `denka` (what the broker
+ * wires when an authorizer and OAUTHBEARER are configured).
+ */
+export async function withSecuredHttp(fn: (t: SecuredHttp) => Promise<void>): Promise<void> {
+  const dataDir = await makeDataDir();
+  try {
+    for (const [user, password] of Object.entries(SECURED_PASSWORDS)) {
+      await addUser(dataDir, user, password);
+    }
+    const config = resolveConfig([{
+      options: { listen: "127.0.0.1:0", "data-dir": dataDir, http: "off", "log-level": "warn" },
+      topics: {},
+    }]);
+    const broker = await Broker.start(config);
+    const acls = AclStore.open(broker.libc, dataDir, { superUsers: ["User:admin"] });
+    acls.create([
+      allow("User:alice", AclOperation.READ, ResourceType.TOPIC, "orders-", PatternType.PREFIXED),
+      allow("User:alice", AclOperation.DESCRIBE, ResourceType.GROUP, "alice-group"),
+      allow("User:carol", AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME),
+      allow("User:carol", AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME),
+    ]);
+    const signer = await newSigner("ES256", "k1");
+    const jwtValidator = await JwtValidator.create({
+      jwks: { keys: [signer.publicJwk] },
+      expectedAudience: ["denka"],
+      clockSkewSec: 0,
+    });
+    const http = await startHttpServer(loadRuntime(), { hostname: "127.0.0.1", port: 0 }, {
+      broker,
+      metrics: broker.metrics,
+      groups: { listGroups: () => broker.groupSource.listGroups() },
+      connectionCount: () => broker.connectionCount,
+      isReady: () => true,
+      bodySizeBytesMax: 1 << 20,
+      security: createHttpSecurity({ authRequired: true, opsAuthRequired: true }, {
+        credentials: (user, mechanism) => broker.scramCredentials.get(user, mechanism),
+        jwtValidator,
+        authorizer: acls,
+        log: broker.logLimiter,
+      }),
+    });
+    const url = `http://127.0.0.1:${http.address.port}`;
+    try {
+      await fn({ url, cluster: `${url}/v3/clusters/${config.clusterId}`, signer, broker });
+    } finally {
+      await http.close();
+      await broker.close();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
 }
