@@ -52,6 +52,8 @@ export interface HttpAuthDeps {
   /** Failed-login delays per address (shared with the Kafka listeners where they have one). */
   readonly throttle: LoginThrottle;
   readonly nowMs?: () => number;
+  /** Default {@linkcode BASIC_LOGIN_CACHE_ENTRIES_MAX}. */
+  readonly cacheEntriesMax?: number;
 }
 
 /** The outcome of checking one request's credentials. */
@@ -177,7 +179,7 @@ export class HttpAuthenticator {
   #remember(key: string, login: CachedLogin): void {
     this.#cache.delete(key);
     this.#cache.set(key, login);
-    if (this.#cache.size > BASIC_LOGIN_CACHE_ENTRIES_MAX) {
+    if (this.#cache.size > (this.#deps.cacheEntriesMax ?? BASIC_LOGIN_CACHE_ENTRIES_MAX)) {
       this.#cache.delete(this.#cache.keys().next().value!);
     }
   }
