@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { hmac, randomBytes, toBase64, utf8 } from "../security/_crypto.ts";
+import { createHmac } from "node:crypto";
 import { userPrincipal } from "../security/acl.ts";
 import type { JwtValidator } from "../security/jwt.ts";
 import type { LoginThrottle } from "../security/login_throttle.ts";
@@ -79,7 +79,7 @@ interface CachedLogin {
 export class HttpAuthenticator {
   readonly #deps: HttpAuthDeps;
   readonly #nowMs: () => number;
-  readonly #cacheKey = randomBytes(32);
+  readonly #cacheKey = crypto.getRandomValues(new Uint8Array(32));
   /** Oldest first (a Map keeps insertion order). */
   readonly #cache = new Map<string, CachedLogin>();
 
@@ -128,7 +128,9 @@ export class HttpAuthenticator {
       return this.#refused(address, "HTTP Basic", "Malformed Basic credentials");
     }
     const { user, password } = decoded;
-    const key = toBase64(hmac("SHA-256", this.#cacheKey, utf8(`${user}\0${password}`)));
+    const key = createHmac("sha256", this.#cacheKey).update(`${user}\0${password}`).digest(
+      "base64",
+    );
     if (this.#cached(key, user)) return this.#accepted(address, userPrincipal(user), "Basic");
     const current = this.#credentialsOf(user);
     if (user === "" || !await verifyPassword(this.#deps.credentials, user, password)) {
