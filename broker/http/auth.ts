@@ -14,12 +14,16 @@
  * broker's rate-limited log.
  *
  * Checking a Basic password costs one PBKDF2 run (0.8 ms for SCRAM-SHA-256 at
- * 4096 iterations, 2.7 ms for SCRAM-SHA-512, measured on the CI box); every
- * REST call carries the password again, so a success is remembered for
- * {@linkcode BASIC_LOGIN_CACHE_MS} under an HMAC of user and password keyed
- * with a random per-process key (memory only), and only while the user's
- * stored credentials are the same objects (a changed or deleted credential
- * misses). Failures are never remembered.
+ * 4096 iterations, 2.7 ms for SCRAM-SHA-512, measured on the CI box), and a
+ * token an ECDSA or RSA verification; every REST call carries its credential
+ * again, so a success is remembered for {@linkcode LOGIN_CACHE_MS} under an
+ * HMAC of the credential keyed with a random per-process key (memory only):
+ * a password only while the user's stored credentials are the same objects
+ * (a changed or deleted credential misses), a token never past its `exp`.
+ * Failures are never remembered. Measured (8 clients in a loop listing
+ * topics over loopback, 2 cores shared with a load of 5 to 8, four runs):
+ * 900-1400 req/s with PBKDF2 on every call, 3400-7200 remembered, 4300-12600
+ * without authentication.
  *
  * @module
  */
@@ -34,10 +38,10 @@ import {
   type ScramCredentialLookup,
 } from "../security/scram.ts";
 
-/** How long a verified Basic login is remembered. */
-export const BASIC_LOGIN_CACHE_MS = 60_000;
-/** Verified Basic logins remembered at most (the oldest goes first). */
-export const BASIC_LOGIN_CACHE_ENTRIES_MAX = 1024;
+/** How long a verified login is remembered at most. */
+export const LOGIN_CACHE_MS = 60_000;
+/** Verified logins remembered at most (the oldest goes first). */
+export const LOGIN_CACHE_ENTRIES_MAX = 1024;
 /** The longest `Authorization` header read; longer ones are refused unparsed. */
 export const AUTHORIZATION_HEADER_BYTES_MAX = 70_000;
 /** The realm of the challenges. */
@@ -52,7 +56,7 @@ export interface HttpAuthDeps {
   /** Failed-login delays per address (shared with the Kafka listeners where they have one). */
   readonly throttle: LoginThrottle;
   readonly nowMs?: () => number;
-  /** Default {@linkcode BASIC_LOGIN_CACHE_ENTRIES_MAX}. */
+  /** Default {@linkcode LOGIN_CACHE_ENTRIES_MAX}. */
   readonly cacheEntriesMax?: number;
 }
 
@@ -69,10 +73,14 @@ export type HttpLogin =
     readonly delayMs: number;
   };
 
-interface CachedLogin {
-  readonly user: string;
-  readonly credentials: readonly (ScramCredential | undefined)[];
-  readonly expiresAtMs: number;
+/** A login checked before, and what ends it. */
+interface RememberedLogin {
+  readonly principal: string;
+  readonly scheme: "Basic" | "Bearer";
+  readonly validUntilMs: number;
+  /** Basic: the user, and their stored credentials when the password was checked. */
+  readonly user?: string;
+  readonly credentials?: readonly (ScramCredential | undefined)[];
 }
 
 /** Checks the `Authorization` header of HTTP requests. */
@@ -81,7 +89,7 @@ export class HttpAuthenticator {
   readonly #nowMs: () => number;
   readonly #cacheKey = crypto.getRandomValues(new Uint8Array(32));
   /** Oldest first (a Map keeps insertion order). */
-  readonly #cache = new Map<string, CachedLogin>();
+  readonly #cache = new Map<string, RememberedLogin>();
 
   constructor(deps: HttpAuthDeps) {
     this.#deps = deps;
@@ -128,10 +136,9 @@ export class HttpAuthenticator {
       return this.#refused(address, "HTTP Basic", "Malformed Basic credentials");
     }
     const { user, password } = decoded;
-    const key = createHmac("sha256", this.#cacheKey).update(`${user}\0${password}`).digest(
-      "base64",
-    );
-    if (this.#cached(key, user)) return this.#accepted(address, userPrincipal(user), "Basic");
+    const key = this.#keyOf(`basic\0${user}\0${password}`);
+    const remembered = this.#recall(key);
+    if (remembered !== undefined) return this.#accepted(address, remembered);
     const current = this.#credentialsOf(user);
     if (user === "" || !await verifyPassword(this.#deps.credentials, user, password)) {
       return this.#refused(
@@ -140,12 +147,16 @@ export class HttpAuthenticator {
         `Invalid username or password for ${JSON.stringify(user)}`,
       );
     }
-    this.#remember(key, {
-      user,
-      credentials: current,
-      expiresAtMs: this.#nowMs() + BASIC_LOGIN_CACHE_MS,
-    });
-    return this.#accepted(address, userPrincipal(user), "Basic");
+    return this.#accepted(
+      address,
+      this.#remember(key, {
+        principal: userPrincipal(user),
+        scheme: "Basic",
+        validUntilMs: this.#nowMs() + LOGIN_CACHE_MS,
+        user,
+        credentials: current,
+      }),
+    );
   }
 
   async #bearer(token: string, address: string): Promise<HttpLogin> {
@@ -157,38 +168,57 @@ export class HttpAuthenticator {
         "Bearer tokens are not accepted (no JWKS file or secret is configured)",
       );
     }
+    const key = this.#keyOf(`bearer\0${token}`);
+    const remembered = this.#recall(key);
+    if (remembered !== undefined) return this.#accepted(address, remembered);
     const result = await validator.validate(token);
     if (!result.ok) {
       return this.#refused(address, "HTTP Bearer", result.reason, "invalid_token");
     }
-    return this.#accepted(address, userPrincipal(result.principal), "Bearer");
+    return this.#accepted(
+      address,
+      this.#remember(key, {
+        principal: userPrincipal(result.principal),
+        scheme: "Bearer",
+        validUntilMs: Math.min(result.expiresAtMs, this.#nowMs() + LOGIN_CACHE_MS),
+      }),
+    );
   }
 
   #credentialsOf(user: string): (ScramCredential | undefined)[] {
     return SCRAM_MECHANISMS.map((m) => this.#deps.credentials(user, m));
   }
 
-  #cached(key: string, user: string): boolean {
-    const hit = this.#cache.get(key);
-    if (hit === undefined) return false;
-    const current = this.#credentialsOf(user);
-    const same = hit.user === user && hit.credentials.every((c, i) => c === current[i]);
-    if (same && this.#nowMs() < hit.expiresAtMs) return true;
-    this.#cache.delete(key);
-    return false;
+  #keyOf(credential: string): string {
+    return createHmac("sha256", this.#cacheKey).update(credential).digest("base64");
   }
 
-  #remember(key: string, login: CachedLogin): void {
+  /** The login remembered under `key` if it still holds. */
+  #recall(key: string): RememberedLogin | undefined {
+    const hit = this.#cache.get(key);
+    if (hit === undefined) return undefined;
+    let holds = this.#nowMs() < hit.validUntilMs;
+    if (holds && hit.user !== undefined) {
+      const current = this.#credentialsOf(hit.user);
+      holds = hit.credentials!.every((c, i) => c === current[i]);
+    }
+    if (holds) return hit;
+    this.#cache.delete(key);
+    return undefined;
+  }
+
+  #remember(key: string, login: RememberedLogin): RememberedLogin {
     this.#cache.delete(key);
     this.#cache.set(key, login);
-    if (this.#cache.size > (this.#deps.cacheEntriesMax ?? BASIC_LOGIN_CACHE_ENTRIES_MAX)) {
+    if (this.#cache.size > (this.#deps.cacheEntriesMax ?? LOGIN_CACHE_ENTRIES_MAX)) {
       this.#cache.delete(this.#cache.keys().next().value!);
     }
+    return login;
   }
 
-  #accepted(address: string, principal: string, scheme: "Basic" | "Bearer"): HttpLogin {
+  #accepted(address: string, login: RememberedLogin): HttpLogin {
     this.#deps.throttle.succeeded(address);
-    return { ok: true, principal, scheme };
+    return { ok: true, principal: login.principal, scheme: login.scheme };
   }
 
   #refused(address: string, mechanism: string, reason: string, bearerError?: string): HttpLogin {
@@ -203,7 +233,7 @@ export class HttpAuthenticator {
     };
   }
 
-  /** Verified Basic logins remembered now. */
+  /** Verified logins remembered now. */
   get cachedLoginCount(): number {
     return this.#cache.size;
   }

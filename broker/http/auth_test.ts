@@ -1,12 +1,13 @@
 import { assert } from "../../util/assert.ts";
 import { LoginThrottle } from "../security/login_throttle.ts";
 import { JwtValidator } from "../security/jwt.ts";
+import { hmacSigner, signJwt } from "../security/_test_jwt.ts";
 import {
   type ScramCredential,
   scramCredentialFromPassword,
   type ScramMechanism,
 } from "../security/scram.ts";
-import { BASIC_LOGIN_CACHE_MS, decodeBasic, HttpAuthenticator } from "./auth.ts";
+import { decodeBasic, HttpAuthenticator, LOGIN_CACHE_MS } from "./auth.ts";
 
 /** A mutable credential table standing in for the broker's store. */
 class Users {
@@ -64,7 +65,7 @@ Deno.test("HttpAuthenticator: a remembered login ends when the user's credential
   assert.equal((await auth.authenticate(basicHeader("alice", "new"), "h")).ok, false);
   await users.set("alice", "new");
   assert.equal((await auth.authenticate(basicHeader("alice", "new"), "h")).ok, true);
-  nowMs += BASIC_LOGIN_CACHE_MS;
+  nowMs += LOGIN_CACHE_MS;
   // Past its time the entry is dropped and the password checked again (still right).
   assert.equal((await auth.authenticate(basicHeader("alice", "new"), "h")).ok, true);
   assert.equal(auth.cachedLoginCount, 1);
@@ -116,4 +117,33 @@ Deno.test("decodeBasic() splits at the first colon, reads UTF-8, refuses malform
   assert.equal(decodeBasic("not base64!"), undefined);
   assert.equal(decodeBasic(""), undefined);
   assert.equal(decodeBasic(btoa("\xff\xfe:x")), undefined); // not UTF-8
+});
+
+Deno.test("HttpAuthenticator: a remembered bearer token ends at its exp", async () => {
+  const secret = new TextEncoder().encode("0123456789abcdef0123456789abcdef");
+  let nowMs = 1_700_000_000_000;
+  const auth = new HttpAuthenticator({
+    credentials: new Users().lookup,
+    jwtValidator: await JwtValidator.create({
+      hmacSecret: secret,
+      clockSkewSec: 0,
+      nowMs: () => nowMs,
+    }),
+    throttle: new LoginThrottle({ delayMs: 0 }),
+    nowMs: () => nowMs,
+  });
+  const token = await signJwt(await hmacSigner(secret), {
+    sub: "svc",
+    exp: nowMs / 1000 + 10,
+  });
+  assert.deepEqual(await auth.authenticate(`Bearer ${token}`, "h"), {
+    ok: true,
+    principal: "User:svc",
+    scheme: "Bearer",
+  });
+  assert.equal(auth.cachedLoginCount, 1);
+  nowMs += 9_000;
+  assert.equal((await auth.authenticate(`Bearer ${token}`, "h")).ok, true);
+  nowMs += 2_000;
+  assert.equal((await auth.authenticate(`Bearer ${token}`, "h")).ok, false);
 });
