@@ -229,6 +229,7 @@ export class Broker implements BrokerCore {
           bodySizeBytesMax: config.httpBodySizeBytesMax,
           tls: loadHttpTls(broker.libc, config),
           security: createHttpSecurity(
+            // merge: authorizerConfigured = an authorizer is set; saslListener = a SASL_* listener
             resolveHttpAuth(config, { authorizerConfigured: false, saslListener: false }),
             {
               credentials: (user, mechanism) => broker.scramCredentials.get(user, mechanism),
