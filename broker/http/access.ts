@@ -6,6 +6,7 @@
  *
  * | route                                   | Kafka's check                                  |
  * | --------------------------------------- | ---------------------------------------------- |
+ * | clusters                                | none beyond authentication (as Metadata)       |
  * | list topics                             | DESCRIBE TOPIC, the list filtered (Metadata)   |
  * | topic, partitions                       | DESCRIBE TOPIC                                 |
  * | create topic                            | CREATE on CLUSTER or on the TOPIC              |
