@@ -103,6 +103,15 @@ export interface StartBrokerOptions {
   http?: { hostname?: string; port: number } | false;
   /** Largest HTTP request body. Default 10485760. */
   httpMaxBodyBytes?: number;
+  /** Serve the HTTP API over HTTPS with the certificate and key of `tls`. Default false. */
+  httpTls?: boolean;
+  /**
+   * `"required"`: HTTP calls need Basic credentials or a bearer JWT. Default:
+   * required when an authorizer or a SASL listener is configured, else none.
+   */
+  httpAuth?: "none" | "required";
+  /** `"none"`: /metrics and /health/* answer without credentials. Default: as `httpAuth`. */
+  httpOpsAuth?: "none" | "required";
   /** Bytes per second each client id may produce (Kafka's quota.producer.default). Default unlimited. */
   quotaProducerByteRate?: number;
   /** Bytes per second each client id may fetch (Kafka's quota.consumer.default). Default unlimited. */
@@ -152,7 +161,7 @@ export interface BrokerHandle {
   /** Every Kafka listener as bound (name, security protocol, host, port). */
   readonly listeners: readonly BoundListener[];
   readonly config: BrokerConfig;
-  /** `http://host:port` of the HTTP API and console, or undefined when HTTP is off. */
+  /** `http(s)://host:port` of the HTTP API and console, or undefined when HTTP is off. */
   readonly httpUrl: string | undefined;
   /** Live counters: bytes sent by sendfile and by copy, requests, connections. */
   readonly counters: Readonly<BrokerCounters>;
@@ -178,13 +187,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   const deps: BrokerDeps = { libc: options.libc, runtime: options.runtime };
   const broker = await Broker.start(config, deps);
   const { hostname, port } = broker.address;
-  const http = broker.httpAddress;
   return {
     hostname,
     port,
     bootstrap: `${hostname}:${port}`,
     listeners: broker.listeners,
-    httpUrl: http === undefined ? undefined : `http://${http.hostname}:${http.port}`,
+    httpUrl: broker.httpUrl,
     config,
     counters: broker.counters,
     groups: broker.groups,

@@ -47,6 +47,8 @@ import { principalFromCertificate } from "./security/x509_principal.ts";
 import { ScramCredentialStore } from "./security/credentials.ts";
 import type { JwtValidator } from "./security/jwt.ts";
 import { loadJwtValidator, SaslAuthenticator } from "./security/sasl_authenticator.ts";
+import { createHttpSecurity, loadHttpTls, resolveHttpAuth } from "./http/security_setup.ts";
+import { usesSasl } from "./listeners.ts";
 
 /** What a refused connection's socket (already closed) reports to. */
 const REFUSED: SocketHandlers = { onData() {}, onClose() {} };
@@ -82,6 +84,7 @@ export class Broker implements BrokerCore {
   readonly quotas: ClientQuotas;
   /** Incremental fetch sessions (KIP-227), bounded by `fetchSessionCacheSlotsMax`. */
   readonly fetchSessions: FetchSessionCache;
+  /** SCRAM credentials (SASL logins, HTTP Basic), in the data directory. */
   readonly scramCredentials: ScramCredentialStore;
   readonly sasl: SaslAuthenticator;
   /** Retention, compaction, producer expiry and flush.ms on timers. */
@@ -258,6 +261,20 @@ export class Broker implements BrokerCore {
           connectionCount: () => broker.connectionCount,
           isReady: () => broker.#ready,
           bodySizeBytesMax: config.httpBodySizeBytesMax,
+          tls: loadHttpTls(broker.libc, config),
+          security: createHttpSecurity(
+            resolveHttpAuth(config, {
+              authorizerConfigured: config.authorizer !== undefined,
+              saslListener: config.listeners.some((l) => usesSasl(l.securityProtocol)),
+            }),
+            {
+              credentials: (user, mechanism) => broker.scramCredentials.get(user, mechanism),
+              jwtValidator,
+              authorizer: broker.acls,
+              throttle: broker.sasl.throttle,
+              log: broker.logLimiter,
+            },
+          ),
         });
       }
       broker.#raiseOpenFilesLimit(runtime);
@@ -285,7 +302,7 @@ export class Broker implements BrokerCore {
     );
     const http = broker.httpAddress;
     if (http !== undefined) {
-      broker.logger.info(`HTTP API, /metrics and console on http://${http.hostname}:${http.port}/`);
+      broker.logger.info(`HTTP API, /metrics and console on ${broker.httpUrl}/`);
     }
     return broker;
   }
@@ -415,6 +432,13 @@ export class Broker implements BrokerCore {
   /** The bound HTTP address, or undefined when HTTP is off. */
   get httpAddress(): HostPort | undefined {
     return this.#http?.address;
+  }
+
+  /** `http://host:port` or `https://host:port` of the HTTP listener, or undefined when HTTP is off. */
+  get httpUrl(): string | undefined {
+    const http = this.#http;
+    if (http === undefined) return undefined;
+    return `${http.scheme}://${http.address.hostname}:${http.address.port}`;
   }
 
   /** Open client connections. */

@@ -64,6 +64,16 @@ export interface BrokerConfig {
   readonly http: HostPort | undefined;
   /** Largest HTTP request body accepted. */
   readonly httpBodySizeBytesMax: number;
+  /** Serve the HTTP listener over HTTPS with `tlsCertFile` and `tlsKeyFile`. */
+  readonly httpTls: boolean;
+  /** Credentials on the HTTP API and console; `undefined`: decided by `resolveHttpAuth`. */
+  readonly httpAuth: "none" | "required" | undefined;
+  /** Credentials on `/metrics` and `/health/*`; `undefined`: as `httpAuth`. */
+  readonly httpOpsAuth: "none" | "required" | undefined;
+  /** PEM certificate chain (Kafka's ssl.certificate.location). */
+  readonly tlsCertFile: string | undefined;
+  /** PEM private key (Kafka's ssl.key.location). */
+  readonly tlsKeyFile: string | undefined;
   /** Where `main.ts` writes the counters as JSON on SIGUSR2 and at stop (benchmarks); off when unset. */
   readonly statsFile: string | undefined;
   /** Kafka's group.initial.rebalance.delay.ms: how long a new group's first rebalance waits for more members. */
@@ -166,7 +176,8 @@ export const optionDefs: readonly OptionDef[] = [
     name: "tls-cert",
     kind: "string",
     kafkaKey: "ssl.certificate.location",
-    doc: "PEM certificate chain of SSL and SASL_SSL listeners (reloaded on SIGHUP)",
+    doc:
+      "PEM certificate chain of SSL and SASL_SSL listeners (reloaded on SIGHUP) and of HTTPS (--http-tls)",
   },
   {
     name: "tls-key",
@@ -283,6 +294,26 @@ export const optionDefs: readonly OptionDef[] = [
     kind: "int",
     defaultValue: "10485760",
     doc: "largest HTTP request body",
+  },
+  {
+    name: "http-tls",
+    kind: "bool",
+    defaultValue: "false",
+    doc: "serve the HTTP API and console over HTTPS with --tls-cert and --tls-key",
+  },
+  {
+    name: "http-auth",
+    kind: "enum",
+    choices: ["none", "required"],
+    doc:
+      "required: every HTTP call needs Basic credentials (checked against the SCRAM credentials) or a bearer JWT (default: required when an authorizer or a SASL listener is configured, else none)",
+  },
+  {
+    name: "http-ops-auth",
+    kind: "enum",
+    choices: ["none", "required"],
+    doc:
+      "none: /metrics and /health/* answer without credentials (for scrapers and probes); default: as --http-auth",
   },
   {
     name: "flush",
@@ -608,6 +639,7 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     retentionCheckIntervalMs: intOption(opts, "retention-check-interval-ms", 1, 2147483647),
     http: opts["http"].trim().toLowerCase() === "off" ? undefined : parseHostPort(opts["http"]),
     httpBodySizeBytesMax: intOption(opts, "http-max-body-bytes", 1024, 2147483647),
+    ...httpSecurityOptions(opts),
     statsFile: opts["stats-file"] || undefined,
     groupInitialRebalanceDelayMs: intOption(
       opts,
@@ -716,6 +748,28 @@ function tlsOptions(
     );
   }
   return tls;
+}
+
+/** The HTTP listener's TLS and authentication settings, checked together. */
+function httpSecurityOptions(opts: Record<string, string>): Pick<
+  BrokerConfig,
+  "httpTls" | "httpAuth" | "httpOpsAuth" | "tlsCertFile" | "tlsKeyFile"
+> {
+  const tlsCertFile = opts["tls-cert"]?.trim() || undefined;
+  const tlsKeyFile = opts["tls-key"]?.trim() || undefined;
+  const httpTls = boolOption(opts, "http-tls");
+  if (httpTls && (tlsCertFile === undefined || tlsKeyFile === undefined)) {
+    throw new ConfigError(`Option "http-tls" needs both "tls-cert" and "tls-key".`);
+  }
+  const optionalEnum = (name: string) =>
+    opts[name] === undefined ? undefined : enumOption(opts, name) as "none" | "required";
+  return {
+    httpTls,
+    httpAuth: optionalEnum("http-auth"),
+    httpOpsAuth: optionalEnum("http-ops-auth"),
+    tlsCertFile,
+    tlsKeyFile,
+  };
 }
 
 /** queued.max.request.bytes: -1 unbounded, else at least socket.request.max.bytes (Kafka's rule). */
