@@ -49,6 +49,7 @@ import type { JwtValidator } from "./security/jwt.ts";
 import { loadJwtValidator, SaslAuthenticator } from "./security/sasl_authenticator.ts";
 import { createHttpSecurity, loadHttpTls, resolveHttpAuth } from "./http/security_setup.ts";
 import { usesSasl } from "./listeners.ts";
+import type { TxnVerifier } from "./transactions/verifier.ts";
 
 /** What a refused connection's socket (already closed) reports to. */
 const REFUSED: SocketHandlers = { onData() {}, onClose() {} };
@@ -111,6 +112,8 @@ export class Broker implements BrokerCore {
   readonly metrics = new BrokerMetrics();
   /** Per-topic Kafka traffic goes to the metrics. */
   readonly traffic: TrafficSink = this.metrics;
+  /** KIP-890 verification of transactional produces (the transaction coordinator sets it). */
+  txnVerifier: TxnVerifier | undefined = undefined;
   /** Consumer groups as the HTTP API and metrics see them (the groups coordinator sets it). */
   groupSource: GroupSource = noGroups;
   readonly #runtime: Runtime;

@@ -23,6 +23,7 @@ import type { RequestTraffic, TrafficSink } from "./traffic.ts";
 import type { AclStore } from "./security/acl_store.ts";
 import type { ScramCredentialStore } from "./security/credentials.ts";
 import type { SaslAuthenticator } from "./security/sasl_authenticator.ts";
+import type { TxnVerifier } from "./transactions/verifier.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -80,6 +81,11 @@ export interface BrokerCore {
   readonly fetchSessions: FetchSessionCache;
   /** Per-topic traffic of the Kafka protocol (the metrics). */
   readonly traffic: TrafficSink;
+  /**
+   * KIP-890 verification of transactional produces (the transaction coordinator sets it);
+   * undefined: transactional batches are refused.
+   */
+  txnVerifier: TxnVerifier | undefined;
   /** The ACLs every request is checked against; undefined when no authorizer is configured. */
   readonly acls: AclStore | undefined;
   /** SCRAM credentials of every user (`<dataDir>/denka-scram-credentials.json`). */

@@ -21,7 +21,7 @@
  * @module
  */
 import { ErrorCode } from "../protocol/error_codes.ts";
-import type { AppendResult } from "../storage/partition_log.ts";
+import type { AppendOptions, AppendResult } from "../storage/partition_log.ts";
 import type { BrokerCore } from "./context.ts";
 import type { Partition } from "./topics.ts";
 
@@ -39,15 +39,19 @@ export interface PartitionProduce {
   readonly durable: Promise<void> | undefined;
 }
 
-/** Appends `records` (whole RecordBatch v2 bytes) to `partition` and applies the durability policy. */
+/**
+ * Appends `records` (whole RecordBatch v2 bytes) to `partition` and applies the durability
+ * policy. `append`: a verified transactional produce's guard, or the coordinator's markers.
+ */
 export function produceToPartition(
   broker: BrokerCore,
   partition: Partition,
   records: Uint8Array,
   acks: Acks,
+  append?: Pick<AppendOptions, "origin" | "verificationGuard">,
 ): PartitionProduce {
   const log = partition.log;
-  const result = log.append(records, { nowMs: broker.nowMs() });
+  const result = log.append(records, { ...append, nowMs: broker.nowMs() });
   if (!result.ok) {
     if (result.cause !== undefined) {
       const message =

@@ -51,8 +51,8 @@ export const describeProducersHandler: ApiHandler = defineHandler(describeProduc
               producerEpoch: e.producerEpoch,
               lastSequence: last?.lastSequence ?? -1,
               lastTimestamp: e.lastTimestampMs,
-              coordinatorEpoch: -1,
-              currentTxnStartOffset: -1,
+              coordinatorEpoch: e.coordinatorEpoch,
+              currentTxnStartOffset: e.currentTxnFirstOffset,
             };
           });
           return {

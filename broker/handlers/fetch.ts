@@ -7,6 +7,12 @@
  * `../fetch_sessions.ts`: an incremental fetch reads every partition of its
  * session and answers only those with something new.
  *
+ * `read_committed` (isolation level 1): each partition is read only below its
+ * last stable offset, and the response lists the aborted transactions
+ * overlapping the records sent (from the segments' `.txnindex`) for the
+ * consumer to drop; the records still go out by `sendfile`. Markers are
+ * appends, so a long-polling fetch wakes when the LSO moves.
+ *
  * @module
  */
 import { PARTITION_LEADER_EPOCH } from "../../storage/log_append.ts";
@@ -32,6 +38,8 @@ type PartitionResponse = TopicResponse["partitions"][number];
 const FETCH_TOPIC_ID_MIN_VERSION = 13;
 /** The leader epoch Denka's single node reports for every partition (the one stored batches carry). */
 export const LEADER_EPOCH = PARTITION_LEADER_EPOCH;
+/** Kafka's `IsolationLevel.READ_COMMITTED`. */
+const READ_COMMITTED = 1;
 
 export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
   minVersion: 4,
@@ -53,14 +61,15 @@ export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
       (t) => topicNameOf(ctx, t, byId),
     );
     for (;;) {
-      let read = readOnce(ctx, request.maxBytes, fetch, byId, refused);
+      const committed = request.isolationLevel === READ_COMMITTED;
+      let read = readOnce(ctx, request.maxBytes, fetch, { byId, committed, refused });
       const remainingMs = deadlineMs - performance.now();
       const done = read.sizeBytes >= request.minBytes || read.anyError || remainingMs <= 0 ||
         ctx.connection.closed ||
         !await ctx.broker.waiters.wait(interest, remainingMs, ctx.connection.signal);
       if (!done) continue;
       if (remainingMs > 0 && read.sizeBytes < request.minBytes && !read.anyError) {
-        read = readOnce(ctx, request.maxBytes, fetch, byId, refused);
+        read = readOnce(ctx, request.maxBytes, fetch, { byId, committed, refused });
       }
       // Only what this response carries counts as told to a session's client.
       const sessionId = fetch.complete(read.sent, ctx.connection.closed);
@@ -100,9 +109,9 @@ function readOnce(
   ctx: RequestContext,
   maxBytes: number,
   fetch: FetchContext,
-  byId: boolean,
-  refused: ReadonlySet<string> | undefined,
+  how: { byId: boolean; committed: boolean; refused: ReadonlySet<string> | undefined },
 ): ReadOutcome {
+  const { byId, committed, refused } = how;
   const outcome: ReadOutcome = {
     responses: [],
     sent: [],
@@ -124,7 +133,10 @@ function readOnce(
     const limitBytes = Math.min(target.partitionMaxBytes, responseBytesLeft);
     let read = denied
       ? failure(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
-      : readPartition(partition, target, limitBytes, byId && topic === undefined);
+      : readPartition(partition, target, limitBytes, {
+        unknownTopicId: byId && topic === undefined,
+        committed,
+      });
     // KIP-74: only the first partition with data may exceed the limits by
     // one whole batch, so that a consumer always makes progress.
     if (read.sizeBytes > limitBytes && outcome.sizeBytes > 0) {
@@ -154,7 +166,7 @@ function readOnce(
       last = { target, response };
       outcome.responses.push(response);
     }
-    last.response.partitions.push(partitionResponse(target.partition, read));
+    last.response.partitions.push(partitionResponse(target.partition, read, committed));
   }
   return outcome;
 }
@@ -172,32 +184,40 @@ function readPartition(
   partition: Partition | undefined,
   target: FetchTarget,
   limitBytes: number,
-  unknownTopicId: boolean,
+  how: { unknownTopicId: boolean; committed: boolean },
 ): ReadResult {
   if (partition === undefined) {
     return failure(
-      unknownTopicId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      how.unknownTopicId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     );
   }
   if (target.currentLeaderEpoch > LEADER_EPOCH) return failure(ErrorCode.UNKNOWN_LEADER_EPOCH);
-  return partition.log.read(target.fetchOffset, Math.max(0, limitBytes));
+  return partition.log.read(target.fetchOffset, Math.max(0, limitBytes), how.committed);
 }
 
 function failure(errorCode: number): ReadResult {
   return { errorCode, ...NO_SLICES, highWatermark: -1, logStartOffset: -1 };
 }
 
-function partitionResponse(partitionIndex: number, read: ReadResult): PartitionResponse {
+function partitionResponse(
+  partitionIndex: number,
+  read: ReadResult,
+  committed: boolean,
+): PartitionResponse {
+  const aborted = committed ? read.abortedTransactions ?? [] : [];
   return {
     partitionIndex,
     errorCode: read.errorCode,
     highWatermark: read.highWatermark,
-    lastStableOffset: read.highWatermark,
+    lastStableOffset: read.lastStableOffset ?? read.highWatermark,
     logStartOffset: read.logStartOffset,
     divergingEpoch: { epoch: -1, endOffset: -1 },
     currentLeader: { leaderId: -1, leaderEpoch: -1 },
     snapshotId: { endOffset: -1, epoch: -1 },
-    abortedTransactions: [],
+    abortedTransactions: aborted.map((t) => ({
+      producerId: t.producerId,
+      firstOffset: t.firstOffset,
+    })),
     preferredReadReplica: -1,
     records: read.slices,
   };

@@ -7,7 +7,11 @@
  * connection, as Kafka does.
  *
  * A retried idempotent batch is answered with error NONE and the offsets it
- * got the first time, as Kafka 3.x does.
+ * got the first time, as Kafka 3.x does. A transactional batch that would
+ * start its producer's transaction on a partition is first verified with the
+ * transaction coordinator (KIP-890, `../transactions/produce_verification.ts`);
+ * without a coordinator (`BrokerCore.txnVerifier`) transactional produces are
+ * refused.
  * Versions 0-2 (message formats v0/v1) are advertised for librdkafka's
  * feature detection but refused with UNSUPPORTED_VERSION, as Kafka 4.0 does.
  *
@@ -18,9 +22,13 @@ import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/pr
 import type { DecodedRecords } from "../../protocol/primitives.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { produceApi } from "../../protocol/messages/mod.ts";
-import { produceToPartition } from "../produce_path.ts";
 import { AclOperation } from "../security/acl.ts";
 import { authorizeTransactionalId, refusedTopics } from "../security/authorize.ts";
+import { type PartitionProduce, produceToPartition } from "../produce_path.ts";
+import {
+  producerToVerify,
+  verifyTransactionalProduce,
+} from "../transactions/produce_verification.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
 
@@ -48,7 +56,7 @@ export const produceHandler: ApiHandler = defineHandler(produceApi, {
       partitionResponses: topicData.partitionData.map((p): PartitionResponse => {
         const result = producePartition(ctx, topicData.name, p.index, p.records, {
           acks,
-          transactional: request.transactionalId !== null,
+          transactionalId: request.transactionalId,
           transactionalAllowed,
           writeAllowed: refused === undefined || !refused.has(topicData.name),
           flushes,
@@ -84,7 +92,7 @@ function producePartition(
   records: Uint8Array | null,
   options: {
     acks: number;
-    transactional: boolean;
+    transactionalId: string | null;
     /** WRITE on the transactional id, and on the topic (Kafka checks both before the topic exists). */
     transactionalAllowed: boolean;
     writeAllowed: boolean;
@@ -118,7 +126,7 @@ function producePartition(
   }
   if (!options.transactionalAllowed) return fail(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   if (!options.writeAllowed) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
-  if (options.transactional) {
+  if (options.transactionalId !== null && ctx.broker.txnVerifier === undefined) {
     return fail(
       ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
       "Transactions are not supported by Denka yet.",
@@ -134,20 +142,45 @@ function producePartition(
   if (records === null || records.length === 0) {
     return fail(ErrorCode.INVALID_RECORD, "The produce request carries no record batch.");
   }
+  const transactionalId = options.transactionalId;
+  const producer = transactionalId === null ? undefined : producerToVerify(partition, records);
+  if (transactionalId !== null && producer !== undefined) {
+    const verified = verifyTransactionalProduce(ctx.broker, partition, {
+      transactionalId,
+      ...producer,
+    }).then(async (verification) => {
+      if (!verification.ok) return void fail(verification.errorCode, verification.message);
+      if (partition.log.isClosed) return void fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      const produced = produceToPartition(ctx.broker, partition, records, acks, {
+        verificationGuard: verification.guard,
+      });
+      answer(response, produced);
+      if (produced.durable !== undefined) {
+        await produced.durable.then(() => answer(response, produced));
+      }
+    });
+    options.flushes.push(verified);
+    return response;
+  }
   const produced = produceToPartition(ctx.broker, partition, records, acks);
-  const answer = () => {
-    const result = produced.result;
-    if (!result.ok) {
-      if (result.recordErrors !== undefined) response.recordErrors = [...result.recordErrors];
-      fail(result.errorCode, result.message);
-      response.baseOffset = -1;
-      return;
-    }
-    response.baseOffset = result.baseOffset;
-    response.logStartOffset = result.logStartOffset;
-    response.logAppendTimeMs = result.logAppendTimeMs;
-  };
-  answer();
-  if (produced.durable !== undefined) options.flushes.push(produced.durable.then(answer));
+  answer(response, produced);
+  if (produced.durable !== undefined) {
+    options.flushes.push(produced.durable.then(() => answer(response, produced)));
+  }
   return response;
+}
+
+/** Fills `response` from the produce's (current) result. */
+function answer(response: PartitionResponse, produced: PartitionProduce): void {
+  const result = produced.result;
+  if (!result.ok) {
+    if (result.recordErrors !== undefined) response.recordErrors = [...result.recordErrors];
+    response.errorCode = result.errorCode;
+    response.errorMessage = result.message;
+    response.baseOffset = -1;
+    return;
+  }
+  response.baseOffset = result.baseOffset;
+  response.logStartOffset = result.logStartOffset;
+  response.logAppendTimeMs = result.logAppendTimeMs;
 }

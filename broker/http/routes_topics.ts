@@ -73,6 +73,7 @@ export function partitionBody(c: Context, ctx: HttpContext, p: Partition): Recor
     reassignment: { related: `${self}/reassignment` },
     log_start_offset: p.log.logStartOffset,
     high_watermark: p.log.highWatermark,
+    last_stable_offset: p.log.lastStableOffset,
     size_bytes: p.log.sizeBytes,
     segment_count: p.log.segmentCount,
   };

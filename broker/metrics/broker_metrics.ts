@@ -228,6 +228,11 @@ export class BrokerMetrics implements TrafficSink {
       perPartition((log) => log.highWatermark),
     );
     this.#gauge(
+      "denka_partition_last_stable_offset",
+      "Last stable offset (what read_committed consumers can reach), by partition.",
+      perPartition((log) => log.lastStableOffset),
+    );
+    this.#gauge(
       "denka_partition_log_start_offset",
       "First offset still in the log, by partition.",
       perPartition((log) => log.logStartOffset),
@@ -316,6 +321,7 @@ export class BrokerMetrics implements TrafficSink {
 
 interface PartitionLike {
   readonly highWatermark: number;
+  readonly lastStableOffset: number;
   readonly logStartOffset: number;
   readonly sizeBytes: number;
   readonly segmentCount: number;
