@@ -38,6 +38,14 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
   if (options.writer !== undefined) flags["writer"] = options.writer;
   if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
   if (options.flush !== undefined) flags["flush"] = options.flush;
+  if (options.authorizer !== undefined) flags["authorizer"] = options.authorizer;
+  if (options.superUsers !== undefined) flags["super-users"] = options.superUsers.join(";");
+  if (options.allowEveryoneIfNoAclFound !== undefined) {
+    flags["allow-everyone-if-no-acl-found"] = String(options.allowEveryoneIfNoAclFound);
+  }
+  if (options.httpTls !== undefined) flags["http-tls"] = String(options.httpTls);
+  if (options.httpAuth !== undefined) flags["http-auth"] = options.httpAuth;
+  if (options.httpOpsAuth !== undefined) flags["http-ops-auth"] = options.httpOpsAuth;
   flags["http"] = options.http
     ? `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`
     : "off";

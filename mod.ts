@@ -109,6 +109,15 @@ export interface StartBrokerOptions {
   http?: { hostname?: string; port: number } | false;
   /** Largest HTTP request body. Default 10485760. */
   httpMaxBodyBytes?: number;
+  /** Serve the HTTP API over HTTPS with the certificate and key of `tls`. Default false. */
+  httpTls?: boolean;
+  /**
+   * `"required"`: HTTP calls need Basic credentials or a bearer JWT. Default:
+   * required when an authorizer or a SASL listener is configured, else none.
+   */
+  httpAuth?: "none" | "required";
+  /** `"none"`: /metrics and /health/* answer without credentials. Default: as `httpAuth`. */
+  httpOpsAuth?: "none" | "required";
   /** Bytes per second each client id may produce (Kafka's quota.producer.default). Default unlimited. */
   quotaProducerByteRate?: number;
   /** Bytes per second each client id may fetch (Kafka's quota.consumer.default). Default unlimited. */
@@ -138,6 +147,15 @@ export interface StartBrokerOptions {
   transactionMaxTimeoutMs?: number;
   /** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms. Default 10000. */
   transactionAbortTimedOutTransactionCleanupIntervalMs?: number;
+  /**
+   * Check every request against ACLs (Kafka's authorizer.class.name); `"acl"` is the
+   * only authorizer. Default none: everything is allowed.
+   */
+  authorizer?: "acl";
+  /** Principals the authorizer allows everything (Kafka's super.users), e.g. `["User:admin"]`. */
+  superUsers?: readonly string[];
+  /** With an authorizer, a resource without ACLs is open to all (Kafka's allow.everyone.if.no.acl.found). Default false. */
+  allowEveryoneIfNoAclFound?: boolean;
   /** Ports to run on (tests may inject the in-memory libc). Default: the runtime's. */
   libc?: Libc;
   runtime?: Runtime;
@@ -153,7 +171,7 @@ export interface BrokerHandle {
   /** Every Kafka listener as bound (name, security protocol, host, port). */
   readonly listeners: readonly BoundListener[];
   readonly config: BrokerConfig;
-  /** `http://host:port` of the HTTP API and console, or undefined when HTTP is off. */
+  /** `http(s)://host:port` of the HTTP API and console, or undefined when HTTP is off. */
   readonly httpUrl: string | undefined;
   /** Live counters: bytes sent by sendfile and by copy, requests, connections. */
   readonly counters: Readonly<BrokerCounters>;
@@ -181,13 +199,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   const deps: BrokerDeps = { libc: options.libc, runtime: options.runtime };
   const broker = await Broker.start(config, deps);
   const { hostname, port } = broker.address;
-  const http = broker.httpAddress;
   return {
     hostname,
     port,
     bootstrap: `${hostname}:${port}`,
     listeners: broker.listeners,
-    httpUrl: http === undefined ? undefined : `http://${http.hostname}:${http.port}`,
+    httpUrl: broker.httpUrl,
     config,
     counters: broker.counters,
     groups: broker.groups,

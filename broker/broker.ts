@@ -38,7 +38,7 @@ import { BrokerMetrics } from "./metrics/broker_metrics.ts";
 import type { TrafficSink } from "./traffic.ts";
 import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
-import type { TxnVerifier } from "./transactions/verifier.ts";
+import { AclStore } from "./security/acl_store.ts";
 import {
   type AcceptedVia,
   type BoundListener,
@@ -49,6 +49,9 @@ import { principalFromCertificate } from "./security/x509_principal.ts";
 import { ScramCredentialStore } from "./security/credentials.ts";
 import type { JwtValidator } from "./security/jwt.ts";
 import { loadJwtValidator, SaslAuthenticator } from "./security/sasl_authenticator.ts";
+import { createHttpSecurity, loadHttpTls, resolveHttpAuth } from "./http/security_setup.ts";
+import { usesSasl } from "./listeners.ts";
+import type { TxnVerifier } from "./transactions/verifier.ts";
 
 /** What a refused connection's socket (already closed) reports to. */
 const REFUSED: SocketHandlers = { onData() {}, onClose() {} };
@@ -85,10 +88,13 @@ export class Broker implements BrokerCore {
   readonly quotas: ClientQuotas;
   /** Incremental fetch sessions (KIP-227), bounded by `fetchSessionCacheSlotsMax`. */
   readonly fetchSessions: FetchSessionCache;
+  /** SCRAM credentials (SASL logins, HTTP Basic), in the data directory. */
   readonly scramCredentials: ScramCredentialStore;
   readonly sasl: SaslAuthenticator;
   /** Retention, compaction, producer expiry and flush.ms on timers. */
   readonly maintenance: LogMaintenance;
+  /** The ACLs (`denka-acls.json`), opened when `authorizer.class.name` is set. */
+  readonly acls: AclStore | undefined;
   readonly counters: BrokerCounters = {
     sendfileBytes: 0,
     copyBytes: 0,
@@ -186,6 +192,14 @@ export class Broker implements BrokerCore {
     });
     this.producerIds = new ProducerIds(this.libc, config.dataDir);
     try {
+      this.acls = config.authorizer === undefined ? undefined : AclStore.open(
+        this.libc,
+        config.dataDir,
+        {
+          superUsers: config.superUsers,
+          allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+        },
+      );
       this.quotas = new ClientQuotas(ClientQuotaStore.open(this.libc, config.dataDir), {
         producerBytesPerSec: config.quotaProducerBytesPerSec,
         consumerBytesPerSec: config.quotaConsumerBytesPerSec,
@@ -261,6 +275,20 @@ export class Broker implements BrokerCore {
           connectionCount: () => broker.connectionCount,
           isReady: () => broker.#ready,
           bodySizeBytesMax: config.httpBodySizeBytesMax,
+          tls: loadHttpTls(broker.libc, config),
+          security: createHttpSecurity(
+            resolveHttpAuth(config, {
+              authorizerConfigured: config.authorizer !== undefined,
+              saslListener: config.listeners.some((l) => usesSasl(l.securityProtocol)),
+            }),
+            {
+              credentials: (user, mechanism) => broker.scramCredentials.get(user, mechanism),
+              jwtValidator,
+              authorizer: broker.acls,
+              throttle: broker.sasl.throttle,
+              log: broker.logLimiter,
+            },
+          ),
         });
       }
       broker.#raiseOpenFilesLimit(runtime);
@@ -289,7 +317,7 @@ export class Broker implements BrokerCore {
     );
     const http = broker.httpAddress;
     if (http !== undefined) {
-      broker.logger.info(`HTTP API, /metrics and console on http://${http.hostname}:${http.port}/`);
+      broker.logger.info(`HTTP API, /metrics and console on ${broker.httpUrl}/`);
     }
     return broker;
   }
@@ -419,6 +447,13 @@ export class Broker implements BrokerCore {
   /** The bound HTTP address, or undefined when HTTP is off. */
   get httpAddress(): HostPort | undefined {
     return this.#http?.address;
+  }
+
+  /** `http://host:port` or `https://host:port` of the HTTP listener, or undefined when HTTP is off. */
+  get httpUrl(): string | undefined {
+    const http = this.#http;
+    if (http === undefined) return undefined;
+    return `${http.scheme}://${http.address.hostname}:${http.address.port}`;
   }
 
   /** Open client connections. */

@@ -65,6 +65,16 @@ export interface BrokerConfig {
   readonly http: HostPort | undefined;
   /** Largest HTTP request body accepted. */
   readonly httpBodySizeBytesMax: number;
+  /** Serve the HTTP listener over HTTPS with `tlsCertFile` and `tlsKeyFile`. */
+  readonly httpTls: boolean;
+  /** Credentials on the HTTP API and console; `undefined`: decided by `resolveHttpAuth`. */
+  readonly httpAuth: "none" | "required" | undefined;
+  /** Credentials on `/metrics` and `/health/*`; `undefined`: as `httpAuth`. */
+  readonly httpOpsAuth: "none" | "required" | undefined;
+  /** PEM certificate chain (Kafka's ssl.certificate.location). */
+  readonly tlsCertFile: string | undefined;
+  /** PEM private key (Kafka's ssl.key.location). */
+  readonly tlsKeyFile: string | undefined;
   /** Where `main.ts` writes the counters as JSON on SIGUSR2 and at stop (benchmarks); off when unset. */
   readonly statsFile: string | undefined;
   /** Kafka's group.initial.rebalance.delay.ms: how long a new group's first rebalance waits for more members. */
@@ -107,6 +117,12 @@ export interface BrokerConfig {
   readonly connectionsPerIpMax: number;
   /** Defaults for every topic, by Kafka topic property name. */
   readonly topicDefaults: TopicConfigs;
+  /** Kafka's authorizer.class.name: `"acl"` checks every request against ACLs; undefined: all allowed. */
+  readonly authorizer: "acl" | undefined;
+  /** Kafka's super.users: principals (`User:NAME`) the authorizer allows everything. */
+  readonly superUsers: readonly string[];
+  /** Kafka's allow.everyone.if.no.acl.found: a resource without ACLs is open to all. */
+  readonly allowEveryoneIfNoAclFound: boolean;
   /** SASL on the Kafka listeners (mechanisms, OAUTHBEARER token checks, re-authentication). */
   readonly sasl: SaslConfig;
 }
@@ -163,7 +179,8 @@ export const optionDefs: readonly OptionDef[] = [
     name: "tls-cert",
     kind: "string",
     kafkaKey: "ssl.certificate.location",
-    doc: "PEM certificate chain of SSL and SASL_SSL listeners (reloaded on SIGHUP)",
+    doc:
+      "PEM certificate chain of SSL and SASL_SSL listeners (reloaded on SIGHUP) and of HTTPS (--http-tls)",
   },
   {
     name: "tls-key",
@@ -280,6 +297,26 @@ export const optionDefs: readonly OptionDef[] = [
     kind: "int",
     defaultValue: "10485760",
     doc: "largest HTTP request body",
+  },
+  {
+    name: "http-tls",
+    kind: "bool",
+    defaultValue: "false",
+    doc: "serve the HTTP API and console over HTTPS with --tls-cert and --tls-key",
+  },
+  {
+    name: "http-auth",
+    kind: "enum",
+    choices: ["none", "required"],
+    doc:
+      "required: every HTTP call needs Basic credentials (checked against the SCRAM credentials) or a bearer JWT (default: required when an authorizer or a SASL listener is configured, else none)",
+  },
+  {
+    name: "http-ops-auth",
+    kind: "enum",
+    choices: ["none", "required"],
+    doc:
+      "none: /metrics and /health/* answer without credentials (for scrapers and probes); default: as --http-auth",
   },
   {
     name: "flush",
@@ -456,7 +493,34 @@ export const optionDefs: readonly OptionDef[] = [
     kafkaKey: "max.connections.per.ip",
     doc: "open client connections from one IP address at most; more are closed at once",
   },
+  {
+    name: "authorizer",
+    kind: "string",
+    kafkaKey: "authorizer.class.name",
+    doc:
+      "check every request against ACLs: acl (or Kafka's kafka.security.authorizer.AclAuthorizer or org.apache.kafka.metadata.authorizer.StandardAuthorizer); default none, everything allowed",
+  },
+  {
+    name: "super-users",
+    kind: "string",
+    kafkaKey: "super.users",
+    doc: "principals the authorizer allows everything, e.g. User:admin;User:ops",
+  },
+  {
+    name: "allow-everyone-if-no-acl-found",
+    kind: "bool",
+    defaultValue: "false",
+    kafkaKey: "allow.everyone.if.no.acl.found",
+    doc: "with an authorizer, allow everyone on a resource that has no ACL",
+  },
   ...SASL_OPTION_DEFS,
+];
+
+/** The values `authorizer.class.name` accepts for the ACL authorizer. */
+const ACL_AUTHORIZER_NAMES: readonly string[] = [
+  "acl",
+  "kafka.security.authorizer.AclAuthorizer",
+  "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
 ];
 
 /** The Kafka listener when neither `listen` nor `listeners` is set. */
@@ -613,6 +677,7 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     retentionCheckIntervalMs: intOption(opts, "retention-check-interval-ms", 1, 2147483647),
     http: opts["http"].trim().toLowerCase() === "off" ? undefined : parseHostPort(opts["http"]),
     httpBodySizeBytesMax: intOption(opts, "http-max-body-bytes", 1024, 2147483647),
+    ...httpSecurityOptions(opts),
     statsFile: opts["stats-file"] || undefined,
     groupInitialRebalanceDelayMs: intOption(
       opts,
@@ -643,8 +708,31 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     connectionsMax: intOption(opts, "max-connections", 0, 2147483647),
     connectionsPerIpMax: intOption(opts, "max-connections-per-ip", 0, 2147483647),
     topicDefaults,
+    authorizer: authorizerOption(opts),
+    superUsers: superUsersOption(opts),
+    allowEveryoneIfNoAclFound: boolOption(opts, "allow-everyone-if-no-acl-found"),
     sasl: saslConfig(opts),
   };
+}
+
+/** authorizer.class.name: empty for none, else one of {@linkcode ACL_AUTHORIZER_NAMES}. */
+function authorizerOption(opts: Record<string, string>): "acl" | undefined {
+  const raw = opts["authorizer"]?.trim() ?? "";
+  if (raw === "") return undefined;
+  if (ACL_AUTHORIZER_NAMES.includes(raw)) return "acl";
+  throw new ConfigError(
+    `Option "authorizer" must be one of ${ACL_AUTHORIZER_NAMES.join(", ")}, got "${raw}".`,
+  );
+}
+
+/** super.users: `User:a;User:b`, each a principal TYPE:NAME. */
+function superUsersOption(opts: Record<string, string>): string[] {
+  const users = (opts["super-users"] ?? "").split(";").map((s) => s.trim()).filter((s) => s !== "");
+  const bad = users.find((u) => u.indexOf(":") <= 0);
+  if (bad !== undefined) {
+    throw new ConfigError(`Option "super-users" wants principals like User:NAME, got "${bad}".`);
+  }
+  return users;
 }
 
 /** The listeners from `listen` or `listeners` and the settings that go with them. */
@@ -699,6 +787,28 @@ function tlsOptions(
     );
   }
   return tls;
+}
+
+/** The HTTP listener's TLS and authentication settings, checked together. */
+function httpSecurityOptions(opts: Record<string, string>): Pick<
+  BrokerConfig,
+  "httpTls" | "httpAuth" | "httpOpsAuth" | "tlsCertFile" | "tlsKeyFile"
+> {
+  const tlsCertFile = opts["tls-cert"]?.trim() || undefined;
+  const tlsKeyFile = opts["tls-key"]?.trim() || undefined;
+  const httpTls = boolOption(opts, "http-tls");
+  if (httpTls && (tlsCertFile === undefined || tlsKeyFile === undefined)) {
+    throw new ConfigError(`Option "http-tls" needs both "tls-cert" and "tls-key".`);
+  }
+  const optionalEnum = (name: string) =>
+    opts[name] === undefined ? undefined : enumOption(opts, name) as "none" | "required";
+  return {
+    httpTls,
+    httpAuth: optionalEnum("http-auth"),
+    httpOpsAuth: optionalEnum("http-ops-auth"),
+    tlsCertFile,
+    tlsKeyFile,
+  };
 }
 
 /** queued.max.request.bytes: -1 unbounded, else at least socket.request.max.bytes (Kafka's rule). */

@@ -21,9 +21,10 @@ import type { TransactionCoordinator } from "./transactions/coordinator.ts";
 import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
 import type { RequestTraffic, TrafficSink } from "./traffic.ts";
-import type { TxnVerifier } from "./transactions/verifier.ts";
+import type { AclStore } from "./security/acl_store.ts";
 import type { ScramCredentialStore } from "./security/credentials.ts";
 import type { SaslAuthenticator } from "./security/sasl_authenticator.ts";
+import type { TxnVerifier } from "./transactions/verifier.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -88,6 +89,8 @@ export interface BrokerCore {
    * undefined: transactional batches are refused.
    */
   txnVerifier: TxnVerifier | undefined;
+  /** The ACLs every request is checked against; undefined when no authorizer is configured. */
+  readonly acls: AclStore | undefined;
   /** SCRAM credentials of every user (`<dataDir>/denka-scram-credentials.json`). */
   readonly scramCredentials: ScramCredentialStore;
   /** SASL on the Kafka listeners: mechanisms, the failed-login throttle, per-connection sessions. */

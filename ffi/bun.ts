@@ -30,7 +30,7 @@ import {
   SC_PAGESIZE,
   SEEK_END,
 } from "./libc_symbols.ts";
-import type { FetchHandler, HttpServer, Libc, Runtime } from "./port.ts";
+import type { HttpServer, Libc, Runtime } from "./port.ts";
 import { type BunListen, bunListen } from "./bun_listener.ts";
 
 /** A `bun:ffi` pointer: a plain number (MAP_FAILED comes back as a BigInt). */
@@ -119,6 +119,7 @@ interface BunHttpServer {
   readonly hostname: string;
   readonly port: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
+  requestIP(request: Request): { address: string } | null;
 }
 
 interface BunGlobal {
@@ -129,7 +130,8 @@ interface BunGlobal {
     port: number;
     /** Seconds a connection may stay idle; 0 disables (live tails stream for long). */
     idleTimeout: number;
-    fetch: FetchHandler;
+    tls?: { cert: string; key: string };
+    fetch(request: Request, server: BunHttpServer): Response | Promise<Response>;
   }): BunHttpServer;
   listen: BunListen;
 }
@@ -149,7 +151,15 @@ export function bunRuntime(): Runtime {
       return Promise.resolve(bunListen((o) => bun.listen(o), options, onAccept));
     },
     serveHttp(options, fetch) {
-      const server = bun.serve({ ...options, idleTimeout: 0, fetch });
+      const { hostname, port, tls } = options;
+      const server = bun.serve({
+        hostname,
+        port,
+        idleTimeout: 0,
+        tls: tls === undefined ? undefined : { cert: tls.certPem, key: tls.keyPem },
+        fetch: (request, s) =>
+          fetch(request, { remoteAddress: s.requestIP(request)?.address ?? "" }),
+      });
       const handle: HttpServer = {
         hostname: server.hostname,
         port: server.port,

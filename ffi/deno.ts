@@ -382,7 +382,15 @@ export function denoRuntime(): Runtime {
       );
     },
     serveHttp(options, fetch) {
-      const server = Deno.serve({ ...options, onListen() {} }, fetch);
+      const { hostname, port, tls } = options;
+      const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) =>
+        fetch(request, { remoteAddress: info.remoteAddr.hostname });
+      const server = tls === undefined
+        ? Deno.serve({ hostname, port, onListen() {} }, handler)
+        : Deno.serve(
+          { hostname, port, cert: tls.certPem, key: tls.keyPem, onListen() {} },
+          handler,
+        );
       const addr = server.addr as Deno.NetAddr;
       const handle: HttpServer = {
         hostname: addr.hostname,

@@ -172,8 +172,11 @@ export interface Libc {
   exists(path: string): boolean;
   /** Reads a whole small file (metadata, checkpoints), or throws IoError(ENOENT). */
   readFile(path: string): Uint8Array;
-  /** Writes a small file atomically: write to `path + ".tmp"`, fdatasync, rename. */
-  writeFileAtomic(path: string, bytes: Uint8Array): void;
+  /**
+   * Writes a small file atomically: write to `path + ".tmp"`, fdatasync, rename.
+   * `mode` is the new file's permission bits (default 0o644; 0o600 for secrets).
+   */
+  writeFileAtomic(path: string, bytes: Uint8Array, mode?: number): void;
 }
 
 /** An accepted TCP connection, push-style: the runtime calls the handlers given at listen. */
@@ -252,8 +255,32 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** What the runtime knows of an HTTP request beyond the request itself. */
+export interface HttpRequestInfo {
+  /** The client's IP address (no port), as the socket reports it. */
+  readonly remoteAddress: string;
+}
+
 /** A request handler in the web-standard shape (`app.fetch` of hono). */
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
+export type FetchHandler = (
+  request: Request,
+  info: HttpRequestInfo,
+) => Response | Promise<Response>;
+
+/** A certificate chain and its private key, both PEM text. */
+export interface TlsCertifiedKeyPem {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/** Where and how {@linkcode Runtime.serveHttp} serves. */
+export interface HttpServeOptions {
+  readonly hostname: string;
+  /** `0` picks a free port. */
+  readonly port: number;
+  /** Serve HTTPS (TLS 1.2/1.3) with this certificate; plain HTTP when absent. */
+  readonly tls?: TlsCertifiedKeyPem;
+}
 
 /** A bound HTTP server (from {@linkcode Runtime.serveHttp}). */
 export interface HttpServer {
@@ -288,8 +315,12 @@ export interface Runtime {
     options: { hostname: string; port: number; tls?: TlsServerOptions },
     onAccept: (socket: Socket) => SocketHandlers,
   ): Promise<Listener>;
-  /** Serves HTTP/1.1 on `hostname:port` (`0` picks a free port) with `fetch` (`Deno.serve` / `Bun.serve`). */
-  serveHttp(options: { hostname: string; port: number }, fetch: FetchHandler): Promise<HttpServer>;
+  /**
+   * Serves HTTP/1.1 (HTTPS with `options.tls`) on `hostname:port` with
+   * `fetch` (`Deno.serve` / `Bun.serve`); a certificate or key the TLS
+   * library refuses throws here.
+   */
+  serveHttp(options: HttpServeOptions, fetch: FetchHandler): Promise<HttpServer>;
   /**
    * Raises the soft open-file limit to the hard limit (`setrlimit`
    * RLIMIT_NOFILE), as Kafka's docs advise for a broker; throws

@@ -126,7 +126,7 @@ for (const api of API_MESSAGES as readonly ApiMessage[]) {
   }
 }
 
-Deno.test("apiTable covers the 41 client-facing API keys with spec versions", () => {
+Deno.test("apiTable covers the 46 client-facing API keys with spec versions", () => {
   const keys = API_MESSAGES.map((a) => a.apiKey);
   assert.deepEqual(keys, [
     0,
@@ -154,6 +154,9 @@ Deno.test("apiTable covers the 41 client-facing API keys with spec versions", ()
     26,
     27,
     28,
+    29,
+    30,
+    31,
     32,
     33,
     35,
@@ -165,6 +168,8 @@ Deno.test("apiTable covers the 41 client-facing API keys with spec versions", ()
     47,
     48,
     49,
+    50,
+    51,
     60,
     61,
     65,

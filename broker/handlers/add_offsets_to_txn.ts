@@ -1,7 +1,8 @@
 /**
  * AddOffsetsToTxn (key 25, v0-4): adds the group's `__consumer_offsets`
  * partition to the producer's transaction, so its TxnOffsetCommit offsets are
- * decided by the transaction's marker.
+ * decided by the transaction's marker; after Kafka's checks (WRITE on the
+ * transactional id, READ on the group).
  *
  * @module
  */
@@ -11,6 +12,8 @@ import type {
 } from "../../protocol/messages/add_offsets_to_txn.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { addOffsetsToTxnApi } from "../../protocol/messages/mod.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import { transactionalRequestRefusal } from "../security/authorize.ts";
 import { fencedForVersion } from "./_txn_errors.ts";
 
 /** First version answered PRODUCER_FENCED (KIP-588). */
@@ -20,7 +23,8 @@ export const addOffsetsToTxnHandler: ApiHandler = defineHandler(addOffsetsToTxnA
   minVersion: 0,
   maxVersion: 4,
   handle(ctx: RequestContext, request: AddOffsetsToTxnRequest): AddOffsetsToTxnResponse {
-    // Authorization (ACLs): WRITE on TRANSACTIONAL_ID, READ on the GROUP belong here.
+    const refusal = transactionalRequestRefusal(ctx, request.transactionalId, request.groupId);
+    if (refusal !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: refusal };
     const errorCode = ctx.broker.transactions.addOffsets(request, request.groupId);
     return {
       throttleTimeMs: 0,

@@ -4,7 +4,9 @@
  * batched broker form of KIP-890, several transactions per request, where
  * `verifyOnly` asks whether the partitions are already in the producer's
  * ongoing transaction (INVALID_TXN_STATE per partition when not) instead of
- * adding them.
+ * adding them. Kafka's checks first: v0-3 WRITE on the transactional id, then
+ * on each topic (with a topic refused, the others are OPERATION_NOT_ATTEMPTED);
+ * v4 CLUSTER_ACTION on the cluster.
  *
  * @module
  */
@@ -18,6 +20,12 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { addPartitionsToTxnApi } from "../../protocol/messages/mod.ts";
 import type { TransactionCoordinator, TxnProducer } from "../transactions/coordinator.ts";
+import { AclOperation } from "../security/acl.ts";
+import {
+  authorizeCluster,
+  refusedTopics,
+  transactionalRequestRefusal,
+} from "../security/authorize.ts";
 import { fencedForVersion } from "./_txn_errors.ts";
 
 /** First version answered PRODUCER_FENCED (KIP-588). */
@@ -29,11 +37,17 @@ export const addPartitionsToTxnHandler: ApiHandler = defineHandler(addPartitions
   minVersion: 0,
   maxVersion: 4,
   handle(ctx: RequestContext, request: AddPartitionsToTxnRequest): AddPartitionsToTxnResponse {
-    // Authorization (ACLs): WRITE on TRANSACTIONAL_ID and on each topic (v0-3),
-    // CLUSTER_ACTION on the cluster (v4) belong here.
     const coordinator = ctx.broker.transactions;
     const version = ctx.request.apiVersion;
     if (version >= BATCHED_MIN_VERSION) {
+      if (!authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)) {
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          resultsByTopicV3AndBelow: [],
+          resultsByTransaction: [],
+        };
+      }
       return {
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,
@@ -46,6 +60,8 @@ export const addPartitionsToTxnHandler: ApiHandler = defineHandler(addPartitions
         })),
       };
     }
+    const refused = refusedV3AndBelow(ctx, request);
+    if (refused !== undefined) return refused;
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
@@ -63,6 +79,40 @@ export const addPartitionsToTxnHandler: ApiHandler = defineHandler(addPartitions
     };
   },
 });
+
+/**
+ * Kafka's checks of v0-3: WRITE on the transactional id, then on each topic; with a topic
+ * refused, the others are OPERATION_NOT_ATTEMPTED. The answer when refused, else undefined.
+ */
+function refusedV3AndBelow(
+  ctx: RequestContext,
+  request: AddPartitionsToTxnRequest,
+): AddPartitionsToTxnResponse | undefined {
+  const topics = request.v3AndBelowTopics;
+  const refusal = transactionalRequestRefusal(ctx, request.v3AndBelowTransactionalId);
+  const refused = refusal !== ErrorCode.NONE
+    ? undefined
+    : refusedTopics(ctx, AclOperation.WRITE, topics, (t) => t.name);
+  if (refusal === ErrorCode.NONE && refused === undefined) return undefined;
+  const errorOf = (topic: string) => {
+    if (refusal !== ErrorCode.NONE) return refusal;
+    return refused!.has(topic)
+      ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+      : ErrorCode.OPERATION_NOT_ATTEMPTED;
+  };
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    resultsByTransaction: [],
+    resultsByTopicV3AndBelow: topics.map((t) => ({
+      name: t.name,
+      resultsByPartition: t.partitions.map((partitionIndex) => ({
+        partitionIndex,
+        partitionErrorCode: errorOf(t.name),
+      })),
+    })),
+  };
+}
 
 function add(
   coordinator: TransactionCoordinator,

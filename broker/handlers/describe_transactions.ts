@@ -1,7 +1,7 @@
 /**
  * DescribeTransactions (key 65, v0): each transactional id's state, producer
  * id and epoch, timeout, start time and partitions (TRANSACTIONAL_ID_NOT_FOUND
- * for an unknown id).
+ * for an unknown id, or one the principal may not DESCRIBE, as Kafka checks).
  *
  * @module
  */
@@ -12,19 +12,23 @@ import type {
 } from "../../protocol/messages/describe_transactions.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { describeTransactionsApi } from "../../protocol/messages/mod.ts";
+import { AclOperation, ResourceType } from "../security/acl.ts";
+import { authorize } from "../security/authorize.ts";
 
 export const describeTransactionsHandler: ApiHandler = defineHandler(describeTransactionsApi, {
   minVersion: 0,
   maxVersion: 0,
   handle(ctx: RequestContext, request: DescribeTransactionsRequest): DescribeTransactionsResponse {
-    // Authorization (ACLs): DESCRIBE on each TRANSACTIONAL_ID belongs here.
     return {
       throttleTimeMs: 0,
       transactionStates: request.transactionalIds.map((id) => {
-        const t = ctx.broker.transactions.describe(id);
+        const allowed = authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, id);
+        const t = allowed ? ctx.broker.transactions.describe(id) : undefined;
         if (t === undefined) {
           return {
-            errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+            errorCode: allowed
+              ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
+              : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
             transactionalId: id,
             transactionState: "",
             transactionTimeoutMs: 0,

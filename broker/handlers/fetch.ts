@@ -29,6 +29,7 @@ import {
   type SentPartition,
 } from "../fetch_sessions.ts";
 import type { Partition, Topic } from "../topics.ts";
+import { refusedFetchTopics } from "../security/authorize.ts";
 
 type TopicResponse = FetchResponse["responses"][number];
 type PartitionResponse = TopicResponse["partitions"][number];
@@ -52,16 +53,23 @@ export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
     }
     const deadlineMs = performance.now() + Math.max(0, request.maxWaitMs);
     const interest = fetch.interest((t) => topicNameOf(ctx, t, byId));
+    const replicaId = Math.max(request.replicaId, request.replicaState.replicaId);
+    const refused = refusedFetchTopics(
+      ctx,
+      replicaId,
+      fetch.targets,
+      (t) => topicNameOf(ctx, t, byId),
+    );
     for (;;) {
       const committed = request.isolationLevel === READ_COMMITTED;
-      let read = readOnce(ctx, request.maxBytes, fetch, { byId, committed });
+      let read = readOnce(ctx, request.maxBytes, fetch, { byId, committed, refused });
       const remainingMs = deadlineMs - performance.now();
       const done = read.sizeBytes >= request.minBytes || read.anyError || remainingMs <= 0 ||
         ctx.connection.closed ||
         !await ctx.broker.waiters.wait(interest, remainingMs, ctx.connection.signal);
       if (!done) continue;
       if (remainingMs > 0 && read.sizeBytes < request.minBytes && !read.anyError) {
-        read = readOnce(ctx, request.maxBytes, fetch, { byId, committed });
+        read = readOnce(ctx, request.maxBytes, fetch, { byId, committed, refused });
       }
       // Only what this response carries counts as told to a session's client.
       const sessionId = fetch.complete(read.sent, ctx.connection.closed);
@@ -101,9 +109,9 @@ function readOnce(
   ctx: RequestContext,
   maxBytes: number,
   fetch: FetchContext,
-  how: { byId: boolean; committed: boolean },
+  how: { byId: boolean; committed: boolean; refused: ReadonlySet<string> | undefined },
 ): ReadOutcome {
-  const { byId, committed } = how;
+  const { byId, committed, refused } = how;
   const outcome: ReadOutcome = {
     responses: [],
     sent: [],
@@ -117,13 +125,18 @@ function readOnce(
   for (const target of fetch.targets) {
     const topic = topicOf(ctx, target, byId);
     const partition = topic?.partitions[target.partition];
+    const denied = refused !== undefined && refused.has(topic?.name ?? target.topic);
     // Most partitions of a large session have nothing new: skip them before reading.
-    if (fetch.incremental && partition !== undefined && isQuiet(partition, target)) continue;
+    if (!denied && fetch.incremental && partition !== undefined && isQuiet(partition, target)) {
+      continue;
+    }
     const limitBytes = Math.min(target.partitionMaxBytes, responseBytesLeft);
-    let read = readPartition(partition, target, limitBytes, {
-      unknownTopicId: byId && topic === undefined,
-      committed,
-    });
+    let read = denied
+      ? failure(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+      : readPartition(partition, target, limitBytes, {
+        unknownTopicId: byId && topic === undefined,
+        committed,
+      });
     // KIP-74: only the first partition with data may exceed the limits by
     // one whole batch, so that a consumer always makes progress.
     if (read.sizeBytes > limitBytes && outcome.sizeBytes > 0) {

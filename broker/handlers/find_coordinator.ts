@@ -2,8 +2,8 @@
  * FindCoordinator (key 10): on one node, this node coordinates every group
  * (key type GROUP) and every transactional id (key type TRANSACTION; in a
  * cluster the leader of the id's `__transaction_state` partition would,
- * `TransactionCoordinator.partitionFor`). Other key types are refused with
- * INVALID_REQUEST.
+ * `TransactionCoordinator.partitionFor`), after Kafka's check (DESCRIBE on the
+ * group or transactional id). Other key types are refused with INVALID_REQUEST.
  *
  * @module
  */
@@ -14,6 +14,8 @@ import type {
 } from "../../protocol/messages/find_coordinator.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { findCoordinatorApi } from "../../protocol/messages/mod.ts";
+import { AclOperation, ResourceType } from "../security/acl.ts";
+import { AuthorizationMessage, authorize } from "../security/authorize.ts";
 
 /** FindCoordinator key types. */
 const KEY_TYPE_GROUP = 0;
@@ -28,7 +30,24 @@ export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorA
     const { hostname, port } = ctx.broker.advertised(ctx.connection.listenerName);
     const nodeId = ctx.broker.config.nodeId;
     const answer = (key: string) => {
-      const ok = request.keyType === KEY_TYPE_GROUP || request.keyType === KEY_TYPE_TRANSACTION;
+      const isGroup = request.keyType === KEY_TYPE_GROUP;
+      const ok = isGroup || request.keyType === KEY_TYPE_TRANSACTION;
+      // DESCRIBE on the group or transactional id, as Kafka checks before answering.
+      const resourceType = isGroup ? ResourceType.GROUP : ResourceType.TRANSACTIONAL_ID;
+      if (ok && !authorize(ctx, AclOperation.DESCRIBE, resourceType, key)) {
+        return {
+          key,
+          nodeId: -1,
+          host: "",
+          port: -1,
+          errorCode: isGroup
+            ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+            : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+          errorMessage: isGroup
+            ? AuthorizationMessage.GROUP
+            : AuthorizationMessage.TRANSACTIONAL_ID,
+        };
+      }
       return {
         key,
         nodeId: ok ? nodeId : -1,

@@ -15,6 +15,7 @@ import type {
 } from "../../protocol/messages/init_producer_id.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { initProducerIdApi } from "../../protocol/messages/mod.ts";
+import { authorizeIdempotentWrite, authorizeTransactionalId } from "../security/authorize.ts";
 import { fencedForVersion } from "./_txn_errors.ts";
 
 /** Largest producer epoch before a new id is needed. */
@@ -26,8 +27,16 @@ export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi
   minVersion: 0,
   maxVersion: 5,
   handle(ctx: RequestContext, request: InitProducerIdRequest): InitProducerIdResponse {
+    const refused = (errorCode: number) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      producerId: -1,
+      producerEpoch: -1,
+    });
     if (request.transactionalId !== null) {
-      // Authorization (ACLs): WRITE on the TRANSACTIONAL_ID resource belongs here.
+      if (!authorizeTransactionalId(ctx, request.transactionalId)) {
+        return refused(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      }
       const answer = ctx.broker.transactions.initProducerId({
         transactionalId: request.transactionalId,
         transactionTimeoutMs: request.transactionTimeoutMs,
@@ -43,6 +52,7 @@ export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi
         }),
       };
     }
+    if (!authorizeIdempotentWrite(ctx)) return refused(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     const ids = ctx.broker.producerIds;
     if (request.producerId >= 0 && request.producerEpoch >= 0) {
       if (request.producerEpoch < PRODUCER_EPOCH_MAX && ids.wasIssued(request.producerId)) {

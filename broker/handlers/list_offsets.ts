@@ -16,6 +16,8 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { listOffsetsApi } from "../../protocol/messages/mod.ts";
 import { LEADER_EPOCH } from "./fetch.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeTopic } from "../security/authorize.ts";
 import type { TimestampOffset } from "../../storage/time_index.ts";
 
 type PartitionResponse = ListOffsetsResponse["topics"][number]["partitions"][number];
@@ -40,6 +42,7 @@ export const listOffsetsHandler: ApiHandler = defineHandler(listOffsetsApi, {
           listPartition(ctx, t.name, p.partitionIndex, p.timestamp, {
             currentLeaderEpoch: p.currentLeaderEpoch,
             committed: request.isolationLevel === READ_COMMITTED,
+            describeAllowed: authorizeTopic(ctx, AclOperation.DESCRIBE, t.name),
           })
         ),
       })),
@@ -52,7 +55,7 @@ function listPartition(
   topic: string,
   partitionIndex: number,
   timestampMs: number,
-  options: { currentLeaderEpoch: number; committed: boolean },
+  options: { currentLeaderEpoch: number; committed: boolean; describeAllowed: boolean },
 ): PartitionResponse {
   const currentLeaderEpoch = options.currentLeaderEpoch;
   const out: PartitionResponse = {
@@ -63,6 +66,10 @@ function listPartition(
     offset: -1,
     leaderEpoch: -1,
   };
+  if (!options.describeAllowed) {
+    out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+    return out;
+  }
   const partition = ctx.broker.topics.partition(topic, partitionIndex);
   if (partition === undefined) {
     out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;

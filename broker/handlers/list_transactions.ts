@@ -1,7 +1,8 @@
 /**
  * ListTransactions (key 66, v0-1): the transactional ids this coordinator
  * owns, filtered by state names (unknown names are echoed back), producer
- * ids and (v1) how long the transaction has been open.
+ * ids and (v1) how long the transaction has been open; only the ids the
+ * principal may DESCRIBE are listed (Kafka's check).
  *
  * @module
  */
@@ -13,12 +14,13 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { listTransactionsApi } from "../../protocol/messages/mod.ts";
 import { parseTxnState, type TxnState } from "../transactions/txn_state.ts";
+import { AclOperation, ResourceType } from "../security/acl.ts";
+import { authorizeQuietly } from "../security/authorize.ts";
 
 export const listTransactionsHandler: ApiHandler = defineHandler(listTransactionsApi, {
   minVersion: 0,
   maxVersion: 1,
   handle(ctx: RequestContext, request: ListTransactionsRequest): ListTransactionsResponse {
-    // Authorization (ACLs): only ids the principal may DESCRIBE would be listed here.
     const states: TxnState[] = [];
     const unknownStateFilters: string[] = [];
     for (const name of request.stateFilters) {
@@ -36,7 +38,14 @@ export const listTransactionsHandler: ApiHandler = defineHandler(listTransaction
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       unknownStateFilters,
-      transactionStates: listed.map((t) => ({
+      transactionStates: listed.filter((t) =>
+        authorizeQuietly(
+          ctx,
+          AclOperation.DESCRIBE,
+          ResourceType.TRANSACTIONAL_ID,
+          t.transactionalId,
+        )
+      ).map((t) => ({
         transactionalId: t.transactionalId,
         producerId: t.producerId,
         transactionState: t.state,

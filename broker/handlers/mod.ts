@@ -40,6 +40,11 @@ import { txnOffsetCommitHandler } from "./txn_offset_commit.ts";
 import { writeTxnMarkersHandler } from "./write_txn_markers.ts";
 import { describeTransactionsHandler } from "./describe_transactions.ts";
 import { listTransactionsHandler } from "./list_transactions.ts";
+import { describeAclsHandler } from "./describe_acls.ts";
+import { createAclsHandler } from "./create_acls.ts";
+import { deleteAclsHandler } from "./delete_acls.ts";
+import { describeUserScramCredentialsHandler } from "./describe_user_scram_credentials.ts";
+import { alterUserScramCredentialsHandler } from "./alter_user_scram_credentials.ts";
 import { saslHandshakeHandler } from "./sasl_handshake.ts";
 import { saslAuthenticateHandler } from "./sasl_authenticate.ts";
 
@@ -81,6 +86,11 @@ export const apiHandlers: readonly ApiHandler[] = [
   writeTxnMarkersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  describeAclsHandler,
+  createAclsHandler,
+  deleteAclsHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
   saslHandshakeHandler,
   saslAuthenticateHandler,
 ];

@@ -3,7 +3,8 @@
  * null topics (v2+) ask for all of them; v8+ asks for several groups at
  * once. With `requireStable` (v7+), a partition with offsets pending in a
  * transaction is answered UNSTABLE_OFFSET_COMMIT (KIP-447): the consumer
- * retries until the transaction's marker decides them.
+ * retries until the transaction's marker decides them. Needs DESCRIBE on the
+ * group, and on each topic (Kafka's checks).
  *
  * @module
  */
@@ -14,6 +15,13 @@ import type {
 } from "../../protocol/messages/offset_fetch.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { offsetFetchApi } from "../../protocol/messages/mod.ts";
+import { AclOperation, ResourceType } from "../security/acl.ts";
+import {
+  authorizeGroup,
+  authorizeQuietly,
+  mergeRefused,
+  refusedTopics,
+} from "../security/authorize.ts";
 
 /** First version asking for several groups. */
 const MULTI_GROUP_MIN_VERSION = 8;
@@ -22,19 +30,6 @@ export const offsetFetchHandler: ApiHandler = defineHandler(offsetFetchApi, {
   minVersion: 1,
   maxVersion: 9,
   handle(ctx: RequestContext, request: OffsetFetchRequest): OffsetFetchResponse {
-    const groups = ctx.broker.groups;
-    const fetch = (groupId: string, topics: Parameters<typeof groups.offsets.fetch>[1]) => {
-      const answer = groups.offsets.fetch(groupId, topics);
-      if (!request.requireStable || groups.txnOffsets.pendingCount === 0) return answer;
-      for (const t of answer) {
-        t.partitions = t.partitions.map((p) =>
-          groups.txnOffsets.hasPending(groupId, t.name, p.partitionIndex)
-            ? { ...p, committedOffset: -1, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
-            : p
-        );
-      }
-      return answer;
-    };
     if (ctx.request.apiVersion >= MULTI_GROUP_MIN_VERSION) {
       return {
         throttleTimeMs: 0,
@@ -42,16 +37,73 @@ export const offsetFetchHandler: ApiHandler = defineHandler(offsetFetchApi, {
         errorCode: ErrorCode.NONE,
         groups: request.groups.map((g) => ({
           groupId: g.groupId,
-          topics: fetch(g.groupId, g.topics),
-          errorCode: ErrorCode.NONE,
+          ...stable(ctx, g.groupId, request.requireStable, fetchGroup(ctx, g)),
         })),
       };
     }
-    return {
-      throttleTimeMs: 0,
-      topics: fetch(request.groupId, request.topics),
-      errorCode: ErrorCode.NONE,
-      groups: [],
-    };
+    const answer = stable(ctx, request.groupId, request.requireStable, fetchGroup(ctx, request));
+    return { throttleTimeMs: 0, ...answer, groups: [] };
   },
 });
+
+/** `answer` with partitions whose offsets a transaction holds UNSTABLE_OFFSET_COMMIT when asked. */
+function stable<A extends ReturnType<typeof fetchGroup>>(
+  ctx: RequestContext,
+  groupId: string,
+  requireStable: boolean,
+  answer: A,
+): A {
+  const pending = ctx.broker.groups.txnOffsets;
+  if (!requireStable || pending.pendingCount === 0) return answer;
+  for (const t of answer.topics) {
+    t.partitions = t.partitions.map((p) =>
+      p.errorCode === ErrorCode.NONE && pending.hasPending(groupId, t.name, p.partitionIndex)
+        ? { ...p, committedOffset: -1, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
+        : p
+    );
+  }
+  return answer;
+}
+
+/**
+ * One group's committed offsets, as the principal may see them: DESCRIBE on
+ * the group, and on each topic (a topic named but not describable answers
+ * TOPIC_AUTHORIZATION_FAILED; all topics lists only the describable ones).
+ */
+function fetchGroup(
+  ctx: RequestContext,
+  g: { groupId: string; topics: { name: string; partitionIndexes: number[] }[] | null },
+) {
+  if (!authorizeGroup(ctx, AclOperation.DESCRIBE, g.groupId)) {
+    return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+  }
+  const offsets = ctx.broker.groups.offsets;
+  if (g.topics === null) {
+    const all = offsets.fetch(g.groupId, null);
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: all.filter((t) =>
+        authorizeQuietly(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)
+      ),
+    };
+  }
+  const refused = refusedTopics(ctx, AclOperation.DESCRIBE, g.topics, (t) => t.name);
+  const allowed = refused === undefined ? g.topics : g.topics.filter((t) => !refused.has(t.name));
+  const topics = mergeRefused(
+    g.topics,
+    refused,
+    (t) => t.name,
+    offsets.fetch(g.groupId, allowed),
+    (t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((partitionIndex) => ({
+        partitionIndex,
+        committedOffset: -1,
+        committedLeaderEpoch: -1,
+        metadata: "",
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      })),
+    }),
+  );
+  return { errorCode: ErrorCode.NONE, topics };
+}

@@ -22,6 +22,8 @@ import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/pr
 import type { DecodedRecords } from "../../protocol/primitives.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { produceApi } from "../../protocol/messages/mod.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeTransactionalId, refusedTopics } from "../security/authorize.ts";
 import { type PartitionProduce, produceToPartition } from "../produce_path.ts";
 import {
   producerToVerify,
@@ -46,12 +48,17 @@ export const produceHandler: ApiHandler = defineHandler(produceApi, {
     const acks = request.acks;
     const flushes: Promise<void>[] = [];
     let anyError = false;
+    const transactionalAllowed = request.transactionalId === null ||
+      authorizeTransactionalId(ctx, request.transactionalId);
+    const refused = refusedTopics(ctx, AclOperation.WRITE, request.topicData, (t) => t.name);
     const responses = request.topicData.map((topicData) => ({
       name: topicData.name,
       partitionResponses: topicData.partitionData.map((p): PartitionResponse => {
         const result = producePartition(ctx, topicData.name, p.index, p.records, {
           acks,
           transactionalId: request.transactionalId,
+          transactionalAllowed,
+          writeAllowed: refused === undefined || !refused.has(topicData.name),
           flushes,
         });
         if (result.errorCode !== ErrorCode.NONE) anyError = true;
@@ -83,7 +90,14 @@ function producePartition(
   topicName: string,
   index: number,
   records: Uint8Array | null,
-  options: { acks: number; transactionalId: string | null; flushes: Promise<void>[] },
+  options: {
+    acks: number;
+    transactionalId: string | null;
+    /** WRITE on the transactional id, and on the topic (Kafka checks both before the topic exists). */
+    transactionalAllowed: boolean;
+    writeAllowed: boolean;
+    flushes: Promise<void>[];
+  },
 ): PartitionResponse {
   const response: PartitionResponse = {
     index,
@@ -110,6 +124,8 @@ function producePartition(
   if (acks !== 0 && acks !== 1 && acks !== -1) {
     return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${acks}.`);
   }
+  if (!options.transactionalAllowed) return fail(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  if (!options.writeAllowed) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
   if (options.transactionalId !== null && ctx.broker.txnVerifier === undefined) {
     return fail(
       ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,

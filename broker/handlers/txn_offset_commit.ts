@@ -4,7 +4,8 @@
  * offsets only by the transaction's COMMIT marker (`groups/txn_offsets.ts`).
  * The group's `__consumer_offsets` partition must be in the producer's
  * ongoing transaction (AddOffsetsToTxn first), checked with the coordinator
- * as KIP-890 checks produces.
+ * as KIP-890 checks produces. Kafka's checks first: WRITE on the transactional
+ * id, READ on the group, READ on each topic.
  *
  * @module
  */
@@ -16,6 +17,8 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { txnOffsetCommitApi } from "../../protocol/messages/mod.ts";
 import { GROUP_METADATA_TOPIC } from "../transactions/marker_channel.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeTopic, transactionalRequestRefusal } from "../security/authorize.ts";
 import { fencedForVersion } from "./_txn_errors.ts";
 
 /** First version answered PRODUCER_FENCED (KIP-447 / KIP-588). */
@@ -25,7 +28,25 @@ export const txnOffsetCommitHandler: ApiHandler = defineHandler(txnOffsetCommitA
   minVersion: 0,
   maxVersion: 4,
   handle(ctx: RequestContext, request: TxnOffsetCommitRequest): TxnOffsetCommitResponse {
-    // Authorization (ACLs): WRITE on TRANSACTIONAL_ID, READ on the GROUP and topics belong here.
+    const refusal = transactionalRequestRefusal(ctx, request.transactionalId, request.groupId);
+    const refusedTopic = refusal === ErrorCode.NONE &&
+      request.topics.some((t) => !authorizeTopic(ctx, AclOperation.READ, t.name));
+    if (refusal !== ErrorCode.NONE || refusedTopic) {
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map((t) => {
+          const errorCode = refusal !== ErrorCode.NONE
+            ? refusal
+            : authorizeTopic(ctx, AclOperation.READ, t.name)
+            ? ErrorCode.OPERATION_NOT_ATTEMPTED
+            : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          return {
+            name: t.name,
+            partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+          };
+        }),
+      };
+    }
     const transactions = ctx.broker.transactions;
     const verified = transactions.verifyNow({
       transactionalId: request.transactionalId,

@@ -3,7 +3,9 @@
  * broker, as the partitions' leader, to write COMMIT or ABORT markers (the
  * cluster's form of the local marker channel). Data partitions get a control
  * batch (`transactions/partition_markers.ts`); `__consumer_offsets`
- * partitions end the producer's pending transactional offsets.
+ * partitions end the producer's pending transactional offsets. Needs
+ * CLUSTER_ACTION on the cluster (Kafka's check; CLUSTER_AUTHORIZATION_FAILED on
+ * every partition otherwise).
  *
  * @module
  */
@@ -14,6 +16,9 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { writeTxnMarkersApi } from "../../protocol/messages/mod.ts";
 import { localMarkerChannel } from "../transactions/broker_coordinator.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeCluster } from "../security/authorize.ts";
 
 export const writeTxnMarkersHandler: ApiHandler = defineHandler(writeTxnMarkersApi, {
   minVersion: 0,
@@ -22,7 +27,20 @@ export const writeTxnMarkersHandler: ApiHandler = defineHandler(writeTxnMarkersA
     ctx: RequestContext,
     request: WriteTxnMarkersRequest,
   ): Promise<WriteTxnMarkersResponse> {
-    // Authorization (ACLs): CLUSTER_ACTION on the cluster belongs here.
+    if (!authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)) {
+      return {
+        markers: request.markers.map((m) => ({
+          producerId: m.producerId,
+          topics: m.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            })),
+          })),
+        })),
+      };
+    }
     const channel = localMarkerChannel(ctx.broker);
     const markers = await Promise.all(request.markers.map(async (m) => {
       const results = await channel.send({

@@ -1,7 +1,8 @@
 /**
  * Transactions, as the transaction coordinator holds them (Denka's own
  * routes; the Confluent REST Proxy has none): id, state, producer id and
- * epoch, timeout, partitions, and the age of the open transaction.
+ * epoch, timeout, partitions, and the age of the open transaction; only ids
+ * the principal may DESCRIBE (with an authorizer).
  *
  * - `GET .../transactions` (`?state=Ongoing` filters by Kafka's state name)
  * - `GET .../transactions/{transactional_id}`
@@ -14,6 +15,8 @@ import type { HttpContext } from "./context.ts";
 import type { TxnView } from "../transactions/coordinator.ts";
 import { parseTxnState } from "../transactions/txn_state.ts";
 import { checkCluster, CLUSTER_PATH, clusterUrl, reply } from "./route_util.ts";
+import { mayAccess, requireAccess } from "./access.ts";
+import { AclOperation, ResourceType } from "../security/acl.ts";
 
 const TXN_PATH = `${CLUSTER_PATH}/transactions`;
 
@@ -54,6 +57,9 @@ export function transactionRoutes(app: Hono, ctx: HttpContext): void {
       );
     }
     const data = ctx.broker.transactions.list({ states: state === undefined ? [] : [state] })
+      .filter((t) =>
+        mayAccess(c, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, t.transactionalId)
+      )
       .sort((a, b) => (a.transactionalId < b.transactionalId ? -1 : 1))
       .map((t) => txnBody(c, ctx, t));
     return reply(c, 200, { kind: "KafkaTransactionList", metadata: { self: c.req.url }, data });
@@ -61,6 +67,7 @@ export function transactionRoutes(app: Hono, ctx: HttpContext): void {
   app.get(`${TXN_PATH}/:transactional_id`, (c) => {
     checkCluster(c, ctx);
     const id = c.req.param("transactional_id") ?? "";
+    requireAccess(c, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, id);
     const t = ctx.broker.transactions.describe(id);
     if (t === undefined) {
       throw new HttpError(404, HttpErrorCode.NOT_FOUND, `Transactional id "${id}" does not exist.`);
