@@ -551,6 +551,33 @@ function cases(): Case<any, any>[] {
       codes: (r) => r.topics.flatMap((t: any) => t.partitions.map((p: any) => p.errorCode)),
       refused: [X],
     },
+    {
+      name: "DescribeTransactions",
+      api: m.describeTransactionsApi,
+      version: 0,
+      body: { transactionalIds: ["tx"] },
+      codes: (r) => r.transactionStates.map((t: any) => t.errorCode),
+      refused: [X],
+    },
+    {
+      name: "WriteTxnMarkers",
+      api: m.writeTxnMarkersApi,
+      version: 1,
+      body: {
+        markers: [{
+          producerId: 1,
+          producerEpoch: 0,
+          transactionResult: false,
+          topics: [{ name: TOPIC, partitionIndexes: [0] }],
+          coordinatorEpoch: 0,
+        }],
+      },
+      codes: (r) =>
+        r.markers.flatMap((x: any) =>
+          x.topics.flatMap((t: any) => t.partitions.map((p: any) => p.errorCode))
+        ),
+      refused: [C],
+    },
   ];
 }
 
