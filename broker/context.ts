@@ -20,6 +20,7 @@ import type { ProducerIds } from "./producer_ids.ts";
 import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
 import type { RequestTraffic, TrafficSink } from "./traffic.ts";
+import type { ReplicaManager } from "./cluster/replica_manager.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -77,6 +78,11 @@ export interface BrokerCore {
   readonly fetchSessions: FetchSessionCache;
   /** Per-topic traffic of the Kafka protocol (the metrics). */
   readonly traffic: TrafficSink;
+  /**
+   * Data replication in a cluster (`cluster/replica_manager.ts`); undefined on one node, which
+   * leads every partition at epoch 0 with the high watermark at the log end.
+   */
+  readonly replication?: ReplicaManager;
   /** The address clients are told to connect to. */
   advertised(): HostPort;
   nowMs(): number;

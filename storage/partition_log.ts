@@ -124,6 +124,20 @@ export class PartitionLog {
       logStartOffset: this.logStartOffset,
       logEndOffset: this.#logEndOffset,
     });
+    if (this.#epochs.entries.length === 0) this.#rebuildEpochs();
+  }
+
+  /** A log written before the checkpoint existed (or that lost it): epochs from its batches. */
+  #rebuildEpochs(): void {
+    const from = this.logStartOffset;
+    for (const segment of this.#segments.all) {
+      if (segment.nextOffset <= from) continue;
+      segment.forEachBatch(from, (header) => {
+        if (header.baseOffset >= from || header.lastOffset >= from) {
+          this.#epochs.assign(header.partitionLeaderEpoch, Math.max(from, header.baseOffset));
+        }
+      });
+    }
   }
 
   /**
