@@ -23,7 +23,12 @@ import {
   type SentPartition,
 } from "../fetch_sessions.ts";
 import type { Partition, Topic } from "../topics.ts";
-import { followerFetchOf, type ReplicaRead, replicaRead } from "./_replica_fetch.ts";
+import {
+  followerFetchOf,
+  leaderEndpoints,
+  type ReplicaRead,
+  replicaRead,
+} from "./_replica_fetch.ts";
 
 type TopicResponse = FetchResponse["responses"][number];
 type PartitionResponse = TopicResponse["partitions"][number];
@@ -64,7 +69,9 @@ export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
       // The slices stay valid until the response is sent: retention, compaction and a topic
       // deleted meanwhile keep these fds open until then.
       for (const p of read.used) ctx.leaseUntilSent(p.log);
-      return { ...base, sessionId, responses: read.responses };
+      const leaders = read.responses.flatMap((t) => t.partitions.map((p) => p.currentLeader));
+      const nodeEndpoints = leaderEndpoints(ctx.broker.replication, leaders);
+      return { ...base, sessionId, responses: read.responses, nodeEndpoints };
     }
   },
 });

@@ -16,7 +16,12 @@ import {
 } from "../../broker/cluster/partition_state.ts";
 import { startReplication } from "../../broker/cluster/replica_manager.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
-import { fetchApi, produceApi } from "../../protocol/messages/mod.ts";
+import {
+  fetchApi,
+  listOffsetsApi,
+  offsetForLeaderEpochApi,
+  produceApi,
+} from "../../protocol/messages/mod.ts";
 import {
   defaultFetchRequest,
   defaultFetchRequestPartition,
@@ -130,15 +135,61 @@ function batch(values: string[]): Uint8Array {
 }
 
 async function produce(broker: Broker, values: string[], acks: number): Promise<number> {
+  const response = await produceResponse(broker, values, acks, 9);
+  return response.responses[0].partitionResponses[0].errorCode;
+}
+
+async function produceResponse(broker: Broker, values: string[], acks: number, version: number) {
   const c = await RawConnection.connect(`127.0.0.1:${broker.address.port}`);
   try {
-    const response = await c.request(produceApi, 9, {
+    return await c.request(produceApi, version, {
       transactionalId: null,
       acks,
       timeoutMs: WAIT_MS,
       topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: batch(values) }] }],
     });
-    return response.responses[0].partitionResponses[0].errorCode;
+  } finally {
+    c.close();
+  }
+}
+
+/** OffsetForLeaderEpoch v4 of `leaderEpoch`: [errorCode, leaderEpoch, endOffset]. */
+async function epochEnd(broker: Broker, leaderEpoch: number): Promise<number[]> {
+  const c = await RawConnection.connect(`127.0.0.1:${broker.address.port}`);
+  try {
+    const r = await c.request(offsetForLeaderEpochApi, 4, {
+      replicaId: -1,
+      topics: [{
+        topic: TOPIC,
+        partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch }],
+      }],
+    });
+    const p = r.topics[0].partitions[0];
+    return [p.errorCode, p.leaderEpoch, Number(p.endOffset)];
+  } finally {
+    c.close();
+  }
+}
+
+/** ListOffsets LATEST v7: the offset a consumer would start at from the end. */
+async function latestOffset(broker: Broker): Promise<number> {
+  const c = await RawConnection.connect(`127.0.0.1:${broker.address.port}`);
+  try {
+    const r = await c.request(listOffsetsApi, 7, {
+      replicaId: -1,
+      isolationLevel: 0,
+      timeoutMs: 0,
+      topics: [{
+        name: TOPIC,
+        partitions: [{
+          partitionIndex: 0,
+          currentLeaderEpoch: -1,
+          timestamp: -1,
+          maxNumOffsets: 1,
+        }],
+      }],
+    });
+    return Number(r.topics[0].partitions[0].offset);
   } finally {
     c.close();
   }
@@ -198,7 +249,13 @@ Deno.test("Replication: acks=all waits for the followers, whose logs are byte-id
     assert.deepEqual(logOf(f2).leaderEpochCache.entries, [{ epoch: 1, startOffset: 0 }]);
     await until("the followers' high watermark", () => logOf(f2).highWatermark === 6);
     // A follower refuses produce and consumers, naming the leader.
-    assert.equal(await produce(f2, ["x"], 1), ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const notLeader = await produceResponse(f2, ["x"], 1, 10);
+    const answer = notLeader.responses[0].partitionResponses[0];
+    assert.equal(answer.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    assert.deepEqual(answer.currentLeader, { leaderId: 1, leaderEpoch: 1 });
+    assert.deepEqual(notLeader.nodeEndpoints, [
+      { nodeId: 1, host: "127.0.0.1", port: leader.address.port, rack: null },
+    ]);
     const refused = await consume(f2);
     assert.equal(refused.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     assert.deepEqual(refused.currentLeader, { leaderId: 1, leaderEpoch: 1 });
@@ -246,6 +303,7 @@ Deno.test("Replication: a new leader's epoch truncates the old leader's uncommit
     const seen = await consume(b1);
     assert.equal(seen.highWatermark, 3);
     assert.equal(seen.bytes, bytesOf(b1, 5).length - batch(["lost0", "lost1"]).length);
+    assert.equal(await latestOffset(b1), 3);
     // Broker 2 becomes the leader at epoch 2 and takes a write; broker 1 follows.
     const second = cluster.isr.set({ ...first, leader: 2, leaderEpoch: 2, isr: [2] });
     cluster.apply(second);
@@ -257,6 +315,9 @@ Deno.test("Replication: a new leader's epoch truncates the old leader's uncommit
       { epoch: 1, startOffset: 0 },
       { epoch: 2, startOffset: 3 },
     ]);
+    assert.deepEqual(await epochEnd(b2, 1), [ErrorCode.NONE, 1, 3]);
+    assert.deepEqual(await epochEnd(b2, 2), [ErrorCode.NONE, 2, 4]);
+    assert.deepEqual(await epochEnd(b1, 2), [ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, -1]);
     // A stale epoch is fenced; a newer one is unknown.
     const c = await RawConnection.connect(`127.0.0.1:${b2.address.port}`);
     try {
