@@ -23,6 +23,12 @@ import type { Logger } from "../../util/log.ts";
 import type { BrokerCore } from "../context.ts";
 import type { Partition } from "../topics.ts";
 import { topicConfigNumber } from "../topic_config.ts";
+import { IoError } from "../../ffi/port.ts";
+import {
+  HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS,
+  readHighWatermarks,
+  writeHighWatermarks,
+} from "./high_watermark_checkpoint.ts";
 import { LeaderState } from "./leader_state.ts";
 import {
   type BrokerEndpoint,
@@ -85,6 +91,9 @@ export class ReplicaManager implements PartitionStateSink {
   readonly #replicas = new Map<string, LocalReplica>();
   readonly #fetchers = new Map<number, ReplicaFetcher>();
   readonly #isrTimer: ReturnType<typeof setInterval>;
+  readonly #checkpointTimer: ReturnType<typeof setInterval>;
+  /** High watermarks from the checkpoint, taken by each partition when first seen. */
+  readonly #checkpointed = new Map<string, number>();
   #brokers: ReadonlyMap<number, BrokerEndpoint> = new Map();
   #stopped = false;
 
@@ -97,6 +106,18 @@ export class ReplicaManager implements PartitionStateSink {
     this.#logger = broker.logger.child("replication");
     // Kafka checks every half of replica.lag.time.max.ms.
     this.#isrTimer = setInterval(() => this.#shrinkIsrs(), Math.max(1, this.#lagMaxMs / 2));
+    try {
+      for (const e of readHighWatermarks(broker.libc, broker.config.dataDir)) {
+        this.#checkpointed.set(partitionKey(e.topic, e.partition), e.offset);
+      }
+    } catch (error) {
+      // Unreadable: every replica starts from its log start, as with no checkpoint.
+      this.#logger.warn(`High watermark checkpoint unreadable: ${(error as Error).message}`);
+    }
+    this.#checkpointTimer = setInterval(
+      () => this.#checkpointHighWatermarks(),
+      HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS,
+    );
   }
 
   /** See {@linkcode PartitionStateSink.applyPartitionStates}. */
@@ -211,9 +232,31 @@ export class ReplicaManager implements PartitionStateSink {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#isrTimer);
+    clearInterval(this.#checkpointTimer);
     for (const r of this.#replicas.values()) this.#failWaiters(r);
     await Promise.all([...this.#fetchers.values()].map((f) => f.stop()));
     this.#fetchers.clear();
+    this.#checkpointHighWatermarks();
+  }
+
+  /** Writes every local replica's high watermark (a failure is logged; the next one retries). */
+  #checkpointHighWatermarks(): void {
+    const entries = [];
+    for (const r of this.#replicas.values()) {
+      const log = this.#broker.topics.partition(r.state.topic, r.state.partition)?.log;
+      if (log === undefined || log.isClosed) continue;
+      entries.push({
+        topic: r.state.topic,
+        partition: r.state.partition,
+        offset: log.highWatermark,
+      });
+    }
+    try {
+      writeHighWatermarks(this.#broker.libc, this.#broker.config.dataDir, entries);
+    } catch (error) {
+      if (!(error instanceof IoError)) throw error;
+      this.#logger.warn(`High watermark checkpoint failed: ${error.message}`);
+    }
   }
 
   #apply(state: PartitionState): void {
@@ -226,6 +269,13 @@ export class ReplicaManager implements PartitionStateSink {
       return;
     }
     if (existing !== undefined && existing.state.partitionEpoch > state.partitionEpoch) return;
+    if (existing === undefined) {
+      // Records past the checkpointed high watermark are not known to be committed.
+      partition.log.updateHighWatermark(
+        this.#checkpointed.get(key) ?? partition.log.logStartOffset,
+      );
+      this.#checkpointed.delete(key);
+    }
     const r: LocalReplica = existing ?? { state, isrChangeInFlight: false, waiters: [] };
     const sameEpoch = existing !== undefined && existing.state.leaderEpoch === state.leaderEpoch;
     r.state = state;

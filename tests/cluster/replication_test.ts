@@ -44,6 +44,8 @@ interface Cluster {
   /** Gives `state` to the brokers in `to` (default: all running). */
   apply(state: PartitionState, to?: number[]): void;
   stop(nodeId: number): Promise<void>;
+  /** Stops broker `nodeId` and starts it again over the same data directory. */
+  restart(nodeId: number): Promise<Broker>;
   close(): Promise<void>;
 }
 
@@ -68,15 +70,24 @@ async function startCluster(
       else listeners.push(l);
     }
   });
-  for (const nodeId of nodeIds) {
-    const dataDir = await Deno.makeTempDir({ prefix: "denka-repl-" });
-    dirs.push(dataDir);
+  const dirOf = new Map<number, string>();
+  const start = async (nodeId: number) => {
+    const dataDir = dirOf.get(nodeId)!;
     const flags = startBrokerFlags({ port: 0, dataDir, logLevel: "warn", autoCreateTopics: false });
     const broker = await startBrokerWithConfig(resolveConfig([{ options: flags, topics: {} }]));
     startReplication(broker, { nodeId, isrWriter: isr, replicaLagTimeMaxMs: options.lagMs });
-    broker.topics.create(TOPIC, 1, { "min.insync.replicas": String(options.minIsr) });
+    if (broker.topics.get(TOPIC) === undefined) {
+      broker.topics.create(TOPIC, 1, { "min.insync.replicas": String(options.minIsr) });
+    }
     brokers.set(nodeId, broker);
     endpoints.set(nodeId, { nodeId, host: "127.0.0.1", port: broker.address.port });
+    return broker;
+  };
+  for (const nodeId of nodeIds) {
+    const dataDir = await Deno.makeTempDir({ prefix: "denka-repl-" });
+    dirs.push(dataDir);
+    dirOf.set(nodeId, dataDir);
+    await start(nodeId);
   }
   return {
     brokers,
@@ -91,6 +102,11 @@ async function startCluster(
     async stop(nodeId) {
       await brokers.get(nodeId)?.close();
       brokers.delete(nodeId);
+    },
+    async restart(nodeId) {
+      await brokers.get(nodeId)?.close();
+      brokers.delete(nodeId);
+      return await start(nodeId);
     },
     async close() {
       await Promise.all([...brokers.values()].map((b) => b.close()));
@@ -336,6 +352,28 @@ Deno.test("Replication: a new leader's epoch truncates the old leader's uncommit
     } finally {
       c.close();
     }
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("Replication: a restarted leader starts from its checkpointed high watermark, not its log end", async () => {
+  const cluster = await startCluster([1, 2], { lagMs: 30_000, minIsr: 1 });
+  try {
+    const first = cluster.isr.set(initial([1, 2]));
+    cluster.apply(first);
+    const b2 = cluster.brokers.get(2)!;
+    assert.equal(await produce(cluster.brokers.get(1)!, ["kept"], -1), ErrorCode.NONE);
+    await until("the follower's high watermark", () => logOf(b2).highWatermark === 1);
+    cluster.apply({ ...first, leader: -1 }, [2]); // broker 2 stops fetching
+    assert.equal(await produce(cluster.brokers.get(1)!, ["unsure"], 1), ErrorCode.NONE);
+    const b1 = await cluster.restart(1);
+    assert.equal(logOf(b1).logEndOffset, 2);
+    cluster.apply(first, [1]);
+    assert.equal(logOf(b1).highWatermark, 1); // "unsure" is not committed
+    assert.equal((await consume(b1)).highWatermark, 1);
+    cluster.apply(first, [2]); // broker 2 fetches again: now it is
+    await until("the leader's high watermark", () => logOf(b1).highWatermark === 2);
   } finally {
     await cluster.close();
   }
