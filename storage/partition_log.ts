@@ -322,6 +322,30 @@ export class PartitionLog {
   }
 
   /**
+   * Empties the log to start over at `offset` (Kafka's `truncateFullyAndStartAt`: a follower
+   * whose log end is below its leader's log start). Every segment goes, the producer state and
+   * leader epochs are cleared. Throws IoError.
+   */
+  truncateFullyAndStartAt(offset: number): void {
+    assert(!this.#closed, "The log is closed");
+    const old = this.#segments.startOverAt(offset, this.#files());
+    for (const segment of old) {
+      this.#leases.retire(segment);
+      if (segment.baseOffset !== offset) unlinkSegmentFiles(this.#libc, segment);
+    }
+    this.#logEndOffset = offset;
+    this.#logStartOffset = offset;
+    this.#recoveryPoint = offset;
+    this.#highWatermark = offset;
+    this.#unflushedRecords = 0;
+    this.#producers.clear();
+    this.#snapshotOffset = undefined;
+    this.#epochs.clear();
+    this.#saveCheckpoint();
+    this.#logger?.info(`Emptied "${this.dir}" to start over at offset ${offset}.`);
+  }
+
+  /**
    * Cuts the log at the batch holding `offset` (a follower whose log diverged from its leader's;
    * Kafka's `truncateTo`): later segments are deleted, the one holding it cut and reopened,
    * producer state rebuilt, leader epochs and the high watermark trimmed. Nothing happens

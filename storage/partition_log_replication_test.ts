@@ -99,3 +99,28 @@ Deno.test("PartitionLog.truncateTo() cuts at a batch, across segments, and rebui
   assert.deepEqual(reopened.leaderEpochCache.entries.map((e) => e.epoch), [1, 3]);
   reopened.close();
 });
+
+Deno.test("PartitionLog.truncateFullyAndStartAt() empties the log to start over at an offset", () => {
+  const libc = memoryLibc();
+  const log = PartitionLog.open(libc, "/d/t-0", { segmentBytes: 300 });
+  for (let i = 0; i < 4; i++) log.append(testBatch(2), { nowMs: 0, leaderEpoch: 1 });
+  log.truncateFullyAndStartAt(50);
+  assert.deepEqual([log.logStartOffset, log.logEndOffset, log.highWatermark], [50, 50, 50]);
+  assert.equal(log.segmentCount, 1);
+  assert.deepEqual(log.leaderEpochCache.entries, []);
+  assert.deepEqual(
+    libc.readdir("/d/t-0").map((e) => e.name).filter((n) => n.endsWith(".log")),
+    ["00000000000000000050.log"],
+  );
+  const leader = PartitionLog.open(libc, "/l/t-0");
+  leader.truncateFullyAndStartAt(50);
+  leader.append(testBatch(3), { nowMs: 0, leaderEpoch: 2 });
+  const appended = log.appendAsFollower(logBytes(leader, libc, 50), 0);
+  assert.ok(appended.ok && appended.baseOffset === 50);
+  log.close();
+  leader.close();
+  const reopened = PartitionLog.open(libc, "/d/t-0", { segmentBytes: 300 });
+  assert.deepEqual([reopened.logStartOffset, reopened.logEndOffset], [50, 53]);
+  assert.deepEqual(reopened.leaderEpochCache.entries, [{ epoch: 2, startOffset: 50 }]);
+  reopened.close();
+});

@@ -181,6 +181,19 @@ export class ReplicaFetcher {
       for (const r of t.partitions) {
         const p = this.#partitions.get(partitionKey(t.topic, r.partitionIndex));
         if (p === undefined || p.log.isClosed) continue;
+        const leaderLogStartOffset = Number(r.logStartOffset);
+        if (
+          r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE &&
+          p.log.logEndOffset < leaderLogStartOffset
+        ) {
+          // Far behind: what the follower misses is gone from the leader (Kafka's
+          // handleOutOfRangeError); start over at the leader's log start.
+          p.log.truncateFullyAndStartAt(leaderLogStartOffset);
+          this.#options.logger.info(
+            `${t.topic}-${r.partitionIndex} starts over at the leader's log start ${leaderLogStartOffset}.`,
+          );
+          continue;
+        }
         if (r.errorCode !== ErrorCode.NONE) {
           backoff = true;
           if (r.errorCode !== ErrorCode.OFFSET_OUT_OF_RANGE) p.stalled = true;

@@ -119,10 +119,10 @@ function logOf(broker: Broker): PartitionLog {
   return broker.topics.partition(TOPIC, 0)!.log;
 }
 
-/** Every byte of a log up to `endOffset` (a follower fetch's view). */
-function bytesOf(broker: Broker, endOffset: number): Uint8Array {
+/** Every byte of a log from `fromOffset` up to `endOffset` (a follower fetch's view). */
+function bytesOf(broker: Broker, endOffset: number, fromOffset = 0): Uint8Array {
   const log = logOf(broker);
-  const read = log.read(0, 1 << 30, true);
+  const read = log.read(fromOffset, 1 << 30, true);
   const out = concatBytes(read.slices.map((s) => {
     const bytes = new Uint8Array(s.sizeBytes);
     broker.libc.pread(s.fd, bytes, s.positionBytes);
@@ -374,6 +374,23 @@ Deno.test("Replication: a restarted leader starts from its checkpointed high wat
     assert.equal((await consume(b1)).highWatermark, 1);
     cluster.apply(first, [2]); // broker 2 fetches again: now it is
     await until("the leader's high watermark", () => logOf(b1).highWatermark === 2);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("Replication: a follower behind the leader's log start starts over there", async () => {
+  const cluster = await startCluster([1, 2], { lagMs: 30_000, minIsr: 1 });
+  try {
+    const alone = cluster.isr.set({ ...initial([1, 2]), isr: [1] });
+    cluster.apply(alone, [1]); // broker 2 does not follow yet
+    const [b1, b2] = [1, 2].map((id) => cluster.brokers.get(id)!);
+    for (let i = 0; i < 3; i++) assert.equal(await produce(b1, [`${i}a`, `${i}b`], -1), 0);
+    assert.equal(logOf(b1).deleteRecordsBefore(4).errorCode, ErrorCode.NONE);
+    cluster.apply(alone, [2]);
+    await cluster.stateWhere((s) => s.isr.includes(2)); // caught up from offset 4 and rejoined
+    assert.deepEqual([logOf(b2).logStartOffset, logOf(b2).logEndOffset], [4, 6]);
+    assert.deepEqual(bytesOf(b2, 6, 4), bytesOf(b1, 6, 4));
   } finally {
     await cluster.close();
   }
