@@ -30,6 +30,8 @@ import {
 import { encodeRecordBatch } from "../../protocol/records.ts";
 import type { PartitionLog } from "../../storage/partition_log.ts";
 import { RawConnection } from "../interop/raw_client.ts";
+import type { Libc } from "../../ffi/port.ts";
+import { loadLibc } from "../../ffi/load.ts";
 import { kcatConsume } from "../interop/kcat.ts";
 
 const TOPIC = "replicated";
@@ -51,7 +53,12 @@ interface Cluster {
 
 async function startCluster(
   nodeIds: number[],
-  options: { lagMs: number; minIsr: number },
+  options: {
+    lagMs: number;
+    minIsr: number;
+    flush?: "sync" | "async";
+    libcOf?: (nodeId: number) => Libc | undefined;
+  },
 ): Promise<Cluster> {
   const brokers = new Map<number, Broker>();
   const endpoints = new Map<number, BrokerEndpoint>();
@@ -73,8 +80,16 @@ async function startCluster(
   const dirOf = new Map<number, string>();
   const start = async (nodeId: number) => {
     const dataDir = dirOf.get(nodeId)!;
-    const flags = startBrokerFlags({ port: 0, dataDir, logLevel: "warn", autoCreateTopics: false });
-    const broker = await startBrokerWithConfig(resolveConfig([{ options: flags, topics: {} }]));
+    const flags = startBrokerFlags({
+      port: 0,
+      dataDir,
+      logLevel: "warn",
+      autoCreateTopics: false,
+      flush: options.flush,
+    });
+    const broker = await startBrokerWithConfig(resolveConfig([{ options: flags, topics: {} }]), {
+      libc: options.libcOf?.(nodeId),
+    });
     startReplication(broker, { nodeId, isrWriter: isr, replicaLagTimeMaxMs: options.lagMs });
     if (broker.topics.get(TOPIC) === undefined) {
       broker.topics.create(TOPIC, 1, { "min.insync.replicas": String(options.minIsr) });
@@ -392,6 +407,57 @@ Deno.test("Replication: a follower behind the leader's log start starts over the
     assert.deepEqual([logOf(b2).logStartOffset, logOf(b2).logEndOffset], [4, 6]);
     assert.deepEqual(bytesOf(b2, 6, 4), bytesOf(b1, 6, 4));
   } finally {
+    await cluster.close();
+  }
+});
+
+/** The real libc, with every async fdatasync held until `open()`. */
+function gatedLibc(): { libc: Libc; open: () => void; held: () => number } {
+  const real = loadLibc();
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let held = 0;
+  const libc = new Proxy(real, {
+    get(target, key) {
+      if (key === "fdatasyncAsync") {
+        return async (fd: number) => {
+          held++;
+          await gate;
+          return await target.fdatasyncAsync(fd);
+        };
+      }
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { libc, open, held: () => held };
+}
+
+Deno.test("Replication under --flush sync: a follower's offset counts only after its own fdatasync", async () => {
+  const gated = gatedLibc();
+  const cluster = await startCluster([1, 2], {
+    lagMs: 30_000,
+    minIsr: 2,
+    flush: "sync",
+    libcOf: (id) => id === 2 ? gated.libc : undefined,
+  });
+  try {
+    cluster.apply(cluster.isr.set(initial([1, 2])));
+    const [b1, b2] = [1, 2].map((id) => cluster.brokers.get(id)!);
+    let answered = false;
+    const produced = produce(b1, ["durable"], -1).then((code) => {
+      answered = true;
+      return code;
+    });
+    await until("the follower's append and flush", () => gated.held() > 0);
+    assert.equal(logOf(b2).logEndOffset, 1); // appended, not yet on its disk
+    assert.equal(logOf(b1).highWatermark, 0);
+    assert.equal(answered, false);
+    gated.open();
+    assert.equal(await produced, ErrorCode.NONE);
+    assert.equal(logOf(b1).highWatermark, 1);
+  } finally {
+    gated.open();
     await cluster.close();
   }
 });
