@@ -9,8 +9,10 @@
  * log by epoch (Kafka's `getOffsetTruncationState`), never to the high
  * watermark alone. Under `--flush sync` the next fetch (whose offset tells
  * the leader what this follower holds) waits for the fdatasync of what was
- * appended. Errors back off and reconnect; a partition whose leader refuses
- * it (not leader, fenced epoch) waits for its next state.
+ * appended. A failed connection backs off and reconnects; a partition the
+ * leader refuses (not the leader yet, an epoch it does not know yet) or that
+ * cannot be appended is left out of fetches for `replica.fetch.backoff.ms`
+ * while the others go on (Kafka's delayed partitions).
  *
  * @module
  */
@@ -43,8 +45,8 @@ export interface FollowedPartition {
   readonly partition: number;
   readonly log: PartitionLog;
   readonly leaderEpoch: number;
-  /** Set when the leader refused it; cleared by a new state. */
-  stalled?: boolean;
+  /** Left out of fetches until then (by the fetcher's clock), after an error. */
+  delayedUntilMs?: number;
 }
 
 /** Options of {@linkcode ReplicaFetcher}. */
@@ -109,9 +111,12 @@ export class ReplicaFetcher {
 
   async #loop(): Promise<void> {
     while (this.#running) {
-      const active = [...this.#partitions.values()].filter((p) => !p.stalled);
+      const nowMs = this.#options.nowMs();
+      const all = [...this.#partitions.values()];
+      const active = all.filter((p) => !((p.delayedUntilMs ?? 0) > nowMs));
       if (active.length === 0) {
-        await this.#idle(Infinity);
+        const nextMs = Math.min(...all.map((p) => p.delayedUntilMs ?? Infinity));
+        await this.#idle(nextMs - nowMs);
         continue;
       }
       try {
@@ -126,8 +131,7 @@ export class ReplicaFetcher {
           this.#request(active),
         );
         // Decoded, the records are bytes (the shared type also admits the send plan).
-        const backoff = await this.#handle(response as unknown as FetchResponse<DecodedRecords>);
-        if (backoff) await this.#idle(this.#options.backoffMs);
+        await this.#handle(response as unknown as FetchResponse<DecodedRecords>, active);
       } catch (error) {
         if (!this.#running) break;
         this.#options.logger.warn(
@@ -172,15 +176,25 @@ export class ReplicaFetcher {
     };
   }
 
-  /** Applies a response; returns true when nothing moved and the loop should back off. */
-  async #handle(response: FetchResponse<DecodedRecords>): Promise<boolean> {
-    if (response.errorCode !== ErrorCode.NONE) return true;
-    let backoff = false;
+  /**
+   * Applies a response to the partitions it was asked for (one replaced or removed meanwhile is
+   * skipped); a partition with an error is delayed.
+   */
+  async #handle(
+    response: FetchResponse<DecodedRecords>,
+    asked: readonly FollowedPartition[],
+  ): Promise<void> {
+    const delayedUntilMs = this.#options.nowMs() + this.#options.backoffMs;
+    if (response.errorCode !== ErrorCode.NONE) {
+      for (const p of asked) p.delayedUntilMs = delayedUntilMs;
+      return;
+    }
     const flushes: Promise<void>[] = [];
+    const askedSet = new Set(asked);
     for (const t of response.responses) {
       for (const r of t.partitions) {
         const p = this.#partitions.get(partitionKey(t.topic, r.partitionIndex));
-        if (p === undefined || p.log.isClosed) continue;
+        if (p === undefined || !askedSet.has(p) || p.log.isClosed) continue;
         const leaderLogStartOffset = Number(r.logStartOffset);
         if (
           r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE &&
@@ -195,8 +209,7 @@ export class ReplicaFetcher {
           continue;
         }
         if (r.errorCode !== ErrorCode.NONE) {
-          backoff = true;
-          if (r.errorCode !== ErrorCode.OFFSET_OUT_OF_RANGE) p.stalled = true;
+          p.delayedUntilMs = delayedUntilMs;
           this.#options.logger.debug(
             `Leader ${this.#options.leader.nodeId} refused ${t.topic}-${r.partitionIndex}: error ${r.errorCode}`,
           );
@@ -213,7 +226,7 @@ export class ReplicaFetcher {
             this.#options.logger.warn(
               `Append of replicated ${t.topic}-${r.partitionIndex} failed: ${appended.message}`,
             );
-            backoff = true;
+            p.delayedUntilMs = delayedUntilMs;
             continue;
           }
           if (this.#options.flushSync) flushes.push(p.log.flushAsync());
@@ -223,7 +236,6 @@ export class ReplicaFetcher {
       }
     }
     await Promise.all(flushes);
-    return backoff;
   }
 
   /** Kafka's `getOffsetTruncationState` on a diverging epoch from the leader. */

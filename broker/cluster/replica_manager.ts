@@ -440,7 +440,10 @@ export function startReplication(
   broker: BrokerCore & { replication: ReplicaManager | undefined; runtime: Runtime },
   options: ReplicationOptions,
 ): ReplicaManager {
-  const manager = new ReplicaManager(broker, options, { runtime: broker.runtime });
+  const manager = new ReplicaManager(broker, options, {
+    runtime: broker.runtime,
+    fetchBackoffMs: options.replicaFetchBackoffMs,
+  });
   broker.replication = manager;
   return manager;
 }

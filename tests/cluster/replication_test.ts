@@ -90,7 +90,12 @@ async function startCluster(
     const broker = await startBrokerWithConfig(resolveConfig([{ options: flags, topics: {} }]), {
       libc: options.libcOf?.(nodeId),
     });
-    startReplication(broker, { nodeId, isrWriter: isr, replicaLagTimeMaxMs: options.lagMs });
+    startReplication(broker, {
+      nodeId,
+      isrWriter: isr,
+      replicaLagTimeMaxMs: options.lagMs,
+      replicaFetchBackoffMs: 20,
+    });
     if (broker.topics.get(TOPIC) === undefined) {
       broker.topics.create(TOPIC, 1, { "min.insync.replicas": String(options.minIsr) });
     }
@@ -458,6 +463,33 @@ Deno.test("Replication under --flush sync: a follower's offset counts only after
     assert.equal(logOf(b1).highWatermark, 1);
   } finally {
     gated.open();
+    await cluster.close();
+  }
+});
+
+Deno.test("Replication: a follower that learns a new epoch before its leader retries until the leader knows", async () => {
+  const cluster = await startCluster([1, 2], { lagMs: 30_000, minIsr: 2 });
+  try {
+    const first = cluster.isr.set(initial([1, 2]));
+    cluster.apply(first);
+    const [b1, b2] = [1, 2].map((id) => cluster.brokers.get(id)!);
+    assert.equal(await produce(b1, ["e1"], -1), ErrorCode.NONE);
+    const second = cluster.isr.set({ ...first, leaderEpoch: 2 });
+    cluster.apply(second, [2]); // broker 2 fetches at epoch 2: UNKNOWN_LEADER_EPOCH from broker 1
+    let answered = false;
+    const produced = produce(b1, ["e1-late"], -1).then((code) => (answered = true, code));
+    await until(
+      "broker 2 to hold epoch 2",
+      () => cluster.brokers.get(2)!.replication!.stateOf(TOPIC, 0)?.leaderEpoch === 2,
+    );
+    assert.equal(answered, false);
+    cluster.apply(second, [1]);
+    // Broker 1 now leads epoch 2: its append path fails the epoch-1 waiter or it completes.
+    const code = await produced;
+    assert.ok(code === ErrorCode.NONE || code === ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    assert.equal(await produce(b1, ["e2"], -1), ErrorCode.NONE); // the follower fetches again
+    assert.deepEqual(bytesOf(b2, logOf(b1).logEndOffset), bytesOf(b1, logOf(b1).logEndOffset));
+  } finally {
     await cluster.close();
   }
 });
