@@ -51,6 +51,7 @@ export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
     const deadlineMs = performance.now() + Math.max(0, request.maxWaitMs);
     const interest = fetch.interest((t) => topicNameOf(ctx, t, byId));
     const follower = followerFetchOf(ctx, request);
+    if (follower !== undefined) ctx.traffic.fromReplica = true;
     for (;;) {
       let read = readOnce(ctx, request.maxBytes, fetch, { byId, follower });
       const remainingMs = deadlineMs - performance.now();

@@ -57,6 +57,7 @@ async function startCluster(
     lagMs: number;
     minIsr: number;
     flush?: "sync" | "async";
+    quotaConsumerByteRate?: number;
     libcOf?: (nodeId: number) => Libc | undefined;
   },
 ): Promise<Cluster> {
@@ -86,6 +87,7 @@ async function startCluster(
       logLevel: "warn",
       autoCreateTopics: false,
       flush: options.flush,
+      quotaConsumerByteRate: options.quotaConsumerByteRate,
     });
     const broker = await startBrokerWithConfig(resolveConfig([{ options: flags, topics: {} }]), {
       libc: options.libcOf?.(nodeId),
@@ -489,6 +491,23 @@ Deno.test("Replication: a follower that learns a new epoch before its leader ret
     assert.ok(code === ErrorCode.NONE || code === ErrorCode.NOT_LEADER_OR_FOLLOWER);
     assert.equal(await produce(b1, ["e2"], -1), ErrorCode.NONE); // the follower fetches again
     assert.deepEqual(bytesOf(b2, logOf(b1).logEndOffset), bytesOf(b1, logOf(b1).logEndOffset));
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("Replication: follower fetches are not throttled by client quotas", async () => {
+  const cluster = await startCluster([1, 2], {
+    lagMs: 30_000,
+    minIsr: 2,
+    quotaConsumerByteRate: 1,
+  });
+  try {
+    cluster.apply(cluster.isr.set(initial([1, 2])));
+    const b1 = cluster.brokers.get(1)!;
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await produce(b1, ["x".repeat(1000)], -1), ErrorCode.NONE); // 1 B/s would stall it
+    }
   } finally {
     await cluster.close();
   }
