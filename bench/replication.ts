@@ -14,22 +14,15 @@
  * @module
  */
 import process from "node:process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startBrokerFlags } from "../_start_flags.ts";
-import { type Broker, startBrokerWithConfig } from "../broker/broker.ts";
+import type { Broker } from "../broker/broker.ts";
 import { BrokerClient } from "../broker/cluster/broker_client.ts";
-import {
-  type BrokerEndpoint,
-  MemoryIsrWriter,
-  type PartitionState,
-} from "../broker/cluster/partition_state.ts";
-import { startReplication } from "../broker/cluster/replica_manager.ts";
-import { resolveConfig } from "../broker/config.ts";
 import { loadRuntime } from "../ffi/load.ts";
 import { produceApi } from "../protocol/messages/mod.ts";
 import { encodeRecordBatch } from "../protocol/records.ts";
+import {
+  type ReplicatedBrokers,
+  startReplicatedBrokers,
+} from "../tests/cluster/replicated_brokers.ts";
 
 const TOPIC = "bench";
 const MIB = 1024 * 1024;
@@ -47,42 +40,13 @@ function batchOf(count: number, valueBytes: number): Uint8Array {
   );
 }
 
-interface Cluster {
-  brokers: Map<number, Broker>;
-  isr: MemoryIsrWriter;
-  endpoints: Map<number, BrokerEndpoint>;
-  apply(state: PartitionState, to?: number[]): void;
-  close(): Promise<void>;
-}
-
-async function startCluster(nodeIds: number[], minIsr: number): Promise<Cluster> {
-  const brokers = new Map<number, Broker>();
-  const endpoints = new Map<number, BrokerEndpoint>();
-  const dirs: string[] = [];
-  const apply = (state: PartitionState, to = [...brokers.keys()]) => {
-    for (const id of to) brokers.get(id)?.replication?.applyPartitionStates([state], endpoints);
-  };
-  const isr = new MemoryIsrWriter((state) => apply(state));
-  for (const nodeId of nodeIds) {
-    const dataDir = await mkdtemp(join(tmpdir(), "denka-bench-repl-"));
-    dirs.push(dataDir);
-    const flags = startBrokerFlags({ port: 0, dataDir, logLevel: "warn", autoCreateTopics: false });
-    const broker = await startBrokerWithConfig(resolveConfig([{ options: flags, topics: {} }]));
-    if (nodeIds.length > 1) startReplication(broker, { nodeId, isrWriter: isr });
-    broker.topics.create(TOPIC, 1, { "min.insync.replicas": String(minIsr) });
-    brokers.set(nodeId, broker);
-    endpoints.set(nodeId, { nodeId, host: "127.0.0.1", port: broker.address.port });
-  }
-  return {
-    brokers,
-    isr,
-    endpoints,
-    apply,
-    async close() {
-      await Promise.all([...brokers.values()].map((b) => b.close()));
-      for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-    },
-  };
+function startCluster(nodeIds: number[], minIsr: number): Promise<ReplicatedBrokers> {
+  return startReplicatedBrokers(nodeIds, {
+    topic: TOPIC,
+    minIsr,
+    fetchBackoffMs: 1000,
+    replication: nodeIds.length > 1,
+  });
 }
 
 function cpuMs(): number {

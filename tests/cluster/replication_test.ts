@@ -6,15 +6,8 @@
  */
 import { assert } from "../../util/assert.ts";
 import { concatBytes } from "../../util/bytes.ts";
-import { startBrokerFlags } from "../../_start_flags.ts";
-import { type Broker, startBrokerWithConfig } from "../../broker/broker.ts";
-import { resolveConfig } from "../../broker/config.ts";
-import {
-  type BrokerEndpoint,
-  MemoryIsrWriter,
-  type PartitionState,
-} from "../../broker/cluster/partition_state.ts";
-import { startReplication } from "../../broker/cluster/replica_manager.ts";
+import type { Broker } from "../../broker/broker.ts";
+import type { PartitionState } from "../../broker/cluster/partition_state.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import {
   fetchApi,
@@ -33,108 +26,20 @@ import { RawConnection } from "../interop/raw_client.ts";
 import type { Libc } from "../../ffi/port.ts";
 import { loadLibc } from "../../ffi/load.ts";
 import { kcatConsume } from "../interop/kcat.ts";
+import {
+  type ReplicatedBrokers,
+  type ReplicatedBrokersOptions,
+  startReplicatedBrokers,
+} from "./replicated_brokers.ts";
 
 const TOPIC = "replicated";
 const WAIT_MS = 10_000;
 
-interface Cluster {
-  readonly brokers: Map<number, Broker>;
-  readonly isr: MemoryIsrWriter;
-  readonly endpoints: Map<number, BrokerEndpoint>;
-  /** Resolves with the next stored state that satisfies `test`. */
-  stateWhere(test: (s: PartitionState) => boolean): Promise<PartitionState>;
-  /** Gives `state` to the brokers in `to` (default: all running). */
-  apply(state: PartitionState, to?: number[]): void;
-  stop(nodeId: number): Promise<void>;
-  /** Stops broker `nodeId` and starts it again over the same data directory. */
-  restart(nodeId: number): Promise<Broker>;
-  close(): Promise<void>;
-}
-
-async function startCluster(
+function startCluster(
   nodeIds: number[],
-  options: {
-    lagMs: number;
-    minIsr: number;
-    flush?: "sync" | "async";
-    quotaConsumerByteRate?: number;
-    libcOf?: (nodeId: number) => Libc | undefined;
-  },
-): Promise<Cluster> {
-  const brokers = new Map<number, Broker>();
-  const endpoints = new Map<number, BrokerEndpoint>();
-  const dirs: string[] = [];
-  const listeners: {
-    test: (s: PartitionState) => boolean;
-    resolve: (s: PartitionState) => void;
-  }[] = [];
-  const apply = (state: PartitionState, to = [...brokers.keys()]) => {
-    for (const id of to) brokers.get(id)?.replication?.applyPartitionStates([state], endpoints);
-  };
-  const isr = new MemoryIsrWriter((state) => {
-    apply(state);
-    for (const l of listeners.splice(0)) {
-      if (l.test(state)) l.resolve(state);
-      else listeners.push(l);
-    }
-  });
-  const dirOf = new Map<number, string>();
-  const start = async (nodeId: number) => {
-    const dataDir = dirOf.get(nodeId)!;
-    const flags = startBrokerFlags({
-      port: 0,
-      dataDir,
-      logLevel: "warn",
-      autoCreateTopics: false,
-      flush: options.flush,
-      quotaConsumerByteRate: options.quotaConsumerByteRate,
-    });
-    const broker = await startBrokerWithConfig(resolveConfig([{ options: flags, topics: {} }]), {
-      libc: options.libcOf?.(nodeId),
-    });
-    startReplication(broker, {
-      nodeId,
-      isrWriter: isr,
-      replicaLagTimeMaxMs: options.lagMs,
-      replicaFetchBackoffMs: 20,
-    });
-    if (broker.topics.get(TOPIC) === undefined) {
-      broker.topics.create(TOPIC, 1, { "min.insync.replicas": String(options.minIsr) });
-    }
-    brokers.set(nodeId, broker);
-    endpoints.set(nodeId, { nodeId, host: "127.0.0.1", port: broker.address.port });
-    return broker;
-  };
-  for (const nodeId of nodeIds) {
-    const dataDir = await Deno.makeTempDir({ prefix: "denka-repl-" });
-    dirs.push(dataDir);
-    dirOf.set(nodeId, dataDir);
-    await start(nodeId);
-  }
-  return {
-    brokers,
-    isr,
-    endpoints,
-    stateWhere: (test) => {
-      const now = isr.get(TOPIC, 0);
-      if (now !== undefined && test(now)) return Promise.resolve(now);
-      return new Promise((resolve) => listeners.push({ test, resolve }));
-    },
-    apply,
-    async stop(nodeId) {
-      await brokers.get(nodeId)?.close();
-      brokers.delete(nodeId);
-    },
-    async restart(nodeId) {
-      await brokers.get(nodeId)?.close();
-      brokers.delete(nodeId);
-      return await start(nodeId);
-    },
-    async close() {
-      await Promise.all([...brokers.values()].map((b) => b.close()));
-      for (const dir of dirs) await Deno.remove(dir, { recursive: true });
-    },
-  };
+  options: Omit<ReplicatedBrokersOptions, "topic">,
+): Promise<ReplicatedBrokers> {
+  return startReplicatedBrokers(nodeIds, { topic: TOPIC, ...options });
 }
 
 function logOf(broker: Broker): PartitionLog {
