@@ -29,6 +29,7 @@ import {
   readHighWatermarks,
   writeHighWatermarks,
 } from "./high_watermark_checkpoint.ts";
+import { CommitWaiters } from "./commit_waiters.ts";
 import { LeaderState } from "./leader_state.ts";
 import {
   type BrokerEndpoint,
@@ -58,19 +59,13 @@ export interface LeaderCheck {
   readonly leaderEpoch: number;
 }
 
-interface CommitWaiter {
-  readonly offset: number;
-  readonly resolve: (errorCode: number) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
-}
-
 interface LocalReplica {
   state: PartitionState;
   leader?: LeaderState;
   /** The fetcher's leader id while following. */
   followingLeaderId?: number;
   isrChangeInFlight: boolean;
-  readonly waiters: CommitWaiter[];
+  readonly waiters: CommitWaiters;
 }
 
 /** Options of {@linkcode ReplicaManager} beyond {@linkcode ReplicationOptions}. */
@@ -190,18 +185,7 @@ export class ReplicaManager implements PartitionStateSink {
     if (partition.log.highWatermark >= offset) {
       return Promise.resolve(this.#committed(r, partition));
     }
-    return new Promise((resolve) => {
-      const waiter: CommitWaiter = {
-        offset,
-        resolve,
-        timer: setTimeout(() => {
-          const i = r.waiters.indexOf(waiter);
-          if (i >= 0) r.waiters.splice(i, 1);
-          resolve(ErrorCode.REQUEST_TIMED_OUT);
-        }, Math.max(0, timeoutMs)),
-      };
-      r.waiters.push(waiter);
-    });
+    return r.waiters.wait(offset, timeoutMs);
   }
 
   /**
@@ -276,7 +260,11 @@ export class ReplicaManager implements PartitionStateSink {
       );
       this.#checkpointed.delete(key);
     }
-    const r: LocalReplica = existing ?? { state, isrChangeInFlight: false, waiters: [] };
+    const r: LocalReplica = existing ?? {
+      state,
+      isrChangeInFlight: false,
+      waiters: new CommitWaiters(),
+    };
     const sameEpoch = existing !== undefined && existing.state.leaderEpoch === state.leaderEpoch;
     r.state = state;
     this.#replicas.set(key, r);
@@ -378,24 +366,11 @@ export class ReplicaManager implements PartitionStateSink {
   }
 
   #completeWaiters(r: LocalReplica, partition: Partition): void {
-    const hw = partition.log.highWatermark;
-    for (let i = 0; i < r.waiters.length;) {
-      const w = r.waiters[i];
-      if (w.offset > hw) {
-        i++;
-        continue;
-      }
-      r.waiters.splice(i, 1);
-      clearTimeout(w.timer);
-      w.resolve(this.#committed(r, partition));
-    }
+    r.waiters.complete(partition.log.highWatermark, () => this.#committed(r, partition));
   }
 
   #failWaiters(r: LocalReplica): void {
-    for (const w of r.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-    }
+    r.waiters.failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   }
 
   #shrinkIsrs(): void {
