@@ -25,6 +25,7 @@ import type { Partition } from "../topics.ts";
 import { topicConfigNumber } from "../topic_config.ts";
 import { IoError } from "../../ffi/port.ts";
 import {
+  formatHighWatermarks,
   HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS,
   readHighWatermarks,
   writeHighWatermarks,
@@ -62,8 +63,9 @@ export interface LeaderCheck {
 interface LocalReplica {
   state: PartitionState;
   leader?: LeaderState;
-  /** The fetcher's leader id while following. */
+  /** The fetcher's leader id and the leader epoch it fetches at, while following. */
   followingLeaderId?: number;
+  followingEpoch?: number;
   isrChangeInFlight: boolean;
   readonly waiters: CommitWaiters;
 }
@@ -87,6 +89,8 @@ export class ReplicaManager implements PartitionStateSink {
   readonly #fetchers = new Map<number, ReplicaFetcher>();
   readonly #isrTimer: ReturnType<typeof setInterval>;
   readonly #checkpointTimer: ReturnType<typeof setInterval>;
+  /** The checkpoint as last written, so an unchanged one is not written again. */
+  #checkpointText: string | undefined;
   /** High watermarks from the checkpoint, taken by each partition when first seen. */
   readonly #checkpointed = new Map<string, number>();
   #brokers: ReadonlyMap<number, BrokerEndpoint> = new Map();
@@ -235,8 +239,12 @@ export class ReplicaManager implements PartitionStateSink {
         offset: log.highWatermark,
       });
     }
+    const text = formatHighWatermarks(entries);
+    if (text === this.#checkpointText) return;
     try {
+      this.#checkpointText = undefined; // unknown until the atomic write succeeds
       writeHighWatermarks(this.#broker.libc, this.#broker.config.dataDir, entries);
+      this.#checkpointText = text;
     } catch (error) {
       if (!(error instanceof IoError)) throw error;
       this.#logger.warn(`High watermark checkpoint failed: ${error.message}`);
@@ -248,7 +256,7 @@ export class ReplicaManager implements PartitionStateSink {
     const partition = this.#broker.topics.partition(state.topic, state.partition);
     const existing = this.#replicas.get(key);
     if (partition === undefined || !state.replicas.includes(this.nodeId)) {
-      if (existing !== undefined) this.#leave(existing, partition);
+      if (existing !== undefined) this.#leave(existing);
       this.#replicas.delete(key);
       return;
     }
@@ -270,7 +278,7 @@ export class ReplicaManager implements PartitionStateSink {
     this.#replicas.set(key, r);
     const nowMs = this.#broker.nowMs();
     if (state.leader === this.nodeId) {
-      this.#stopFollowing(r, partition);
+      this.#stopFollowing(r);
       if (r.leader !== undefined && sameEpoch) r.leader.update(state, nowMs);
       else {
         r.leader = new LeaderState(this.nodeId, state, partition.log, nowMs);
@@ -290,6 +298,15 @@ export class ReplicaManager implements PartitionStateSink {
 
   #follow(r: LocalReplica, partition: Partition): void {
     const leaderId = r.state.leader;
+    const current = this.#fetchers.get(leaderId);
+    const endpointNow = this.#brokers.get(leaderId);
+    if (
+      r.followingLeaderId === leaderId && r.followingEpoch === r.state.leaderEpoch &&
+      current !== undefined && endpointNow !== undefined &&
+      sameEndpoint(current.leader, endpointNow)
+    ) {
+      return; // the same leader at the same epoch: the fetch under way stays valid
+    }
     if (r.followingLeaderId !== undefined && r.followingLeaderId !== leaderId) {
       this.#fetchers.get(r.followingLeaderId)?.remove(r.state.topic, r.state.partition);
     }
@@ -324,19 +341,18 @@ export class ReplicaManager implements PartitionStateSink {
       leaderEpoch: r.state.leaderEpoch,
     });
     r.followingLeaderId = leaderId;
+    r.followingEpoch = r.state.leaderEpoch;
   }
 
-  #stopFollowing(r: LocalReplica, _partition: Partition): void {
+  #stopFollowing(r: LocalReplica): void {
     if (r.followingLeaderId === undefined) return;
     this.#fetchers.get(r.followingLeaderId)?.remove(r.state.topic, r.state.partition);
     r.followingLeaderId = undefined;
+    r.followingEpoch = undefined;
   }
 
-  #leave(r: LocalReplica, partition: Partition | undefined): void {
-    if (partition !== undefined) this.#stopFollowing(r, partition);
-    else if (r.followingLeaderId !== undefined) {
-      this.#fetchers.get(r.followingLeaderId)?.remove(r.state.topic, r.state.partition);
-    }
+  #leave(r: LocalReplica): void {
+    this.#stopFollowing(r);
     r.leader = undefined;
     this.#failWaiters(r);
   }
