@@ -30,6 +30,7 @@ import {
   readHighWatermarks,
   writeHighWatermarks,
 } from "./high_watermark_checkpoint.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
 import { CommitWaiters } from "./commit_waiters.ts";
 import { LeaderState } from "./leader_state.ts";
 import {
@@ -95,6 +96,8 @@ export class ReplicaManager implements PartitionStateSink {
   readonly #checkpointed = new Map<string, number>();
   #brokers: ReadonlyMap<number, BrokerEndpoint> = new Map();
   #stopped = false;
+  #isrShrinkCount = 0;
+  #isrExpandCount = 0;
 
   constructor(broker: BrokerCore, options: ReplicationOptions, deps: ReplicaManagerDeps) {
     this.nodeId = options.nodeId;
@@ -128,6 +131,35 @@ export class ReplicaManager implements PartitionStateSink {
     this.#brokers = brokers;
     for (const state of states) this.#apply(state);
     this.#stopIdleFetchers();
+  }
+
+  /** ISR changes this broker made as a leader (Kafka's IsrShrinksPerSec / IsrExpandsPerSec). */
+  get isrShrinkCount(): number {
+    return this.#isrShrinkCount;
+  }
+  get isrExpandCount(): number {
+    return this.#isrExpandCount;
+  }
+
+  /**
+   * For every partition this broker leads and each of its followers: how many offsets the
+   * follower's last fetch was behind the leader's log end (-1 before its first fetch).
+   */
+  followerLags(): { topic: string; partition: number; replicaId: number; lagOffsets: number }[] {
+    const lags = [];
+    for (const r of this.#replicas.values()) {
+      const leader = r.leader;
+      if (leader === undefined) continue;
+      for (const replicaId of r.state.replicas) {
+        const f = leader.follower(replicaId);
+        if (f === undefined) continue;
+        const lagOffsets = f.logEndOffset < 0
+          ? -1
+          : Math.max(0, leader.log.logEndOffset - f.logEndOffset);
+        lags.push({ topic: r.state.topic, partition: r.state.partition, replicaId, lagOffsets });
+      }
+    }
+    return lags;
   }
 
   /** The partition's state as this broker last learned it. */
@@ -411,6 +443,10 @@ export class ReplicaManager implements PartitionStateSink {
     const asked = r.state;
     this.#isrWriter.alterIsr(asked, newIsr).then((next) => {
       r.isrChangeInFlight = false;
+      if (next !== undefined) {
+        if (newIsr.length < asked.isr.length) this.#isrShrinkCount++;
+        else this.#isrExpandCount++;
+      }
       if (next !== undefined && r.state === asked) this.#apply(next);
     }, (error) => {
       r.isrChangeInFlight = false;
@@ -428,7 +464,11 @@ function sameEndpoint(a: BrokerEndpoint, b: BrokerEndpoint): boolean {
  * returns the replica manager the metadata cache feeds, and keeps it as `broker.replication`.
  */
 export function startReplication(
-  broker: BrokerCore & { replication: ReplicaManager | undefined; runtime: Runtime },
+  broker: BrokerCore & {
+    replication: ReplicaManager | undefined;
+    runtime: Runtime;
+    metrics: { registry: MetricsRegistry };
+  },
   options: ReplicationOptions,
 ): ReplicaManager {
   const manager = new ReplicaManager(broker, options, {
@@ -436,5 +476,41 @@ export function startReplication(
     fetchBackoffMs: options.replicaFetchBackoffMs,
   });
   broker.replication = manager;
+  registerReplicationMetrics(broker.metrics.registry, () => broker.replication);
   return manager;
+}
+
+/**
+ * The replication metrics on the broker's `/metrics`: ISR shrinks and expands, and each
+ * follower's lag behind the leader's log end (read at scrape time from the current manager).
+ */
+export function registerReplicationMetrics(
+  registry: MetricsRegistry,
+  manager: () => ReplicaManager | undefined,
+): void {
+  const one = (read: (m: ReplicaManager) => number) => () => {
+    const m = manager();
+    return m === undefined ? [] : [{ labels: {}, value: read(m) }];
+  };
+  registry.gauge(
+    "denka_isr_shrinks_total",
+    "ISR shrinks made by this broker as a leader.",
+    one((m) => m.isrShrinkCount),
+    "counter",
+  );
+  registry.gauge(
+    "denka_isr_expands_total",
+    "ISR expansions made by this broker as a leader.",
+    one((m) => m.isrExpandCount),
+    "counter",
+  );
+  registry.gauge(
+    "denka_follower_lag_offsets",
+    "Offsets a follower's last fetch was behind the leader's log end (-1: none yet), by partition and replica.",
+    () =>
+      manager()?.followerLags().map((l) => ({
+        labels: { topic: l.topic, partition: String(l.partition), replica: String(l.replicaId) },
+        value: l.lagOffsets,
+      })) ?? [],
+  );
 }

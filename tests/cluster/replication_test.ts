@@ -211,7 +211,8 @@ Deno.test("Replication: acks=all waits for the followers, whose logs are byte-id
 });
 
 Deno.test("Replication: a stopped follower leaves the ISR; below min.insync.replicas acks=all fails", async () => {
-  const cluster = await startCluster([1, 2, 3], { lagMs: 300, minIsr: 2 });
+  // replica.lag.time.max.ms small enough for a quick test, large enough for a loaded machine.
+  const cluster = await startCluster([1, 2, 3], { lagMs: 1000, minIsr: 2 });
   try {
     cluster.apply(cluster.isr.set(initial([1, 2, 3])));
     const leader = cluster.brokers.get(1)!;
@@ -220,6 +221,12 @@ Deno.test("Replication: a stopped follower leaves the ISR; below min.insync.repl
     const shrunk = await cluster.stateWhere((s) => !s.isr.includes(3));
     assert.deepEqual(shrunk.isr, [1, 2]);
     assert.equal(await produce(leader, ["two"], -1), ErrorCode.NONE); // ISR 2 >= min 2
+    const metrics = leader.metrics.render();
+    assert.match(metrics, /^denka_isr_shrinks_total [1-9]\d*$/m);
+    assert.match(
+      metrics,
+      /^denka_follower_lag_offsets\{topic="replicated",partition="0",replica="2"\} 0$/m,
+    );
     await cluster.stop(2);
     await cluster.stateWhere((s) => s.isr.length === 1);
     assert.equal(await produce(leader, ["three"], -1), ErrorCode.NOT_ENOUGH_REPLICAS);
