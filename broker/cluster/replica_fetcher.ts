@@ -55,6 +55,8 @@ export interface ReplicaFetcherOptions {
   readonly leader: BrokerEndpoint;
   readonly runtime: Pick<Runtime, "connect">;
   readonly logger: Logger;
+  /** Warnings that repeat while a leader is unreachable (rate-limited by kind). */
+  readonly warnRepeated?: (kind: string, message: string) => void;
   readonly nowMs: () => number;
   /** `--flush sync`: fetch again only after the appended data is on disk. */
   readonly flushSync: boolean;
@@ -134,9 +136,12 @@ export class ReplicaFetcher {
         await this.#handle(response as unknown as FetchResponse<DecodedRecords>, active);
       } catch (error) {
         if (!this.#running) break;
-        this.#options.logger.warn(
-          `Fetch from broker ${this.#options.leader.nodeId} failed: ${(error as Error).message}`,
-        );
+        const message = `Fetch from broker ${this.#options.leader.nodeId} failed: ${
+          (error as Error).message
+        }`;
+        if (this.#options.warnRepeated !== undefined) {
+          this.#options.warnRepeated("replica-fetch-failed", message);
+        } else this.#options.logger.warn(message);
         this.#client?.close();
         this.#client = undefined;
         await this.#idle(this.#options.backoffMs);

@@ -357,6 +357,7 @@ export class ReplicaManager implements PartitionStateSink {
         leader: endpoint,
         runtime: this.#deps.runtime,
         logger: this.#logger,
+        warnRepeated: (kind, message) => this.#broker.logLimiter.warn(kind, message),
         nowMs: () => this.#broker.nowMs(),
         flushSync: this.#broker.config.flushMode === "sync",
         backoffMs: this.#deps.fetchBackoffMs ?? REPLICA_FETCH_BACKOFF_MS,

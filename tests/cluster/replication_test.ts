@@ -26,6 +26,7 @@ import { RawConnection } from "../interop/raw_client.ts";
 import type { Libc } from "../../ffi/port.ts";
 import { loadLibc } from "../../ffi/load.ts";
 import { kcatConsume } from "../interop/kcat.ts";
+import { startTcpProxy } from "./tcp_proxy.ts";
 import {
   type ReplicatedBrokers,
   type ReplicatedBrokersOptions,
@@ -421,6 +422,28 @@ Deno.test("Replication: follower fetches are not throttled by client quotas", as
       assert.equal(await produce(b1, ["x".repeat(1000)], -1), ErrorCode.NONE); // 1 B/s would stall it
     }
   } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("Replication: a cut link drops the follower from the ISR; healed, it catches up and rejoins", async () => {
+  const cluster = await startCluster([1, 2], { lagMs: 1000, minIsr: 1 });
+  const proxy = startTcpProxy({ hostname: "127.0.0.1", port: cluster.endpoints.get(1)!.port });
+  try {
+    cluster.endpoints.set(1, { nodeId: 1, host: "127.0.0.1", port: proxy.port }); // 2 -> 1 via the link
+    cluster.apply(cluster.isr.set(initial([1, 2])));
+    const [b1, b2] = [1, 2].map((id) => cluster.brokers.get(id)!);
+    assert.equal(await produce(b1, ["before"], -1), ErrorCode.NONE);
+    proxy.cut();
+    await cluster.stateWhere((s) => s.isr.length === 1);
+    assert.equal(await produce(b1, ["during0", "during1"], -1), ErrorCode.NONE); // ISR [1], min 1
+    assert.equal(logOf(b2).logEndOffset, 1);
+    proxy.heal();
+    await cluster.stateWhere((s) => s.isr.includes(2));
+    assert.deepEqual(bytesOf(b2, 3), bytesOf(b1, 3));
+    assert.ok(proxy.connectionsAccepted >= 2); // the fetcher reconnected
+  } finally {
+    await proxy.close();
     await cluster.close();
   }
 });
