@@ -101,9 +101,9 @@ export class BrokerClient {
     });
   }
 
-  /** Closes the connection; requests in flight reject. Idempotent. */
-  close(): void {
-    this.#fail(new Error("Connection closed"));
+  /** Closes the connection; requests in flight reject with `reason`. Idempotent. */
+  close(reason = "Connection closed"): void {
+    this.#fail(new Error(reason));
   }
 
   /**

@@ -125,4 +125,6 @@ export interface ReplicationOptions {
   readonly replicaLagTimeMaxMs?: number;
   /** Kafka's `replica.fetch.backoff.ms` (default 1000). */
   readonly replicaFetchBackoffMs?: number;
+  /** Kafka's `replica.socket.timeout.ms` (default 30000). */
+  readonly replicaSocketTimeoutMs?: number;
 }

@@ -34,6 +34,8 @@ import { type BrokerEndpoint, partitionKey } from "./partition_state.ts";
 export const REPLICA_FETCH_VERSION = 12;
 /** Kafka's `replica.fetch.wait.max.ms`. */
 export const REPLICA_FETCH_WAIT_MAX_MS = 500;
+/** Kafka's `replica.socket.timeout.ms`: a fetch unanswered this long past its wait closes the link. */
+export const REPLICA_SOCKET_TIMEOUT_MS = 30_000;
 /** Kafka's `replica.fetch.max.bytes` (per partition). */
 export const REPLICA_FETCH_MAX_BYTES = 1024 * 1024;
 /** Kafka's `replica.fetch.response.max.bytes`. */
@@ -67,6 +69,8 @@ export interface ReplicaFetcherOptions {
    * below `replica.lag.time.max.ms`, or a follower parked at the log end looks out of sync.
    */
   readonly maxWaitMs?: number;
+  /** Kafka's `replica.socket.timeout.ms` (default {@linkcode REPLICA_SOCKET_TIMEOUT_MS}). */
+  readonly socketTimeoutMs?: number;
   /** Called after records were appended to a followed partition. */
   readonly onAppend?: (p: FollowedPartition) => void;
 }
@@ -127,10 +131,9 @@ export class ReplicaFetcher {
           this.#options.leader,
           `denka-replica-${this.#options.nodeId}`,
         );
-        const response = await this.#client.request(
-          fetchApi,
-          REPLICA_FETCH_VERSION,
-          this.#request(active),
+        const response = await this.#withTimeout(
+          this.#client,
+          this.#client.request(fetchApi, REPLICA_FETCH_VERSION, this.#request(active)),
         );
         // Decoded, the records are bytes (the shared type also admits the send plan).
         await this.#handle(response as unknown as FetchResponse<DecodedRecords>, active);
@@ -260,6 +263,24 @@ export class ReplicaFetcher {
     this.#options.logger.info(
       `Truncated ${p.topic}-${p.partition} to offset ${end}: it diverged from leader ${this.#options.leader.nodeId} (epoch ${diverging.epoch} ends at ${diverging.endOffset}).`,
     );
+  }
+
+  /**
+   * `request`, unless no answer comes within the fetch's wait plus the socket timeout: a link
+   * that died silently (no reset) is then closed, which fails the request, and the loop
+   * reconnects.
+   */
+  async #withTimeout<T>(client: BrokerClient, request: Promise<T>): Promise<T> {
+    const limitMs = (this.#options.maxWaitMs ?? REPLICA_FETCH_WAIT_MAX_MS) +
+      (this.#options.socketTimeoutMs ?? REPLICA_SOCKET_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      client.close(`No answer from broker ${this.#options.leader.nodeId} within ${limitMs} ms`);
+    }, limitMs);
+    try {
+      return await request;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #idle(ms: number): Promise<void> {

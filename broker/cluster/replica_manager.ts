@@ -76,6 +76,8 @@ export interface ReplicaManagerDeps {
   readonly runtime: Pick<Runtime, "connect">;
   /** Kafka's `replica.fetch.backoff.ms`. */
   readonly fetchBackoffMs?: number;
+  /** Kafka's `replica.socket.timeout.ms`. */
+  readonly socketTimeoutMs?: number;
 }
 
 /** See the module doc. */
@@ -363,6 +365,7 @@ export class ReplicaManager implements PartitionStateSink {
         backoffMs: this.#deps.fetchBackoffMs ?? REPLICA_FETCH_BACKOFF_MS,
         // Kafka requires replica.fetch.wait.max.ms < replica.lag.time.max.ms.
         maxWaitMs: Math.min(REPLICA_FETCH_WAIT_MAX_MS, Math.floor(this.#lagMaxMs / 3)),
+        socketTimeoutMs: this.#deps.socketTimeoutMs,
         onAppend: (p: FollowedPartition) => this.#broker.waiters.notify(p.topic, p.partition),
       });
       this.#fetchers.set(leaderId, fetcher);
@@ -475,6 +478,7 @@ export function startReplication(
   const manager = new ReplicaManager(broker, options, {
     runtime: broker.runtime,
     fetchBackoffMs: options.replicaFetchBackoffMs,
+    socketTimeoutMs: options.replicaSocketTimeoutMs,
   });
   broker.replication = manager;
   registerReplicationMetrics(broker.metrics.registry, () => broker.replication);

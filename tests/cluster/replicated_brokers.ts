@@ -32,6 +32,8 @@ export interface ReplicatedBrokersOptions {
   readonly lagMs?: number;
   /** replica.fetch.backoff.ms (default 20: tests should not wait a second). */
   readonly fetchBackoffMs?: number;
+  /** replica.socket.timeout.ms (default Kafka's 30000). */
+  readonly socketTimeoutMs?: number;
   readonly flush?: "sync" | "async";
   readonly quotaConsumerByteRate?: number;
   /** false: plain single-node brokers, no replica manager (a baseline). Default true. */
@@ -96,6 +98,7 @@ export async function startReplicatedBrokers(
         isrWriter: isr,
         replicaLagTimeMaxMs: options.lagMs,
         replicaFetchBackoffMs: options.fetchBackoffMs ?? 20,
+        replicaSocketTimeoutMs: options.socketTimeoutMs,
       });
     }
     if (broker.topics.get(options.topic) === undefined) {

@@ -447,3 +447,23 @@ Deno.test("Replication: a cut link drops the follower from the ISR; healed, it c
     await cluster.close();
   }
 });
+
+Deno.test("Replication: a follower whose link goes silent gives up on it and reconnects", async () => {
+  const cluster = await startCluster([1, 2], { lagMs: 1000, minIsr: 1, socketTimeoutMs: 300 });
+  const proxy = startTcpProxy({ hostname: "127.0.0.1", port: cluster.endpoints.get(1)!.port });
+  try {
+    cluster.endpoints.set(1, { nodeId: 1, host: "127.0.0.1", port: proxy.port });
+    cluster.apply(cluster.isr.set(initial([1, 2])));
+    const b1 = cluster.brokers.get(1)!;
+    assert.equal(await produce(b1, ["before"], -1), ErrorCode.NONE);
+    const accepted = proxy.connectionsAccepted;
+    proxy.blackhole(); // no reset: only the fetch's timeout notices
+    await until("the fetcher to reconnect", () => proxy.connectionsAccepted > accepted);
+    proxy.heal();
+    assert.equal(await produce(b1, ["after"], -1), ErrorCode.NONE);
+    assert.deepEqual(bytesOf(cluster.brokers.get(2)!, 2), bytesOf(b1, 2));
+  } finally {
+    await proxy.close();
+    await cluster.close();
+  }
+});
