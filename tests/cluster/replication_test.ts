@@ -83,14 +83,18 @@ async function produce(broker: Broker, values: string[], acks: number): Promise<
   return response.responses[0].partitionResponses[0].errorCode;
 }
 
-async function produceResponse(broker: Broker, values: string[], acks: number, version: number) {
+function produceResponse(broker: Broker, values: string[], acks: number, version: number) {
+  return produceRecords(broker, batch(values), acks, version);
+}
+
+async function produceRecords(broker: Broker, records: Uint8Array, acks: number, version = 9) {
   const c = await RawConnection.connect(`127.0.0.1:${broker.address.port}`);
   try {
     return await c.request(produceApi, version, {
       transactionalId: null,
       acks,
       timeoutMs: WAIT_MS,
-      topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: batch(values) }] }],
+      topicData: [{ name: TOPIC, partitionData: [{ index: 0, records }] }],
     });
   } finally {
     c.close();
@@ -464,6 +468,36 @@ Deno.test("Replication: a follower whose link goes silent gives up on it and rec
     assert.deepEqual(bytesOf(cluster.brokers.get(2)!, 2), bytesOf(b1, 2));
   } finally {
     await proxy.close();
+    await cluster.close();
+  }
+});
+
+Deno.test("Replication: a new leader knows the idempotent producers and answers a retry with its offset", async () => {
+  const cluster = await startCluster([1, 2], { lagMs: 30_000, minIsr: 2 });
+  try {
+    const first = cluster.isr.set(initial([1, 2]));
+    cluster.apply(first);
+    const [b1, b2] = [1, 2].map((id) => cluster.brokers.get(id)!);
+    const idempotent = (sequence: number) =>
+      encodeRecordBatch([{ key: null, value: new Uint8Array([sequence]), timestampMs: 1 }], {
+        producerId: 4242,
+        producerEpoch: 0,
+        baseSequence: sequence,
+      });
+    const answer = async (broker: Broker, sequence: number) => {
+      const r = await produceRecords(broker, idempotent(sequence), -1);
+      const p = r.responses[0].partitionResponses[0];
+      return [p.errorCode, Number(p.baseOffset)];
+    };
+    assert.deepEqual(await answer(b1, 0), [ErrorCode.NONE, 0]);
+    assert.deepEqual(await answer(b1, 1), [ErrorCode.NONE, 1]);
+    cluster.apply(cluster.isr.set({ ...first, leader: 2, leaderEpoch: 2 }));
+    assert.deepEqual(await answer(b2, 1), [ErrorCode.NONE, 1]); // the retry, stored once
+    assert.deepEqual(await answer(b2, 2), [ErrorCode.NONE, 2]);
+    assert.equal(logOf(b2).logEndOffset, 3);
+    await until("the old leader to follow", () => logOf(b1).logEndOffset === 3);
+    assert.deepEqual(bytesOf(b1, 3), bytesOf(b2, 3));
+  } finally {
     await cluster.close();
   }
 });
