@@ -241,6 +241,10 @@ export class ReplicaFetcher {
           this.#options.onAppend?.(p);
         }
         p.log.updateHighWatermark(Math.min(r.highWatermark, p.log.logEndOffset));
+        // The leader's log start moved (retention, DeleteRecords): follow it up to what is
+        // committed here (Kafka's maybeIncrementLogStartOffset on followers).
+        const logStartOffset = Math.min(leaderLogStartOffset, p.log.highWatermark);
+        if (logStartOffset > p.log.logStartOffset) p.log.deleteRecordsBefore(logStartOffset);
       }
     }
     await Promise.all(flushes);

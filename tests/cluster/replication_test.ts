@@ -330,6 +330,10 @@ Deno.test("Replication: a follower behind the leader's log start starts over the
     await cluster.stateWhere((s) => s.isr.includes(2)); // caught up from offset 4 and rejoined
     assert.deepEqual([logOf(b2).logStartOffset, logOf(b2).logEndOffset], [4, 6]);
     assert.deepEqual(bytesOf(b2, 6, 4), bytesOf(b1, 6, 4));
+    // A later DeleteRecords on the leader moves the follower's log start too.
+    assert.equal(logOf(b1).deleteRecordsBefore(5).errorCode, ErrorCode.NONE);
+    assert.equal(await produce(b1, ["3a"], -1), ErrorCode.NONE); // a fetch carries it over
+    await until("the follower's log start", () => logOf(b2).logStartOffset === 5);
   } finally {
     await cluster.close();
   }
