@@ -127,15 +127,32 @@ export class PartitionLog {
     if (this.#epochs.entries.length === 0) this.#rebuildEpochs();
   }
 
-  /** A log written before the checkpoint existed (or that lost it): epochs from its batches. */
+  /**
+   * A log written before the checkpoint existed (or that lost it): epochs from its batches.
+   * When the first and the last batch carry the same epoch (a single node's log: all 0) that
+   * is the only one and no other header is read; otherwise every header is.
+   */
   #rebuildEpochs(): void {
     const from = this.logStartOffset;
+    const end = this.#logEndOffset;
+    if (end <= from) return;
+    const epochAt = (offset: number) => {
+      let epoch = -1;
+      this.#segments.floor(offset).forEachBatch(offset, (header) => {
+        epoch = header.partitionLeaderEpoch;
+        return false;
+      });
+      return epoch;
+    };
+    const firstEpoch = epochAt(from);
+    if (firstEpoch === epochAt(end - 1)) {
+      this.#epochs.assign(firstEpoch, from);
+      return;
+    }
     for (const segment of this.#segments.all) {
       if (segment.nextOffset <= from) continue;
       segment.forEachBatch(from, (header) => {
-        if (header.baseOffset >= from || header.lastOffset >= from) {
-          this.#epochs.assign(header.partitionLeaderEpoch, Math.max(from, header.baseOffset));
-        }
+        this.#epochs.assign(header.partitionLeaderEpoch, Math.max(from, header.baseOffset));
       });
     }
   }
