@@ -122,6 +122,13 @@ export class ReplicaManager implements PartitionStateSink {
       () => this.#checkpointHighWatermarks(),
       HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS,
     );
+    // A deleted topic has no state left to say "stop": its replicas stop here (StopReplica).
+    broker.topics.onDeleted((topic) => this.#forgetTopic(topic.name));
+  }
+
+  /** Fetchers running now, one per leader followed (tests, metrics). */
+  get fetcherCount(): number {
+    return this.#fetchers.size;
   }
 
   /** See {@linkcode PartitionStateSink.applyPartitionStates}. */
@@ -391,6 +398,16 @@ export class ReplicaManager implements PartitionStateSink {
     this.#stopFollowing(r);
     r.leader = undefined;
     this.#failWaiters(r);
+  }
+
+  #forgetTopic(name: string): void {
+    for (const [key, r] of this.#replicas) {
+      if (r.state.topic !== name) continue;
+      this.#leave(r);
+      this.#replicas.delete(key);
+      this.#checkpointed.delete(key);
+    }
+    this.#stopIdleFetchers();
   }
 
   #stopIdleFetchers(): void {

@@ -505,3 +505,20 @@ Deno.test("Replication: a new leader knows the idempotent producers and answers 
     await cluster.close();
   }
 });
+
+Deno.test("Replication: deleting a topic stops its replicas and their fetchers", async () => {
+  const cluster = await startCluster([1, 2], { lagMs: 30_000, minIsr: 2 });
+  try {
+    cluster.apply(cluster.isr.set(initial([1, 2])));
+    const [b1, b2] = [1, 2].map((id) => cluster.brokers.get(id)!);
+    assert.equal(await produce(b1, ["gone"], -1), ErrorCode.NONE);
+    assert.equal(b2.replication!.fetcherCount, 1);
+    b2.topics.delete(TOPIC);
+    assert.equal(b2.replication!.fetcherCount, 0);
+    assert.equal(b2.replication!.stateOf(TOPIC, 0), undefined);
+    b1.topics.delete(TOPIC);
+    assert.equal(b1.replication!.checkLeader(TOPIC, 0).errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  } finally {
+    await cluster.close();
+  }
+});
