@@ -204,6 +204,15 @@ export class PartitionLog {
   get leaderEpochCache(): LeaderEpochCache {
     return this.#epochs;
   }
+  /**
+   * A new leader's epoch starts at the log end (Kafka's `maybeAssignEpochStartOffset` in
+   * `makeLeader`), before anything is appended in it: a follower holding an epoch this log
+   * never had then learns where it diverged. A failed checkpoint write is logged.
+   */
+  assignLeaderEpoch(epoch: number): void {
+    this.#assignEpochs([{ epoch, startOffset: this.#logEndOffset }]);
+  }
+
   /** Where `epoch` ended in this log (OffsetForLeaderEpoch, a follower's lastFetchedEpoch). */
   endOffsetForEpoch(epoch: number): EpochEndOffset {
     return this.#epochs.endOffsetFor(epoch, this.#logEndOffset);

@@ -322,6 +322,7 @@ export class ReplicaManager implements PartitionStateSink {
       this.#stopFollowing(r);
       if (r.leader !== undefined && sameEpoch) r.leader.update(state, nowMs);
       else {
+        partition.log.assignLeaderEpoch(state.leaderEpoch);
         r.leader = new LeaderState(this.nodeId, state, partition.log, nowMs);
         this.#logger.info(`Leading ${key} at epoch ${state.leaderEpoch}.`);
       }

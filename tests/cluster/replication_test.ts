@@ -522,3 +522,28 @@ Deno.test("Replication: deleting a topic stops its replicas and their fetchers",
     await cluster.close();
   }
 });
+
+Deno.test("Replication: a follower with an epoch its new leader never had truncates to where they agree", async () => {
+  const cluster = await startCluster([1, 2], { lagMs: 30_000, minIsr: 1 });
+  try {
+    const first = cluster.isr.set(initial([1, 2]));
+    cluster.apply(first);
+    const [b1, b2] = [1, 2].map((id) => cluster.brokers.get(id)!);
+    assert.equal(await produce(b1, ["a", "b", "c"], -1), ErrorCode.NONE);
+    await until("the follower's log end", () => logOf(b2).logEndOffset === 3);
+    // Epoch 2, still led by broker 1, which appends what broker 2 never gets.
+    const second = cluster.isr.set({ ...first, leaderEpoch: 2, isr: [1] });
+    cluster.apply(second, [1]);
+    cluster.apply({ ...second, leader: -1 }, [2]);
+    assert.equal(await produce(b1, ["x", "y"], 1), ErrorCode.NONE);
+    // Epoch 3 led by broker 2, which appends nothing: broker 1 must still find the divergence.
+    const third = cluster.isr.set({ ...first, leader: 2, leaderEpoch: 3, isr: [2] });
+    cluster.apply(third);
+    assert.deepEqual(await epochEnd(b2, 2), [ErrorCode.NONE, 1, 3]);
+    await cluster.stateWhere((s) => s.isr.includes(1));
+    assert.equal(logOf(b1).logEndOffset, 3);
+    assert.deepEqual(bytesOf(b1, 3), bytesOf(b2, 3));
+  } finally {
+    await cluster.close();
+  }
+});
