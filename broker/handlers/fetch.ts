@@ -119,7 +119,7 @@ function readOnce(
     const topic = topicOf(ctx, target, byId);
     const partition = topic?.partitions[target.partition];
     // Most partitions of a large session have nothing new: skip them before reading.
-    if (fetch.incremental && partition !== undefined && isQuiet(partition, target)) continue;
+    if (fetch.incremental && partition !== undefined && isQuiet(ctx, partition, target)) continue;
     const limitBytes = Math.min(target.partitionMaxBytes, responseBytesLeft);
     let read: ReplicaRead = ctx.broker.replication === undefined || partition === undefined
       ? readPartition(partition, target, limitBytes, byId && topic === undefined)
@@ -164,13 +164,20 @@ function readOnce(
   return outcome;
 }
 
-/** Nothing to read and nothing to tell: at the log end, bounds as last sent, no epoch error. */
-function isQuiet(partition: Partition, target: FetchTarget): boolean {
+/**
+ * Nothing to read and nothing to tell: at the high watermark (the log end on one node), bounds
+ * as last sent, no leader or epoch error.
+ */
+function isQuiet(ctx: RequestContext, partition: Partition, target: FetchTarget): boolean {
   const log = partition.log;
-  return target.fetchOffset === log.logEndOffset &&
+  const replication = ctx.broker.replication;
+  return target.fetchOffset === log.highWatermark &&
     target.sentHighWatermark === log.highWatermark &&
     target.sentLogStartOffset === log.logStartOffset &&
-    target.currentLeaderEpoch <= LEADER_EPOCH;
+    (replication === undefined
+      ? target.currentLeaderEpoch <= LEADER_EPOCH
+      : replication.checkLeader(partition.topic.name, partition.index, target.currentLeaderEpoch)
+        .errorCode === ErrorCode.NONE);
 }
 
 function readPartition(
