@@ -3,6 +3,7 @@
  * assignments are checked as Kafka checks them (one per new partition, each
  * naming only this node, once); `validateOnly` checks without creating. The
  * registry makes the change crash-safe (see `TopicRegistry.addPartitions`).
+ * Needs ALTER on the topic.
  *
  * @module
  */
@@ -14,6 +15,8 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { createPartitionsApi } from "../../protocol/messages/mod.ts";
 import { KafkaError } from "../kafka_error.ts";
+import { AclOperation } from "../security/acl.ts";
+import { AuthorizationMessage, authorizeTopic } from "../security/authorize.ts";
 
 type TopicResult = CreatePartitionsResponse["results"][number];
 type Increase = CreatePartitionsRequest["topics"][number];
@@ -31,6 +34,9 @@ export const createPartitionsHandler: ApiHandler = defineHandler(createPartition
         try {
           if (counts.get(t.name)! > 1) {
             throw new KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic in request.");
+          }
+          if (!authorizeTopic(ctx, AclOperation.ALTER, t.name)) {
+            throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, AuthorizationMessage.TOPIC);
           }
           increase(ctx, t, request.validateOnly);
         } catch (e) {

@@ -1,6 +1,8 @@
 /**
  * DeleteTopics (key 20): by name (v0-5) or by name or UUID (v6+); the
- * topic's logs are closed and its directories removed.
+ * topic's logs are closed and its directories removed. Needs DELETE on the
+ * topic: refused by name before existence is told; by id, an unknown id is
+ * UNKNOWN_TOPIC_ID first (there is no name to check), as in Kafka.
  *
  * @module
  */
@@ -13,6 +15,8 @@ import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { deleteTopicsApi } from "../../protocol/messages/mod.ts";
 import { KafkaError } from "../kafka_error.ts";
+import { AclOperation } from "../security/acl.ts";
+import { AuthorizationMessage, authorizeTopic } from "../security/authorize.ts";
 
 type Result = DeleteTopicsResponse["responses"][number];
 
@@ -35,7 +39,15 @@ export const deleteTopicsHandler: ApiHandler = defineHandler(deleteTopicsApi, {
 
 function deleteOne(ctx: RequestContext, name: string | null, topicId: string): Result {
   const registry = ctx.broker.topics;
+  if (name !== null && !authorizeTopic(ctx, AclOperation.DELETE, name)) {
+    return refused(name, topicId);
+  }
   const topic = name !== null ? registry.get(name) : registry.getById(topicId);
+  if (
+    name === null && topic !== undefined && !authorizeTopic(ctx, AclOperation.DELETE, topic.name)
+  ) {
+    return refused(null, topicId);
+  }
   if (topic === undefined || (name !== null && topicId !== ZERO_UUID && topic.id !== topicId)) {
     const byId = name === null;
     return {
@@ -56,4 +68,13 @@ function deleteOne(ctx: RequestContext, name: string | null, topicId: string): R
     throw e;
   }
   return { name: topic.name, topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null };
+}
+
+function refused(name: string | null, topicId: string): Result {
+  return {
+    name,
+    topicId,
+    errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    errorMessage: AuthorizationMessage.TOPIC,
+  };
 }

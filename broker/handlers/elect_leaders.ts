@@ -4,6 +4,8 @@
  * named partition gets ELECTION_NOT_NEEDED, an unknown one
  * UNKNOWN_TOPIC_OR_PARTITION, and a request for all partitions (null) an
  * empty list (Kafka leaves out partitions whose leader needed no election).
+ * Needs ALTER on the CLUSTER: refused, the response and every partition
+ * named carry CLUSTER_AUTHORIZATION_FAILED, as in Kafka.
  *
  * @module
  */
@@ -14,6 +16,8 @@ import type {
 } from "../../protocol/messages/elect_leaders.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { electLeadersApi } from "../../protocol/messages/mod.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeCluster } from "../security/authorize.ts";
 
 /** KIP-460 election types. */
 const ELECTION_PREFERRED = 0;
@@ -30,11 +34,13 @@ export const electLeadersHandler: ApiHandler = defineHandler(electLeadersApi, {
       errorCode: ErrorCode.NONE,
       replicaElectionResults: [],
     };
+    const allowed = authorizeCluster(ctx, AclOperation.ALTER); // checked first, as in Kafka
     const type = request.electionType;
-    if (type !== ELECTION_PREFERRED && type !== ELECTION_UNCLEAN) {
+    if (allowed && type !== ELECTION_PREFERRED && type !== ELECTION_UNCLEAN) {
       response.errorCode = ErrorCode.INVALID_REQUEST;
       return response;
     }
+    if (!allowed) response.errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
     if (request.topicPartitions === null) return response;
     const byTopic = new Map<string, TopicResult>();
     for (const t of request.topicPartitions) {
@@ -43,6 +49,11 @@ export const electLeadersHandler: ApiHandler = defineHandler(electLeadersApi, {
         byTopic.set(t.topic, result = { topic: t.topic, partitionResult: [] });
       }
       for (const partitionId of t.partitions) {
+        if (!allowed) {
+          const errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+          result.partitionResult.push({ partitionId, errorCode, errorMessage: null });
+          continue;
+        }
         const known = ctx.broker.topics.partition(t.topic, partitionId) !== undefined;
         result.partitionResult.push({
           partitionId,
