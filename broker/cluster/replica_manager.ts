@@ -323,7 +323,7 @@ export class ReplicaManager implements PartitionStateSink {
       if (r.leader !== undefined && sameEpoch) r.leader.update(state, nowMs);
       else {
         partition.log.assignLeaderEpoch(state.leaderEpoch);
-        r.leader = new LeaderState(this.nodeId, state, partition.log, nowMs);
+        r.leader = new LeaderState(state, partition.log, { nodeId: this.nodeId, nowMs });
         this.#logger.info(`Leading ${key} at epoch ${state.leaderEpoch}.`);
       }
       if (r.leader.maybeIncrementHighWatermark()) this.#highWatermarkMoved(r, partition);
