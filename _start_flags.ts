@@ -67,6 +67,9 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
     "connections-frame-timeout-ms": options.connectionsFrameTimeoutMs,
     "max-connections": options.maxConnections,
     "max-connections-per-ip": options.maxConnectionsPerIp,
+    "transaction-max-timeout-ms": options.transactionMaxTimeoutMs,
+    "transaction-abort-timed-out-transaction-cleanup-interval-ms":
+      options.transactionAbortTimedOutTransactionCleanupIntervalMs,
   };
   for (const [name, value] of Object.entries(numberFlags)) {
     if (value !== undefined) flags[name] = String(value);

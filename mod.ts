@@ -21,6 +21,7 @@ import {
   type TlsReloadResult,
 } from "./broker/kafka_listeners.ts";
 import type { GroupCoordinator } from "./broker/groups/coordinator.ts";
+import type { TransactionCoordinator } from "./broker/transactions/coordinator.ts";
 import type { Libc, Runtime } from "./ffi/port.ts";
 import type { LogLevel } from "./util/log.ts";
 import { startBrokerFlags } from "./_start_flags.ts";
@@ -39,6 +40,11 @@ export type {
 export type GroupsHandle = Pick<
   GroupCoordinator,
   "lag" | "describe" | "list" | "state" | "groupIds" | "waitFor"
+>;
+/** Transactions as an embedding program or a test sees them. */
+export type TransactionsHandle = Pick<
+  TransactionCoordinator,
+  "list" | "describe" | "idle" | "counters"
 >;
 export { ConfigError, ListenerStartError };
 
@@ -137,6 +143,10 @@ export interface StartBrokerOptions {
   maxConnections?: number;
   /** Open client connections per IP address at most (Kafka's max.connections.per.ip). Default unlimited. */
   maxConnectionsPerIp?: number;
+  /** Kafka's transaction.max.timeout.ms. Default 900000. */
+  transactionMaxTimeoutMs?: number;
+  /** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms. Default 10000. */
+  transactionAbortTimedOutTransactionCleanupIntervalMs?: number;
   /**
    * Check every request against ACLs (Kafka's authorizer.class.name); `"acl"` is the
    * only authorizer. Default none: everything is allowed.
@@ -167,6 +177,8 @@ export interface BrokerHandle {
   readonly counters: Readonly<BrokerCounters>;
   /** Consumer groups: lag, descriptions, and `waitFor` to await a group change. */
   readonly groups: GroupsHandle;
+  /** Transactions: `list`, `describe`, and `idle` to await the markers in flight. */
+  readonly transactions: TransactionsHandle;
   /** Open client connections. */
   connectionCount(): number;
   /** Resolves when the next long-poll fetch parks, waiting for data (for ordering tests). */
@@ -196,6 +208,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     config,
     counters: broker.counters,
     groups: broker.groups,
+    transactions: broker.transactions,
     connectionCount: () => broker.connectionCount,
     nextFetchPark: () => broker.waiters.nextPark(),
     nextFetchUnpark: () => broker.waiters.nextUnpark(),

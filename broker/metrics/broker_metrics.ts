@@ -188,6 +188,33 @@ export class BrokerMetrics implements TrafficSink {
     this.#registerDiskGauges();
     this.#registerBackgroundGauges();
     this.#registerGroupGauges();
+    this.#registerTransactionGauges();
+  }
+
+  #registerTransactionGauges(): void {
+    this.#gauge(
+      "denka_transactions_ended_total",
+      "Transactions completed by the coordinator: commit, abort (timed-out ones included), timeout.",
+      (s) => {
+        const c = s.broker.transactions.counters;
+        return [
+          { labels: { outcome: "commit" }, value: c.commits },
+          { labels: { outcome: "abort" }, value: c.aborts },
+          { labels: { outcome: "timeout" }, value: c.timeouts },
+        ];
+      },
+      true,
+    );
+    this.#gauge(
+      "denka_transactions_open",
+      "Transactional ids with a transaction not yet complete (Ongoing or Prepare*).",
+      (s) => [{
+        labels: {},
+        value: s.broker.transactions.list({
+          states: ["Ongoing", "PrepareCommit", "PrepareAbort", "PrepareEpochFence"],
+        }).length,
+      }],
+    );
   }
 
   /** Kafka's selector metrics of SASL logins (successful-authentication-total, ...). */
