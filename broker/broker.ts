@@ -6,6 +6,7 @@
  * @module
  */
 import type { Libc, Runtime, Socket, SocketHandlers } from "../ffi/port.ts";
+import type { ReplicaManager } from "./cluster/replica_manager.ts";
 import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
 import { useNativeDecoders } from "../protocol/decompress.ts";
@@ -119,6 +120,8 @@ export class Broker implements BrokerCore {
   txnVerifier: TxnVerifier | undefined = undefined;
   /** Consumer groups as the HTTP API and metrics see them (the groups coordinator sets it). */
   groupSource: GroupSource = noGroups;
+  /** Data replication, set by `startReplication` in a cluster (see `cluster/partition_state.ts`). */
+  replication: ReplicaManager | undefined = undefined;
   readonly #runtime: Runtime;
   readonly #router: RequestRouter;
   readonly #connectionLogger: Logger;
@@ -461,6 +464,11 @@ export class Broker implements BrokerCore {
     return this.#connections.size;
   }
 
+  /** The network port (outbound connections of replica fetchers). */
+  get runtime(): Runtime {
+    return this.#runtime;
+  }
+
   /** Stops accepting, closes connections, flushes and closes every log. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -482,6 +490,7 @@ export class Broker implements BrokerCore {
     this.groups.close();
     await this.maintenance.stop();
     await this.flusher.drain(); // waiters of flushes pending or running resolve before the logs close
+    await this.replication?.stop(); // fetchers end before the logs they append to close
     this.topics.close();
     this.logLimiter.flush();
     this.logger.info("Denka stopped: logs flushed and closed.");
