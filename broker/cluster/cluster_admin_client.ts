@@ -1,0 +1,151 @@
+/**
+ * The asking side of admin requests (CreateTopics, CreatePartitions,
+ * DeleteTopics, ElectLeaders on any broker): write the request key, then
+ * wait, through the metadata cache, until the controller has done the work
+ * (the topic appears, grows or goes; the request key is removed) or has
+ * refused it (the request key carries its error, which is returned and the
+ * key removed), bounded by the request's timeout.
+ *
+ * @module
+ */
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import { KafkaError } from "../kafka_error.ts";
+import { type Coordinator, decodeJson, encodeJson } from "./coordinator.ts";
+import {
+  type CreatePartitionsRequest,
+  type CreateTopicRequest,
+  type ElectLeadersRequest,
+  KEYS,
+} from "./cluster_layout.ts";
+import type { MetadataCache } from "./metadata_cache.ts";
+
+/** What the controller answered: nothing (done) or an error. */
+export type AdminOutcome = { readonly code: number; readonly message: string } | undefined;
+
+/** See the module doc. */
+export class ClusterAdminClient {
+  readonly #coordinator: Coordinator;
+  readonly #cache: MetadataCache;
+
+  constructor(coordinator: Coordinator, cache: MetadataCache) {
+    this.#coordinator = coordinator;
+    this.#cache = cache;
+  }
+
+  /** Asks the controller to create a topic; resolves once it exists everywhere the cache sees. */
+  async createTopic(
+    name: string,
+    request: CreateTopicRequest,
+    timeoutMs: number,
+  ): Promise<AdminOutcome> {
+    const key = `${KEYS.createTopics}${name}`;
+    const written = await this.#coordinator.txn({
+      compares: [{ key, target: "absent" }, { key: `${KEYS.topics}${name}`, target: "absent" }],
+      ops: [{ op: "put", key, value: encodeJson(request) }],
+    });
+    if (!written.succeeded) {
+      return { code: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic "${name}" already exists.` };
+    }
+    return await this.#outcome(
+      key,
+      written.revision,
+      timeoutMs,
+      () => this.#cache.topics.has(name),
+    );
+  }
+
+  /** Fire-and-forget creation (Metadata's auto-creation); false when it was already asked for. */
+  async requestTopic(name: string, request: CreateTopicRequest): Promise<boolean> {
+    const key = `${KEYS.createTopics}${name}`;
+    const written = await this.#coordinator.txn({
+      compares: [{ key, target: "absent" }, { key: `${KEYS.topics}${name}`, target: "absent" }],
+      ops: [{ op: "put", key, value: encodeJson(request) }],
+    });
+    return written.succeeded;
+  }
+
+  /** Asks the controller to raise a topic's partition count. */
+  async createPartitions(
+    name: string,
+    request: CreatePartitionsRequest,
+    timeoutMs: number,
+  ): Promise<AdminOutcome> {
+    const key = `${KEYS.createPartitions}${name}`;
+    const written = await this.#coordinator.txn({
+      compares: [{ key, target: "absent" }],
+      ops: [{ op: "put", key, value: encodeJson(request) }],
+    });
+    if (!written.succeeded) {
+      return {
+        code: ErrorCode.REASSIGNMENT_IN_PROGRESS,
+        message: `Partitions of topic "${name}" are being created already.`,
+      };
+    }
+    return await this.#outcome(
+      key,
+      written.revision,
+      timeoutMs,
+      () => (this.#cache.topics.get(name)?.record.assignment.length ?? 0) >= request.count,
+    );
+  }
+
+  /** Asks the controller to delete a topic; resolves once the cache no longer has it. */
+  async deleteTopic(name: string, timeoutMs: number): Promise<AdminOutcome> {
+    const key = `${KEYS.deleteTopics}${name}`;
+    const written = await this.#coordinator.put(key, encodeJson({}));
+    return await this.#outcome(
+      key,
+      written.revision,
+      timeoutMs,
+      () => !this.#cache.topics.has(name),
+    );
+  }
+
+  /** Asks the controller for KIP-460 elections; resolves once it has worked through them. */
+  async electLeaders(request: ElectLeadersRequest, timeoutMs: number): Promise<AdminOutcome> {
+    const key = `${KEYS.electLeaders}${crypto.randomUUID()}`;
+    const written = await this.#coordinator.put(key, encodeJson(request));
+    return await this.#outcome(
+      key,
+      written.revision,
+      timeoutMs,
+      () => !this.#cache.requests.has(key),
+    );
+  }
+
+  /** Waits for `done()` or for the request to carry an error (then removes it). */
+  async #outcome(
+    key: string,
+    revision: number,
+    timeoutMs: number,
+    done: () => boolean,
+  ): Promise<AdminOutcome> {
+    const failure = () => {
+      const kv = this.#cache.requests.get(key);
+      return kv === undefined ? undefined : decodeJson<{ error?: AdminOutcome }>(kv.value).error;
+    };
+    const finished = await this.#cache.waitFor(
+      () => this.#cache.revision >= revision && (done() || failure() !== undefined),
+      timeoutMs,
+    );
+    if (!finished) {
+      return {
+        code: ErrorCode.REQUEST_TIMED_OUT,
+        message: `The controller did not complete the request within ${timeoutMs} ms.`,
+      };
+    }
+    const error = failure();
+    if (error !== undefined) {
+      const kv = this.#cache.requests.get(key)!;
+      await this.#coordinator.delete(key, {
+        guard: [{ key, target: "modRevision", equals: kv.modRevision }],
+      });
+    }
+    return error;
+  }
+}
+
+/** A KafkaError from an outcome (for handlers that throw). */
+export function outcomeError(outcome: NonNullable<AdminOutcome>): KafkaError {
+  return new KafkaError(outcome.code, outcome.message);
+}
