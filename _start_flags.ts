@@ -22,6 +22,11 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
   if (options.writer !== undefined) flags["writer"] = options.writer;
   if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
   if (options.flush !== undefined) flags["flush"] = options.flush;
+  if (options.etcd !== undefined) flags["etcd"] = options.etcd.join(",");
+  if (options.brokerRack !== undefined) flags["broker-rack"] = options.brokerRack;
+  if (options.autoLeaderRebalance !== undefined) {
+    flags["auto-leader-rebalance"] = String(options.autoLeaderRebalance);
+  }
   flags["http"] = options.http
     ? `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`
     : "off";
@@ -43,6 +48,9 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
     "connections-frame-timeout-ms": options.connectionsFrameTimeoutMs,
     "max-connections": options.maxConnections,
     "max-connections-per-ip": options.maxConnectionsPerIp,
+    "node-id": options.nodeId,
+    "default-replication-factor": options.defaultReplicationFactor,
+    "broker-session-timeout-ms": options.brokerSessionTimeoutMs,
   };
   for (const [name, value] of Object.entries(numberFlags)) {
     if (value !== undefined) flags[name] = String(value);

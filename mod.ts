@@ -16,6 +16,7 @@ import { Broker, type BrokerDeps } from "./broker/broker.ts";
 import { type BrokerConfig, ConfigError, resolveConfig } from "./broker/config.ts";
 import type { BrokerCounters } from "./broker/context.ts";
 import type { GroupCoordinator } from "./broker/groups/coordinator.ts";
+import type { ClusterNode } from "./broker/cluster/cluster_node.ts";
 import type { Libc, Runtime } from "./ffi/port.ts";
 import type { LogLevel } from "./util/log.ts";
 import { startBrokerFlags } from "./_start_flags.ts";
@@ -95,6 +96,18 @@ export interface StartBrokerOptions {
   maxConnections?: number;
   /** Open client connections per IP address at most (Kafka's max.connections.per.ip). Default unlimited. */
   maxConnectionsPerIp?: number;
+  /** This broker's id in a cluster (Kafka's node.id). Default 0. */
+  nodeId?: number;
+  /** etcd client URLs: join a cluster (Kafka's ZooKeeper role). Default none: a single node. */
+  etcd?: readonly string[];
+  /** Kafka's broker.rack (rack-aware replica assignment). */
+  brokerRack?: string;
+  /** Kafka's default.replication.factor (cluster). Default 1. */
+  defaultReplicationFactor?: number;
+  /** Kafka's broker.session.timeout.ms: the etcd lease TTL (cluster). Default 9000. */
+  brokerSessionTimeoutMs?: number;
+  /** Kafka's auto.leader.rebalance.enable (cluster). Default true. */
+  autoLeaderRebalance?: boolean;
   /** Ports to run on (tests may inject the in-memory libc). Default: the runtime's. */
   libc?: Libc;
   runtime?: Runtime;
@@ -115,6 +128,8 @@ export interface BrokerHandle {
   readonly groups: GroupsHandle;
   /** Open client connections. */
   connectionCount(): number;
+  /** Cluster membership and metadata (with `etcd`), else undefined. */
+  readonly cluster: ClusterNode | undefined;
   /** Resolves when the next long-poll fetch parks, waiting for data (for ordering tests). */
   nextFetchPark(): Promise<void>;
   /** Resolves with the reason when the next parked fetch is released. */
@@ -141,6 +156,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     counters: broker.counters,
     groups: broker.groups,
     connectionCount: () => broker.connectionCount,
+    get cluster() {
+      return broker.cluster;
+    },
     nextFetchPark: () => broker.waiters.nextPark(),
     nextFetchUnpark: () => broker.waiters.nextUnpark(),
     close: () => broker.close(),

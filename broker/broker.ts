@@ -36,6 +36,8 @@ import { BrokerMetrics } from "./metrics/broker_metrics.ts";
 import type { TrafficSink } from "./traffic.ts";
 import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
+import { ClusterNode } from "./cluster/cluster_node.ts";
+import { EtcdCoordinator } from "./cluster/etcd.ts";
 
 /** What a refused connection's socket (already closed) reports to. */
 const REFUSED: SocketHandlers = { onData() {}, onClose() {} };
@@ -95,6 +97,8 @@ export class Broker implements BrokerCore {
   readonly traffic: TrafficSink = this.metrics;
   /** Consumer groups as the HTTP API and metrics see them (the groups coordinator sets it). */
   groupSource: GroupSource = noGroups;
+  /** Cluster membership (`--etcd`); undefined on a single node. */
+  cluster: ClusterNode | undefined;
   readonly #runtime: Runtime;
   readonly #router: RequestRouter;
   readonly #connectionLogger: Logger;
@@ -228,6 +232,7 @@ export class Broker implements BrokerCore {
       broker.#memorySweep = new MemorySweep(runtime, broker.#frameBuffers, broker.counters);
       broker.#listener = await runtime.listen(config.listen, (socket) => broker.#accept(socket));
       broker.#connections.start();
+      if (config.cluster !== undefined) broker.cluster = await broker.#joinCluster(config);
     } catch (e) {
       await broker.#listener?.close();
       await broker.#http?.close();
@@ -247,6 +252,29 @@ export class Broker implements BrokerCore {
       broker.logger.info(`HTTP API, /metrics and console on http://${http.hostname}:${http.port}/`);
     }
     return broker;
+  }
+
+  /** Waits for etcd, registers, and follows the cluster's metadata (see `cluster/cluster_node.ts`). */
+  #joinCluster(config: BrokerConfig): Promise<ClusterNode> {
+    const cluster = config.cluster!;
+    return ClusterNode.start({
+      coordinator: new EtcdCoordinator({
+        endpoints: cluster.etcdEndpoints,
+        rootPrefix: `/denka/${config.clusterId}/`,
+      }),
+      nodeId: config.nodeId,
+      rack: cluster.rack,
+      advertised: () => this.advertised(),
+      sessionTimeoutMs: cluster.sessionTimeoutMs,
+      topics: this.topics,
+      logger: this.logger.child("cluster"),
+      uncleanDefault: () => this.topics.defaults["unclean.leader.election.enable"] === "true",
+      rebalance: {
+        enabled: cluster.autoLeaderRebalance,
+        checkIntervalMs: cluster.leaderImbalanceCheckIntervalMs,
+        imbalancePercent: cluster.leaderImbalancePercent,
+      },
+    });
   }
 
   /** The bound address (the real port when `port: 0` was asked for). */
@@ -269,7 +297,8 @@ export class Broker implements BrokerCore {
 
   topicForUse(name: string): Topic | undefined {
     const existing = this.topics.get(name);
-    if (existing !== undefined || !this.config.autoCreateTopics) return existing;
+    // In a cluster only the controller creates topics (Metadata asks it to).
+    if (existing !== undefined || !this.config.autoCreateTopics || this.cluster) return existing;
     try {
       return this.topics.create(name, this.config.defaultPartitions);
     } catch (e) {
@@ -351,6 +380,7 @@ export class Broker implements BrokerCore {
     const open = this.#connections.list();
     for (const c of open) c.close();
     this.waiters.wakeAll();
+    await this.cluster?.close(); // leaves the cluster: others elect new leaders at once
     this.groups.shutdown(); // waiting JoinGroup/SyncGroup answered, group timers stopped
     // Requests in progress finish (their sends are dropped) before logs close.
     await Promise.all([unbound, ...open.map((c) => c.idle())]);

@@ -20,6 +20,7 @@ import type { ProducerIds } from "./producer_ids.ts";
 import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
 import type { RequestTraffic, TrafficSink } from "./traffic.ts";
+import type { ClusterNode } from "./cluster/cluster_node.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -77,6 +78,8 @@ export interface BrokerCore {
   readonly fetchSessions: FetchSessionCache;
   /** Per-topic traffic of the Kafka protocol (the metrics). */
   readonly traffic: TrafficSink;
+  /** Cluster membership and metadata; undefined on a single node (no `--etcd`). */
+  readonly cluster: ClusterNode | undefined;
   /** The address clients are told to connect to. */
   advertised(): HostPort;
   nowMs(): number;

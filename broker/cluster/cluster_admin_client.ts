@@ -54,14 +54,27 @@ export class ClusterAdminClient {
     );
   }
 
-  /** Fire-and-forget creation (Metadata's auto-creation); false when it was already asked for. */
-  async requestTopic(name: string, request: CreateTopicRequest): Promise<boolean> {
+  /**
+   * Fire-and-forget creation (Metadata's auto-creation, the offsets topic): undefined when
+   * asked for (now or before), or the error the controller gave an earlier request (which is
+   * removed, so the next call asks again).
+   */
+  async requestTopic(name: string, request: CreateTopicRequest): Promise<AdminOutcome> {
     const key = `${KEYS.createTopics}${name}`;
-    const written = await this.#coordinator.txn({
+    const pending = this.#cache.requests.get(key);
+    if (pending !== undefined) {
+      const error = decodeJson<{ error?: AdminOutcome }>(pending.value).error;
+      if (error === undefined) return undefined;
+      await this.#coordinator.delete(key, {
+        guard: [{ key, target: "modRevision", equals: pending.modRevision }],
+      });
+      return error;
+    }
+    await this.#coordinator.txn({
       compares: [{ key, target: "absent" }, { key: `${KEYS.topics}${name}`, target: "absent" }],
       ops: [{ op: "put", key, value: encodeJson(request) }],
     });
-    return written.succeeded;
+    return undefined;
   }
 
   /** Asks the controller to raise a topic's partition count. */

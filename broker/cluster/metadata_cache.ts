@@ -75,12 +75,12 @@ export interface CacheChange {
 
 /** See the module doc. */
 export class MetadataCache {
-  readonly brokers = new Map<number, CachedBroker>();
-  readonly topics = new Map<string, CachedTopic>();
+  readonly brokers: Map<number, CachedBroker> = new Map();
+  readonly topics: Map<string, CachedTopic> = new Map();
   /** By `topic/partition`. */
-  readonly partitions = new Map<string, CachedPartition>();
+  readonly partitions: Map<string, CachedPartition> = new Map();
   /** Admin requests and the producer id block, by key. */
-  readonly requests = new Map<string, KeyValue>();
+  readonly requests: Map<string, KeyValue> = new Map();
   /** The revision of the last change applied. */
   revision = 0;
   /** Times the cache listed everything again (after a compaction or a failed watch). */

@@ -13,6 +13,7 @@ import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { deleteTopicsApi } from "../../protocol/messages/mod.ts";
 import { KafkaError } from "../kafka_error.ts";
+import { clusterDeleteTopic } from "./_cluster.ts";
 
 type Result = DeleteTopicsResponse["responses"][number];
 
@@ -22,10 +23,19 @@ const DELETE_BY_ID_MIN_VERSION = 6;
 export const deleteTopicsHandler: ApiHandler = defineHandler(deleteTopicsApi, {
   minVersion: 0,
   maxVersion: 6,
-  handle(ctx: RequestContext, request: DeleteTopicsRequest): DeleteTopicsResponse {
+  handle(
+    ctx: RequestContext,
+    request: DeleteTopicsRequest,
+  ): DeleteTopicsResponse | Promise<DeleteTopicsResponse> {
     const targets = ctx.request.apiVersion >= DELETE_BY_ID_MIN_VERSION
       ? request.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
       : request.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+    if (ctx.broker.cluster !== undefined) {
+      // In a cluster the controller deletes; every broker removes its logs when it sees it.
+      return Promise.all(
+        targets.map((t) => clusterDeleteTopic(ctx, t.name, t.topicId, request.timeoutMs)),
+      ).then((responses) => ({ throttleTimeMs: 0, responses }));
+    }
     return {
       throttleTimeMs: 0,
       responses: targets.map((t) => deleteOne(ctx, t.name, t.topicId)),

@@ -12,6 +12,7 @@ import type {
 } from "../../protocol/messages/describe_cluster.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { describeClusterApi } from "../../protocol/messages/mod.ts";
+import { controllerId, liveBrokers } from "./_cluster.ts";
 
 /** KIP-919 endpoint types. */
 const ENDPOINT_BROKER = 1;
@@ -47,6 +48,11 @@ export const describeClusterHandler: ApiHandler = defineHandler(describeClusterA
         ? CLUSTER_OPERATIONS
         : AUTHORIZED_OPERATIONS_OMITTED,
     };
+    if (ctx.broker.cluster !== undefined) {
+      response.controllerId = controllerId(ctx);
+      response.brokers = liveBrokers(ctx).map((b) => ({ ...b, brokerId: b.nodeId }))
+        .map(({ nodeId: _, ...b }) => b);
+    }
     if (endpointType !== ENDPOINT_BROKER) {
       response.errorCode = endpointType === ENDPOINT_CONTROLLER
         ? ErrorCode.MISMATCHED_ENDPOINT_TYPE

@@ -14,6 +14,7 @@ import type {
 } from "../../protocol/messages/elect_leaders.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { electLeadersApi } from "../../protocol/messages/mod.ts";
+import { clusterElectLeaders } from "./_cluster.ts";
 
 /** KIP-460 election types. */
 const ELECTION_PREFERRED = 0;
@@ -24,7 +25,7 @@ type TopicResult = ElectLeadersResponse["replicaElectionResults"][number];
 export const electLeadersHandler: ApiHandler = defineHandler(electLeadersApi, {
   minVersion: 0,
   maxVersion: 2,
-  handle(ctx: RequestContext, request: ElectLeadersRequest): ElectLeadersResponse {
+  async handle(ctx: RequestContext, request: ElectLeadersRequest): Promise<ElectLeadersResponse> {
     const response: ElectLeadersResponse = {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
@@ -33,6 +34,15 @@ export const electLeadersHandler: ApiHandler = defineHandler(electLeadersApi, {
     const type = request.electionType;
     if (type !== ELECTION_PREFERRED && type !== ELECTION_UNCLEAN) {
       response.errorCode = ErrorCode.INVALID_REQUEST;
+      return response;
+    }
+    if (ctx.broker.cluster !== undefined) {
+      response.replicaElectionResults = await clusterElectLeaders(
+        ctx,
+        type,
+        request.topicPartitions,
+        request.timeoutMs,
+      );
       return response;
     }
     if (request.topicPartitions === null) return response;

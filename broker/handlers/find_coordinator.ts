@@ -18,6 +18,7 @@ import {
   TRANSACTIONS_UNSUPPORTED_ERROR,
   TRANSACTIONS_UNSUPPORTED_MESSAGE,
 } from "./_transactions.ts";
+import { clusterGroupCoordinator } from "./_cluster.ts";
 
 /** FindCoordinator key types. */
 const KEY_TYPE_GROUP = 0;
@@ -27,7 +28,13 @@ const BATCHED_MIN_VERSION = 4;
 export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorApi, {
   minVersion: 0,
   maxVersion: 6,
-  handle(ctx: RequestContext, request: FindCoordinatorRequest): FindCoordinatorResponse {
+  handle(
+    ctx: RequestContext,
+    request: FindCoordinatorRequest,
+  ): FindCoordinatorResponse | Promise<FindCoordinatorResponse> {
+    if (ctx.broker.cluster !== undefined && request.keyType === KEY_TYPE_GROUP) {
+      return findInCluster(ctx, request);
+    }
     const { hostname, port } = ctx.broker.advertised();
     const nodeId = ctx.broker.config.nodeId;
     const answer = (key: string) => {
@@ -64,3 +71,45 @@ export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorA
     };
   },
 });
+
+/** In a cluster: the leader of the group's `__consumer_offsets` partition. */
+async function findInCluster(
+  ctx: RequestContext,
+  request: FindCoordinatorRequest,
+): Promise<FindCoordinatorResponse> {
+  const answer = async (key: string) => {
+    const found = await clusterGroupCoordinator(ctx, key);
+    if ("errorCode" in found) {
+      return {
+        key,
+        nodeId: -1,
+        host: "",
+        port: -1,
+        errorCode: found.errorCode,
+        errorMessage: "The coordinator is not available.",
+      };
+    }
+    return { key, ...found, errorCode: ErrorCode.NONE, errorMessage: null };
+  };
+  if (ctx.request.apiVersion >= BATCHED_MIN_VERSION) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      nodeId: -1,
+      host: "",
+      port: -1,
+      coordinators: await Promise.all(request.coordinatorKeys.map(answer)),
+    };
+  }
+  const one = await answer(request.key);
+  return {
+    throttleTimeMs: 0,
+    errorCode: one.errorCode,
+    errorMessage: one.errorMessage,
+    nodeId: one.nodeId,
+    host: one.host,
+    port: one.port,
+    coordinators: [],
+  };
+}

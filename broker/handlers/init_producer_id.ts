@@ -21,7 +21,10 @@ const PRODUCER_EPOCH_MAX = 32767;
 export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi, {
   minVersion: 0,
   maxVersion: 5,
-  handle(ctx: RequestContext, request: InitProducerIdRequest): InitProducerIdResponse {
+  async handle(
+    ctx: RequestContext,
+    request: InitProducerIdRequest,
+  ): Promise<InitProducerIdResponse> {
     if (request.transactionalId !== null) {
       return {
         throttleTimeMs: 0,
@@ -30,7 +33,8 @@ export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi
         producerEpoch: -1,
       };
     }
-    const ids = ctx.broker.producerIds;
+    // In a cluster, ids come in blocks claimed from etcd, unique across brokers.
+    const ids = ctx.broker.cluster?.producerIds ?? ctx.broker.producerIds;
     if (request.producerId >= 0 && request.producerEpoch >= 0) {
       if (request.producerEpoch < PRODUCER_EPOCH_MAX && ids.wasIssued(request.producerId)) {
         return {
@@ -44,7 +48,7 @@ export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      producerId: ids.next(),
+      producerId: await ids.next(),
       producerEpoch: 0,
     };
   },

@@ -1,0 +1,380 @@
+/**
+ * The cluster side of the admin and metadata handlers (with `--etcd`): what
+ * Metadata, CreateTopics, CreatePartitions, DeleteTopics, DescribeCluster,
+ * ElectLeaders and FindCoordinator answer from the metadata cache, and the
+ * requests they hand to the controller through etcd. Each handler calls in
+ * here when `ctx.broker.cluster` is set and keeps its single-node path
+ * otherwise.
+ *
+ * @module
+ */
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type { MetadataResponse } from "../../protocol/messages/metadata.ts";
+import { ZERO_UUID } from "../../protocol/primitives.ts";
+import type { RequestContext } from "../context.ts";
+import { KafkaError } from "../kafka_error.ts";
+import { validateTopicName } from "../topics.ts";
+import type { ClusterNode } from "../cluster/cluster_node.ts";
+import type { ClusterConfig } from "../config.ts";
+import { ELECTION_UNCLEAN } from "../cluster/controller_admin.ts";
+
+type TopicResponse = MetadataResponse["topics"][number];
+
+/** Kafka's internal topic of group offsets. */
+export const OFFSETS_TOPIC = "__consumer_offsets";
+/** Kafka's "authorized operations were not asked for". */
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+
+/** The broker's cluster membership and settings (only called when both are set). */
+function clusterOf(ctx: RequestContext): { node: ClusterNode; config: ClusterConfig } {
+  return { node: ctx.broker.cluster!, config: ctx.broker.config.cluster! };
+}
+
+/** Every live broker, by node id. */
+export function liveBrokers(ctx: RequestContext) {
+  return [...clusterOf(ctx).node.cache.brokers.values()]
+    .sort((a, b) => a.nodeId - b.nodeId)
+    .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null }));
+}
+
+/** The active controller's id, or -1 while there is none. */
+export function controllerId(ctx: RequestContext): number {
+  return clusterOf(ctx).node.cache.controller?.nodeId ?? -1;
+}
+
+/** One topic as Metadata describes it from the cluster's view. */
+export function describeClusterTopic(ctx: RequestContext, name: string): TopicResponse | undefined {
+  const { node } = clusterOf(ctx);
+  const cached = node.cache.topics.get(name);
+  if (cached === undefined) return undefined;
+  const live = node.cache.brokers;
+  const states = node.cache.topicPartitions(name);
+  const whole = states.length === cached.record.assignment.length;
+  return {
+    errorCode: whole ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+    name,
+    topicId: cached.record.id,
+    isInternal: name === OFFSETS_TOPIC,
+    partitions: states.map((s) => {
+      const led = s.leader >= 0 && live.has(s.leader);
+      return {
+        errorCode: led ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+        partitionIndex: s.partition,
+        leaderId: led ? s.leader : -1,
+        leaderEpoch: s.leaderEpoch,
+        replicaNodes: [...s.replicas],
+        isrNodes: [...s.isr],
+        offlineReplicas: s.replicas.filter((id) => !live.has(id)),
+      };
+    }),
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}
+
+/** Metadata's topics in a cluster: all of them, or the ones asked for (auto-created if allowed). */
+export async function clusterMetadataTopics(
+  ctx: RequestContext,
+  requested: readonly { name: string | null; topicId: string }[] | null,
+  allowAutoCreate: boolean,
+): Promise<TopicResponse[]> {
+  const { node } = clusterOf(ctx);
+  if (requested === null) {
+    return [...node.cache.topics.keys()].sort().flatMap((n) => describeClusterTopic(ctx, n) ?? []);
+  }
+  const result: TopicResponse[] = [];
+  for (const t of requested) {
+    const error = (errorCode: number): TopicResponse => ({
+      errorCode,
+      name: t.name ?? "",
+      topicId: t.topicId,
+      isInternal: false,
+      partitions: [],
+      topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    });
+    if (t.name === null) {
+      const byId = [...node.cache.topics.values()].find((c) => c.record.id === t.topicId);
+      result.push(byId ? describeClusterTopic(ctx, byId.name)! : error(ErrorCode.UNKNOWN_TOPIC_ID));
+      continue;
+    }
+    const known = describeClusterTopic(ctx, t.name);
+    if (known !== undefined) {
+      result.push(known);
+      continue;
+    }
+    result.push(error(await autoCreate(ctx, t.name, allowAutoCreate)));
+  }
+  return result;
+}
+
+/** Asks the controller for a topic Metadata named; LEADER_NOT_AVAILABLE while it is created. */
+async function autoCreate(ctx: RequestContext, name: string, allowed: boolean): Promise<number> {
+  try {
+    validateTopicName(name);
+  } catch (e) {
+    if (e instanceof KafkaError) return e.code;
+    throw e;
+  }
+  if (!allowed || !ctx.broker.config.autoCreateTopics) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  const { node, config } = clusterOf(ctx);
+  const failure = await node.admin.requestTopic(name, {
+    partitions: ctx.broker.config.defaultPartitions,
+    replicationFactor: config.defaultReplicationFactor,
+    assignment: null,
+    configs: {},
+  });
+  return failure?.code ?? ErrorCode.LEADER_NOT_AVAILABLE;
+}
+
+/** A CreateTopics entry in a cluster: checked here, created by the controller. */
+export async function clusterCreateTopic(
+  ctx: RequestContext,
+  t: {
+    name: string;
+    numPartitions: number;
+    replicationFactor: number;
+    assignments: readonly { partitionIndex: number; brokerIds: readonly number[] }[];
+  },
+  overrides: Record<string, string>,
+  options: { validateOnly: boolean; timeoutMs: number },
+): Promise<{ id: string; partitions: number; replicationFactor: number }> {
+  const { node, config } = clusterOf(ctx);
+  validateTopicName(t.name);
+  if (node.cache.topics.has(t.name)) {
+    throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic "${t.name}" already exists.`);
+  }
+  let assignment: number[][] | null = null;
+  let partitions = t.numPartitions === -1 ? ctx.broker.config.defaultPartitions : t.numPartitions;
+  let replicationFactor = t.replicationFactor === -1
+    ? config.defaultReplicationFactor
+    : t.replicationFactor;
+  if (t.assignments.length > 0) {
+    if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
+      throw new KafkaError(
+        ErrorCode.INVALID_REQUEST,
+        "Both numPartitions or replicationFactor and replicasAssignments were set.",
+      );
+    }
+    assignment = [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex)
+      .map((a, i) => {
+        if (a.partitionIndex !== i) {
+          throw new KafkaError(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            "Partitions should be a consecutive 0-based integer sequence.",
+          );
+        }
+        return [...a.brokerIds];
+      });
+    partitions = assignment.length;
+    replicationFactor = assignment[0].length;
+  } else if (replicationFactor > node.cache.brokers.size || replicationFactor < 1) {
+    throw new KafkaError(
+      ErrorCode.INVALID_REPLICATION_FACTOR,
+      replicationFactor < 1
+        ? "Replication factor must be larger than 0, or -1 to use the default value."
+        : `Replication factor: ${replicationFactor} larger than available brokers: ${node.cache.brokers.size}.`,
+    );
+  }
+  // The local registry checks the name, count and configs (not existence: the cluster decides).
+  const checked = ctx.broker.topics.get(t.name) === undefined
+    ? ctx.broker.topics.validateCreate(t.name, partitions, overrides)
+    : overrides;
+  if (!options.validateOnly) {
+    const outcome = await node.admin.createTopic(t.name, {
+      partitions,
+      replicationFactor,
+      assignment,
+      configs: checked,
+    }, Math.max(0, options.timeoutMs));
+    if (outcome !== undefined) throw new KafkaError(outcome.code, outcome.message);
+  }
+  const id = node.cache.topics.get(t.name)?.record.id ?? ZERO_UUID;
+  return { id, partitions, replicationFactor };
+}
+
+/** A CreatePartitions entry in a cluster. */
+export async function clusterCreatePartitions(
+  ctx: RequestContext,
+  t: {
+    name: string;
+    count: number;
+    assignments: readonly { brokerIds: readonly number[] }[] | null;
+  },
+  options: { validateOnly: boolean; timeoutMs: number },
+): Promise<void> {
+  const { node } = clusterOf(ctx);
+  const cached = node.cache.topics.get(t.name);
+  if (cached === undefined) {
+    throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic "${t.name}" does not exist.`);
+  }
+  const current = cached.record.assignment.length;
+  if (t.count <= current) {
+    throw new KafkaError(
+      ErrorCode.INVALID_PARTITIONS,
+      `Topic currently has ${current} partitions, which is higher than the requested ${t.count}.`,
+    );
+  }
+  if (t.assignments !== null && t.assignments.length !== t.count - current) {
+    throw new KafkaError(
+      ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+      `Attempted to add ${
+        t.count - current
+      } additional partition(s), but only ${t.assignments.length} assignment(s) were specified.`,
+    );
+  }
+  if (options.validateOnly) return;
+  const outcome = await node.admin.createPartitions(t.name, {
+    count: t.count,
+    assignment: t.assignments?.map((a) => [...a.brokerIds]) ?? null,
+  }, Math.max(0, options.timeoutMs));
+  if (outcome !== undefined) throw new KafkaError(outcome.code, outcome.message);
+}
+
+/** A DeleteTopics entry in a cluster, by name or id. */
+export async function clusterDeleteTopic(
+  ctx: RequestContext,
+  name: string | null,
+  topicId: string,
+  timeoutMs: number,
+): Promise<
+  { name: string | null; topicId: string; errorCode: number; errorMessage: string | null }
+> {
+  const { node } = clusterOf(ctx);
+  const cached = name !== null
+    ? node.cache.topics.get(name)
+    : [...node.cache.topics.values()].find((c) => c.record.id === topicId);
+  if (cached === undefined || (topicId !== ZERO_UUID && cached.record.id !== topicId)) {
+    const byId = name === null;
+    return {
+      name,
+      topicId,
+      errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      errorMessage: byId
+        ? `Topic id ${topicId} does not exist.`
+        : `Topic "${name}" does not exist.`,
+    };
+  }
+  const outcome = await node.admin.deleteTopic(cached.name, Math.max(0, timeoutMs));
+  return {
+    name: cached.name,
+    topicId: cached.record.id,
+    errorCode: outcome?.code ?? ErrorCode.NONE,
+    errorMessage: outcome?.message ?? null,
+  };
+}
+
+/** KIP-460 elections in a cluster: asked of the controller, answered from the state it left. */
+export async function clusterElectLeaders(
+  ctx: RequestContext,
+  electionType: number,
+  requested: readonly { topic: string; partitions: readonly number[] }[] | null,
+  timeoutMs: number,
+): Promise<
+  {
+    topic: string;
+    partitionResult: { partitionId: number; errorCode: number; errorMessage: string | null }[];
+  }[]
+> {
+  const { node } = clusterOf(ctx);
+  const cache = node.cache;
+  const all = requested === null;
+  const wanted = requested ?? [...cache.topics.values()].map((c) => ({
+    topic: c.name,
+    partitions: c.record.assignment.map((_, i) => i),
+  }));
+  const before = new Map<string, number>();
+  const partitions: { topic: string; partition: number }[] = [];
+  for (const t of wanted) {
+    for (const p of t.partitions) {
+      const state = cache.partitionState(t.topic, p);
+      if (state === undefined) continue;
+      before.set(`${t.topic}/${p}`, state.leaderEpoch);
+      partitions.push({ topic: t.topic, partition: p });
+    }
+  }
+  const outcome = partitions.length === 0
+    ? undefined
+    : await node.admin.electLeaders({ electionType, partitions }, Math.max(0, timeoutMs));
+  const live = cache.brokers;
+  return wanted.map((t) => ({
+    topic: t.topic,
+    partitionResult: t.partitions.flatMap((partitionId) => {
+      const state = cache.partitionState(t.topic, partitionId);
+      const result = (errorCode: number, errorMessage: string | null) => ({
+        partitionId,
+        errorCode,
+        errorMessage,
+      });
+      if (state === undefined) {
+        return [result(
+          ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          `The partition ${t.topic}-${partitionId} does not exist.`,
+        )];
+      }
+      if (state.leaderEpoch !== before.get(`${t.topic}/${partitionId}`)) {
+        return [result(ErrorCode.NONE, null)];
+      }
+      if (outcome !== undefined) return [result(outcome.code, outcome.message)];
+      const led = state.leader >= 0 && live.has(state.leader);
+      const notNeeded = electionType === ELECTION_UNCLEAN
+        ? led
+        : state.leader === state.replicas[0];
+      if (notNeeded) {
+        // Kafka leaves partitions that needed no election out of an all-partitions answer.
+        return all ? [] : [result(
+          ErrorCode.ELECTION_NOT_NEEDED,
+          `Leader election not needed for topic partition ${t.topic}-${partitionId}.`,
+        )];
+      }
+      return [result(
+        electionType === ELECTION_UNCLEAN
+          ? ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE
+          : ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+        `Failed to elect leader for partition ${t.topic}-${partitionId} under strategy ${
+          electionType === ELECTION_UNCLEAN
+            ? "UncleanLeaderElectionStrategy"
+            : "PreferredReplicaPartitionLeaderElectionStrategy"
+        }.`,
+      )];
+    }),
+  })).filter((t) => !all || t.partitionResult.length > 0);
+}
+
+/** Java's `String.hashCode` (Kafka's group partitioner). */
+export function javaStringHash(value: string): number {
+  let hash = 0;
+  for (let i = 0; i < value.length; i++) hash = (Math.imul(hash, 31) + value.charCodeAt(i)) | 0;
+  return hash;
+}
+
+/** Kafka's `partitionFor(groupId)`: `Utils.abs(groupId.hashCode) % offsets.topic.num.partitions`. */
+export function offsetsPartitionFor(groupId: string, partitionCount: number): number {
+  const hash = javaStringHash(groupId);
+  return (hash === -2147483648 ? 0 : Math.abs(hash)) % partitionCount;
+}
+
+/**
+ * The group coordinator of `groupId` in a cluster: the leader of its
+ * `__consumer_offsets` partition (asked of the controller when the topic
+ * does not exist yet: COORDINATOR_NOT_AVAILABLE meanwhile, as in Kafka).
+ */
+export async function clusterGroupCoordinator(
+  ctx: RequestContext,
+  groupId: string,
+): Promise<{ nodeId: number; host: string; port: number } | { errorCode: number }> {
+  const { node, config } = clusterOf(ctx);
+  const cached = node.cache.topics.get(OFFSETS_TOPIC);
+  if (cached === undefined) {
+    await node.admin.requestTopic(OFFSETS_TOPIC, {
+      partitions: config.offsetsTopicPartitions,
+      replicationFactor: Math.min(config.offsetsTopicReplicationFactor, node.cache.brokers.size),
+      assignment: null,
+      configs: { "cleanup.policy": "compact" },
+    });
+    return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+  }
+  const partition = offsetsPartitionFor(groupId, cached.record.assignment.length);
+  const leader = node.cache.partitionState(OFFSETS_TOPIC, partition)?.leader ?? -1;
+  const broker = node.cache.brokers.get(leader);
+  if (broker === undefined) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+  return { nodeId: broker.nodeId, host: broker.host, port: broker.port };
+}

@@ -1,0 +1,157 @@
+/**
+ * Three in-process brokers and a real etcd (Debian's `etcd-server`), on
+ * loopback: a topic with replication factor 3 created through the kafkajs
+ * admin client, Metadata and DescribeCluster from any broker, a broker that
+ * leaves (its lease revoked) replaced as leader with a bumped epoch, and the
+ * controller stopped so that another takes over with a larger epoch.
+ */
+import { Kafka, logLevel } from "kafkajs";
+import { assert, assertEquals } from "../../util/assert.ts";
+import { type BrokerHandle, startBroker } from "../../mod.ts";
+import { etcdInstalled, startEtcd } from "./etcd_server.ts";
+
+/** The registration lease: short, so a broker that dies is noticed quickly. */
+const SESSION_MS = 2_000;
+/** Bound of every wait on the cluster (a loaded CI box). */
+const WAIT_MS = 20_000;
+
+function admin(bootstrap: string) {
+  return new Kafka({
+    clientId: "denka-cluster-test",
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 },
+  }).admin();
+}
+
+async function waitFor(broker: BrokerHandle, predicate: () => boolean, what: string) {
+  const ok = await broker.cluster!.cache.waitFor(predicate, WAIT_MS);
+  assert(ok, `Timed out after ${WAIT_MS} ms waiting for ${what}`);
+}
+
+Deno.test({
+  name:
+    "cluster: RF 3 topic, Metadata from every broker, failover of a leader and of the controller",
+  ignore: !etcdInstalled(),
+  async fn() {
+    const etcd = await startEtcd();
+    const dirs: string[] = [];
+    const brokers: BrokerHandle[] = [];
+    try {
+      for (let nodeId = 1; nodeId <= 3; nodeId++) {
+        const dataDir = await Deno.makeTempDir({ prefix: `denka-cluster-${nodeId}-` });
+        dirs.push(dataDir);
+        brokers.push(
+          await startBroker({
+            port: 0,
+            dataDir,
+            nodeId,
+            etcd: [etcd.clientUrl],
+            brokerSessionTimeoutMs: SESSION_MS,
+            autoLeaderRebalance: false,
+          }),
+        );
+      }
+      for (const b of brokers) {
+        await waitFor(b, () => b.cluster!.cache.brokers.size === 3, "3 brokers");
+      }
+      await waitFor(
+        brokers[0],
+        () => brokers[0].cluster!.cache.controller !== undefined,
+        "controller",
+      );
+
+      const a = admin(brokers[1].bootstrap);
+      await a.connect();
+      try {
+        assertEquals(
+          await a.createTopics({
+            topics: [{ topic: "rf3", numPartitions: 3, replicationFactor: 3 }],
+          }),
+          true,
+        );
+        const cluster = await a.describeCluster();
+        assertEquals(cluster.brokers.map((b) => b.nodeId).sort(), [1, 2, 3]);
+        assertEquals(cluster.controller, brokers[0].cluster!.cache.controller!.nodeId);
+        // Too few brokers for the factor asked.
+        let refused: unknown;
+        await a.createTopics({ topics: [{ topic: "rf4", replicationFactor: 4 }] })
+          .catch((e) => refused = e);
+        const errors = (refused as { errors?: { type: string }[] }).errors ?? [];
+        assertEquals(errors.map((e) => e.type), ["INVALID_REPLICATION_FACTOR"]);
+      } finally {
+        await a.disconnect();
+      }
+
+      // Every broker answers Metadata with all brokers, and each partition's replicas, leader, ISR.
+      for (const b of brokers) {
+        await waitFor(b, () => b.cluster!.cache.topicPartitions("rf3").length === 3, "rf3 seen");
+        const c = admin(b.bootstrap);
+        await c.connect();
+        try {
+          const [topic] = (await c.fetchTopicMetadata({ topics: ["rf3"] })).topics;
+          assertEquals(topic.partitions.length, 3);
+          for (const p of topic.partitions) {
+            assertEquals([...p.replicas].sort(), [1, 2, 3]);
+            assertEquals([...p.isr].sort(), [1, 2, 3]);
+            assertEquals(p.leader, p.replicas[0]);
+            assertEquals(p.offlineReplicas, []);
+          }
+          assertEquals(new Set(topic.partitions.map((p) => p.leader)).size, 3);
+        } finally {
+          await c.disconnect();
+        }
+      }
+
+      // The controller stops (it resigns and its lease is revoked): another takes over with a
+      // larger epoch, and the partitions it led get new leaders with bumped epochs.
+      const watcher = brokers.find((b) => b.cluster!.controller === undefined)!;
+      const cache = watcher.cluster!.cache;
+      const old = cache.controller!;
+      const stopped = brokers.find((b) => b.config.nodeId === old.nodeId)!;
+      const before = cache.topicPartitions("rf3");
+      await stopped.close();
+      brokers.splice(brokers.indexOf(stopped), 1);
+      await waitFor(
+        watcher,
+        () => cache.controller !== undefined && cache.controller.nodeId !== old.nodeId,
+        "a new controller",
+      );
+      assert(cache.controller!.epoch > old.epoch);
+      await waitFor(
+        watcher,
+        () =>
+          cache.topicPartitions("rf3").every((s) => s.leader !== old.nodeId && s.isr.length === 2),
+        "new leaders",
+      );
+      for (const [i, s] of cache.topicPartitions("rf3").entries()) {
+        const was = before[i];
+        assertEquals(
+          s.leaderEpoch,
+          was.leader === old.nodeId ? was.leaderEpoch + 1 : was.leaderEpoch,
+        );
+        assert(!s.isr.includes(old.nodeId));
+      }
+      const c = admin(watcher.bootstrap);
+      await c.connect();
+      try {
+        const [topic] = (await c.fetchTopicMetadata({ topics: ["rf3"] })).topics;
+        for (const p of topic.partitions) {
+          assert(p.leader !== old.nodeId);
+          assertEquals(p.offlineReplicas, [old.nodeId]);
+        }
+        // Topic deletion across brokers: every remaining broker drops the topic.
+        await c.deleteTopics({ topics: ["rf3"] });
+      } finally {
+        await c.disconnect();
+      }
+      for (const b of brokers) {
+        await waitFor(b, () => !b.cluster!.cache.topics.has("rf3"), "deleted");
+      }
+    } finally {
+      for (const b of brokers) await b.close();
+      await etcd.close();
+      for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
