@@ -6,6 +6,7 @@
  * @module
  */
 import type { Libc, Listener, Runtime, Socket, SocketHandlers } from "../ffi/port.ts";
+import { type ReplicaManager, startReplication } from "./cluster/replica_manager.ts";
 import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
 import { useNativeDecoders } from "../protocol/decompress.ts";
@@ -99,6 +100,8 @@ export class Broker implements BrokerCore {
   groupSource: GroupSource = noGroups;
   /** Cluster membership (`--etcd`); undefined on a single node. */
   cluster: ClusterNode | undefined;
+  /** Data replication, set by `startReplication` in a cluster (see `cluster/partition_state.ts`). */
+  replication: ReplicaManager | undefined = undefined;
   readonly #runtime: Runtime;
   readonly #router: RequestRouter;
   readonly #connectionLogger: Logger;
@@ -269,6 +272,7 @@ export class Broker implements BrokerCore {
       topics: this.topics,
       logger: this.logger.child("cluster"),
       uncleanDefault: () => this.topics.defaults["unclean.leader.election.enable"] === "true",
+      sinkFor: (isrWriter) => startReplication(this, { nodeId: config.nodeId, isrWriter }),
       rebalance: {
         enabled: cluster.autoLeaderRebalance,
         checkIntervalMs: cluster.leaderImbalanceCheckIntervalMs,
@@ -366,6 +370,11 @@ export class Broker implements BrokerCore {
     return this.#connections.size;
   }
 
+  /** The network port (outbound connections of replica fetchers). */
+  get runtime(): Runtime {
+    return this.#runtime;
+  }
+
   /** Stops accepting, closes connections, flushes and closes every log. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -387,6 +396,7 @@ export class Broker implements BrokerCore {
     this.groups.close();
     await this.maintenance.stop();
     await this.flusher.drain(); // waiters of flushes pending or running resolve before the logs close
+    await this.replication?.stop(); // fetchers end before the logs they append to close
     this.topics.close();
     this.logLimiter.flush();
     this.logger.info("Denka stopped: logs flushed and closed.");

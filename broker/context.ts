@@ -21,6 +21,7 @@ import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
 import type { RequestTraffic, TrafficSink } from "./traffic.ts";
 import type { ClusterNode } from "./cluster/cluster_node.ts";
+import type { ReplicaManager } from "./cluster/replica_manager.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -80,6 +81,11 @@ export interface BrokerCore {
   readonly traffic: TrafficSink;
   /** Cluster membership and metadata; undefined on a single node (no `--etcd`). */
   readonly cluster: ClusterNode | undefined;
+  /**
+   * Data replication in a cluster (`cluster/replica_manager.ts`); undefined on one node, which
+   * leads every partition at epoch 0 with the high watermark at the log end.
+   */
+  readonly replication?: ReplicaManager;
   /** The address clients are told to connect to. */
   advertised(): HostPort;
   nowMs(): number;

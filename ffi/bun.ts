@@ -158,6 +158,11 @@ interface BunGlobal {
     idleTimeout: number;
     fetch: FetchHandler;
   }): BunHttpServer;
+  connect(options: {
+    hostname: string;
+    port: number;
+    socket: BunSocketHandlers;
+  }): Promise<BunTcpSocket>;
   listen(options: {
     hostname: string;
     port: number;
@@ -169,6 +174,15 @@ interface BunGlobal {
       error(s: BunTcpSocket, error: Error): void;
     };
   }): BunServer;
+}
+
+/** The socket handlers of `Bun.listen` and `Bun.connect`. */
+interface BunSocketHandlers {
+  open(s: BunTcpSocket): void;
+  data(s: BunTcpSocket, chunk: Uint8Array): void;
+  drain(s: BunTcpSocket): void;
+  close(s: BunTcpSocket, error?: Error): void;
+  error(s: BunTcpSocket, error: Error): void;
 }
 
 interface PendingWrite {
@@ -298,6 +312,35 @@ export function bunRuntime(): Runtime {
         },
       };
       return Promise.resolve(handle);
+    },
+    async connect(options, onOpen) {
+      let failed: Error | undefined;
+      const s = await bun.connect({
+        hostname: options.hostname,
+        port: options.port,
+        socket: {
+          open(s) {
+            s.setNoDelay(true);
+            const socket = new BunSocket(s);
+            s.data = socket;
+            try {
+              socket.handlers = onOpen(socket);
+            } catch (error) {
+              failed = error instanceof Error ? error : new Error(String(error));
+              socket.close();
+            }
+          },
+          data: (s, chunk) => s.data?.handlers?.onData(chunk),
+          drain: (s) => s.data?.drain(),
+          close: (s, error) => s.data?.closed(error),
+          error(s, error) {
+            s.data?.close();
+            s.data?.closed(error);
+          },
+        },
+      });
+      if (failed !== undefined) throw failed;
+      return s.data!;
     },
     serveHttp(options, fetch) {
       const server = bun.serve({ ...options, idleTimeout: 0, fetch });

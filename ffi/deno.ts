@@ -244,6 +244,15 @@ async function serveConn(
     socket.close();
     throw error;
   }
+  await serveSocket(conn, socket, handlers);
+}
+
+/** Reads `conn` until EOF, an error or a local close, then calls `onClose` once. */
+async function serveSocket(
+  conn: Deno.TcpConn,
+  socket: DenoSocket,
+  handlers: SocketHandlers,
+): Promise<void> {
   let failure: Error | undefined;
   try {
     await readLoop(conn, socket, handlers);
@@ -408,6 +417,22 @@ export function denoRuntime(): Runtime {
         },
       };
       return Promise.resolve(handle);
+    },
+    async connect(options, onOpen) {
+      const conn = await Deno.connect({ ...options, transport: "tcp" });
+      conn.setNoDelay(true);
+      const socket = new DenoSocket(conn);
+      let handlers: SocketHandlers;
+      try {
+        handlers = onOpen(socket);
+      } catch (error) {
+        socket.close();
+        throw error;
+      }
+      serveSocket(conn, socket, handlers).catch((error) => {
+        console.error("denka: outbound connection handler failed", error);
+      });
+      return socket;
     },
     serveHttp(options, fetch) {
       const server = Deno.serve({ ...options, onListen() {} }, fetch);

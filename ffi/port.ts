@@ -246,6 +246,15 @@ export interface Runtime {
     options: { hostname: string; port: number },
     onAccept: (socket: Socket) => SocketHandlers,
   ): Promise<Listener>;
+  /**
+   * Opens an outbound TCP connection (a follower's fetcher to its leader): resolves with a
+   * {@linkcode Socket} of the same kind {@linkcode Runtime.listen} accepts, with TCP_NODELAY,
+   * once connected, after calling `onOpen` for its handlers; rejects if the connection fails.
+   */
+  connect(
+    options: { hostname: string; port: number },
+    onOpen: (socket: Socket) => SocketHandlers,
+  ): Promise<Socket>;
   /** Serves HTTP/1.1 on `hostname:port` (`0` picks a free port) with `fetch` (`Deno.serve` / `Bun.serve`). */
   serveHttp(options: { hostname: string; port: number }, fetch: FetchHandler): Promise<HttpServer>;
   /**

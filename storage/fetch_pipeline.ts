@@ -48,8 +48,16 @@ export function readSlices(
   segments: readonly Segment[],
   fetchOffset: number,
   maxBytes: number,
+  endOffset?: number,
 ): FetchSlices {
   assert(maxBytes >= 0, `Invalid maxBytes "${maxBytes}"`);
+  // A consumer's read stops at the high watermark (a batch boundary): in which segment, where.
+  let limitIndex = segments.length - 1;
+  let limitBytes = Infinity;
+  if (endOffset !== undefined) {
+    limitIndex = floorSegmentIndex(segments, endOffset);
+    limitBytes = segments[limitIndex].findBatch(endOffset)?.positionBytes ?? Infinity;
+  }
   let i = floorSegmentIndex(segments, fetchOffset);
   let first = segments[i].findBatch(fetchOffset);
   while (first === undefined && i + 1 < segments.length) {
@@ -61,11 +69,16 @@ export function readSlices(
   let remainingBytes = maxBytes;
   let sizeBytes = 0;
   let nextOffset = -1;
-  for (let startBytes = first.positionBytes; i < segments.length; i++, startBytes = 0) {
+  for (let startBytes = first.positionBytes; i <= limitIndex; i++, startBytes = 0) {
     const segment = segments[i];
-    const segmentSizeBytes = segment.sizeBytes;
+    const segmentSizeBytes = i === limitIndex
+      ? Math.min(segment.sizeBytes, limitBytes)
+      : segment.sizeBytes;
     if (startBytes >= segmentSizeBytes) continue;
-    let end = segment.batchEndAtOrBelow(startBytes, startBytes + remainingBytes);
+    let end = segment.batchEndAtOrBelow(
+      startBytes,
+      Math.min(startBytes + remainingBytes, segmentSizeBytes),
+    );
     if (end.positionBytes === startBytes) {
       if (slices.length > 0) break;
       // KIP-74: one whole batch even above maxBytes.

@@ -66,6 +66,8 @@ export interface AppendOptions {
    * batches carry their offsets (replication, tests), which must be at or above logEndOffset.
    */
   readonly assignOffsets?: boolean;
+  /** The leader epoch stamped on a producer's batches (default {@linkcode PARTITION_LEADER_EPOCH}). */
+  readonly leaderEpoch?: number;
 }
 
 /** What {@linkcode planAppend} needs to know of the log. */
@@ -89,6 +91,8 @@ export interface AppendPlan {
   readonly recordCount: number;
   /** Producer entries to commit once the bytes are written. */
   readonly pending: Map<number, ProducerEntry>;
+  /** Where each leader epoch of the batches starts, for the leader epoch cache. */
+  readonly epochStarts: readonly { epoch: number; startOffset: number }[];
 }
 
 /** Nothing to write: a failure, or a duplicate answered with its original offsets. */
@@ -126,13 +130,14 @@ export function planAppend(
     if (refused !== undefined) return refused;
   }
   const pending = new Map<number, ProducerEntry>();
+  const epochStarts: { epoch: number; startOffset: number }[] = [];
   let nextOffset = log.logEndOffset;
   let maxTimestampMs = -1;
   for (const batch of batches) {
     view.moveTo(batch.positionBytes);
     if (assignOffsets) {
       view.setBaseOffset(nextOffset);
-      view.setPartitionLeaderEpoch(PARTITION_LEADER_EPOCH);
+      view.setPartitionLeaderEpoch(options.leaderEpoch ?? PARTITION_LEADER_EPOCH);
     } else if (view.baseOffset < nextOffset) {
       return failure(
         ErrorCode.INVALID_RECORD,
@@ -160,6 +165,10 @@ export function planAppend(
       if (verdict?.kind === "error") return failure(verdict.errorCode, verdict.message);
       log.producers.update(header, pending);
     }
+    const epoch = view.partitionLeaderEpoch;
+    if (epoch !== epochStarts.at(-1)?.epoch) {
+      epochStarts.push({ epoch, startOffset: view.baseOffset });
+    }
     nextOffset = view.baseOffset + batch.lastOffsetDelta + 1;
     maxTimestampMs = Math.max(maxTimestampMs, batch.maxTimestampMs);
   }
@@ -180,6 +189,7 @@ export function planAppend(
     maxTimestampMs,
     recordCount: validation.recordCount,
     pending,
+    epochStarts,
   };
 }
 

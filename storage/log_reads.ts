@@ -29,6 +29,8 @@ export interface LogBounds {
   readonly logStartOffset: number;
   readonly logEndOffset: number;
   readonly highWatermark: number;
+  /** Where the read stops (exclusive): the high watermark for consumers, else the log end. */
+  readonly maxOffset?: number;
 }
 
 /**
@@ -46,11 +48,14 @@ export function readLog(
   if (fetchOffset < bounds.logStartOffset || fetchOffset > bounds.logEndOffset) {
     return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, ...NO_SLICES, ...base };
   }
-  if (fetchOffset === bounds.logEndOffset) {
+  const maxOffset = Math.min(bounds.maxOffset ?? bounds.logEndOffset, bounds.logEndOffset);
+  if (fetchOffset >= maxOffset) {
     return { errorCode: ErrorCode.NONE, ...NO_SLICES, ...base };
   }
+  const endOffset = maxOffset < bounds.logEndOffset ? maxOffset : undefined;
   try {
-    return { errorCode: ErrorCode.NONE, ...readSlices(segments, fetchOffset, maxBytes), ...base };
+    const slices = readSlices(segments, fetchOffset, maxBytes, endOffset);
+    return { errorCode: ErrorCode.NONE, ...slices, ...base };
   } catch (error) {
     if (!(error instanceof IoError)) throw error;
     return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, ...NO_SLICES, ...base };

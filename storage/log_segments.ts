@@ -87,6 +87,35 @@ export class LogSegments {
     return swapCleanedSegment(this.#list, i, bytes, ctx);
   }
 
+  /**
+   * Cuts the log at the batch holding `offset` (Kafka's `LocalLog.truncateTo`, for a diverged
+   * follower): the segments above it leave the list (returned, for the caller to unlink after
+   * `retire`), the one holding it is retired, cut and reopened as the active segment, its
+   * indexes rebuilt by recovery. `offset` must be at or above the first segment's base.
+   * Throws IoError.
+   */
+  truncateTo(
+    offset: number,
+    ctx: SegmentFilesContext,
+    retire: (segment: Segment) => void,
+  ): Segment[] {
+    const i = floorSegmentIndex(this.#list, offset);
+    const keep = this.#list[i];
+    assert(keep.baseOffset <= offset, `Truncating to ${offset} below the log's first segment`);
+    const cutBytes = keep.findBatch(offset)?.positionBytes ?? keep.sizeBytes;
+    const removed = this.#list.splice(i + 1);
+    for (const segment of removed) retire(segment);
+    retire(keep); // closes its writer first: an mmap writer trims the file on close
+    const fd = ctx.libc.open(keep.logPath, OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0o644);
+    try {
+      ctx.libc.ftruncate(fd, cutBytes);
+    } finally {
+      ctx.libc.close(fd);
+    }
+    this.#list[i] = openSegment(ctx, keep.baseOffset, { active: true, recover: true });
+    return removed;
+  }
+
   /** Takes the `count` oldest segments out of the list (not the active one); returns them. */
   removeOldest(count: number): Segment[] {
     assert(count < this.#list.length, `Removing ${count} of ${this.#list.length} segments`);

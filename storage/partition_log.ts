@@ -33,9 +33,11 @@ import type { AppendOptions, AppendResult, AppendSuccess } from "./log_append.ts
 import { planAppend } from "./log_append.ts";
 import { type LogConfig, logConfig } from "./log_config.ts";
 import { CLEAN_SHUTDOWN_FILE_NAME, joinPath } from "./log_files.ts";
+import { type EpochEndOffset, LeaderEpochCache } from "./leader_epoch_cache.ts";
 import {
   type LoadedLog,
   loadLog,
+  loadProducerState,
   type LogCheckpoint,
   writeCheckpoint,
   writeSnapshot,
@@ -75,6 +77,9 @@ export class PartitionLog {
   readonly #logger: Logger | undefined;
   readonly #producers: ProducerStateManager;
   readonly #leases = new ReadLeases();
+  readonly #epochs: LeaderEpochCache;
+  /** Set by the replica manager in a cluster; undefined: the log end (one node). */
+  #highWatermark: number | undefined;
   /** What opening found: clean or not, segments recovered, bytes cut, batches replayed. */
   readonly loadStats: Omit<
     LoadedLog,
@@ -115,6 +120,24 @@ export class PartitionLog {
     this.#snapshotOffset = loaded.replayedBatchCount === 0 ? loaded.snapshotOffset : undefined;
     const { clean, recoveredSegmentCount, truncatedBytes, replayedBatchCount } = loaded;
     this.loadStats = { clean, recoveredSegmentCount, truncatedBytes, replayedBatchCount };
+    this.#epochs = LeaderEpochCache.open(libc, dir, {
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.#logEndOffset,
+    });
+    if (this.#epochs.entries.length === 0) this.#rebuildEpochs();
+  }
+
+  /** A log written before the checkpoint existed (or that lost it): epochs from its batches. */
+  #rebuildEpochs(): void {
+    const from = this.logStartOffset;
+    for (const segment of this.#segments.all) {
+      if (segment.nextOffset <= from) continue;
+      segment.forEachBatch(from, (header) => {
+        if (header.baseOffset >= from || header.lastOffset >= from) {
+          this.#epochs.assign(header.partitionLeaderEpoch, Math.max(from, header.baseOffset));
+        }
+      });
+    }
   }
 
   /**
@@ -148,9 +171,25 @@ export class PartitionLog {
   get logEndOffset(): number {
     return this.#logEndOffset;
   }
-  /** On a single node, every appended record is committed: the high watermark is logEndOffset. */
+  /**
+   * The offset below which records are committed: consumers read up to it. On a single node
+   * every appended record is, and it is logEndOffset; in a cluster the replica manager sets it
+   * ({@linkcode updateHighWatermark}).
+   */
   get highWatermark(): number {
-    return this.#logEndOffset;
+    return Math.min(this.#highWatermark ?? this.#logEndOffset, this.#logEndOffset);
+  }
+  /** Sets the high watermark (capped at the log end); undefined: the log end again. */
+  updateHighWatermark(offset: number | undefined): void {
+    this.#highWatermark = offset;
+  }
+  /** The leader epochs of this log and where each starts (`leader-epoch-checkpoint`). */
+  get leaderEpochCache(): LeaderEpochCache {
+    return this.#epochs;
+  }
+  /** Where `epoch` ended in this log (OffsetForLeaderEpoch, a follower's lastFetchedEpoch). */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.#epochs.endOffsetFor(epoch, this.#logEndOffset);
   }
   /** Every offset below this is known to be on disk. */
   get recoveryPoint(): number {
@@ -233,6 +272,7 @@ export class PartitionLog {
     }
     this.#producers.commit(plan.pending);
     this.#logEndOffset = plan.nextOffset;
+    this.#assignEpochs(plan.epochStarts);
     this.#unflushedRecords += plan.recordCount;
     const result: AppendSuccess = {
       ok: true,
@@ -248,16 +288,70 @@ export class PartitionLog {
   }
 
   /**
-   * File slices of whole batches from the one holding `fetchOffset`, up to `maxBytes` (at least
-   * one batch); see `log_reads.ts`.
+   * A follower's append (Kafka's `appendAsFollower`): `records` are the leader's batches with
+   * their offsets and epochs, the first starting at logEndOffset; they are checked whole
+   * (CRC, sizes), written as received, indexed, and producer state and leader epochs follow.
    */
-  read(fetchOffset: number, maxBytes: number): ReadResult {
+  appendAsFollower(records: Uint8Array, nowMs: number): AppendResult {
+    if (records.length >= 8) {
+      const baseOffset = Number(new DataView(records.buffer, records.byteOffset).getBigInt64(0));
+      if (baseOffset !== this.#logEndOffset) {
+        return {
+          ok: false,
+          errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
+          message: `Records start at offset ${baseOffset}, the log ends at ${this.#logEndOffset}`,
+        };
+      }
+    }
+    return this.append(records, { nowMs, assignOffsets: false });
+  }
+
+  /**
+   * File slices of whole batches from the one holding `fetchOffset`, up to `maxBytes` (at least
+   * one batch), below the high watermark unless `toLogEnd` (a follower's fetch); see
+   * `log_reads.ts`.
+   */
+  read(fetchOffset: number, maxBytes: number, toLogEnd = false): ReadResult {
     assert(!this.#closed, "The log is closed");
     return readLog(this.#segments.all, fetchOffset, maxBytes, {
       logStartOffset: this.logStartOffset,
       logEndOffset: this.#logEndOffset,
       highWatermark: this.highWatermark,
+      maxOffset: toLogEnd ? this.#logEndOffset : this.highWatermark,
     });
+  }
+
+  /**
+   * Cuts the log at the batch holding `offset` (a follower whose log diverged from its leader's;
+   * Kafka's `truncateTo`): later segments are deleted, the one holding it cut and reopened,
+   * producer state rebuilt, leader epochs and the high watermark trimmed. Nothing happens
+   * when `offset` is at or past the log end. Returns the new log end. Throws IoError.
+   */
+  truncateTo(offset: number): number {
+    assert(!this.#closed, "The log is closed");
+    assert(offset >= this.logStartOffset, `Truncating to ${offset} below the log start`);
+    if (offset >= this.#logEndOffset) return this.#logEndOffset;
+    const removed = this.#segments.truncateTo(
+      offset,
+      this.#files(),
+      (segment) => this.#leases.retire(segment),
+    );
+    for (const segment of removed) unlinkSegmentFiles(this.#libc, segment);
+    this.#logEndOffset = this.#active().nextOffset;
+    this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#logEndOffset);
+    this.#unflushedRecords = 0;
+    this.#epochs.truncateFromEnd(this.#logEndOffset);
+    this.#producers.clear();
+    this.#snapshotOffset = undefined;
+    loadProducerState(this.#libc, this.dir, this.#producers, {
+      segments: [...this.#segments.all],
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.#logEndOffset,
+      logger: this.#logger,
+    });
+    this.#saveCheckpoint();
+    this.#logger?.info(`Truncated "${this.dir}" to offset ${this.#logEndOffset}.`);
+    return this.#logEndOffset;
   }
 
   /** The first record with timestamp >= `timestampMs` (ListOffsets), if any. */
@@ -345,6 +439,7 @@ export class PartitionLog {
     if (offset > this.logStartOffset) {
       this.#logStartOffset = offset;
       this.#producers.truncateHead(this.logStartOffset);
+      this.#epochs.truncateFromStart(this.logStartOffset);
       this.#saveCheckpoint();
       this.#deleteBreached({ nowMs: 0, retentionMs: -1, retentionBytes: -1, cleanupDelete: false });
     }
@@ -428,9 +523,20 @@ export class PartitionLog {
     this.#snapshotOffset = undefined; // the log end may have moved back
     const fresh = this.#active();
     this.#logEndOffset = fresh.nextOffset;
+    this.#epochs.truncateFromEnd(this.#logEndOffset);
     this.#logger?.warn(
       `Reopened "${fresh.logPath}" after a failed flush; it ends at offset ${fresh.nextOffset}.`,
     );
+  }
+
+  /** Records new leader epochs of appended batches; a failed checkpoint write is logged. */
+  #assignEpochs(starts: readonly { epoch: number; startOffset: number }[]): void {
+    try {
+      for (const { epoch, startOffset } of starts) this.#epochs.assign(epoch, startOffset);
+    } catch (error) {
+      if (!(error instanceof IoError)) throw error;
+      this.#logger?.warn(`Leader epoch checkpoint of "${this.dir}" failed: ${error.message}`);
+    }
   }
 
   /** Removes the `count` oldest segments (rolling first when that is all of them). */
@@ -443,6 +549,7 @@ export class PartitionLog {
       unlinkSegmentFiles(this.#libc, segment);
     }
     this.#producers.truncateHead(this.logStartOffset);
+    this.#epochs.truncateFromStart(this.logStartOffset);
     this.#saveCheckpoint();
     this.#logger?.info(
       `Deleted ${count} segment(s) of "${this.dir}" (${reason}); the log now starts at offset ${this.logStartOffset}.`,

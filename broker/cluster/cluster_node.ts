@@ -28,7 +28,7 @@ import { LocalReplicas, type LocalTopicStore } from "./local_replicas.ts";
 import { ClusterIsrWriter } from "./cluster_isr_writer.ts";
 import { ProducerIdBlocks } from "./producer_id_blocks.ts";
 import { ClusterAdminClient } from "./cluster_admin_client.ts";
-import type { PartitionStateSink } from "./partition_state.ts";
+import type { IsrWriter, PartitionStateSink } from "./partition_state.ts";
 
 /** The first pause between attempts to reach etcd; doubled up to the maximum. */
 export const COORDINATOR_RETRY_MIN_MS = 250;
@@ -48,8 +48,8 @@ export interface ClusterNodeOptions {
   /** The broker's default of `unclean.leader.election.enable`. */
   readonly uncleanDefault: () => boolean;
   readonly rebalance: LeaderRebalanceSettings;
-  /** The replica manager, when there is one. */
-  readonly sink?: PartitionStateSink;
+  /** Makes the replica manager (given the ISR writer it is to use), when there is one. */
+  readonly sinkFor?: (isrWriter: IsrWriter) => PartitionStateSink;
 }
 
 /** A registration refused because another broker holds the id. */
@@ -97,7 +97,7 @@ export class ClusterNode {
     const replicas = new LocalReplicas(node.cache, options.topics, {
       nodeId: options.nodeId,
       logger: options.logger.child("replicas"),
-      sink: options.sink,
+      sink: options.sinkFor?.(node.isrWriter),
     });
     node.cache.onChange((change) => replicas.apply(change));
     await node.cache.start();

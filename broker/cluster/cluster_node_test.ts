@@ -75,7 +75,7 @@ function cluster(faults: CoordinatorFaultRule[] = []) {
         logger,
         uncleanDefault: () => false,
         rebalance: { enabled: false, checkIntervalMs: 300_000, imbalancePercent: 10 },
-        sink,
+        sinkFor: () => sink,
       });
       nodes.set(nodeId, { node, topics, sink });
       return node;

@@ -23,6 +23,7 @@ import {
   type SentPartition,
 } from "../fetch_sessions.ts";
 import type { Partition, Topic } from "../topics.ts";
+import { followerFetchOf, type ReplicaRead, replicaRead } from "./_replica_fetch.ts";
 
 type TopicResponse = FetchResponse["responses"][number];
 type PartitionResponse = TopicResponse["partitions"][number];
@@ -44,15 +45,16 @@ export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
     }
     const deadlineMs = performance.now() + Math.max(0, request.maxWaitMs);
     const interest = fetch.interest((t) => topicNameOf(ctx, t, byId));
+    const follower = followerFetchOf(ctx, request);
     for (;;) {
-      let read = readOnce(ctx, request.maxBytes, fetch, byId);
+      let read = readOnce(ctx, request.maxBytes, fetch, { byId, follower });
       const remainingMs = deadlineMs - performance.now();
       const done = read.sizeBytes >= request.minBytes || read.anyError || remainingMs <= 0 ||
         ctx.connection.closed ||
         !await ctx.broker.waiters.wait(interest, remainingMs, ctx.connection.signal);
       if (!done) continue;
       if (remainingMs > 0 && read.sizeBytes < request.minBytes && !read.anyError) {
-        read = readOnce(ctx, request.maxBytes, fetch, byId);
+        read = readOnce(ctx, request.maxBytes, fetch, { byId, follower });
       }
       // Only what this response carries counts as told to a session's client.
       const sessionId = fetch.complete(read.sent, ctx.connection.closed);
@@ -92,8 +94,9 @@ function readOnce(
   ctx: RequestContext,
   maxBytes: number,
   fetch: FetchContext,
-  byId: boolean,
+  how: { byId: boolean; follower: ReturnType<typeof followerFetchOf> },
 ): ReadOutcome {
+  const byId = how.byId;
   const outcome: ReadOutcome = {
     responses: [],
     sent: [],
@@ -110,13 +113,21 @@ function readOnce(
     // Most partitions of a large session have nothing new: skip them before reading.
     if (fetch.incremental && partition !== undefined && isQuiet(partition, target)) continue;
     const limitBytes = Math.min(target.partitionMaxBytes, responseBytesLeft);
-    let read = readPartition(partition, target, limitBytes, byId && topic === undefined);
+    let read: ReplicaRead = ctx.broker.replication === undefined || partition === undefined
+      ? readPartition(partition, target, limitBytes, byId && topic === undefined)
+      : replicaRead(ctx.broker.replication, partition, target, {
+        limitBytes,
+        follower: how.follower,
+      });
     // KIP-74: only the first partition with data may exceed the limits by
     // one whole batch, so that a consumer always makes progress.
     if (read.sizeBytes > limitBytes && outcome.sizeBytes > 0) {
       read = { ...read, ...NO_SLICES };
     }
-    if (read.errorCode !== ErrorCode.NONE) outcome.anyError = true;
+    // A diverging follower is answered at once, as an error would be.
+    if (read.errorCode !== ErrorCode.NONE || read.divergingEpoch !== undefined) {
+      outcome.anyError = true;
+    }
     if (fetch.incremental && !mustRespond(target, read)) continue;
     outcome.sizeBytes += read.sizeBytes;
     responseBytesLeft = Math.max(0, responseBytesLeft - read.sizeBytes);
@@ -173,15 +184,15 @@ function failure(errorCode: number): ReadResult {
   return { errorCode, ...NO_SLICES, highWatermark: -1, logStartOffset: -1 };
 }
 
-function partitionResponse(partitionIndex: number, read: ReadResult): PartitionResponse {
+function partitionResponse(partitionIndex: number, read: ReplicaRead): PartitionResponse {
   return {
     partitionIndex,
     errorCode: read.errorCode,
     highWatermark: read.highWatermark,
     lastStableOffset: read.highWatermark,
     logStartOffset: read.logStartOffset,
-    divergingEpoch: { epoch: -1, endOffset: -1 },
-    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    divergingEpoch: read.divergingEpoch ?? { epoch: -1, endOffset: -1 },
+    currentLeader: read.currentLeader ?? { leaderId: -1, leaderEpoch: -1 },
     snapshotId: { endOffset: -1, epoch: -1 },
     abortedTransactions: [],
     preferredReadReplica: -1,

@@ -37,6 +37,7 @@ import { addPartitionsToTxnHandler } from "./add_partitions_to_txn.ts";
 import { addOffsetsToTxnHandler } from "./add_offsets_to_txn.ts";
 import { endTxnHandler } from "./end_txn.ts";
 import { txnOffsetCommitHandler } from "./txn_offset_commit.ts";
+import { offsetForLeaderEpochHandler } from "./offset_for_leader_epoch.ts";
 
 /** Handlers other than ApiVersions (which the router builds over this list). */
 export const apiHandlers: readonly ApiHandler[] = [
@@ -73,4 +74,5 @@ export const apiHandlers: readonly ApiHandler[] = [
   addOffsetsToTxnHandler,
   endTxnHandler,
   txnOffsetCommitHandler,
+  offsetForLeaderEpochHandler,
 ];

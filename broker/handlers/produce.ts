@@ -45,6 +45,7 @@ export const produceHandler: ApiHandler = defineHandler(produceApi, {
           acks,
           transactional: request.transactionalId !== null,
           flushes,
+          timeoutMs: request.timeoutMs,
         });
         if (result.errorCode !== ErrorCode.NONE) anyError = true;
         if (
@@ -75,7 +76,7 @@ function producePartition(
   topicName: string,
   index: number,
   records: Uint8Array | null,
-  options: { acks: number; transactional: boolean; flushes: Promise<void>[] },
+  options: { acks: number; transactional: boolean; flushes: Promise<void>[]; timeoutMs: number },
 ): PartitionResponse {
   const response: PartitionResponse = {
     index,
@@ -118,7 +119,13 @@ function producePartition(
   if (records === null || records.length === 0) {
     return fail(ErrorCode.INVALID_RECORD, "The produce request carries no record batch.");
   }
-  const produced = produceToPartition(ctx.broker, partition, records, acks);
+  const produced = produceToPartition(ctx.broker, partition, records, acks, {
+    timeoutMs: options.timeoutMs,
+  });
+  if (produced.currentLeader !== undefined) {
+    const { leaderId, leaderEpoch } = produced.currentLeader;
+    response.currentLeader = { leaderId, leaderEpoch };
+  }
   const answer = () => {
     const result = produced.result;
     if (!result.ok) {
