@@ -90,21 +90,30 @@ export class ClusterNode {
     this.admin = new ClusterAdminClient(options.coordinator, this.cache);
   }
 
-  /** Waits for etcd, loads the metadata, registers, and starts campaigning. */
+  /**
+   * Waits for etcd, registers (refused for an id in use, before anything else is done), loads
+   * the metadata, and starts campaigning.
+   */
   static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
     const node = new ClusterNode(options);
-    await node.#waitForCoordinator();
+    try {
+      await node.#waitForCoordinator();
+      node.#lease = await node.#register();
+    } catch (error) {
+      await options.coordinator.close();
+      throw error;
+    }
     const replicas = new LocalReplicas(node.cache, options.topics, {
       nodeId: options.nodeId,
       logger: options.logger.child("replicas"),
       sink: options.sinkFor?.(node.isrWriter),
     });
     node.cache.onChange((change) => replicas.apply(change));
-    await node.cache.start();
     try {
-      node.#lease = await node.#register();
+      await node.cache.start();
     } catch (error) {
-      await node.cache.close();
+      await options.coordinator.revokeLease(node.#lease).catch(() => {});
+      await options.coordinator.close();
       throw error;
     }
     node.#session = node.#runSessions(node.#lease);

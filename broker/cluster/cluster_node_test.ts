@@ -11,6 +11,7 @@ import type { Topic } from "../topics.ts";
 import { type CoordinatorFaultRule, MemoryCoordinatorServer } from "./memory_coordinator.ts";
 import { ClusterNode, DuplicateBrokerIdError } from "./cluster_node.ts";
 import type { LocalTopicStore } from "./local_replicas.ts";
+import { clusterHealth } from "./cluster_health.ts";
 import type { BrokerEndpoint, PartitionState, PartitionStateSink } from "./partition_state.ts";
 
 const SESSION_MS = 3_000;
@@ -160,8 +161,17 @@ Deno.test("ClusterNode: a broker whose lease expires leaves every ISR and its pa
     const [n0, n1, n2] = [await c.start(0), await c.start(1), await c.start(2)];
     await c.until(() => n0.controller !== undefined && n0.cache.brokers.size === 3, "ready");
     assertEquals(await createTopic(n0, "t", 6, 3), undefined);
+    const single = await n0.admin.createTopic("one", {
+      partitions: 1,
+      replicationFactor: 1,
+      assignment: [[1]],
+      configs: {},
+    }, 10_000);
+    assertEquals(single, undefined);
     await c.until(() => n2.cache.topicPartitions("t").length === 6, "seen");
     const before = n2.cache.topicPartitions("t");
+    assertEquals(clusterHealth(n0, 1).offlinePartitions, 0);
+    assertEquals(clusterHealth(n0, 1).underReplicatedPartitions, 0);
     c.server.expireLease(n1.lease!.id);
     await c.until(
       () => n2.cache.topicPartitions("t").every((s) => s.leader !== 1 && !s.isr.includes(1)),
@@ -172,8 +182,23 @@ Deno.test("ClusterNode: a broker whose lease expires leaves every ISR and its pa
       assertEquals(s.leaderEpoch, was.leader === 1 ? was.leaderEpoch + 1 : was.leaderEpoch);
       assert(s.partitionEpoch > was.partitionEpoch);
     }
+    // Without an ISR member left, "one" is offline: leader -1, its ISR kept, the epoch bumped.
+    await c.until(() => n2.cache.partitionState("one", 0)?.leader === -1, "one offline");
+    assertEquals(n2.cache.partitionState("one", 0)!.isr, [1]);
+    const health = clusterHealth(n0, 3);
+    assertEquals(health.activeController, 1);
+    assertEquals(health.liveBrokers, 2);
+    assertEquals(health.offlinePartitions, 1);
+    const ledBy0 = n0.cache.topicPartitions("t").filter((s) => s.leader === 0).length;
+    assert(ledBy0 > 0);
+    assertEquals(health.underReplicatedPartitions, ledBy0);
+    assertEquals(health.underMinIsrPartitions, ledBy0);
+    assertEquals(clusterHealth(n2, 1).activeController, 0);
     // Broker 1 notices, registers again with a new epoch, and is back among the live brokers.
     await c.until(() => n1.registrationCount === 2 && n0.cache.brokers.has(1), "re-registered");
+    // Back in "one"'s ISR, broker 1 leads it again (a clean election, epoch bumped again).
+    await c.until(() => n2.cache.partitionState("one", 0)?.leader === 1, "one back");
+    assertEquals(n2.cache.partitionState("one", 0)!.leaderEpoch, 2);
   } finally {
     await c.close();
   }

@@ -2,8 +2,11 @@
  * Keeps the broker's own partition logs in step with the cluster metadata
  * (the part of Kafka's LeaderAndIsr handling that creates and deletes logs):
  * a topic with a replica on this broker gets its logs, with the cluster's
- * topic id and configs; a topic deleted from the cluster (or no longer
- * assigned here) loses them. Then every changed partition state goes to the
+ * topic id and configs; a topic seen deleted from the cluster (or no longer
+ * assigned here, or recreated with another id) loses them. A local topic the
+ * cluster never had (a single node's data, or one deleted while this broker
+ * was away) is left alone and logged once: deleting data on a guess is not
+ * worth the stray directory. Then every changed partition state goes to the
  * replica manager (a {@linkcode PartitionStateSink}), which makes this
  * broker a leader or follower of it.
  *
@@ -37,6 +40,8 @@ export class LocalReplicas {
   readonly #nodeId: number;
   readonly #logger: Logger;
   readonly #sink: PartitionStateSink | undefined;
+  /** Local topics the cluster does not know, already logged. */
+  readonly #strays = new Set<string>();
 
   constructor(
     cache: MetadataCache,
@@ -54,7 +59,7 @@ export class LocalReplicas {
   apply(change: CacheChange): void {
     const topicsTouched = change.relisted ||
       [...change.keys].some((k) => k.startsWith(KEYS.topics));
-    if (topicsTouched) this.#syncLogs();
+    if (topicsTouched) this.#syncLogs(change);
     if (this.#sink === undefined) return;
     const brokersTouched = [...change.keys].some((k) => k.startsWith(KEYS.brokers));
     const states: PartitionState[] = [];
@@ -72,7 +77,7 @@ export class LocalReplicas {
     if (states.length > 0) this.#sink.applyPartitionStates(states, this.#cache.endpoints());
   }
 
-  #syncLogs(): void {
+  #syncLogs(change: CacheChange): void {
     for (const [name, cached] of this.#cache.topics) {
       const { assignment, id, configs } = cached.record;
       const hosted = assignment.some((replicas) => replicas.includes(this.#nodeId));
@@ -94,6 +99,15 @@ export class LocalReplicas {
     }
     for (const local of this.#topics.list()) {
       if (local.internal || this.#cache.topics.has(local.name)) continue;
+      if (change.relisted || !change.keys.has(`${KEYS.topics}${local.name}`)) {
+        if (!this.#strays.has(local.name)) {
+          this.#strays.add(local.name);
+          this.#logger.warn(
+            `Topic "${local.name}" is in this broker's data directory but not in the cluster; it is left alone and not served.`,
+          );
+        }
+        continue;
+      }
       try {
         this.#topics.delete(local.name);
       } catch (error) {

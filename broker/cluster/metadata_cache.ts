@@ -122,16 +122,19 @@ export class MetadataCache {
   waitFor(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
     if (predicate()) return Promise.resolve(true);
     return new Promise((resolve) => {
+      const signal = this.#closing.signal;
       const finish = (ok: boolean) => {
         clearTimeout(timer);
         off();
+        signal.removeEventListener("abort", aborted);
         resolve(ok);
       };
+      const aborted = () => finish(false);
       const off = this.onChange(() => {
         if (predicate()) finish(true);
       });
       const timer = setTimeout(() => finish(predicate()), timeoutMs);
-      this.#closing.signal.addEventListener("abort", () => finish(false), { once: true });
+      signal.addEventListener("abort", aborted, { once: true });
     });
   }
 

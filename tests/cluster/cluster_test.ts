@@ -9,6 +9,9 @@ import { Kafka, logLevel } from "kafkajs";
 import { assert, assertEquals } from "../../util/assert.ts";
 import { type BrokerHandle, startBroker } from "../../mod.ts";
 import { etcdInstalled, startEtcd } from "./etcd_server.ts";
+import { withConnection } from "../interop/raw_client.ts";
+import { electLeadersApi } from "../../protocol/messages/mod.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
 
 /** The registration lease: short, so a broker that dies is noticed quickly. */
 const SESSION_MS = 2_000;
@@ -150,6 +153,99 @@ Deno.test({
       }
     } finally {
       for (const b of brokers) await b.close();
+      await etcd.close();
+      for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "cluster: a broker waits for etcd, a duplicate id is refused, ElectLeaders moves a leader back, CreatePartitions across brokers",
+  ignore: !etcdInstalled(),
+  async fn() {
+    const etcd = await startEtcd();
+    const dirs: string[] = [];
+    const brokers = new Map<number, BrokerHandle>();
+    const start = async (nodeId: number, dataDir?: string) => {
+      const dir = dataDir ?? await Deno.makeTempDir({ prefix: `denka-cluster-${nodeId}-` });
+      if (dataDir === undefined) dirs.push(dir);
+      return await startBroker({
+        port: 0,
+        dataDir: dir,
+        nodeId,
+        etcd: [etcd.clientUrl],
+        brokerSessionTimeoutMs: SESSION_MS,
+        autoLeaderRebalance: false,
+      });
+    };
+    try {
+      // etcd is down: broker 1 waits for it (with logged backoff) instead of failing.
+      await etcd.stop();
+      let started = false;
+      const first = start(1).then((b) => (started = true, b));
+      await etcd.restart();
+      assert(!started);
+      brokers.set(1, await first);
+      brokers.set(2, await start(2));
+      brokers.set(3, await start(3));
+      let refused: unknown;
+      await start(2).catch((e) => refused = e);
+      assert(refused instanceof Error && /Broker id 2 is already registered/.test(refused.message));
+
+      const b3 = brokers.get(3)!;
+      const cache = b3.cluster!.cache;
+      await waitFor(b3, () => cache.brokers.size === 3 && cache.controller !== undefined, "ready");
+      const a = admin(b3.bootstrap);
+      await a.connect();
+      try {
+        await a.createTopics({
+          topics: [{
+            topic: "pref",
+            replicaAssignment: [{ partition: 0, replicas: [1, 2] }, {
+              partition: 1,
+              replicas: [2, 3],
+            }],
+          }],
+        });
+        await waitFor(b3, () => cache.topicPartitions("pref").length === 2, "pref");
+        assertEquals(cache.partitionState("pref", 0)!.leader, 1);
+
+        // Broker 1 leaves (and comes back on its data): partition 0 is led by 2 meanwhile.
+        const dir1 = brokers.get(1)!.config.dataDir;
+        await brokers.get(1)!.close();
+        brokers.delete(1);
+        await waitFor(b3, () => cache.partitionState("pref", 0)!.leader === 2, "leader 2");
+        const moved = cache.partitionState("pref", 0)!;
+        brokers.set(1, await start(1, dir1));
+        // Once the leader has taken broker 1 back into the ISR, a preferred election moves
+        // leadership back to it, with a new epoch.
+        await waitFor(b3, () => cache.partitionState("pref", 0)!.isr.includes(1), "1 in sync");
+        const elected = await withConnection(b3.bootstrap, (c) =>
+          c.request(electLeadersApi, 2, {
+            electionType: 0,
+            topicPartitions: [{ topic: "pref", partitions: [0, 1] }],
+            timeoutMs: 10_000,
+          }));
+        assertEquals(
+          elected.replicaElectionResults[0].partitionResult.map((p) => p.errorCode),
+          [ErrorCode.NONE, ErrorCode.ELECTION_NOT_NEEDED],
+        );
+        const back = cache.partitionState("pref", 0)!;
+        assertEquals(back.leader, 1);
+        assertEquals(back.leaderEpoch, moved.leaderEpoch + 1);
+
+        // CreatePartitions through one broker: the controller assigns, every broker sees it.
+        await a.createPartitions({ topicPartitions: [{ topic: "pref", count: 4 }] });
+        for (const b of brokers.values()) {
+          await waitFor(b, () => b.cluster!.cache.topicPartitions("pref").length === 4, "4 parts");
+        }
+        for (const s of cache.topicPartitions("pref")) assertEquals(s.replicas.length, 2);
+      } finally {
+        await a.disconnect();
+      }
+    } finally {
+      for (const b of brokers.values()) await b.close();
       await etcd.close();
       for (const dir of dirs) await Deno.remove(dir, { recursive: true });
     }
