@@ -285,3 +285,33 @@ Deno.test("ClusterNode: a racing writer and a compacted watch are survived", asy
     await c.close();
   }
 });
+
+Deno.test("Controller.rebalanceLeaders(): the preferred replica leads again once it is back in sync", async () => {
+  const c = cluster();
+  try {
+    const [n0, n1] = [await c.start(0), await c.start(1)];
+    await c.until(() => n0.controller !== undefined && n1.cache.brokers.size === 2, "ready");
+    await n0.admin.createTopic("t", {
+      partitions: 2,
+      replicationFactor: 2,
+      assignment: [[1, 0], [0, 1]],
+      configs: {},
+    }, 10_000);
+    await c.until(() => n0.cache.topicPartitions("t").length === 2, "seen");
+    c.server.expireLease(n1.lease!.id);
+    await c.until(() => n0.cache.partitionState("t", 0)?.leader === 0, "moved to 0");
+    await c.until(() => n1.registrationCount === 2 && n0.cache.brokers.has(1), "back");
+    // Broker 1 is out of the ISR: nothing to rebalance yet.
+    assertEquals(await n0.controller!.rebalanceLeaders(), 0);
+    // The leader takes it back into the ISR (as the replica manager does once it caught up).
+    const led = n0.cache.partitionState("t", 0)!;
+    assert(await n0.isrWriter.alterIsr(led, [0, 1]) !== undefined);
+    await c.until(() => n0.cache.partitionState("t", 0)!.isr.length === 2, "in sync");
+    assertEquals(await n0.controller!.rebalanceLeaders(), 1);
+    await c.until(() => n0.cache.partitionState("t", 0)!.leader === 1, "preferred leads");
+    assertEquals(n0.cache.partitionState("t", 0)!.leaderEpoch, led.leaderEpoch + 1);
+    assertEquals(n0.cache.partitionState("t", 1)!.leader, 0);
+  } finally {
+    await c.close();
+  }
+});

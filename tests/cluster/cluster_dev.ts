@@ -68,7 +68,12 @@ async function stop(): Promise<void> {
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => stopping ??= stop());
 }
-// A broker that exits on its own (a bad option, a duplicate id) takes the others down too.
-await Promise.race(brokers.map((b) => b.status));
-stopping ??= stop();
-await stopping;
+// A broker that exits on its own (killed to try a failover, a bad option) is reported; the
+// others keep running until Ctrl-C.
+brokers.forEach((b, i) =>
+  b.status.then((status) => {
+    if (stopping === undefined) {
+      console.log(`Broker ${i + 1} (pid ${b.pid}) exited with code ${status.code}.`);
+    }
+  })
+);

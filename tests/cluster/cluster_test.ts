@@ -52,6 +52,7 @@ Deno.test({
             etcd: [etcd.clientUrl],
             brokerSessionTimeoutMs: SESSION_MS,
             autoLeaderRebalance: false,
+            http: nodeId === 1 ? { port: 0 } : false,
           }),
         );
       }
@@ -105,6 +106,16 @@ Deno.test({
           await c.disconnect();
         }
       }
+
+      // The cluster's state in /metrics.
+      const metrics = await (await fetch(`${brokers[0].httpUrl}/metrics`)).text();
+      const metric = (name: string) =>
+        Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1]);
+      assertEquals(metric("denka_cluster_brokers"), 3);
+      assertEquals(metric("denka_offline_partitions"), 0);
+      assertEquals(metric("denka_under_replicated_partitions"), 0);
+      assertEquals(metric("denka_controller_active"), brokers[0].cluster!.controller ? 1 : 0);
+      assertEquals(metric("denka_controller_epoch"), brokers[0].cluster!.cache.controller!.epoch);
 
       // The controller stops (it resigns and its lease is revoked): another takes over with a
       // larger epoch, and the partitions it led get new leaders with bumped epochs.
