@@ -39,6 +39,7 @@ export class ClusterAdminClient {
     timeoutMs: number,
   ): Promise<AdminOutcome> {
     const key = `${KEYS.createTopics}${name}`;
+    await this.#dropFailed(key);
     const written = await this.#coordinator.txn({
       compares: [{ key, target: "absent" }, { key: `${KEYS.topics}${name}`, target: "absent" }],
       ops: [{ op: "put", key, value: encodeJson(request) }],
@@ -61,20 +62,27 @@ export class ClusterAdminClient {
    */
   async requestTopic(name: string, request: CreateTopicRequest): Promise<AdminOutcome> {
     const key = `${KEYS.createTopics}${name}`;
-    const pending = this.#cache.requests.get(key);
-    if (pending !== undefined) {
-      const error = decodeJson<{ error?: AdminOutcome }>(pending.value).error;
-      if (error === undefined) return undefined;
-      await this.#coordinator.delete(key, {
-        guard: [{ key, target: "modRevision", equals: pending.modRevision }],
-      });
-      return error;
-    }
+    if (this.#cache.requests.has(key)) return await this.#dropFailed(key);
     await this.#coordinator.txn({
       compares: [{ key, target: "absent" }, { key: `${KEYS.topics}${name}`, target: "absent" }],
       ops: [{ op: "put", key, value: encodeJson(request) }],
     });
     return undefined;
+  }
+
+  /**
+   * Removes a request the controller refused whose asker did not (it stopped first), so it
+   * does not block the next one; returns its error.
+   */
+  async #dropFailed(key: string): Promise<AdminOutcome> {
+    const pending = this.#cache.requests.get(key);
+    if (pending === undefined) return undefined;
+    const error = decodeJson<{ error?: AdminOutcome }>(pending.value).error;
+    if (error === undefined) return undefined;
+    await this.#coordinator.delete(key, {
+      guard: [{ key, target: "modRevision", equals: pending.modRevision }],
+    });
+    return error;
   }
 
   /** Asks the controller to raise a topic's partition count. */
@@ -84,6 +92,7 @@ export class ClusterAdminClient {
     timeoutMs: number,
   ): Promise<AdminOutcome> {
     const key = `${KEYS.createPartitions}${name}`;
+    await this.#dropFailed(key);
     const written = await this.#coordinator.txn({
       compares: [{ key, target: "absent" }],
       ops: [{ op: "put", key, value: encodeJson(request) }],
@@ -126,13 +135,17 @@ export class ClusterAdminClient {
     );
   }
 
-  /** Waits for `done()` or for the request to carry an error (then removes it). */
+  /**
+   * Waits for `done()` or for the request to carry an error (then removes it). A timeout of 0
+   * answers at once, the work going on (Kafka's asynchronous CreateTopics and DeleteTopics).
+   */
   async #outcome(
     key: string,
     revision: number,
     timeoutMs: number,
     done: () => boolean,
   ): Promise<AdminOutcome> {
+    if (timeoutMs <= 0) return undefined;
     const failure = () => {
       const kv = this.#cache.requests.get(key);
       return kv === undefined ? undefined : decodeJson<{ error?: AdminOutcome }>(kv.value).error;

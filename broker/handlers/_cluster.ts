@@ -22,6 +22,8 @@ type TopicResponse = MetadataResponse["topics"][number];
 
 /** Kafka's internal topic of group offsets. */
 export const OFFSETS_TOPIC = "__consumer_offsets";
+/** How long ElectLeaders waits when the request gives no timeout (Kafka's tool: 30 s). */
+const ELECT_LEADERS_DEFAULT_TIMEOUT_MS = 30_000;
 /** Kafka's "authorized operations were not asked for". */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
@@ -291,9 +293,10 @@ export async function clusterElectLeaders(
       partitions.push({ topic: t.topic, partition: p });
     }
   }
-  const outcome = partitions.length === 0
-    ? undefined
-    : await node.admin.electLeaders({ electionType, partitions }, Math.max(0, timeoutMs));
+  const outcome = partitions.length === 0 ? undefined : await node.admin.electLeaders(
+    { electionType, partitions },
+    timeoutMs > 0 ? timeoutMs : ELECT_LEADERS_DEFAULT_TIMEOUT_MS,
+  );
   const live = cache.brokers;
   return wanted.map((t) => ({
     topic: t.topic,

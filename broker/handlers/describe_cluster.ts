@@ -50,8 +50,12 @@ export const describeClusterHandler: ApiHandler = defineHandler(describeClusterA
     };
     if (ctx.broker.cluster !== undefined) {
       response.controllerId = controllerId(ctx);
-      response.brokers = liveBrokers(ctx).map((b) => ({ ...b, brokerId: b.nodeId }))
-        .map(({ nodeId: _, ...b }) => b);
+      response.brokers = liveBrokers(ctx).map((b) => ({
+        brokerId: b.nodeId,
+        host: b.host,
+        port: b.port,
+        rack: b.rack,
+      }));
     }
     if (endpointType !== ENDPOINT_BROKER) {
       response.errorCode = endpointType === ENDPOINT_CONTROLLER

@@ -10,7 +10,8 @@ import { assert, assertEquals } from "../../util/assert.ts";
 import { type BrokerHandle, startBroker } from "../../mod.ts";
 import { etcdInstalled, startEtcd } from "./etcd_server.ts";
 import { withConnection } from "../interop/raw_client.ts";
-import { electLeadersApi } from "../../protocol/messages/mod.ts";
+import { electLeadersApi, metadataApi } from "../../protocol/messages/mod.ts";
+import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 
 /** The registration lease: short, so a broker that dies is noticed quickly. */
@@ -124,6 +125,13 @@ Deno.test({
       const old = cache.controller!;
       const stopped = brokers.find((b) => b.config.nodeId === old.nodeId)!;
       const before = cache.topicPartitions("rf3");
+      const solo = await watcher.cluster!.admin.createTopic("solo", {
+        partitions: 1,
+        replicationFactor: 1,
+        assignment: [[old.nodeId]],
+        configs: {},
+      }, WAIT_MS);
+      assertEquals(solo, undefined);
       await stopped.close();
       brokers.splice(brokers.indexOf(stopped), 1);
       await waitFor(
@@ -146,6 +154,29 @@ Deno.test({
         );
         assert(!s.isr.includes(old.nodeId));
       }
+      // Without its only replica, "solo" has no leader: LEADER_NOT_AVAILABLE, leader -1.
+      await waitFor(
+        watcher,
+        () => cache.partitionState("solo", 0)?.leader === -1,
+        "solo offline",
+      );
+      const leaderless = await withConnection(
+        watcher.bootstrap,
+        (raw) =>
+          raw.request(metadataApi, 12, {
+            topics: [{ topicId: ZERO_UUID, name: "solo" }],
+            allowAutoTopicCreation: false,
+            includeClusterAuthorizedOperations: false,
+            includeTopicAuthorizedOperations: false,
+          }),
+      );
+      const [p0] = leaderless.topics[0].partitions;
+      assertEquals(p0.errorCode, ErrorCode.LEADER_NOT_AVAILABLE);
+      assertEquals(p0.leaderId, -1);
+      assertEquals(p0.replicaNodes, [old.nodeId]);
+      assertEquals(p0.offlineReplicas, [old.nodeId]);
+      // kafkajs refreshes the metadata of every topic it knows: take the leaderless one away.
+      assertEquals(await watcher.cluster!.admin.deleteTopic("solo", WAIT_MS), undefined);
       const c = admin(watcher.bootstrap);
       await c.connect();
       try {
