@@ -111,6 +111,23 @@ export class ClusterAdminClient {
     );
   }
 
+  /** Asks the controller to replace a topic's config overrides; resolves once the cache has them. */
+  async alterTopicConfigs(
+    name: string,
+    configs: Readonly<Record<string, string>>,
+    timeoutMs: number,
+  ): Promise<AdminOutcome> {
+    const key = `${KEYS.alterConfigs}${name}`;
+    await this.#dropFailed(key);
+    const wanted = JSON.stringify(sortedEntries(configs));
+    const written = await this.#coordinator.put(key, encodeJson({ configs }));
+    return await this.#outcome(key, written.revision, timeoutMs, () => {
+      const cached = this.#cache.topics.get(name);
+      return cached !== undefined && !this.#cache.requests.has(key) &&
+        JSON.stringify(sortedEntries(cached.record.configs)) === wanted;
+    });
+  }
+
   /** Asks the controller to delete a topic; resolves once the cache no longer has it. */
   async deleteTopic(name: string, timeoutMs: number): Promise<AdminOutcome> {
     const key = `${KEYS.deleteTopics}${name}`;
@@ -174,4 +191,9 @@ export class ClusterAdminClient {
 /** A KafkaError from an outcome (for handlers that throw). */
 export function outcomeError(outcome: NonNullable<AdminOutcome>): KafkaError {
   return new KafkaError(outcome.code, outcome.message);
+}
+
+/** A record's entries in key order (to compare config maps). */
+export function sortedEntries(record: Readonly<Record<string, string>>): [string, string][] {
+  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -14,6 +14,7 @@
  * | `admin/create-topics/<name>`     | {@linkcode CreateTopicRequest} (or its failure) |
  * | `admin/create-partitions/<name>` | {@linkcode CreatePartitionsRequest}            |
  * | `admin/delete-topics/<name>`     | `{}`: the topic is being deleted               |
+ * | `admin/alter-configs/<name>`     | {@linkcode AlterConfigsRequest}                |
  * | `admin/elect-leaders/<id>`       | {@linkcode ElectLeadersRequest}                |
  * | `producer-id-block`              | {@linkcode ProducerIdBlock}; CAS on mod_revision |
  *
@@ -36,6 +37,7 @@ export const KEYS = {
   createTopics: "admin/create-topics/",
   createPartitions: "admin/create-partitions/",
   deleteTopics: "admin/delete-topics/",
+  alterConfigs: "admin/alter-configs/",
   electLeaders: "admin/elect-leaders/",
   producerIdBlock: "producer-id-block",
 } as const;
@@ -94,6 +96,12 @@ export interface CreatePartitionsRequest {
   readonly count: number;
   /** Replicas of each new partition, or null for the controller's. */
   readonly assignment: readonly (readonly number[])[] | null;
+  readonly error?: { readonly code: number; readonly message: string };
+}
+
+/** `admin/alter-configs/<name>`: a topic's complete new config overrides. */
+export interface AlterConfigsRequest {
+  readonly configs: Readonly<Record<string, string>>;
   readonly error?: { readonly code: number; readonly message: string };
 }
 

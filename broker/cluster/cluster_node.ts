@@ -218,17 +218,23 @@ export class ClusterNode {
       await campaigning;
       if (closing.aborted || ended === undefined) return;
       this.#logger.warn(`Lost the cluster session (${ended}); registering again.`);
-      const next = await this.#registerAgain();
+      const next = await this.#registerAgain(lease);
       if (next === undefined) return;
       lease = next;
       this.#lease = next;
     }
   }
 
-  async #registerAgain(): Promise<Lease | undefined> {
+  /**
+   * Registers under a new lease. The lost one is revoked first: this broker may have given up
+   * on it while etcd still holds it (etcd was away for a whole TTL and renews leases when it
+   * comes back), and its registration and candidacy would block the new ones until it expired.
+   */
+  async #registerAgain(lost: Lease): Promise<Lease | undefined> {
     let delayMs = COORDINATOR_RETRY_MIN_MS;
     while (!this.#closing.signal.aborted) {
       try {
+        await this.coordinator.revokeLease(lost);
         return await this.#register();
       } catch (error) {
         if (!(error instanceof CoordinatorError || error instanceof DuplicateBrokerIdError)) {

@@ -35,6 +35,9 @@ class FakeTopics implements LocalTopicStore {
     return topic;
   }
   delete = (name: string) => void this.byName.delete(name);
+  alterConfigs(topic: Topic, overrides: Record<string, string>): void {
+    (topic as { overrides: Record<string, string> }).overrides = overrides;
+  }
   addPartitions(topic: Topic, count: number): void {
     while (topic.partitions.length < count) {
       topic.partitions.push({} as Topic["partitions"][number]);
@@ -134,6 +137,16 @@ Deno.test("ClusterNode: three brokers register, one controls, a topic gets repli
       assertEquals(sink.states.size, 3);
       assertEquals(sink.brokers.size, 3);
     }
+    // New config overrides through any broker reach every broker's logs.
+    assertEquals(
+      await n2.admin.alterTopicConfigs("t", { "retention.ms": "1234" }, 10_000),
+      undefined,
+    );
+    await c.until(
+      () =>
+        [...c.nodes.values()].every((n) => n.topics.get("t")?.overrides["retention.ms"] === "1234"),
+      "configs applied",
+    );
     // Too few brokers: INVALID_REPLICATION_FACTOR (38) from the controller.
     assertEquals((await createTopic(n1, "big", 1, 4))?.code, 38);
     assertEquals((await createTopic(n1, "t", 1, 1))?.code, 36);

@@ -10,6 +10,7 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import { KafkaError } from "../kafka_error.ts";
 import { decodeJson, encodeJson, type KeyValue, type TxnOp } from "./coordinator.ts";
 import {
+  type AlterConfigsRequest,
   type CreatePartitionsRequest,
   type CreateTopicRequest,
   type ElectLeadersRequest,
@@ -58,6 +59,8 @@ export class ControllerAdmin {
         await this.#createTopic(key.slice(KEYS.createTopics.length), kv);
       } else if (key.startsWith(KEYS.createPartitions)) {
         await this.#createPartitions(key.slice(KEYS.createPartitions.length), kv);
+      } else if (key.startsWith(KEYS.alterConfigs)) {
+        await this.#alterConfigs(key.slice(KEYS.alterConfigs.length), kv);
       } else if (key.startsWith(KEYS.electLeaders)) {
         await this.#electLeaders(kv);
       }
@@ -195,6 +198,32 @@ export class ControllerAdmin {
       [
         { op: "put", key: topicKey, value: encodeJson(record) },
         ...this.#initialStates(name, topic.record.assignment.length, added),
+        { op: "delete", key: kv.key },
+      ],
+    );
+  }
+
+  /** Replaces a topic's config overrides; every broker applies them to its logs when it sees them. */
+  async #alterConfigs(name: string, kv: KeyValue): Promise<void> {
+    const request = decodeJson<AlterConfigsRequest>(kv.value);
+    if (request.error !== undefined) return;
+    const topic = this.#options.cache.topics.get(name);
+    if (topic === undefined) {
+      const error = new KafkaError(
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        `Topic "${name}" does not exist.`,
+      );
+      return this.#fail(kv, request, error);
+    }
+    const topicKey = `${KEYS.topics}${name}`;
+    const record: TopicRecord = { ...topic.record, configs: request.configs };
+    await this.#controller.write(
+      [
+        this.#requestCompare(kv),
+        { key: topicKey, target: "modRevision", equals: topic.modRevision },
+      ],
+      [
+        { op: "put", key: topicKey, value: encodeJson(record) },
         { op: "delete", key: kv.key },
       ],
     );

@@ -18,6 +18,7 @@ import type { Topic } from "../topics.ts";
 import type { CacheChange, MetadataCache } from "./metadata_cache.ts";
 import { KEYS, parsePartitionStateKey } from "./cluster_layout.ts";
 import type { PartitionState, PartitionStateSink } from "./partition_state.ts";
+import { sortedEntries } from "./cluster_admin_client.ts";
 
 /** What the broker's topic registry offers (`TopicRegistry`). */
 export interface LocalTopicStore {
@@ -31,6 +32,7 @@ export interface LocalTopicStore {
   ): Topic;
   delete(name: string): void;
   addPartitions(topic: Topic, count: number): void;
+  alterConfigs(topic: Topic, overrides: Record<string, string>): void;
 }
 
 /** See the module doc. */
@@ -90,8 +92,13 @@ export class LocalReplicas {
         if (!hosted) continue;
         if (local === undefined) {
           this.#topics.create(name, assignment.length, { ...configs }, id);
-        } else if (local.partitions.length < assignment.length) {
-          this.#topics.addPartitions(local, assignment.length);
+        } else {
+          if (local.partitions.length < assignment.length) {
+            this.#topics.addPartitions(local, assignment.length);
+          }
+          const same = JSON.stringify(sortedEntries(local.overrides)) ===
+            JSON.stringify(sortedEntries(configs));
+          if (!same) this.#topics.alterConfigs(local, { ...configs });
         }
       } catch (error) {
         this.#logger.error(`Could not open the logs of topic "${name}": ${errorText(error)}`);

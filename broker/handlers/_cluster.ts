@@ -17,6 +17,8 @@ import { validateTopicName } from "../topics.ts";
 import type { ClusterNode } from "../cluster/cluster_node.ts";
 import type { ClusterConfig } from "../config.ts";
 import { ELECTION_UNCLEAN } from "../cluster/controller_admin.ts";
+import type { Topic } from "../topics.ts";
+import { TopicConfigError, validateTopicConfig } from "../topic_config.ts";
 
 type TopicResponse = MetadataResponse["topics"][number];
 
@@ -381,3 +383,42 @@ export async function clusterGroupCoordinator(
   if (broker === undefined) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
   return { nodeId: broker.nodeId, host: broker.host, port: broker.port };
 }
+
+/**
+ * AlterConfigs / IncrementalAlterConfigs of a topic in a cluster: the new overrides are
+ * computed from the cluster's (through `overrides`, which reads `topic.overrides`), checked
+ * here (by the local logs too when this broker hosts the topic), stored by the controller,
+ * and applied by every broker hosting it when it sees them; throws KafkaError.
+ */
+export async function clusterAlterTopicConfigs(
+  ctx: RequestContext,
+  name: string,
+  validateOnly: boolean,
+  overrides: (topic: Topic) => Record<string, string>,
+): Promise<void> {
+  const { node } = clusterOf(ctx);
+  const cached = node.cache.topics.get(name);
+  if (cached === undefined) {
+    throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic "${name}" does not exist.`);
+  }
+  const local = ctx.broker.topics.get(name);
+  const current = { ...cached.record.configs };
+  // The cluster's overrides are the truth (a hosting broker's are a copy of them).
+  const next = overrides({ name, overrides: current } as unknown as Topic);
+  const checked: Record<string, string> = {};
+  for (const [key, value] of Object.entries(next)) {
+    try {
+      checked[key] = validateTopicConfig(key, value);
+    } catch (e) {
+      if (e instanceof TopicConfigError) throw new KafkaError(ErrorCode.INVALID_CONFIG, e.message);
+      throw e;
+    }
+  }
+  if (local !== undefined) ctx.broker.topics.alterConfigs(local, checked, true);
+  if (validateOnly) return;
+  const outcome = await node.admin.alterTopicConfigs(name, checked, ALTER_CONFIGS_TIMEOUT_MS);
+  if (outcome !== undefined) throw new KafkaError(outcome.code, outcome.message);
+}
+
+/** How long AlterConfigs waits for the controller (the request has no timeout of its own). */
+const ALTER_CONFIGS_TIMEOUT_MS = 30_000;

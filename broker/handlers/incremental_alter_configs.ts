@@ -37,14 +37,14 @@ export const incrementalAlterConfigsHandler: ApiHandler = defineHandler(
   {
     minVersion: 0,
     maxVersion: 1,
-    handle(
+    async handle(
       ctx: RequestContext,
       request: IncrementalAlterConfigsRequest,
-    ): IncrementalAlterConfigsResponse {
+    ): Promise<IncrementalAlterConfigsResponse> {
       const validateOnly = request.validateOnly;
       return {
         throttleTimeMs: 0,
-        responses: request.resources.map((r) => {
+        responses: await Promise.all(request.resources.map((r) => {
           if (r.resourceType === RESOURCE_BROKER_LOGGER) {
             return alterLoggerResource(ctx, r, validateOnly, r.configs);
           }
@@ -68,7 +68,7 @@ export const incrementalAlterConfigsHandler: ApiHandler = defineHandler(
             const next = applyAll({ ...topic.overrides }, r, (name) => effective[name], typeOf);
             return next as Record<string, string>;
           });
-        }),
+        })),
       };
     },
   },

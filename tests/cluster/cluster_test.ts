@@ -283,6 +283,47 @@ Deno.test({
           await waitFor(b, () => b.cluster!.cache.topicPartitions("pref").length === 4, "4 parts");
         }
         for (const s of cache.topicPartitions("pref")) assertEquals(s.replicas.length, 2);
+
+        // AlterConfigs through one broker: the controller stores it, every broker sees it.
+        await a.alterConfigs({
+          validateOnly: false,
+          resources: [{
+            type: 2, // TOPIC
+            name: "pref",
+            configEntries: [{ name: "retention.ms", value: "123456" }],
+          }],
+        });
+        for (const b of brokers.values()) {
+          await waitFor(
+            b,
+            () => b.cluster!.cache.topics.get("pref")!.record.configs["retention.ms"] === "123456",
+            "configs",
+          );
+        }
+        const described = await a.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: 2, name: "pref", configNames: ["retention.ms"] }],
+        });
+        assertEquals(described.resources[0].configEntries[0].configValue, "123456");
+
+        // etcd restarts under the running cluster: the brokers' watches resume (or re-list),
+        // sessions are kept or registered again, and the controller goes on working.
+        await etcd.restart();
+        assertEquals(
+          await a.createTopics({
+            topics: [{ topic: "after-restart", replicationFactor: 3 }],
+            timeout: WAIT_MS,
+          }),
+          true,
+        );
+        for (const b of brokers.values()) {
+          await waitFor(
+            b,
+            () => b.cluster!.cache.topicPartitions("after-restart").length === 1,
+            "seen",
+          );
+          await waitFor(b, () => b.cluster!.cache.brokers.size === 3, "all registered");
+        }
       } finally {
         await a.disconnect();
       }
