@@ -16,7 +16,6 @@ import { KafkaError } from "../kafka_error.ts";
 import { validateTopicName } from "../topics.ts";
 import type { ClusterNode } from "../cluster/cluster_node.ts";
 import type { ClusterConfig } from "../config.ts";
-import { ELECTION_UNCLEAN } from "../cluster/controller_admin.ts";
 import type { Topic } from "../topics.ts";
 import { TopicConfigError, validateTopicConfig } from "../topic_config.ts";
 
@@ -24,13 +23,11 @@ type TopicResponse = MetadataResponse["topics"][number];
 
 /** Kafka's internal topic of group offsets. */
 export const OFFSETS_TOPIC = "__consumer_offsets";
-/** How long ElectLeaders waits when the request gives no timeout (Kafka's tool: 30 s). */
-const ELECT_LEADERS_DEFAULT_TIMEOUT_MS = 30_000;
 /** Kafka's "authorized operations were not asked for". */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
 /** The broker's cluster membership and settings (only called when both are set). */
-function clusterOf(ctx: RequestContext): { node: ClusterNode; config: ClusterConfig } {
+export function clusterOf(ctx: RequestContext): { node: ClusterNode; config: ClusterConfig } {
   return { node: ctx.broker.cluster!, config: ctx.broker.config.cluster! };
 }
 
@@ -264,124 +261,6 @@ export async function clusterDeleteTopic(
     errorCode: outcome?.code ?? ErrorCode.NONE,
     errorMessage: outcome?.message ?? null,
   };
-}
-
-/** KIP-460 elections in a cluster: asked of the controller, answered from the state it left. */
-export async function clusterElectLeaders(
-  ctx: RequestContext,
-  electionType: number,
-  requested: readonly { topic: string; partitions: readonly number[] }[] | null,
-  timeoutMs: number,
-): Promise<
-  {
-    topic: string;
-    partitionResult: { partitionId: number; errorCode: number; errorMessage: string | null }[];
-  }[]
-> {
-  const { node } = clusterOf(ctx);
-  const cache = node.cache;
-  const all = requested === null;
-  const wanted = requested ?? [...cache.topics.values()].map((c) => ({
-    topic: c.name,
-    partitions: c.record.assignment.map((_, i) => i),
-  }));
-  const before = new Map<string, number>();
-  const partitions: { topic: string; partition: number }[] = [];
-  for (const t of wanted) {
-    for (const p of t.partitions) {
-      const state = cache.partitionState(t.topic, p);
-      if (state === undefined) continue;
-      before.set(`${t.topic}/${p}`, state.leaderEpoch);
-      partitions.push({ topic: t.topic, partition: p });
-    }
-  }
-  const outcome = partitions.length === 0 ? undefined : await node.admin.electLeaders(
-    { electionType, partitions },
-    timeoutMs > 0 ? timeoutMs : ELECT_LEADERS_DEFAULT_TIMEOUT_MS,
-  );
-  const live = cache.brokers;
-  return wanted.map((t) => ({
-    topic: t.topic,
-    partitionResult: t.partitions.flatMap((partitionId) => {
-      const state = cache.partitionState(t.topic, partitionId);
-      const result = (errorCode: number, errorMessage: string | null) => ({
-        partitionId,
-        errorCode,
-        errorMessage,
-      });
-      if (state === undefined) {
-        return [result(
-          ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          `The partition ${t.topic}-${partitionId} does not exist.`,
-        )];
-      }
-      if (state.leaderEpoch !== before.get(`${t.topic}/${partitionId}`)) {
-        return [result(ErrorCode.NONE, null)];
-      }
-      if (outcome !== undefined) return [result(outcome.code, outcome.message)];
-      const led = state.leader >= 0 && live.has(state.leader);
-      const notNeeded = electionType === ELECTION_UNCLEAN
-        ? led
-        : state.leader === state.replicas[0];
-      if (notNeeded) {
-        // Kafka leaves partitions that needed no election out of an all-partitions answer.
-        return all ? [] : [result(
-          ErrorCode.ELECTION_NOT_NEEDED,
-          `Leader election not needed for topic partition ${t.topic}-${partitionId}.`,
-        )];
-      }
-      return [result(
-        electionType === ELECTION_UNCLEAN
-          ? ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE
-          : ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
-        `Failed to elect leader for partition ${t.topic}-${partitionId} under strategy ${
-          electionType === ELECTION_UNCLEAN
-            ? "UncleanLeaderElectionStrategy"
-            : "PreferredReplicaPartitionLeaderElectionStrategy"
-        }.`,
-      )];
-    }),
-  })).filter((t) => !all || t.partitionResult.length > 0);
-}
-
-/** Java's `String.hashCode` (Kafka's group partitioner). */
-export function javaStringHash(value: string): number {
-  let hash = 0;
-  for (let i = 0; i < value.length; i++) hash = (Math.imul(hash, 31) + value.charCodeAt(i)) | 0;
-  return hash;
-}
-
-/** Kafka's `partitionFor(groupId)`: `Utils.abs(groupId.hashCode) % offsets.topic.num.partitions`. */
-export function offsetsPartitionFor(groupId: string, partitionCount: number): number {
-  const hash = javaStringHash(groupId);
-  return (hash === -2147483648 ? 0 : Math.abs(hash)) % partitionCount;
-}
-
-/**
- * The group coordinator of `groupId` in a cluster: the leader of its
- * `__consumer_offsets` partition (asked of the controller when the topic
- * does not exist yet: COORDINATOR_NOT_AVAILABLE meanwhile, as in Kafka).
- */
-export async function clusterGroupCoordinator(
-  ctx: RequestContext,
-  groupId: string,
-): Promise<{ nodeId: number; host: string; port: number } | { errorCode: number }> {
-  const { node, config } = clusterOf(ctx);
-  const cached = node.cache.topics.get(OFFSETS_TOPIC);
-  if (cached === undefined) {
-    await node.admin.requestTopic(OFFSETS_TOPIC, {
-      partitions: config.offsetsTopicPartitions,
-      replicationFactor: Math.min(config.offsetsTopicReplicationFactor, node.cache.brokers.size),
-      assignment: null,
-      configs: { "cleanup.policy": "compact" },
-    });
-    return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
-  }
-  const partition = offsetsPartitionFor(groupId, cached.record.assignment.length);
-  const leader = node.cache.partitionState(OFFSETS_TOPIC, partition)?.leader ?? -1;
-  const broker = node.cache.brokers.get(leader);
-  if (broker === undefined) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
-  return { nodeId: broker.nodeId, host: broker.host, port: broker.port };
 }
 
 /**

@@ -14,7 +14,7 @@ import type {
 } from "../../protocol/messages/elect_leaders.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { electLeadersApi } from "../../protocol/messages/mod.ts";
-import { clusterElectLeaders } from "./_cluster.ts";
+import { clusterElectLeaders } from "./_cluster_elect_leaders.ts";
 
 /** KIP-460 election types. */
 const ELECTION_PREFERRED = 0;

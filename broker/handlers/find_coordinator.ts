@@ -18,7 +18,7 @@ import {
   TRANSACTIONS_UNSUPPORTED_ERROR,
   TRANSACTIONS_UNSUPPORTED_MESSAGE,
 } from "./_transactions.ts";
-import { clusterGroupCoordinator } from "./_cluster.ts";
+import { clusterGroupCoordinator } from "./_cluster_group_coordinator.ts";
 
 /** FindCoordinator key types. */
 const KEY_TYPE_GROUP = 0;
