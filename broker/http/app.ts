@@ -13,6 +13,7 @@ import { errorResponse, HttpError, HttpErrorCode } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
 import { formatOf } from "./route_util.ts";
 import { consoleRoutes } from "./routes_console.ts";
+import { clusterRoutes } from "./routes_cluster.ts";
 import { groupRoutes } from "./routes_groups.ts";
 import { opsRoutes } from "./routes_ops.ts";
 import { recordRoutes } from "./routes_records.ts";
@@ -35,6 +36,7 @@ export function createHttpApp(ctx: HttpContext, history: ThroughputHistory): Hon
   tailRoutes(app, ctx);
   recordRoutes(app, ctx);
   groupRoutes(app, ctx);
+  clusterRoutes(app, ctx);
   consoleRoutes(app);
   app.notFound((c) =>
     errorResponse(

@@ -118,6 +118,18 @@ Deno.test({
       assertEquals(metric("denka_controller_active"), brokers[0].cluster!.controller ? 1 : 0);
       assertEquals(metric("denka_controller_epoch"), brokers[0].cluster!.cache.controller!.epoch);
 
+      // The same view through the HTTP API.
+      const view = await (await fetch(`${brokers[0].httpUrl}/denka/v1/cluster`)).json();
+      assertEquals(view.mode, "cluster");
+      assertEquals(view.brokers.map((b: { node_id: number }) => b.node_id), [1, 2, 3]);
+      assertEquals(view.controller.epoch, brokers[0].cluster!.cache.controller!.epoch);
+      const rf3 = view.topics.find((t: { name: string }) => t.name === "rf3");
+      assertEquals(rf3.partitions.length, 3);
+      for (const p of rf3.partitions) {
+        assertEquals(p.replicas.length, 3);
+        assertEquals(p.leader, p.replicas[0]);
+      }
+
       // The controller stops (it resigns and its lease is revoked): another takes over with a
       // larger epoch, and the partitions it led get new leaders with bumped epochs.
       const watcher = brokers.find((b) => b.cluster!.controller === undefined)!;
