@@ -137,6 +137,25 @@ Deno.test("ClusterNode: three brokers register, one controls, a topic gets repli
       assertEquals(sink.states.size, 3);
       assertEquals(sink.brokers.size, 3);
     }
+    // Deleted through any broker: every broker's logs go, and its replica manager stops them.
+    assertEquals(await createTopic(n1, "doomed", 2, 3), undefined);
+    await c.until(() => c.nodes.get(0)!.sink.states.has("doomed-1"), "doomed seen");
+    // One watcher misses the deletion in a compaction gap: its re-list still drops the logs.
+    const relistsBefore = [n0, n1, n2].reduce((n, node) => n + node.cache.relistCount, 0);
+    c.server.faults.add({ op: "watch", fault: "compacted", times: 1 });
+    assertEquals(await n1.admin.deleteTopic("doomed", 10_000), undefined);
+    await c.until(
+      () => [...c.nodes.values()].every((n) => n.topics.get("doomed") === undefined),
+      "doomed gone",
+    );
+    assertEquals(
+      [n0, n1, n2].reduce((n, node) => n + node.cache.relistCount, 0),
+      relistsBefore + 1,
+    );
+    for (const { sink } of c.nodes.values()) {
+      assertEquals(sink.states.get("doomed-0")?.replicas, []);
+      assertEquals(sink.states.get("doomed-1")?.replicas, []);
+    }
     // New config overrides through any broker reach every broker's logs.
     assertEquals(
       await n2.admin.alterTopicConfigs("t", { "retention.ms": "1234" }, 10_000),

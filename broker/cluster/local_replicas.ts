@@ -42,6 +42,8 @@ export class LocalReplicas {
   readonly #nodeId: number;
   readonly #logger: Logger;
   readonly #sink: PartitionStateSink | undefined;
+  /** Partition counts of the topics last seen, to stop the partitions of deleted ones. */
+  readonly #seen = new Map<string, number>();
   /** Local topics the cluster does not know, already logged. */
   readonly #strays = new Set<string>();
 
@@ -62,6 +64,7 @@ export class LocalReplicas {
     const topicsTouched = change.relisted ||
       [...change.keys].some((k) => k.startsWith(KEYS.topics));
     if (topicsTouched) this.#syncLogs(change);
+    const gone = this.#forgetDeleted();
     if (this.#sink === undefined) return;
     const brokersTouched = [...change.keys].some((k) => k.startsWith(KEYS.brokers));
     const states: PartitionState[] = [];
@@ -76,7 +79,35 @@ export class LocalReplicas {
         if (state) states.push(state);
       }
     }
+    states.push(...gone);
     if (states.length > 0) this.#sink.applyPartitionStates(states, this.#cache.endpoints());
+  }
+
+  /**
+   * Partitions of topics that left the cluster, as states naming no replica (which tells the
+   * replica manager to stop them: their logs are gone).
+   */
+  #forgetDeleted(): PartitionState[] {
+    const gone: PartitionState[] = [];
+    for (const [name, count] of this.#seen) {
+      if (this.#cache.topics.has(name)) continue;
+      this.#seen.delete(name);
+      for (let partition = 0; partition < count; partition++) {
+        gone.push({
+          topic: name,
+          partition,
+          replicas: [],
+          leader: -1,
+          leaderEpoch: -1,
+          isr: [],
+          partitionEpoch: this.#cache.revision,
+        });
+      }
+    }
+    for (const [name, cached] of this.#cache.topics) {
+      this.#seen.set(name, cached.record.assignment.length);
+    }
+    return gone;
   }
 
   #syncLogs(change: CacheChange): void {
@@ -106,7 +137,9 @@ export class LocalReplicas {
     }
     for (const local of this.#topics.list()) {
       if (local.internal || this.#cache.topics.has(local.name)) continue;
-      if (change.relisted || !change.keys.has(`${KEYS.topics}${local.name}`)) {
+      const seenDeleted = this.#seen.has(local.name) ||
+        (!change.relisted && change.keys.has(`${KEYS.topics}${local.name}`));
+      if (!seenDeleted) {
         if (!this.#strays.has(local.name)) {
           this.#strays.add(local.name);
           this.#logger.warn(
