@@ -120,6 +120,17 @@ export class ClusterNode {
     return node;
   }
 
+  /**
+   * The longest pause between attempts once registered: at most half a session, so a broker
+   * that lost its session is back well within the next one.
+   */
+  get #retryMaxMs(): number {
+    return Math.min(
+      COORDINATOR_RETRY_MAX_MS,
+      Math.max(COORDINATOR_RETRY_MIN_MS, this.#options.sessionTimeoutMs / 2),
+    );
+  }
+
   /** The lease the registration (and candidacy) hangs on. */
   get lease(): Lease | undefined {
     return this.#lease;
@@ -244,7 +255,7 @@ export class ClusterNode {
           `Registering again failed (${error.message}); next try in ${delayMs} ms.`,
         );
         await pause(delayMs, this.#closing.signal);
-        delayMs = Math.min(delayMs * 2, COORDINATOR_RETRY_MAX_MS);
+        delayMs = Math.min(delayMs * 2, this.#retryMaxMs);
       }
     }
     return undefined;
@@ -272,7 +283,7 @@ export class ClusterNode {
           `Controller campaign failed (${error.message}); next try in ${delayMs} ms.`,
         );
         await pause(delayMs, signal);
-        delayMs = Math.min(delayMs * 2, COORDINATOR_RETRY_MAX_MS);
+        delayMs = Math.min(delayMs * 2, this.#retryMaxMs);
         continue;
       }
       delayMs = COORDINATOR_RETRY_MIN_MS;

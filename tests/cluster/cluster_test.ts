@@ -10,7 +10,7 @@ import { assert, assertEquals } from "../../util/assert.ts";
 import { type BrokerHandle, startBroker } from "../../mod.ts";
 import { etcdInstalled, startEtcd } from "./etcd_server.ts";
 import { withConnection } from "../interop/raw_client.ts";
-import { electLeadersApi, metadataApi } from "../../protocol/messages/mod.ts";
+import { describeConfigsApi, electLeadersApi, metadataApi } from "../../protocol/messages/mod.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 
@@ -317,6 +317,28 @@ Deno.test({
           resources: [{ type: 2, name: "pref", configNames: ["retention.ms"] }],
         });
         assertEquals(described.resources[0].configEntries[0].configValue, "123456");
+
+        // A broker that hosts none of a topic still describes its configs (from the cluster).
+        await a.createTopics({
+          topics: [{
+            topic: "lonely",
+            replicaAssignment: [{ partition: 0, replicas: [1] }],
+            configEntries: [{ name: "retention.ms", value: "777" }],
+          }],
+        });
+        await waitFor(b3, () => cache.topics.has("lonely"), "lonely");
+        const lonely = await withConnection(b3.bootstrap, (c) =>
+          c.request(describeConfigsApi, 4, {
+            resources: [{
+              resourceType: 2,
+              resourceName: "lonely",
+              configurationKeys: ["retention.ms"],
+            }],
+            includeSynonyms: false,
+            includeDocumentation: false,
+          }));
+        assertEquals(lonely.results[0].errorCode, ErrorCode.NONE);
+        assertEquals(lonely.results[0].configs.map((c) => c.value), ["777"]);
 
         // etcd restarts under the running cluster: the brokers' watches resume (or re-list),
         // sessions are kept or registered again, and the controller goes on working.
