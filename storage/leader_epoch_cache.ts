@@ -102,6 +102,13 @@ export class LeaderEpochCache {
     this.#save();
   }
 
+  /** Drops every entry (the log was emptied to start over at another offset). */
+  clear(): void {
+    if (this.#entries.length === 0) return;
+    this.#entries = [];
+    this.#save();
+  }
+
   /** Drops the entries starting at or after `endOffset` (the log was cut there). */
   truncateFromEnd(endOffset: number): void {
     if (this.#trimEnd(endOffset)) this.#save();

@@ -116,6 +116,31 @@ export class LogSegments {
     return removed;
   }
 
+  /**
+   * Replaces every segment by one empty active segment at `baseOffset` (Kafka's
+   * `truncateFullyAndStartAt`: a follower far behind its leader's log start). Returns the old
+   * segments, for the caller to retire and unlink. Throws IoError; on failure the list is kept.
+   */
+  startOverAt(baseOffset: number, ctx: SegmentFilesContext): Segment[] {
+    for (const segment of this.#list) {
+      assert(segment.baseOffset !== baseOffset || segment.sizeBytes === 0, "Start over onto data");
+    }
+    const old = this.#list.splice(0, this.#list.length);
+    const reuse = old.find((s) => s.baseOffset === baseOffset);
+    if (reuse !== undefined) {
+      // An empty segment already sits at baseOffset: keep its files, reopen it as active.
+      old.splice(old.indexOf(reuse), 1);
+      reuse.close();
+    }
+    try {
+      this.#list.push(openSegment(ctx, baseOffset, { active: true, recover: false }));
+    } catch (error) {
+      this.#list.push(...old);
+      throw error;
+    }
+    return old;
+  }
+
   /** Takes the `count` oldest segments out of the list (not the active one); returns them. */
   removeOldest(count: number): Segment[] {
     assert(count < this.#list.length, `Removing ${count} of ${this.#list.length} segments`);

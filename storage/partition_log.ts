@@ -127,15 +127,32 @@ export class PartitionLog {
     if (this.#epochs.entries.length === 0) this.#rebuildEpochs();
   }
 
-  /** A log written before the checkpoint existed (or that lost it): epochs from its batches. */
+  /**
+   * A log written before the checkpoint existed (or that lost it): epochs from its batches.
+   * When the first and the last batch carry the same epoch (a single node's log: all 0) that
+   * is the only one and no other header is read; otherwise every header is.
+   */
   #rebuildEpochs(): void {
     const from = this.logStartOffset;
+    const end = this.#logEndOffset;
+    if (end <= from) return;
+    const epochAt = (offset: number) => {
+      let epoch = -1;
+      this.#segments.floor(offset).forEachBatch(offset, (header) => {
+        epoch = header.partitionLeaderEpoch;
+        return false;
+      });
+      return epoch;
+    };
+    const firstEpoch = epochAt(from);
+    if (firstEpoch === epochAt(end - 1)) {
+      this.#epochs.assign(firstEpoch, from);
+      return;
+    }
     for (const segment of this.#segments.all) {
       if (segment.nextOffset <= from) continue;
       segment.forEachBatch(from, (header) => {
-        if (header.baseOffset >= from || header.lastOffset >= from) {
-          this.#epochs.assign(header.partitionLeaderEpoch, Math.max(from, header.baseOffset));
-        }
+        this.#epochs.assign(header.partitionLeaderEpoch, Math.max(from, header.baseOffset));
       });
     }
   }
@@ -187,6 +204,15 @@ export class PartitionLog {
   get leaderEpochCache(): LeaderEpochCache {
     return this.#epochs;
   }
+  /**
+   * A new leader's epoch starts at the log end (Kafka's `maybeAssignEpochStartOffset` in
+   * `makeLeader`), before anything is appended in it: a follower holding an epoch this log
+   * never had then learns where it diverged. A failed checkpoint write is logged.
+   */
+  assignLeaderEpoch(epoch: number): void {
+    this.#assignEpochs([{ epoch, startOffset: this.#logEndOffset }]);
+  }
+
   /** Where `epoch` ended in this log (OffsetForLeaderEpoch, a follower's lastFetchedEpoch). */
   endOffsetForEpoch(epoch: number): EpochEndOffset {
     return this.#epochs.endOffsetFor(epoch, this.#logEndOffset);
@@ -319,6 +345,30 @@ export class PartitionLog {
       highWatermark: this.highWatermark,
       maxOffset: toLogEnd ? this.#logEndOffset : this.highWatermark,
     });
+  }
+
+  /**
+   * Empties the log to start over at `offset` (Kafka's `truncateFullyAndStartAt`: a follower
+   * whose log end is below its leader's log start). Every segment goes, the producer state and
+   * leader epochs are cleared. Throws IoError.
+   */
+  truncateFullyAndStartAt(offset: number): void {
+    assert(!this.#closed, "The log is closed");
+    const old = this.#segments.startOverAt(offset, this.#files());
+    for (const segment of old) {
+      this.#leases.retire(segment);
+      if (segment.baseOffset !== offset) unlinkSegmentFiles(this.#libc, segment);
+    }
+    this.#logEndOffset = offset;
+    this.#logStartOffset = offset;
+    this.#recoveryPoint = offset;
+    this.#highWatermark = offset;
+    this.#unflushedRecords = 0;
+    this.#producers.clear();
+    this.#snapshotOffset = undefined;
+    this.#epochs.clear();
+    this.#saveCheckpoint();
+    this.#logger?.info(`Emptied "${this.dir}" to start over at offset ${offset}.`);
   }
 
   /**

@@ -6,6 +6,7 @@ import { RecordBatchView } from "../protocol/record_batch.ts";
 import { encodeRecordBatch } from "../protocol/records.ts";
 import { testBatch } from "./_test_util.ts";
 import { PartitionLog } from "./partition_log.ts";
+import { LEADER_EPOCH_CHECKPOINT_FILE_NAME } from "./leader_epoch_cache.ts";
 
 /** The bytes of the log's batches from `offset` to the log end. */
 function logBytes(log: PartitionLog, libc: ReturnType<typeof memoryLibc>, offset = 0): Uint8Array {
@@ -98,4 +99,50 @@ Deno.test("PartitionLog.truncateTo() cuts at a batch, across segments, and rebui
   assert.equal(reopened.logEndOffset, 5);
   assert.deepEqual(reopened.leaderEpochCache.entries.map((e) => e.epoch), [1, 3]);
   reopened.close();
+});
+
+Deno.test("PartitionLog.truncateFullyAndStartAt() empties the log to start over at an offset", () => {
+  const libc = memoryLibc();
+  const log = PartitionLog.open(libc, "/d/t-0", { segmentBytes: 300 });
+  for (let i = 0; i < 4; i++) log.append(testBatch(2), { nowMs: 0, leaderEpoch: 1 });
+  log.truncateFullyAndStartAt(50);
+  assert.deepEqual([log.logStartOffset, log.logEndOffset, log.highWatermark], [50, 50, 50]);
+  assert.equal(log.segmentCount, 1);
+  assert.deepEqual(log.leaderEpochCache.entries, []);
+  assert.deepEqual(
+    libc.readdir("/d/t-0").map((e) => e.name).filter((n) => n.endsWith(".log")),
+    ["00000000000000000050.log"],
+  );
+  const leader = PartitionLog.open(libc, "/l/t-0");
+  leader.truncateFullyAndStartAt(50);
+  leader.append(testBatch(3), { nowMs: 0, leaderEpoch: 2 });
+  const appended = log.appendAsFollower(logBytes(leader, libc, 50), 0);
+  assert.ok(appended.ok && appended.baseOffset === 50);
+  log.close();
+  leader.close();
+  const reopened = PartitionLog.open(libc, "/d/t-0", { segmentBytes: 300 });
+  assert.deepEqual([reopened.logStartOffset, reopened.logEndOffset], [50, 53]);
+  assert.deepEqual(reopened.leaderEpochCache.entries, [{ epoch: 2, startOffset: 50 }]);
+  reopened.close();
+});
+
+Deno.test("PartitionLog.open() rebuilds lost leader epochs from the batches", () => {
+  const libc = memoryLibc();
+  const checkpoint = `/d/t-0/${LEADER_EPOCH_CHECKPOINT_FILE_NAME}`;
+  const one = PartitionLog.open(libc, "/d/t-0", { segmentBytes: 300 });
+  for (let i = 0; i < 4; i++) one.append(testBatch(2), { nowMs: 0 }); // epoch 0, as one node writes
+  one.close();
+  libc.unlink(checkpoint); // a log from before the checkpoint existed
+  const reopened = PartitionLog.open(libc, "/d/t-0", { segmentBytes: 300 });
+  assert.deepEqual(reopened.leaderEpochCache.entries, [{ epoch: 0, startOffset: 0 }]);
+  for (const epoch of [3, 3, 5]) reopened.append(testBatch(1), { nowMs: 0, leaderEpoch: epoch });
+  reopened.close();
+  libc.unlink(checkpoint);
+  const mixed = PartitionLog.open(libc, "/d/t-0", { segmentBytes: 300 });
+  assert.deepEqual(mixed.leaderEpochCache.entries, [
+    { epoch: 0, startOffset: 0 },
+    { epoch: 3, startOffset: 8 },
+    { epoch: 5, startOffset: 10 },
+  ]);
+  mixed.close();
 });

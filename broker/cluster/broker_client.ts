@@ -35,6 +35,8 @@ export class BrokerClient {
   readonly #pending = new Map<number, Pending>();
   #chunks: Uint8Array[] = [];
   #bufferedBytes = 0;
+  /** Bytes to buffer before the next frame (or its size prefix) is whole. */
+  #neededBytes = FRAME_PREFIX_SIZE_BYTES;
   #nextCorrelationId = 1;
   #closed = false;
   #closeError: Error | undefined;
@@ -99,30 +101,37 @@ export class BrokerClient {
     });
   }
 
-  /** Closes the connection; requests in flight reject. Idempotent. */
-  close(): void {
-    this.#fail(new Error("Connection closed"));
+  /** Closes the connection; requests in flight reject with `reason`. Idempotent. */
+  close(reason = "Connection closed"): void {
+    this.#fail(new Error(reason));
   }
 
+  /**
+   * Keeps chunks until the frame under way is whole, then joins them once (a 10 MiB fetch
+   * response arrives in many reads: joining at every read would copy it over and over).
+   */
   #onData(chunk: Uint8Array): void {
     this.#chunks.push(chunk.slice()); // the runtime may reuse the chunk
     this.#bufferedBytes += chunk.length;
-    for (;;) {
-      if (this.#bufferedBytes < FRAME_PREFIX_SIZE_BYTES) return;
-      let buffered = this.#chunks.length === 1 ? this.#chunks[0] : concatBytes(this.#chunks);
-      this.#chunks = [buffered];
+    if (this.#bufferedBytes < this.#neededBytes) return;
+    let buffered = this.#chunks.length === 1 ? this.#chunks[0] : concatBytes(this.#chunks);
+    this.#neededBytes = FRAME_PREFIX_SIZE_BYTES;
+    while (buffered.length >= FRAME_PREFIX_SIZE_BYTES && !this.#closed) {
       const sizeBytes = new DataView(buffered.buffer, buffered.byteOffset).getInt32(0);
       if (sizeBytes < 0 || sizeBytes > RESPONSE_FRAME_BYTES_MAX) {
         return this.#fail(new Error(`Bad response frame size ${sizeBytes}`));
       }
       const end = FRAME_PREFIX_SIZE_BYTES + sizeBytes;
-      if (buffered.length < end) return;
+      if (buffered.length < end) {
+        this.#neededBytes = end;
+        break;
+      }
       const frame = buffered.subarray(FRAME_PREFIX_SIZE_BYTES, end);
       buffered = buffered.subarray(end);
-      this.#chunks = buffered.length > 0 ? [buffered] : [];
-      this.#bufferedBytes = buffered.length;
       this.#dispatch(frame);
     }
+    this.#chunks = buffered.length > 0 ? [buffered] : [];
+    this.#bufferedBytes = buffered.length;
   }
 
   #dispatch(frame: Uint8Array): void {

@@ -123,4 +123,8 @@ export interface ReplicationOptions {
   readonly isrWriter: IsrWriter;
   /** Kafka's `replica.lag.time.max.ms` (default 30000). */
   readonly replicaLagTimeMaxMs?: number;
+  /** Kafka's `replica.fetch.backoff.ms` (default 1000). */
+  readonly replicaFetchBackoffMs?: number;
+  /** Kafka's `replica.socket.timeout.ms` (default 30000). */
+  readonly replicaSocketTimeoutMs?: number;
 }

@@ -9,8 +9,10 @@
  * log by epoch (Kafka's `getOffsetTruncationState`), never to the high
  * watermark alone. Under `--flush sync` the next fetch (whose offset tells
  * the leader what this follower holds) waits for the fdatasync of what was
- * appended. Errors back off and reconnect; a partition whose leader refuses
- * it (not leader, fenced epoch) waits for its next state.
+ * appended. A failed connection backs off and reconnects; a partition the
+ * leader refuses (not the leader yet, an epoch it does not know yet) or that
+ * cannot be appended is left out of fetches for `replica.fetch.backoff.ms`
+ * while the others go on (Kafka's delayed partitions).
  *
  * @module
  */
@@ -32,6 +34,8 @@ import { type BrokerEndpoint, partitionKey } from "./partition_state.ts";
 export const REPLICA_FETCH_VERSION = 12;
 /** Kafka's `replica.fetch.wait.max.ms`. */
 export const REPLICA_FETCH_WAIT_MAX_MS = 500;
+/** Kafka's `replica.socket.timeout.ms`: a fetch unanswered this long past its wait closes the link. */
+export const REPLICA_SOCKET_TIMEOUT_MS = 30_000;
 /** Kafka's `replica.fetch.max.bytes` (per partition). */
 export const REPLICA_FETCH_MAX_BYTES = 1024 * 1024;
 /** Kafka's `replica.fetch.response.max.bytes`. */
@@ -43,8 +47,8 @@ export interface FollowedPartition {
   readonly partition: number;
   readonly log: PartitionLog;
   readonly leaderEpoch: number;
-  /** Set when the leader refused it; cleared by a new state. */
-  stalled?: boolean;
+  /** Left out of fetches until then (by the fetcher's clock), after an error. */
+  delayedUntilMs?: number;
 }
 
 /** Options of {@linkcode ReplicaFetcher}. */
@@ -53,6 +57,8 @@ export interface ReplicaFetcherOptions {
   readonly leader: BrokerEndpoint;
   readonly runtime: Pick<Runtime, "connect">;
   readonly logger: Logger;
+  /** Warnings that repeat while a leader is unreachable (rate-limited by kind). */
+  readonly warnRepeated?: (kind: string, message: string) => void;
   readonly nowMs: () => number;
   /** `--flush sync`: fetch again only after the appended data is on disk. */
   readonly flushSync: boolean;
@@ -63,6 +69,8 @@ export interface ReplicaFetcherOptions {
    * below `replica.lag.time.max.ms`, or a follower parked at the log end looks out of sync.
    */
   readonly maxWaitMs?: number;
+  /** Kafka's `replica.socket.timeout.ms` (default {@linkcode REPLICA_SOCKET_TIMEOUT_MS}). */
+  readonly socketTimeoutMs?: number;
   /** Called after records were appended to a followed partition. */
   readonly onAppend?: (p: FollowedPartition) => void;
 }
@@ -109,9 +117,12 @@ export class ReplicaFetcher {
 
   async #loop(): Promise<void> {
     while (this.#running) {
-      const active = [...this.#partitions.values()].filter((p) => !p.stalled);
+      const nowMs = this.#options.nowMs();
+      const all = [...this.#partitions.values()];
+      const active = all.filter((p) => !((p.delayedUntilMs ?? 0) > nowMs));
       if (active.length === 0) {
-        await this.#idle(Infinity);
+        const nextMs = Math.min(...all.map((p) => p.delayedUntilMs ?? Infinity));
+        await this.#idle(nextMs - nowMs);
         continue;
       }
       try {
@@ -120,19 +131,20 @@ export class ReplicaFetcher {
           this.#options.leader,
           `denka-replica-${this.#options.nodeId}`,
         );
-        const response = await this.#client.request(
-          fetchApi,
-          REPLICA_FETCH_VERSION,
-          this.#request(active),
+        const response = await this.#withTimeout(
+          this.#client,
+          this.#client.request(fetchApi, REPLICA_FETCH_VERSION, this.#request(active)),
         );
         // Decoded, the records are bytes (the shared type also admits the send plan).
-        const backoff = await this.#handle(response as unknown as FetchResponse<DecodedRecords>);
-        if (backoff) await this.#idle(this.#options.backoffMs);
+        await this.#handle(response as unknown as FetchResponse<DecodedRecords>, active);
       } catch (error) {
         if (!this.#running) break;
-        this.#options.logger.warn(
-          `Fetch from broker ${this.#options.leader.nodeId} failed: ${(error as Error).message}`,
-        );
+        const message = `Fetch from broker ${this.#options.leader.nodeId} failed: ${
+          (error as Error).message
+        }`;
+        if (this.#options.warnRepeated !== undefined) {
+          this.#options.warnRepeated("replica-fetch-failed", message);
+        } else this.#options.logger.warn(message);
         this.#client?.close();
         this.#client = undefined;
         await this.#idle(this.#options.backoffMs);
@@ -172,18 +184,40 @@ export class ReplicaFetcher {
     };
   }
 
-  /** Applies a response; returns true when nothing moved and the loop should back off. */
-  async #handle(response: FetchResponse<DecodedRecords>): Promise<boolean> {
-    if (response.errorCode !== ErrorCode.NONE) return true;
-    let backoff = false;
+  /**
+   * Applies a response to the partitions it was asked for (one replaced or removed meanwhile is
+   * skipped); a partition with an error is delayed.
+   */
+  async #handle(
+    response: FetchResponse<DecodedRecords>,
+    asked: readonly FollowedPartition[],
+  ): Promise<void> {
+    const delayedUntilMs = this.#options.nowMs() + this.#options.backoffMs;
+    if (response.errorCode !== ErrorCode.NONE) {
+      for (const p of asked) p.delayedUntilMs = delayedUntilMs;
+      return;
+    }
     const flushes: Promise<void>[] = [];
+    const askedSet = new Set(asked);
     for (const t of response.responses) {
       for (const r of t.partitions) {
         const p = this.#partitions.get(partitionKey(t.topic, r.partitionIndex));
-        if (p === undefined || p.log.isClosed) continue;
+        if (p === undefined || !askedSet.has(p) || p.log.isClosed) continue;
+        const leaderLogStartOffset = Number(r.logStartOffset);
+        if (
+          r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE &&
+          p.log.logEndOffset < leaderLogStartOffset
+        ) {
+          // Far behind: what the follower misses is gone from the leader (Kafka's
+          // handleOutOfRangeError); start over at the leader's log start.
+          p.log.truncateFullyAndStartAt(leaderLogStartOffset);
+          this.#options.logger.info(
+            `${t.topic}-${r.partitionIndex} starts over at the leader's log start ${leaderLogStartOffset}.`,
+          );
+          continue;
+        }
         if (r.errorCode !== ErrorCode.NONE) {
-          backoff = true;
-          if (r.errorCode !== ErrorCode.OFFSET_OUT_OF_RANGE) p.stalled = true;
+          p.delayedUntilMs = delayedUntilMs;
           this.#options.logger.debug(
             `Leader ${this.#options.leader.nodeId} refused ${t.topic}-${r.partitionIndex}: error ${r.errorCode}`,
           );
@@ -200,17 +234,20 @@ export class ReplicaFetcher {
             this.#options.logger.warn(
               `Append of replicated ${t.topic}-${r.partitionIndex} failed: ${appended.message}`,
             );
-            backoff = true;
+            p.delayedUntilMs = delayedUntilMs;
             continue;
           }
           if (this.#options.flushSync) flushes.push(p.log.flushAsync());
           this.#options.onAppend?.(p);
         }
         p.log.updateHighWatermark(Math.min(r.highWatermark, p.log.logEndOffset));
+        // The leader's log start moved (retention, DeleteRecords): follow it up to what is
+        // committed here (Kafka's maybeIncrementLogStartOffset on followers).
+        const logStartOffset = Math.min(leaderLogStartOffset, p.log.highWatermark);
+        if (logStartOffset > p.log.logStartOffset) p.log.deleteRecordsBefore(logStartOffset);
       }
     }
     await Promise.all(flushes);
-    return backoff;
   }
 
   /** Kafka's `getOffsetTruncationState` on a diverging epoch from the leader. */
@@ -230,6 +267,24 @@ export class ReplicaFetcher {
     this.#options.logger.info(
       `Truncated ${p.topic}-${p.partition} to offset ${end}: it diverged from leader ${this.#options.leader.nodeId} (epoch ${diverging.epoch} ends at ${diverging.endOffset}).`,
     );
+  }
+
+  /**
+   * `request`, unless no answer comes within the fetch's wait plus the socket timeout: a link
+   * that died silently (no reset) is then closed, which fails the request, and the loop
+   * reconnects.
+   */
+  async #withTimeout<T>(client: BrokerClient, request: Promise<T>): Promise<T> {
+    const limitMs = (this.#options.maxWaitMs ?? REPLICA_FETCH_WAIT_MAX_MS) +
+      (this.#options.socketTimeoutMs ?? REPLICA_SOCKET_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      client.close(`No answer from broker ${this.#options.leader.nodeId} within ${limitMs} ms`);
+    }, limitMs);
+    try {
+      return await request;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #idle(ms: number): Promise<void> {

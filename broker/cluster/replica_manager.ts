@@ -23,6 +23,15 @@ import type { Logger } from "../../util/log.ts";
 import type { BrokerCore } from "../context.ts";
 import type { Partition } from "../topics.ts";
 import { topicConfigNumber } from "../topic_config.ts";
+import { IoError } from "../../ffi/port.ts";
+import {
+  formatHighWatermarks,
+  HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS,
+  readHighWatermarks,
+  writeHighWatermarks,
+} from "./high_watermark_checkpoint.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import { CommitWaiters } from "./commit_waiters.ts";
 import { LeaderState } from "./leader_state.ts";
 import {
   type BrokerEndpoint,
@@ -52,19 +61,14 @@ export interface LeaderCheck {
   readonly leaderEpoch: number;
 }
 
-interface CommitWaiter {
-  readonly offset: number;
-  readonly resolve: (errorCode: number) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
-}
-
 interface LocalReplica {
   state: PartitionState;
   leader?: LeaderState;
-  /** The fetcher's leader id while following. */
+  /** The fetcher's leader id and the leader epoch it fetches at, while following. */
   followingLeaderId?: number;
+  followingEpoch?: number;
   isrChangeInFlight: boolean;
-  readonly waiters: CommitWaiter[];
+  readonly waiters: CommitWaiters;
 }
 
 /** Options of {@linkcode ReplicaManager} beyond {@linkcode ReplicationOptions}. */
@@ -72,6 +76,8 @@ export interface ReplicaManagerDeps {
   readonly runtime: Pick<Runtime, "connect">;
   /** Kafka's `replica.fetch.backoff.ms`. */
   readonly fetchBackoffMs?: number;
+  /** Kafka's `replica.socket.timeout.ms`. */
+  readonly socketTimeoutMs?: number;
 }
 
 /** See the module doc. */
@@ -85,8 +91,15 @@ export class ReplicaManager implements PartitionStateSink {
   readonly #replicas = new Map<string, LocalReplica>();
   readonly #fetchers = new Map<number, ReplicaFetcher>();
   readonly #isrTimer: ReturnType<typeof setInterval>;
+  readonly #checkpointTimer: ReturnType<typeof setInterval>;
+  /** The checkpoint as last written, so an unchanged one is not written again. */
+  #checkpointText: string | undefined;
+  /** High watermarks from the checkpoint, taken by each partition when first seen. */
+  readonly #checkpointed = new Map<string, number>();
   #brokers: ReadonlyMap<number, BrokerEndpoint> = new Map();
   #stopped = false;
+  #isrShrinkCount = 0;
+  #isrExpandCount = 0;
 
   constructor(broker: BrokerCore, options: ReplicationOptions, deps: ReplicaManagerDeps) {
     this.nodeId = options.nodeId;
@@ -97,6 +110,25 @@ export class ReplicaManager implements PartitionStateSink {
     this.#logger = broker.logger.child("replication");
     // Kafka checks every half of replica.lag.time.max.ms.
     this.#isrTimer = setInterval(() => this.#shrinkIsrs(), Math.max(1, this.#lagMaxMs / 2));
+    try {
+      for (const e of readHighWatermarks(broker.libc, broker.config.dataDir)) {
+        this.#checkpointed.set(partitionKey(e.topic, e.partition), e.offset);
+      }
+    } catch (error) {
+      // Unreadable: every replica starts from its log start, as with no checkpoint.
+      this.#logger.warn(`High watermark checkpoint unreadable: ${(error as Error).message}`);
+    }
+    this.#checkpointTimer = setInterval(
+      () => this.#checkpointHighWatermarks(),
+      HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS,
+    );
+    // A deleted topic has no state left to say "stop": its replicas stop here (StopReplica).
+    broker.topics.onDeleted((topic) => this.#forgetTopic(topic.name));
+  }
+
+  /** Fetchers running now, one per leader followed (tests, metrics). */
+  get fetcherCount(): number {
+    return this.#fetchers.size;
   }
 
   /** See {@linkcode PartitionStateSink.applyPartitionStates}. */
@@ -108,6 +140,35 @@ export class ReplicaManager implements PartitionStateSink {
     this.#brokers = brokers;
     for (const state of states) this.#apply(state);
     this.#stopIdleFetchers();
+  }
+
+  /** ISR changes this broker made as a leader (Kafka's IsrShrinksPerSec / IsrExpandsPerSec). */
+  get isrShrinkCount(): number {
+    return this.#isrShrinkCount;
+  }
+  get isrExpandCount(): number {
+    return this.#isrExpandCount;
+  }
+
+  /**
+   * For every partition this broker leads and each of its followers: how many offsets the
+   * follower's last fetch was behind the leader's log end (-1 before its first fetch).
+   */
+  followerLags(): { topic: string; partition: number; replicaId: number; lagOffsets: number }[] {
+    const lags = [];
+    for (const r of this.#replicas.values()) {
+      const leader = r.leader;
+      if (leader === undefined) continue;
+      for (const replicaId of r.state.replicas) {
+        const f = leader.follower(replicaId);
+        if (f === undefined) continue;
+        const lagOffsets = f.logEndOffset < 0
+          ? -1
+          : Math.max(0, leader.log.logEndOffset - f.logEndOffset);
+        lags.push({ topic: r.state.topic, partition: r.state.partition, replicaId, lagOffsets });
+      }
+    }
+    return lags;
   }
 
   /** The partition's state as this broker last learned it. */
@@ -169,18 +230,7 @@ export class ReplicaManager implements PartitionStateSink {
     if (partition.log.highWatermark >= offset) {
       return Promise.resolve(this.#committed(r, partition));
     }
-    return new Promise((resolve) => {
-      const waiter: CommitWaiter = {
-        offset,
-        resolve,
-        timer: setTimeout(() => {
-          const i = r.waiters.indexOf(waiter);
-          if (i >= 0) r.waiters.splice(i, 1);
-          resolve(ErrorCode.REQUEST_TIMED_OUT);
-        }, Math.max(0, timeoutMs)),
-      };
-      r.waiters.push(waiter);
-    });
+    return r.waiters.wait(offset, timeoutMs);
   }
 
   /**
@@ -211,9 +261,35 @@ export class ReplicaManager implements PartitionStateSink {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#isrTimer);
+    clearInterval(this.#checkpointTimer);
     for (const r of this.#replicas.values()) this.#failWaiters(r);
     await Promise.all([...this.#fetchers.values()].map((f) => f.stop()));
     this.#fetchers.clear();
+    this.#checkpointHighWatermarks();
+  }
+
+  /** Writes every local replica's high watermark (a failure is logged; the next one retries). */
+  #checkpointHighWatermarks(): void {
+    const entries = [];
+    for (const r of this.#replicas.values()) {
+      const log = this.#broker.topics.partition(r.state.topic, r.state.partition)?.log;
+      if (log === undefined || log.isClosed) continue;
+      entries.push({
+        topic: r.state.topic,
+        partition: r.state.partition,
+        offset: log.highWatermark,
+      });
+    }
+    const text = formatHighWatermarks(entries);
+    if (text === this.#checkpointText) return;
+    try {
+      this.#checkpointText = undefined; // unknown until the atomic write succeeds
+      writeHighWatermarks(this.#broker.libc, this.#broker.config.dataDir, entries);
+      this.#checkpointText = text;
+    } catch (error) {
+      if (!(error instanceof IoError)) throw error;
+      this.#logger.warn(`High watermark checkpoint failed: ${error.message}`);
+    }
   }
 
   #apply(state: PartitionState): void {
@@ -221,20 +297,32 @@ export class ReplicaManager implements PartitionStateSink {
     const partition = this.#broker.topics.partition(state.topic, state.partition);
     const existing = this.#replicas.get(key);
     if (partition === undefined || !state.replicas.includes(this.nodeId)) {
-      if (existing !== undefined) this.#leave(existing, partition);
+      if (existing !== undefined) this.#leave(existing);
       this.#replicas.delete(key);
       return;
     }
     if (existing !== undefined && existing.state.partitionEpoch > state.partitionEpoch) return;
-    const r: LocalReplica = existing ?? { state, isrChangeInFlight: false, waiters: [] };
+    if (existing === undefined) {
+      // Records past the checkpointed high watermark are not known to be committed.
+      partition.log.updateHighWatermark(
+        this.#checkpointed.get(key) ?? partition.log.logStartOffset,
+      );
+      this.#checkpointed.delete(key);
+    }
+    const r: LocalReplica = existing ?? {
+      state,
+      isrChangeInFlight: false,
+      waiters: new CommitWaiters(),
+    };
     const sameEpoch = existing !== undefined && existing.state.leaderEpoch === state.leaderEpoch;
     r.state = state;
     this.#replicas.set(key, r);
     const nowMs = this.#broker.nowMs();
     if (state.leader === this.nodeId) {
-      this.#stopFollowing(r, partition);
+      this.#stopFollowing(r);
       if (r.leader !== undefined && sameEpoch) r.leader.update(state, nowMs);
       else {
+        partition.log.assignLeaderEpoch(state.leaderEpoch);
         r.leader = new LeaderState(this.nodeId, state, partition.log, nowMs);
         this.#logger.info(`Leading ${key} at epoch ${state.leaderEpoch}.`);
       }
@@ -252,6 +340,15 @@ export class ReplicaManager implements PartitionStateSink {
 
   #follow(r: LocalReplica, partition: Partition): void {
     const leaderId = r.state.leader;
+    const current = this.#fetchers.get(leaderId);
+    const endpointNow = this.#brokers.get(leaderId);
+    if (
+      r.followingLeaderId === leaderId && r.followingEpoch === r.state.leaderEpoch &&
+      current !== undefined && endpointNow !== undefined &&
+      sameEndpoint(current.leader, endpointNow)
+    ) {
+      return; // the same leader at the same epoch: the fetch under way stays valid
+    }
     if (r.followingLeaderId !== undefined && r.followingLeaderId !== leaderId) {
       this.#fetchers.get(r.followingLeaderId)?.remove(r.state.topic, r.state.partition);
     }
@@ -270,11 +367,13 @@ export class ReplicaManager implements PartitionStateSink {
         leader: endpoint,
         runtime: this.#deps.runtime,
         logger: this.#logger,
+        warnRepeated: (kind, message) => this.#broker.logLimiter.warn(kind, message),
         nowMs: () => this.#broker.nowMs(),
         flushSync: this.#broker.config.flushMode === "sync",
         backoffMs: this.#deps.fetchBackoffMs ?? REPLICA_FETCH_BACKOFF_MS,
         // Kafka requires replica.fetch.wait.max.ms < replica.lag.time.max.ms.
         maxWaitMs: Math.min(REPLICA_FETCH_WAIT_MAX_MS, Math.floor(this.#lagMaxMs / 3)),
+        socketTimeoutMs: this.#deps.socketTimeoutMs,
         onAppend: (p: FollowedPartition) => this.#broker.waiters.notify(p.topic, p.partition),
       });
       this.#fetchers.set(leaderId, fetcher);
@@ -286,21 +385,30 @@ export class ReplicaManager implements PartitionStateSink {
       leaderEpoch: r.state.leaderEpoch,
     });
     r.followingLeaderId = leaderId;
+    r.followingEpoch = r.state.leaderEpoch;
   }
 
-  #stopFollowing(r: LocalReplica, _partition: Partition): void {
+  #stopFollowing(r: LocalReplica): void {
     if (r.followingLeaderId === undefined) return;
     this.#fetchers.get(r.followingLeaderId)?.remove(r.state.topic, r.state.partition);
     r.followingLeaderId = undefined;
+    r.followingEpoch = undefined;
   }
 
-  #leave(r: LocalReplica, partition: Partition | undefined): void {
-    if (partition !== undefined) this.#stopFollowing(r, partition);
-    else if (r.followingLeaderId !== undefined) {
-      this.#fetchers.get(r.followingLeaderId)?.remove(r.state.topic, r.state.partition);
-    }
+  #leave(r: LocalReplica): void {
+    this.#stopFollowing(r);
     r.leader = undefined;
     this.#failWaiters(r);
+  }
+
+  #forgetTopic(name: string): void {
+    for (const [key, r] of this.#replicas) {
+      if (r.state.topic !== name) continue;
+      this.#leave(r);
+      this.#replicas.delete(key);
+      this.#checkpointed.delete(key);
+    }
+    this.#stopIdleFetchers();
   }
 
   #stopIdleFetchers(): void {
@@ -328,24 +436,11 @@ export class ReplicaManager implements PartitionStateSink {
   }
 
   #completeWaiters(r: LocalReplica, partition: Partition): void {
-    const hw = partition.log.highWatermark;
-    for (let i = 0; i < r.waiters.length;) {
-      const w = r.waiters[i];
-      if (w.offset > hw) {
-        i++;
-        continue;
-      }
-      r.waiters.splice(i, 1);
-      clearTimeout(w.timer);
-      w.resolve(this.#committed(r, partition));
-    }
+    r.waiters.complete(partition.log.highWatermark, () => this.#committed(r, partition));
   }
 
   #failWaiters(r: LocalReplica): void {
-    for (const w of r.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-    }
+    r.waiters.failAll(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   }
 
   #shrinkIsrs(): void {
@@ -370,6 +465,10 @@ export class ReplicaManager implements PartitionStateSink {
     const asked = r.state;
     this.#isrWriter.alterIsr(asked, newIsr).then((next) => {
       r.isrChangeInFlight = false;
+      if (next !== undefined) {
+        if (newIsr.length < asked.isr.length) this.#isrShrinkCount++;
+        else this.#isrExpandCount++;
+      }
       if (next !== undefined && r.state === asked) this.#apply(next);
     }, (error) => {
       r.isrChangeInFlight = false;
@@ -387,10 +486,54 @@ function sameEndpoint(a: BrokerEndpoint, b: BrokerEndpoint): boolean {
  * returns the replica manager the metadata cache feeds, and keeps it as `broker.replication`.
  */
 export function startReplication(
-  broker: BrokerCore & { replication: ReplicaManager | undefined; runtime: Runtime },
+  broker: BrokerCore & {
+    replication: ReplicaManager | undefined;
+    runtime: Runtime;
+    metrics: { registry: MetricsRegistry };
+  },
   options: ReplicationOptions,
 ): ReplicaManager {
-  const manager = new ReplicaManager(broker, options, { runtime: broker.runtime });
+  const manager = new ReplicaManager(broker, options, {
+    runtime: broker.runtime,
+    fetchBackoffMs: options.replicaFetchBackoffMs,
+    socketTimeoutMs: options.replicaSocketTimeoutMs,
+  });
   broker.replication = manager;
+  registerReplicationMetrics(broker.metrics.registry, () => broker.replication);
   return manager;
+}
+
+/**
+ * The replication metrics on the broker's `/metrics`: ISR shrinks and expands, and each
+ * follower's lag behind the leader's log end (read at scrape time from the current manager).
+ */
+export function registerReplicationMetrics(
+  registry: MetricsRegistry,
+  manager: () => ReplicaManager | undefined,
+): void {
+  const one = (read: (m: ReplicaManager) => number) => () => {
+    const m = manager();
+    return m === undefined ? [] : [{ labels: {}, value: read(m) }];
+  };
+  registry.gauge(
+    "denka_isr_shrinks_total",
+    "ISR shrinks made by this broker as a leader.",
+    one((m) => m.isrShrinkCount),
+    "counter",
+  );
+  registry.gauge(
+    "denka_isr_expands_total",
+    "ISR expansions made by this broker as a leader.",
+    one((m) => m.isrExpandCount),
+    "counter",
+  );
+  registry.gauge(
+    "denka_follower_lag_offsets",
+    "Offsets a follower's last fetch was behind the leader's log end (-1: none yet), by partition and replica.",
+    () =>
+      manager()?.followerLags().map((l) => ({
+        labels: { topic: l.topic, partition: String(l.partition), replica: String(l.replicaId) },
+        value: l.lagOffsets,
+      })) ?? [],
+  );
 }

@@ -92,3 +92,22 @@ export function replicaRead(
   }
   return log.read(target.fetchOffset, Math.max(0, how.limitBytes), true);
 }
+
+/**
+ * The endpoints of the leaders named in `currentLeader` answers (Produce v10+ and Fetch v16+
+ * `nodeEndpoints`, KIP-951), so a client can go to the new leader without a Metadata round.
+ */
+export function leaderEndpoints(
+  replication: ReplicaManager | undefined,
+  leaders: Iterable<{ leaderId: number }>,
+): { nodeId: number; host: string; port: number; rack: string | null }[] {
+  if (replication === undefined) return [];
+  const ids = new Set<number>();
+  for (const l of leaders) if (l.leaderId >= 0) ids.add(l.leaderId);
+  return [...ids].flatMap((id) => {
+    const e = replication.endpoint(id);
+    return e === undefined
+      ? []
+      : [{ nodeId: id, host: e.host, port: e.port, rack: e.rack ?? null }];
+  });
+}

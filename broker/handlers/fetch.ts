@@ -23,7 +23,12 @@ import {
   type SentPartition,
 } from "../fetch_sessions.ts";
 import type { Partition, Topic } from "../topics.ts";
-import { followerFetchOf, type ReplicaRead, replicaRead } from "./_replica_fetch.ts";
+import {
+  followerFetchOf,
+  leaderEndpoints,
+  type ReplicaRead,
+  replicaRead,
+} from "./_replica_fetch.ts";
 
 type TopicResponse = FetchResponse["responses"][number];
 type PartitionResponse = TopicResponse["partitions"][number];
@@ -46,6 +51,7 @@ export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
     const deadlineMs = performance.now() + Math.max(0, request.maxWaitMs);
     const interest = fetch.interest((t) => topicNameOf(ctx, t, byId));
     const follower = followerFetchOf(ctx, request);
+    if (follower !== undefined) ctx.traffic.fromReplica = true;
     for (;;) {
       let read = readOnce(ctx, request.maxBytes, fetch, { byId, follower });
       const remainingMs = deadlineMs - performance.now();
@@ -64,7 +70,9 @@ export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
       // The slices stay valid until the response is sent: retention, compaction and a topic
       // deleted meanwhile keep these fds open until then.
       for (const p of read.used) ctx.leaseUntilSent(p.log);
-      return { ...base, sessionId, responses: read.responses };
+      const leaders = read.responses.flatMap((t) => t.partitions.map((p) => p.currentLeader));
+      const nodeEndpoints = leaderEndpoints(ctx.broker.replication, leaders);
+      return { ...base, sessionId, responses: read.responses, nodeEndpoints };
     }
   },
 });
@@ -111,7 +119,7 @@ function readOnce(
     const topic = topicOf(ctx, target, byId);
     const partition = topic?.partitions[target.partition];
     // Most partitions of a large session have nothing new: skip them before reading.
-    if (fetch.incremental && partition !== undefined && isQuiet(partition, target)) continue;
+    if (fetch.incremental && partition !== undefined && isQuiet(ctx, partition, target)) continue;
     const limitBytes = Math.min(target.partitionMaxBytes, responseBytesLeft);
     let read: ReplicaRead = ctx.broker.replication === undefined || partition === undefined
       ? readPartition(partition, target, limitBytes, byId && topic === undefined)
@@ -156,13 +164,20 @@ function readOnce(
   return outcome;
 }
 
-/** Nothing to read and nothing to tell: at the log end, bounds as last sent, no epoch error. */
-function isQuiet(partition: Partition, target: FetchTarget): boolean {
+/**
+ * Nothing to read and nothing to tell: at the high watermark (the log end on one node), bounds
+ * as last sent, no leader or epoch error.
+ */
+function isQuiet(ctx: RequestContext, partition: Partition, target: FetchTarget): boolean {
   const log = partition.log;
-  return target.fetchOffset === log.logEndOffset &&
+  const replication = ctx.broker.replication;
+  return target.fetchOffset === log.highWatermark &&
     target.sentHighWatermark === log.highWatermark &&
     target.sentLogStartOffset === log.logStartOffset &&
-    target.currentLeaderEpoch <= LEADER_EPOCH;
+    (replication === undefined
+      ? target.currentLeaderEpoch <= LEADER_EPOCH
+      : replication.checkLeader(partition.topic.name, partition.index, target.currentLeaderEpoch)
+        .errorCode === ErrorCode.NONE);
 }
 
 function readPartition(

@@ -58,14 +58,21 @@ function listPartition(
     out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     return out;
   }
-  if (currentLeaderEpoch > LEADER_EPOCH) {
+  let leaderEpoch = LEADER_EPOCH;
+  if (ctx.broker.replication !== undefined) {
+    // In a cluster only the leader answers, with its epoch (Kafka's leader checks).
+    const check = ctx.broker.replication.checkLeader(topic, partitionIndex, currentLeaderEpoch);
+    out.errorCode = check.errorCode;
+    if (check.errorCode !== ErrorCode.NONE) return out;
+    leaderEpoch = check.leaderEpoch;
+  } else if (currentLeaderEpoch > LEADER_EPOCH) {
     out.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
     return out;
   }
   const log = partition.log;
-  out.leaderEpoch = LEADER_EPOCH;
+  out.leaderEpoch = leaderEpoch;
   if (timestampMs === LATEST_TIMESTAMP) {
-    out.offset = log.logEndOffset;
+    out.offset = log.highWatermark; // the log end on one node; what is committed in a cluster
   } else if (timestampMs === EARLIEST_TIMESTAMP || timestampMs === EARLIEST_LOCAL_TIMESTAMP) {
     out.offset = log.logStartOffset;
   } else if (timestampMs === MAX_TIMESTAMP) {

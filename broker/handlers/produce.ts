@@ -19,6 +19,7 @@ import type { DecodedRecords } from "../../protocol/primitives.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { produceApi } from "../../protocol/messages/mod.ts";
 import { produceToPartition } from "../produce_path.ts";
+import { leaderEndpoints } from "./_replica_fetch.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
 
@@ -67,7 +68,9 @@ export const produceHandler: ApiHandler = defineHandler(produceApi, {
       if (anyError) ctx.connection.close("a produce with acks=0 failed");
       return null;
     }
-    return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+    const leaders = responses.flatMap((t) => t.partitionResponses.map((p) => p.currentLeader));
+    const nodeEndpoints = leaderEndpoints(ctx.broker.replication, leaders);
+    return { responses, throttleTimeMs: 0, nodeEndpoints };
   },
 });
 
