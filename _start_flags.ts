@@ -10,10 +10,26 @@ import type { StartBrokerOptions } from "./mod.ts";
 
 /** The flags equivalent to `options` (topic defaults, libc and runtime are not flags). */
 export function startBrokerFlags(options: StartBrokerOptions): Record<string, string> {
-  const flags: Record<string, string> = {
-    listen: `${options.hostname ?? "127.0.0.1"}:${options.port ?? 9092}`,
-    "log-level": options.logLevel ?? "warn",
+  const flags: Record<string, string> = { "log-level": options.logLevel ?? "warn" };
+  // `listeners` replaces hostname and port; the config resolver refuses both given.
+  if (
+    options.listeners === undefined || options.hostname !== undefined || options.port !== undefined
+  ) {
+    flags["listen"] = `${options.hostname ?? "127.0.0.1"}:${options.port ?? 9092}`;
+  }
+  const listenerFlags = {
+    listeners: options.listeners,
+    "advertised-listeners": options.advertisedListeners,
+    "listener-security-protocol-map": options.listenerSecurityProtocolMap,
+    "inter-broker-listener-name": options.interBrokerListenerName,
+    "tls-cert": options.tls?.certFile,
+    "tls-key": options.tls?.keyFile,
+    "tls-ca": options.tls?.caFile,
+    "ssl-client-auth": options.tls?.clientAuth,
   };
+  for (const [name, value] of Object.entries(listenerFlags)) {
+    if (value !== undefined) flags[name] = value;
+  }
   if (options.advertise !== undefined) flags["advertise"] = options.advertise;
   if (options.dataDir !== undefined) flags["data-dir"] = options.dataDir;
   if (options.autoCreateTopics !== undefined) {
@@ -27,6 +43,14 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
   if (options.autoLeaderRebalance !== undefined) {
     flags["auto-leader-rebalance"] = String(options.autoLeaderRebalance);
   }
+  if (options.authorizer !== undefined) flags["authorizer"] = options.authorizer;
+  if (options.superUsers !== undefined) flags["super-users"] = options.superUsers.join(";");
+  if (options.allowEveryoneIfNoAclFound !== undefined) {
+    flags["allow-everyone-if-no-acl-found"] = String(options.allowEveryoneIfNoAclFound);
+  }
+  if (options.httpTls !== undefined) flags["http-tls"] = String(options.httpTls);
+  if (options.httpAuth !== undefined) flags["http-auth"] = options.httpAuth;
+  if (options.httpOpsAuth !== undefined) flags["http-ops-auth"] = options.httpOpsAuth;
   flags["http"] = options.http
     ? `${options.http.hostname ?? "127.0.0.1"}:${options.http.port}`
     : "off";

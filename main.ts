@@ -15,6 +15,7 @@ import {
   settingsFromEnv,
 } from "./broker/config.ts";
 import { startBrokerWithConfig } from "./broker/broker.ts";
+import { ListenerStartError } from "./broker/kafka_listeners.ts";
 import { installStatsFile } from "./broker/stats_file.ts";
 import { isBun } from "./ffi/load.ts";
 import { usersCommandMain } from "./broker/security/users_command.ts";
@@ -49,7 +50,16 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  const broker = await startBrokerWithConfig(config);
+  let broker;
+  try {
+    broker = await startBrokerWithConfig(config);
+  } catch (e) {
+    if (e instanceof ListenerStartError) {
+      console.error(`denka: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
   const writeStats = config.statsFile === undefined
     ? undefined
     : installStatsFile(config.statsFile, {
@@ -78,6 +88,11 @@ async function main(): Promise<number> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  // Kafka-style certificate rotation: new TLS connections get the files as they are now.
+  process.on("SIGHUP", () => {
+    broker.logger.info("Received SIGHUP; reloading the TLS certificate.");
+    broker.reloadTls().catch((error) => broker.background.failed("TLS reload", error));
+  });
   return -1;
 }
 

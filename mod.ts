@@ -15,20 +15,33 @@
 import { Broker, type BrokerDeps } from "./broker/broker.ts";
 import { type BrokerConfig, ConfigError, resolveConfig } from "./broker/config.ts";
 import type { BrokerCounters } from "./broker/context.ts";
+import {
+  type BoundListener,
+  ListenerStartError,
+  type TlsReloadResult,
+} from "./broker/kafka_listeners.ts";
 import type { GroupCoordinator } from "./broker/groups/coordinator.ts";
 import type { ClusterNode } from "./broker/cluster/cluster_node.ts";
 import type { Libc, Runtime } from "./ffi/port.ts";
 import type { LogLevel } from "./util/log.ts";
 import { startBrokerFlags } from "./_start_flags.ts";
 
-export type { BrokerConfig, BrokerCounters, Libc, LogLevel, Runtime };
+export type {
+  BoundListener,
+  BrokerConfig,
+  BrokerCounters,
+  Libc,
+  LogLevel,
+  Runtime,
+  TlsReloadResult,
+};
 
 /** Consumer groups as an embedding program or a test sees them. */
 export type GroupsHandle = Pick<
   GroupCoordinator,
   "lag" | "describe" | "list" | "state" | "groupIds" | "waitFor"
 >;
-export { ConfigError };
+export { ConfigError, ListenerStartError };
 
 /** Options of {@linkcode startBroker}; every one has a default. */
 export interface StartBrokerOptions {
@@ -38,6 +51,26 @@ export interface StartBrokerOptions {
   port?: number;
   /** Address clients are told to use, `HOST:PORT`. Default: the bound address. */
   advertise?: string;
+  /**
+   * Kafka's `listeners`, e.g. `"PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0"` (port 0: a free
+   * one each), in place of `hostname` and `port` (giving both is an error).
+   */
+  listeners?: string;
+  /** Kafka's `advertised.listeners`, `NAME://HOST:PORT,...`. Default: the bound addresses. */
+  advertisedListeners?: string;
+  /** Kafka's `listener.security.protocol.map`, `NAME:PROTOCOL,...` (custom listener names). */
+  listenerSecurityProtocolMap?: string;
+  /** Kafka's `inter.broker.listener.name`. Default `PLAINTEXT`, else the first listener. */
+  interBrokerListenerName?: string;
+  /** Certificate and key (PEM files) of SSL and SASL_SSL listeners, and client-certificate policy. */
+  tls?: {
+    certFile: string;
+    keyFile: string;
+    /** CA (PEM) that client certificates must chain to. */
+    caFile?: string;
+    /** Kafka's ssl.client.auth. Default `"none"`; others need Bun. */
+    clientAuth?: "none" | "requested" | "required";
+  };
   /** Where partitions live. Default `"./data"`. */
   dataDir?: string;
   /** Partitions of an auto-created topic. Default 1. */
@@ -71,6 +104,15 @@ export interface StartBrokerOptions {
   http?: { hostname?: string; port: number } | false;
   /** Largest HTTP request body. Default 10485760. */
   httpMaxBodyBytes?: number;
+  /** Serve the HTTP API over HTTPS with the certificate and key of `tls`. Default false. */
+  httpTls?: boolean;
+  /**
+   * `"required"`: HTTP calls need Basic credentials or a bearer JWT. Default:
+   * required when an authorizer or a SASL listener is configured, else none.
+   */
+  httpAuth?: "none" | "required";
+  /** `"none"`: /metrics and /health/* answer without credentials. Default: as `httpAuth`. */
+  httpOpsAuth?: "none" | "required";
   /** Bytes per second each client id may produce (Kafka's quota.producer.default). Default unlimited. */
   quotaProducerByteRate?: number;
   /** Bytes per second each client id may fetch (Kafka's quota.consumer.default). Default unlimited. */
@@ -108,6 +150,15 @@ export interface StartBrokerOptions {
   brokerSessionTimeoutMs?: number;
   /** Kafka's auto.leader.rebalance.enable (cluster). Default true. */
   autoLeaderRebalance?: boolean;
+  /**
+   * Check every request against ACLs (Kafka's authorizer.class.name); `"acl"` is the
+   * only authorizer. Default none: everything is allowed.
+   */
+  authorizer?: "acl";
+  /** Principals the authorizer allows everything (Kafka's super.users), e.g. `["User:admin"]`. */
+  superUsers?: readonly string[];
+  /** With an authorizer, a resource without ACLs is open to all (Kafka's allow.everyone.if.no.acl.found). Default false. */
+  allowEveryoneIfNoAclFound?: boolean;
   /** Ports to run on (tests may inject the in-memory libc). Default: the runtime's. */
   libc?: Libc;
   runtime?: Runtime;
@@ -115,12 +166,15 @@ export interface StartBrokerOptions {
 
 /** A running broker. */
 export interface BrokerHandle {
+  /** The first listener's bound address. */
   readonly hostname: string;
   readonly port: number;
-  /** `"host:port"`, ready for a client's bootstrap servers. */
+  /** `"host:port"` of the first listener, ready for a client's bootstrap servers. */
   readonly bootstrap: string;
+  /** Every Kafka listener as bound (name, security protocol, host, port). */
+  readonly listeners: readonly BoundListener[];
   readonly config: BrokerConfig;
-  /** `http://host:port` of the HTTP API and console, or undefined when HTTP is off. */
+  /** `http(s)://host:port` of the HTTP API and console, or undefined when HTTP is off. */
   readonly httpUrl: string | undefined;
   /** Live counters: bytes sent by sendfile and by copy, requests, connections. */
   readonly counters: Readonly<BrokerCounters>;
@@ -134,6 +188,8 @@ export interface BrokerHandle {
   nextFetchPark(): Promise<void>;
   /** Resolves with the reason when the next parked fetch is released. */
   nextFetchUnpark(): Promise<"appended" | "timeout" | "aborted">;
+  /** Reads the TLS certificate and key again, as SIGHUP does (a bad file keeps the old one). */
+  reloadTls(): Promise<TlsReloadResult>;
   /** Stops the broker: connections closed, logs flushed and closed. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -146,12 +202,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   const deps: BrokerDeps = { libc: options.libc, runtime: options.runtime };
   const broker = await Broker.start(config, deps);
   const { hostname, port } = broker.address;
-  const http = broker.httpAddress;
   return {
     hostname,
     port,
     bootstrap: `${hostname}:${port}`,
-    httpUrl: http === undefined ? undefined : `http://${http.hostname}:${http.port}`,
+    listeners: broker.listeners,
+    httpUrl: broker.httpUrl,
     config,
     counters: broker.counters,
     groups: broker.groups,
@@ -161,6 +217,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     },
     nextFetchPark: () => broker.waiters.nextPark(),
     nextFetchUnpark: () => broker.waiters.nextUnpark(),
+    reloadTls: () => broker.reloadTls(),
     close: () => broker.close(),
     [Symbol.asyncDispose]: () => broker.close(),
   };

@@ -68,6 +68,8 @@ export class BrokerProcess {
   readonly variant: BrokerVariant;
   readonly pid: number;
   readonly bootstrap: string;
+  /** `host:port` by listener name, when started with `--listeners` (e.g. `{ SSL: ... }`). */
+  readonly listenerBootstraps: Readonly<Record<string, string>>;
   /** Spawn to the "listening" line, as a user would see it. */
   readonly startupMs: number;
   /** The broker's own "started in X ms" (data directory open + bind). */
@@ -80,13 +82,20 @@ export class BrokerProcess {
   private constructor(
     variant: BrokerVariant,
     child: Deno.ChildProcess,
-    info: { bootstrap: string; startupMs: number; brokerStartupMs: number; statsPath: string },
+    info: {
+      bootstrap: string;
+      listenerBootstraps: Record<string, string>;
+      startupMs: number;
+      brokerStartupMs: number;
+      statsPath: string;
+    },
     stderrTail: string[],
   ) {
     this.variant = variant;
     this.#child = child;
     this.pid = child.pid;
     this.bootstrap = info.bootstrap;
+    this.listenerBootstraps = info.listenerBootstraps;
     this.startupMs = info.startupMs;
     this.brokerStartupMs = info.brokerStartupMs;
     this.#statsPath = info.statsPath;
@@ -100,10 +109,11 @@ export class BrokerProcess {
     extraArgs: readonly string[] = [],
   ): Promise<BrokerProcess> {
     const statsPath = `${dataDir}.stats.json`;
+    // `--listeners` in extraArgs replaces the one PLAINTEXT listener.
+    const listen = extraArgs.includes("--listeners") ? [] : ["--listen", "127.0.0.1:0"];
     const args = [
       "main.ts",
-      "--listen",
-      "127.0.0.1:0",
+      ...listen,
       "--data-dir",
       dataDir,
       "--writer",
@@ -130,7 +140,9 @@ export class BrokerProcess {
       env: variant.crc === "js" ? { DENKA_CRC32C: "js" } : {},
     }).spawn();
     const tail: string[] = [];
-    const listening = Promise.withResolvers<{ port: number; brokerStartupMs: number }>();
+    const listening = Promise.withResolvers<
+      { port: number; brokerStartupMs: number; listenerBootstraps: Record<string, string> }
+    >();
     (async () => {
       const decoder = new TextDecoderStream();
       let pending = "";
@@ -142,7 +154,16 @@ export class BrokerProcess {
           tail.push(line);
           if (tail.length > 40) tail.shift();
           const m = /Denka listening on [^ ]+:(\d+) .*started in ([\d.]+) ms/.exec(line);
-          if (m) listening.resolve({ port: Number(m[1]), brokerStartupMs: Number(m[2]) });
+          if (m) {
+            // With several listeners the line goes on `NAME://host:port, ...` before the `(`.
+            const endpoints = line.slice(0, line.indexOf(" (")).matchAll(/(\w+):\/\/([^ ,]+)/g);
+            const listenerBootstraps = Object.fromEntries([...endpoints].map((e) => [e[1], e[2]]));
+            listening.resolve({
+              port: Number(m[1]),
+              brokerStartupMs: Number(m[2]),
+              listenerBootstraps,
+            });
+          }
         }
       }
       listening.reject(new Error(`Broker exited before listening:\n${tail.join("\n")}`));
@@ -152,7 +173,7 @@ export class BrokerProcess {
       START_TIMEOUT_MS,
     );
     try {
-      const { port, brokerStartupMs } = await listening.promise;
+      const { port, brokerStartupMs, listenerBootstraps } = await listening.promise;
       const startupMs = performance.now() - spawnedMs;
       // main.ts installs the SIGUSR2 handler right after listening and writes seq 1:
       // wait for it, as an early SIGUSR2 would kill the process.
@@ -161,6 +182,7 @@ export class BrokerProcess {
       }
       return new BrokerProcess(variant, child, {
         bootstrap: `127.0.0.1:${port}`,
+        listenerBootstraps,
         startupMs,
         brokerStartupMs,
         statsPath,

@@ -56,7 +56,7 @@ type ResponseHandler = (body: Uint8Array | undefined) => void;
 
 /** One pipelined connection. */
 export class BenchConnection {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   readonly #pending = new Map<number, ResponseHandler>();
   #nextCorrelationId = 1;
   #writeTail: Promise<void> = Promise.resolve();
@@ -65,18 +65,24 @@ export class BenchConnection {
   /** Resolves when the read loop ends. */
   readonly done: Promise<void>;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.#conn = conn;
     this.done = this.#readLoop();
   }
 
-  /** Connects to `host:port` with TCP_NODELAY. */
-  static async connect(hostPort: string): Promise<BenchConnection> {
+  /**
+   * Connects to `host:port` with TCP_NODELAY; over TLS (handshake done before it resolves)
+   * when `tls` gives the CA certificate to verify the broker with.
+   */
+  static async connect(hostPort: string, tls?: { caPem: string }): Promise<BenchConnection> {
     const at = hostPort.lastIndexOf(":");
-    const conn = await Deno.connect({
-      hostname: hostPort.slice(0, at),
-      port: Number(hostPort.slice(at + 1)),
-    });
+    const address = { hostname: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) };
+    if (tls !== undefined) {
+      const conn = await Deno.connectTls({ ...address, caCerts: [tls.caPem] });
+      await conn.handshake();
+      return new BenchConnection(conn);
+    }
+    const conn = await Deno.connect(address);
     conn.setNoDelay(true);
     return new BenchConnection(conn);
   }

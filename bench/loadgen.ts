@@ -92,6 +92,8 @@ export interface LoadSpec {
   maxVersions?: MaxVersions;
   /** Versions to speak without asking (servers that answer no ApiVersions: the sink). */
   versions?: ClientVersions;
+  /** Connect over TLS, verifying the broker with this PEM CA file (an SSL listener). */
+  tlsCaFile?: string;
 }
 
 /** What a load process reports. */
@@ -117,6 +119,14 @@ interface LoadContext {
   readonly topic: TopicRef;
 }
 
+/** A connection to the spec's target, over TLS when it names a CA file. */
+function connectTo(spec: LoadSpec): Promise<BenchConnection> {
+  const tls = spec.tlsCaFile === undefined
+    ? undefined
+    : { caPem: Deno.readTextFileSync(spec.tlsCaFile) };
+  return BenchConnection.connect(spec.target, tls);
+}
+
 function assignedOf(spec: LoadSpec): number[] {
   return spec.assigned ?? Array.from({ length: spec.partitions }, (_, i) => i);
 }
@@ -132,7 +142,7 @@ async function produce(spec: LoadSpec, ctx: LoadContext): Promise<LoadResult> {
   const perRequest = spec.partitionsPerRequest ?? 1;
   const inFlight = spec.inFlight ?? 4;
   const connections = await Promise.all(
-    Array.from({ length: spec.connections ?? 1 }, () => BenchConnection.connect(spec.target)),
+    Array.from({ length: spec.connections ?? 1 }, () => connectTo(spec)),
   );
   const result: LoadResult = {
     mode: "produce",
@@ -226,7 +236,7 @@ function sessionFor(versions: ClientVersions): FetchSessionClient {
 }
 
 async function consume(spec: LoadSpec, ctx: LoadContext): Promise<LoadResult> {
-  const c = await BenchConnection.connect(spec.target);
+  const c = await connectTo(spec);
   const offsets = new Map(assignedOf(spec).map((p) => [p, 0]));
   const done = new Set<number>();
   const result: LoadResult = {
@@ -276,8 +286,8 @@ async function latency(spec: LoadSpec, ctx: LoadContext): Promise<LoadResult> {
   const intervalMs = spec.intervalMs ?? 1;
   const batchBytes = Math.max(200, Math.round((spec.rateBytesPerSec ?? 10e6) * intervalMs / 1000));
   const batch = buildBatch({ recordBytes: spec.recordBytes ?? 1024, batchBytes, keyed: false });
-  const producer = await BenchConnection.connect(spec.target);
-  const consumer = await BenchConnection.connect(spec.target);
+  const producer = await connectTo(spec);
+  const consumer = await connectTo(spec);
   const sentAtMs = new Map<string, number>();
   const seenAtMs = new Map<string, number>();
   const result: LoadResult = {
@@ -384,7 +394,7 @@ async function blast(spec: LoadSpec, ctx: LoadContext): Promise<LoadResult> {
     keyed: false,
   });
   const f = produceFrame(spec.topic, [0], batch, { acks: 1, version: ctx.versions.Produce });
-  const c = await BenchConnection.connect(spec.target);
+  const c = await connectTo(spec);
   const result: LoadResult = {
     mode: "blast",
     startMs: wallMs(),
@@ -417,7 +427,7 @@ async function prepare(spec: LoadSpec): Promise<LoadContext> {
     (spec.mode === "blast" ? newestVersions(spec.maxVersions) : undefined);
   let topic: TopicRef = { name: spec.topic, topicId: ZERO_UUID };
   if (versions !== undefined && !talks) return { versions, topic };
-  const c = await BenchConnection.connect(spec.target);
+  const c = await connectTo(spec);
   try {
     versions ??= await negotiateVersions(c, spec.maxVersions);
     if (talks) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Libc, Listener, Runtime, Socket, SocketHandlers } from "../ffi/port.ts";
+import type { Libc, Runtime, Socket, SocketHandlers } from "../ffi/port.ts";
 import { type ReplicaManager, startReplication } from "./cluster/replica_manager.ts";
 import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
@@ -39,6 +39,20 @@ import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
 import { ClusterNode } from "./cluster/cluster_node.ts";
 import { EtcdCoordinator } from "./cluster/etcd.ts";
+import { AclStore } from "./security/acl_store.ts";
+import {
+  type AcceptedVia,
+  type BoundListener,
+  KafkaListeners,
+  type TlsReloadResult,
+} from "./kafka_listeners.ts";
+import { principalFromCertificate } from "./security/x509_principal.ts";
+import { ScramCredentialStore } from "./security/credentials.ts";
+import type { JwtValidator } from "./security/jwt.ts";
+import { loadJwtValidator, SaslAuthenticator } from "./security/sasl_authenticator.ts";
+import { createHttpSecurity, loadHttpTls, resolveHttpAuth } from "./http/security_setup.ts";
+import { usesSasl } from "./listeners.ts";
+import type { TxnVerifier } from "./transactions/verifier.ts";
 
 /** What a refused connection's socket (already closed) reports to. */
 const REFUSED: SocketHandlers = { onData() {}, onClose() {} };
@@ -74,8 +88,13 @@ export class Broker implements BrokerCore {
   readonly quotas: ClientQuotas;
   /** Incremental fetch sessions (KIP-227), bounded by `fetchSessionCacheSlotsMax`. */
   readonly fetchSessions: FetchSessionCache;
+  /** SCRAM credentials (SASL logins, HTTP Basic), in the data directory. */
+  readonly scramCredentials: ScramCredentialStore;
+  readonly sasl: SaslAuthenticator;
   /** Retention, compaction, producer expiry and flush.ms on timers. */
   readonly maintenance: LogMaintenance;
+  /** The ACLs (`denka-acls.json`), opened when `authorizer.class.name` is set. */
+  readonly acls: AclStore | undefined;
   readonly counters: BrokerCounters = {
     sendfileBytes: 0,
     copyBytes: 0,
@@ -96,6 +115,8 @@ export class Broker implements BrokerCore {
   readonly metrics = new BrokerMetrics();
   /** Per-topic Kafka traffic goes to the metrics. */
   readonly traffic: TrafficSink = this.metrics;
+  /** KIP-890 verification of transactional produces (the transaction coordinator sets it). */
+  txnVerifier: TxnVerifier | undefined = undefined;
   /** Consumer groups as the HTTP API and metrics see them (the groups coordinator sets it). */
   groupSource: GroupSource = noGroups;
   /** Cluster membership (`--etcd`); undefined on a single node. */
@@ -112,7 +133,7 @@ export class Broker implements BrokerCore {
   readonly #frameBuffers = new FrameBufferPool();
   #memorySweep: MemorySweep | undefined;
   readonly #nowMs: () => number;
-  #listener: Listener | undefined;
+  #listeners: KafkaListeners | undefined;
   #nextConnectionId = 1;
   /** The libc without the metrics wrapper: the send path is timed by its own counters. */
   readonly #sendLibc: Libc;
@@ -120,7 +141,12 @@ export class Broker implements BrokerCore {
   readonly #connectionShared: ConnectionShared;
   #closing: Promise<void> | undefined;
 
-  private constructor(config: BrokerConfig, libc: Libc, runtime: Runtime, deps: BrokerDeps) {
+  private constructor(
+    config: BrokerConfig,
+    libc: Libc,
+    runtime: Runtime,
+    deps: BrokerDeps & { jwtValidator?: JwtValidator },
+  ) {
     this.config = config;
     this.libc = this.metrics.timedLibc(libc);
     this.#runtime = runtime;
@@ -133,6 +159,13 @@ export class Broker implements BrokerCore {
     });
     this.dynamicConfigs = DynamicBrokerConfigs.open(this.libc, config, this.logger);
     this.#nowMs = deps.nowMs ?? Date.now;
+    this.scramCredentials = ScramCredentialStore.open(this.libc, config.dataDir);
+    this.sasl = new SaslAuthenticator(config.sasl, {
+      credentials: (user, mechanism) => this.scramCredentials.get(user, mechanism),
+      jwtValidator: deps.jwtValidator,
+      log: this.logLimiter,
+      nowMs: this.#nowMs,
+    });
     this.#sendLibc = libc;
     this.#fetchPath = resolveFetchPath(config.fetchPath);
     this.#memory = new RequestMemoryPool(config.queuedRequestBytesMax, this.counters);
@@ -163,6 +196,14 @@ export class Broker implements BrokerCore {
     });
     this.producerIds = new ProducerIds(this.libc, config.dataDir);
     try {
+      this.acls = config.authorizer === undefined ? undefined : AclStore.open(
+        this.libc,
+        config.dataDir,
+        {
+          superUsers: config.superUsers,
+          allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+        },
+      );
       this.quotas = new ClientQuotas(ClientQuotaStore.open(this.libc, config.dataDir), {
         producerBytesPerSec: config.quotaProducerBytesPerSec,
         consumerBytesPerSec: config.quotaConsumerBytesPerSec,
@@ -219,7 +260,8 @@ export class Broker implements BrokerCore {
     useNativeDecoders(loadNativeDecoders());
     const libc = deps.libc ?? await loadLibc();
     const runtime = deps.runtime ?? await loadRuntime();
-    const broker = new Broker(config, libc, runtime, deps);
+    const jwtValidator = await loadJwtValidator(config.sasl, libc);
+    const broker = new Broker(config, libc, runtime, { ...deps, jwtValidator });
     try {
       if (config.http !== undefined) {
         broker.#http = await startHttpServer(runtime, config.http, {
@@ -229,15 +271,34 @@ export class Broker implements BrokerCore {
           connectionCount: () => broker.connectionCount,
           isReady: () => broker.#ready,
           bodySizeBytesMax: config.httpBodySizeBytesMax,
+          tls: loadHttpTls(broker.libc, config),
+          security: createHttpSecurity(
+            resolveHttpAuth(config, {
+              authorizerConfigured: config.authorizer !== undefined,
+              saslListener: config.listeners.some((l) => usesSasl(l.securityProtocol)),
+            }),
+            {
+              credentials: (user, mechanism) => broker.scramCredentials.get(user, mechanism),
+              jwtValidator,
+              authorizer: broker.acls,
+              throttle: broker.sasl.throttle,
+              log: broker.logLimiter,
+            },
+          ),
         });
       }
       broker.#raiseOpenFilesLimit(runtime);
       broker.#memorySweep = new MemorySweep(runtime, broker.#frameBuffers, broker.counters);
-      broker.#listener = await runtime.listen(config.listen, (socket) => broker.#accept(socket));
+      broker.#listeners = await KafkaListeners.bind(runtime, config.listeners, {
+        tls: config.tls,
+        libc: broker.libc,
+        logger: broker.logger.child("listeners"),
+        onAccept: (socket, via) => broker.#accept(socket, via),
+      });
       broker.#connections.start();
       if (config.cluster !== undefined) broker.cluster = await broker.#joinCluster(config);
     } catch (e) {
-      await broker.#listener?.close();
+      await broker.#listeners?.close();
       await broker.#http?.close();
       broker.groups.close();
       broker.topics.close();
@@ -248,11 +309,11 @@ export class Broker implements BrokerCore {
     broker.#logRecovery();
     const tookMs = (performance.now() - startedMs).toFixed(1);
     broker.logger.info(
-      `Denka listening on ${broker.address.hostname}:${broker.address.port} (${runtime.name} ${runtime.version}, data ${config.dataDir}, ${broker.topics.list().length} topic(s), writer ${config.writerKind}, fetch ${broker.#fetchPath}, started in ${tookMs} ms)`,
+      `Denka listening on ${broker.#listenersText()} (${runtime.name} ${runtime.version}, data ${config.dataDir}, ${broker.topics.list().length} topic(s), writer ${config.writerKind}, fetch ${broker.#fetchPath}, started in ${tookMs} ms)`,
     );
     const http = broker.httpAddress;
     if (http !== undefined) {
-      broker.logger.info(`HTTP API, /metrics and console on http://${http.hostname}:${http.port}/`);
+      broker.logger.info(`HTTP API, /metrics and console on ${broker.httpUrl}/`);
     }
     return broker;
   }
@@ -267,7 +328,12 @@ export class Broker implements BrokerCore {
       }),
       nodeId: config.nodeId,
       rack: cluster.rack,
-      advertised: () => this.advertised(),
+      advertised: () => this.advertised(config.interBrokerListenerName),
+      listeners: () =>
+        config.listeners.map((l) => {
+          const { hostname, port } = this.advertised(l.name);
+          return { name: l.name, host: hostname, port, securityProtocol: l.securityProtocol };
+        }),
       sessionTimeoutMs: cluster.sessionTimeoutMs,
       topics: this.topics,
       logger: this.logger.child("cluster"),
@@ -281,18 +347,43 @@ export class Broker implements BrokerCore {
     });
   }
 
-  /** The bound address (the real port when `port: 0` was asked for). */
+  /** The first listener's bound address (the real port when `port: 0` was asked for). */
   get address(): HostPort {
-    const l = this.#listener;
-    if (l === undefined) throw new Error("The broker is not listening.");
-    return { hostname: l.hostname, port: l.port };
+    const [first] = this.listeners;
+    return { hostname: first.hostname, port: first.port };
   }
 
-  advertised(): HostPort {
-    if (this.config.advertise !== undefined) return this.config.advertise;
-    const { hostname, port } = this.address;
-    const wildcard = hostname === "0.0.0.0" || hostname === "::";
-    return { hostname: wildcard ? "127.0.0.1" : hostname, port };
+  /** Every Kafka listener as bound, in the configured order. */
+  get listeners(): BoundListener[] {
+    if (this.#listeners === undefined) throw new Error("The broker is not listening.");
+    return this.#listeners.list();
+  }
+
+  advertised(listenerName?: string): HostPort {
+    if (this.#listeners === undefined) throw new Error("The broker is not listening.");
+    return this.#listeners.advertised(listenerName);
+  }
+
+  /**
+   * Reads the TLS certificate and key again for new connections (what SIGHUP does); a bad
+   * new file keeps the old certificate, logged and said in the result.
+   */
+  reloadTls(): Promise<TlsReloadResult> {
+    if (this.#listeners === undefined) throw new Error("The broker is not listening.");
+    return this.#listeners.reloadTls();
+  }
+
+  /** `127.0.0.1:9092` for the one default listener; `NAME://HOST:PORT, ...` otherwise. */
+  #listenersText(): string {
+    const listeners = this.listeners;
+    const [first] = listeners;
+    if (
+      listeners.length === 1 && first.name === "PLAINTEXT" && first.securityProtocol === "PLAINTEXT"
+    ) {
+      return `${first.hostname}:${first.port}`;
+    }
+    // The first address leads (log readers take the port after "listening on").
+    return `${first.hostname}:${first.port} ${this.#listeners!.describe().join(", ")}`;
   }
 
   nowMs(): number {
@@ -312,8 +403,19 @@ export class Broker implements BrokerCore {
   }
 
   /** A new client connection, or a refused one (closed at once) past the connection limits. */
-  #accept(socket: Socket): SocketHandlers {
+  #accept(socket: Socket, via: AcceptedVia): SocketHandlers {
     if (!this.#connections.admit(socket)) return REFUSED;
+    // SSL: the verified client certificate names the principal (Kafka's default builder).
+    const certificate = via.securityProtocol === "SSL" ? socket.peerCertificate : undefined;
+    const principal = certificate === undefined ? undefined : principalFromCertificate(certificate);
+    if (certificate !== undefined && principal === undefined) {
+      this.logLimiter.warn(
+        "bad-certificate",
+        `Refused ${socket.remoteAddress}: its client certificate does not parse.`,
+      );
+      socket.close();
+      return REFUSED;
+    }
     const connection = new Connection(socket, {
       id: this.#nextConnectionId++,
       sender: createSender(socket, this.#sendLibc, {
@@ -322,6 +424,14 @@ export class Broker implements BrokerCore {
       }),
       shared: this.#connectionShared,
     });
+    connection.listenerName = via.name;
+    connection.securityProtocol = via.securityProtocol;
+    if (principal !== undefined) {
+      connection.principal = principal;
+      this.#connectionLogger.debug(
+        `Connection ${connection.id} from ${socket.remoteAddress} on listener ${via.name} authenticated by its certificate as ${principal}`,
+      );
+    }
     this.counters.connectionsAccepted++;
     this.#connections.add(connection);
     return connection;
@@ -365,6 +475,13 @@ export class Broker implements BrokerCore {
     return this.#http?.address;
   }
 
+  /** `http://host:port` or `https://host:port` of the HTTP listener, or undefined when HTTP is off. */
+  get httpUrl(): string | undefined {
+    const http = this.#http;
+    if (http === undefined) return undefined;
+    return `${http.scheme}://${http.address.hostname}:${http.address.port}`;
+  }
+
   /** Open client connections. */
   get connectionCount(): number {
     return this.#connections.size;
@@ -384,7 +501,7 @@ export class Broker implements BrokerCore {
   async #close(): Promise<void> {
     this.#ready = false;
     await this.#http?.close(); // live tails end; HTTP requests in flight finish first
-    const unbound = this.#listener?.close();
+    const unbound = this.#listeners?.close();
     this.#connections.stop();
     const open = this.#connections.list();
     for (const c of open) c.close();

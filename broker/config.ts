@@ -9,6 +9,19 @@
 import { parseArgs } from "../util/args.ts";
 import type { LogLevel } from "../util/log.ts";
 import {
+  type ListenerConfig,
+  ListenerConfigError,
+  resolveListeners,
+  usesTls,
+} from "./listeners.ts";
+import { resolveTlsSettings, TlsMaterialError, type TlsSettings } from "./tls.ts";
+import {
+  resolveSaslConfig,
+  SASL_OPTION_DEFS,
+  type SaslConfig,
+  SaslConfigError,
+} from "./security/sasl_config.ts";
+import {
   defaultTopicConfigs,
   TopicConfigError,
   type TopicConfigs,
@@ -25,9 +38,16 @@ export interface HostPort {
 export interface BrokerConfig {
   readonly nodeId: number;
   readonly clusterId: string;
+  /** The first listener's address (`--listen`, or the first of `listeners`). */
   readonly listen: HostPort;
-  /** What Metadata tells clients to connect to; defaults to `listen`. */
+  /** What Metadata tells clients of the first listener to connect to; defaults to `listen`. */
   readonly advertise: HostPort | undefined;
+  /** Every Kafka listener (Kafka's listeners, advertised.listeners, listener.security.protocol.map). */
+  readonly listeners: readonly ListenerConfig[];
+  /** Kafka's inter.broker.listener.name: the name of the listener other brokers use. */
+  readonly interBrokerListenerName: string;
+  /** The certificate and key of SSL and SASL_SSL listeners; undefined when not set. */
+  readonly tls: TlsSettings | undefined;
   readonly dataDir: string;
   readonly defaultPartitions: number;
   readonly autoCreateTopics: boolean;
@@ -44,6 +64,16 @@ export interface BrokerConfig {
   readonly http: HostPort | undefined;
   /** Largest HTTP request body accepted. */
   readonly httpBodySizeBytesMax: number;
+  /** Serve the HTTP listener over HTTPS with `tlsCertFile` and `tlsKeyFile`. */
+  readonly httpTls: boolean;
+  /** Credentials on the HTTP API and console; `undefined`: decided by `resolveHttpAuth`. */
+  readonly httpAuth: "none" | "required" | undefined;
+  /** Credentials on `/metrics` and `/health/*`; `undefined`: as `httpAuth`. */
+  readonly httpOpsAuth: "none" | "required" | undefined;
+  /** PEM certificate chain (Kafka's ssl.certificate.location). */
+  readonly tlsCertFile: string | undefined;
+  /** PEM private key (Kafka's ssl.key.location). */
+  readonly tlsKeyFile: string | undefined;
   /** Where `main.ts` writes the counters as JSON on SIGUSR2 and at stop (benchmarks); off when unset. */
   readonly statsFile: string | undefined;
   /** Kafka's group.initial.rebalance.delay.ms: how long a new group's first rebalance waits for more members. */
@@ -84,6 +114,14 @@ export interface BrokerConfig {
   readonly connectionsPerIpMax: number;
   /** Defaults for every topic, by Kafka topic property name. */
   readonly topicDefaults: TopicConfigs;
+  /** Kafka's authorizer.class.name: `"acl"` checks every request against ACLs; undefined: all allowed. */
+  readonly authorizer: "acl" | undefined;
+  /** Kafka's super.users: principals (`User:NAME`) the authorizer allows everything. */
+  readonly superUsers: readonly string[];
+  /** Kafka's allow.everyone.if.no.acl.found: a resource without ACLs is open to all. */
+  readonly allowEveryoneIfNoAclFound: boolean;
+  /** SASL on the Kafka listeners (mechanisms, OAUTHBEARER token checks, re-authentication). */
+  readonly sasl: SaslConfig;
   /** Cluster membership (`--etcd`); undefined: a single node, as before. */
   readonly cluster: ClusterConfig | undefined;
 }
@@ -123,8 +161,65 @@ interface OptionDef {
 
 /** The broker's options; `--name`, `DENKA_NAME`, and `name=` in a config file. */
 export const optionDefs: readonly OptionDef[] = [
-  { name: "listen", kind: "hostport", defaultValue: "127.0.0.1:9092", doc: "Kafka listener" },
+  {
+    name: "listen",
+    kind: "hostport",
+    doc: "one PLAINTEXT Kafka listener, the short form of --listeners (default 127.0.0.1:9092)",
+  },
   { name: "advertise", kind: "hostport", doc: "address given to clients (default: --listen)" },
+  {
+    name: "listeners",
+    kind: "string",
+    kafkaKey: "listeners",
+    doc:
+      "Kafka listeners, NAME://HOST:PORT,... (e.g. PLAINTEXT://127.0.0.1:9092,SSL://0.0.0.0:9093)",
+  },
+  {
+    name: "advertised-listeners",
+    kind: "string",
+    kafkaKey: "advertised.listeners",
+    doc: "what each listener's clients are told to connect to, NAME://HOST:PORT,...",
+  },
+  {
+    name: "listener-security-protocol-map",
+    kind: "string",
+    kafkaKey: "listener.security.protocol.map",
+    doc:
+      "security protocol of each listener name, NAME:PROTOCOL,... (default: a name that is a protocol uses it)",
+  },
+  {
+    name: "inter-broker-listener-name",
+    kind: "string",
+    kafkaKey: "inter.broker.listener.name",
+    doc: "the listener other brokers use (default PLAINTEXT, else the first listener)",
+  },
+  {
+    name: "tls-cert",
+    kind: "string",
+    kafkaKey: "ssl.certificate.location",
+    doc:
+      "PEM certificate chain of SSL and SASL_SSL listeners (reloaded on SIGHUP) and of HTTPS (--http-tls)",
+  },
+  {
+    name: "tls-key",
+    kind: "string",
+    kafkaKey: "ssl.key.location",
+    doc: "PEM private key (unencrypted) of the certificate (reloaded on SIGHUP)",
+  },
+  {
+    name: "tls-ca",
+    kind: "string",
+    kafkaKey: "ssl.truststore.location",
+    doc: "PEM CA certificates client certificates must chain to",
+  },
+  {
+    name: "ssl-client-auth",
+    kind: "enum",
+    defaultValue: "none",
+    choices: ["none", "requested", "required"],
+    kafkaKey: "ssl.client.auth",
+    doc: "ask TLS clients for a certificate; its subject becomes the principal (Bun only)",
+  },
   {
     name: "data-dir",
     kind: "string",
@@ -220,6 +315,26 @@ export const optionDefs: readonly OptionDef[] = [
     kind: "int",
     defaultValue: "10485760",
     doc: "largest HTTP request body",
+  },
+  {
+    name: "http-tls",
+    kind: "bool",
+    defaultValue: "false",
+    doc: "serve the HTTP API and console over HTTPS with --tls-cert and --tls-key",
+  },
+  {
+    name: "http-auth",
+    kind: "enum",
+    choices: ["none", "required"],
+    doc:
+      "required: every HTTP call needs Basic credentials (checked against the SCRAM credentials) or a bearer JWT (default: required when an authorizer or a SASL listener is configured, else none)",
+  },
+  {
+    name: "http-ops-auth",
+    kind: "enum",
+    choices: ["none", "required"],
+    doc:
+      "none: /metrics and /health/* answer without credentials (for scrapers and probes); default: as --http-auth",
   },
   {
     name: "flush",
@@ -425,7 +540,38 @@ export const optionDefs: readonly OptionDef[] = [
     kafkaKey: "max.connections.per.ip",
     doc: "open client connections from one IP address at most; more are closed at once",
   },
+  {
+    name: "authorizer",
+    kind: "string",
+    kafkaKey: "authorizer.class.name",
+    doc:
+      "check every request against ACLs: acl (or Kafka's kafka.security.authorizer.AclAuthorizer or org.apache.kafka.metadata.authorizer.StandardAuthorizer); default none, everything allowed",
+  },
+  {
+    name: "super-users",
+    kind: "string",
+    kafkaKey: "super.users",
+    doc: "principals the authorizer allows everything, e.g. User:admin;User:ops",
+  },
+  {
+    name: "allow-everyone-if-no-acl-found",
+    kind: "bool",
+    defaultValue: "false",
+    kafkaKey: "allow.everyone.if.no.acl.found",
+    doc: "with an authorizer, allow everyone on a resource that has no ACL",
+  },
+  ...SASL_OPTION_DEFS,
 ];
+
+/** The values `authorizer.class.name` accepts for the ACL authorizer. */
+const ACL_AUTHORIZER_NAMES: readonly string[] = [
+  "acl",
+  "kafka.security.authorizer.AclAuthorizer",
+  "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+];
+
+/** The Kafka listener when neither `listen` nor `listeners` is set. */
+export const DEFAULT_LISTEN = "127.0.0.1:9092";
 
 /** A setting that cannot be used, with a sentence saying why. */
 export class ConfigError extends Error {
@@ -558,12 +704,16 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
       topicDefaults[d.topicKey] = checkTopic(d.topicKey, opts[d.name]);
     }
   }
-  const listen = parseHostPort(opts["listen"]);
+  const { listeners, interBrokerListenerName } = listenerOptions(opts);
+  const tls = tlsOptions(opts, listeners);
   return {
     nodeId: intOption(opts, "node-id", 0, 2147483647),
     clusterId: opts["cluster-id"],
-    listen,
-    advertise: opts["advertise"] ? parseHostPort(opts["advertise"]) : undefined,
+    listen: { hostname: listeners[0].hostname, port: listeners[0].port },
+    advertise: listeners[0].advertised,
+    listeners,
+    interBrokerListenerName,
+    tls,
     dataDir: opts["data-dir"],
     defaultPartitions: intOption(opts, "partitions", 1, 100000),
     autoCreateTopics: boolOption(opts, "auto-create"),
@@ -574,6 +724,7 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     retentionCheckIntervalMs: intOption(opts, "retention-check-interval-ms", 1, 2147483647),
     http: opts["http"].trim().toLowerCase() === "off" ? undefined : parseHostPort(opts["http"]),
     httpBodySizeBytesMax: intOption(opts, "http-max-body-bytes", 1024, 2147483647),
+    ...httpSecurityOptions(opts),
     statsFile: opts["stats-file"] || undefined,
     groupInitialRebalanceDelayMs: intOption(
       opts,
@@ -603,7 +754,107 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     connectionsMax: intOption(opts, "max-connections", 0, 2147483647),
     connectionsPerIpMax: intOption(opts, "max-connections-per-ip", 0, 2147483647),
     topicDefaults,
+    authorizer: authorizerOption(opts),
+    superUsers: superUsersOption(opts),
+    allowEveryoneIfNoAclFound: boolOption(opts, "allow-everyone-if-no-acl-found"),
+    sasl: saslConfig(opts),
     cluster: clusterConfig(opts),
+  };
+}
+
+/** authorizer.class.name: empty for none, else one of {@linkcode ACL_AUTHORIZER_NAMES}. */
+function authorizerOption(opts: Record<string, string>): "acl" | undefined {
+  const raw = opts["authorizer"]?.trim() ?? "";
+  if (raw === "") return undefined;
+  if (ACL_AUTHORIZER_NAMES.includes(raw)) return "acl";
+  throw new ConfigError(
+    `Option "authorizer" must be one of ${ACL_AUTHORIZER_NAMES.join(", ")}, got "${raw}".`,
+  );
+}
+
+/** super.users: `User:a;User:b`, each a principal TYPE:NAME. */
+function superUsersOption(opts: Record<string, string>): string[] {
+  const users = (opts["super-users"] ?? "").split(";").map((s) => s.trim()).filter((s) => s !== "");
+  const bad = users.find((u) => u.indexOf(":") <= 0);
+  if (bad !== undefined) {
+    throw new ConfigError(`Option "super-users" wants principals like User:NAME, got "${bad}".`);
+  }
+  return users;
+}
+
+/** The listeners from `listen` or `listeners` and the settings that go with them. */
+function listenerOptions(opts: Record<string, string>) {
+  if (opts["listen"] !== undefined) parseHostPort(opts["listen"]);
+  if (opts["advertise"] !== undefined) parseHostPort(opts["advertise"]);
+  try {
+    return resolveListeners({
+      listen: opts["listen"],
+      advertise: opts["advertise"],
+      listeners: opts["listeners"],
+      advertisedListeners: opts["advertised-listeners"],
+      securityProtocolMap: opts["listener-security-protocol-map"],
+      interBrokerListenerName: opts["inter-broker-listener-name"],
+    }, DEFAULT_LISTEN);
+  } catch (e) {
+    if (e instanceof ListenerConfigError) throw new ConfigError(e.message);
+    throw e;
+  }
+}
+
+function saslConfig(opts: Record<string, string>): SaslConfig {
+  try {
+    return resolveSaslConfig(opts);
+  } catch (e) {
+    if (e instanceof SaslConfigError) throw new ConfigError(e.message);
+    throw e;
+  }
+}
+
+/** The TLS settings; a TLS listener without a certificate is an error. */
+function tlsOptions(
+  opts: Record<string, string>,
+  listeners: readonly ListenerConfig[],
+): TlsSettings | undefined {
+  let tls: TlsSettings | undefined;
+  try {
+    tls = resolveTlsSettings({
+      certFile: opts["tls-cert"],
+      keyFile: opts["tls-key"],
+      caFile: opts["tls-ca"],
+      clientAuth: opts["ssl-client-auth"],
+    });
+  } catch (e) {
+    if (e instanceof TlsMaterialError) throw new ConfigError(e.message);
+    throw e;
+  }
+  const secure = listeners.find((l) => usesTls(l.securityProtocol));
+  if (secure !== undefined && tls === undefined) {
+    throw new ConfigError(
+      `Listener "${secure.name}" uses ${secure.securityProtocol}: set "tls-cert" (ssl.certificate.location) and "tls-key" (ssl.key.location).`,
+    );
+  }
+  return tls;
+}
+
+/** The HTTP listener's TLS and authentication settings, checked together. */
+function httpSecurityOptions(opts: Record<string, string>): Pick<
+  BrokerConfig,
+  "httpTls" | "httpAuth" | "httpOpsAuth" | "tlsCertFile" | "tlsKeyFile"
+> {
+  const tlsCertFile = opts["tls-cert"]?.trim() || undefined;
+  const tlsKeyFile = opts["tls-key"]?.trim() || undefined;
+  const httpTls = boolOption(opts, "http-tls");
+  if (httpTls && (tlsCertFile === undefined || tlsKeyFile === undefined)) {
+    throw new ConfigError(`Option "http-tls" needs both "tls-cert" and "tls-key".`);
+  }
+  const optionalEnum = (name: string) =>
+    opts[name] === undefined ? undefined : enumOption(opts, name) as "none" | "required";
+  return {
+    httpTls,
+    httpAuth: optionalEnum("http-auth"),
+    httpOpsAuth: optionalEnum("http-ops-auth"),
+    tlsCertFile,
+    tlsKeyFile,
   };
 }
 

@@ -168,3 +168,38 @@ Deno.test("queued.max.request.bytes below socket.request.max.bytes is refused", 
     /queued-max-request-bytes.*at least request-max-bytes \(104857600\).*"1000000"/,
   );
 });
+
+Deno.test("resolveConfig() reads authorizer.class.name, super.users and allow.everyone.if.no.acl.found", () => {
+  const off = resolveConfig([]);
+  assertEquals(off.authorizer, undefined);
+  assertEquals(off.superUsers, []);
+  assertEquals(off.allowEveryoneIfNoAclFound, false);
+  for (
+    const name of [
+      "kafka.security.authorizer.AclAuthorizer",
+      "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    ]
+  ) {
+    const file = parseConfigText(
+      `authorizer.class.name=${name}\nsuper.users=User:admin;User:ops\n`,
+      false,
+    );
+    const c = resolveConfig([file]);
+    assertEquals(c.authorizer, "acl");
+    assertEquals(c.superUsers, ["User:admin", "User:ops"]);
+  }
+  const args = settingsFromArgs(["--authorizer", "acl", "--allow-everyone-if-no-acl-found"]);
+  assertEquals(resolveConfig([args]).authorizer, "acl");
+  assertEquals(resolveConfig([args]).allowEveryoneIfNoAclFound, true);
+});
+
+Deno.test("resolveConfig() refuses an unknown authorizer and a super user without a type", () => {
+  throwsConfig(
+    () => resolveConfig([settingsFromArgs(["--authorizer", "com.example.Mine"])]),
+    /"com.example.Mine"/,
+  );
+  throwsConfig(
+    () => resolveConfig([settingsFromArgs(["--super-users", "User:admin;ops"])]),
+    /"ops"/,
+  );
+});

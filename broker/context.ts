@@ -22,6 +22,10 @@ import type { Topic, TopicRegistry } from "./topics.ts";
 import type { RequestTraffic, TrafficSink } from "./traffic.ts";
 import type { ClusterNode } from "./cluster/cluster_node.ts";
 import type { ReplicaManager } from "./cluster/replica_manager.ts";
+import type { AclStore } from "./security/acl_store.ts";
+import type { ScramCredentialStore } from "./security/credentials.ts";
+import type { SaslAuthenticator } from "./security/sasl_authenticator.ts";
+import type { TxnVerifier } from "./transactions/verifier.ts";
 
 /** Counters the broker exposes (tests, metrics, benchmarks). */
 export interface BrokerCounters {
@@ -86,8 +90,23 @@ export interface BrokerCore {
    * leads every partition at epoch 0 with the high watermark at the log end.
    */
   readonly replication?: ReplicaManager;
-  /** The address clients are told to connect to. */
-  advertised(): HostPort;
+  /**
+   * KIP-890 verification of transactional produces (the transaction coordinator sets it);
+   * undefined: transactional batches are refused.
+   */
+  txnVerifier: TxnVerifier | undefined;
+  /** The ACLs every request is checked against; undefined when no authorizer is configured. */
+  readonly acls: AclStore | undefined;
+  /** SCRAM credentials of every user (`<dataDir>/denka-scram-credentials.json`). */
+  readonly scramCredentials: ScramCredentialStore;
+  /** SASL on the Kafka listeners: mechanisms, the failed-login throttle, per-connection sessions. */
+  readonly sasl: SaslAuthenticator;
+  /**
+   * The address clients of listener `listenerName` are told to connect to (Kafka answers
+   * Metadata with the endpoint of the listener the request came in on); the first
+   * listener's when the name is not a listener or not given.
+   */
+  advertised(listenerName?: string): HostPort;
   nowMs(): number;
   /**
    * The topic named `name`, created with the default partition count when it

@@ -21,7 +21,7 @@
  * @module
  */
 import { ErrorCode } from "../protocol/error_codes.ts";
-import type { AppendResult } from "../storage/partition_log.ts";
+import type { AppendOptions, AppendResult } from "../storage/partition_log.ts";
 import type { BrokerCore } from "./context.ts";
 import type { Partition } from "./topics.ts";
 
@@ -43,7 +43,7 @@ export interface PartitionProduce {
 }
 
 /** Options of {@linkcode produceToPartition}. */
-export interface ProduceOptions {
+export interface ProduceOptions extends Pick<AppendOptions, "origin" | "verificationGuard"> {
   /** How long acks=all waits for the in-sync replicas (the request's timeoutMs). */
   readonly timeoutMs?: number;
 }
@@ -51,7 +51,11 @@ export interface ProduceOptions {
 /** How long acks=all waits for the in-sync replicas when the caller gives no timeout. */
 export const PRODUCE_TIMEOUT_MS_DEFAULT = 30_000;
 
-/** Appends `records` (whole RecordBatch v2 bytes) to `partition` and applies the durability policy. */
+/**
+ * Appends `records` (whole RecordBatch v2 bytes) to `partition` and applies the durability
+ * policy. `options`: a verified transactional produce's guard, or the coordinator's markers;
+ * how long acks=all may wait for the in-sync replicas.
+ */
 export function produceToPartition(
   broker: BrokerCore,
   partition: Partition,
@@ -81,7 +85,13 @@ export function produceToPartition(
     }
     leaderEpoch = check.leaderEpoch;
   }
-  const result = log.append(records, { nowMs: broker.nowMs(), leaderEpoch });
+  const { origin, verificationGuard } = options;
+  const result = log.append(records, {
+    origin,
+    verificationGuard,
+    nowMs: broker.nowMs(),
+    leaderEpoch,
+  });
   if (!result.ok) {
     if (result.cause !== undefined) {
       const message =

@@ -69,6 +69,9 @@ export class RequestRouter implements FrameHandler {
   }
 
   async handleFrame(frame: Uint8Array, connection: Connection): Promise<void> {
+    // SASL listeners: a bare token after SaslHandshake v0; otherwise only the SASL APIs until authenticated.
+    const sasl = this.#broker.sasl.sessionFor(connection);
+    if (sasl?.expectsRawToken) return sasl.rawToken(frame);
     const header = decodeRequestHeader(frame);
     if (header.error !== undefined) throw new FrameError(`bad request header: ${header.error}`);
     const info: RequestInfo = {
@@ -95,6 +98,7 @@ export class RequestRouter implements FrameHandler {
         `API key ${info.apiKey} version ${info.apiVersion} is outside the served range ${handler.minVersion}-${handler.maxVersion}`,
       );
     }
+    sasl?.admit(info.apiKey);
     const reader = new Reader(frame, header.headerSizeBytes);
     const request = handler.api.decodeRequest(reader, info.apiVersion);
     if (!reader.ok) {
@@ -141,6 +145,7 @@ export class RequestRouter implements FrameHandler {
     await connection.send(this.#encode(w, info, info.apiVersion, response), () => {
       this.#returnWriter(connection, w);
       runSettled();
+      sasl?.afterResponse();
     });
     if (throttleMs > 0 && !delayResponse) await connection.mute(throttleMs);
   }

@@ -248,9 +248,12 @@ export function buildLibc<P>(raw: RawLibc<P>): Libc {
       }
     },
     ...dirOps(),
-    writeFileAtomic(path, bytes) {
+    writeFileAtomic(path, bytes, mode = FILE_MODE_DEFAULT) {
       const tmpPath = `${path}.tmp`;
-      const fd = libc.open(tmpPath, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_TRUNC);
+      // A leftover temporary file would keep its looser mode: start a secret's from a new one.
+      if (mode !== FILE_MODE_DEFAULT && libc.exists(tmpPath)) libc.unlink(tmpPath);
+      const flags = OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_TRUNC;
+      const fd = libc.open(tmpPath, flags, mode);
       try {
         pwriteFully(libc, { fd, bytes, positionBytes: 0, path: tmpPath });
         libc.fdatasync(fd);

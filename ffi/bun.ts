@@ -1,6 +1,6 @@
 /**
  * The Bun binding of the ports: {@linkcode bunLibc} over `bun:ffi` and
- * {@linkcode bunRuntime} over `Bun.listen` (and `Bun.serve` for HTTP).
+ * {@linkcode bunRuntime} over `Bun.listen` (TCP and TLS; `Bun.serve` for HTTP).
  *
  * `bun:ffi` and `Bun` are typed locally (only what is used here), so this
  * file type-checks under `deno check` without Bun's type package. Only Bun
@@ -30,15 +30,8 @@ import {
   SC_PAGESIZE,
   SEEK_END,
 } from "./libc_symbols.ts";
-import type {
-  FetchHandler,
-  HttpServer,
-  Libc,
-  Listener,
-  Runtime,
-  Socket,
-  SocketHandlers,
-} from "./port.ts";
+import type { HttpServer, Libc, Runtime } from "./port.ts";
+import { type BunConnect, bunConnect, type BunListen, bunListen } from "./bun_listener.ts";
 
 /** A `bun:ffi` pointer: a plain number (MAP_FAILED comes back as a BigInt). */
 type BunPointer = number;
@@ -121,31 +114,12 @@ function bunRawLibc(): RawLibc<BunPointer> {
   };
 }
 
-/** The part of a `Bun.listen` socket used here. */
-interface BunTcpSocket {
-  readonly fd: number;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  data: BunSocket | undefined;
-  write(bytes: Uint8Array): number;
-  setNoDelay(enabled: boolean): boolean;
-  end(): void;
-  /** Stops polling the socket for reading (Bun 1.4: in the TCP socket type, undocumented). */
-  pause(): void;
-  resume(): void;
-}
-
-interface BunServer {
-  readonly hostname: string;
-  readonly port: number;
-  stop(closeActiveConnections?: boolean): void;
-}
-
 /** The part of a `Bun.serve` server used here. */
 interface BunHttpServer {
   readonly hostname: string;
   readonly port: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
+  requestIP(request: Request): { address: string } | null;
 }
 
 interface BunGlobal {
@@ -156,119 +130,15 @@ interface BunGlobal {
     port: number;
     /** Seconds a connection may stay idle; 0 disables (live tails stream for long). */
     idleTimeout: number;
-    fetch: FetchHandler;
+    tls?: { cert: string; key: string };
+    fetch(request: Request, server: BunHttpServer): Response | Promise<Response>;
   }): BunHttpServer;
-  connect(options: {
-    hostname: string;
-    port: number;
-    socket: BunSocketHandlers;
-  }): Promise<BunTcpSocket>;
-  listen(options: {
-    hostname: string;
-    port: number;
-    socket: {
-      open(s: BunTcpSocket): void;
-      data(s: BunTcpSocket, chunk: Uint8Array): void;
-      drain(s: BunTcpSocket): void;
-      close(s: BunTcpSocket, error?: Error): void;
-      error(s: BunTcpSocket, error: Error): void;
-    };
-  }): BunServer;
-}
-
-/** The socket handlers of `Bun.listen` and `Bun.connect`. */
-interface BunSocketHandlers {
-  open(s: BunTcpSocket): void;
-  data(s: BunTcpSocket, chunk: Uint8Array): void;
-  drain(s: BunTcpSocket): void;
-  close(s: BunTcpSocket, error?: Error): void;
-  error(s: BunTcpSocket, error: Error): void;
-}
-
-interface PendingWrite {
-  bytes: Uint8Array;
-  resolve(): void;
-  reject(error: Error): void;
-}
-
-const closedError = () => new Error("Socket is closed");
-
-/**
- * A `Bun.listen` socket behind the {@linkcode Socket} port. Bun's
- * `socket.write` writes what the kernel takes and buffers nothing, so the
- * rest waits in a queue that the `drain` handler resumes.
- */
-class BunSocket implements Socket {
-  readonly fd: number | undefined;
-  readonly remoteAddress: string;
-  handlers: SocketHandlers | undefined;
-  readonly #socket: BunTcpSocket;
-  readonly #queue: PendingWrite[] = [];
-  #closed = false;
-
-  constructor(socket: BunTcpSocket) {
-    this.#socket = socket;
-    this.fd = Number.isInteger(socket.fd) && socket.fd >= 0 ? socket.fd : undefined;
-    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    if (this.#closed) return Promise.reject(closedError());
-    if (this.#queue.length === 0) {
-      const writtenBytes = bytes.length === 0 ? 0 : this.#socket.write(bytes);
-      if (writtenBytes < 0) return Promise.reject(closedError());
-      if (writtenBytes === bytes.length) return Promise.resolve();
-      bytes = bytes.subarray(writtenBytes);
-    }
-    return new Promise((resolve, reject) => this.#queue.push({ bytes, resolve, reject }));
-  }
-
-  /** Called by the `drain` handler: the socket is writable again. */
-  drain(): void {
-    while (this.#queue.length > 0 && !this.#closed) {
-      const head = this.#queue[0];
-      const writtenBytes = this.#socket.write(head.bytes);
-      if (writtenBytes < 0) return this.#failQueue();
-      if (writtenBytes < head.bytes.length) {
-        head.bytes = head.bytes.subarray(writtenBytes);
-        return;
-      }
-      this.#queue.shift();
-      head.resolve();
-    }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#failQueue();
-    this.#socket.end();
-  }
-
-  pause(): void {
-    if (!this.#closed) this.#socket.pause();
-  }
-
-  resume(): void {
-    if (!this.#closed) this.#socket.resume();
-  }
-
-  /** Called by the `close` handler. */
-  closed(error?: Error): void {
-    this.#closed = true;
-    this.#failQueue(error);
-    const handlers = this.handlers;
-    this.handlers = undefined; // onClose once
-    handlers?.onClose(error);
-  }
-
-  #failQueue(error?: Error): void {
-    for (const pending of this.#queue.splice(0)) pending.reject(error ?? closedError());
-  }
+  listen: BunListen;
+  connect: BunConnect;
 }
 
 /**
- * The network port over `Bun.listen` (TCP). Per connection: TCP_NODELAY,
+ * The network port over `Bun.listen` (TCP and TLS, see `bun_listener.ts`). Per connection: TCP_NODELAY,
  * `onData` with Bun's chunk (treat it as valid only during the call), then
  * `onClose` once (after the peer closes, an error, or a local `close()`).
  */
@@ -277,73 +147,23 @@ export function bunRuntime(): Runtime {
   return {
     name: "bun",
     version: bun.version,
+    tlsClientAuthUnsupported: undefined,
     listen(options, onAccept) {
-      const server = bun.listen({
-        hostname: options.hostname,
-        port: options.port,
-        socket: {
-          open(s) {
-            s.setNoDelay(true);
-            const socket = new BunSocket(s);
-            s.data = socket;
-            socket.handlers = onAccept(socket);
-          },
-          data(s, chunk) {
-            s.data?.handlers?.onData(chunk);
-          },
-          drain(s) {
-            s.data?.drain();
-          },
-          close(s, error) {
-            s.data?.closed(error);
-          },
-          error(s, error) {
-            s.data?.close();
-            s.data?.closed(error);
-          },
-        },
-      });
-      const handle: Listener = {
-        hostname: server.hostname,
-        port: server.port,
-        close: () => {
-          server.stop(false);
-          return Promise.resolve();
-        },
-      };
-      return Promise.resolve(handle);
+      return Promise.resolve(bunListen((o) => bun.listen(o), options, onAccept));
     },
-    async connect(options, onOpen) {
-      let failed: Error | undefined;
-      const s = await bun.connect({
-        hostname: options.hostname,
-        port: options.port,
-        socket: {
-          open(s) {
-            s.setNoDelay(true);
-            const socket = new BunSocket(s);
-            s.data = socket;
-            try {
-              socket.handlers = onOpen(socket);
-            } catch (error) {
-              failed = error instanceof Error ? error : new Error(String(error));
-              socket.close();
-            }
-          },
-          data: (s, chunk) => s.data?.handlers?.onData(chunk),
-          drain: (s) => s.data?.drain(),
-          close: (s, error) => s.data?.closed(error),
-          error(s, error) {
-            s.data?.close();
-            s.data?.closed(error);
-          },
-        },
-      });
-      if (failed !== undefined) throw failed;
-      return s.data!;
+    connect(options, onOpen) {
+      return bunConnect((o) => bun.connect(o), options, onOpen);
     },
     serveHttp(options, fetch) {
-      const server = bun.serve({ ...options, idleTimeout: 0, fetch });
+      const { hostname, port, tls } = options;
+      const server = bun.serve({
+        hostname,
+        port,
+        idleTimeout: 0,
+        tls: tls === undefined ? undefined : { cert: tls.certPem, key: tls.keyPem },
+        fetch: (request, s) =>
+          fetch(request, { remoteAddress: s.requestIP(request)?.address ?? "" }),
+      });
       const handle: HttpServer = {
         hostname: server.hostname,
         port: server.port,

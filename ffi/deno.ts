@@ -19,6 +19,7 @@ import { ISAL_CRC32C_SYMBOL, ISAL_PATH } from "./crc32c.ts";
 import { type BoundFunction, CODEC_LIBRARIES, type RawCodecLibraries } from "./codec_symbols.ts";
 import type { NeutralSymbol } from "./libc_symbols.ts";
 import {
+  IPPROTO_TCP,
   LIBC_PATH,
   LIBC_SYMBOLS,
   type LibcSymbols,
@@ -26,9 +27,11 @@ import {
   PROCESS_SYMBOLS,
   SC_PAGESIZE,
   SEEK_END,
+  TCP_NODELAY,
 } from "./libc_symbols.ts";
 import { Errno } from "./port.ts";
-import type { HttpServer, Libc, Listener, Runtime, Socket, SocketHandlers } from "./port.ts";
+import type { HttpServer, Libc, Runtime, Socket, SocketHandlers } from "./port.ts";
+import { type AcceptedConn, DENO_CLIENT_AUTH_UNSUPPORTED, denoListen } from "./deno_listener.ts";
 
 type DenoSymbols = {
   [K in keyof LibcSymbols]: {
@@ -94,10 +97,6 @@ function denoRawLibc(): RawLibc<Deno.PointerObject> {
   };
 }
 
-const ACCEPT_RETRY_MS = 100;
-/** One "accept failed" line per this long, at most (with a count of those left out). */
-const ACCEPT_FAILURE_LOG_INTERVAL_MS = 10_000;
-
 /**
  * The read buffer every connection owns: an idle connection's pending
  * `conn.read` waits on it. Small, so that an idle connection costs little
@@ -154,18 +153,20 @@ export function denoConnFd(conn: Deno.Conn): number | undefined {
 }
 
 class DenoSocket implements Socket {
+  /** The OS fd for sendfile; `undefined` over TLS (sendfile cannot encrypt). */
   readonly fd: number | undefined;
   readonly remoteAddress: string;
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   #closed = false;
   #paused = false;
   #resumed: PromiseWithResolvers<void> | undefined;
   #writesPending = 0;
   #tail: Promise<void> = Promise.resolve();
 
-  constructor(conn: Deno.TcpConn) {
+  constructor(accepted: AcceptedConn) {
+    const conn = accepted.conn;
     this.#conn = conn;
-    this.fd = denoConnFd(conn);
+    this.fd = accepted.tls ? undefined : denoConnFd(conn);
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.remoteAddress = `${addr.hostname}:${addr.port}`;
   }
@@ -232,11 +233,13 @@ class DenoSocket implements Socket {
 }
 
 async function serveConn(
-  conn: Deno.TcpConn,
+  accepted: AcceptedConn,
   onAccept: (socket: Socket) => SocketHandlers,
 ): Promise<void> {
-  conn.setNoDelay(true);
-  const socket = new DenoSocket(conn);
+  const conn = accepted.conn;
+  // A TlsConn has no setNoDelay: it inherits TCP_NODELAY from its listener (deno_listener.ts).
+  if (!accepted.tls) accepted.conn.setNoDelay(true);
+  const socket = new DenoSocket(accepted);
   let handlers: SocketHandlers;
   try {
     handlers = onAccept(socket);
@@ -249,7 +252,7 @@ async function serveConn(
 
 /** Reads `conn` until EOF, an error or a local close, then calls `onClose` once. */
 async function serveSocket(
-  conn: Deno.TcpConn,
+  conn: Deno.Conn,
   socket: DenoSocket,
   handlers: SocketHandlers,
 ): Promise<void> {
@@ -272,7 +275,7 @@ async function serveSocket(
  * throughput), and not at all while paused.
  */
 async function readLoop(
-  conn: Deno.TcpConn,
+  conn: Deno.Conn,
   socket: DenoSocket,
   handlers: SocketHandlers,
 ): Promise<void> {
@@ -302,23 +305,6 @@ async function readLoop(
   }
 }
 
-/** Logs accept failures (EMFILE, ...) as one line per interval with a count, not a trace each. */
-function acceptFailureLog(): (error: unknown) => void {
-  let lastMs = -Infinity;
-  let suppressedCount = 0;
-  return (error) => {
-    const nowMs = Date.now();
-    if (nowMs - lastMs < ACCEPT_FAILURE_LOG_INTERVAL_MS) {
-      suppressedCount++;
-      return;
-    }
-    const more = suppressedCount > 0 ? ` (${suppressedCount} more since the last line)` : "";
-    console.error(`denka: accept failed: ${(error as Error)?.message ?? error}${more}`);
-    lastMs = nowMs;
-    suppressedCount = 0;
-  };
-}
-
 let fullGc: (() => void) | null | undefined;
 
 /**
@@ -341,6 +327,16 @@ function collectGarbage(): void {
 }
 
 let processCalls: RawProcessCalls | undefined;
+let setsockopt:
+  | ((fd: number, level: number, name: number, value: Uint8Array, length: number) => number)
+  | undefined;
+
+/** Sets TCP_NODELAY on socket `fd`; false when the kernel refuses. */
+function setTcpNoDelay(fd: number): boolean {
+  denoProcessCalls();
+  const one = new Uint8Array(new Int32Array([1]).buffer);
+  return setsockopt!(fd, IPPROTO_TCP, TCP_NODELAY, one, one.length) === 0;
+}
 
 function denoProcessCalls(): RawProcessCalls {
   if (processCalls !== undefined) return processCalls;
@@ -355,8 +351,16 @@ function denoProcessCalls(): RawProcessCalls {
       setrlimit(r: number, b: BigUint64Array): number;
       malloc_trim(pad: bigint): number;
       __errno_location(): Deno.PointerObject;
+      setsockopt(
+        fd: number,
+        level: number,
+        name: number,
+        value: Uint8Array,
+        length: number,
+      ): number;
     };
   };
+  setsockopt = c.setsockopt;
   const errnoView = new Deno.UnsafePointerView(c.__errno_location());
   processCalls = {
     errno: () => errnoView.getInt32(),
@@ -368,7 +372,8 @@ function denoProcessCalls(): RawProcessCalls {
 }
 
 /**
- * The network port over `Deno.listen` (TCP). Per connection: TCP_NODELAY, a
+ * The network port over `Deno.listen` (TCP) and `Deno.listenTls` (TLS, see
+ * `deno_listener.ts`). Per connection: TCP_NODELAY, a
  * small read buffer of {@linkcode IDLE_READ_BUFFER_BYTES} (and a pooled one of
  * {@linkcode READ_BUFFER_BYTES} while data keeps coming), `onData` with a
  * view that is valid only during the call, no read while paused, then
@@ -379,49 +384,16 @@ export function denoRuntime(): Runtime {
   return {
     name: "deno",
     version: Deno.version.deno,
+    tlsClientAuthUnsupported: DENO_CLIENT_AUTH_UNSUPPORTED,
     listen(options, onAccept) {
-      const listener = Deno.listen({ ...options, transport: "tcp" });
-      const addr = listener.addr as Deno.NetAddr;
-      const logAcceptFailure = acceptFailureLog();
-      let closed = false;
-      const acceptLoop = async () => {
-        for (;;) {
-          let conn: Deno.TcpConn;
-          try {
-            conn = await listener.accept();
-          } catch (error) {
-            if (closed) return;
-            // E.g. EMFILE: keep serving the open connections and try again shortly.
-            logAcceptFailure(error);
-            await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
-            continue;
-          }
-          serveConn(conn, onAccept).catch((error) => {
-            console.error("denka: connection handler failed", error);
-          });
-        }
-      };
-      const loopDone = acceptLoop().catch((error) =>
-        console.error("denka: accept loop failed", error)
+      return Promise.resolve(
+        denoListen(options, (accepted) => serveConn(accepted, onAccept), { setTcpNoDelay }),
       );
-      const handle: Listener = {
-        hostname: addr.hostname,
-        port: addr.port,
-        close() {
-          if (!closed) {
-            closed = true;
-            listener.close();
-          }
-          // The port is released once the pending accept has been cancelled.
-          return loopDone;
-        },
-      };
-      return Promise.resolve(handle);
     },
     async connect(options, onOpen) {
       const conn = await Deno.connect({ ...options, transport: "tcp" });
       conn.setNoDelay(true);
-      const socket = new DenoSocket(conn);
+      const socket = new DenoSocket({ conn, tls: false });
       let handlers: SocketHandlers;
       try {
         handlers = onOpen(socket);
@@ -435,7 +407,15 @@ export function denoRuntime(): Runtime {
       return socket;
     },
     serveHttp(options, fetch) {
-      const server = Deno.serve({ ...options, onListen() {} }, fetch);
+      const { hostname, port, tls } = options;
+      const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) =>
+        fetch(request, { remoteAddress: info.remoteAddr.hostname });
+      const server = tls === undefined
+        ? Deno.serve({ hostname, port, onListen() {} }, handler)
+        : Deno.serve(
+          { hostname, port, cert: tls.certPem, key: tls.keyPem, onListen() {} },
+          handler,
+        );
       const addr = server.addr as Deno.NetAddr;
       const handle: HttpServer = {
         hostname: addr.hostname,

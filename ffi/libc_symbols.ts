@@ -60,7 +60,13 @@ export const PROCESS_SYMBOLS = {
   setrlimit: { params: ["i32", "buffer"], result: "i32" },
   malloc_trim: { params: ["usize"], result: "i32" },
   __errno_location: { params: [], result: "pointer" },
+  /** `setsockopt(fd, level, name, value, length)`: TCP_NODELAY on Deno's TLS listener. */
+  setsockopt: { params: ["i32", "i32", "i32", "buffer", "i32"], result: "i32" },
 } as const satisfies Record<string, NeutralSymbol>;
+
+/** `setsockopt` level and option: Nagle's algorithm off. */
+export const IPPROTO_TCP = 6;
+export const TCP_NODELAY = 1;
 
 /** `getrlimit`/`setrlimit` resource: the open-file limit. */
 export const RLIMIT_NOFILE = 7;

@@ -172,8 +172,11 @@ export interface Libc {
   exists(path: string): boolean;
   /** Reads a whole small file (metadata, checkpoints), or throws IoError(ENOENT). */
   readFile(path: string): Uint8Array;
-  /** Writes a small file atomically: write to `path + ".tmp"`, fdatasync, rename. */
-  writeFileAtomic(path: string, bytes: Uint8Array): void;
+  /**
+   * Writes a small file atomically: write to `path + ".tmp"`, fdatasync, rename.
+   * `mode` is the new file's permission bits (default 0o644; 0o600 for secrets).
+   */
+  writeFileAtomic(path: string, bytes: Uint8Array, mode?: number): void;
 }
 
 /** An accepted TCP connection, push-style: the runtime calls the handlers given at listen. */
@@ -197,6 +200,12 @@ export interface Socket {
   pause(): void;
   /** Reads again after {@linkcode Socket.pause}. Idempotent. */
   resume(): void;
+  /**
+   * The client's certificate (DER), when a TLS listener asked for one and
+   * verified it against its CA; `undefined` otherwise (plain TCP, no
+   * certificate asked for or none given).
+   */
+  readonly peerCertificate?: Uint8Array;
 }
 
 /** What the network port calls on a {@linkcode Socket}'s events. */
@@ -207,10 +216,38 @@ export interface SocketHandlers {
   onClose(error?: Error): void;
 }
 
+/** Whether a TLS listener asks clients for a certificate (Kafka's `ssl.client.auth`). */
+export type TlsClientAuth = "none" | "requested" | "required";
+
+/**
+ * A TLS listener's certificate, key and client-certificate policy, as PEM
+ * text. TLS 1.2 and 1.3 are offered. A TLS socket reports `fd: undefined`:
+ * sendfile cannot encrypt, so fetches take the copy path.
+ */
+export interface TlsServerOptions {
+  /** The server's certificate chain (leaf first). */
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** CA certificates that client certificates must chain to (`requested`/`required`). */
+  readonly caPem: string | undefined;
+  /**
+   * `required`: a client without a valid certificate fails the handshake;
+   * `requested`: a certificate is asked for, and one that does not verify
+   * fails the handshake, but a client may send none.
+   */
+  readonly clientAuth: TlsClientAuth;
+}
+
 /** A bound TCP listener. */
 export interface Listener {
   readonly hostname: string;
   readonly port: number;
+  /**
+   * TLS listeners only: new connections get `tls` from now on (open ones
+   * keep theirs). Rejects, keeping the old certificate, when the runtime
+   * refuses the new one.
+   */
+  reloadTls?(tls: TlsServerOptions): Promise<void>;
   /**
    * Stops accepting; open sockets stay open. Resolves once the port is
    * released, so that a new listener may bind it at once. Idempotent.
@@ -218,8 +255,32 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** What the runtime knows of an HTTP request beyond the request itself. */
+export interface HttpRequestInfo {
+  /** The client's IP address (no port), as the socket reports it. */
+  readonly remoteAddress: string;
+}
+
 /** A request handler in the web-standard shape (`app.fetch` of hono). */
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
+export type FetchHandler = (
+  request: Request,
+  info: HttpRequestInfo,
+) => Response | Promise<Response>;
+
+/** A certificate chain and its private key, both PEM text. */
+export interface TlsCertifiedKeyPem {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/** Where and how {@linkcode Runtime.serveHttp} serves. */
+export interface HttpServeOptions {
+  readonly hostname: string;
+  /** `0` picks a free port. */
+  readonly port: number;
+  /** Serve HTTPS (TLS 1.2/1.3) with this certificate; plain HTTP when absent. */
+  readonly tls?: TlsCertifiedKeyPem;
+}
 
 /** A bound HTTP server (from {@linkcode Runtime.serveHttp}). */
 export interface HttpServer {
@@ -242,8 +303,16 @@ export interface Runtime {
   readonly name: string;
   /** The runtime's version string, for reports. */
   readonly version: string;
+  /**
+   * Why a TLS listener of this runtime cannot ask for and verify client
+   * certificates (`TlsServerOptions.clientAuth` other than `"none"`), or
+   * `undefined` when it can (Bun can; Deno's TLS listener has no option
+   * for it).
+   */
+  readonly tlsClientAuthUnsupported: string | undefined;
+  /** Binds a TCP listener, over TLS when `options.tls` is given. */
   listen(
-    options: { hostname: string; port: number },
+    options: { hostname: string; port: number; tls?: TlsServerOptions },
     onAccept: (socket: Socket) => SocketHandlers,
   ): Promise<Listener>;
   /**
@@ -255,8 +324,12 @@ export interface Runtime {
     options: { hostname: string; port: number },
     onOpen: (socket: Socket) => SocketHandlers,
   ): Promise<Socket>;
-  /** Serves HTTP/1.1 on `hostname:port` (`0` picks a free port) with `fetch` (`Deno.serve` / `Bun.serve`). */
-  serveHttp(options: { hostname: string; port: number }, fetch: FetchHandler): Promise<HttpServer>;
+  /**
+   * Serves HTTP/1.1 (HTTPS with `options.tls`) on `hostname:port` with
+   * `fetch` (`Deno.serve` / `Bun.serve`); a certificate or key the TLS
+   * library refuses throws here.
+   */
+  serveHttp(options: HttpServeOptions, fetch: FetchHandler): Promise<HttpServer>;
   /**
    * Raises the soft open-file limit to the hard limit (`setrlimit`
    * RLIMIT_NOFILE), as Kafka's docs advise for a broker; throws

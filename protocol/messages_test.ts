@@ -126,7 +126,7 @@ for (const api of API_MESSAGES as readonly ApiMessage[]) {
   }
 }
 
-Deno.test("apiTable covers the 38 client-facing API keys with spec versions", () => {
+Deno.test("apiTable covers the 43 client-facing API keys with spec versions", () => {
   const keys = API_MESSAGES.map((a) => a.apiKey);
   assert.deepEqual(keys, [
     0,
@@ -153,6 +153,9 @@ Deno.test("apiTable covers the 38 client-facing API keys with spec versions", ()
     25,
     26,
     28,
+    29,
+    30,
+    31,
     32,
     33,
     35,
@@ -164,6 +167,8 @@ Deno.test("apiTable covers the 38 client-facing API keys with spec versions", ()
     47,
     48,
     49,
+    50,
+    51,
     60,
     61,
     75,

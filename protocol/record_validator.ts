@@ -4,10 +4,10 @@
  * first by `validateBatches` in `record_batch.ts`):
  *
  * 1. Batch: no control batch from a client, no idempotent batch with a
- *    negative base sequence, no transactional batch (Denka has no
- *    transactions: TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers
- *    transactional records without an authorised transactional id), a known
- *    compression codec, and a record count that can fit in the bytes present.
+ *    negative base sequence, no transactional batch without a producer id
+ *    (whether the producer's transaction may take the batch is the log's
+ *    check, KIP-890), a known compression codec, and a record count that can
+ *    fit in the bytes present.
  * 2. Compressed records are inflated (`decompress.ts`) to at most
  *    {@linkcode inflatedBytesMax} bytes: past that the batch is refused with
  *    MESSAGE_TOO_LARGE; bytes the codec cannot read are CORRUPT_MESSAGE.
@@ -138,11 +138,8 @@ function checkBatch(batch: RecordBatchView): RecordsVerdict | undefined {
       `Invalid sequence number ${batch.baseSequence} in record batch with producerId ${batch.producerId}`,
     );
   }
-  if (batch.isTransactional) {
-    return refuse(
-      ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-      "Transactional records are not supported by Denka yet",
-    );
+  if (batch.isTransactional && batch.producerId < 0) {
+    return refuse(ErrorCode.INVALID_RECORD, "Transactional batch without a producer id");
   }
   if (batch.compression > COMPRESSION_CODEC_MAX) {
     return refuse(

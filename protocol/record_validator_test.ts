@@ -117,14 +117,21 @@ Deno.test("validateBatchRecords() checks CreateTime bounds and refuses LogAppend
   assert.ok(validate(noTimestamp, { timestampBeforeMaxMs: 0, timestampAfterMaxMs: 0 }).ok);
 });
 
-Deno.test("validateBatchRecords() refuses transactional batches (no transactions yet)", () => {
+Deno.test("validateBatchRecords() takes transactional batches only with a producer id", () => {
   const bytes = rawBatch(recordBytes({ offsetDelta: 0 }), {
     recordCount: 1,
     attributes: 0x10,
     producerId: 3,
     baseSequence: 0,
   });
-  assert.equal(refusal(bytes).errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  assert.ok(validate(bytes).ok);
+  const anonymous = rawBatch(recordBytes({ offsetDelta: 0 }), {
+    recordCount: 1,
+    attributes: 0x10,
+    producerId: -1,
+    baseSequence: -1,
+  });
+  assert.equal(refusal(anonymous).errorCode, ErrorCode.INVALID_RECORD);
 });
 
 Deno.test("validateBatchRecords() stops inflating at inflatedBytesMax(max.message.bytes)", () => {

@@ -25,6 +25,19 @@
  * last one; our producer state lives in snapshots, not in the log).
  * Segments are not merged.
  *
+ * Transactions (Kafka's `CleanedTransactionMetadata`): only segments wholly
+ * below the last stable offset are cleaned, so an undecided transaction is
+ * never touched; the batches of aborted transactions (the segments'
+ * `.txnindex`) are dropped whole and never shadow a committed key. A
+ * marker whose transaction has no data left (none read in this pass) goes as
+ * Kafka's does: the first such pass stamps its delete horizon (now +
+ * `delete.retention.ms`, as for tombstones) and, for an ABORT, drops its
+ * `.txnindex` entry (the cleaned index keeps the aborted transactions that
+ * still had data in the pass); a pass after the horizon drops the marker.
+ * The index is replaced before the log (`swapCleanedSegment`), so no crash
+ * leaves an entry without its marker, which would hide the producer's later
+ * records from read_committed consumers.
+ *
  * @module
  */
 
@@ -44,6 +57,8 @@ import { RecordReader } from "../protocol/record_reader.ts";
 import { inflatedBytesMax } from "../protocol/record_validator.ts";
 import type { PartitionLog } from "./partition_log.ts";
 import type { Segment } from "./segment.ts";
+import { collectAbortedTransactions } from "./log_transactions.ts";
+import { decodeControlBatch } from "../protocol/control_batch.ts";
 import { concatBytes } from "../util/bytes.ts";
 
 /** What one compaction did. */
@@ -98,7 +113,10 @@ export async function compactLog(
     batchesSkipped: 0,
     nextHorizonMs: Infinity,
   };
-  const inactive = log.inactiveSegments();
+  const lastStableOffset = log.lastStableOffset;
+  const inactive = log.inactiveSegments().filter((s) => s.nextOffset <= lastStableOffset);
+  if (inactive.length === 0) return result;
+  const aborted = abortedRanges(log, inactive[0].baseOffset, lastStableOffset);
   const latest = new Map<string, number>();
   for (const segment of inactive) {
     for (const batch of readBatches(segment, log.config.maxMessageBytes)) {
@@ -107,6 +125,7 @@ export async function compactLog(
         result.unreadable = `the batch at offset ${base} cannot be read: ${batch.unreadable}`;
         return result; // nothing rewritten: the partition is left as it is
       }
+      if (batch.view.isControl || abortedRangeOf(batch.view, aborted) !== undefined) continue;
       for (const r of batch.records) {
         if (r.key !== undefined) latest.set(r.key, base + r.offsetDelta);
       }
@@ -114,20 +133,41 @@ export async function compactLog(
     await nextTurn();
     if (log.isClosed) return result;
   }
+  /** What this pass read of transactions, for their markers to tell whether data is left. */
+  const seen: TxnDataSeen = { committed: new Set(), aborted: new Set() };
   for (const segment of inactive) {
     const parts: Uint8Array[] = [];
     let changed = false;
     for (const batch of readBatches(segment, log.config.maxMessageBytes)) {
+      const abortedRange = abortedRangeOf(batch.view, aborted);
+      if (abortedRange !== undefined) {
+        seen.aborted.add(txnKey(batch.view.producerId, abortedRange.last));
+        result.recordsRemoved += batch.view.recordCount;
+        changed = true;
+        continue;
+      }
       if (batch.payload === undefined) result.batchesSkipped++;
-      const rebuilt = cleanBatch(batch, latest, {
+      const clean = {
         nowMs: options.nowMs,
         deleteRetentionMs: log.config.deleteRetentionMs,
         result,
-      });
+      };
+      let rebuilt: Uint8Array | undefined;
+      if (batch.view.isControl) rebuilt = cleanMarker(batch, seen, clean);
+      else {
+        if (batch.view.isTransactional) seen.committed.add(batch.view.producerId);
+        rebuilt = cleanBatch(batch, latest, clean);
+      }
       if (rebuilt !== batch.bytes) changed = true;
       if (rebuilt !== undefined) parts.push(rebuilt);
     }
-    if (changed && log.replaceSegment(segment, concatBytes(parts))) result.segmentsRewritten++;
+    // Kafka's cleaned index: the aborted transactions that still had data in this pass.
+    const entries = segment.txnIndex.entries;
+    const kept = entries.filter((e) => seen.aborted.has(txnKey(e.producerId, e.lastOffset)));
+    const abortedTxns = kept.length === entries.length ? undefined : kept;
+    if (abortedTxns !== undefined) changed = true;
+    const cleaned = { bytes: concatBytes(parts), abortedTxns };
+    if (changed && log.replaceSegment(segment, cleaned)) result.segmentsRewritten++;
     await nextTurn();
     if (log.isClosed) return result;
   }
@@ -171,6 +211,50 @@ function cleanBatch(
     ? options.nowMs + options.deleteRetentionMs
     : view.baseTimestampMs;
   return buildBatch(batch, kept, baseTimestampMs, needsHorizon || hasHorizon);
+}
+
+/** Transactions whose data a cleaning pass read: producers since their last marker, aborts. */
+interface TxnDataSeen {
+  /** Producers whose (committed) transaction's data was read since their last marker. */
+  readonly committed: Set<number>;
+  /** Aborted transactions whose data was read (and dropped), by {@linkcode txnKey}. */
+  readonly aborted: Set<string>;
+}
+
+/** An aborted transaction's key: its producer and its marker's offset. */
+function txnKey(producerId: number, markerOffset: number): string {
+  return `${producerId}@${markerOffset}`;
+}
+
+/**
+ * A marker kept as it is, stamped with its delete horizon, or undefined (dropped): a marker
+ * whose transaction had no data read in this pass goes after its horizon (Kafka's
+ * `CleanedTransactionMetadata.onControlBatchRead`; see the module doc).
+ */
+function cleanMarker(
+  batch: ParsedBatch,
+  seen: TxnDataSeen,
+  options: {
+    nowMs: number;
+    deleteRetentionMs: number;
+    result: { -readonly [K in keyof CompactionResult]: CompactionResult[K] };
+  },
+): Uint8Array | undefined {
+  const { view } = batch;
+  const decoded = decodeControlBatch(view);
+  if (!decoded.ok || batch.payload === undefined) return batch.bytes;
+  const hadData = decoded.marker.committed
+    ? seen.committed.delete(view.producerId)
+    : seen.aborted.has(txnKey(view.producerId, view.baseOffset));
+  if (hadData) return batch.bytes;
+  const hasHorizon = (view.attributes & BatchAttribute.DELETE_HORIZON) !== 0;
+  if (hasHorizon && options.nowMs >= view.baseTimestampMs) {
+    options.result.recordsRemoved += view.recordCount;
+    return undefined;
+  }
+  const horizonMs = hasHorizon ? view.baseTimestampMs : options.nowMs + options.deleteRetentionMs;
+  options.result.nextHorizonMs = Math.min(options.result.nextHorizonMs, horizonMs);
+  return hasHorizon ? batch.bytes : buildBatch(batch, batch.records, horizonMs, true);
 }
 
 function buildBatch(
@@ -268,6 +352,29 @@ function parseBatch(bytes: Uint8Array, maxMessageBytes: number): ParsedBatch {
     });
   }
   return { bytes, view, payload, records };
+}
+
+/** The offset ranges of aborted transactions, by producer id. */
+type AbortedRanges = ReadonlyMap<number, readonly { first: number; last: number }[]>;
+
+function abortedRanges(log: PartitionLog, fromOffset: number, toOffset: number): AbortedRanges {
+  const ranges = new Map<number, { first: number; last: number }[]>();
+  for (const txn of collectAbortedTransactions(log.segments, fromOffset, toOffset)) {
+    const list = ranges.get(txn.producerId) ?? [];
+    list.push({ first: txn.firstOffset, last: txn.lastOffset });
+    ranges.set(txn.producerId, list);
+  }
+  return ranges;
+}
+
+/** The aborted transaction a data batch belongs to (its producer's only one over its offsets). */
+function abortedRangeOf(
+  view: RecordBatchView,
+  aborted: AbortedRanges,
+): { first: number; last: number } | undefined {
+  if (!view.isTransactional || view.isControl) return undefined;
+  const base = view.baseOffset;
+  return aborted.get(view.producerId)?.find((r) => r.first <= base && base <= r.last);
 }
 
 function nextTurn(): Promise<void> {

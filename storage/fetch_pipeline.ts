@@ -41,8 +41,9 @@ export function floorSegmentIndex(segments: readonly Segment[], offset: number):
 }
 
 /**
- * Slices of whole batches from the batch holding `fetchOffset` on. The caller has checked
- * `logStartOffset <= fetchOffset < logEndOffset`.
+ * Slices of whole batches from the batch holding `fetchOffset` on, below `endOffset` (a batch
+ * boundary, e.g. the last stable offset; default: the log end). The caller has checked
+ * `logStartOffset <= fetchOffset < endOffset <= logEndOffset`.
  */
 export function readSlices(
   segments: readonly Segment[],
@@ -51,13 +52,7 @@ export function readSlices(
   endOffset?: number,
 ): FetchSlices {
   assert(maxBytes >= 0, `Invalid maxBytes "${maxBytes}"`);
-  // A consumer's read stops at the high watermark (a batch boundary): in which segment, where.
-  let limitIndex = segments.length - 1;
-  let limitBytes = Infinity;
-  if (endOffset !== undefined) {
-    limitIndex = floorSegmentIndex(segments, endOffset);
-    limitBytes = segments[limitIndex].findBatch(endOffset)?.positionBytes ?? Infinity;
-  }
+  const end = endPosition(segments, endOffset);
   let i = floorSegmentIndex(segments, fetchOffset);
   let first = segments[i].findBatch(fetchOffset);
   while (first === undefined && i + 1 < segments.length) {
@@ -69,28 +64,41 @@ export function readSlices(
   let remainingBytes = maxBytes;
   let sizeBytes = 0;
   let nextOffset = -1;
-  for (let startBytes = first.positionBytes; i <= limitIndex; i++, startBytes = 0) {
+  for (let startBytes = first.positionBytes; i <= end.segmentIndex; i++, startBytes = 0) {
     const segment = segments[i];
-    const segmentSizeBytes = i === limitIndex
-      ? Math.min(segment.sizeBytes, limitBytes)
-      : segment.sizeBytes;
+    const segmentSizeBytes = i === end.segmentIndex ? end.positionBytes : segment.sizeBytes;
     if (startBytes >= segmentSizeBytes) continue;
-    let end = segment.batchEndAtOrBelow(
+    let last = segment.batchEndAtOrBelow(
       startBytes,
       Math.min(startBytes + remainingBytes, segmentSizeBytes),
     );
-    if (end.positionBytes === startBytes) {
+    if (last.positionBytes === startBytes) {
       if (slices.length > 0) break;
       // KIP-74: one whole batch even above maxBytes.
-      end = { positionBytes: startBytes + first.sizeBytes, nextOffset: first.lastOffset + 1 };
+      last = { positionBytes: startBytes + first.sizeBytes, nextOffset: first.lastOffset + 1 };
     }
-    const sliceBytes = end.positionBytes - startBytes;
+    const sliceBytes = last.positionBytes - startBytes;
     slices.push({ fd: segment.logFd, positionBytes: startBytes, sizeBytes: sliceBytes });
     sizeBytes += sliceBytes;
-    nextOffset = end.nextOffset;
+    nextOffset = last.nextOffset;
     remainingBytes = Math.max(0, remainingBytes - sliceBytes);
-    if (end.positionBytes < segmentSizeBytes || remainingBytes === 0) break;
+    if (last.positionBytes < segmentSizeBytes || remainingBytes === 0) break;
   }
   if (slices.length === 0) return NO_SLICES;
   return { slices, sizeBytes, firstOffset: first.baseOffset, nextOffset };
+}
+
+/** Where a read bounded by `endOffset` (a batch boundary) stops: a segment and a position in it. */
+function endPosition(
+  segments: readonly Segment[],
+  endOffset: number | undefined,
+): { segmentIndex: number; positionBytes: number } {
+  const lastIndex = segments.length - 1;
+  if (endOffset === undefined || endOffset >= segments[lastIndex].nextOffset) {
+    return { segmentIndex: lastIndex, positionBytes: segments[lastIndex].sizeBytes };
+  }
+  const segmentIndex = floorSegmentIndex(segments, endOffset);
+  const segment = segments[segmentIndex];
+  const batch = segment.findBatch(endOffset);
+  return { segmentIndex, positionBytes: batch?.positionBytes ?? segment.sizeBytes };
 }

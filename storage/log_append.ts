@@ -9,15 +9,30 @@
  * come back in the plan, for the log to apply once the bytes are written. A
  * retried batch is answered with its original offsets (`duplicate: true`).
  *
+ * Transactions: a client's transactional batch that would start its
+ * producer's transaction here must present the verification guard the
+ * coordinator's answer earned (KIP-890; INVALID_TXN_STATE otherwise). Control
+ * batches come only from the coordinator (`origin: "coordinator"`): each is an
+ * EndTransactionMarker, checked against the producer's epochs, and ends its
+ * transaction; the completed transactions come back in the plan for the log
+ * to index the aborted ones.
+ *
  * @module
  */
 import type { IoError } from "../ffi/port.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { type BatchInfo, RecordBatchView, validateBatches } from "../protocol/record_batch.ts";
 import { type RecordError, validateBatchRecords } from "../protocol/record_validator.ts";
+import { decodeControlBatch } from "../protocol/control_batch.ts";
 import type { LogConfig } from "./log_config.ts";
 import { RELATIVE_OFFSET_MAX } from "./offset_index.ts";
-import type { ProducerBatchHeader, ProducerEntry, ProducerStateManager } from "./producer_state.ts";
+import type {
+  CompletedTxn,
+  ProducerBatchHeader,
+  ProducerEntry,
+  ProducerStateManager,
+  VerificationGuard,
+} from "./producer_state.ts";
 
 /**
  * The leader epoch stamped on every appended batch (Kafka writes the partition's
@@ -68,6 +83,14 @@ export interface AppendOptions {
   readonly assignOffsets?: boolean;
   /** The leader epoch stamped on a producer's batches (default {@linkcode PARTITION_LEADER_EPOCH}). */
   readonly leaderEpoch?: number;
+  /**
+   * "client" (default): a producer's batches, validated as Kafka's LogValidator does; no
+   * control batch. "coordinator": transaction markers (control batches) written by the
+   * transaction coordinator.
+   */
+  readonly origin?: "client" | "coordinator";
+  /** KIP-890: the guard a verified transactional produce presents (see `ProducerStateManager`). */
+  readonly verificationGuard?: VerificationGuard;
 }
 
 /** What {@linkcode planAppend} needs to know of the log. */
@@ -93,6 +116,8 @@ export interface AppendPlan {
   readonly pending: Map<number, ProducerEntry>;
   /** Where each leader epoch of the batches starts, for the leader epoch cache. */
   readonly epochStarts: readonly { epoch: number; startOffset: number }[];
+  /** Transactions the markers among the batches end, in offset order. */
+  readonly completedTxns: readonly CompletedTxn[];
 }
 
 /** Nothing to write: a failure, or a duplicate answered with its original offsets. */
@@ -125,12 +150,14 @@ export function planAppend(
   if (!validation.ok) return failure(validation.error.errorCode, validation.error.message);
   const batches = validation.batches;
   const view = new RecordBatchView(records);
-  if (assignOffsets) {
+  const fromCoordinator = options.origin === "coordinator";
+  if (assignOffsets && !fromCoordinator) {
     const refused = validateRecords(view, batches, options.nowMs, log.config);
     if (refused !== undefined) return refused;
   }
   const pending = new Map<number, ProducerEntry>();
   const epochStarts: { epoch: number; startOffset: number }[] = [];
+  const completedTxns: CompletedTxn[] = [];
   let nextOffset = log.logEndOffset;
   let maxTimestampMs = -1;
   for (const batch of batches) {
@@ -144,7 +171,11 @@ export function planAppend(
         `Out of order offset ${view.baseOffset}, expected at least ${nextOffset}`,
       );
     }
-    if (view.producerId >= 0) {
+    if (view.isControl) {
+      const trusted = fromCoordinator || !assignOffsets;
+      const refused = planMarker(view, { log, pending, completedTxns, trusted });
+      if (refused !== undefined) return refused;
+    } else if (view.producerId >= 0) {
       const header = producerHeader(view, batch);
       const verdict = assignOffsets ? log.producers.check(header, pending) : undefined;
       if (verdict?.kind === "duplicate") {
@@ -163,6 +194,14 @@ export function planAppend(
         };
       }
       if (verdict?.kind === "error") return failure(verdict.errorCode, verdict.message);
+      if (
+        assignOffsets && header.isTransactional && !startsVerified(header, log, pending, options)
+      ) {
+        return failure(
+          ErrorCode.INVALID_TXN_STATE,
+          `Producer ${header.producerId} has no ongoing transaction verified by the coordinator on this partition`,
+        );
+      }
       log.producers.update(header, pending);
     }
     const epoch = view.partitionLeaderEpoch;
@@ -190,7 +229,54 @@ export function planAppend(
     recordCount: validation.recordCount,
     pending,
     epochStarts,
+    completedTxns,
   };
+}
+
+/**
+ * KIP-890: a transactional batch continues its producer's ongoing transaction, or starts one
+ * only with the guard its verification earned (voided by a marker or another start since).
+ */
+function startsVerified(
+  header: ProducerBatchHeader,
+  log: AppendTarget,
+  pending: ReadonlyMap<number, ProducerEntry>,
+  options: AppendOptions,
+): boolean {
+  const id = header.producerId;
+  const entry = pending.get(id);
+  if (entry !== undefined ? entry.currentTxnFirstOffset >= 0 : log.producers.hasOngoingTxn(id)) {
+    return true;
+  }
+  return log.producers.isVerified(id, options.verificationGuard);
+}
+
+/** Checks the marker `view` points at and records it into `plan.pending`; a refusal, or undefined. */
+function planMarker(
+  view: RecordBatchView,
+  plan: {
+    log: AppendTarget;
+    pending: Map<number, ProducerEntry>;
+    completedTxns: CompletedTxn[];
+    /** The coordinator's markers, or batches that carry their offsets (replication). */
+    trusted: boolean;
+  },
+): AppendAnswered | undefined {
+  if (!plan.trusted) {
+    return failure(ErrorCode.INVALID_RECORD, "Clients are not allowed to write control records");
+  }
+  const decoded = decodeControlBatch(view);
+  if (!decoded.ok) return failure(ErrorCode.INVALID_RECORD, decoded.message);
+  const marker = {
+    ...decoded.marker,
+    offset: view.baseOffset,
+    timestampMs: view.maxTimestampMs,
+  };
+  const verdict = plan.log.producers.checkMarker(marker, plan.pending);
+  if (verdict.kind === "error") return failure(verdict.errorCode, verdict.message);
+  const completed = plan.log.producers.updateMarker(marker, plan.pending);
+  if (completed !== undefined) plan.completedTxns.push(completed);
+  return undefined;
 }
 
 /** Kafka's LogValidator record rules on a client's batches (`protocol/record_validator.ts`). */
@@ -232,6 +318,7 @@ function producerHeader(view: RecordBatchView, batch: BatchInfo): ProducerBatchH
     lastOffsetDelta: batch.lastOffsetDelta,
     baseOffset: view.baseOffset,
     maxTimestampMs: batch.maxTimestampMs,
+    isTransactional: view.isTransactional,
   };
 }
 

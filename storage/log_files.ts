@@ -15,6 +15,8 @@ export const LOG_FILE_SUFFIX = ".log";
 export const INDEX_FILE_SUFFIX = ".index";
 /** Suffix of a segment's time index. */
 export const TIME_INDEX_FILE_SUFFIX = ".timeindex";
+/** Suffix of a segment's aborted-transaction index (created at its first abort). */
+export const TXN_INDEX_FILE_SUFFIX = ".txnindex";
 /** Written by a clean {@linkcode PartitionLog.close}, removed on open: its absence means "recover". */
 export const CLEAN_SHUTDOWN_FILE_NAME = ".denka_clean_shutdown";
 
@@ -43,10 +45,11 @@ export function parseSnapshotFileName(name: string): number | undefined {
 export type SegmentFileSuffix =
   | typeof LOG_FILE_SUFFIX
   | typeof INDEX_FILE_SUFFIX
-  | typeof TIME_INDEX_FILE_SUFFIX;
+  | typeof TIME_INDEX_FILE_SUFFIX
+  | typeof TXN_INDEX_FILE_SUFFIX;
 
 const OFFSET_DIGITS = 20;
-const SEGMENT_FILE_PATTERN = /^(\d{20})(\.log|\.index|\.timeindex)$/;
+const SEGMENT_FILE_PATTERN = /^(\d{20})(\.log|\.index|\.timeindex|\.txnindex)$/;
 
 /** `<20-digit baseOffset><suffix>`. */
 export function segmentFileName(baseOffset: number, suffix: SegmentFileSuffix): string {

@@ -10,7 +10,11 @@
  * torn tail cut off with a log line naming the file and position); if that
  * cuts a segment short, later segments cannot be trusted and are deleted.
  * Then the producer state is the newest snapshot at or below the log end
- * plus the batch headers after it.
+ * plus the batch headers after it; the markers among those batches end their
+ * transactions and rebuild the `.txnindex` entries at or past the snapshot
+ * (entries below it were synced with their segment's roll or the clean
+ * close that wrote the snapshot). A segment whose `.txnindex` could not be
+ * read makes the replay start at the log start offset, rebuilding them all.
  *
  * @module
  */
@@ -28,7 +32,14 @@ import {
   parseSnapshotFileName,
   snapshotFileName,
 } from "./log_files.ts";
-import { ProducerStateManager, SnapshotCorruptError } from "./producer_state.ts";
+import {
+  type ProducerEntry,
+  ProducerStateManager,
+  SnapshotCorruptError,
+} from "./producer_state.ts";
+import { RecordBatchView } from "../protocol/record_batch.ts";
+import { decodeControlBatch } from "../protocol/control_batch.ts";
+import { indexCompletedTxn } from "./log_transactions.ts";
 import { Segment } from "./segment.ts";
 
 /** Snapshots kept per partition (older ones are deleted when a new one is written). */
@@ -227,7 +238,8 @@ export function loadProducerState(
 ): { replayedBatchCount: number; snapshotOffset: number | undefined } {
   let fromOffset = log.logStartOffset;
   let snapshotOffset: number | undefined = undefined;
-  for (const offset of snapshotOffsets(libc, dir)) {
+  const rebuildAll = log.segments.some((s) => s.txnIndexLost);
+  for (const offset of rebuildAll ? [] : snapshotOffsets(libc, dir)) {
     const path = joinPath(dir, snapshotFileName(offset));
     if (offset > log.logEndOffset || offset < log.logStartOffset) {
       libc.unlink(path); // beyond a cut tail, or below retention
@@ -245,25 +257,45 @@ export function loadProducerState(
     }
   }
   let replayed = 0;
+  for (const segment of log.segments) segment.txnIndex.truncateTo(fromOffset);
   for (const segment of log.segments) {
     if (segment.nextOffset <= fromOffset) continue;
-    segment.forEachBatch(fromOffset, (header) => {
+    segment.forEachBatch(fromOffset, (header, positionBytes) => {
       if (header.baseOffset < fromOffset) return;
       replayed++;
-      if (header.producerId >= 0 && !header.isControl) {
-        producers.update({
-          producerId: header.producerId,
-          producerEpoch: header.producerEpoch,
-          baseSequence: header.baseSequence,
-          lastOffsetDelta: header.lastOffsetDelta,
-          baseOffset: header.baseOffset,
-          maxTimestampMs: header.maxTimestampMs,
-        });
+      if (header.producerId < 0) return;
+      if (header.isControl) {
+        replayMarker(segment, producers, segment.readBytes(positionBytes, header.sizeBytes));
+        return;
       }
+      producers.update({
+        producerId: header.producerId,
+        producerEpoch: header.producerEpoch,
+        baseSequence: header.baseSequence,
+        lastOffsetDelta: header.lastOffsetDelta,
+        baseOffset: header.baseOffset,
+        maxTimestampMs: header.maxTimestampMs,
+        isTransactional: header.isTransactional,
+      });
     });
   }
+  for (const segment of log.segments) segment.txnIndex.flush();
   producers.truncateHead(log.logStartOffset);
   return { replayedBatchCount: replayed, snapshotOffset };
+}
+
+/** Ends the transaction of the marker `bytes` (a whole control batch) and indexes an abort. */
+function replayMarker(segment: Segment, producers: ProducerStateManager, bytes: Uint8Array): void {
+  const view = new RecordBatchView(bytes);
+  const decoded = decodeControlBatch(view);
+  if (!decoded.ok) return; // another kind of control batch: no transaction ends
+  const pending = new Map<number, ProducerEntry>();
+  const completed = producers.updateMarker(
+    { ...decoded.marker, offset: view.baseOffset, timestampMs: view.maxTimestampMs },
+    pending,
+  );
+  producers.commit(pending);
+  if (completed !== undefined) indexCompletedTxn(segment, completed, producers);
 }
 
 /** Base offsets of the `.log` files; orphan indexes and half-written cleaned files are deleted. */

@@ -13,6 +13,7 @@ import { ErrorCode } from "../protocol/error_codes.ts";
 import { type FetchSlices, NO_SLICES, readSlices } from "./fetch_pipeline.ts";
 import type { Segment } from "./segment.ts";
 import type { TimestampOffset } from "./time_index.ts";
+import type { AbortedTxn } from "./txn_index.ts";
 
 /**
  * The outcome of `PartitionLog.read`: slices with the offsets they hold (see
@@ -22,6 +23,10 @@ export interface ReadResult extends FetchSlices {
   readonly errorCode: number;
   readonly highWatermark: number;
   readonly logStartOffset: number;
+  /** The partition's last stable offset (set by `PartitionLog.read`). */
+  readonly lastStableOffset?: number;
+  /** read_committed: the aborted transactions overlapping the slices. */
+  readonly abortedTransactions?: readonly AbortedTxn[];
 }
 
 /** The offsets a read is bounded by. */
@@ -29,13 +34,15 @@ export interface LogBounds {
   readonly logStartOffset: number;
   readonly logEndOffset: number;
   readonly highWatermark: number;
-  /** Where the read stops (exclusive): the high watermark for consumers, else the log end. */
+  /** Where a read stops (read_committed: the last stable offset); default logEndOffset. */
   readonly maxOffset?: number;
+  /** Reported in the result. */
+  readonly lastStableOffset?: number;
 }
 
 /**
  * File slices of whole batches from the one holding `fetchOffset`, up to `maxBytes` (at least
- * one batch). `fetchOffset === logEndOffset` gives no slices; outside
+ * one batch) and below `bounds.maxOffset`. `fetchOffset >= maxOffset` gives no slices; outside
  * `[logStartOffset, logEndOffset]` gives OFFSET_OUT_OF_RANGE.
  */
 export function readLog(
@@ -44,17 +51,20 @@ export function readLog(
   maxBytes: number,
   bounds: LogBounds,
 ): ReadResult {
-  const base = { highWatermark: bounds.highWatermark, logStartOffset: bounds.logStartOffset };
+  const base = {
+    highWatermark: bounds.highWatermark,
+    logStartOffset: bounds.logStartOffset,
+    lastStableOffset: bounds.lastStableOffset,
+  };
   if (fetchOffset < bounds.logStartOffset || fetchOffset > bounds.logEndOffset) {
     return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, ...NO_SLICES, ...base };
   }
-  const maxOffset = Math.min(bounds.maxOffset ?? bounds.logEndOffset, bounds.logEndOffset);
+  const maxOffset = bounds.maxOffset ?? bounds.logEndOffset;
   if (fetchOffset >= maxOffset) {
     return { errorCode: ErrorCode.NONE, ...NO_SLICES, ...base };
   }
-  const endOffset = maxOffset < bounds.logEndOffset ? maxOffset : undefined;
   try {
-    const slices = readSlices(segments, fetchOffset, maxBytes, endOffset);
+    const slices = readSlices(segments, fetchOffset, maxBytes, maxOffset);
     return { errorCode: ErrorCode.NONE, ...slices, ...base };
   } catch (error) {
     if (!(error instanceof IoError)) throw error;

@@ -19,8 +19,10 @@ import {
   LOG_FILE_SUFFIX,
   segmentPath,
   TIME_INDEX_FILE_SUFFIX,
+  TXN_INDEX_FILE_SUFFIX,
 } from "./log_files.ts";
 import { Segment } from "./segment.ts";
+import { type AbortedTxn, encodeTxnIndex } from "./txn_index.ts";
 import { floorSegmentIndex } from "./fetch_pipeline.ts";
 
 /** The segments of one log in offset order, the active one last; never empty. */
@@ -81,10 +83,14 @@ export class LogSegments {
    * {@linkcode swapCleanedSegment}); returns `old`, to be retired, or `undefined` when `old`
    * is no longer an inactive segment of this log.
    */
-  replace(old: Segment, bytes: Uint8Array, ctx: SegmentFilesContext): Segment | undefined {
+  replace(
+    old: Segment,
+    cleaned: CleanedSegment,
+    ctx: SegmentFilesContext,
+  ): Segment | undefined {
     const i = this.#list.indexOf(old);
     if (i < 0 || i === this.#list.length - 1) return undefined;
-    return swapCleanedSegment(this.#list, i, bytes, ctx);
+    return swapCleanedSegment(this.#list, i, cleaned, ctx);
   }
 
   /**
@@ -148,6 +154,17 @@ export class LogSegments {
   }
 }
 
+/** What a cleaned segment holds. */
+export interface CleanedSegment {
+  /** Whole batches with their offsets. */
+  readonly bytes: Uint8Array;
+  /**
+   * Its aborted transactions when they changed (only ever fewer: those with no data left),
+   * else undefined.
+   */
+  readonly abortedTxns?: readonly AbortedTxn[];
+}
+
 /** Where and how new segments are opened. */
 export interface SegmentFilesContext {
   readonly libc: Libc;
@@ -170,7 +187,13 @@ function rollSegment(
 ): boolean {
   const { libc, dir } = ctx;
   const old = segments[segments.length - 1];
-  for (const suffix of [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] as const) {
+  const suffixes = [
+    LOG_FILE_SUFFIX,
+    INDEX_FILE_SUFFIX,
+    TIME_INDEX_FILE_SUFFIX,
+    TXN_INDEX_FILE_SUFFIX,
+  ] as const;
+  for (const suffix of suffixes) {
     const path = segmentPath(dir, baseOffset, suffix);
     if (old.baseOffset !== baseOffset && libc.exists(path)) libc.unlink(path); // a failed roll's leftovers
   }
@@ -204,20 +227,29 @@ function reopenActiveSegment(segments: Segment[], ctx: SegmentFilesContext): Seg
 }
 
 /**
- * Swaps segment `index` of `segments` for one holding `bytes` (whole batches with their
+ * Swaps segment `index` of `segments` for one holding `cleaned.bytes` (whole batches with their
  * offsets): `<base>.log.cleaned` is written and synced, the old indexes deleted, the file
  * renamed over `<base>.log`, and the new segment opened with fresh indexes. A crash at any
- * point leaves either log, and a missing index is rebuilt. Returns the old segment, to be
- * retired. Throws IoError.
+ * point leaves either log, and a missing index is rebuilt. A changed `.txnindex` is replaced
+ * first, atomically: it only loses entries of transactions with no data left in the old log
+ * either, so with either log it never names data it should hide nor outlives a marker.
+ * Returns the old segment, to be retired. Throws IoError.
  */
 function swapCleanedSegment(
   segments: Segment[],
   index: number,
-  bytes: Uint8Array,
+  cleaned: CleanedSegment,
   ctx: SegmentFilesContext,
 ): Segment {
   const { libc } = ctx;
   const old = segments[index];
+  const bytes = cleaned.bytes;
+  if (cleaned.abortedTxns !== undefined) {
+    const path = old.txnIndex.path;
+    if (cleaned.abortedTxns.length > 0) {
+      libc.writeFileAtomic(path, encodeTxnIndex(cleaned.abortedTxns));
+    } else if (libc.exists(path)) libc.unlink(path);
+  }
   const cleanedPath = old.logPath + CLEANED_FILE_SUFFIX;
   const fd = libc.open(
     cleanedPath,
@@ -240,7 +272,12 @@ function swapCleanedSegment(
 
 /** Unlinks a segment's `.log` and index files (its fds may stay open until retired). */
 export function unlinkSegmentFiles(libc: Libc, segment: Segment): void {
-  const paths = [segment.logPath, segment.offsetIndex.path, segment.timeIndex.path];
+  const paths = [
+    segment.logPath,
+    segment.offsetIndex.path,
+    segment.timeIndex.path,
+    segment.txnIndex.path,
+  ];
   for (const path of paths) if (libc.exists(path)) libc.unlink(path);
 }
 

@@ -43,12 +43,18 @@ import {
   writeSnapshot,
 } from "./log_loader.ts";
 import { maxTimestampOffset, offsetForTimestamp, readLog, type ReadResult } from "./log_reads.ts";
-import { LogSegments, type SegmentFilesContext, unlinkSegmentFiles } from "./log_segments.ts";
-import type { ProducerStateManager } from "./producer_state.ts";
+import {
+  type CleanedSegment,
+  LogSegments,
+  type SegmentFilesContext,
+  unlinkSegmentFiles,
+} from "./log_segments.ts";
+import type { CompletedTxn, ProducerStateManager } from "./producer_state.ts";
 import { ReadLeases } from "./_read_leases.ts";
 import { retentionBreached, type RetentionPolicy, type RetentionVerdict } from "./retention.ts";
 import type { Segment } from "./segment.ts";
 import type { TimestampOffset } from "./time_index.ts";
+import { collectAbortedTransactions, indexCompletedTxn } from "./log_transactions.ts";
 
 export type { AppendFailure, AppendOptions, AppendResult, AppendSuccess } from "./log_append.ts";
 export type { ReadResult } from "./log_reads.ts";
@@ -217,6 +223,13 @@ export class PartitionLog {
   endOffsetForEpoch(epoch: number): EpochEndOffset {
     return this.#epochs.endOffsetFor(epoch, this.#logEndOffset);
   }
+  /**
+   * The last stable offset: below it every transaction is decided (Kafka's LSO), the smaller of
+   * the first ongoing transaction's first offset and the high watermark.
+   */
+  get lastStableOffset(): number {
+    return Math.min(this.#producers.firstUnstableOffset() ?? Infinity, this.highWatermark);
+  }
   /** Every offset below this is known to be on disk. */
   get recoveryPoint(): number {
     return this.#recoveryPoint;
@@ -299,6 +312,7 @@ export class PartitionLog {
     this.#producers.commit(plan.pending);
     this.#logEndOffset = plan.nextOffset;
     this.#assignEpochs(plan.epochStarts);
+    for (const completed of plan.completedTxns) this.#indexCompleted(completed);
     this.#unflushedRecords += plan.recordCount;
     const result: AppendSuccess = {
       ok: true,
@@ -334,16 +348,37 @@ export class PartitionLog {
 
   /**
    * File slices of whole batches from the one holding `fetchOffset`, up to `maxBytes` (at least
-   * one batch), below the high watermark unless `toLogEnd` (a follower's fetch); see
-   * `log_reads.ts`.
+   * one batch), below the high watermark (a consumer's read); see `log_reads.ts`. `committed`
+   * (read_committed): only below the last stable offset, with the aborted transactions
+   * overlapping what is read.
    */
-  read(fetchOffset: number, maxBytes: number, toLogEnd = false): ReadResult {
+  read(fetchOffset: number, maxBytes: number, committed = false): ReadResult {
+    assert(!this.#closed, "The log is closed");
+    const lastStableOffset = this.lastStableOffset;
+    const read = readLog(this.#segments.all, fetchOffset, maxBytes, {
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.#logEndOffset,
+      highWatermark: this.highWatermark,
+      maxOffset: committed ? lastStableOffset : this.highWatermark,
+      lastStableOffset,
+    });
+    if (!committed || read.slices.length === 0) return read;
+    const abortedTransactions = collectAbortedTransactions(
+      this.#segments.all,
+      read.firstOffset,
+      read.nextOffset,
+    );
+    return { ...read, abortedTransactions };
+  }
+
+  /** {@linkcode read} up to the log end: a follower's fetch (Kafka's FetchLogEnd isolation). */
+  readToLogEnd(fetchOffset: number, maxBytes: number): ReadResult {
     assert(!this.#closed, "The log is closed");
     return readLog(this.#segments.all, fetchOffset, maxBytes, {
       logStartOffset: this.logStartOffset,
       logEndOffset: this.#logEndOffset,
       highWatermark: this.highWatermark,
-      maxOffset: toLogEnd ? this.#logEndOffset : this.highWatermark,
+      lastStableOffset: this.lastStableOffset,
     });
   }
 
@@ -497,13 +532,14 @@ export class PartitionLog {
   }
 
   /**
-   * Swaps the inactive segment `old` for one holding `bytes` (whole batches with their
-   * offsets, as the cleaner wrote them), crash-safely (see `swapCleanedSegment`). Returns
+   * Swaps the inactive segment `old` for one holding `cleaned` (whole batches with their
+   * offsets, as the cleaner wrote them, and its aborted transactions if they changed),
+   * crash-safely (see `swapCleanedSegment`). Returns
    * false when `old` has left the log meanwhile. Throws IoError.
    */
-  replaceSegment(old: Segment, bytes: Uint8Array): boolean {
+  replaceSegment(old: Segment, cleaned: CleanedSegment): boolean {
     assert(!this.#closed, "The log is closed");
-    const replaced = this.#segments.replace(old, bytes, this.#files());
+    const replaced = this.#segments.replace(old, cleaned, this.#files());
     if (replaced === undefined) return false;
     this.#leases.retire(replaced);
     return true;
@@ -548,6 +584,20 @@ export class PartitionLog {
 
   #active(): Segment {
     return this.#segments.active;
+  }
+
+  /**
+   * Indexes a transaction a marker of the last append ended. The marker is written: a failed
+   * index write is logged (the entry stays in memory, and recovery rebuilds the file from the
+   * log when the snapshot it starts from is older than the marker).
+   */
+  #indexCompleted(completed: CompletedTxn): void {
+    try {
+      indexCompletedTxn(this.#active(), completed, this.#producers);
+    } catch (error) {
+      if (!(error instanceof IoError)) throw error;
+      this.#logger?.error(`Transaction index of "${this.dir}" not written: ${error.message}`);
+    }
   }
 
   /** Starts a new active segment at `baseOffset`; the old one is synced and trimmed. */

@@ -10,7 +10,7 @@ import { LEADER_EPOCH_CHECKPOINT_FILE_NAME } from "./leader_epoch_cache.ts";
 
 /** The bytes of the log's batches from `offset` to the log end. */
 function logBytes(log: PartitionLog, libc: ReturnType<typeof memoryLibc>, offset = 0): Uint8Array {
-  const read = log.read(offset, 1 << 30, true);
+  const read = log.readToLogEnd(offset, 1 << 30);
   return concatBytes(read.slices.map((s) => {
     const out = new Uint8Array(s.sizeBytes);
     libc.pread(s.fd, out, s.positionBytes);
@@ -69,7 +69,7 @@ Deno.test("PartitionLog.read() stops at the high watermark unless asked for the 
   assert.deepEqual([consumer.firstOffset, consumer.nextOffset], [0, 5]);
   assert.equal(log.read(5, 1 << 20).slices.length, 0);
   assert.equal(log.read(7, 1 << 20).errorCode, ErrorCode.NONE); // above the HW: empty
-  const replica = log.read(0, 1 << 20, true);
+  const replica = log.readToLogEnd(0, 1 << 20);
   assert.deepEqual([replica.firstOffset, replica.nextOffset], [0, 9]);
   log.updateHighWatermark(undefined);
   assert.equal(log.highWatermark, 9);

@@ -1,9 +1,10 @@
 /**
- * Idempotent-producer state of one partition (Kafka's `ProducerStateManager`
- * and `ProducerStateEntry`, without transactions): per producer id, its epoch
- * and the metadata of its last five batches, so that a retried batch is
- * answered with the offsets it got the first time instead of being appended
- * twice.
+ * Producer state of one partition (Kafka's `ProducerStateManager` and
+ * `ProducerStateEntry`): per producer id, its epoch, the metadata of its last
+ * five batches, so that a retried batch is answered with the offsets it got
+ * the first time instead of being appended twice, and its ongoing
+ * transaction (first and last offset) with the coordinator epoch of its last
+ * marker.
  *
  * The checks follow Kafka 3.x (`ProducerAppendInfo`, `UnifiedLog.
  * analyzeAndValidateProducerState`) for client appends:
@@ -18,6 +19,18 @@
  *   segments) is accepted at any sequence, as Kafka has done since KIP-360;
  *   Kafka 3.x no longer answers UNKNOWN_PRODUCER_ID to a produce, nor do we.
  *
+ * Transactions: a transactional batch starts the producer's transaction on
+ * this partition (its first offset) or extends it; an EndTransactionMarker
+ * ends it ({@linkcode ProducerStateManager.checkMarker},
+ * {@linkcode ProducerStateManager.updateMarker}) and comes back as the
+ * completed transaction the log indexes when it was aborted. The smallest
+ * first offset of the ongoing transactions is the partition's first unstable
+ * offset (the LSO's bound). Before a transactional batch that would start a
+ * transaction is appended, the leader has the coordinator verify it (KIP-890):
+ * {@linkcode ProducerStateManager.startVerification} hands out a guard that
+ * the append must present and that a marker or the start of a transaction
+ * voids, so a produce delayed past its transaction's end cannot open a new one.
+ *
  * The state is snapshotted to `<offset>.snapshot` files (Kafka's layout, our
  * own encoding with a CRC-32C) at segment roll and clean shutdown, and
  * rebuilt at open from the newest snapshot plus the batch headers after it.
@@ -27,7 +40,7 @@
 
 import { assert } from "../util/assert.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
-import { crc32c } from "../protocol/record_batch.ts";
+import { decodeProducerSnapshot, encodeProducerSnapshot } from "./producer_snapshot.ts";
 
 /** Batches remembered per producer (Kafka's `NUM_BATCHES_TO_RETAIN`, and the client's max in-flight). */
 export const PRODUCER_BATCHES_RETAINED = 5;
@@ -52,6 +65,12 @@ export interface ProducerEntry {
   batches: ProducerBatch[];
   /** maxTimestamp of the last batch (Kafka's `lastTimestamp`, used for expiry). */
   lastTimestampMs: number;
+  /** The first offset of the ongoing transaction; -1: none. */
+  currentTxnFirstOffset: number;
+  /** The last offset written in the ongoing transaction; -1: none. */
+  currentTxnLastOffset: number;
+  /** The coordinator epoch of the producer's last marker; -1: none yet. */
+  coordinatorEpoch: number;
 }
 
 /** The producer fields of a batch header. */
@@ -62,7 +81,32 @@ export interface ProducerBatchHeader {
   readonly lastOffsetDelta: number;
   readonly baseOffset: number;
   readonly maxTimestampMs: number;
+  /** A transactional batch (attributes bit 4). */
+  readonly isTransactional?: boolean;
 }
+
+/** A transaction ended by a marker (Kafka's `CompletedTxn`). */
+export interface CompletedTxn {
+  readonly producerId: number;
+  readonly firstOffset: number;
+  /** The marker's offset. */
+  readonly lastOffset: number;
+  readonly isAborted: boolean;
+}
+
+/** The marker fields the state checks. */
+export interface MarkerHeader {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly coordinatorEpoch: number;
+  readonly committed: boolean;
+  /** The marker's offset. */
+  readonly offset: number;
+  readonly timestampMs: number;
+}
+
+/** What a transactional append must present (see {@linkcode ProducerStateManager.startVerification}). */
+export type VerificationGuard = { readonly producerId: number };
 
 /** The verdict on one batch. */
 export type SequenceVerdict =
@@ -85,6 +129,9 @@ function inSequence(lastSequence: number, nextSequence: number): boolean {
 /** See the module doc. */
 export class ProducerStateManager {
   readonly #entries = new Map<number, ProducerEntry>();
+  /** Producers with an ongoing transaction, to its first offset. */
+  readonly #ongoing = new Map<number, number>();
+  readonly #guards = new Map<number, VerificationGuard>();
 
   /** The number of producers with state. */
   get producerCount(): number {
@@ -160,6 +207,9 @@ export class ProducerStateManager {
         producerEpoch: header.producerEpoch,
         batches: [],
         lastTimestampMs: -1,
+        currentTxnFirstOffset: -1,
+        currentTxnLastOffset: -1,
+        coordinatorEpoch: -1,
       }
       : { ...current, batches: [...current.batches] };
     if (entry.producerEpoch !== header.producerEpoch) {
@@ -176,21 +226,152 @@ export class ProducerStateManager {
       });
       if (entry.batches.length > PRODUCER_BATCHES_RETAINED) entry.batches.shift();
     }
+    if (header.isTransactional === true) {
+      if (entry.currentTxnFirstOffset < 0) entry.currentTxnFirstOffset = header.baseOffset;
+      entry.currentTxnLastOffset = header.baseOffset + header.lastOffsetDelta;
+    }
     entry.lastTimestampMs = Math.max(entry.lastTimestampMs, header.maxTimestampMs);
     target.set(header.producerId, entry);
+    if (into === undefined) this.#trackOngoing(entry);
     return entry;
   }
 
-  /** Makes the entries of {@linkcode update}`(header, pending)` part of the state. */
+  /**
+   * Checks an EndTransactionMarker against the state plus `pending` (Kafka's
+   * `checkProducerEpoch` and `checkCoordinatorEpoch`): an epoch below the producer's is
+   * INVALID_PRODUCER_EPOCH, a coordinator epoch below its last marker's
+   * TRANSACTION_COORDINATOR_FENCED.
+   */
+  checkMarker(marker: MarkerHeader, pending?: ReadonlyMap<number, ProducerEntry>): SequenceVerdict {
+    const entry = pending?.get(marker.producerId) ?? this.#entries.get(marker.producerId);
+    if (entry === undefined) return { kind: "append" };
+    const id = marker.producerId;
+    if (marker.producerEpoch < entry.producerEpoch) {
+      return error(
+        ErrorCode.INVALID_PRODUCER_EPOCH,
+        `Epoch of producer ${id} is ${marker.producerEpoch}, which is smaller than the last seen epoch ${entry.producerEpoch}.`,
+      );
+    }
+    if (marker.coordinatorEpoch < entry.coordinatorEpoch) {
+      return error(
+        ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+        `Marker of producer ${id} has coordinator epoch ${marker.coordinatorEpoch}, below the last seen ${entry.coordinatorEpoch}.`,
+      );
+    }
+    return { kind: "append" };
+  }
+
+  /**
+   * Records a checked marker into `into`: the producer's transaction ends and its
+   * verification guard is voided at once. Returns the
+   * completed transaction, or undefined when none was ongoing (Kafka writes the marker all
+   * the same; it moves no LSO and indexes nothing).
+   */
+  updateMarker(marker: MarkerHeader, into: Map<number, ProducerEntry>): CompletedTxn | undefined {
+    const current = into.get(marker.producerId) ?? this.#entries.get(marker.producerId);
+    const entry: ProducerEntry = current === undefined
+      ? {
+        producerId: marker.producerId,
+        producerEpoch: marker.producerEpoch,
+        batches: [],
+        lastTimestampMs: -1,
+        currentTxnFirstOffset: -1,
+        currentTxnLastOffset: -1,
+        coordinatorEpoch: -1,
+      }
+      : { ...current, batches: [...current.batches] };
+    const completed = entry.currentTxnFirstOffset < 0 ? undefined : {
+      producerId: marker.producerId,
+      firstOffset: entry.currentTxnFirstOffset,
+      lastOffset: marker.offset,
+      isAborted: !marker.committed,
+    };
+    if (entry.producerEpoch !== marker.producerEpoch) {
+      entry.producerEpoch = marker.producerEpoch;
+      entry.batches = [];
+    }
+    entry.currentTxnFirstOffset = -1;
+    entry.currentTxnLastOffset = -1;
+    entry.coordinatorEpoch = marker.coordinatorEpoch;
+    entry.lastTimestampMs = Math.max(entry.lastTimestampMs, marker.timestampMs);
+    into.set(marker.producerId, entry);
+    // Whatever a coordinator answered before this marker is stale: the transaction it vouched
+    // for has ended (even one with no data here yet), so a verification in flight is voided.
+    this.#guards.delete(marker.producerId);
+    return completed;
+  }
+
+  /**
+   * Makes the entries of {@linkcode update}`(header, pending)` and
+   * {@linkcode updateMarker} part of the state. A producer whose transaction started or ended
+   * here loses its verification guard.
+   */
   commit(pending: ReadonlyMap<number, ProducerEntry>): void {
-    for (const [id, entry] of pending) this.#entries.set(id, entry);
+    for (const [id, entry] of pending) {
+      const before = this.#entries.get(id)?.currentTxnFirstOffset ?? -1;
+      this.#entries.set(id, entry);
+      if (entry.currentTxnFirstOffset !== before) this.#guards.delete(id);
+      this.#trackOngoing(entry);
+    }
+  }
+
+  /** Whether `producerId` has a transaction ongoing on this partition. */
+  hasOngoingTxn(producerId: number): boolean {
+    return this.#ongoing.has(producerId);
+  }
+
+  /** The smallest first offset of the ongoing transactions (Kafka's `firstUnstableOffset`). */
+  firstUnstableOffset(): number | undefined {
+    let first: number | undefined = undefined;
+    for (const offset of this.#ongoing.values()) {
+      if (first === undefined || offset < first) first = offset;
+    }
+    return first;
+  }
+
+  /** How many transactions are ongoing. */
+  get ongoingTxnCount(): number {
+    return this.#ongoing.size;
+  }
+
+  /**
+   * The guard a transactional append that starts a transaction must present, created for a
+   * verification about to ask the coordinator (Kafka's `maybeCreateVerificationStateEntry`:
+   * concurrent verifications of one producer share it).
+   */
+  startVerification(producerId: number): VerificationGuard {
+    let guard = this.#guards.get(producerId);
+    if (guard === undefined) {
+      guard = { producerId };
+      this.#guards.set(producerId, guard);
+    }
+    return guard;
+  }
+
+  /** Whether `guard` is still the producer's (no marker and no transaction start since). */
+  isVerified(producerId: number, guard: VerificationGuard | undefined): boolean {
+    return guard !== undefined && this.#guards.get(producerId) === guard;
+  }
+
+  /** Forgets `guard` if it is still the producer's (the coordinator said no). */
+  dropVerification(guard: VerificationGuard): void {
+    if (this.#guards.get(guard.producerId) === guard) this.#guards.delete(guard.producerId);
+  }
+
+  #trackOngoing(entry: ProducerEntry): void {
+    if (entry.currentTxnFirstOffset >= 0) {
+      this.#ongoing.set(entry.producerId, entry.currentTxnFirstOffset);
+    } else this.#ongoing.delete(entry.producerId);
   }
 
   /** Drops producers whose last batch is below `logStartOffset` (Kafka's `truncateHead`). */
   truncateHead(logStartOffset: number): void {
     for (const [id, entry] of this.#entries) {
       const last = entry.batches[entry.batches.length - 1];
-      if (last === undefined || last.lastOffset < logStartOffset) this.#entries.delete(id);
+      if (last === undefined || last.lastOffset < logStartOffset) {
+        this.#entries.delete(id);
+        this.#ongoing.delete(id);
+      }
     }
   }
 
@@ -198,7 +379,8 @@ export class ProducerStateManager {
   removeExpired(nowMs: number, expirationMs: number): number {
     let removed = 0;
     for (const [id, entry] of this.#entries) {
-      if (entry.lastTimestampMs < nowMs - expirationMs) {
+      // Kafka keeps a producer with an ongoing transaction (`isProducerExpired`).
+      if (entry.currentTxnFirstOffset < 0 && entry.lastTimestampMs < nowMs - expirationMs) {
         this.#entries.delete(id);
         removed++;
       }
@@ -209,89 +391,27 @@ export class ProducerStateManager {
   /** Forgets every producer. */
   clear(): void {
     this.#entries.clear();
+    this.#ongoing.clear();
+    this.#guards.clear();
   }
 
-  /** The snapshot encoding: version, CRC-32C of what follows, then the entries. */
+  /** The snapshot encoding (`producer_snapshot.ts`). */
   encode(): Uint8Array {
-    let sizeBytes = SNAPSHOT_HEADER_BYTES;
-    for (const e of this.#entries.values()) {
-      sizeBytes += ENTRY_BYTES + e.batches.length * BATCH_BYTES;
-    }
-    const bytes = new Uint8Array(sizeBytes);
-    const view = new DataView(bytes.buffer);
-    view.setInt16(0, SNAPSHOT_VERSION);
-    view.setInt32(6, this.#entries.size);
-    let p = SNAPSHOT_HEADER_BYTES;
-    for (const e of this.#entries.values()) {
-      view.setFloat64(p, e.producerId);
-      view.setInt16(p + 8, e.producerEpoch);
-      view.setFloat64(p + 10, e.lastTimestampMs);
-      view.setUint8(p + 18, e.batches.length);
-      p += ENTRY_BYTES;
-      for (const b of e.batches) {
-        view.setInt32(p, b.firstSequence);
-        view.setInt32(p + 4, b.lastSequence);
-        view.setFloat64(p + 8, b.firstOffset);
-        view.setFloat64(p + 16, b.lastOffset);
-        view.setFloat64(p + 24, b.timestampMs);
-        p += BATCH_BYTES;
-      }
-    }
-    view.setUint32(2, crc32c(bytes, 6));
-    return bytes;
+    return encodeProducerSnapshot([...this.#entries.values()]);
   }
 
   /** Replaces the state with a snapshot; throws `SnapshotCorruptError` for a bad file. */
   load(bytes: Uint8Array, path: string): void {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const corrupt = (why: string) => new SnapshotCorruptError(`Snapshot "${path}" ${why}.`);
-    if (bytes.length < SNAPSHOT_HEADER_BYTES) throw corrupt("is truncated");
-    if (view.getInt16(0) !== SNAPSHOT_VERSION) throw corrupt(`has version ${view.getInt16(0)}`);
-    if (view.getUint32(2) !== crc32c(bytes, 6)) throw corrupt("fails its CRC");
-    const entries: ProducerEntry[] = [];
-    let p = SNAPSHOT_HEADER_BYTES;
-    for (let i = view.getInt32(6); i > 0; i--) {
-      if (p + ENTRY_BYTES > bytes.length) throw corrupt("is truncated");
-      const batchCount = view.getUint8(p + 18);
-      const entry: ProducerEntry = {
-        producerId: view.getFloat64(p),
-        producerEpoch: view.getInt16(p + 8),
-        lastTimestampMs: view.getFloat64(p + 10),
-        batches: [],
-      };
-      p += ENTRY_BYTES;
-      if (p + batchCount * BATCH_BYTES > bytes.length) throw corrupt("is truncated");
-      for (let b = 0; b < batchCount; b++, p += BATCH_BYTES) {
-        entry.batches.push({
-          firstSequence: view.getInt32(p),
-          lastSequence: view.getInt32(p + 4),
-          firstOffset: view.getFloat64(p + 8),
-          lastOffset: view.getFloat64(p + 16),
-          timestampMs: view.getFloat64(p + 24),
-        });
-      }
-      entries.push(entry);
+    const entries = decodeProducerSnapshot(bytes, path);
+    this.clear();
+    for (const e of entries) {
+      this.#entries.set(e.producerId, e);
+      this.#trackOngoing(e);
     }
-    this.#entries.clear();
-    for (const e of entries) this.#entries.set(e.producerId, e);
   }
 }
 
-/** A snapshot file that cannot be read: the state is rebuilt from the log instead. */
-export class SnapshotCorruptError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SnapshotCorruptError";
-  }
-}
-
-const SNAPSHOT_VERSION = 1;
-/** version i16, crc u32, entry count i32. */
-const SNAPSHOT_HEADER_BYTES = 10;
-/** producerId f64, epoch i16, lastTimestamp f64, batch count u8. */
-const ENTRY_BYTES = 19;
-/** firstSeq i32, lastSeq i32, firstOffset f64, lastOffset f64, timestamp f64. */
-const BATCH_BYTES = 32;
+export { SnapshotCorruptError } from "./producer_snapshot.ts";
 
 function error(errorCode: number, message: string): SequenceVerdict {
   return { kind: "error", errorCode, message };

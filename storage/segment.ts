@@ -20,7 +20,9 @@ import {
   type SegmentFileSuffix,
   segmentPath,
   TIME_INDEX_FILE_SUFFIX,
+  TXN_INDEX_FILE_SUFFIX,
 } from "./log_files.ts";
+import { TransactionIndex, TxnIndexCorruptError } from "./txn_index.ts";
 import { OffsetIndex } from "./offset_index.ts";
 import { type BatchEnd, type BatchPosition, SegmentScanner } from "./segment_scan.ts";
 import { createSegmentWriter, type SegmentWriter } from "./segment_writer.ts";
@@ -50,6 +52,10 @@ export class Segment {
   readonly logFd: number;
   readonly offsetIndex: OffsetIndex;
   readonly timeIndex: TimeIndex;
+  /** The aborted transactions whose markers are in this segment (`.txnindex`). */
+  readonly txnIndex: TransactionIndex;
+  /** The `.txnindex` file was unreadable and was deleted: the loader rebuilds it from the log. */
+  txnIndexLost = false;
   /** When this process created or opened the segment (Kafka's `created`). */
   readonly createdMs: number;
   readonly #libc: Libc;
@@ -79,6 +85,7 @@ export class Segment {
     options: SegmentOpenOptions,
     logFd: number,
     indexes: [OffsetIndex, TimeIndex],
+    txnIndex: TransactionIndex,
   ) {
     this.#libc = libc;
     this.#config = options.config;
@@ -87,6 +94,7 @@ export class Segment {
     this.logFd = logFd;
     this.#headers = new BatchHeaderReader(libc, logFd, this.logPath);
     [this.offsetIndex, this.timeIndex] = indexes;
+    this.txnIndex = txnIndex;
     this.#scanner = new SegmentScanner(this.#headers, this.offsetIndex, this.timeIndex);
     this.createdMs = options.nowMs;
     this.#nextOffset = options.baseOffset;
@@ -122,7 +130,25 @@ export class Segment {
       };
       indexes.push(openIndex(INDEX_FILE_SUFFIX, (p) => OffsetIndex.open(libc, p, indexOptions)));
       indexes.push(openIndex(TIME_INDEX_FILE_SUFFIX, (p) => TimeIndex.open(libc, p, indexOptions)));
-      const segment = new Segment(libc, options, logFd, indexes as [OffsetIndex, TimeIndex]);
+      const txnPath = segmentPath(options.dir, options.baseOffset, TXN_INDEX_FILE_SUFFIX);
+      let txnIndexLost = false;
+      let txnIndex: TransactionIndex;
+      try {
+        txnIndex = TransactionIndex.open(libc, txnPath);
+      } catch (error) {
+        if (!(error instanceof TxnIndexCorruptError)) throw error;
+        libc.unlink(txnPath);
+        txnIndex = TransactionIndex.open(libc, txnPath);
+        txnIndexLost = true;
+      }
+      const segment = new Segment(
+        libc,
+        options,
+        logFd,
+        indexes as [OffsetIndex, TimeIndex],
+        txnIndex,
+      );
+      segment.txnIndexLost = txnIndexLost;
       segment.#load(recover);
       if (options.active) {
         segment.#writer = createSegmentWriter(options.config.writerKind, libc, {
@@ -249,6 +275,7 @@ export class Segment {
    * a segment with nothing appended (or kept by recovery) since its last flush needs no sync.
    */
   flush(): void {
+    this.txnIndex.flush();
     if (!this.#unsynced) return;
     try {
       this.#writer?.flush();
@@ -302,6 +329,7 @@ export class Segment {
       this.#writer = undefined;
       this.offsetIndex.close();
       this.timeIndex.close();
+      this.txnIndex.close();
     }
   }
 
@@ -339,11 +367,12 @@ export class Segment {
     } finally {
       this.offsetIndex.close();
       this.timeIndex.close();
+      this.txnIndex.close();
       this.#libc.close(this.logFd);
     }
   }
 
-  /** Closes without trimming or syncing, then deletes the three files. */
+  /** Closes without trimming or syncing, then deletes its files. */
   delete(): void {
     try {
       this.#writer?.close();
@@ -351,6 +380,7 @@ export class Segment {
       this.#writer = undefined;
       this.offsetIndex.close();
       this.timeIndex.close();
+      this.txnIndex.delete();
       this.#libc.close(this.logFd);
     }
     for (const path of [this.logPath, this.offsetIndex.path, this.timeIndex.path]) {

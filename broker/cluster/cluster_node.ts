@@ -21,7 +21,12 @@ import {
   encodeText,
   type Lease,
 } from "./coordinator.ts";
-import { type BrokerRegistration, CONTROLLER_ELECTION, KEYS } from "./cluster_layout.ts";
+import {
+  type BrokerRegistration,
+  CONTROLLER_ELECTION,
+  KEYS,
+  type ListenerRecord,
+} from "./cluster_layout.ts";
 import { MetadataCache, pause } from "./metadata_cache.ts";
 import { Controller, type LeaderRebalanceSettings } from "./controller.ts";
 import { LocalReplicas, type LocalTopicStore } from "./local_replicas.ts";
@@ -39,8 +44,10 @@ export interface ClusterNodeOptions {
   readonly coordinator: Coordinator;
   readonly nodeId: number;
   readonly rack: string | undefined;
-  /** The address other brokers and clients connect to. */
+  /** The address other brokers connect to (the inter-broker listener's advertised address). */
   readonly advertised: () => HostPort;
+  /** Every listener's advertised address (default: `advertised()` as PLAINTEXT). */
+  readonly listeners?: () => readonly ListenerRecord[];
   /** Kafka's broker.session.timeout.ms: the registration lease's TTL. */
   readonly sessionTimeoutMs: number;
   readonly topics: LocalTopicStore;
@@ -186,7 +193,8 @@ export class ClusterNode {
       host: hostname,
       port,
       rack: rack ?? null,
-      listeners: [{ name: "PLAINTEXT", host: hostname, port, securityProtocol: "PLAINTEXT" }],
+      listeners: this.#options.listeners?.() ??
+        [{ name: "PLAINTEXT", host: hostname, port, securityProtocol: "PLAINTEXT" }],
       registeredAtMs: Date.now(),
     };
     const key = `${KEYS.brokers}${nodeId}`;

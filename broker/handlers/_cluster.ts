@@ -14,7 +14,10 @@ import { ZERO_UUID } from "../../protocol/primitives.ts";
 import type { RequestContext } from "../context.ts";
 import { KafkaError } from "../kafka_error.ts";
 import { validateTopicName } from "../topics.ts";
+import { AclOperation, ResourceType } from "../security/acl.ts";
+import { authorizeQuietly, authorizeTopic, authorizeTopicCreation } from "../security/authorize.ts";
 import type { ClusterNode } from "../cluster/cluster_node.ts";
+import type { CachedBroker } from "../cluster/metadata_cache.ts";
 import type { ClusterConfig } from "../config.ts";
 import type { Topic } from "../topics.ts";
 import { TopicConfigError, validateTopicConfig } from "../topic_config.ts";
@@ -31,11 +34,26 @@ export function clusterOf(ctx: RequestContext): { node: ClusterNode; config: Clu
   return { node: ctx.broker.cluster!, config: ctx.broker.config.cluster! };
 }
 
-/** Every live broker, by node id. */
+/**
+ * Where a broker takes connections on the listener the client came through (Kafka answers
+ * each listener with the same listener's addresses); its main address when it has no such one.
+ */
+export function endpointFor(
+  ctx: RequestContext,
+  broker: CachedBroker,
+): { host: string; port: number } {
+  const name = ctx.connection.listenerName;
+  const listener = broker.registration.listeners.find((l) => l.name === name);
+  return listener === undefined
+    ? { host: broker.host, port: broker.port }
+    : { host: listener.host, port: listener.port };
+}
+
+/** Every live broker, by node id, at the client's listener. */
 export function liveBrokers(ctx: RequestContext) {
   return [...clusterOf(ctx).node.cache.brokers.values()]
     .sort((a, b) => a.nodeId - b.nodeId)
-    .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null }));
+    .map((b) => ({ nodeId: b.nodeId, ...endpointFor(ctx, b), rack: b.rack ?? null }));
 }
 
 /** The active controller's id, or -1 while there is none. */
@@ -80,7 +98,9 @@ export async function clusterMetadataTopics(
 ): Promise<TopicResponse[]> {
   const { node } = clusterOf(ctx);
   if (requested === null) {
-    return [...node.cache.topics.keys()].sort().flatMap((n) => describeClusterTopic(ctx, n) ?? []);
+    return [...node.cache.topics.keys()].sort()
+      .filter((n) => authorizeQuietly(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, n))
+      .flatMap((n) => describeClusterTopic(ctx, n) ?? []);
   }
   const result: TopicResponse[] = [];
   for (const t of requested) {
@@ -94,7 +114,15 @@ export async function clusterMetadataTopics(
     });
     if (t.name === null) {
       const byId = [...node.cache.topics.values()].find((c) => c.record.id === t.topicId);
-      result.push(byId ? describeClusterTopic(ctx, byId.name)! : error(ErrorCode.UNKNOWN_TOPIC_ID));
+      if (byId === undefined) result.push(error(ErrorCode.UNKNOWN_TOPIC_ID));
+      else if (!authorizeTopic(ctx, AclOperation.DESCRIBE, byId.name)) {
+        result.push(error(ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+      } else result.push(describeClusterTopic(ctx, byId.name)!);
+      continue;
+    }
+    // Kafka does not say whether a topic the principal may not describe exists.
+    if (!authorizeTopic(ctx, AclOperation.DESCRIBE, t.name)) {
+      result.push(error(ErrorCode.TOPIC_AUTHORIZATION_FAILED));
       continue;
     }
     const known = describeClusterTopic(ctx, t.name);
@@ -116,6 +144,7 @@ async function autoCreate(ctx: RequestContext, name: string, allowed: boolean): 
     throw e;
   }
   if (!allowed || !ctx.broker.config.autoCreateTopics) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  if (!authorizeTopicCreation(ctx, name)) return ErrorCode.TOPIC_AUTHORIZATION_FAILED;
   const { node, config } = clusterOf(ctx);
   const failure = await node.admin.requestTopic(name, {
     partitions: ctx.broker.config.defaultPartitions,

@@ -9,7 +9,7 @@
  */
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { RequestContext } from "../context.ts";
-import { clusterOf, OFFSETS_TOPIC } from "./_cluster.ts";
+import { clusterOf, endpointFor, OFFSETS_TOPIC } from "./_cluster.ts";
 
 /** Java's `String.hashCode` (Kafka's group partitioner). */
 export function javaStringHash(value: string): number {
@@ -48,5 +48,5 @@ export async function clusterGroupCoordinator(
   const leader = node.cache.partitionState(OFFSETS_TOPIC, partition)?.leader ?? -1;
   const broker = node.cache.brokers.get(leader);
   if (broker === undefined) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
-  return { nodeId: broker.nodeId, host: broker.host, port: broker.port };
+  return { nodeId: broker.nodeId, ...endpointFor(ctx, broker) };
 }

@@ -59,7 +59,7 @@ export function replicaRead(
   replication: ReplicaManager,
   partition: Partition,
   target: FetchTarget,
-  how: { limitBytes: number; follower: FollowerFetch | undefined },
+  how: { limitBytes: number; follower: FollowerFetch | undefined; committed: boolean },
 ): ReplicaRead {
   const topic = partition.topic.name;
   const check = replication.checkLeader(topic, partition.index, target.currentLeaderEpoch);
@@ -74,7 +74,9 @@ export function replicaRead(
   }
   const log = partition.log;
   const follower = how.follower;
-  if (follower === undefined) return log.read(target.fetchOffset, Math.max(0, how.limitBytes));
+  if (follower === undefined) {
+    return log.read(target.fetchOffset, Math.max(0, how.limitBytes), how.committed);
+  }
   const lastFetchedEpoch = follower.lastFetchedEpochs.get(`${topic}\0${partition.index}`) ?? -1;
   const diverging = replication.recordFollowerFetch(partition, {
     replicaId: follower.replicaId,
@@ -90,7 +92,7 @@ export function replicaRead(
       divergingEpoch: diverging,
     };
   }
-  return log.read(target.fetchOffset, Math.max(0, how.limitBytes), true);
+  return log.readToLogEnd(target.fetchOffset, Math.max(0, how.limitBytes));
 }
 
 /**

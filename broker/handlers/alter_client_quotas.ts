@@ -4,7 +4,8 @@
  * (`kafka-configs.sh --alter --entity-type clients`). Each entry is
  * validated as Kafka validates it and applied whole or refused with
  * INVALID_REQUEST; `validateOnly` changes nothing. Applied quotas are saved
- * in the data directory and govern the next request of every client.
+ * in the data directory and govern the next request of every client. Needs
+ * ALTER_CONFIGS on the CLUSTER: refused, every entry is CLUSTER_AUTHORIZATION_FAILED.
  *
  * @module
  */
@@ -15,11 +16,23 @@ import type {
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { alterClientQuotasApi } from "../../protocol/messages/mod.ts";
+import { AclOperation } from "../security/acl.ts";
+import { AuthorizationMessage, authorizeCluster } from "../security/authorize.ts";
 
 export const alterClientQuotasHandler: ApiHandler = defineHandler(alterClientQuotasApi, {
   minVersion: 0,
   maxVersion: 1,
   handle(ctx: RequestContext, request: AlterClientQuotasRequest): AlterClientQuotasResponse {
+    if (!authorizeCluster(ctx, AclOperation.ALTER_CONFIGS)) {
+      return {
+        throttleTimeMs: 0,
+        entries: request.entries.map((entry) => ({
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: AuthorizationMessage.CLUSTER,
+          entity: entry.entity.map((e) => ({ entityType: e.entityType, entityName: e.entityName })),
+        })),
+      };
+    }
     const outcomes = ctx.broker.quotas.alter(request.entries, request.validateOnly);
     const entries = request.entries.map((entry, i) => ({
       errorCode: outcomes[i].errorCode,

@@ -3,7 +3,8 @@
  * legacy semantics: a setting left out returns to the broker default);
  * validated by Kafka name, persisted, applied to the open logs. On a BROKER
  * resource, the same for the dynamic settings of the broker or the cluster
- * default; BROKER_LOGGER resources are refused, as in Kafka.
+ * default; BROKER_LOGGER resources are refused, as in Kafka. Needs
+ * ALTER_CONFIGS on the topic, or on the CLUSTER for the others.
  *
  * @module
  */
@@ -19,6 +20,8 @@ import { KafkaError } from "../kafka_error.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { alterBrokerResource, alterLoggerResource } from "./_alter_broker_configs.ts";
 import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from "./_config_resources.ts";
+import { AclOperation } from "../security/acl.ts";
+import { configResourceRefusal } from "./_config_resources.ts";
 
 export const alterConfigsHandler: ApiHandler = defineHandler(alterConfigsApi, {
   minVersion: 0,
@@ -28,6 +31,10 @@ export const alterConfigsHandler: ApiHandler = defineHandler(alterConfigsApi, {
       throttleTimeMs: 0,
       responses: await Promise.all(
         request.resources.map((r): AlterOutcome | Promise<AlterOutcome> => {
+          const refusal = configResourceRefusal(ctx, AclOperation.ALTER_CONFIGS, r);
+          if (refusal !== undefined) {
+            return { ...refusal, resourceType: r.resourceType, resourceName: r.resourceName };
+          }
           if (r.resourceType === RESOURCE_BROKER_LOGGER) {
             return alterLoggerResource(ctx, r, request.validateOnly, null);
           }

@@ -3,6 +3,7 @@
  * assignments are checked as Kafka checks them (one per new partition, each
  * naming only this node, once); `validateOnly` checks without creating. The
  * registry makes the change crash-safe (see `TopicRegistry.addPartitions`).
+ * Needs ALTER on the topic.
  *
  * @module
  */
@@ -15,6 +16,8 @@ import { type ApiHandler, defineHandler, type RequestContext } from "../context.
 import { createPartitionsApi } from "../../protocol/messages/mod.ts";
 import { KafkaError } from "../kafka_error.ts";
 import { clusterCreatePartitions } from "./_cluster.ts";
+import { AclOperation } from "../security/acl.ts";
+import { AuthorizationMessage, authorizeTopic } from "../security/authorize.ts";
 
 type TopicResult = CreatePartitionsResponse["results"][number];
 type Increase = CreatePartitionsRequest["topics"][number];
@@ -36,6 +39,9 @@ export const createPartitionsHandler: ApiHandler = defineHandler(createPartition
         try {
           if (counts.get(t.name)! > 1) {
             throw new KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic in request.");
+          }
+          if (!authorizeTopic(ctx, AclOperation.ALTER, t.name)) {
+            throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, AuthorizationMessage.TOPIC);
           }
           increase(ctx, t, request.validateOnly);
         } catch (e) {
@@ -61,6 +67,9 @@ async function increaseInCluster(
     try {
       if (counts.get(t.name)! > 1) {
         throw new KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic in request.");
+      }
+      if (!authorizeTopic(ctx, AclOperation.ALTER, t.name)) {
+        throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, AuthorizationMessage.TOPIC);
       }
       await clusterCreatePartitions(ctx, t, request);
     } catch (e) {

@@ -1,7 +1,8 @@
 /**
  * CreateTopics (key 19): validate names, partition counts, replication
  * (one node: factor 1 or -1) and configs by Kafka name; `validateOnly`
- * checks without creating.
+ * checks without creating. Needs CREATE on the CLUSTER or the topic; the
+ * configs are answered only with DESCRIBE_CONFIGS on the topic, as in Kafka.
  *
  * @module
  */
@@ -17,6 +18,12 @@ import { KafkaError } from "../kafka_error.ts";
 import type { TopicConfigs } from "../topic_config.ts";
 import { describeTopicConfigs } from "./describe_configs.ts";
 import { clusterCreateTopic } from "./_cluster.ts";
+import { AclOperation } from "../security/acl.ts";
+import {
+  AuthorizationMessage,
+  authorizeTopic,
+  authorizeTopicCreation,
+} from "../security/authorize.ts";
 
 type TopicResult = CreateTopicsResponse["topics"][number];
 type Creatable = CreateTopicsRequest["topics"][number];
@@ -37,8 +44,23 @@ export const createTopicsHandler: ApiHandler = defineHandler(createTopicsApi, {
         if (counts.get(t.name)! > 1) {
           return failed(t.name, ErrorCode.INVALID_REQUEST, `Topic "${t.name}" appears twice.`);
         }
+        if (!authorizeTopicCreation(ctx, t.name)) {
+          return failed(
+            t.name,
+            ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            AuthorizationMessage.TOPIC,
+          );
+        }
         try {
-          return createOne(ctx, t, request.validateOnly);
+          const created = createOne(ctx, t, request.validateOnly);
+          if (authorizeTopic(ctx, AclOperation.DESCRIBE_CONFIGS, t.name)) return created;
+          return {
+            ...created,
+            topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            numPartitions: -1,
+            replicationFactor: -1,
+            configs: [],
+          };
         } catch (e) {
           if (e instanceof KafkaError) return failed(t.name, e.code, e.message);
           throw e;
@@ -59,6 +81,9 @@ async function createInCluster(
     if (counts.get(t.name)! > 1) {
       return failed(t.name, ErrorCode.INVALID_REQUEST, `Topic "${t.name}" appears twice.`);
     }
+    if (!authorizeTopicCreation(ctx, t.name)) {
+      return failed(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, AuthorizationMessage.TOPIC);
+    }
     try {
       const overrides: TopicConfigs = {};
       for (const c of t.configs) {
@@ -68,6 +93,15 @@ async function createInCluster(
         overrides[c.name] = c.value;
       }
       const created = await clusterCreateTopic(ctx, t, overrides, request);
+      if (!authorizeTopic(ctx, AclOperation.DESCRIBE_CONFIGS, t.name)) {
+        return {
+          ...failed(t.name, ErrorCode.NONE, ""),
+          topicId: created.id,
+          errorMessage: null,
+          topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          configs: [],
+        };
+      }
       const effective = { ...ctx.broker.topics.defaults, ...overrides };
       return {
         name: t.name,

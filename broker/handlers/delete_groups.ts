@@ -1,6 +1,7 @@
 /**
  * DeleteGroups (key 42, v0-2): removes Empty groups and their committed
- * offsets (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP otherwise).
+ * offsets (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP otherwise); needs DELETE on
+ * each group.
  *
  * @module
  */
@@ -10,6 +11,9 @@ import type {
 } from "../../protocol/messages/delete_groups.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { deleteGroupsApi } from "../../protocol/messages/mod.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeGroup } from "../security/authorize.ts";
 
 export const deleteGroupsHandler: ApiHandler = defineHandler(deleteGroupsApi, {
   minVersion: 0,
@@ -19,7 +23,9 @@ export const deleteGroupsHandler: ApiHandler = defineHandler(deleteGroupsApi, {
       throttleTimeMs: 0,
       results: request.groupsNames.map((groupId) => ({
         groupId,
-        errorCode: ctx.broker.groups.deleteGroup(groupId),
+        errorCode: authorizeGroup(ctx, AclOperation.DELETE, groupId)
+          ? ctx.broker.groups.deleteGroup(groupId)
+          : ErrorCode.GROUP_AUTHORIZATION_FAILED,
       })),
     };
   },

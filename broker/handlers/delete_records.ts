@@ -2,7 +2,7 @@
  * DeleteRecords (key 21): raises a partition's log start offset (offset -1:
  * the high watermark) and deletes the segments wholly below it; answers the
  * new low watermark. An offset above the high watermark is
- * OFFSET_OUT_OF_RANGE, as in Kafka.
+ * OFFSET_OUT_OF_RANGE, as in Kafka. Needs DELETE on the topic.
  *
  * @module
  */
@@ -14,6 +14,8 @@ import type {
 } from "../../protocol/messages/delete_records.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { deleteRecordsApi } from "../../protocol/messages/mod.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeTopic } from "../security/authorize.ts";
 
 type PartitionResult = DeleteRecordsResponse["topics"][number]["partitions"][number];
 
@@ -41,6 +43,10 @@ function deleteOne(
   offset: number,
 ): PartitionResult {
   const out: PartitionResult = { partitionIndex, lowWatermark: -1, errorCode: ErrorCode.NONE };
+  if (!authorizeTopic(ctx, AclOperation.DELETE, topic)) {
+    out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+    return out;
+  }
   const partition = ctx.broker.topics.partition(topic, partitionIndex);
   if (partition === undefined) {
     out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;

@@ -1,6 +1,8 @@
 /**
  * DeleteTopics (key 20): by name (v0-5) or by name or UUID (v6+); the
- * topic's logs are closed and its directories removed.
+ * topic's logs are closed and its directories removed. Needs DELETE on the
+ * topic: refused by name before existence is told; by id, an unknown id is
+ * UNKNOWN_TOPIC_ID first (there is no name to check), as in Kafka.
  *
  * @module
  */
@@ -14,6 +16,8 @@ import { type ApiHandler, defineHandler, type RequestContext } from "../context.
 import { deleteTopicsApi } from "../../protocol/messages/mod.ts";
 import { KafkaError } from "../kafka_error.ts";
 import { clusterDeleteTopic } from "./_cluster.ts";
+import { AclOperation } from "../security/acl.ts";
+import { AuthorizationMessage, authorizeTopic } from "../security/authorize.ts";
 
 type Result = DeleteTopicsResponse["responses"][number];
 
@@ -32,9 +36,19 @@ export const deleteTopicsHandler: ApiHandler = defineHandler(deleteTopicsApi, {
       : request.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
     if (ctx.broker.cluster !== undefined) {
       // In a cluster the controller deletes; every broker removes its logs when it sees it.
-      return Promise.all(
-        targets.map((t) => clusterDeleteTopic(ctx, t.name, t.topicId, request.timeoutMs)),
-      ).then((responses) => ({ throttleTimeMs: 0, responses }));
+      const cache = ctx.broker.cluster.cache;
+      return Promise.all(targets.map((t) => {
+        if (t.name !== null && !authorizeTopic(ctx, AclOperation.DELETE, t.name)) {
+          return refused(t.name, t.topicId);
+        }
+        const byId = t.name === null
+          ? [...cache.topics.values()].find((c) => c.record.id === t.topicId)?.name
+          : undefined;
+        if (byId !== undefined && !authorizeTopic(ctx, AclOperation.DELETE, byId)) {
+          return refused(null, t.topicId);
+        }
+        return clusterDeleteTopic(ctx, t.name, t.topicId, request.timeoutMs);
+      })).then((responses) => ({ throttleTimeMs: 0, responses }));
     }
     return {
       throttleTimeMs: 0,
@@ -45,7 +59,15 @@ export const deleteTopicsHandler: ApiHandler = defineHandler(deleteTopicsApi, {
 
 function deleteOne(ctx: RequestContext, name: string | null, topicId: string): Result {
   const registry = ctx.broker.topics;
+  if (name !== null && !authorizeTopic(ctx, AclOperation.DELETE, name)) {
+    return refused(name, topicId);
+  }
   const topic = name !== null ? registry.get(name) : registry.getById(topicId);
+  if (
+    name === null && topic !== undefined && !authorizeTopic(ctx, AclOperation.DELETE, topic.name)
+  ) {
+    return refused(null, topicId);
+  }
   if (topic === undefined || (name !== null && topicId !== ZERO_UUID && topic.id !== topicId)) {
     const byId = name === null;
     return {
@@ -66,4 +88,13 @@ function deleteOne(ctx: RequestContext, name: string | null, topicId: string): R
     throw e;
   }
   return { name: topic.name, topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null };
+}
+
+function refused(name: string | null, topicId: string): Result {
+  return {
+    name,
+    topicId,
+    errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    errorMessage: AuthorizationMessage.TOPIC,
+  };
 }

@@ -1,7 +1,9 @@
 /**
  * DescribeCluster (key 60, KIP-700): the cluster id, this node as the only
  * broker and as the controller. Asking a broker for controllers (v1
- * `endpointType` 2) is MISMATCHED_ENDPOINT_TYPE, as in Kafka.
+ * `endpointType` 2) is MISMATCHED_ENDPOINT_TYPE, as in Kafka. A broker
+ * answers anyone; the cluster's authorized operations, when asked, are those
+ * the principal has, none without DESCRIBE on the CLUSTER (Kafka's rule).
  *
  * @module
  */
@@ -13,28 +15,20 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { describeClusterApi } from "../../protocol/messages/mod.ts";
 import { controllerId, liveBrokers } from "./_cluster.ts";
+import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from "../security/acl.ts";
+import { authorizedOperations, authorizeQuietly } from "../security/authorize.ts";
 
 /** KIP-919 endpoint types. */
 const ENDPOINT_BROKER = 1;
 const ENDPOINT_CONTROLLER = 2;
 /** Kafka's "authorized operations not requested". */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
-/**
- * The cluster operations a node without an authorizer allows (Kafka's AclOperation codes:
- * CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11,
- * IDEMPOTENT_WRITE 12, CREATE_TOKENS 13, DESCRIBE_TOKENS 14), as a bit field.
- */
-export const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12, 13, 14].reduce(
-  (m, op) => m | (1 << op),
-  0,
-);
-
 export const describeClusterHandler: ApiHandler = defineHandler(describeClusterApi, {
   minVersion: 0,
   maxVersion: 1,
   handle(ctx: RequestContext, request: DescribeClusterRequest): DescribeClusterResponse {
     const { nodeId, clusterId } = ctx.broker.config;
-    const { hostname, port } = ctx.broker.advertised();
+    const { hostname, port } = ctx.broker.advertised(ctx.connection.listenerName);
     const endpointType = request.endpointType;
     const response: DescribeClusterResponse = {
       throttleTimeMs: 0,
@@ -45,7 +39,7 @@ export const describeClusterHandler: ApiHandler = defineHandler(describeClusterA
       controllerId: nodeId,
       brokers: [{ brokerId: nodeId, host: hostname, port, rack: null }],
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
-        ? CLUSTER_OPERATIONS
+        ? clusterOperations(ctx)
         : AUTHORIZED_OPERATIONS_OMITTED,
     };
     if (ctx.broker.cluster !== undefined) {
@@ -69,3 +63,9 @@ export const describeClusterHandler: ApiHandler = defineHandler(describeClusterA
     return response;
   },
 });
+
+function clusterOperations(ctx: RequestContext): number {
+  const cluster = CLUSTER_RESOURCE_NAME;
+  if (!authorizeQuietly(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, cluster)) return 0;
+  return authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME);
+}

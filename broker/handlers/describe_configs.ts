@@ -9,6 +9,8 @@
  *   BROKER `""` (the cluster default): the dynamic defaults set.
  * - BROKER_LOGGER `"0"`: every logger and its level.
  *
+ * Needs DESCRIBE_CONFIGS on the topic, or on the CLUSTER for the others.
+ *
  * @module
  */
 import { ErrorCode } from "../../protocol/error_codes.ts";
@@ -22,6 +24,8 @@ import { ConfigSource, type ConfigSynonym, dynamicConfigDefs } from "../dynamic_
 import { topicConfigDefs, type TopicConfigs } from "../topic_config.ts";
 import { describeLoggers } from "./_broker_loggers.ts";
 import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC } from "./_config_resources.ts";
+import { AclOperation } from "../security/acl.ts";
+import { configResourceRefusal } from "./_config_resources.ts";
 
 type Result = DescribeConfigsResponse["results"][number];
 type Entry = Result["configs"][number];
@@ -190,6 +194,8 @@ export const describeConfigsHandler: ApiHandler = defineHandler(describeConfigsA
           resourceName: r.resourceName,
           configs: [],
         };
+        const refusal = configResourceRefusal(ctx, AclOperation.DESCRIBE_CONFIGS, r);
+        if (refusal !== undefined) return { ...result, ...refusal };
         const described = describeResource(ctx, r);
         if (!Array.isArray(described)) return { ...result, ...described };
         const keys = r.configurationKeys;

@@ -1,7 +1,8 @@
 /**
  * DescribeGroups (key 15, v0-5): state, protocol and members of each group;
  * member metadata and assignments only when Stable, an unknown group as
- * "Dead" with no error, as Kafka answers.
+ * "Dead" with no error, as Kafka answers; a group the principal may not
+ * DESCRIBE is GROUP_AUTHORIZATION_FAILED.
  *
  * @module
  */
@@ -12,11 +13,11 @@ import type {
 } from "../../protocol/messages/describe_groups.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { describeGroupsApi } from "../../protocol/messages/mod.ts";
+import { AclOperation, ResourceType } from "../security/acl.ts";
+import { authorizedOperations, authorizeGroup } from "../security/authorize.ts";
 
 /** Kafka's "not requested" authorized operations. */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
-/** READ (3), DELETE (6) and DESCRIBE (8): every group operation, as there is no ACL. */
-const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
 export const describeGroupsHandler: ApiHandler = defineHandler(describeGroupsApi, {
   minVersion: 0,
@@ -25,6 +26,17 @@ export const describeGroupsHandler: ApiHandler = defineHandler(describeGroupsApi
     return {
       throttleTimeMs: 0,
       groups: request.groups.map((groupId) => {
+        if (!authorizeGroup(ctx, AclOperation.DESCRIBE, groupId)) {
+          return {
+            errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+            groupId,
+            groupState: "",
+            protocolType: "",
+            protocolData: "",
+            members: [],
+            authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+          };
+        }
         const d = ctx.broker.groups.describe(groupId);
         return {
           errorCode: ErrorCode.NONE,
@@ -41,7 +53,7 @@ export const describeGroupsHandler: ApiHandler = defineHandler(describeGroupsApi
             memberAssignment: m.assignment,
           })),
           authorizedOperations: request.includeAuthorizedOperations
-            ? GROUP_OPERATIONS
+            ? authorizedOperations(ctx, ResourceType.GROUP, groupId)
             : AUTHORIZED_OPERATIONS_OMITTED,
         };
       }),

@@ -2,7 +2,8 @@
  * DescribeLogDirs (key 35): the one log directory (the data dir, as an
  * absolute path), each partition's size and offset lag (0: the only replica
  * is the leader), and the file system's total and usable bytes (v4+; -1
- * where the directory is not on a real file system).
+ * where the directory is not on a real file system). Needs DESCRIBE on the
+ * CLUSTER: refused, no directory and CLUSTER_AUTHORIZATION_FAILED (v3+).
  *
  * @module
  */
@@ -16,6 +17,8 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { describeLogDirsApi } from "../../protocol/messages/mod.ts";
 import type { Partition } from "../topics.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeCluster } from "../security/authorize.ts";
 
 type TopicResult = DescribeLogDirsResponse["results"][number]["topics"][number];
 
@@ -23,6 +26,9 @@ export const describeLogDirsHandler: ApiHandler = defineHandler(describeLogDirsA
   minVersion: 0,
   maxVersion: 4,
   handle(ctx: RequestContext, request: DescribeLogDirsRequest): DescribeLogDirsResponse {
+    if (!authorizeCluster(ctx, AclOperation.DESCRIBE)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
+    }
     const topics = ctx.broker.topics;
     const wanted: [string, Partition[]][] = request.topics === null
       ? topics.list().map((t) => [t.name, t.partitions])

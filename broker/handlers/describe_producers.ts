@@ -2,7 +2,7 @@
  * DescribeProducers (key 61, KIP-664): the active idempotent producers of
  * each partition asked for: producer id and epoch, the last sequence and
  * timestamp written. Without transactions, coordinatorEpoch and
- * currentTxnStartOffset are always -1.
+ * currentTxnStartOffset are always -1. Needs READ on the topic.
  *
  * @module
  */
@@ -13,6 +13,8 @@ import type {
 } from "../../protocol/messages/describe_producers.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { describeProducersApi } from "../../protocol/messages/mod.ts";
+import { AclOperation } from "../security/acl.ts";
+import { AuthorizationMessage, authorizeTopic } from "../security/authorize.ts";
 
 type PartitionResult = DescribeProducersResponse["topics"][number]["partitions"][number];
 
@@ -25,6 +27,14 @@ export const describeProducersHandler: ApiHandler = defineHandler(describeProduc
       topics: request.topics.map((t) => ({
         name: t.name,
         partitions: t.partitionIndexes.map((index): PartitionResult => {
+          if (!authorizeTopic(ctx, AclOperation.READ, t.name)) {
+            return {
+              partitionIndex: index,
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              errorMessage: AuthorizationMessage.TOPIC,
+              activeProducers: [],
+            };
+          }
           const partition = ctx.broker.topics.partition(t.name, index);
           if (partition === undefined) {
             return {
@@ -41,8 +51,8 @@ export const describeProducersHandler: ApiHandler = defineHandler(describeProduc
               producerEpoch: e.producerEpoch,
               lastSequence: last?.lastSequence ?? -1,
               lastTimestamp: e.lastTimestampMs,
-              coordinatorEpoch: -1,
-              currentTxnStartOffset: -1,
+              coordinatorEpoch: e.coordinatorEpoch,
+              currentTxnStartOffset: e.currentTxnFirstOffset,
             };
           });
           return {

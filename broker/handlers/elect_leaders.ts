@@ -4,6 +4,8 @@
  * named partition gets ELECTION_NOT_NEEDED, an unknown one
  * UNKNOWN_TOPIC_OR_PARTITION, and a request for all partitions (null) an
  * empty list (Kafka leaves out partitions whose leader needed no election).
+ * Needs ALTER on the CLUSTER: refused, the response and every partition
+ * named carry CLUSTER_AUTHORIZATION_FAILED, as in Kafka.
  *
  * @module
  */
@@ -15,6 +17,8 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { electLeadersApi } from "../../protocol/messages/mod.ts";
 import { clusterElectLeaders } from "./_cluster_elect_leaders.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeCluster } from "../security/authorize.ts";
 
 /** KIP-460 election types. */
 const ELECTION_PREFERRED = 0;
@@ -31,12 +35,14 @@ export const electLeadersHandler: ApiHandler = defineHandler(electLeadersApi, {
       errorCode: ErrorCode.NONE,
       replicaElectionResults: [],
     };
+    const allowed = authorizeCluster(ctx, AclOperation.ALTER); // checked first, as in Kafka
     const type = request.electionType;
-    if (type !== ELECTION_PREFERRED && type !== ELECTION_UNCLEAN) {
+    if (allowed && type !== ELECTION_PREFERRED && type !== ELECTION_UNCLEAN) {
       response.errorCode = ErrorCode.INVALID_REQUEST;
       return response;
     }
-    if (ctx.broker.cluster !== undefined) {
+    if (!allowed) response.errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    if (allowed && ctx.broker.cluster !== undefined) {
       response.replicaElectionResults = await clusterElectLeaders(
         ctx,
         type,
@@ -53,6 +59,11 @@ export const electLeadersHandler: ApiHandler = defineHandler(electLeadersApi, {
         byTopic.set(t.topic, result = { topic: t.topic, partitionResult: [] });
       }
       for (const partitionId of t.partitions) {
+        if (!allowed) {
+          const errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+          result.partitionResult.push({ partitionId, errorCode, errorMessage: null });
+          continue;
+        }
         const known = ctx.broker.topics.partition(t.topic, partitionId) !== undefined;
         result.partitionResult.push({
           partitionId,

@@ -7,14 +7,17 @@ import type { EndTxnRequest, EndTxnResponse } from "../../protocol/messages/end_
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { endTxnApi } from "../../protocol/messages/mod.ts";
 import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import { transactionalRequestRefusal } from "../security/authorize.ts";
 
 export const endTxnHandler: ApiHandler = defineHandler(endTxnApi, {
   minVersion: 0,
   maxVersion: 4,
-  handle(_ctx: RequestContext, request: EndTxnRequest): EndTxnResponse {
+  handle(ctx: RequestContext, request: EndTxnRequest): EndTxnResponse {
+    const refusal = transactionalRequestRefusal(ctx, request.transactionalId);
     return {
       throttleTimeMs: 0,
-      errorCode: TRANSACTIONS_UNSUPPORTED_ERROR,
+      errorCode: refusal !== ErrorCode.NONE ? refusal : TRANSACTIONS_UNSUPPORTED_ERROR,
       producerId: request.producerId,
       producerEpoch: request.producerEpoch,
     };

@@ -7,6 +7,12 @@
  * `../fetch_sessions.ts`: an incremental fetch reads every partition of its
  * session and answers only those with something new.
  *
+ * `read_committed` (isolation level 1): each partition is read only below its
+ * last stable offset, and the response lists the aborted transactions
+ * overlapping the records sent (from the segments' `.txnindex`) for the
+ * consumer to drop; the records still go out by `sendfile`. Markers are
+ * appends, so a long-polling fetch wakes when the LSO moves.
+ *
  * @module
  */
 import { PARTITION_LEADER_EPOCH } from "../../storage/log_append.ts";
@@ -24,11 +30,13 @@ import {
 } from "../fetch_sessions.ts";
 import type { Partition, Topic } from "../topics.ts";
 import {
+  type FollowerFetch,
   followerFetchOf,
   leaderEndpoints,
   type ReplicaRead,
   replicaRead,
 } from "./_replica_fetch.ts";
+import { refusedFetchTopics } from "../security/authorize.ts";
 
 type TopicResponse = FetchResponse["responses"][number];
 type PartitionResponse = TopicResponse["partitions"][number];
@@ -37,6 +45,8 @@ type PartitionResponse = TopicResponse["partitions"][number];
 const FETCH_TOPIC_ID_MIN_VERSION = 13;
 /** The leader epoch Denka's single node reports for every partition (the one stored batches carry). */
 export const LEADER_EPOCH = PARTITION_LEADER_EPOCH;
+/** Kafka's `IsolationLevel.READ_COMMITTED`. */
+const READ_COMMITTED = 1;
 
 export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
   minVersion: 4,
@@ -52,15 +62,23 @@ export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
     const interest = fetch.interest((t) => topicNameOf(ctx, t, byId));
     const follower = followerFetchOf(ctx, request);
     if (follower !== undefined) ctx.traffic.fromReplica = true;
+    const replicaId = Math.max(request.replicaId, request.replicaState.replicaId);
+    const refused = refusedFetchTopics(
+      ctx,
+      replicaId,
+      fetch.targets,
+      (t) => topicNameOf(ctx, t, byId),
+    );
     for (;;) {
-      let read = readOnce(ctx, request.maxBytes, fetch, { byId, follower });
+      const committed = request.isolationLevel === READ_COMMITTED;
+      let read = readOnce(ctx, request.maxBytes, fetch, { byId, committed, refused, follower });
       const remainingMs = deadlineMs - performance.now();
       const done = read.sizeBytes >= request.minBytes || read.anyError || remainingMs <= 0 ||
         ctx.connection.closed ||
         !await ctx.broker.waiters.wait(interest, remainingMs, ctx.connection.signal);
       if (!done) continue;
       if (remainingMs > 0 && read.sizeBytes < request.minBytes && !read.anyError) {
-        read = readOnce(ctx, request.maxBytes, fetch, { byId, follower });
+        read = readOnce(ctx, request.maxBytes, fetch, { byId, committed, refused, follower });
       }
       // Only what this response carries counts as told to a session's client.
       const sessionId = fetch.complete(read.sent, ctx.connection.closed);
@@ -102,9 +120,14 @@ function readOnce(
   ctx: RequestContext,
   maxBytes: number,
   fetch: FetchContext,
-  how: { byId: boolean; follower: ReturnType<typeof followerFetchOf> },
+  how: {
+    byId: boolean;
+    committed: boolean;
+    refused: ReadonlySet<string> | undefined;
+    follower: FollowerFetch | undefined;
+  },
 ): ReadOutcome {
-  const byId = how.byId;
+  const { byId, committed, refused } = how;
   const outcome: ReadOutcome = {
     responses: [],
     sent: [],
@@ -118,14 +141,26 @@ function readOnce(
   for (const target of fetch.targets) {
     const topic = topicOf(ctx, target, byId);
     const partition = topic?.partitions[target.partition];
+    const denied = refused !== undefined && refused.has(topic?.name ?? target.topic);
     // Most partitions of a large session have nothing new: skip them before reading.
-    if (fetch.incremental && partition !== undefined && isQuiet(ctx, partition, target)) continue;
+    if (
+      !denied && fetch.incremental && partition !== undefined && isQuiet(ctx, partition, target)
+    ) {
+      continue;
+    }
     const limitBytes = Math.min(target.partitionMaxBytes, responseBytesLeft);
-    let read: ReplicaRead = ctx.broker.replication === undefined || partition === undefined
-      ? readPartition(partition, target, limitBytes, byId && topic === undefined)
-      : replicaRead(ctx.broker.replication, partition, target, {
+    const replication = ctx.broker.replication;
+    let read: ReplicaRead = denied
+      ? failure(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+      : replication !== undefined && partition !== undefined
+      ? replicaRead(replication, partition, target, {
         limitBytes,
         follower: how.follower,
+        committed,
+      })
+      : readPartition(partition, target, limitBytes, {
+        unknownTopicId: byId && topic === undefined,
+        committed,
       });
     // KIP-74: only the first partition with data may exceed the limits by
     // one whole batch, so that a consumer always makes progress.
@@ -159,7 +194,7 @@ function readOnce(
       last = { target, response };
       outcome.responses.push(response);
     }
-    last.response.partitions.push(partitionResponse(target.partition, read));
+    last.response.partitions.push(partitionResponse(target.partition, read, committed));
   }
   return outcome;
 }
@@ -184,32 +219,40 @@ function readPartition(
   partition: Partition | undefined,
   target: FetchTarget,
   limitBytes: number,
-  unknownTopicId: boolean,
+  how: { unknownTopicId: boolean; committed: boolean },
 ): ReadResult {
   if (partition === undefined) {
     return failure(
-      unknownTopicId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      how.unknownTopicId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     );
   }
   if (target.currentLeaderEpoch > LEADER_EPOCH) return failure(ErrorCode.UNKNOWN_LEADER_EPOCH);
-  return partition.log.read(target.fetchOffset, Math.max(0, limitBytes));
+  return partition.log.read(target.fetchOffset, Math.max(0, limitBytes), how.committed);
 }
 
 function failure(errorCode: number): ReadResult {
   return { errorCode, ...NO_SLICES, highWatermark: -1, logStartOffset: -1 };
 }
 
-function partitionResponse(partitionIndex: number, read: ReplicaRead): PartitionResponse {
+function partitionResponse(
+  partitionIndex: number,
+  read: ReplicaRead,
+  committed: boolean,
+): PartitionResponse {
+  const aborted = committed ? read.abortedTransactions ?? [] : [];
   return {
     partitionIndex,
     errorCode: read.errorCode,
     highWatermark: read.highWatermark,
-    lastStableOffset: read.highWatermark,
+    lastStableOffset: read.lastStableOffset ?? read.highWatermark,
     logStartOffset: read.logStartOffset,
     divergingEpoch: read.divergingEpoch ?? { epoch: -1, endOffset: -1 },
     currentLeader: read.currentLeader ?? { leaderId: -1, leaderEpoch: -1 },
     snapshotId: { endOffset: -1, epoch: -1 },
-    abortedTransactions: [],
+    abortedTransactions: aborted.map((t) => ({
+      producerId: t.producerId,
+      firstOffset: t.firstOffset,
+    })),
     preferredReadReplica: -1,
     records: read.slices,
   };

@@ -19,6 +19,8 @@ import {
   TRANSACTIONS_UNSUPPORTED_MESSAGE,
 } from "./_transactions.ts";
 import { clusterGroupCoordinator } from "./_cluster_group_coordinator.ts";
+import { AclOperation, ResourceType } from "../security/acl.ts";
+import { AuthorizationMessage, authorize } from "../security/authorize.ts";
 
 /** FindCoordinator key types. */
 const KEY_TYPE_GROUP = 0;
@@ -35,10 +37,27 @@ export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorA
     if (ctx.broker.cluster !== undefined && request.keyType === KEY_TYPE_GROUP) {
       return findInCluster(ctx, request);
     }
-    const { hostname, port } = ctx.broker.advertised();
+    const { hostname, port } = ctx.broker.advertised(ctx.connection.listenerName);
     const nodeId = ctx.broker.config.nodeId;
     const answer = (key: string) => {
-      const ok = request.keyType === KEY_TYPE_GROUP;
+      const isGroup = request.keyType === KEY_TYPE_GROUP;
+      // DESCRIBE on the group or transactional id, as Kafka checks before answering.
+      const resourceType = isGroup ? ResourceType.GROUP : ResourceType.TRANSACTIONAL_ID;
+      if (!authorize(ctx, AclOperation.DESCRIBE, resourceType, key)) {
+        return {
+          key,
+          nodeId: -1,
+          host: "",
+          port: -1,
+          errorCode: isGroup
+            ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+            : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+          errorMessage: isGroup
+            ? AuthorizationMessage.GROUP
+            : AuthorizationMessage.TRANSACTIONAL_ID,
+        };
+      }
+      const ok = isGroup;
       return {
         key,
         nodeId: ok ? nodeId : -1,
@@ -78,6 +97,17 @@ async function findInCluster(
   request: FindCoordinatorRequest,
 ): Promise<FindCoordinatorResponse> {
   const answer = async (key: string) => {
+    // DESCRIBE on the group, as Kafka checks before answering.
+    if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
+      return {
+        key,
+        nodeId: -1,
+        host: "",
+        port: -1,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        errorMessage: AuthorizationMessage.GROUP,
+      };
+    }
     const found = await clusterGroupCoordinator(ctx, key);
     if ("errorCode" in found) {
       return {

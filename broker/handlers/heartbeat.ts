@@ -7,11 +7,17 @@
 import type { HeartbeatRequest, HeartbeatResponse } from "../../protocol/messages/heartbeat.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { heartbeatApi } from "../../protocol/messages/mod.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeGroup } from "../security/authorize.ts";
 
 export const heartbeatHandler: ApiHandler = defineHandler(heartbeatApi, {
   minVersion: 0,
   maxVersion: 4,
   handle(ctx: RequestContext, request: HeartbeatRequest): HeartbeatResponse {
+    if (!authorizeGroup(ctx, AclOperation.READ, request.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+    }
     return { throttleTimeMs: 0, errorCode: ctx.broker.groups.membership.heartbeat(request) };
   },
 });

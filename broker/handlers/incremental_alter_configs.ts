@@ -4,7 +4,8 @@
  * topic's overrides or on the dynamic settings of a broker or the cluster
  * default; validated, applied, persisted. On BROKER_LOGGER resources, SET and
  * DELETE change log levels. A name given twice in one resource is
- * INVALID_REQUEST, as in Kafka.
+ * INVALID_REQUEST, as in Kafka. Needs ALTER_CONFIGS on the topic, or on the
+ * CLUSTER for the others.
  *
  * @module
  */
@@ -21,6 +22,8 @@ import { topicConfigDefs } from "../topic_config.ts";
 import { alterBrokerResource, alterLoggerResource } from "./_alter_broker_configs.ts";
 import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from "./_config_resources.ts";
 import { alterTopicResource } from "./_alter_topic_configs.ts";
+import { AclOperation } from "../security/acl.ts";
+import { configResourceRefusal } from "./_config_resources.ts";
 
 /** KIP-339 operations. */
 const OP_SET = 0;
@@ -45,6 +48,10 @@ export const incrementalAlterConfigsHandler: ApiHandler = defineHandler(
       return {
         throttleTimeMs: 0,
         responses: await Promise.all(request.resources.map((r) => {
+          const refusal = configResourceRefusal(ctx, AclOperation.ALTER_CONFIGS, r);
+          if (refusal !== undefined) {
+            return { ...refusal, resourceType: r.resourceType, resourceName: r.resourceName };
+          }
           if (r.resourceType === RESOURCE_BROKER_LOGGER) {
             return alterLoggerResource(ctx, r, validateOnly, r.configs);
           }

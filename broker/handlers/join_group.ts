@@ -10,6 +10,9 @@
 import type { JoinGroupRequest, JoinGroupResponse } from "../../protocol/messages/join_group.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { joinGroupApi } from "../../protocol/messages/mod.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeGroup } from "../security/authorize.ts";
 
 /** First version where a new member must rejoin with the id it was given. */
 const MEMBER_ID_REQUIRED_MIN_VERSION = 4;
@@ -29,6 +32,19 @@ export const joinGroupHandler: ApiHandler = defineHandler(joinGroupApi, {
   maxVersion: 9,
   async handle(ctx: RequestContext, request: JoinGroupRequest): Promise<JoinGroupResponse> {
     const version = ctx.request.apiVersion;
+    if (!authorizeGroup(ctx, AclOperation.READ, request.groupId)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        generationId: -1,
+        protocolType: null,
+        protocolName: version >= NULLABLE_PROTOCOL_MIN_VERSION ? null : "",
+        leader: "",
+        skipAssignment: false,
+        memberId: request.memberId,
+        members: [],
+      };
+    }
     const result = await ctx.broker.groups.membership.join({
       groupId: request.groupId,
       memberId: request.memberId,

@@ -8,6 +8,8 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { LeaveGroupRequest, LeaveGroupResponse } from "../../protocol/messages/leave_group.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { leaveGroupApi } from "../../protocol/messages/mod.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeGroup } from "../security/authorize.ts";
 
 /** First version with a batch of members. */
 const BATCHED_MIN_VERSION = 3;
@@ -16,6 +18,9 @@ export const leaveGroupHandler: ApiHandler = defineHandler(leaveGroupApi, {
   minVersion: 0,
   maxVersion: 5,
   handle(ctx: RequestContext, request: LeaveGroupRequest): LeaveGroupResponse {
+    if (!authorizeGroup(ctx, AclOperation.READ, request.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
+    }
     const batched = ctx.request.apiVersion >= BATCHED_MIN_VERSION;
     const leaving = batched
       ? request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))

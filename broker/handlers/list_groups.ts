@@ -8,12 +8,20 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { ListGroupsRequest, ListGroupsResponse } from "../../protocol/messages/list_groups.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { listGroupsApi } from "../../protocol/messages/mod.ts";
+import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from "../security/acl.ts";
+import { authorizeQuietly } from "../security/authorize.ts";
+
+const DESCRIBE = AclOperation.DESCRIBE;
 
 export const listGroupsHandler: ApiHandler = defineHandler(listGroupsApi, {
   minVersion: 0,
   maxVersion: 5,
   handle(ctx: RequestContext, request: ListGroupsRequest): ListGroupsResponse {
-    const groups = ctx.broker.groups.list(request.statesFilter, request.typesFilter);
+    const listed = ctx.broker.groups.list(request.statesFilter, request.typesFilter);
+    // DESCRIBE on the CLUSTER lists every group; else only the groups the principal may describe.
+    const groups = authorizeQuietly(ctx, DESCRIBE, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME)
+      ? listed
+      : listed.filter((g) => authorizeQuietly(ctx, DESCRIBE, ResourceType.GROUP, g.groupId));
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,

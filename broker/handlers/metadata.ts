@@ -1,7 +1,10 @@
 /**
  * Metadata (key 3): one broker (node 0), which leads every partition.
  * Unknown topics are created when the client allows it (v4+) and the broker
- * auto-creates topics.
+ * auto-creates topics. With an authorizer, the topic list holds only topics
+ * the principal may DESCRIBE; a named topic it may not is answered
+ * TOPIC_AUTHORIZATION_FAILED whether or not it exists, and auto-creation
+ * needs CREATE on the CLUSTER or the topic, as in Kafka.
  *
  * @module
  */
@@ -14,6 +17,13 @@ import { metadataApi } from "../../protocol/messages/mod.ts";
 import { type Topic, validateTopicName } from "../topics.ts";
 import { LEADER_EPOCH } from "./fetch.ts";
 import { clusterMetadataTopics, controllerId, liveBrokers } from "./_cluster.ts";
+import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from "../security/acl.ts";
+import {
+  authorizedOperations,
+  authorizeQuietly,
+  authorizeTopic,
+  authorizeTopicCreation,
+} from "../security/authorize.ts";
 
 type TopicResponse = MetadataResponse["topics"][number];
 
@@ -29,12 +39,14 @@ export const metadataHandler: ApiHandler = defineHandler(metadataApi, {
   ): MetadataResponse | Promise<MetadataResponse> {
     if (ctx.broker.cluster !== undefined) return clusterMetadata(ctx, request);
     const version = ctx.request.apiVersion;
-    const { hostname, port } = ctx.broker.advertised();
+    const { hostname, port } = ctx.broker.advertised(ctx.connection.listenerName);
     const nodeId = ctx.broker.config.nodeId;
     // v0: an empty list means every topic; v1+: null means every topic.
     const all = request.topics === null || (version === 0 && request.topics.length === 0);
     const topics: TopicResponse[] = all
-      ? ctx.broker.topics.list().map((t) => describeTopic(ctx, t))
+      ? ctx.broker.topics.list()
+        .filter((t) => authorizeQuietly(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name))
+        .map((t) => describeTopic(ctx, t))
       : request.topics!.map((t) =>
         lookupTopic(ctx, t.name, t.topicId, request.allowAutoTopicCreation)
       );
@@ -43,8 +55,10 @@ export const metadataHandler: ApiHandler = defineHandler(metadataApi, {
       brokers: [{ nodeId, host: hostname, port, rack: null }],
       clusterId: ctx.broker.config.clusterId,
       controllerId: nodeId,
-      topics,
-      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      topics: request.includeTopicAuthorizedOperations ? withOperations(ctx, topics) : topics,
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
+        ? clusterOperations(ctx)
+        : AUTHORIZED_OPERATIONS_OMITTED,
     };
   },
 });
@@ -66,8 +80,10 @@ async function clusterMetadata(
     brokers: liveBrokers(ctx),
     clusterId: ctx.broker.config.clusterId,
     controllerId: controllerId(ctx),
-    topics,
-    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    topics: request.includeTopicAuthorizedOperations ? withOperations(ctx, topics) : topics,
+    clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
+      ? clusterOperations(ctx)
+      : AUTHORIZED_OPERATIONS_OMITTED,
   };
 }
 
@@ -87,7 +103,15 @@ function lookupTopic(
   });
   if (name === null) {
     const byId = ctx.broker.topics.getById(topicId);
-    return byId === undefined ? error(ErrorCode.UNKNOWN_TOPIC_ID) : describeTopic(ctx, byId);
+    if (byId === undefined) return error(ErrorCode.UNKNOWN_TOPIC_ID);
+    if (!authorizeTopic(ctx, AclOperation.DESCRIBE, byId.name)) {
+      return error(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    }
+    return describeTopic(ctx, byId);
+  }
+  // Kafka does not say whether a topic the principal may not describe exists.
+  if (!authorizeTopic(ctx, AclOperation.DESCRIBE, name)) {
+    return error(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
   }
   const existing = ctx.broker.topics.get(name);
   if (existing !== undefined) return describeTopic(ctx, existing);
@@ -100,6 +124,7 @@ function lookupTopic(
   if (!allowAutoCreate || !ctx.broker.config.autoCreateTopics) {
     return error(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
+  if (!authorizeTopicCreation(ctx, name)) return error(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
   const created = ctx.broker.topicForUse(name);
   return created === undefined
     ? error(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
@@ -124,4 +149,19 @@ function describeTopic(ctx: RequestContext, topic: Topic): TopicResponse {
     })),
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   };
+}
+
+/** Each topic's authorized operations (v8+, when asked), as Kafka sets them on every topic answered. */
+function withOperations(ctx: RequestContext, topics: TopicResponse[]): TopicResponse[] {
+  for (const t of topics) {
+    t.topicAuthorizedOperations = authorizedOperations(ctx, ResourceType.TOPIC, t.name ?? "");
+  }
+  return topics;
+}
+
+/** v8-10 cluster authorized operations: none without DESCRIBE on the CLUSTER, as in Kafka. */
+function clusterOperations(ctx: RequestContext): number {
+  const cluster = CLUSTER_RESOURCE_NAME;
+  if (!authorizeQuietly(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, cluster)) return 0;
+  return authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME);
 }

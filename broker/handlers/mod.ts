@@ -38,6 +38,13 @@ import { addOffsetsToTxnHandler } from "./add_offsets_to_txn.ts";
 import { endTxnHandler } from "./end_txn.ts";
 import { txnOffsetCommitHandler } from "./txn_offset_commit.ts";
 import { offsetForLeaderEpochHandler } from "./offset_for_leader_epoch.ts";
+import { describeAclsHandler } from "./describe_acls.ts";
+import { createAclsHandler } from "./create_acls.ts";
+import { deleteAclsHandler } from "./delete_acls.ts";
+import { describeUserScramCredentialsHandler } from "./describe_user_scram_credentials.ts";
+import { alterUserScramCredentialsHandler } from "./alter_user_scram_credentials.ts";
+import { saslHandshakeHandler } from "./sasl_handshake.ts";
+import { saslAuthenticateHandler } from "./sasl_authenticate.ts";
 
 /** Handlers other than ApiVersions (which the router builds over this list). */
 export const apiHandlers: readonly ApiHandler[] = [
@@ -75,4 +82,11 @@ export const apiHandlers: readonly ApiHandler[] = [
   endTxnHandler,
   txnOffsetCommitHandler,
   offsetForLeaderEpochHandler,
+  describeAclsHandler,
+  createAclsHandler,
+  deleteAclsHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
 ];

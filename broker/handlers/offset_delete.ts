@@ -1,6 +1,7 @@
 /**
  * OffsetDelete (key 47, v0): removes committed offsets of partitions the
  * group no longer consumes (GROUP_SUBSCRIBED_TO_TOPIC for those it does).
+ * Needs DELETE on the group and READ on each topic, as in Kafka.
  *
  * @module
  */
@@ -10,18 +11,41 @@ import type {
 } from "../../protocol/messages/offset_delete.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { offsetDeleteApi } from "../../protocol/messages/mod.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeGroup, mergeRefused, refusedTopics } from "../security/authorize.ts";
 
 export const offsetDeleteHandler: ApiHandler = defineHandler(offsetDeleteApi, {
   minVersion: 0,
   maxVersion: 0,
   handle(ctx: RequestContext, request: OffsetDeleteRequest): OffsetDeleteResponse {
+    if (!authorizeGroup(ctx, AclOperation.DELETE, request.groupId)) {
+      return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
+    }
+    const refused = refusedTopics(ctx, AclOperation.READ, request.topics, (t) => t.name);
+    const allowed = refused === undefined
+      ? request.topics
+      : request.topics.filter((t) => !refused.has(t.name));
     const result = ctx.broker.groups.offsets.delete(
       request.groupId,
-      request.topics.map((t) => ({
+      allowed.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => p.partitionIndex),
       })),
     );
-    return { errorCode: result.errorCode, throttleTimeMs: 0, topics: result.topics };
+    const topics = result.errorCode !== ErrorCode.NONE ? result.topics : mergeRefused(
+      request.topics,
+      refused,
+      (t) => t.name,
+      result.topics,
+      (t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        })),
+      }),
+    );
+    return { errorCode: result.errorCode, throttleTimeMs: 0, topics };
   },
 });

@@ -2,7 +2,8 @@
  * OffsetFetch (key 9, v1-9): a group's committed offsets (-1 where none);
  * null topics (v2+) ask for all of them; v8+ asks for several groups at
  * once. `requireStable` (v7+) needs no wait: there are no pending
- * transactional commits.
+ * transactional commits. Needs DESCRIBE on the group, and on each topic
+ * (Kafka's checks).
  *
  * @module
  */
@@ -13,6 +14,13 @@ import type {
 } from "../../protocol/messages/offset_fetch.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { offsetFetchApi } from "../../protocol/messages/mod.ts";
+import { AclOperation, ResourceType } from "../security/acl.ts";
+import {
+  authorizeGroup,
+  authorizeQuietly,
+  mergeRefused,
+  refusedTopics,
+} from "../security/authorize.ts";
 
 /** First version asking for several groups. */
 const MULTI_GROUP_MIN_VERSION = 8;
@@ -21,24 +29,57 @@ export const offsetFetchHandler: ApiHandler = defineHandler(offsetFetchApi, {
   minVersion: 1,
   maxVersion: 9,
   handle(ctx: RequestContext, request: OffsetFetchRequest): OffsetFetchResponse {
-    const offsets = ctx.broker.groups.offsets;
     if (ctx.request.apiVersion >= MULTI_GROUP_MIN_VERSION) {
       return {
         throttleTimeMs: 0,
         topics: [],
         errorCode: ErrorCode.NONE,
-        groups: request.groups.map((g) => ({
-          groupId: g.groupId,
-          topics: offsets.fetch(g.groupId, g.topics),
-          errorCode: ErrorCode.NONE,
-        })),
+        groups: request.groups.map((g) => ({ groupId: g.groupId, ...fetchGroup(ctx, g) })),
       };
     }
-    return {
-      throttleTimeMs: 0,
-      topics: offsets.fetch(request.groupId, request.topics),
-      errorCode: ErrorCode.NONE,
-      groups: [],
-    };
+    return { throttleTimeMs: 0, ...fetchGroup(ctx, request), groups: [] };
   },
 });
+
+/**
+ * One group's committed offsets, as the principal may see them: DESCRIBE on
+ * the group, and on each topic (a topic named but not describable answers
+ * TOPIC_AUTHORIZATION_FAILED; all topics lists only the describable ones).
+ */
+function fetchGroup(
+  ctx: RequestContext,
+  g: { groupId: string; topics: { name: string; partitionIndexes: number[] }[] | null },
+) {
+  if (!authorizeGroup(ctx, AclOperation.DESCRIBE, g.groupId)) {
+    return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+  }
+  const offsets = ctx.broker.groups.offsets;
+  if (g.topics === null) {
+    const all = offsets.fetch(g.groupId, null);
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: all.filter((t) =>
+        authorizeQuietly(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)
+      ),
+    };
+  }
+  const refused = refusedTopics(ctx, AclOperation.DESCRIBE, g.topics, (t) => t.name);
+  const allowed = refused === undefined ? g.topics : g.topics.filter((t) => !refused.has(t.name));
+  const topics = mergeRefused(
+    g.topics,
+    refused,
+    (t) => t.name,
+    offsets.fetch(g.groupId, allowed),
+    (t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((partitionIndex) => ({
+        partitionIndex,
+        committedOffset: -1,
+        committedLeaderEpoch: -1,
+        metadata: "",
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      })),
+    }),
+  );
+  return { errorCode: ErrorCode.NONE, topics };
+}

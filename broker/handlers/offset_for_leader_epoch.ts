@@ -5,7 +5,9 @@
  * the next starts. Followers use it to find where their log diverged;
  * consumers to detect truncation after a leader change. Only the leader
  * answers (NOT_LEADER_OR_FOLLOWER otherwise), with `currentLeaderEpoch`
- * checked as Fetch does. One node leads every partition at epoch 0.
+ * checked as Fetch does. One node leads every partition at epoch 0. With an
+ * authorizer, CLUSTER_ACTION on the cluster (a follower) or DESCRIBE on the
+ * topic is needed (TOPIC_AUTHORIZATION_FAILED otherwise).
  *
  * @module
  */
@@ -17,6 +19,7 @@ import type {
 import { offsetForLeaderEpochApi } from "../../protocol/messages/mod.ts";
 import { PARTITION_LEADER_EPOCH } from "../../storage/log_append.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { refusedLeaderEpochTopics } from "../security/authorize.ts";
 
 type EpochEndOffset = OffsetForLeaderEpochResponse["topics"][number]["partitions"][number];
 
@@ -24,15 +27,23 @@ export const offsetForLeaderEpochHandler: ApiHandler = defineHandler(offsetForLe
   minVersion: 2,
   maxVersion: 4,
   handle(ctx: RequestContext, request: OffsetForLeaderEpochRequest): OffsetForLeaderEpochResponse {
+    const refused = refusedLeaderEpochTopics(ctx, request.topics, (t) => t.topic);
     return {
       throttleTimeMs: 0,
       topics: request.topics.map((t) => ({
         topic: t.topic,
         partitions: t.partitions.map((p) =>
-          endOffsetOf(ctx, t.topic, p.partition, {
-            currentLeaderEpoch: p.currentLeaderEpoch,
-            leaderEpoch: p.leaderEpoch,
-          })
+          refused?.has(t.topic)
+            ? {
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              partition: p.partition,
+              leaderEpoch: -1,
+              endOffset: -1,
+            }
+            : endOffsetOf(ctx, t.topic, p.partition, {
+              currentLeaderEpoch: p.currentLeaderEpoch,
+              leaderEpoch: p.leaderEpoch,
+            })
         ),
       })),
     };

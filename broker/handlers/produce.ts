@@ -7,7 +7,11 @@
  * connection, as Kafka does.
  *
  * A retried idempotent batch is answered with error NONE and the offsets it
- * got the first time, as Kafka 3.x does.
+ * got the first time, as Kafka 3.x does. A transactional batch that would
+ * start its producer's transaction on a partition is first verified with the
+ * transaction coordinator (KIP-890, `../transactions/produce_verification.ts`);
+ * without a coordinator (`BrokerCore.txnVerifier`) transactional produces are
+ * refused.
  * Versions 0-2 (message formats v0/v1) are advertised for librdkafka's
  * feature detection but refused with UNSUPPORTED_VERSION, as Kafka 4.0 does.
  *
@@ -18,8 +22,14 @@ import type { ProduceRequest, ProduceResponse } from "../../protocol/messages/pr
 import type { DecodedRecords } from "../../protocol/primitives.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { produceApi } from "../../protocol/messages/mod.ts";
-import { produceToPartition } from "../produce_path.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeTransactionalId, refusedTopics } from "../security/authorize.ts";
+import { type PartitionProduce, produceToPartition } from "../produce_path.ts";
 import { leaderEndpoints } from "./_replica_fetch.ts";
+import {
+  producerToVerify,
+  verifyTransactionalProduce,
+} from "../transactions/produce_verification.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
 
@@ -39,12 +49,17 @@ export const produceHandler: ApiHandler = defineHandler(produceApi, {
     const acks = request.acks;
     const flushes: Promise<void>[] = [];
     let anyError = false;
+    const transactionalAllowed = request.transactionalId === null ||
+      authorizeTransactionalId(ctx, request.transactionalId);
+    const refused = refusedTopics(ctx, AclOperation.WRITE, request.topicData, (t) => t.name);
     const responses = request.topicData.map((topicData) => ({
       name: topicData.name,
       partitionResponses: topicData.partitionData.map((p): PartitionResponse => {
         const result = producePartition(ctx, topicData.name, p.index, p.records, {
           acks,
-          transactional: request.transactionalId !== null,
+          transactionalId: request.transactionalId,
+          transactionalAllowed,
+          writeAllowed: refused === undefined || !refused.has(topicData.name),
           flushes,
           timeoutMs: request.timeoutMs,
         });
@@ -79,7 +94,16 @@ function producePartition(
   topicName: string,
   index: number,
   records: Uint8Array | null,
-  options: { acks: number; transactional: boolean; flushes: Promise<void>[]; timeoutMs: number },
+  options: {
+    acks: number;
+    transactionalId: string | null;
+    /** WRITE on the transactional id, and on the topic (Kafka checks both before the topic exists). */
+    transactionalAllowed: boolean;
+    writeAllowed: boolean;
+    flushes: Promise<void>[];
+    /** How long acks=all may wait for the in-sync replicas. */
+    timeoutMs: number;
+  },
 ): PartitionResponse {
   const response: PartitionResponse = {
     index,
@@ -106,7 +130,9 @@ function producePartition(
   if (acks !== 0 && acks !== 1 && acks !== -1) {
     return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${acks}.`);
   }
-  if (options.transactional) {
+  if (!options.transactionalAllowed) return fail(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  if (!options.writeAllowed) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+  if (options.transactionalId !== null && ctx.broker.txnVerifier === undefined) {
     return fail(
       ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
       "Transactions are not supported by Denka yet.",
@@ -122,26 +148,52 @@ function producePartition(
   if (records === null || records.length === 0) {
     return fail(ErrorCode.INVALID_RECORD, "The produce request carries no record batch.");
   }
+  const transactionalId = options.transactionalId;
+  const producer = transactionalId === null ? undefined : producerToVerify(partition, records);
+  if (transactionalId !== null && producer !== undefined) {
+    const verified = verifyTransactionalProduce(ctx.broker, partition, {
+      transactionalId,
+      ...producer,
+    }).then(async (verification) => {
+      if (!verification.ok) return void fail(verification.errorCode, verification.message);
+      if (partition.log.isClosed) return void fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      const produced = produceToPartition(ctx.broker, partition, records, acks, {
+        verificationGuard: verification.guard,
+        timeoutMs: options.timeoutMs,
+      });
+      answer(response, produced);
+      if (produced.durable !== undefined) {
+        await produced.durable.then(() => answer(response, produced));
+      }
+    });
+    options.flushes.push(verified);
+    return response;
+  }
   const produced = produceToPartition(ctx.broker, partition, records, acks, {
     timeoutMs: options.timeoutMs,
   });
+  answer(response, produced);
+  if (produced.durable !== undefined) {
+    options.flushes.push(produced.durable.then(() => answer(response, produced)));
+  }
+  return response;
+}
+
+/** Fills `response` from the produce's (current) result. */
+function answer(response: PartitionResponse, produced: PartitionProduce): void {
   if (produced.currentLeader !== undefined) {
     const { leaderId, leaderEpoch } = produced.currentLeader;
     response.currentLeader = { leaderId, leaderEpoch };
   }
-  const answer = () => {
-    const result = produced.result;
-    if (!result.ok) {
-      if (result.recordErrors !== undefined) response.recordErrors = [...result.recordErrors];
-      fail(result.errorCode, result.message);
-      response.baseOffset = -1;
-      return;
-    }
-    response.baseOffset = result.baseOffset;
-    response.logStartOffset = result.logStartOffset;
-    response.logAppendTimeMs = result.logAppendTimeMs;
-  };
-  answer();
-  if (produced.durable !== undefined) options.flushes.push(produced.durable.then(answer));
-  return response;
+  const result = produced.result;
+  if (!result.ok) {
+    if (result.recordErrors !== undefined) response.recordErrors = [...result.recordErrors];
+    response.errorCode = result.errorCode;
+    response.errorMessage = result.message;
+    response.baseOffset = -1;
+    return;
+  }
+  response.baseOffset = result.baseOffset;
+  response.logStartOffset = result.logStartOffset;
+  response.logAppendTimeMs = result.logAppendTimeMs;
 }

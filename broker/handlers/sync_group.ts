@@ -7,11 +7,23 @@
 import type { SyncGroupRequest, SyncGroupResponse } from "../../protocol/messages/sync_group.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { syncGroupApi } from "../../protocol/messages/mod.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import { AclOperation } from "../security/acl.ts";
+import { authorizeGroup } from "../security/authorize.ts";
 
 export const syncGroupHandler: ApiHandler = defineHandler(syncGroupApi, {
   minVersion: 0,
   maxVersion: 5,
   async handle(ctx: RequestContext, request: SyncGroupRequest): Promise<SyncGroupResponse> {
+    if (!authorizeGroup(ctx, AclOperation.READ, request.groupId)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        protocolType: null,
+        protocolName: null,
+        assignment: new Uint8Array(0),
+      };
+    }
     const assignments = new Map<string, Uint8Array>();
     for (const a of request.assignments) assignments.set(a.memberId, a.assignment);
     const result = await ctx.broker.groups.membership.sync({

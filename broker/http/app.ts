@@ -3,12 +3,15 @@
  * counts every request into the metrics, and one error boundary that turns a
  * client mistake ({@linkcode HttpError}) into its status and a
  * `{error_code, message}` body in JSON or CBOR, and anything else into a
- * logged 500. The app only routes; the runtime serves it through
- * `Runtime.serveHttp` with `app.fetch`.
+ * logged 500. Before any route, `accessMiddleware` answers 401 to a caller
+ * without valid credentials when authentication is on (`access.ts`). The
+ * app only routes; the runtime serves it through `Runtime.serveHttp` with
+ * `app.fetch`.
  *
  * @module
  */
 import { Hono } from "hono";
+import { accessMiddleware, type HttpSecurity, OPEN_HTTP_SECURITY } from "./access.ts";
 import { errorResponse, HttpError, HttpErrorCode } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
 import { formatOf } from "./route_util.ts";
@@ -21,8 +24,12 @@ import { tailRoutes } from "./routes_tail.ts";
 import { topicRoutes } from "./routes_topics.ts";
 import type { ThroughputHistory } from "./throughput.ts";
 
-/** Builds the app over one broker. */
-export function createHttpApp(ctx: HttpContext, history: ThroughputHistory): Hono {
+/** Builds the app over one broker; `security` authenticates and authorizes every route. */
+export function createHttpApp(
+  ctx: HttpContext,
+  history: ThroughputHistory,
+  security: HttpSecurity = OPEN_HTTP_SECURITY,
+): Hono {
   const app = new Hono();
   app.use("*", async (c, next) => {
     const startedMs = performance.now();
@@ -31,7 +38,8 @@ export function createHttpApp(ctx: HttpContext, history: ThroughputHistory): Hon
     ctx.metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
     ctx.metrics.httpRequestSeconds.observe((performance.now() - startedMs) / 1000, { route });
   });
-  opsRoutes(app, ctx, history);
+  app.use("*", accessMiddleware(security));
+  opsRoutes(app, ctx, history, !security.opsAuthRequired);
   topicRoutes(app, ctx);
   tailRoutes(app, ctx);
   recordRoutes(app, ctx);

@@ -22,6 +22,8 @@ export const HttpErrorCode = {
   MALFORMED_BODY: 40001,
   WRONG_TYPE: 40002,
   BAD_PARAMETER: 40003,
+  UNAUTHORIZED: 40101,
+  FORBIDDEN: 40301,
   TOPIC_EXISTS: 40900,
   INVALID_TOPIC: 40004,
   NOT_FOUND: 40400,
@@ -41,11 +43,19 @@ export const HttpErrorCode = {
 export class HttpError extends Error {
   readonly status: number;
   readonly errorCode: number;
-  constructor(status: number, errorCode: number, message: string) {
+  /** More fields of the error body (a 403 names the operation and resource). */
+  readonly details: Readonly<Record<string, unknown>>;
+  constructor(
+    status: number,
+    errorCode: number,
+    message: string,
+    details: Readonly<Record<string, unknown>> = {},
+  ) {
     super(message);
     this.name = "HttpError";
     this.status = status;
     this.errorCode = errorCode;
+    this.details = details;
   }
 }
 
@@ -116,6 +126,7 @@ export function errorResponse(format: BodyFormat, error: HttpError): Response {
   return encodeResponse(format, error.status, {
     error_code: error.errorCode,
     message: error.message,
+    ...error.details,
   });
 }
 

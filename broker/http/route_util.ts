@@ -6,6 +6,8 @@
  * @module
  */
 import type { Context } from "hono";
+import { ResourceType } from "../security/acl.ts";
+import { requireAccess } from "./access.ts";
 import type { Partition, Topic } from "../topics.ts";
 import {
   decodeBodyObject,
@@ -52,10 +54,15 @@ export function checkCluster(c: Context, ctx: HttpContext): string {
   return id;
 }
 
-/** The path's topic, or 404. */
-export function topicOf(c: Context, ctx: HttpContext): Topic {
+/**
+ * The path's topic, or 404; first 403 unless the caller may perform
+ * `operation` (an `AclOperation`) on it, so a refused caller cannot tell
+ * whether the topic exists.
+ */
+export function topicOf(c: Context, ctx: HttpContext, operation: number): Topic {
   checkCluster(c, ctx);
   const name = c.req.param("topic_name") ?? "";
+  requireAccess(c, operation, ResourceType.TOPIC, name);
   const topic = ctx.broker.topics.get(name);
   if (topic === undefined) {
     throw new HttpError(404, HttpErrorCode.UNKNOWN_TOPIC, `Topic "${name}" does not exist.`);
@@ -63,9 +70,9 @@ export function topicOf(c: Context, ctx: HttpContext): Topic {
   return topic;
 }
 
-/** The path's partition, or 404. */
-export function partitionOf(c: Context, ctx: HttpContext): Partition {
-  const topic = topicOf(c, ctx);
+/** The path's partition, or 404; 403 first as {@linkcode topicOf}. */
+export function partitionOf(c: Context, ctx: HttpContext, operation: number): Partition {
+  const topic = topicOf(c, ctx, operation);
   const text = c.req.param("partition_id") ?? "";
   const partition = /^\d{1,9}$/.test(text) ? topic.partitions[Number(text)] : undefined;
   if (partition === undefined) {

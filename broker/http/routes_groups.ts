@@ -9,6 +9,8 @@
  * @module
  */
 import type { Context, Hono } from "hono";
+import { AclOperation, ResourceType } from "../security/acl.ts";
+import { mayAccess, requireAccess } from "./access.ts";
 import { HttpError, HttpErrorCode } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
 import { groupLags } from "../metrics/group_lag.ts";
@@ -17,9 +19,11 @@ import { checkCluster, CLUSTER_PATH, clusterUrl, reply } from "./route_util.ts";
 
 const GROUP_PATH = `${CLUSTER_PATH}/consumer-groups/:consumer_group_id`;
 
+/** The path's group (DESCRIBE GROUP, checked before the look-up), or 404. */
 function groupOf(c: Context, ctx: HttpContext): GroupView {
   checkCluster(c, ctx);
   const id = c.req.param("consumer_group_id") ?? "";
+  requireAccess(c, AclOperation.DESCRIBE, ResourceType.GROUP, id);
   const group = ctx.groups.listGroups().find((g) => g.groupId === id);
   if (group === undefined) {
     throw new HttpError(404, HttpErrorCode.UNKNOWN_GROUP, `Consumer group "${id}" does not exist.`);
@@ -27,10 +31,16 @@ function groupOf(c: Context, ctx: HttpContext): GroupView {
   return group;
 }
 
+/** The group's lags on the topics the caller may describe (OffsetFetch filters them so). */
+function visibleLags(c: Context, ctx: HttpContext, g: GroupView): ReturnType<typeof groupLags> {
+  return groupLags(g, ctx.broker.topics)
+    .filter((l) => mayAccess(c, AclOperation.DESCRIBE, ResourceType.TOPIC, l.topic));
+}
+
 function groupBody(c: Context, ctx: HttpContext, g: GroupView): Record<string, unknown> {
   const clusterId = ctx.broker.config.clusterId;
   const self = `${clusterUrl(c, clusterId)}/consumer-groups/${encodeURIComponent(g.groupId)}`;
-  const lags = groupLags(g, ctx.broker.topics);
+  const lags = visibleLags(c, ctx, g);
   return {
     kind: "KafkaConsumerGroup",
     metadata: { self, resource_name: `crn:///kafka=${clusterId}/consumer-group=${g.groupId}` },
@@ -53,6 +63,7 @@ export function groupRoutes(app: Hono, ctx: HttpContext): void {
   app.get(`${CLUSTER_PATH}/consumer-groups`, (c) => {
     checkCluster(c, ctx);
     const data = ctx.groups.listGroups()
+      .filter((g) => mayAccess(c, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId))
       .sort((a, b) => (a.groupId < b.groupId ? -1 : 1))
       .map((g) => groupBody(c, ctx, g));
     return reply(c, 200, {
@@ -84,7 +95,7 @@ export function groupRoutes(app: Hono, ctx: HttpContext): void {
   app.get(`${GROUP_PATH}/lags`, (c) => {
     const g = groupOf(c, ctx);
     const clusterId = ctx.broker.config.clusterId;
-    const data = groupLags(g, ctx.broker.topics).map((l) => ({
+    const data = visibleLags(c, ctx, g).map((l) => ({
       kind: "KafkaConsumerLag",
       cluster_id: clusterId,
       consumer_group_id: g.groupId,
@@ -104,7 +115,7 @@ export function groupRoutes(app: Hono, ctx: HttpContext): void {
   });
   app.get(`${GROUP_PATH}/lag-summary`, (c) => {
     const g = groupOf(c, ctx);
-    const lags = groupLags(g, ctx.broker.topics);
+    const lags = visibleLags(c, ctx, g);
     const max = lags.reduce<(typeof lags)[number] | undefined>(
       (best, l) => (best === undefined || l.lag > best.lag ? l : best),
       undefined,

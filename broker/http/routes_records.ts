@@ -17,6 +17,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { DecodedRecord, RecordInput } from "../../protocol/records.ts";
+import { AclOperation } from "../security/acl.ts";
 import { encodeSequence, HttpError, HttpErrorCode, isObject, toBase64 } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
 import { type DeliveryResult, produceRecords } from "./produce.ts";
@@ -88,7 +89,7 @@ export function recordRoutes(app: Hono, ctx: HttpContext): void {
   const clusterId = () => ctx.broker.config.clusterId;
 
   app.post(`${CLUSTER_PATH}/topics/:topic_name/:op{records(?::batch)?}`, async (c) => {
-    const topic = topicOf(c, ctx);
+    const topic = topicOf(c, ctx, AclOperation.WRITE);
     if (c.req.param("op") === "records:batch") return produceBatch(c, ctx, topic, partitioner);
     const values = await readValues(c, ctx);
     if (values.length === 0) {
@@ -107,7 +108,7 @@ export function recordRoutes(app: Hono, ctx: HttpContext): void {
   });
 
   app.get(`${CLUSTER_PATH}/topics/:topic_name/partitions/:partition_id/records`, (c) => {
-    const partition = partitionOf(c, ctx);
+    const partition = partitionOf(c, ctx, AclOperation.READ);
     const log = partition.log;
     const offset = intQuery(c, "offset", {
       min: 0,

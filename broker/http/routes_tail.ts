@@ -14,6 +14,7 @@
  */
 import type { Hono } from "hono";
 import { waitInterest } from "../append_waiters.ts";
+import { AclOperation } from "../security/acl.ts";
 import { HttpError } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
 import { readRecords } from "./record_reader.ts";
@@ -36,7 +37,7 @@ function event(name: string, data: unknown, id?: number): Uint8Array {
 /** Mounts the tail route. */
 export function tailRoutes(app: Hono, ctx: HttpContext): void {
   app.get(`${CLUSTER_PATH}/topics/:topic_name/partitions/:partition_id/records/tail`, (c) => {
-    const partition = partitionOf(c, ctx);
+    const partition = partitionOf(c, ctx, AclOperation.READ);
     const topicName = partition.topic.name;
     const index = partition.index;
     let offset = intQuery(c, "offset", {

@@ -14,6 +14,8 @@
  */
 import type { Context, Hono } from "hono";
 import { ErrorCode } from "../../protocol/error_codes.ts";
+import { AclOperation, ResourceType } from "../security/acl.ts";
+import { mayAccess, requireTopicCreate } from "./access.ts";
 import { KafkaError } from "../kafka_error.ts";
 import type { Partition, Topic } from "../topics.ts";
 import { HttpError, HttpErrorCode } from "./codec.ts";
@@ -71,6 +73,7 @@ export function partitionBody(c: Context, ctx: HttpContext, p: Partition): Recor
     reassignment: { related: `${self}/reassignment` },
     log_start_offset: p.log.logStartOffset,
     high_watermark: p.log.highWatermark,
+    last_stable_offset: p.log.lastStableOffset,
     size_bytes: p.log.sizeBytes,
     segment_count: p.log.segmentCount,
   };
@@ -106,39 +109,42 @@ export function topicRoutes(app: Hono, ctx: HttpContext): void {
   });
   app.get(`${CLUSTER_PATH}/topics`, (c) => {
     checkCluster(c, ctx);
-    const data = ctx.broker.topics.list().map((t) => topicBody(c, ctx, t));
+    const data = ctx.broker.topics.list()
+      .filter((t) => mayAccess(c, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name))
+      .map((t) => topicBody(c, ctx, t));
     return reply(c, 200, list("KafkaTopicList", c.req.url, data));
   });
   app.post(`${CLUSTER_PATH}/topics`, async (c) => {
     checkCluster(c, ctx);
     const body = await readObject(c, ctx);
+    if (typeof body.topic_name === "string") requireTopicCreate(c, body.topic_name);
     const topic = createTopic(ctx, body);
     return reply(c, 201, topicBody(c, ctx, topic));
   });
   app.get(
     `${CLUSTER_PATH}/topics/:topic_name`,
-    (c) => reply(c, 200, topicBody(c, ctx, topicOf(c, ctx))),
+    (c) => reply(c, 200, topicBody(c, ctx, topicOf(c, ctx, AclOperation.DESCRIBE))),
   );
   app.delete(`${CLUSTER_PATH}/topics/:topic_name`, (c) => {
-    const topic = topicOf(c, ctx);
+    const topic = topicOf(c, ctx, AclOperation.DELETE);
     ctx.broker.topics.delete(topic.name);
     ctx.metrics.forgetTopic(topic.name);
     return reply(c, 204, null);
   });
   app.patch(`${CLUSTER_PATH}/topics/:topic_name`, async (c) => {
-    const topic = topicOf(c, ctx);
+    const topic = topicOf(c, ctx, AclOperation.ALTER);
     const body = await readObject(c, ctx);
     raisePartitions(ctx, topic, body);
     return reply(c, 200, topicBody(c, ctx, topic));
   });
   app.get(`${CLUSTER_PATH}/topics/:topic_name/partitions`, (c) => {
-    const topic = topicOf(c, ctx);
+    const topic = topicOf(c, ctx, AclOperation.DESCRIBE);
     const data = topic.partitions.map((p) => partitionBody(c, ctx, p));
     return reply(c, 200, list("KafkaPartitionList", c.req.url, data));
   });
   app.get(
     `${CLUSTER_PATH}/topics/:topic_name/partitions/:partition_id`,
-    (c) => reply(c, 200, partitionBody(c, ctx, partitionOf(c, ctx))),
+    (c) => reply(c, 200, partitionBody(c, ctx, partitionOf(c, ctx, AclOperation.DESCRIBE))),
   );
 }
 

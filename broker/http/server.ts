@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { HttpServer, Runtime } from "../../ffi/port.ts";
+import type { HttpServer, Runtime, TlsCertifiedKeyPem } from "../../ffi/port.ts";
+import { type HttpSecurity, OPEN_HTTP_SECURITY } from "./access.ts";
 import type { HostPort } from "../config.ts";
 import type { BrokerCore } from "../context.ts";
 import { createHttpApp } from "./app.ts";
@@ -22,11 +23,17 @@ export interface HttpServerDeps {
   connectionCount(): number;
   isReady(): boolean;
   readonly bodySizeBytesMax: number;
+  /** Serve HTTPS with this certificate (plain HTTP when absent). */
+  readonly tls?: TlsCertifiedKeyPem;
+  /** Authentication and authorization (default: none, everyone may do anything). */
+  readonly security?: HttpSecurity;
 }
 
 /** A running HTTP listener. */
 export interface BrokerHttpServer {
   readonly address: HostPort;
+  /** `"https"` when serving TLS. */
+  readonly scheme: "http" | "https";
   /** Ends live tails, stops sampling, closes the listener and its connections. */
   close(): Promise<void>;
 }
@@ -38,19 +45,27 @@ export async function startHttpServer(
   deps: HttpServerDeps,
 ): Promise<BrokerHttpServer> {
   const stopping = new AbortController();
-  const ctx: HttpContext = { ...deps, signal: stopping.signal };
+  const { tls, security, ...shared } = deps;
+  const ctx: HttpContext = { ...shared, signal: stopping.signal };
   const history = new ThroughputHistory(
     deps.broker.topics,
     deps.metrics,
     () => deps.broker.nowMs(),
     (fn) => deps.broker.background.run("Throughput sample", fn),
   );
-  const app = createHttpApp(ctx, history);
-  const server: HttpServer = await runtime.serveHttp(address, (request) => app.fetch(request));
+  const app = createHttpApp(ctx, history, {
+    ...(security ?? OPEN_HTTP_SECURITY),
+    signal: stopping.signal,
+  });
+  const server: HttpServer = await runtime.serveHttp(
+    { ...address, tls },
+    (request, info) => app.fetch(request, info),
+  );
   history.start();
   let closing: Promise<void> | undefined;
   return {
     address: { hostname: server.hostname, port: server.port },
+    scheme: tls === undefined ? "http" : "https",
     close() {
       closing ??= (async () => {
         stopping.abort();

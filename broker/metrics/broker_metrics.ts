@@ -184,6 +184,7 @@ export class BrokerMetrics implements TrafficSink {
       (s) => one(s.broker.counters.sendfileCalls),
       true,
     );
+    this.#registerSaslGauges();
     this.#registerPartitionGauges();
     this.#registerDiskGauges();
     this.#registerBackgroundGauges();
@@ -226,6 +227,30 @@ export class BrokerMetrics implements TrafficSink {
     }
   }
 
+  /** Kafka's selector metrics of SASL logins (successful-authentication-total, ...). */
+  #registerSaslGauges(): void {
+    const sasl = (read: (c: BrokerCore["sasl"]["counters"]) => number) => (s: MetricsState) => [
+      { labels: {}, value: read(s.broker.sasl.counters) },
+    ];
+    const families: [string, string, (c: BrokerCore["sasl"]["counters"]) => number][] = [
+      ["successful_authentication", "SASL logins that succeeded.", (c) => c.logins],
+      ["failed_authentication", "SASL logins refused.", (c) => c.failedLogins],
+      [
+        "successful_reauthentication",
+        "KIP-368 re-authentications that succeeded.",
+        (c) => c.reauthentications,
+      ],
+      [
+        "expired_connections_killed",
+        "Connections closed because their SASL session expired without re-authentication.",
+        (c) => c.expiredSessionsClosed,
+      ],
+    ];
+    for (const [name, help, read] of families) {
+      this.#gauge(`denka_${name}_total`, help, sasl(read), true);
+    }
+  }
+
   #registerPartitionGauges(): void {
     const perPartition = (read: (p: PartitionLike) => number) => (s: MetricsState) =>
       s.broker.topics.list().flatMap((t) =>
@@ -238,6 +263,11 @@ export class BrokerMetrics implements TrafficSink {
       "denka_partition_high_watermark",
       "High watermark (the next offset), by partition.",
       perPartition((log) => log.highWatermark),
+    );
+    this.#gauge(
+      "denka_partition_last_stable_offset",
+      "Last stable offset (what read_committed consumers can reach), by partition.",
+      perPartition((log) => log.lastStableOffset),
     );
     this.#gauge(
       "denka_partition_log_start_offset",
@@ -328,6 +358,7 @@ export class BrokerMetrics implements TrafficSink {
 
 interface PartitionLike {
   readonly highWatermark: number;
+  readonly lastStableOffset: number;
   readonly logStartOffset: number;
   readonly sizeBytes: number;
   readonly segmentCount: number;

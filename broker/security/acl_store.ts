@@ -23,6 +23,8 @@ import {
 /** The ACL file's name inside the data directory. */
 export const ACL_FILE_NAME = "denka-acls.json";
 const FILE_VERSION = 1;
+/** Owner read and write only: the ACLs say who may do what. */
+const SECRET_FILE_MODE = 0o600;
 
 /** A CreateAcls creation (the generated message's field names). */
 export interface AclCreation {
@@ -211,6 +213,6 @@ export class AclStore {
   #save(acls: Map<string, AclBinding>): void {
     const text = JSON.stringify({ version: FILE_VERSION, acls: [...acls.values()] }, null, 1) +
       "\n";
-    this.#libc.writeFileAtomic(this.#path, new TextEncoder().encode(text));
+    this.#libc.writeFileAtomic(this.#path, new TextEncoder().encode(text), SECRET_FILE_MODE);
   }
 }

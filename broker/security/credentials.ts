@@ -29,6 +29,8 @@ import {
 /** The credentials file's name inside the data directory. */
 export const SCRAM_CREDENTIALS_FILE_NAME = "denka-scram-credentials.json";
 const FILE_VERSION = 1;
+/** Owner read and write only: salted keys let an attacker guess passwords offline. */
+const SECRET_FILE_MODE = 0o600;
 
 /** An AlterUserScramCredentials deletion (the generated message's field names). */
 export interface ScramCredentialDeletion {
@@ -235,7 +237,7 @@ export class ScramCredentialStore {
       })),
     };
     const text = JSON.stringify(saved, null, 1) + "\n";
-    this.#libc.writeFileAtomic(this.#path, new TextEncoder().encode(text));
+    this.#libc.writeFileAtomic(this.#path, new TextEncoder().encode(text), SECRET_FILE_MODE);
   }
 }
 

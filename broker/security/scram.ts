@@ -234,7 +234,9 @@ export class ScramServer implements SaslServer {
     if (final.channelBinding !== toBase64(utf8(first.gs2Header))) {
       return this.#fail("Invalid channel binding in the final client message");
     }
-    if (final.nonce !== this.#nonce) {
+    // Kafka checks that the nonce ends with the server-first one (`endsWith`), not equality:
+    // librdkafka 2.0 sends its client nonce again in front of it, and Kafka accepts that.
+    if (!final.nonce.endsWith(this.#nonce)) {
       return this.#fail("Invalid client nonce in the final client message.");
     }
     const credential = this.#credential!;

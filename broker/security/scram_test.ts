@@ -1,11 +1,13 @@
 import { assert, assertEquals } from "../../util/assert.ts";
-import { fromBase64, utf8 } from "./_crypto.ts";
+import { digest, fromBase64, hmac, utf8, xor } from "./_crypto.ts";
 import { ScramClient, scramLogin } from "./_test_scram_client.ts";
 import {
+  scramClientKey,
   type ScramCredential,
   scramCredentialFromPassword,
   type ScramMechanism,
   scramMechanismFromCode,
+  scramSaltedPassword,
   ScramServer,
 } from "./scram.ts";
 
@@ -163,4 +165,24 @@ Deno.test("scramMechanismFromCode() maps Kafka's codes", () => {
   assertEquals(scramMechanismFromCode(2), "SCRAM-SHA-512");
   assertEquals(scramMechanismFromCode(0), undefined);
   assertEquals(scramMechanismFromCode(3), undefined);
+});
+
+Deno.test("ScramServer accepts a final nonce that ends with the server's (librdkafka 2.0's form)", async () => {
+  const users = { bob: await scramCredentialFromPassword("SCRAM-SHA-256", "pw") };
+  const server = new ScramServer("SCRAM-SHA-256", lookupOf(users));
+  const first = await server.evaluate(utf8("n,,n=bob,r=cn0nce"));
+  assert(first.kind === "challenge");
+  const serverFirst = text(first.bytes);
+  const [, nonce, salt, iterations] = /^r=([^,]+),s=([^,]+),i=(\d+)$/.exec(serverFirst)!;
+  const salted = await scramSaltedPassword("SCRAM-SHA-256", "pw", {
+    salt: fromBase64(salt)!,
+    iterations: Number(iterations),
+  });
+  const clientKey = scramClientKey("SCRAM-SHA-256", salted);
+  const withoutProof = `c=biws,r=cn0nce${nonce}`; // the client nonce once more in front
+  const authMessage = utf8(`n=bob,r=cn0nce,${serverFirst},${withoutProof}`);
+  const signature = hmac("SHA-256", digest("SHA-256", clientKey), authMessage);
+  const proof = btoa(String.fromCharCode(...xor(clientKey, signature)));
+  const final = await server.evaluate(utf8(`${withoutProof},p=${proof}`));
+  assertEquals(final.kind, "complete");
 });

@@ -31,6 +31,9 @@ export const GENERATED_APIS: readonly string[] = [
   "AddOffsetsToTxn", // 25
   "EndTxn", // 26
   "TxnOffsetCommit", // 28
+  "DescribeAcls", // 29
+  "CreateAcls", // 30
+  "DeleteAcls", // 31
   "DescribeConfigs", // 32
   "AlterConfigs", // 33
   "DescribeLogDirs", // 35
@@ -42,6 +45,8 @@ export const GENERATED_APIS: readonly string[] = [
   "OffsetDelete", // 47
   "DescribeClientQuotas", // 48
   "AlterClientQuotas", // 49
+  "DescribeUserScramCredentials", // 50
+  "AlterUserScramCredentials", // 51
   "DescribeCluster", // 60
   "DescribeProducers", // 61
   "DescribeTopicPartitions", // 75

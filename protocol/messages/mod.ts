@@ -201,6 +201,30 @@ import {
   type TxnOffsetCommitResponse,
 } from "./txn_offset_commit.ts";
 import {
+  decodeDescribeAclsRequest,
+  decodeDescribeAclsResponse,
+  type DescribeAclsRequest,
+  type DescribeAclsResponse,
+  encodeDescribeAclsRequest,
+  encodeDescribeAclsResponse,
+} from "./describe_acls.ts";
+import {
+  type CreateAclsRequest,
+  type CreateAclsResponse,
+  decodeCreateAclsRequest,
+  decodeCreateAclsResponse,
+  encodeCreateAclsRequest,
+  encodeCreateAclsResponse,
+} from "./create_acls.ts";
+import {
+  decodeDeleteAclsRequest,
+  decodeDeleteAclsResponse,
+  type DeleteAclsRequest,
+  type DeleteAclsResponse,
+  encodeDeleteAclsRequest,
+  encodeDeleteAclsResponse,
+} from "./delete_acls.ts";
+import {
   decodeDescribeConfigsRequest,
   decodeDescribeConfigsResponse,
   type DescribeConfigsRequest,
@@ -289,6 +313,22 @@ import {
   encodeAlterClientQuotasResponse,
 } from "./alter_client_quotas.ts";
 import {
+  decodeDescribeUserScramCredentialsRequest,
+  decodeDescribeUserScramCredentialsResponse,
+  type DescribeUserScramCredentialsRequest,
+  type DescribeUserScramCredentialsResponse,
+  encodeDescribeUserScramCredentialsRequest,
+  encodeDescribeUserScramCredentialsResponse,
+} from "./describe_user_scram_credentials.ts";
+import {
+  type AlterUserScramCredentialsRequest,
+  type AlterUserScramCredentialsResponse,
+  decodeAlterUserScramCredentialsRequest,
+  decodeAlterUserScramCredentialsResponse,
+  encodeAlterUserScramCredentialsRequest,
+  encodeAlterUserScramCredentialsResponse,
+} from "./alter_user_scram_credentials.ts";
+import {
   decodeDescribeClusterRequest,
   decodeDescribeClusterResponse,
   type DescribeClusterRequest,
@@ -336,6 +376,9 @@ export * from "./add_partitions_to_txn.ts";
 export * from "./add_offsets_to_txn.ts";
 export * from "./end_txn.ts";
 export * from "./txn_offset_commit.ts";
+export * from "./describe_acls.ts";
+export * from "./create_acls.ts";
+export * from "./delete_acls.ts";
 export * from "./describe_configs.ts";
 export * from "./alter_configs.ts";
 export * from "./describe_log_dirs.ts";
@@ -347,6 +390,8 @@ export * from "./incremental_alter_configs.ts";
 export * from "./offset_delete.ts";
 export * from "./describe_client_quotas.ts";
 export * from "./alter_client_quotas.ts";
+export * from "./describe_user_scram_credentials.ts";
+export * from "./alter_user_scram_credentials.ts";
 export * from "./describe_cluster.ts";
 export * from "./describe_producers.ts";
 export * from "./describe_topic_partitions.ts";
@@ -379,6 +424,9 @@ export const ApiKey = {
   AddOffsetsToTxn: 25,
   EndTxn: 26,
   TxnOffsetCommit: 28,
+  DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   DescribeLogDirs: 35,
@@ -390,6 +438,8 @@ export const ApiKey = {
   OffsetDelete: 47,
   DescribeClientQuotas: 48,
   AlterClientQuotas: 49,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
   DescribeCluster: 60,
   DescribeProducers: 61,
   DescribeTopicPartitions: 75,
@@ -727,6 +777,45 @@ export const txnOffsetCommitApi: ApiMessage<TxnOffsetCommitRequest, TxnOffsetCom
   encodeResponse: encodeTxnOffsetCommitResponse,
 };
 
+/** DescribeAcls (API key 29). */
+export const describeAclsApi: ApiMessage<DescribeAclsRequest, DescribeAclsResponse> = {
+  apiKey: 29,
+  name: "DescribeAcls",
+  minVersion: 0,
+  maxVersion: 3,
+  flexibleMinVersion: 2,
+  decodeRequest: decodeDescribeAclsRequest,
+  encodeRequest: encodeDescribeAclsRequest,
+  decodeResponse: decodeDescribeAclsResponse,
+  encodeResponse: encodeDescribeAclsResponse,
+};
+
+/** CreateAcls (API key 30). */
+export const createAclsApi: ApiMessage<CreateAclsRequest, CreateAclsResponse> = {
+  apiKey: 30,
+  name: "CreateAcls",
+  minVersion: 0,
+  maxVersion: 3,
+  flexibleMinVersion: 2,
+  decodeRequest: decodeCreateAclsRequest,
+  encodeRequest: encodeCreateAclsRequest,
+  decodeResponse: decodeCreateAclsResponse,
+  encodeResponse: encodeCreateAclsResponse,
+};
+
+/** DeleteAcls (API key 31). */
+export const deleteAclsApi: ApiMessage<DeleteAclsRequest, DeleteAclsResponse> = {
+  apiKey: 31,
+  name: "DeleteAcls",
+  minVersion: 0,
+  maxVersion: 3,
+  flexibleMinVersion: 2,
+  decodeRequest: decodeDeleteAclsRequest,
+  encodeRequest: encodeDeleteAclsRequest,
+  decodeResponse: decodeDeleteAclsResponse,
+  encodeResponse: encodeDeleteAclsResponse,
+};
+
 /** DescribeConfigs (API key 32). */
 export const describeConfigsApi: ApiMessage<DescribeConfigsRequest, DescribeConfigsResponse> = {
   apiKey: 32,
@@ -877,6 +966,38 @@ export const alterClientQuotasApi: ApiMessage<AlterClientQuotasRequest, AlterCli
     encodeResponse: encodeAlterClientQuotasResponse,
   };
 
+/** DescribeUserScramCredentials (API key 50). */
+export const describeUserScramCredentialsApi: ApiMessage<
+  DescribeUserScramCredentialsRequest,
+  DescribeUserScramCredentialsResponse
+> = {
+  apiKey: 50,
+  name: "DescribeUserScramCredentials",
+  minVersion: 0,
+  maxVersion: 0,
+  flexibleMinVersion: 0,
+  decodeRequest: decodeDescribeUserScramCredentialsRequest,
+  encodeRequest: encodeDescribeUserScramCredentialsRequest,
+  decodeResponse: decodeDescribeUserScramCredentialsResponse,
+  encodeResponse: encodeDescribeUserScramCredentialsResponse,
+};
+
+/** AlterUserScramCredentials (API key 51). */
+export const alterUserScramCredentialsApi: ApiMessage<
+  AlterUserScramCredentialsRequest,
+  AlterUserScramCredentialsResponse
+> = {
+  apiKey: 51,
+  name: "AlterUserScramCredentials",
+  minVersion: 0,
+  maxVersion: 0,
+  flexibleMinVersion: 0,
+  decodeRequest: decodeAlterUserScramCredentialsRequest,
+  encodeRequest: encodeAlterUserScramCredentialsRequest,
+  decodeResponse: decodeAlterUserScramCredentialsResponse,
+  encodeResponse: encodeAlterUserScramCredentialsResponse,
+};
+
 /** DescribeCluster (API key 60). */
 export const describeClusterApi: ApiMessage<DescribeClusterRequest, DescribeClusterResponse> = {
   apiKey: 60,
@@ -946,6 +1067,9 @@ export const API_MESSAGES: readonly ApiMessage[] = [
   addOffsetsToTxnApi as ApiMessage,
   endTxnApi as ApiMessage,
   txnOffsetCommitApi as ApiMessage,
+  describeAclsApi as ApiMessage,
+  createAclsApi as ApiMessage,
+  deleteAclsApi as ApiMessage,
   describeConfigsApi as ApiMessage,
   alterConfigsApi as ApiMessage,
   describeLogDirsApi as ApiMessage,
@@ -957,6 +1081,8 @@ export const API_MESSAGES: readonly ApiMessage[] = [
   offsetDeleteApi as ApiMessage,
   describeClientQuotasApi as ApiMessage,
   alterClientQuotasApi as ApiMessage,
+  describeUserScramCredentialsApi as ApiMessage,
+  alterUserScramCredentialsApi as ApiMessage,
   describeClusterApi as ApiMessage,
   describeProducersApi as ApiMessage,
   describeTopicPartitionsApi as ApiMessage,

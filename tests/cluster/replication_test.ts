@@ -50,7 +50,7 @@ function logOf(broker: Broker): PartitionLog {
 /** Every byte of a log from `fromOffset` up to `endOffset` (a follower fetch's view). */
 function bytesOf(broker: Broker, endOffset: number, fromOffset = 0): Uint8Array {
   const log = logOf(broker);
-  const read = log.read(fromOffset, 1 << 30, true);
+  const read = log.readToLogEnd(fromOffset, 1 << 30);
   const out = concatBytes(read.slices.map((s) => {
     const bytes = new Uint8Array(s.sizeBytes);
     broker.libc.pread(s.fd, bytes, s.positionBytes);

@@ -108,6 +108,7 @@ for (const format of FORMATS) {
       ]);
       const p2 = await call("GET", `${cluster}/topics/${name}/partitions/2`, { format });
       assert.equal(p2.body.high_watermark, 0);
+      assert.equal(p2.body.last_stable_offset, 0);
       assert.equal(p2.body.segment_count, 1);
       assertError(
         await call("GET", `${cluster}/topics/${name}/partitions/3`, { format }),

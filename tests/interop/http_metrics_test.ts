@@ -114,6 +114,11 @@ Deno.test("/metrics parses as Prometheus text and its counters move with produce
     assert.equal(value(afterHttp, "denka_topic_records_in_total", { topic }), 31);
     assert.equal(value(afterHttp, "denka_topic_records_out_total", { topic }), 36);
     assert.equal(value(afterHttp, "denka_partition_high_watermark", { topic, partition: "0" }), 31);
+    // No transaction is open: every record is stable.
+    assert.equal(
+      value(afterHttp, "denka_partition_last_stable_offset", { topic, partition: "0" }),
+      31,
+    );
     const route = "/v3/clusters/:cluster_id/topics/:topic_name/:op{records(?::batch)?}";
     assert.equal(
       value(afterHttp, "denka_http_requests_total", { method: "POST", route, status: "200" }),

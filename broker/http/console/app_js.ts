@@ -2,7 +2,10 @@
  * The console script: plain browser JavaScript over the JSON API (no
  * framework, no build step). It refreshes topics, groups and the chart every
  * few seconds, reads records, follows a live tail with EventSource, creates
- * topics and sends test records.
+ * topics and sends test records. When the API needs credentials, the browser
+ * asks for them (the page itself answers 401 with a Basic challenge) and
+ * sends them with every call; a 401 or 403 is shown as such, with the
+ * operation and resource the broker refused.
  *
  * @module
  */
@@ -37,7 +40,10 @@ export const CONSOLE_JS: string = String.raw`"use strict";
       if (res.status === 204) return null;
       return res.json().then(function (body) {
         if (!res.ok && res.status !== 207) {
-          var err = new Error(body && body.message ? body.message : "HTTP " + res.status);
+          var text = body && body.message ? body.message : "HTTP " + res.status;
+          if (res.status === 401) text = "Not signed in (401): " + text + " Reload the page to sign in.";
+          if (res.status === 403) text = "Not allowed (403): " + text;
+          var err = new Error(text);
           err.status = res.status;
           throw err;
         }
@@ -297,6 +303,11 @@ export const CONSOLE_JS: string = String.raw`"use strict";
     source.addEventListener("record", function (e) { showRecords([JSON.parse(e.data)], true); });
     source.addEventListener("error", function (e) {
       if (e.data) { out.className = "error"; out.textContent = JSON.parse(e.data).message; }
+      else if (source.readyState === EventSource.CLOSED) {
+        // A refused stream (401, 403) closes without an event: say what it needs.
+        out.className = "error";
+        out.textContent = "The live tail was refused: it needs READ on the topic.";
+      }
       if (source.readyState === EventSource.CLOSED && state.tail === source) toggleTail();
     });
   }

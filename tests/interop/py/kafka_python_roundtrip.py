@@ -2,7 +2,7 @@
 KafkaConsumer using manual assign() + seek() (no group).
 
 stdin: {"bootstrap", "topic", "partition", "count", "seek_to", "api_version" ([a, b, c] optional),
-        "compression_type" (optional)}
+        "compression_type" (optional), "config" (optional: more client settings, e.g. ssl_cafile)}
 stdout: {"produced": [offsets], "consumed": [{"offset", "key", "value", "headers"}],
          "api_version": [..]}
 """
@@ -18,6 +18,7 @@ def main(spec):
     common = {"bootstrap_servers": spec["bootstrap"]}
     if spec.get("api_version"):
         common["api_version"] = tuple(spec["api_version"])
+    common.update(spec.get("config", {}))
     topic = spec["topic"]
     partition = spec.get("partition", 0)
     count = spec["count"]

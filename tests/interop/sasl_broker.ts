@@ -1,0 +1,125 @@
+/**
+ * A broker with a SASL listener for the SASL suites and the login
+ * benchmark: users created in its data directory before it starts (as
+ * `denka users add` does), an ES256 key whose public half is the
+ * OAUTHBEARER JWKS file, and a way to sign tokens with the private half.
+ *
+ * @module
+ */
+import { Broker } from "../../broker/broker.ts";
+import { resolveConfig } from "../../broker/config.ts";
+import { randomBytes } from "../../broker/security/_crypto.ts";
+import { newSigner, signJwt } from "../../broker/security/_test_jwt.ts";
+import { ScramCredentialStore } from "../../broker/security/credentials.ts";
+import {
+  SCRAM_ITERATIONS_MIN,
+  SCRAM_MECHANISM_CODES,
+  type ScramMechanism,
+  scramSaltedPassword,
+} from "../../broker/security/scram.ts";
+import { loadLibc } from "../../ffi/load.ts";
+
+/** A user with a SCRAM credential for each mechanism listed. */
+export interface TestUser {
+  readonly name: string;
+  readonly password: string;
+  readonly mechanisms: readonly ScramMechanism[];
+}
+
+/** The users every SASL test broker has. */
+export const SASL_TEST_USERS: readonly TestUser[] = [
+  { name: "alice", password: "alice-secret", mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-512"] },
+  { name: "bob", password: "bob-secret", mechanisms: ["SCRAM-SHA-512"] },
+];
+
+/** The token issuer and audience the test broker expects. */
+export const TEST_ISSUER = "https://issuer.denka.test";
+export const TEST_AUDIENCE = "denka";
+
+/** A running SASL test broker. */
+export interface SaslTestBroker {
+  readonly broker: Broker;
+  readonly dataDir: string;
+  /** `host:port` of the first SASL listener. */
+  readonly bootstrap: string;
+  /** A JWT the broker accepts unless the claims say otherwise (sub, exp, iss, aud preset). */
+  token(claims?: Record<string, unknown>): Promise<string>;
+}
+
+/** Creates `users`' SCRAM credentials in `dataDir` (salted, iterated keys only). */
+export async function addScramUsers(dataDir: string, users: readonly TestUser[]): Promise<void> {
+  const store = ScramCredentialStore.open(await loadLibc(), dataDir);
+  for (const user of users) {
+    for (const mechanism of user.mechanisms) {
+      const salt = randomBytes(32);
+      const iterations = SCRAM_ITERATIONS_MIN;
+      const saltedPassword = await scramSaltedPassword(mechanism, user.password, {
+        salt,
+        iterations,
+      });
+      const mechanismCode = SCRAM_MECHANISM_CODES[mechanism];
+      const [result] = store.alter([], [{
+        name: user.name,
+        mechanism: mechanismCode,
+        iterations,
+        salt,
+        saltedPassword,
+      }]);
+      if (result.errorCode !== 0) throw new Error(`Cannot add user "${user.name}".`);
+    }
+  }
+}
+
+/**
+ * Runs `fn` against a broker whose listeners are `SASL_PLAINTEXT` and
+ * `PLAINTEXT`, both on free ports, with `options` as extra broker options
+ * (`--name` without dashes; `listeners` replaces the pair). `bootstrap` is
+ * the first SASL listener's address.
+ */
+export async function withSaslBroker<T>(
+  options: Record<string, string>,
+  fn: (t: SaslTestBroker) => Promise<T>,
+): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "denka-sasl-" });
+  const dataDir = `${dir}/data`;
+  try {
+    await Deno.mkdir(dataDir);
+    await addScramUsers(dataDir, SASL_TEST_USERS);
+    const signer = await newSigner("ES256", "test-key");
+    await Deno.writeTextFile(`${dir}/jwks.json`, JSON.stringify({ keys: [signer.publicJwk] }));
+    const config = resolveConfig([{
+      options: {
+        listeners: "SASL_PLAINTEXT://127.0.0.1:0,PLAINTEXT://127.0.0.1:0",
+        "data-dir": dataDir,
+        http: "off",
+        "log-level": "warn",
+        "sasl-oauthbearer-jwks-endpoint-url": `file://${dir}/jwks.json`,
+        "sasl-oauthbearer-expected-issuer": TEST_ISSUER,
+        "sasl-oauthbearer-expected-audience": TEST_AUDIENCE,
+        ...options,
+      },
+      topics: {},
+    }]);
+    const broker = await Broker.start(config);
+    try {
+      const sasl = broker.listeners.find((l) => l.securityProtocol.startsWith("SASL_"))!;
+      return await fn({
+        broker,
+        dataDir,
+        bootstrap: `${sasl.hostname}:${sasl.port}`,
+        token: (claims = {}) =>
+          signJwt(signer, {
+            sub: "svc-orders",
+            iss: TEST_ISSUER,
+            aud: TEST_AUDIENCE,
+            exp: Math.floor(Date.now() / 1000) + 300,
+            ...claims,
+          }),
+      });
+    } finally {
+      await broker.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
