@@ -75,6 +75,9 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
     "node-id": options.nodeId,
     "default-replication-factor": options.defaultReplicationFactor,
     "broker-session-timeout-ms": options.brokerSessionTimeoutMs,
+    "transaction-max-timeout-ms": options.transactionMaxTimeoutMs,
+    "transaction-abort-timed-out-transaction-cleanup-interval-ms":
+      options.transactionAbortTimedOutTransactionCleanupIntervalMs,
   };
   for (const [name, value] of Object.entries(numberFlags)) {
     if (value !== undefined) flags[name] = String(value);

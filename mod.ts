@@ -22,6 +22,7 @@ import {
 } from "./broker/kafka_listeners.ts";
 import type { GroupCoordinator } from "./broker/groups/coordinator.ts";
 import type { ClusterNode } from "./broker/cluster/cluster_node.ts";
+import type { TransactionCoordinator } from "./broker/transactions/coordinator.ts";
 import type { Libc, Runtime } from "./ffi/port.ts";
 import type { LogLevel } from "./util/log.ts";
 import { startBrokerFlags } from "./_start_flags.ts";
@@ -40,6 +41,11 @@ export type {
 export type GroupsHandle = Pick<
   GroupCoordinator,
   "lag" | "describe" | "list" | "state" | "groupIds" | "waitFor"
+>;
+/** Transactions as an embedding program or a test sees them. */
+export type TransactionsHandle = Pick<
+  TransactionCoordinator,
+  "list" | "describe" | "idle" | "counters"
 >;
 export { ConfigError, ListenerStartError };
 
@@ -150,6 +156,10 @@ export interface StartBrokerOptions {
   brokerSessionTimeoutMs?: number;
   /** Kafka's auto.leader.rebalance.enable (cluster). Default true. */
   autoLeaderRebalance?: boolean;
+  /** Kafka's transaction.max.timeout.ms. Default 900000. */
+  transactionMaxTimeoutMs?: number;
+  /** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms. Default 10000. */
+  transactionAbortTimedOutTransactionCleanupIntervalMs?: number;
   /**
    * Check every request against ACLs (Kafka's authorizer.class.name); `"acl"` is the
    * only authorizer. Default none: everything is allowed.
@@ -180,6 +190,8 @@ export interface BrokerHandle {
   readonly counters: Readonly<BrokerCounters>;
   /** Consumer groups: lag, descriptions, and `waitFor` to await a group change. */
   readonly groups: GroupsHandle;
+  /** Transactions: `list`, `describe`, and `idle` to await the markers in flight. */
+  readonly transactions: TransactionsHandle;
   /** Open client connections. */
   connectionCount(): number;
   /** Cluster membership and metadata (with `etcd`), else undefined. */
@@ -211,6 +223,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     config,
     counters: broker.counters,
     groups: broker.groups,
+    transactions: broker.transactions,
     connectionCount: () => broker.connectionCount,
     get cluster() {
       return broker.cluster;

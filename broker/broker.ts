@@ -28,6 +28,8 @@ import { type Topic, TopicRegistry } from "./topics.ts";
 import { KafkaError } from "./kafka_error.ts";
 import { ProducerIds } from "./producer_ids.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
+import type { TransactionCoordinator } from "./transactions/coordinator.ts";
+import { openTransactionCoordinator } from "./transactions/broker_coordinator.ts";
 import { groupSource } from "./groups/group_views.ts";
 import { GroupCommit } from "../storage/flusher.ts";
 import { LogMaintenance } from "./log_maintenance.ts";
@@ -83,6 +85,7 @@ export class Broker implements BrokerCore {
   readonly producerIds: ProducerIds;
   /** Consumer groups and committed offsets. */
   readonly groups: GroupCoordinator;
+  readonly transactions: TransactionCoordinator;
   readonly flusher: GroupCommit;
   /** Client byte-rate quotas. */
   readonly quotas: ClientQuotas;
@@ -214,6 +217,14 @@ export class Broker implements BrokerCore {
       this.topics.close();
       throw e;
     }
+    try {
+      this.transactions = openTransactionCoordinator(this);
+    } catch (e) {
+      this.groups.close();
+      this.topics.close();
+      throw e;
+    }
+    this.txnVerifier = this.transactions;
     this.groupSource = groupSource(() => this.groups.allGroups());
     this.topics.onDeleted((topic) => this.groups.deleteTopicOffsets(topic.name));
     this.maintenance = new LogMaintenance(this.topics, {
@@ -296,10 +307,14 @@ export class Broker implements BrokerCore {
         onAccept: (socket, via) => broker.#accept(socket, via),
       });
       broker.#connections.start();
-      if (config.cluster !== undefined) broker.cluster = await broker.#joinCluster(config);
+      if (config.cluster !== undefined) {
+        broker.cluster = await broker.#joinCluster(config);
+        broker.producerIds.delegateTo(broker.cluster.producerIds);
+      }
     } catch (e) {
       await broker.#listeners?.close();
       await broker.#http?.close();
+      broker.transactions.close();
       broker.groups.close();
       broker.topics.close();
       throw e;
@@ -510,6 +525,7 @@ export class Broker implements BrokerCore {
     this.groups.shutdown(); // waiting JoinGroup/SyncGroup answered, group timers stopped
     // Requests in progress finish (their sends are dropped) before logs close.
     await Promise.all([unbound, ...open.map((c) => c.idle())]);
+    this.transactions.close(); // prepared transactions get their markers after the next start
     this.groups.close();
     await this.maintenance.stop();
     await this.flusher.drain(); // waiters of flushes pending or running resolve before the logs close

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { TXN_SETTINGS_DEFAULT, type TxnSettings } from "./transactions/settings.ts";
 import { parseArgs } from "../util/args.ts";
 import type { LogLevel } from "../util/log.ts";
 import {
@@ -87,6 +88,8 @@ export interface BrokerConfig {
   readonly offsetsRetentionCheckIntervalMs: number;
   /** Kafka's offset.metadata.max.bytes. */
   readonly offsetMetadataMaxBytes: number;
+  /** The transaction coordinator's settings (transaction.max.timeout.ms, ...). */
+  readonly txnSettings: TxnSettings;
   /** Kafka's max.incremental.fetch.session.cache.slots: fetch sessions held at once (0: none). */
   readonly fetchSessionCacheSlotsMax: number;
   /** Kafka's quota.producer.default: bytes/s any client id may produce; undefined = unlimited. */
@@ -391,6 +394,41 @@ export const optionDefs: readonly OptionDef[] = [
     defaultValue: "4096",
     kafkaKey: "offset.metadata.max.bytes",
     doc: "largest metadata string of a committed offset",
+  },
+  {
+    name: "transaction-max-timeout-ms",
+    kind: "int",
+    defaultValue: "900000",
+    kafkaKey: "transaction.max.timeout.ms",
+    doc: "largest transaction.timeout.ms a transactional producer may ask for",
+  },
+  {
+    name: "transaction-abort-timed-out-transaction-cleanup-interval-ms",
+    kind: "int",
+    defaultValue: "10000",
+    kafkaKey: "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    doc: "how often transactions open longer than their timeout are aborted",
+  },
+  {
+    name: "transactional-id-expiration-ms",
+    kind: "int",
+    defaultValue: "604800000",
+    kafkaKey: "transactional.id.expiration.ms",
+    doc: "forget a transactional id idle this long",
+  },
+  {
+    name: "transaction-remove-expired-transaction-cleanup-interval-ms",
+    kind: "int",
+    defaultValue: "3600000",
+    kafkaKey: "transaction.remove.expired.transaction.cleanup.interval.ms",
+    doc: "how often expired transactional ids are removed",
+  },
+  {
+    name: "transaction-state-log-num-partitions",
+    kind: "int",
+    defaultValue: "50",
+    kafkaKey: "transaction.state.log.num.partitions",
+    doc: "partitions of __transaction_state (which one owns a transactional id)",
   },
   {
     name: "fetch-session-cache-slots",
@@ -742,6 +780,7 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
       2147483647,
     ),
     offsetMetadataMaxBytes: intOption(opts, "offset-metadata-max-bytes", 0, 2147483647),
+    txnSettings: txnSettings(opts),
     fetchSessionCacheSlotsMax: intOption(opts, "fetch-session-cache-slots", 0, 1_000_000),
     quotaProducerBytesPerSec: optionalIntOption(opts, "quota-producer-byte-rate", 1),
     quotaConsumerBytesPerSec: optionalIntOption(opts, "quota-consumer-byte-rate", 1),
@@ -903,6 +942,23 @@ function checkTopic(key: string, value: string): string {
     if (e instanceof TopicConfigError) throw new ConfigError(e.message);
     throw e;
   }
+}
+
+/** The transaction coordinator's settings from the options. */
+function txnSettings(opts: Record<string, string>): TxnSettings {
+  const ms = (name: string) => intOption(opts, name, 1, 2147483647);
+  return {
+    ...TXN_SETTINGS_DEFAULT,
+    transactionMaxTimeoutMs: ms("transaction-max-timeout-ms"),
+    abortTimedOutTransactionCleanupIntervalMs: ms(
+      "transaction-abort-timed-out-transaction-cleanup-interval-ms",
+    ),
+    transactionalIdExpirationMs: ms("transactional-id-expiration-ms"),
+    removeExpiredTransactionalIdCleanupIntervalMs: ms(
+      "transaction-remove-expired-transaction-cleanup-interval-ms",
+    ),
+    stateLogPartitionCount: intOption(opts, "transaction-state-log-num-partitions", 1, 1000),
+  };
 }
 
 function intOption(opts: Record<string, string>, name: string, min: number, max: number): number {

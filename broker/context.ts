@@ -17,6 +17,7 @@ import type { FetchSessionCache } from "./fetch_sessions.ts";
 import type { LogMaintenance } from "./log_maintenance.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { ProducerIds } from "./producer_ids.ts";
+import type { TransactionCoordinator } from "./transactions/coordinator.ts";
 import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
 import type { RequestTraffic, TrafficSink } from "./traffic.ts";
@@ -79,6 +80,8 @@ export interface BrokerCore {
   readonly quotas: ClientQuotas;
   /** Consumer groups and committed offsets. */
   readonly groups: GroupCoordinator;
+  /** Transactional ids and their transactions (`transactions/coordinator.ts`). */
+  readonly transactions: TransactionCoordinator;
   /** Incremental fetch sessions (KIP-227). */
   readonly fetchSessions: FetchSessionCache;
   /** Per-topic traffic of the Kafka protocol (the metrics). */

@@ -126,7 +126,7 @@ for (const api of API_MESSAGES as readonly ApiMessage[]) {
   }
 }
 
-Deno.test("apiTable covers the 43 client-facing API keys with spec versions", () => {
+Deno.test("apiTable covers the 46 client-facing API keys with spec versions", () => {
   const keys = API_MESSAGES.map((a) => a.apiKey);
   assert.deepEqual(keys, [
     0,
@@ -152,6 +152,7 @@ Deno.test("apiTable covers the 43 client-facing API keys with spec versions", ()
     24,
     25,
     26,
+    27,
     28,
     29,
     30,
@@ -171,6 +172,8 @@ Deno.test("apiTable covers the 43 client-facing API keys with spec versions", ()
     51,
     60,
     61,
+    65,
+    66,
     75,
   ]);
   assert.equal(apiTable[0]!.maxVersion, 11);

@@ -93,7 +93,9 @@ export class ClusterNode {
     this.#logger = options.logger;
     this.cache = new MetadataCache(options.coordinator, options.logger.child("metadata"));
     this.isrWriter = new ClusterIsrWriter(options.coordinator, this.cache);
-    this.producerIds = new ProducerIdBlocks(options.coordinator);
+    this.producerIds = new ProducerIdBlocks(options.coordinator, {
+      onError: (error) => options.logger.warn(`Claiming producer ids failed: ${errorText(error)}`),
+    });
     this.admin = new ClusterAdminClient(options.coordinator, this.cache);
   }
 
@@ -118,6 +120,7 @@ export class ClusterNode {
     node.cache.onChange((change) => replicas.apply(change));
     try {
       await node.cache.start();
+      await node.producerIds.prefetch();
     } catch (error) {
       await options.coordinator.revokeLease(node.#lease).catch(() => {});
       await options.coordinator.close();

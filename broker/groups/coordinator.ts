@@ -19,6 +19,7 @@ import { type CommittedOffsetLag, groupLag, type PartitionLookup } from "./lag.t
 import { type GroupCore, type GroupSettings, Membership } from "./membership.ts";
 import { type GroupLogRecord, type LoadedGroupState, OffsetStore } from "./offset_store.ts";
 import { OffsetOps } from "./offsets.ts";
+import { TxnOffsets } from "./txn_offsets.ts";
 import {
   encodeGroupKey,
   encodeGroupValue,
@@ -79,6 +80,8 @@ export class GroupCoordinator implements GroupCore {
   readonly logger: Logger;
   readonly membership: Membership;
   readonly offsets: OffsetOps;
+  /** Offsets committed in transactions, until their markers (see `txn_offsets.ts`). */
+  readonly txnOffsets: TxnOffsets;
   readonly #groups = new Map<string, Group>();
   readonly #store: OffsetStore;
   readonly #nowMs: () => number;
@@ -95,6 +98,7 @@ export class GroupCoordinator implements GroupCore {
     this.timers = new Timers(options.timerPort, options.onTimerError);
     this.membership = new Membership(this);
     this.offsets = new OffsetOps(this, store, options.partitions);
+    this.txnOffsets = new TxnOffsets(this, store, options.partitions);
   }
 
   /** Opens the group log under `dataDir`, loads every group, starts session and retention timers. */
@@ -110,8 +114,9 @@ export class GroupCoordinator implements GroupCore {
     if (orphans > 0) {
       coordinator.logger.warn(`Dropped ${orphans} committed offset(s) of deleted topics.`);
     }
+    coordinator.txnOffsets.restore(loaded.pendingTxnOffsets);
     coordinator.#scheduleRetentionCheck();
-    store.maybeCompact(() => coordinator.liveRecords());
+    coordinator.maybeCompact();
     return coordinator;
   }
 
@@ -137,8 +142,12 @@ export class GroupCoordinator implements GroupCore {
     for (const w of [...this.#waiters]) if (w.check()) this.#waiters.delete(w);
   }
 
-  /** Rewrites the group log from the live state when it has grown enough. */
+  /**
+   * Rewrites the group log from the live state when it has grown enough (not while
+   * transactional offsets are pending: the rewrite would lose them).
+   */
   maybeCompact(): void {
+    if (this.txnOffsets.pendingCount > 0) return;
     this.#store.maybeCompact(() => this.liveRecords());
   }
 

@@ -3,7 +3,10 @@
  * of one internal {@linkcode PartitionLog} (Kafka's `__consumer_offsets`, one
  * partition, same record formats). Every change is appended and flushed
  * (fdatasync) before the caller answers the client; the log is replayed at
- * start (last record per key wins, a null value deletes).
+ * start (last record per key wins, a null value deletes). Offsets committed in
+ * a transaction (TxnOffsetCommit) are a transactional batch of the producer,
+ * decided by the COMMIT or ABORT control batch that follows, as in Kafka; the
+ * replay holds them until then and reports those still undecided.
  *
  * Compaction rewrites the live state into a fresh log generation once the
  * log has doubled since the last rewrite (and passed `compactMinBytes`):
@@ -15,7 +18,13 @@
  * @module
  */
 import { Errno, IoError, type Libc } from "../../ffi/port.ts";
-import { decodeRecordBatches, encodeRecordBatch } from "../../protocol/records.ts";
+import { ControlRecordType, encodeControlBatch } from "../../protocol/control_batch.ts";
+import { BatchAttribute, setBaseOffset } from "../../protocol/record_batch.ts";
+import {
+  type DecodedBatch,
+  decodeRecordBatches,
+  encodeRecordBatch,
+} from "../../protocol/records.ts";
 import { PartitionLog } from "../../storage/partition_log.ts";
 import type { Logger } from "../../util/log.ts";
 import {
@@ -41,10 +50,29 @@ export interface GroupLogRecord {
   readonly value: Uint8Array | null;
 }
 
-/** What the log held at start: offsets by group, topic and partition; memberships by group. */
+/** An offset committed in a transaction whose marker the log does not hold yet. */
+export interface PendingTxnOffset {
+  readonly producerId: number;
+  readonly groupId: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly committed: CommittedOffset;
+}
+
+/** The producer of a transactional append (TxnOffsetCommit). */
+export interface TxnProducerEpoch {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
+/**
+ * What the log held at start: offsets by group, topic and partition; memberships by group;
+ * transactional offsets still waiting for their transaction's marker.
+ */
 export interface LoadedGroupState {
   readonly offsets: Map<string, Map<string, Map<number, CommittedOffset>>>;
   readonly groups: Map<string, StoredGroup>;
+  readonly pendingTxnOffsets: PendingTxnOffset[];
 }
 
 /** Options of {@linkcode OffsetStore.open}. */
@@ -108,14 +136,37 @@ export class OffsetStore {
     return this.#log.sizeBytes;
   }
 
-  /** Appends `records` as one batch and flushes; throws IoError (nothing is then acknowledged). */
-  append(records: readonly GroupLogRecord[]): void {
+  /**
+   * Appends `records` as one batch (a transactional one of `txn`'s producer, as Kafka
+   * writes TxnOffsetCommit) and flushes; throws IoError (nothing is then acknowledged).
+   */
+  append(records: readonly GroupLogRecord[], txn?: TxnProducerEpoch): void {
     if (records.length === 0) return;
     const nowMs = this.#options.nowMs();
     const batch = encodeRecordBatch(
       records.map((r) => ({ key: r.key, value: r.value, timestampMs: nowMs })),
+      txn === undefined ? {} : { ...txn, isTransactional: true },
     );
-    const result = this.#log.append(batch, { nowMs });
+    this.#appendBatch(batch, nowMs);
+  }
+
+  /**
+   * Appends the COMMIT or ABORT marker (Kafka's control batch) that ends `txn`'s
+   * transactional offsets, and flushes; throws IoError.
+   */
+  appendTxnMarker(txn: TxnProducerEpoch, committed: boolean, coordinatorEpoch: number): void {
+    const nowMs = this.#options.nowMs();
+    this.#appendBatch(encodeControlBatch({ ...txn, committed, coordinatorEpoch }, nowMs), nowMs);
+  }
+
+  /**
+   * The coordinator writes its own log: offsets are assigned here (as Kafka's coordinator
+   * appends with origin COORDINATOR), so its transactional batches and markers skip the
+   * checks a client's produce gets.
+   */
+  #appendBatch(batch: Uint8Array, nowMs: number): void {
+    setBaseOffset(batch, 0, this.#log.logEndOffset);
+    const result = this.#log.append(batch, { nowMs, assignOffsets: false });
     if (!result.ok) {
       throw result.cause ?? new Error(`Group log append failed: ${result.message}.`);
     }
@@ -179,6 +230,10 @@ export class OffsetStore {
   #replay(): LoadedGroupState {
     const offsets = new Map<string, Map<string, Map<number, CommittedOffset>>>();
     const groups = new Map<string, StoredGroup>();
+    const pending = new Map<number, DecodedBatch[]>();
+    const apply = (batch: DecodedBatch) => {
+      for (const record of batch.records) applyRecord(offsets, groups, record.key, record.value);
+    };
     const log = this.#log;
     let next = log.logStartOffset;
     while (next < log.logEndOffset) {
@@ -201,12 +256,54 @@ export class OffsetStore {
       const batches = decodeRecordBatches(bytes);
       if (batches.length === 0) throw new Error(`Undecodable group log batch at offset ${next}.`);
       for (const batch of batches) {
-        for (const record of batch.records) applyRecord(offsets, groups, record.key, record.value);
+        replayBatch(batch, pending, apply);
         next = batch.lastOffset + 1;
       }
     }
-    return { offsets, groups };
+    return { offsets, groups, pendingTxnOffsets: pendingOffsets(pending) };
   }
+}
+
+/** Applies a batch, or holds a transactional one until its producer's marker decides it. */
+function replayBatch(
+  batch: DecodedBatch,
+  pending: Map<number, DecodedBatch[]>,
+  apply: (batch: DecodedBatch) => void,
+): void {
+  if ((batch.attributes & BatchAttribute.TRANSACTIONAL) === 0) return apply(batch);
+  if ((batch.attributes & BatchAttribute.CONTROL) === 0) {
+    pending.set(batch.producerId, [...(pending.get(batch.producerId) ?? []), batch]);
+    return;
+  }
+  const key = batch.records[0]?.key;
+  if (key === null || key === undefined || key.length < 4) {
+    throw new Error(`A group log control record at offset ${batch.baseOffset} has no type.`);
+  }
+  const committed =
+    new DataView(key.buffer, key.byteOffset).getInt16(2) === ControlRecordType.COMMIT;
+  if (committed) { for (const b of pending.get(batch.producerId) ?? []) apply(b); }
+  pending.delete(batch.producerId);
+}
+
+function pendingOffsets(pending: Map<number, DecodedBatch[]>): PendingTxnOffset[] {
+  const out: PendingTxnOffset[] = [];
+  for (const [producerId, batches] of pending) {
+    for (const batch of batches) {
+      for (const r of batch.records) {
+        if (r.key === null || r.value === null) continue;
+        const key = decodeKey(r.key);
+        if (key.kind !== "offset") continue;
+        out.push({
+          producerId,
+          groupId: key.groupId,
+          topic: key.topic,
+          partition: key.partition,
+          committed: decodeOffsetValue(r.value),
+        });
+      }
+    }
+  }
+  return out;
 }
 
 function logSettings() {

@@ -1,6 +1,8 @@
 /**
- * AddOffsetsToTxn (key 25): refused until transactions exist (see `_transactions.ts`),
- * after Kafka's checks (WRITE on the transactional id, READ on the group).
+ * AddOffsetsToTxn (key 25, v0-4): adds the group's `__consumer_offsets`
+ * partition to the producer's transaction, so its TxnOffsetCommit offsets are
+ * decided by the transaction's marker; after Kafka's checks (WRITE on the
+ * transactional id, READ on the group).
  *
  * @module
  */
@@ -10,9 +12,12 @@ import type {
 } from "../../protocol/messages/add_offsets_to_txn.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { addOffsetsToTxnApi } from "../../protocol/messages/mod.ts";
-import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { transactionalRequestRefusal } from "../security/authorize.ts";
+import { fencedForVersion } from "./_txn_errors.ts";
+
+/** First version answered PRODUCER_FENCED (KIP-588). */
+const FENCED_MIN_VERSION = 2;
 
 export const addOffsetsToTxnHandler: ApiHandler = defineHandler(addOffsetsToTxnApi, {
   minVersion: 0,
@@ -20,6 +25,13 @@ export const addOffsetsToTxnHandler: ApiHandler = defineHandler(addOffsetsToTxnA
   handle(ctx: RequestContext, request: AddOffsetsToTxnRequest): AddOffsetsToTxnResponse {
     const refusal = transactionalRequestRefusal(ctx, request.transactionalId, request.groupId);
     if (refusal !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: refusal };
-    return { throttleTimeMs: 0, errorCode: TRANSACTIONS_UNSUPPORTED_ERROR };
+    const errorCode = ctx.broker.transactions.addOffsets(request, request.groupId);
+    return {
+      throttleTimeMs: 0,
+      errorCode: fencedForVersion(errorCode, {
+        apiVersion: ctx.request.apiVersion,
+        fencedMinVersion: FENCED_MIN_VERSION,
+      }),
+    };
   },
 });

@@ -1,9 +1,9 @@
 /**
- * FindCoordinator (key 10): on one node, node 0 coordinates every group.
- * Transaction coordinators are refused until transactions exist, with
- * TRANSACTIONAL_ID_AUTHORIZATION_FAILED: a fatal error to librdkafka, kafkajs
- * and the Java client alike, so a transactional producer gives up at once
- * (the retriable COORDINATOR_NOT_AVAILABLE kept it waiting for max.block.ms).
+ * FindCoordinator (key 10): on one node, this node coordinates every group
+ * (key type GROUP) and every transactional id (key type TRANSACTION; in a
+ * cluster the leader of the id's `__transaction_state` partition would,
+ * `TransactionCoordinator.partitionFor`), after Kafka's check (DESCRIBE on the
+ * group or transactional id). Other key types are refused with INVALID_REQUEST.
  *
  * @module
  */
@@ -14,16 +14,13 @@ import type {
 } from "../../protocol/messages/find_coordinator.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { findCoordinatorApi } from "../../protocol/messages/mod.ts";
-import {
-  TRANSACTIONS_UNSUPPORTED_ERROR,
-  TRANSACTIONS_UNSUPPORTED_MESSAGE,
-} from "./_transactions.ts";
 import { clusterGroupCoordinator } from "./_cluster_group_coordinator.ts";
 import { AclOperation, ResourceType } from "../security/acl.ts";
 import { AuthorizationMessage, authorize } from "../security/authorize.ts";
 
 /** FindCoordinator key types. */
 const KEY_TYPE_GROUP = 0;
+const KEY_TYPE_TRANSACTION = 1;
 /** First version that batches keys. */
 const BATCHED_MIN_VERSION = 4;
 
@@ -41,9 +38,10 @@ export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorA
     const nodeId = ctx.broker.config.nodeId;
     const answer = (key: string) => {
       const isGroup = request.keyType === KEY_TYPE_GROUP;
+      const ok = isGroup || request.keyType === KEY_TYPE_TRANSACTION;
       // DESCRIBE on the group or transactional id, as Kafka checks before answering.
       const resourceType = isGroup ? ResourceType.GROUP : ResourceType.TRANSACTIONAL_ID;
-      if (!authorize(ctx, AclOperation.DESCRIBE, resourceType, key)) {
+      if (ok && !authorize(ctx, AclOperation.DESCRIBE, resourceType, key)) {
         return {
           key,
           nodeId: -1,
@@ -57,14 +55,13 @@ export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorA
             : AuthorizationMessage.TRANSACTIONAL_ID,
         };
       }
-      const ok = isGroup;
       return {
         key,
         nodeId: ok ? nodeId : -1,
         host: ok ? hostname : "",
         port: ok ? port : -1,
-        errorCode: ok ? ErrorCode.NONE : TRANSACTIONS_UNSUPPORTED_ERROR,
-        errorMessage: ok ? null : TRANSACTIONS_UNSUPPORTED_MESSAGE,
+        errorCode: ok ? ErrorCode.NONE : ErrorCode.INVALID_REQUEST,
+        errorMessage: ok ? null : `Unknown coordinator key type ${request.keyType}.`,
       };
     };
     if (ctx.request.apiVersion >= BATCHED_MIN_VERSION) {

@@ -1,10 +1,10 @@
 /**
- * InitProducerId (key 22): hands idempotent producers a producer id that is
- * unique across restarts (ids come from blocks reserved in a file before
- * use, as Kafka's controller reserves blocks) and bumps the epoch of a
- * known id (KIP-360). Sequence checking comes with durable produce. Needs
- * WRITE on the transactional id, or for an idempotent producer
- * IDEMPOTENT_WRITE on the CLUSTER or WRITE on some topic (KIP-679).
+ * InitProducerId (key 22): without a transactional id, hands idempotent
+ * producers a producer id that is unique across restarts (ids come from
+ * blocks reserved in a file before use, as Kafka's controller reserves
+ * blocks) and bumps the epoch of a known id (KIP-360). With one, the
+ * transaction coordinator answers (epoch bump, fencing; see
+ * `transactions/coordinator.ts`).
  *
  * @module
  */
@@ -15,19 +15,18 @@ import type {
 } from "../../protocol/messages/init_producer_id.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { initProducerIdApi } from "../../protocol/messages/mod.ts";
-import { TRANSACTIONS_UNSUPPORTED_ERROR } from "./_transactions.ts";
 import { authorizeIdempotentWrite, authorizeTransactionalId } from "../security/authorize.ts";
+import { fencedForVersion } from "./_txn_errors.ts";
 
 /** Largest producer epoch before a new id is needed. */
 const PRODUCER_EPOCH_MAX = 32767;
+/** First version answered PRODUCER_FENCED (KIP-588). */
+const FENCED_MIN_VERSION = 4;
 
 export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi, {
   minVersion: 0,
   maxVersion: 5,
-  async handle(
-    ctx: RequestContext,
-    request: InitProducerIdRequest,
-  ): Promise<InitProducerIdResponse> {
+  handle(ctx: RequestContext, request: InitProducerIdRequest): InitProducerIdResponse {
     const refused = (errorCode: number) => ({
       throttleTimeMs: 0,
       errorCode,
@@ -38,16 +37,23 @@ export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi
       if (!authorizeTransactionalId(ctx, request.transactionalId)) {
         return refused(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       }
+      const answer = ctx.broker.transactions.initProducerId({
+        transactionalId: request.transactionalId,
+        transactionTimeoutMs: request.transactionTimeoutMs,
+        producerId: request.producerId,
+        producerEpoch: request.producerEpoch,
+      });
       return {
         throttleTimeMs: 0,
-        errorCode: TRANSACTIONS_UNSUPPORTED_ERROR,
-        producerId: -1,
-        producerEpoch: -1,
+        ...answer,
+        errorCode: fencedForVersion(answer.errorCode, {
+          apiVersion: ctx.request.apiVersion,
+          fencedMinVersion: FENCED_MIN_VERSION,
+        }),
       };
     }
     if (!authorizeIdempotentWrite(ctx)) return refused(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
-    // In a cluster, ids come in blocks claimed from etcd, unique across brokers.
-    const ids = ctx.broker.cluster?.producerIds ?? ctx.broker.producerIds;
+    const ids = ctx.broker.producerIds;
     if (request.producerId >= 0 && request.producerEpoch >= 0) {
       if (request.producerEpoch < PRODUCER_EPOCH_MAX && ids.wasIssued(request.producerId)) {
         return {
@@ -61,7 +67,7 @@ export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      producerId: await ids.next(),
+      producerId: ids.next(),
       producerEpoch: 0,
     };
   },

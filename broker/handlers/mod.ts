@@ -38,6 +38,9 @@ import { addOffsetsToTxnHandler } from "./add_offsets_to_txn.ts";
 import { endTxnHandler } from "./end_txn.ts";
 import { txnOffsetCommitHandler } from "./txn_offset_commit.ts";
 import { offsetForLeaderEpochHandler } from "./offset_for_leader_epoch.ts";
+import { writeTxnMarkersHandler } from "./write_txn_markers.ts";
+import { describeTransactionsHandler } from "./describe_transactions.ts";
+import { listTransactionsHandler } from "./list_transactions.ts";
 import { describeAclsHandler } from "./describe_acls.ts";
 import { createAclsHandler } from "./create_acls.ts";
 import { deleteAclsHandler } from "./delete_acls.ts";
@@ -82,6 +85,9 @@ export const apiHandlers: readonly ApiHandler[] = [
   endTxnHandler,
   txnOffsetCommitHandler,
   offsetForLeaderEpochHandler,
+  writeTxnMarkersHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
   describeAclsHandler,
   createAclsHandler,
   deleteAclsHandler,

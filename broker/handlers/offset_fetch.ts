@@ -1,9 +1,10 @@
 /**
  * OffsetFetch (key 9, v1-9): a group's committed offsets (-1 where none);
  * null topics (v2+) ask for all of them; v8+ asks for several groups at
- * once. `requireStable` (v7+) needs no wait: there are no pending
- * transactional commits. Needs DESCRIBE on the group, and on each topic
- * (Kafka's checks).
+ * once. With `requireStable` (v7+), a partition with offsets pending in a
+ * transaction is answered UNSTABLE_OFFSET_COMMIT (KIP-447): the consumer
+ * retries until the transaction's marker decides them. Needs DESCRIBE on the
+ * group, and on each topic (Kafka's checks).
  *
  * @module
  */
@@ -34,12 +35,35 @@ export const offsetFetchHandler: ApiHandler = defineHandler(offsetFetchApi, {
         throttleTimeMs: 0,
         topics: [],
         errorCode: ErrorCode.NONE,
-        groups: request.groups.map((g) => ({ groupId: g.groupId, ...fetchGroup(ctx, g) })),
+        groups: request.groups.map((g) => ({
+          groupId: g.groupId,
+          ...stable(ctx, g.groupId, request.requireStable, fetchGroup(ctx, g)),
+        })),
       };
     }
-    return { throttleTimeMs: 0, ...fetchGroup(ctx, request), groups: [] };
+    const answer = stable(ctx, request.groupId, request.requireStable, fetchGroup(ctx, request));
+    return { throttleTimeMs: 0, ...answer, groups: [] };
   },
 });
+
+/** `answer` with partitions whose offsets a transaction holds UNSTABLE_OFFSET_COMMIT when asked. */
+function stable<A extends ReturnType<typeof fetchGroup>>(
+  ctx: RequestContext,
+  groupId: string,
+  requireStable: boolean,
+  answer: A,
+): A {
+  const pending = ctx.broker.groups.txnOffsets;
+  if (!requireStable || pending.pendingCount === 0) return answer;
+  for (const t of answer.topics) {
+    t.partitions = t.partitions.map((p) =>
+      p.errorCode === ErrorCode.NONE && pending.hasPending(groupId, t.name, p.partitionIndex)
+        ? { ...p, committedOffset: -1, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
+        : p
+    );
+  }
+  return answer;
+}
 
 /**
  * One group's committed offsets, as the principal may see them: DESCRIBE on

@@ -22,6 +22,7 @@ import { opsRoutes } from "./routes_ops.ts";
 import { recordRoutes } from "./routes_records.ts";
 import { tailRoutes } from "./routes_tail.ts";
 import { topicRoutes } from "./routes_topics.ts";
+import { transactionRoutes } from "./routes_transactions.ts";
 import type { ThroughputHistory } from "./throughput.ts";
 
 /** Builds the app over one broker; `security` authenticates and authorizes every route. */
@@ -45,6 +46,7 @@ export function createHttpApp(
   recordRoutes(app, ctx);
   groupRoutes(app, ctx);
   clusterRoutes(app, ctx);
+  transactionRoutes(app, ctx);
   consoleRoutes(app);
   app.notFound((c) =>
     errorResponse(

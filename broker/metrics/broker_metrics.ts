@@ -190,6 +190,7 @@ export class BrokerMetrics implements TrafficSink {
     this.#registerBackgroundGauges();
     this.#registerGroupGauges();
     this.#registerClusterGauges();
+    this.#registerTransactionGauges();
   }
 
   /** Controller state and partition health in a cluster (nothing on a single node). */
@@ -225,6 +226,32 @@ export class BrokerMetrics implements TrafficSink {
         return h === undefined ? [] : [{ labels: {}, value: h[field] }];
       });
     }
+  }
+
+  #registerTransactionGauges(): void {
+    this.#gauge(
+      "denka_transactions_ended_total",
+      "Transactions completed by the coordinator: commit, abort (timed-out ones included), timeout.",
+      (s) => {
+        const c = s.broker.transactions.counters;
+        return [
+          { labels: { outcome: "commit" }, value: c.commits },
+          { labels: { outcome: "abort" }, value: c.aborts },
+          { labels: { outcome: "timeout" }, value: c.timeouts },
+        ];
+      },
+      true,
+    );
+    this.#gauge(
+      "denka_transactions_open",
+      "Transactional ids with a transaction not yet complete (Ongoing or Prepare*).",
+      (s) => [{
+        labels: {},
+        value: s.broker.transactions.list({
+          states: ["Ongoing", "PrepareCommit", "PrepareAbort", "PrepareEpochFence"],
+        }).length,
+      }],
+    );
   }
 
   /** Kafka's selector metrics of SASL logins (successful-authentication-total, ...). */

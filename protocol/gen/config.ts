@@ -30,6 +30,7 @@ export const GENERATED_APIS: readonly string[] = [
   "AddPartitionsToTxn", // 24
   "AddOffsetsToTxn", // 25
   "EndTxn", // 26
+  "WriteTxnMarkers", // 27
   "TxnOffsetCommit", // 28
   "DescribeAcls", // 29
   "CreateAcls", // 30
@@ -49,6 +50,8 @@ export const GENERATED_APIS: readonly string[] = [
   "AlterUserScramCredentials", // 51
   "DescribeCluster", // 60
   "DescribeProducers", // 61
+  "DescribeTransactions", // 65
+  "ListTransactions", // 66
   "DescribeTopicPartitions", // 75
 ];
 

@@ -193,6 +193,14 @@ import {
   type EndTxnResponse,
 } from "./end_txn.ts";
 import {
+  decodeWriteTxnMarkersRequest,
+  decodeWriteTxnMarkersResponse,
+  encodeWriteTxnMarkersRequest,
+  encodeWriteTxnMarkersResponse,
+  type WriteTxnMarkersRequest,
+  type WriteTxnMarkersResponse,
+} from "./write_txn_markers.ts";
+import {
   decodeTxnOffsetCommitRequest,
   decodeTxnOffsetCommitResponse,
   encodeTxnOffsetCommitRequest,
@@ -345,6 +353,22 @@ import {
   encodeDescribeProducersResponse,
 } from "./describe_producers.ts";
 import {
+  decodeDescribeTransactionsRequest,
+  decodeDescribeTransactionsResponse,
+  type DescribeTransactionsRequest,
+  type DescribeTransactionsResponse,
+  encodeDescribeTransactionsRequest,
+  encodeDescribeTransactionsResponse,
+} from "./describe_transactions.ts";
+import {
+  decodeListTransactionsRequest,
+  decodeListTransactionsResponse,
+  encodeListTransactionsRequest,
+  encodeListTransactionsResponse,
+  type ListTransactionsRequest,
+  type ListTransactionsResponse,
+} from "./list_transactions.ts";
+import {
   decodeDescribeTopicPartitionsRequest,
   decodeDescribeTopicPartitionsResponse,
   type DescribeTopicPartitionsRequest,
@@ -375,6 +399,7 @@ export * from "./offset_for_leader_epoch.ts";
 export * from "./add_partitions_to_txn.ts";
 export * from "./add_offsets_to_txn.ts";
 export * from "./end_txn.ts";
+export * from "./write_txn_markers.ts";
 export * from "./txn_offset_commit.ts";
 export * from "./describe_acls.ts";
 export * from "./create_acls.ts";
@@ -394,6 +419,8 @@ export * from "./describe_user_scram_credentials.ts";
 export * from "./alter_user_scram_credentials.ts";
 export * from "./describe_cluster.ts";
 export * from "./describe_producers.ts";
+export * from "./describe_transactions.ts";
+export * from "./list_transactions.ts";
 export * from "./describe_topic_partitions.ts";
 export * from "./request_header.ts";
 export * from "./response_header.ts";
@@ -423,6 +450,7 @@ export const ApiKey = {
   AddPartitionsToTxn: 24,
   AddOffsetsToTxn: 25,
   EndTxn: 26,
+  WriteTxnMarkers: 27,
   TxnOffsetCommit: 28,
   DescribeAcls: 29,
   CreateAcls: 30,
@@ -442,6 +470,8 @@ export const ApiKey = {
   AlterUserScramCredentials: 51,
   DescribeCluster: 60,
   DescribeProducers: 61,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
   DescribeTopicPartitions: 75,
 } as const;
 
@@ -764,6 +794,19 @@ export const endTxnApi: ApiMessage<EndTxnRequest, EndTxnResponse> = {
   encodeResponse: encodeEndTxnResponse,
 };
 
+/** WriteTxnMarkers (API key 27). */
+export const writeTxnMarkersApi: ApiMessage<WriteTxnMarkersRequest, WriteTxnMarkersResponse> = {
+  apiKey: 27,
+  name: "WriteTxnMarkers",
+  minVersion: 0,
+  maxVersion: 1,
+  flexibleMinVersion: 1,
+  decodeRequest: decodeWriteTxnMarkersRequest,
+  encodeRequest: encodeWriteTxnMarkersRequest,
+  decodeResponse: decodeWriteTxnMarkersResponse,
+  encodeResponse: encodeWriteTxnMarkersResponse,
+};
+
 /** TxnOffsetCommit (API key 28). */
 export const txnOffsetCommitApi: ApiMessage<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {
   apiKey: 28,
@@ -1025,6 +1068,35 @@ export const describeProducersApi: ApiMessage<DescribeProducersRequest, Describe
     encodeResponse: encodeDescribeProducersResponse,
   };
 
+/** DescribeTransactions (API key 65). */
+export const describeTransactionsApi: ApiMessage<
+  DescribeTransactionsRequest,
+  DescribeTransactionsResponse
+> = {
+  apiKey: 65,
+  name: "DescribeTransactions",
+  minVersion: 0,
+  maxVersion: 0,
+  flexibleMinVersion: 0,
+  decodeRequest: decodeDescribeTransactionsRequest,
+  encodeRequest: encodeDescribeTransactionsRequest,
+  decodeResponse: decodeDescribeTransactionsResponse,
+  encodeResponse: encodeDescribeTransactionsResponse,
+};
+
+/** ListTransactions (API key 66). */
+export const listTransactionsApi: ApiMessage<ListTransactionsRequest, ListTransactionsResponse> = {
+  apiKey: 66,
+  name: "ListTransactions",
+  minVersion: 0,
+  maxVersion: 1,
+  flexibleMinVersion: 0,
+  decodeRequest: decodeListTransactionsRequest,
+  encodeRequest: encodeListTransactionsRequest,
+  decodeResponse: decodeListTransactionsResponse,
+  encodeResponse: encodeListTransactionsResponse,
+};
+
 /** DescribeTopicPartitions (API key 75). */
 export const describeTopicPartitionsApi: ApiMessage<
   DescribeTopicPartitionsRequest,
@@ -1066,6 +1138,7 @@ export const API_MESSAGES: readonly ApiMessage[] = [
   addPartitionsToTxnApi as ApiMessage,
   addOffsetsToTxnApi as ApiMessage,
   endTxnApi as ApiMessage,
+  writeTxnMarkersApi as ApiMessage,
   txnOffsetCommitApi as ApiMessage,
   describeAclsApi as ApiMessage,
   createAclsApi as ApiMessage,
@@ -1085,6 +1158,8 @@ export const API_MESSAGES: readonly ApiMessage[] = [
   alterUserScramCredentialsApi as ApiMessage,
   describeClusterApi as ApiMessage,
   describeProducersApi as ApiMessage,
+  describeTransactionsApi as ApiMessage,
+  listTransactionsApi as ApiMessage,
   describeTopicPartitionsApi as ApiMessage,
 ];
 

@@ -88,8 +88,6 @@ interface Case<Req = unknown, Res = unknown> {
   readonly codes: (res: Res) => number[];
   /** What a principal without ACLs gets. */
   readonly refused: number[];
-  /** Transactions are refused to everyone until they exist. */
-  readonly refusedToAll?: boolean;
 }
 
 function cases(): Case<any, any>[] {
@@ -211,7 +209,6 @@ function cases(): Case<any, any>[] {
       body: { ...defaultFindCoordinatorRequest(), keyType: 1, coordinatorKeys: ["tx"] },
       codes: (r) => r.coordinators.map((c: any) => c.errorCode),
       refused: [X],
-      refusedToAll: true,
     },
     {
       name: "JoinGroup",
@@ -516,7 +513,6 @@ function cases(): Case<any, any>[] {
           t.resultsByPartition.map((p: any) => p.partitionErrorCode)
         ),
       refused: [X],
-      refusedToAll: true,
     },
     {
       name: "AddOffsetsToTxn",
@@ -525,7 +521,6 @@ function cases(): Case<any, any>[] {
       body: { ...defaultAddOffsetsToTxnRequest(), transactionalId: "tx", groupId: GROUP },
       codes: (r) => [r.errorCode],
       refused: [X],
-      refusedToAll: true,
     },
     {
       name: "EndTxn",
@@ -534,7 +529,6 @@ function cases(): Case<any, any>[] {
       body: { ...defaultEndTxnRequest(), transactionalId: "tx" },
       codes: (r) => [r.errorCode],
       refused: [X],
-      refusedToAll: true,
     },
     {
       name: "TxnOffsetCommit",
@@ -556,7 +550,33 @@ function cases(): Case<any, any>[] {
       },
       codes: (r) => r.topics.flatMap((t: any) => t.partitions.map((p: any) => p.errorCode)),
       refused: [X],
-      refusedToAll: true,
+    },
+    {
+      name: "DescribeTransactions",
+      api: m.describeTransactionsApi,
+      version: 0,
+      body: { transactionalIds: ["tx"] },
+      codes: (r) => r.transactionStates.map((t: any) => t.errorCode),
+      refused: [X],
+    },
+    {
+      name: "WriteTxnMarkers",
+      api: m.writeTxnMarkersApi,
+      version: 1,
+      body: {
+        markers: [{
+          producerId: 1,
+          producerEpoch: 0,
+          transactionResult: false,
+          topics: [{ name: TOPIC, partitionIndexes: [0] }],
+          coordinatorEpoch: 0,
+        }],
+      },
+      codes: (r) =>
+        r.markers.flatMap((x: any) =>
+          x.topics.flatMap((t: any) => t.partitions.map((p: any) => p.errorCode))
+        ),
+      refused: [C],
     },
   ];
 }
@@ -587,7 +607,6 @@ Deno.test("every API refuses a principal without ACLs with Kafka's error, and a 
     for (const c of cases()) {
       const refused = c.codes(await nobody.request(c.api, c.version, c.body));
       assertEquals(refused, c.refused, c.name);
-      if (c.refusedToAll) continue;
       const allowed = c.codes(await admin.request(c.api, c.version, c.body));
       assert(
         allowed.every((code) => !AUTHORIZATION_ERRORS.includes(code)),

@@ -3,27 +3,20 @@
  * every version served: CreatePartitions (validateOnly, manual assignments,
  * Kafka's refusals), DescribeLogDirs, DescribeCluster, ElectLeaders,
  * dynamic broker configs (per broker and `<default>`, sources and synonyms,
- * applied to topics without an override), BROKER_LOGGER resources, the
- * transactional APIs' immediate refusal, and the HTTP API's
+ * applied to topics without an override), BROKER_LOGGER resources, and the HTTP API's
  * `PATCH .../topics/{name}`.
  */
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import {
-  addOffsetsToTxnApi,
-  addPartitionsToTxnApi,
   createPartitionsApi,
   createTopicsApi,
   describeClusterApi,
   describeConfigsApi,
   describeLogDirsApi,
   electLeadersApi,
-  endTxnApi,
-  findCoordinatorApi,
   incrementalAlterConfigsApi,
-  initProducerIdApi,
   metadataApi,
   produceApi,
-  txnOffsetCommitApi,
 } from "../../protocol/messages/mod.ts";
 import { encodeRecordBatch } from "../../protocol/records.ts";
 import { assert } from "../../util/assert.ts";
@@ -389,84 +382,6 @@ Deno.test("BROKER_LOGGER: loggers listed with levels, SET and DELETE through Inc
       for (const [op, code] of bad) {
         assert.equal((await alterIncremental(c, 8, "0", [op])).errorCode, code, op.name);
       }
-    });
-  });
-});
-
-Deno.test("transactional requests fail at once with TRANSACTIONAL_ID_AUTHORIZATION_FAILED", async () => {
-  await withBroker({}, async ({ bootstrap }) => {
-    await withConnection(bootstrap, async (c) => {
-      const fatal = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-      const v1 = await c.request(findCoordinatorApi, 1, {
-        key: "txn",
-        keyType: 1,
-        coordinatorKeys: [],
-      });
-      assert.equal(v1.errorCode, fatal);
-      assert.match(v1.errorMessage!, /Transactions are not supported/);
-      const v4 = await c.request(findCoordinatorApi, 4, {
-        key: "",
-        keyType: 1,
-        coordinatorKeys: ["a", "b"],
-      });
-      assert.deepEqual(v4.coordinators.map((k) => k.errorCode), [fatal, fatal]);
-      const group = await c.request(findCoordinatorApi, 4, {
-        key: "",
-        keyType: 0,
-        coordinatorKeys: ["g"],
-      });
-      assert.equal(group.coordinators[0].errorCode, ErrorCode.NONE);
-      const init = await c.request(initProducerIdApi, 4, {
-        transactionalId: "txn",
-        transactionTimeoutMs: 60000,
-        producerId: -1,
-        producerEpoch: -1,
-      });
-      assert.equal(init.errorCode, fatal);
-      const add = await c.request(addPartitionsToTxnApi, 3, {
-        transactions: [],
-        v3AndBelowTransactionalId: "txn",
-        v3AndBelowProducerId: 1,
-        v3AndBelowProducerEpoch: 0,
-        v3AndBelowTopics: [{ name: "t", partitions: [0, 1] }],
-      });
-      assert.deepEqual(
-        add.resultsByTopicV3AndBelow[0].resultsByPartition.map((p) => p.partitionErrorCode),
-        [fatal, fatal],
-      );
-      const offsets = await c.request(addOffsetsToTxnApi, 3, {
-        transactionalId: "txn",
-        producerId: 1,
-        producerEpoch: 0,
-        groupId: "g",
-      });
-      assert.equal(offsets.errorCode, fatal);
-      const end = await c.request(endTxnApi, 3, {
-        transactionalId: "txn",
-        producerId: 1,
-        producerEpoch: 0,
-        committed: true,
-      });
-      assert.equal(end.errorCode, fatal);
-      const commit = await c.request(txnOffsetCommitApi, 3, {
-        transactionalId: "txn",
-        groupId: "g",
-        producerId: 1,
-        producerEpoch: 0,
-        generationId: -1,
-        memberId: "",
-        groupInstanceId: null,
-        topics: [{
-          name: "t",
-          partitions: [{
-            partitionIndex: 0,
-            committedOffset: 5,
-            committedLeaderEpoch: -1,
-            committedMetadata: null,
-          }],
-        }],
-      });
-      assert.equal(commit.topics[0].partitions[0].errorCode, fatal);
     });
   });
 });

@@ -1,9 +1,8 @@
 /**
  * Issue 11 with real clients: confluent-kafka-python 1.7 (librdkafka 2.0.2)
  * AdminClient create_partitions, describe_configs and alter_configs on
- * BROKER resources, and a transactional producer; kafkajs 2.2.4 admin
- * createPartitions, describeConfigs on BROKER_LOGGER, a transactional
- * producer, and a running group consumer that picks up a partition added
+ * BROKER resources; kafkajs 2.2.4 admin
+ * createPartitions, describeConfigs on BROKER_LOGGER, and a running group consumer that picks up a partition added
  * while it runs; @platformatic/kafka 2.12.1 createPartitions, describeLogDirs
  * and incrementalAlterConfigs on BROKER and BROKER_LOGGER resources.
  * Stored batches carry leader epoch 0, and DescribeProducers shows the
@@ -29,7 +28,6 @@ const WAIT_MS = 30_000;
 const SOURCE_DYNAMIC_BROKER = 2;
 const SOURCE_STATIC_BROKER = 4;
 const SOURCE_DEFAULT = 5;
-const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
 
 interface Described {
   configs: Record<string, { value: string; source: number; is_read_only: boolean }>;
@@ -137,41 +135,6 @@ Deno.test("confluent-kafka-python: create_partitions, describe_configs and alter
       assert.deepEqual(p0.activeProducers, []);
       assert.equal(p7.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     });
-  });
-});
-
-Deno.test("transactional producers give up at once: confluent-kafka-python and kafkajs", async () => {
-  await withBroker({}, async (t) => {
-    const py = await runPython<{ code: number; fatal: boolean; error: string; elapsed_s: number }>(
-      "confluent_admin_ops.py",
-      { bootstrap: t.bootstrap, op: "transactional", transactional_id: "txn-py" },
-    );
-    assert.equal(py.code, TRANSACTIONAL_ID_AUTHORIZATION_FAILED, py.error);
-    assert.equal(py.fatal, true);
-    assert.match(py.error, /Transactions are not supported by Denka/);
-    assert.ok(py.elapsed_s < 1, `librdkafka took ${py.elapsed_s} s to give up`);
-
-    const producer = kafkaFor(t.bootstrap).producer({
-      transactionalId: "txn-js",
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
-    try {
-      const startedMs = performance.now();
-      let failure: (Error & { retriable?: boolean }) | undefined;
-      try {
-        await producer.transaction();
-      } catch (e) {
-        failure = e as Error;
-      }
-      const elapsedMs = performance.now() - startedMs;
-      assert.ok(failure !== undefined, "kafkajs began a transaction");
-      assert.equal(failure.retriable, false);
-      assert.ok(elapsedMs < 1000, `kafkajs took ${elapsedMs} ms to give up`);
-    } finally {
-      await producer.disconnect();
-    }
   });
 });
 

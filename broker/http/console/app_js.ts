@@ -248,6 +248,24 @@ export const CONSOLE_JS: string = String.raw`"use strict";
     }).catch(function () { $("#group-panel").hidden = true; state.selectedGroup = null; });
   }
 
+  // ---- transactions -------------------------------------------------------------------------
+  function refreshTransactions() {
+    return api(clusterPath() + "/transactions").then(function (list) {
+      var body = $("#transactions tbody");
+      body.textContent = "";
+      if (list.data.length === 0) body.appendChild(el("tr", {}, [el("td", { colspan: "6", className: "muted", text: "No transactional ids." })]));
+      list.data.forEach(function (t) {
+        var parts = t.partitions.map(function (p) { return p.topic_name + "-" + p.partition_id; }).join(", ");
+        body.appendChild(el("tr", {}, [
+          el("td", { text: t.transactional_id }), el("td", { text: t.state }),
+          el("td", { text: String(t.producer_id) }), el("td", { text: String(t.producer_epoch) }),
+          el("td", { text: parts || "-" }),
+          el("td", { text: t.age_ms === null ? "-" : (t.age_ms / 1000).toFixed(1) + " s" }),
+        ]));
+      });
+    });
+  }
+
   // ---- records ------------------------------------------------------------------------------
   function showRecords(records, append) {
     var view = $("#browse [name=view]").value;
@@ -350,7 +368,7 @@ export const CONSOLE_JS: string = String.raw`"use strict";
 
   // ---- start --------------------------------------------------------------------------------
   function refreshAll() {
-    return Promise.all([refreshTopics(), refreshGroups(), refreshChart()]).then(function () {
+    return Promise.all([refreshTopics(), refreshGroups(), refreshTransactions(), refreshChart()]).then(function () {
       $("#status").textContent = "live"; $("#status").className = "pill ok";
     }).catch(function (e) { $("#status").textContent = e.message; $("#status").className = "pill bad"; });
   }

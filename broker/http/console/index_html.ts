@@ -56,6 +56,14 @@ export const CONSOLE_HTML: string = String.raw`<!doctype html>
     </div>
   </section>
 
+  <section id="transactions-section">
+    <h2>Transactions</h2>
+    <table id="transactions">
+      <thead><tr><th>Transactional id</th><th>State</th><th>Producer id</th><th>Epoch</th><th>Partitions</th><th>Age</th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </section>
+
   <section id="forms-section" class="row">
     <form id="create-topic">
       <h2>Create a topic</h2>

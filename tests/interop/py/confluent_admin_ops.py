@@ -1,17 +1,13 @@
-"""confluent_kafka AdminClient calls of the issue-11 admin APIs, and a transactional producer.
+"""confluent_kafka AdminClient calls of the issue-11 admin APIs.
 
 stdin: {"bootstrap", "op", ...}
   op "create_partitions": {"topic", "count", "validate_only"} -> {"error": null | text}
   op "describe_broker":   {"name"} -> {"configs": {name: {"value", "source", "is_read_only",
       "synonyms": [[name, value, source]]}}}
   op "alter_broker":      {"name", "config": {k: v}} -> {"error": null | text}
-  op "transactional":     {"transactional_id"} -> {"error", "code", "fatal", "retriable",
-      "elapsed_s"} (init_transactions with a 30 s timeout: how long until the client gave up)
 """
 
-import time
-
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions
 
 from _common import run_main
@@ -58,31 +54,10 @@ def alter_broker(spec):
         return {"error": str(e.args[0])}
 
 
-def transactional(spec):
-    producer = Producer({
-        "bootstrap.servers": spec["bootstrap"],
-        "transactional.id": spec["transactional_id"],
-    })
-    started = time.monotonic()
-    try:
-        producer.init_transactions(30)
-        return {"error": None, "elapsed_s": time.monotonic() - started}
-    except KafkaException as e:
-        err = e.args[0]
-        return {
-            "error": err.str(),
-            "code": err.code(),
-            "fatal": err.fatal(),
-            "retriable": err.retriable(),
-            "elapsed_s": time.monotonic() - started,
-        }
-
-
 OPS = {
     "create_partitions": create_partitions,
     "describe_broker": describe_broker,
     "alter_broker": alter_broker,
-    "transactional": transactional,
 }
 
 
