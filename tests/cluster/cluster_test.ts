@@ -10,7 +10,12 @@ import { assert, assertEquals } from "../../util/assert.ts";
 import { type BrokerHandle, startBroker } from "../../mod.ts";
 import { etcdInstalled, startEtcd } from "./etcd_server.ts";
 import { withConnection } from "../interop/raw_client.ts";
-import { describeConfigsApi, electLeadersApi, metadataApi } from "../../protocol/messages/mod.ts";
+import {
+  createTopicsApi,
+  describeConfigsApi,
+  electLeadersApi,
+  metadataApi,
+} from "../../protocol/messages/mod.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 
@@ -365,6 +370,74 @@ Deno.test({
       for (const b of brokers.values()) await b.close();
       await etcd.close();
       for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "cluster: the cluster paths keep the authorizer's checks (no ACLs: nothing allowed)",
+  ignore: !etcdInstalled(),
+  async fn() {
+    const etcd = await startEtcd();
+    const dataDir = await Deno.makeTempDir({ prefix: "denka-cluster-acl-" });
+    const broker = await startBroker({
+      port: 0,
+      dataDir,
+      nodeId: 1,
+      etcd: [etcd.clientUrl],
+      brokerSessionTimeoutMs: SESSION_MS,
+      autoLeaderRebalance: false,
+      authorizer: "acl",
+    });
+    try {
+      const cluster = broker.cluster!;
+      await waitFor(broker, () => cluster.cache.controller !== undefined, "controller");
+      // Created past the authorizer (as an admin would be allowed to): it exists in the cluster.
+      assertEquals(
+        await cluster.admin.createTopic("secret", {
+          partitions: 1,
+          replicationFactor: 1,
+          assignment: null,
+          configs: {},
+        }, WAIT_MS),
+        undefined,
+      );
+      await withConnection(broker.bootstrap, async (c) => {
+        const all = await c.request(metadataApi, 12, {
+          topics: null,
+          allowAutoTopicCreation: false,
+          includeClusterAuthorizedOperations: false,
+          includeTopicAuthorizedOperations: false,
+        });
+        assertEquals(all.topics, []); // hidden from a principal without DESCRIBE
+        assertEquals(all.brokers.map((b) => b.nodeId), [1]);
+        const named = await c.request(metadataApi, 12, {
+          topics: [{ topicId: ZERO_UUID, name: "secret" }],
+          allowAutoTopicCreation: true,
+          includeClusterAuthorizedOperations: false,
+          includeTopicAuthorizedOperations: false,
+        });
+        assertEquals(named.topics[0].errorCode, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+        const created = await c.request(createTopicsApi, 7, {
+          topics: [{
+            name: "other",
+            numPartitions: 1,
+            replicationFactor: 1,
+            assignments: [],
+            configs: [],
+          }],
+          timeoutMs: 5000,
+          validateOnly: false,
+        });
+        assertEquals(created.topics[0].errorCode, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+        // Refused before anything reached etcd.
+        assert(!cluster.cache.topics.has("other"));
+        assert(![...cluster.cache.requests.keys()].some((k) => k.includes("other")));
+      });
+    } finally {
+      await broker.close();
+      await etcd.close();
+      await Deno.remove(dataDir, { recursive: true });
     }
   },
 });
