@@ -441,3 +441,51 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "cluster: a broker registers every listener and answers each with its own addresses",
+  ignore: !etcdInstalled(),
+  async fn() {
+    const etcd = await startEtcd();
+    const dataDir = await Deno.makeTempDir({ prefix: "denka-cluster-listeners-" });
+    const broker = await startBroker({
+      listeners: "PLAINTEXT://127.0.0.1:0,INTERNAL://127.0.0.1:0",
+      listenerSecurityProtocolMap: "PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT",
+      interBrokerListenerName: "INTERNAL",
+      dataDir,
+      nodeId: 4,
+      etcd: [etcd.clientUrl],
+      brokerSessionTimeoutMs: SESSION_MS,
+      autoLeaderRebalance: false,
+    });
+    try {
+      const cache = broker.cluster!.cache;
+      await waitFor(broker, () => cache.brokers.has(4), "registered");
+      const portOf = (name: string) => broker.listeners.find((l) => l.name === name)!.port;
+      const registered = cache.brokers.get(4)!;
+      // Replicas connect to the inter-broker listener.
+      assertEquals(registered.port, portOf("INTERNAL"));
+      assertEquals(
+        registered.registration.listeners.map((l) => [l.name, l.port]),
+        [["PLAINTEXT", portOf("PLAINTEXT")], ["INTERNAL", portOf("INTERNAL")]],
+      );
+      for (const name of ["PLAINTEXT", "INTERNAL"]) {
+        const answer = await withConnection(
+          `127.0.0.1:${portOf(name)}`,
+          (c) =>
+            c.request(metadataApi, 12, {
+              topics: null,
+              allowAutoTopicCreation: false,
+              includeClusterAuthorizedOperations: false,
+              includeTopicAuthorizedOperations: false,
+            }),
+        );
+        assertEquals(answer.brokers.map((b) => b.port), [portOf(name)]);
+      }
+    } finally {
+      await broker.close();
+      await etcd.close();
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
