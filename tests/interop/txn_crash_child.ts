@@ -51,4 +51,6 @@ console.log(JSON.stringify({
   logEndOffset: log.logEndOffset,
   activeTxnIndexPath: log.segments[log.segments.length - 1].txnIndex.path,
 }));
-await new Promise(() => {}); // until SIGKILL
+// Stay alive until SIGKILL: a timer keeps the event loop busy (a promise that never
+// resolves would let Deno exit with "Top-level await promise never resolved").
+setInterval(() => {}, 1 << 30);
