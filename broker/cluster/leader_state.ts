@@ -42,7 +42,13 @@ export class LeaderState {
   readonly epochStartOffset: number;
   readonly #followers = new Map<number, FollowerState>();
 
-  constructor(nodeId: number, state: PartitionState, log: LeaderLog, nowMs: number) {
+  /** Leads `state` (whose leader is `options.nodeId`) over `log` from `options.nowMs` on. */
+  constructor(
+    state: PartitionState,
+    log: LeaderLog,
+    options: { readonly nodeId: number; readonly nowMs: number },
+  ) {
+    const { nodeId, nowMs } = options;
     this.nodeId = nodeId;
     this.log = log;
     this.#state = state;

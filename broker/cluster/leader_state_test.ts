@@ -22,7 +22,7 @@ Deno.test("LeaderState high watermark is the lowest log end over the ISR and nev
   const log = new FakeLog();
   log.logEndOffset = 10;
   log.updateHighWatermark(4); // what the previous leader term had committed
-  const leader = new LeaderState(1, state([1, 2, 3]), log, 0);
+  const leader = new LeaderState(state([1, 2, 3]), log, { nodeId: 1, nowMs: 0 });
   assert.equal(log.highWatermark, 4);
   assert.equal(leader.recordFetch(2, 10, 1), false); // broker 3 has not fetched yet
   assert.equal(leader.recordFetch(3, 7, 1), true);
@@ -37,7 +37,7 @@ Deno.test("LeaderState high watermark is the lowest log end over the ISR and nev
 
 Deno.test("LeaderState with an ISR of one commits at the log end", () => {
   const log = new FakeLog();
-  const leader = new LeaderState(1, state([1]), log, 0);
+  const leader = new LeaderState(state([1]), log, { nodeId: 1, nowMs: 0 });
   log.logEndOffset = 5;
   assert.equal(leader.maybeIncrementHighWatermark(), true);
   assert.equal(log.highWatermark, 5);
@@ -46,7 +46,7 @@ Deno.test("LeaderState with an ISR of one commits at the log end", () => {
 Deno.test("LeaderState.outOfSyncReplicas() uses the last time a follower caught up (Kafka's rule)", () => {
   const log = new FakeLog();
   log.logEndOffset = 100;
-  const leader = new LeaderState(1, state([1, 2, 3]), log, 0);
+  const leader = new LeaderState(state([1, 2, 3]), log, { nodeId: 1, nowMs: 0 });
   const lagMaxMs = 1000;
   assert.deepEqual(leader.outOfSyncReplicas(1000, lagMaxMs), []); // new followers start caught up
   leader.recordFetch(2, 100, 900); // at the log end: caught up at 900
@@ -65,7 +65,7 @@ Deno.test("LeaderState.catchingUpReplicas() needs the high watermark and this ep
   const log = new FakeLog();
   log.logEndOffset = 20; // the epoch starts here
   log.updateHighWatermark(20);
-  const leader = new LeaderState(1, state([1, 2]), log, 0);
+  const leader = new LeaderState(state([1, 2]), log, { nodeId: 1, nowMs: 0 });
   assert.equal(leader.epochStartOffset, 20);
   leader.recordFetch(3, 15, 1);
   assert.deepEqual(leader.catchingUpReplicas(), []);

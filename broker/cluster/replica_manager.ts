@@ -31,6 +31,7 @@ import {
   writeHighWatermarks,
 } from "./high_watermark_checkpoint.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
+import { registerReplicationMetrics } from "./replication_metrics.ts";
 import { CommitWaiters } from "./commit_waiters.ts";
 import { LeaderState } from "./leader_state.ts";
 import {
@@ -323,7 +324,7 @@ export class ReplicaManager implements PartitionStateSink {
       if (r.leader !== undefined && sameEpoch) r.leader.update(state, nowMs);
       else {
         partition.log.assignLeaderEpoch(state.leaderEpoch);
-        r.leader = new LeaderState(this.nodeId, state, partition.log, nowMs);
+        r.leader = new LeaderState(state, partition.log, { nodeId: this.nodeId, nowMs });
         this.#logger.info(`Leading ${key} at epoch ${state.leaderEpoch}.`);
       }
       if (r.leader.maybeIncrementHighWatermark()) this.#highWatermarkMoved(r, partition);
@@ -501,39 +502,4 @@ export function startReplication(
   broker.replication = manager;
   registerReplicationMetrics(broker.metrics.registry, () => broker.replication);
   return manager;
-}
-
-/**
- * The replication metrics on the broker's `/metrics`: ISR shrinks and expands, and each
- * follower's lag behind the leader's log end (read at scrape time from the current manager).
- */
-export function registerReplicationMetrics(
-  registry: MetricsRegistry,
-  manager: () => ReplicaManager | undefined,
-): void {
-  const one = (read: (m: ReplicaManager) => number) => () => {
-    const m = manager();
-    return m === undefined ? [] : [{ labels: {}, value: read(m) }];
-  };
-  registry.gauge(
-    "denka_isr_shrinks_total",
-    "ISR shrinks made by this broker as a leader.",
-    one((m) => m.isrShrinkCount),
-    "counter",
-  );
-  registry.gauge(
-    "denka_isr_expands_total",
-    "ISR expansions made by this broker as a leader.",
-    one((m) => m.isrExpandCount),
-    "counter",
-  );
-  registry.gauge(
-    "denka_follower_lag_offsets",
-    "Offsets a follower's last fetch was behind the leader's log end (-1: none yet), by partition and replica.",
-    () =>
-      manager()?.followerLags().map((l) => ({
-        labels: { topic: l.topic, partition: String(l.partition), replica: String(l.replicaId) },
-        value: l.lagOffsets,
-      })) ?? [],
-  );
 }
