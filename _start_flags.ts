@@ -75,6 +75,8 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
     "node-id": options.nodeId,
     "default-replication-factor": options.defaultReplicationFactor,
     "broker-session-timeout-ms": options.brokerSessionTimeoutMs,
+    "offsets-topic-num-partitions": options.offsetsTopicNumPartitions,
+    "offsets-topic-replication-factor": options.offsetsTopicReplicationFactor,
     "transaction-max-timeout-ms": options.transactionMaxTimeoutMs,
     "transaction-abort-timed-out-transaction-cleanup-interval-ms":
       options.transactionAbortTimedOutTransactionCleanupIntervalMs,
