@@ -8,7 +8,6 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { LeaveGroupRequest, LeaveGroupResponse } from "../../protocol/messages/leave_group.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { withGroupCoordinator } from "./_group_route.ts";
-import type { GroupCoordinator } from "../groups/coordinator.ts";
 import { leaveGroupApi } from "../../protocol/messages/mod.ts";
 import { AclOperation } from "../security/acl.ts";
 import { authorizeGroup } from "../security/authorize.ts";
