@@ -7,9 +7,11 @@
  * their last commit.
  */
 import { Kafka, logLevel } from "kafkajs";
+import { Consumer as PlatformaticConsumer, stringDeserializers } from "@platformatic/kafka";
 import { assert, assertEquals } from "../../util/assert.ts";
 import { type BrokerHandle, startBroker } from "../../mod.ts";
 import { etcdInstalled, startEtcd } from "./etcd_server.ts";
+import { KCAT_PATH } from "../interop/kcat.ts";
 import { withConnection } from "../interop/raw_client.ts";
 import { heartbeatApi, offsetFetchApi } from "../../protocol/messages/mod.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
@@ -190,6 +192,216 @@ Deno.test({
       // The group resumes from its commit: only the records produced since arrive.
       await produce(survivors, topic, 20, 30);
       assertEquals((await consume(survivors, group, topic, 10)).sort(), range(20, 30).sort());
+    });
+  },
+});
+
+/** A group id starting with `prefix` whose `__consumer_offsets` partition is `partition`. */
+function groupIn(prefix: string, partition: number): string {
+  for (let i = 0;; i++) {
+    if (offsetsPartitionFor(`${prefix}-${i}`, OFFSETS_PARTITIONS) === partition) {
+      return `${prefix}-${i}`;
+    }
+  }
+}
+
+/** Values each consumer saw, with a hook resolving once a predicate over them holds. */
+class Seen {
+  readonly values: string[] = [];
+  #waiters: { test: () => boolean; resolve: () => void }[] = [];
+
+  add(value: string): void {
+    this.values.push(value);
+    this.#waiters = this.#waiters.filter((w) => !(w.test() && (w.resolve(), true)));
+  }
+
+  /** Resolves once `value` was seen; fails after WAIT_MS. */
+  async waitFor(value: string, who: string): Promise<void> {
+    if (this.values.includes(value)) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        new Promise<void>((resolve) =>
+          this.#waiters.push({ test: () => this.values.includes(value), resolve })
+        ),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`${who} did not see "${value}" within ${WAIT_MS} ms`)),
+            WAIT_MS,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** kcat -G as a running group member (auto-commit every 100 ms), its values into `seen`. */
+function startKcat(bootstraps: string, groupId: string, topic: string, seen: Seen) {
+  const child = new Deno.Command(KCAT_PATH, {
+    args: [
+      "-b",
+      bootstraps,
+      "-G",
+      groupId,
+      topic,
+      "-J",
+      "-q",
+      "-u", // unbuffered: each message as it comes
+      "-X",
+      "auto.offset.reset=earliest",
+      "-X",
+      "session.timeout.ms=10000",
+      "-X",
+      "auto.commit.interval.ms=100",
+      "-X",
+      "topic.metadata.refresh.interval.ms=500",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reading = (async () => {
+    let buffered = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        if (line.startsWith("{")) seen.add(JSON.parse(line).payload);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      child.kill("SIGTERM"); // kcat commits and leaves the group
+      await child.status;
+      await reading;
+    },
+  };
+}
+
+/** The committed offset of `groupId` in partition 0 of `topic` (-1: none). */
+async function committedOffset(client: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = client.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return Number(offsets.partitions.find((p) => p.partition === 0)?.offset ?? -1);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Polls until `groupId` committed `offset` (a client's auto-commit has no event to wait on). */
+async function waitCommitted(client: Kafka, groupId: string, topic: string, offset: number) {
+  const deadline = Date.now() + WAIT_MS;
+  let last = -1;
+  while (Date.now() < deadline) {
+    last = await committedOffset(client, groupId, topic);
+    if (last === offset) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`Group "${groupId}" committed ${last}, not ${offset}, within ${WAIT_MS} ms`);
+}
+
+Deno.test({
+  name:
+    "cluster groups: kcat -G, kafkajs and platformatic members keep consuming across the coordinator's failover",
+  ignore: !etcdInstalled(),
+  async fn() {
+    await withCluster(async (brokers) => {
+      const client = kafka(brokers);
+      const admin = client.admin();
+      await admin.connect();
+      const clients = ["kcat", "kafkajs", "platformatic"] as const;
+      const groups = { kcat: "", kafkajs: "", platformatic: "" };
+      let coordinatorId = -1;
+      try {
+        await admin.describeGroups(["probe"]); // asking for a coordinator creates the offsets topic
+        const partition = offsetsPartitionFor("probe", OFFSETS_PARTITIONS);
+        await waitFor(brokers[0], () => coordinatorOf(brokers[0], "probe") > 0, "a coordinator");
+        coordinatorId = coordinatorOf(brokers[0], "probe");
+        // Every group and every topic on the coordinator: one stop moves them all.
+        const replicas = [coordinatorId, ...[1, 2, 3].filter((id) => id !== coordinatorId)];
+        for (const c of clients) {
+          groups[c] = groupIn(`${c}-g`, partition);
+          await admin.createTopics({
+            topics: [{ topic: `${c}-t`, replicaAssignment: [{ partition: 0, replicas }] }],
+          });
+        }
+      } finally {
+        await admin.disconnect();
+      }
+      for (const c of clients) await produce(client, `${c}-t`, 0, 10);
+
+      const seen = { kcat: new Seen(), kafkajs: new Seen(), platformatic: new Seen() };
+      const kcat = startKcat(
+        brokers.map((b) => b.bootstrap).join(","),
+        groups.kcat,
+        "kcat-t",
+        seen.kcat,
+      );
+      const kafkajs = client.consumer({
+        groupId: groups.kafkajs,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 300,
+        maxWaitTimeInMs: 200,
+      });
+      await kafkajs.connect();
+      await kafkajs.subscribe({ topic: "kafkajs-t", fromBeginning: true });
+      await kafkajs.run({
+        autoCommitInterval: 100,
+        eachMessage: ({ message }) => Promise.resolve(seen.kafkajs.add(message.value!.toString())),
+      });
+      const platformatic = new PlatformaticConsumer({
+        clientId: "denka-cgroups-pf",
+        bootstrapBrokers: brokers.map((b) => b.bootstrap),
+        retries: 20,
+        retryDelay: 200,
+        groupId: groups.platformatic,
+        sessionTimeout: 10_000,
+        rebalanceTimeout: 10_000,
+        heartbeatInterval: 300,
+        maxWaitTime: 100,
+        deserializers: stringDeserializers,
+      });
+      const stream = await platformatic.consume({
+        topics: ["platformatic-t"],
+        mode: "committed",
+        fallbackMode: "earliest",
+        autocommit: 100,
+      });
+      const pfReading = (async () => {
+        for await (const m of stream) seen.platformatic.add(m.value);
+      })();
+      try {
+        for (const c of clients) {
+          await seen[c].waitFor("v9", c);
+          await waitCommitted(client, groups[c], `${c}-t`, 10);
+        }
+        await brokers[coordinatorId - 1].close();
+        const survivors = brokers.filter((b) => b !== brokers[coordinatorId - 1]);
+        const after = kafka(survivors);
+        for (const c of clients) await produce(after, `${c}-t`, 10, 30);
+        for (const c of clients) {
+          await seen[c].waitFor("v29", c);
+          // Committed before the stop: never delivered again. Later ones at most again.
+          const values = seen[c].values;
+          for (const v of range(0, 10)) {
+            assertEquals(values.filter((x) => x === v).length, 1, `${c} saw "${v}" once`);
+          }
+          assertEquals([...new Set(values)].sort(), range(0, 30).sort());
+          // Commits go on with the new coordinator.
+          await waitCommitted(after, groups[c], `${c}-t`, 30);
+        }
+      } finally {
+        await kcat.stop();
+        await kafkajs.disconnect();
+        await stream.close();
+        await pfReading;
+        await platformatic.close(true);
+      }
     });
   },
 });
