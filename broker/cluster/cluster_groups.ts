@@ -60,7 +60,7 @@ export class ClusterGroups {
 
   constructor(
     broker: BrokerCore & { readonly cluster: ClusterNode | undefined },
-    replication: ReplicaManager,
+    replication: Pick<ReplicaManager, "onLeadershipChange">,
     options: ClusterGroupsOptions,
   ) {
     this.#broker = broker;
