@@ -228,7 +228,9 @@ export class Broker implements BrokerCore {
       throw e;
     }
     this.txnVerifier = this.transactions;
-    this.groupSource = groupSource(() => this.groups.allGroups());
+    this.groupSource = groupSource(() =>
+      this.clusterGroups?.allGroups() ?? this.groups.allGroups()
+    );
     this.topics.onDeleted((topic) => this.groups.deleteTopicOffsets(topic.name));
     this.maintenance = new LogMaintenance(this.topics, {
       retentionCheckIntervalMs: config.retentionCheckIntervalMs,

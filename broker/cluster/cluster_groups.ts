@@ -18,6 +18,7 @@
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { BrokerCore } from "../context.ts";
 import { GroupCoordinator, type GroupCoordinatorOptions } from "../groups/coordinator.ts";
+import type { Group } from "../groups/group.ts";
 import { replayGroupLog } from "../groups/offset_store.ts";
 import { offsetsPartitionFor } from "../handlers/_cluster_group_coordinator.ts";
 import type { ClusterNode } from "./cluster_node.ts";
@@ -66,6 +67,12 @@ export class ClusterGroups {
     this.#broker = broker;
     this.#options = options;
     replication.onLeadershipChange((change) => this.#leadershipChanged(change));
+    // A deleted topic's committed offsets go from the groups loaded here (as on one node).
+    broker.topics.onDeleted((topic) => {
+      for (const { coordinator } of this.loadedPartitions()) {
+        coordinator.deleteTopicOffsets(topic.name);
+      }
+    });
   }
 
   /** The coordinator of `groupId` on this broker, or NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS. */
@@ -83,6 +90,11 @@ export class ClusterGroups {
     const out: LoadedGroupPartition[] = [];
     for (const slot of this.#slots.values()) if (slot.kind === "loaded") out.push(slot.loaded);
     return out;
+  }
+
+  /** Every group of the partitions loaded here (the HTTP views and metrics). */
+  *allGroups(): Generator<Group> {
+    for (const { coordinator } of this.loadedPartitions()) yield* coordinator.allGroups();
   }
 
   /** Whether `partition` is being loaded now. */

@@ -50,6 +50,7 @@ function setup() {
     libc,
     cluster: { cache } as unknown as ClusterNode,
     topics: {
+      onDeleted: () => {},
       partition: (t: string, p: number) =>
         t === GROUP_METADATA_TOPIC && p === index ? partition : undefined,
     },
