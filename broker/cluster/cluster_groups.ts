@@ -20,7 +20,8 @@ import type { BrokerCore } from "../context.ts";
 import { GroupCoordinator, type GroupCoordinatorOptions } from "../groups/coordinator.ts";
 import type { Group } from "../groups/group.ts";
 import { replayGroupLog } from "../groups/offset_store.ts";
-import { offsetsPartitionFor } from "../handlers/_cluster_group_coordinator.ts";
+// Kafka's partitioner of groups is the one of transactional ids: abs(hashCode) % partitions.
+import { txnPartitionFor as offsetsPartitionFor } from "../transactions/txn_records.ts";
 import type { ClusterNode } from "./cluster_node.ts";
 import { ReplicatedGroupLog } from "./replicated_group_log.ts";
 import type { LeadershipChange, ReplicaManager } from "./replica_manager.ts";
