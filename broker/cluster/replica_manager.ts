@@ -406,7 +406,7 @@ export class ReplicaManager implements PartitionStateSink {
 
   #dropData(partition: Partition): void {
     try {
-      partition.log.truncateFullyAndStartAt(0);
+      partition.log.truncateTo(partition.log.logStartOffset);
       this.#broker.waiters.notify(partition.topic.name, partition.index);
     } catch (error) {
       if (!(error instanceof IoError)) throw error;
