@@ -4,6 +4,8 @@
  * - `GET /v3/clusters/{cluster_id}/brokers`, `GET .../brokers/{broker_id}`
  * - `GET .../brokers/{broker_id}/partition-replicas`: every replica the broker holds
  * - `GET .../topics/{topic_name}/partitions/{partition_id}/replicas`, `.../replicas/{broker_id}`
+ * - `GET .../topics/-/partitions/-/reassignment` (every reassignment under way),
+ *   `.../topics/{topic_name}/partitions/-/reassignment`, `.../partitions/{partition_id}/reassignment`
  *
  * In a cluster the answers come from this broker's metadata cache (the
  * brokers registered in etcd, each partition's replicas and ISR), so any
@@ -20,6 +22,10 @@ import { mayAccess, requireAccess } from "./access.ts";
 import { HttpError, HttpErrorCode } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
 import { checkCluster, CLUSTER_PATH, clusterUrl, reply } from "./route_util.ts";
+import {
+  ongoingReassignments,
+  type ReassignmentView,
+} from "../cluster/controller_reassignments.ts";
 
 /** A partition's leader, replicas and in-sync replicas. */
 export interface ReplicaView {
@@ -166,9 +172,81 @@ function partitionViewOf(
   return { topic, partition, view };
 }
 
+function reassignmentBody(
+  c: Context,
+  clusterId: string,
+  r: ReassignmentView,
+): Record<string, unknown> {
+  const self = `${clusterUrl(c, clusterId)}/topics/${r.topic}/partitions/${r.partition}`;
+  return {
+    kind: "KafkaReassignment",
+    metadata: {
+      self: `${self}/reassignment`,
+      resource_name: `crn:///kafka=${clusterId}/topic=${r.topic}/partition=${r.partition}`,
+    },
+    cluster_id: clusterId,
+    topic_name: r.topic,
+    partition_id: r.partition,
+    adding_replicas: r.addingReplicas,
+    removing_replicas: r.removingReplicas,
+    replicas: { related: `${self}/replicas` },
+  };
+}
+
+/** Reassignments under way the caller may see, of one topic or (undefined) all. */
+function reassignments(c: Context, ctx: HttpContext, topic?: string): ReassignmentView[] {
+  const node = ctx.broker.cluster;
+  if (node === undefined) return [];
+  return ongoingReassignments(node.cache).filter((r) =>
+    (topic === undefined || r.topic === topic) &&
+    mayAccess(c, AclOperation.DESCRIBE, ResourceType.TOPIC, r.topic)
+  );
+}
+
+/** Mounts the reassignment routes (Confluent's shapes; Denka has no "alter" route). */
+function reassignmentRoutes(app: Hono, ctx: HttpContext): void {
+  const clusterId = () => ctx.broker.config.clusterId;
+  const answerList = (c: Context, topic?: string) =>
+    reply(
+      c,
+      200,
+      list(
+        "KafkaReassignmentList",
+        c.req.url,
+        reassignments(c, ctx, topic).map((r) => reassignmentBody(c, clusterId(), r)),
+      ),
+    );
+  app.get(`${CLUSTER_PATH}/topics/-/partitions/-/reassignment`, (c) => {
+    checkCluster(c, ctx);
+    return answerList(c);
+  });
+  app.get(`${CLUSTER_PATH}/topics/:topic_name/partitions/-/reassignment`, (c) => {
+    checkCluster(c, ctx);
+    const topic = c.req.param("topic_name") ?? "";
+    requireAccess(c, AclOperation.DESCRIBE, ResourceType.TOPIC, topic);
+    if (partitionCount(ctx, topic) === undefined) {
+      throw new HttpError(404, HttpErrorCode.UNKNOWN_TOPIC, `Topic "${topic}" does not exist.`);
+    }
+    return answerList(c, topic);
+  });
+  app.get(`${CLUSTER_PATH}/topics/:topic_name/partitions/:partition_id/reassignment`, (c) => {
+    const { topic, partition } = partitionViewOf(c, ctx);
+    const found = reassignments(c, ctx, topic).find((r) => r.partition === partition);
+    if (found === undefined) {
+      throw new HttpError(
+        404,
+        HttpErrorCode.NOT_FOUND,
+        `Partition "${partition}" of topic "${topic}" is not being reassigned.`,
+      );
+    }
+    return reply(c, 200, reassignmentBody(c, clusterId(), found));
+  });
+}
+
 /** Mounts the broker and replica routes. */
 export function brokerRoutes(app: Hono, ctx: HttpContext): void {
   const clusterId = () => ctx.broker.config.clusterId;
+  reassignmentRoutes(app, ctx);
   app.get(`${CLUSTER_PATH}/brokers`, (c) => {
     checkCluster(c, ctx);
     const data = brokers(ctx).map((b) => brokerBody(c, clusterId(), b));

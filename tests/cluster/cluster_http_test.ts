@@ -152,6 +152,30 @@ Deno.test({
       ]);
       const p1After = await getJson(`${base}/topics/spread/partitions/1`);
       assertEquals([p1After.leader_id, p1After.isr_ids], [3, [3]]);
+
+      // A reassignment under way (written as the controller would: replica 2 being added back,
+      // which cannot catch up while it is down) shows in Confluent's reassignment routes.
+      assertEquals((await getJson(`${base}/topics/-/partitions/-/reassignment`)).data, []);
+      const ongoing = { targetReplicas: [2, 3], originalReplicas: [3] };
+      const put = await asked.cluster!.coordinator.put(
+        "admin/reassignments/spread/1",
+        new TextEncoder().encode(JSON.stringify(ongoing)),
+      );
+      assert(await cache.caughtUpTo(put.revision, WAIT_MS), "the cache saw the reassignment");
+      const all = await getJson(`${base}/topics/-/partitions/-/reassignment`);
+      assertEquals(all.kind, "KafkaReassignmentList");
+      const [moving] = all.data as Record<string, unknown>[];
+      assertEquals(
+        [moving.kind, moving.topic_name, moving.partition_id],
+        ["KafkaReassignment", "spread", 1],
+      );
+      assertEquals([moving.adding_replicas, moving.removing_replicas], [[2], []]);
+      const ofTopic = await getJson(`${base}/topics/spread/partitions/-/reassignment`);
+      assertEquals((ofTopic.data as unknown[]).length, 1);
+      const one1 = await getJson(`${base}/topics/spread/partitions/1/reassignment`);
+      assertEquals(one1.adding_replicas, [2]);
+      await getJson(`${base}/topics/spread/partitions/0/reassignment`, 404);
+      await getJson(`${base}/topics/nope/partitions/-/reassignment`, 404);
     } finally {
       for (const b of brokers) await b.close();
       await etcd.stop();
@@ -180,6 +204,7 @@ Deno.test("HTTP v3 brokers and replicas on one node: the broker leads every part
     assertEquals(held.map((r) => `${r.topic_name}-${r.partition_id}`), ["one-0", "one-1"]);
     const p = await getJson(`${base}/topics/one/partitions/0`);
     assertEquals([p.leader_id, p.replica_ids, p.isr_ids], [0, [0], [0]]);
+    assertEquals((await getJson(`${base}/topics/-/partitions/-/reassignment`)).data, []);
   } finally {
     await broker.close();
     await Deno.remove(dataDir, { recursive: true });
