@@ -148,7 +148,15 @@ export const CONSOLE_JS: string = String.raw`"use strict";
 
   function refreshPartitions() {
     var name = state.selectedTopic;
-    return api(clusterPath() + "/topics/" + encodeURIComponent(name) + "/partitions").then(function (ps) {
+    var topicPath = clusterPath() + "/topics/" + encodeURIComponent(name);
+    var moving = {};
+    return api(topicPath + "/partitions/-/reassignment").then(function (rs) {
+      rs.data.forEach(function (r) {
+        moving[r.partition_id] = "+[" + r.adding_replicas.join(", ") + "] -[" + r.removing_replicas.join(", ") + "]";
+      });
+    }).catch(function () {}).then(function () {
+      return api(topicPath + "/partitions");
+    }).then(function (ps) {
       $("#partitions-panel").hidden = false;
       $("#partitions-topic").textContent = name;
       var body = $("#partitions tbody");
@@ -159,6 +167,7 @@ export const CONSOLE_JS: string = String.raw`"use strict";
           el("td", { text: p.leader_id < 0 ? "none" : String(p.leader_id) }),
           el("td", { text: (p.replica_ids || []).join(", ") }),
           el("td", { text: (p.isr_ids || []).join(", "), className: (p.isr_ids || []).length < (p.replica_ids || []).length ? "warn" : "" }),
+          el("td", { text: moving[p.partition_id] || "" }),
           el("td", { text: String(p.log_start_offset) }),
           el("td", { text: String(p.high_watermark) }),
           el("td", { text: formatBytes(p.size_bytes) }),

@@ -37,7 +37,7 @@ export const CONSOLE_HTML: string = String.raw`<!doctype html>
     <div id="partitions-panel" hidden>
       <h3>Partitions of <span id="partitions-topic"></span></h3>
       <table id="partitions">
-        <thead><tr><th>Partition</th><th>Leader</th><th>Replicas</th><th>ISR</th><th>Log start</th><th>High watermark</th><th>Size</th><th>Segments</th></tr></thead>
+        <thead><tr><th>Partition</th><th>Leader</th><th>Replicas</th><th>ISR</th><th>Reassigning</th><th>Log start</th><th>High watermark</th><th>Size</th><th>Segments</th></tr></thead>
         <tbody></tbody>
       </table>
     </div>
