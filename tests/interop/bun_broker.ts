@@ -4,12 +4,17 @@
  * instead of in-process under Deno. `startTestBroker` in `harness.ts` calls
  * {@linkcode startBunBroker} in that mode.
  *
- * The handle has the address, the resolved config (resolved here from the same
- * flags), `close()` (SIGTERM: a clean stop, waited for), and the counters
- * through {@linkcode readCounters} (`--stats-file` + SIGUSR2). In-process
- * hooks (`nextFetchPark`, `nextFetchUnpark`, `connectionCount`, the sync
- * `counters` property) throw: tests that need them check
- * {@linkcode TEST_RUNTIME} and are skipped under Bun, explicitly.
+ * The handle has the address, every Kafka listener as bound (from the
+ * "listening on" log line), the resolved config (resolved here from the same
+ * flags), `httpUrl` when the test asked for HTTP, `close()` (SIGTERM: a clean
+ * stop, waited for), the counters through {@linkcode readCounters}
+ * (`--stats-file` + SIGUSR2), and `transactions.idle()` plus the views of
+ * `bun_transactions.ts` over the HTTP API: the broker always has an HTTP
+ * listener on a free loopback port (the one asked for, or one of its own).
+ * In-process hooks (`nextFetchPark`, `nextFetchUnpark`, `connectionCount`,
+ * `reloadTls`, the sync `counters` and `transactions` views) throw: tests
+ * that need them check {@linkcode TEST_RUNTIME} and are skipped under Bun,
+ * explicitly.
  *
  * @module
  */
@@ -18,6 +23,8 @@ import { fileURLToPath } from "node:url";
 import { resolveConfig } from "../../broker/config.ts";
 import type { BrokerCounters, BrokerHandle, StartBrokerOptions } from "../../mod.ts";
 import { startBrokerFlags } from "../../_start_flags.ts";
+import type { BoundListener } from "../../broker/kafka_listeners.ts";
+import { registerRemoteTransactions, RemoteTransactions } from "./bun_transactions.ts";
 
 /** `"deno"` (in-process, the default) or `"bun"` (a `bun run main.ts` subprocess). */
 export const TEST_RUNTIME: "deno" | "bun" = Deno.env.get("DENKA_TEST_RUNTIME") === "bun"
@@ -33,7 +40,6 @@ function flagsOf(dataDir: string, options: StartBrokerOptions): Record<string, s
   const inProcessOnly = [
     options.libc !== undefined && "libc",
     options.runtime !== undefined && "runtime",
-    options.http !== undefined && options.http !== false && "http",
   ].filter((k) => k !== false);
   if (inProcessOnly.length > 0) {
     throw new Error(
@@ -42,7 +48,11 @@ function flagsOf(dataDir: string, options: StartBrokerOptions): Record<string, s
       }" cannot be passed to a broker under DENKA_TEST_RUNTIME=bun`,
     );
   }
-  return startBrokerFlags({ ...options, hostname: "127.0.0.1", port: 0, dataDir });
+  // `listeners` replaces hostname and port; otherwise one PLAINTEXT listener on a free port.
+  const address = options.listeners === undefined ? { hostname: "127.0.0.1", port: 0 } : {};
+  // No HTTP asked for: one on a free loopback port all the same, the handle's control surface.
+  const http = options.http || { port: 0 };
+  return startBrokerFlags({ ...options, ...address, http, dataDir });
 }
 
 const statsPaths = new WeakMap<BrokerHandle, { pid: number; path: string }>();
@@ -76,24 +86,40 @@ export async function startBunBroker(
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const port = await listeningPort(child, statsPath);
+  const started = await listening(child, statsPath);
+  const port = started.listeners[0].port;
   const exited = child.status;
   let closing: Promise<void> | undefined;
   const unsupported = (what: string) => () => {
     throw new Error(`${what} is not available under DENKA_TEST_RUNTIME=bun`);
   };
   const handle = {
-    hostname: "127.0.0.1",
+    hostname: started.listeners[0].hostname,
     port,
-    bootstrap: `127.0.0.1:${port}`,
+    bootstrap: `${started.listeners[0].hostname}:${port}`,
+    listeners: config.listeners.map((l, i): BoundListener => ({
+      name: l.name,
+      securityProtocol: l.securityProtocol,
+      hostname: started.listeners[i].hostname,
+      port: started.listeners[i].port,
+    })),
     config,
-    httpUrl: undefined,
+    httpUrl: options.http ? started.httpUrl : undefined,
+    transactions: {
+      idle: () => remote.idle(),
+      list: unsupported("broker.transactions.list() (use the HTTP API)"),
+      describe: unsupported("broker.transactions.describe() (use describeTransaction())"),
+      get counters() {
+        return unsupported("broker.transactions.counters (use readTransactionCounters())")();
+      },
+    },
     get counters(): BrokerCounters {
       return unsupported("broker.counters (use readCounters())")();
     },
     connectionCount: unsupported("connectionCount()"),
     nextFetchPark: unsupported("nextFetchPark()"),
     nextFetchUnpark: unsupported("nextFetchUnpark()"),
+    reloadTls: unsupported("reloadTls() (SIGHUP reloads, without a result)"),
     close: (): Promise<void> => {
       closing ??= (async () => {
         try {
@@ -107,18 +133,30 @@ export async function startBunBroker(
     },
     [Symbol.asyncDispose]: () => handle.close(),
   } as unknown as BrokerHandle;
+  const remote = new RemoteTransactions(started.httpUrl, config.clusterId);
   statsPaths.set(handle, { pid: child.pid, path: statsPath });
+  registerRemoteTransactions(handle, remote);
   return handle;
 }
 
-/** Waits for the "listening" log line, then for the first stats snapshot (SIGUSR2 is safe after it). */
-async function listeningPort(child: Deno.ChildProcess, statsPath: string): Promise<number> {
+/** What the broker's start-up log lines say: its Kafka listeners in order, and its HTTP URL. */
+interface Started {
+  readonly listeners: readonly { hostname: string; port: number }[];
+  readonly httpUrl: string;
+}
+
+/**
+ * Waits for the "listening" and "HTTP API" log lines, then for the first stats snapshot
+ * (SIGUSR2 is safe after it).
+ */
+async function listening(child: Deno.ChildProcess, statsPath: string): Promise<Started> {
   const timer = setTimeout(() => child.kill("SIGKILL"), START_TIMEOUT_MS);
   const lines: string[] = [];
-  let port: number | undefined;
+  let listeners: { hostname: string; port: number }[] | undefined;
+  let httpUrl: string | undefined;
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let pending = "";
-  while (port === undefined) {
+  while (listeners === undefined || httpUrl === undefined) {
     const { value, done } = await reader.read();
     if (done) {
       clearTimeout(timer);
@@ -129,8 +167,8 @@ async function listeningPort(child: Deno.ChildProcess, statsPath: string): Promi
     pending = parts.pop()!;
     for (const line of parts) {
       lines.push(line);
-      const m = /Denka listening on [^ ]+:(\d+) /.exec(line);
-      if (m) port = Number(m[1]);
+      listeners ??= listenersOf(line);
+      httpUrl ??= /HTTP API, \/metrics and console on (\S+)\/$/.exec(line)?.[1];
     }
   }
   // Keep draining stderr so the child never blocks on a full pipe.
@@ -146,7 +184,21 @@ async function listeningPort(child: Deno.ChildProcess, statsPath: string): Promi
     watcher.close();
     clearTimeout(timer);
   }
-  return port;
+  return { listeners, httpUrl };
+}
+
+/**
+ * The bound addresses of "Denka listening on HOST:PORT (...)" or, with several
+ * listeners, "Denka listening on HOST:PORT NAME://HOST:PORT, ... (...)"; undefined for another line.
+ */
+function listenersOf(line: string): { hostname: string; port: number }[] | undefined {
+  const m = /Denka listening on (\S+):(\d+) (?:(\S+:\/\/.*?) )?\(/.exec(line);
+  if (m === null) return undefined;
+  if (m[3] === undefined) return [{ hostname: m[1], port: Number(m[2]) }];
+  return m[3].split(", ").map((endpoint) => {
+    const a = /^[^:]+:\/\/\[?(.*?)\]?:(\d+)$/.exec(endpoint)!;
+    return { hostname: a[1], port: Number(a[2]) };
+  });
 }
 
 async function exists(path: string): Promise<boolean> {
