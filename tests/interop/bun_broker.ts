@@ -20,7 +20,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { resolveConfig } from "../../broker/config.ts";
+import { optionDefs, resolveConfig } from "../../broker/config.ts";
 import type { BrokerCounters, BrokerHandle, StartBrokerOptions } from "../../mod.ts";
 import { startBrokerFlags } from "../../_start_flags.ts";
 import type { BoundListener } from "../../broker/kafka_listeners.ts";
@@ -55,6 +55,14 @@ function flagsOf(dataDir: string, options: StartBrokerOptions): Record<string, s
   return startBrokerFlags({ ...options, ...address, http, dataDir });
 }
 
+const BOOL_OPTIONS = new Set(optionDefs.filter((d) => d.kind === "bool").map((d) => d.name));
+
+/** `--name value`, or for a boolean option `--name` / `--no-name` (the parser takes no value). */
+function commandLineFlag([name, value]: [string, string]): string[] {
+  if (!BOOL_OPTIONS.has(name)) return [`--${name}`, value];
+  return [value === "true" ? `--${name}` : `--no-${name}`];
+}
+
 const statsPaths = new WeakMap<BrokerHandle, { pid: number; path: string }>();
 
 /** Starts `bun run main.ts` over `dataDir` on a free port; resolves once it listens. */
@@ -71,7 +79,7 @@ export async function startBunBroker(
   const args = [
     "run",
     "main.ts",
-    ...Object.entries(flags).filter(([k]) => k !== "log-level").flatMap(([k, v]) => [`--${k}`, v]),
+    ...Object.entries(flags).filter(([k]) => k !== "log-level").flatMap(commandLineFlag),
     ...topicArgs,
     "--stats-file",
     statsPath,
