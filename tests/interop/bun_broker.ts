@@ -20,11 +20,17 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { optionDefs, resolveConfig } from "../../broker/config.ts";
+import { ConfigError, optionDefs, resolveConfig } from "../../broker/config.ts";
 import type { BrokerCounters, BrokerHandle, StartBrokerOptions } from "../../mod.ts";
 import { startBrokerFlags } from "../../_start_flags.ts";
 import type { BoundListener } from "../../broker/kafka_listeners.ts";
-import { registerRemoteTransactions, RemoteTransactions } from "./bun_transactions.ts";
+import {
+  metricValue,
+  readMetricsText,
+  registerRemoteTransactions,
+  RemoteTransactions,
+} from "./bun_transactions.ts";
+import type { SaslCounters } from "../../broker/security/sasl_session.ts";
 
 /** `"deno"` (in-process, the default) or `"bun"` (a `bun run main.ts` subprocess). */
 export const TEST_RUNTIME: "deno" | "bun" = Deno.env.get("DENKA_TEST_RUNTIME") === "bun"
@@ -50,9 +56,7 @@ function flagsOf(dataDir: string, options: StartBrokerOptions): Record<string, s
   }
   // `listeners` replaces hostname and port; otherwise one PLAINTEXT listener on a free port.
   const address = options.listeners === undefined ? { hostname: "127.0.0.1", port: 0 } : {};
-  // No HTTP asked for: one on a free loopback port all the same, the handle's control surface.
-  const http = options.http || { port: 0 };
-  return startBrokerFlags({ ...options, ...address, http, dataDir });
+  return startBrokerFlags({ ...options, ...address, dataDir });
 }
 
 const BOOL_OPTIONS = new Set(optionDefs.filter((d) => d.kind === "bool").map((d) => d.name));
@@ -64,18 +68,31 @@ function commandLineFlag([name, value]: [string, string]): string[] {
 }
 
 const statsPaths = new WeakMap<BrokerHandle, { pid: number; path: string }>();
+/** The HTTP listener of each Bun broker (the one asked for, or its own). */
+const controlUrls = new WeakMap<BrokerHandle, string>();
 
 /** Starts `bun run main.ts` over `dataDir` on a free port; resolves once it listens. */
-export async function startBunBroker(
+export function startBunBroker(
   dataDir: string,
   options: StartBrokerOptions = {},
 ): Promise<BrokerHandle> {
-  const flags = flagsOf(dataDir, options);
-  const topicArgs = Object.entries(options.topicDefaults ?? {}).flatMap(([k, v]) => [
-    "--topic-config",
-    `${k}=${v}`,
-  ]);
-  const statsPath = `${dataDir}.stats.json`;
+  return startBunBrokerWithFlags(flagsOf(dataDir, options), options.topicDefaults ?? {});
+}
+
+/**
+ * Starts `bun run main.ts` with command-line `flags` (`--name` without the dashes;
+ * `data-dir` required) and topic defaults; resolves once it listens. With HTTP off (or not
+ * given), the broker gets an HTTP listener on a free loopback port all the same, with
+ * /metrics open (`http-ops-auth` none unless given): the handle's control surface.
+ */
+export async function startBunBrokerWithFlags(
+  asked: Record<string, string>,
+  topics: Record<string, string> = {},
+): Promise<BrokerHandle> {
+  const httpAsked = asked["http"] !== undefined && asked["http"] !== "off";
+  const flags = httpAsked ? asked : { "http-ops-auth": "none", ...asked, http: "127.0.0.1:0" };
+  const topicArgs = Object.entries(topics).flatMap(([k, v]) => ["--topic-config", `${k}=${v}`]);
+  const statsPath = `${flags["data-dir"]}.stats.json`;
   const args = [
     "run",
     "main.ts",
@@ -86,7 +103,7 @@ export async function startBunBroker(
     "--log-level",
     "info",
   ];
-  const config = resolveConfig([{ options: flags, topics: options.topicDefaults ?? {} }]);
+  const config = resolveConfig([{ options: asked, topics }]);
   const child = new Deno.Command(BUN_PATH, {
     args,
     cwd: ROOT,
@@ -112,7 +129,7 @@ export async function startBunBroker(
       port: started.listeners[i].port,
     })),
     config,
-    httpUrl: options.http ? started.httpUrl : undefined,
+    httpUrl: httpAsked ? started.httpUrl : undefined,
     transactions: {
       idle: () => remote.idle(),
       list: unsupported("broker.transactions.list() (use the HTTP API)"),
@@ -142,6 +159,7 @@ export async function startBunBroker(
     [Symbol.asyncDispose]: () => handle.close(),
   } as unknown as BrokerHandle;
   const remote = new RemoteTransactions(started.httpUrl, config.clusterId);
+  controlUrls.set(handle, started.httpUrl);
   statsPaths.set(handle, { pid: child.pid, path: statsPath });
   registerRemoteTransactions(handle, remote);
   return handle;
@@ -168,7 +186,7 @@ async function listening(child: Deno.ChildProcess, statsPath: string): Promise<S
     const { value, done } = await reader.read();
     if (done) {
       clearTimeout(timer);
-      throw new Error(`The Bun broker exited before listening:\n${lines.join("\n")}`);
+      throw startError((await child.status).code, lines);
     }
     pending += value;
     const parts = pending.split("\n");
@@ -193,6 +211,20 @@ async function listening(child: Deno.ChildProcess, statsPath: string): Promise<S
     clearTimeout(timer);
   }
   return { listeners, httpUrl };
+}
+
+/**
+ * Why the broker exited before listening. The command line exits with 2 and one line
+ * `denka: MESSAGE` when it refuses a setting (a ConfigError in-process; a
+ * ListenerStartError too, which the process boundary cannot tell apart): a ConfigError
+ * with that message, as `startBroker()` would throw.
+ */
+function startError(code: number, lines: readonly string[]): Error {
+  const refused = lines.filter((l) => l.startsWith("denka: "));
+  if (code === 2 && refused.length === 1) {
+    return new ConfigError(refused[0].slice("denka: ".length));
+  }
+  return new Error(`The Bun broker exited with ${code} before listening:\n${lines.join("\n")}`);
 }
 
 /**
@@ -243,4 +275,18 @@ async function nextEvent(watcher: Deno.FsWatcher): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The SASL login counters of a Bun broker, from its `/metrics` (open on its control listener). */
+export async function readSaslMetrics(broker: BrokerHandle): Promise<SaslCounters> {
+  const url = controlUrls.get(broker);
+  if (url === undefined) throw new Error("Not a Bun test broker");
+  const text = await readMetricsText(`${url}/metrics`);
+  const value = (name: string) => metricValue(text, `denka_${name}_total`);
+  return {
+    logins: value("successful_authentication"),
+    reauthentications: value("successful_reauthentication"),
+    failedLogins: value("failed_authentication"),
+    expiredSessionsClosed: value("expired_connections_killed"),
+  };
 }

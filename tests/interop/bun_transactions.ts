@@ -52,15 +52,9 @@ export class RemoteTransactions {
 
   /** Commits, aborts and timeouts so far, from `denka_transactions_ended_total`. */
   async counters(): Promise<TxnCounters> {
-    const res = await fetch(this.#metricsUrl);
-    const text = await res.text();
-    if (!res.ok) throw new Error(`GET /metrics answered ${res.status}: ${text}`);
-    const value = (outcome: string) => {
-      const m = new RegExp(`^denka_transactions_ended_total\\{outcome="${outcome}"\\} (\\S+)$`, "m")
-        .exec(text);
-      if (m === null) throw new Error(`No transaction counter "${outcome}" in /metrics`);
-      return Number(m[1]);
-    };
+    const text = await readMetricsText(this.#metricsUrl);
+    const value = (outcome: string) =>
+      metricValue(text, `denka_transactions_ended_total{outcome="${outcome}"}`);
     return { commits: value("commit"), aborts: value("abort"), timeouts: value("timeout") };
   }
 
@@ -145,4 +139,19 @@ async function jsonOf(res: Response): Promise<Record<string, unknown>> {
   const text = await res.text();
   if (!res.ok) throw new Error(`GET ${res.url} answered ${res.status}: ${text}`);
   return JSON.parse(text);
+}
+
+/** The text of `GET metricsUrl` (Prometheus' text format); throws on an error status. */
+export async function readMetricsText(metricsUrl: string): Promise<string> {
+  const res = await fetch(metricsUrl);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`GET ${metricsUrl} answered ${res.status}: ${text}`);
+  return text;
+}
+
+/** The value of the sample `series` (`name` or `name{labels}`) in metrics `text`; throws when absent. */
+export function metricValue(text: string, series: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  if (line === undefined) throw new Error(`No sample "${series}" in /metrics`);
+  return Number(line.slice(series.length + 1));
 }
