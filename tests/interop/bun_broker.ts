@@ -14,7 +14,8 @@
  * In-process hooks (`nextFetchPark`, `nextFetchUnpark`, `connectionCount`,
  * `reloadTls`, the sync `counters` and `transactions` views) throw: tests
  * that need them check {@linkcode TEST_RUNTIME} and are skipped under Bun,
- * explicitly.
+ * explicitly. With `DENKA_TEST_BUN_LOG=PATH`, every Bun broker's log (level
+ * info) is appended to PATH.
  *
  * @module
  */
@@ -197,18 +198,42 @@ async function listening(child: Deno.ChildProcess, statsPath: string): Promise<S
       httpUrl ??= /HTTP API, \/metrics and console on (\S+)\/$/.exec(line)?.[1];
     }
   }
-  // Keep draining stderr so the child never blocks on a full pipe.
+  // Keep draining stderr so the child never blocks on a full pipe; kept in DENKA_TEST_BUN_LOG.
+  const logPath = Deno.env.get("DENKA_TEST_BUN_LOG");
+  const keep = (text: string) =>
+    logPath === undefined ? undefined : Deno.writeTextFileSync(logPath, text, { append: true });
+  keep(lines.map((line) => `${line}\n`).join("") + pending);
   (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      keep(value);
+    }
   })();
+  // The watch ends when the file is there, the broker exits, or the start deadline passes
+  // (killing the broker alone would leave the watch waiting for ever).
   const watcher = Deno.watchFs(dirname(statsPath));
+  const stopWatching = () => {
+    try {
+      watcher.close();
+    } catch { /* already closed */ }
+  };
+  clearTimeout(timer);
+  const deadline = setTimeout(() => {
+    child.kill("SIGKILL");
+    stopWatching();
+  }, START_TIMEOUT_MS);
+  child.status.then(stopWatching);
   try {
     if (!(await exists(statsPath))) {
       for await (const _ of watcher) if (await exists(statsPath)) break;
     }
   } finally {
-    watcher.close();
-    clearTimeout(timer);
+    stopWatching();
+    clearTimeout(deadline);
+  }
+  if (!(await exists(statsPath))) {
+    throw new Error(`The Bun broker wrote no stats file "${statsPath}" after listening`);
   }
   return { listeners, httpUrl };
 }
