@@ -38,6 +38,11 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
   if (options.writer !== undefined) flags["writer"] = options.writer;
   if (options.fetchPath !== undefined) flags["fetch-path"] = options.fetchPath;
   if (options.flush !== undefined) flags["flush"] = options.flush;
+  if (options.etcd !== undefined) flags["etcd"] = options.etcd.join(",");
+  if (options.brokerRack !== undefined) flags["broker-rack"] = options.brokerRack;
+  if (options.autoLeaderRebalance !== undefined) {
+    flags["auto-leader-rebalance"] = String(options.autoLeaderRebalance);
+  }
   if (options.authorizer !== undefined) flags["authorizer"] = options.authorizer;
   if (options.superUsers !== undefined) flags["super-users"] = options.superUsers.join(";");
   if (options.allowEveryoneIfNoAclFound !== undefined) {
@@ -67,6 +72,9 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
     "connections-frame-timeout-ms": options.connectionsFrameTimeoutMs,
     "max-connections": options.maxConnections,
     "max-connections-per-ip": options.maxConnectionsPerIp,
+    "node-id": options.nodeId,
+    "default-replication-factor": options.defaultReplicationFactor,
+    "broker-session-timeout-ms": options.brokerSessionTimeoutMs,
     "transaction-max-timeout-ms": options.transactionMaxTimeoutMs,
     "transaction-abort-timed-out-transaction-cleanup-interval-ms":
       options.transactionAbortTimedOutTransactionCleanupIntervalMs,

@@ -21,6 +21,7 @@ import {
   type TlsReloadResult,
 } from "./broker/kafka_listeners.ts";
 import type { GroupCoordinator } from "./broker/groups/coordinator.ts";
+import type { ClusterNode } from "./broker/cluster/cluster_node.ts";
 import type { TransactionCoordinator } from "./broker/transactions/coordinator.ts";
 import type { Libc, Runtime } from "./ffi/port.ts";
 import type { LogLevel } from "./util/log.ts";
@@ -143,6 +144,18 @@ export interface StartBrokerOptions {
   maxConnections?: number;
   /** Open client connections per IP address at most (Kafka's max.connections.per.ip). Default unlimited. */
   maxConnectionsPerIp?: number;
+  /** This broker's id in a cluster (Kafka's node.id). Default 0. */
+  nodeId?: number;
+  /** etcd client URLs: join a cluster (Kafka's ZooKeeper role). Default none: a single node. */
+  etcd?: readonly string[];
+  /** Kafka's broker.rack (rack-aware replica assignment). */
+  brokerRack?: string;
+  /** Kafka's default.replication.factor (cluster). Default 1. */
+  defaultReplicationFactor?: number;
+  /** Kafka's broker.session.timeout.ms: the etcd lease TTL (cluster). Default 9000. */
+  brokerSessionTimeoutMs?: number;
+  /** Kafka's auto.leader.rebalance.enable (cluster). Default true. */
+  autoLeaderRebalance?: boolean;
   /** Kafka's transaction.max.timeout.ms. Default 900000. */
   transactionMaxTimeoutMs?: number;
   /** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms. Default 10000. */
@@ -181,6 +194,8 @@ export interface BrokerHandle {
   readonly transactions: TransactionsHandle;
   /** Open client connections. */
   connectionCount(): number;
+  /** Cluster membership and metadata (with `etcd`), else undefined. */
+  readonly cluster: ClusterNode | undefined;
   /** Resolves when the next long-poll fetch parks, waiting for data (for ordering tests). */
   nextFetchPark(): Promise<void>;
   /** Resolves with the reason when the next parked fetch is released. */
@@ -210,6 +225,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     groups: broker.groups,
     transactions: broker.transactions,
     connectionCount: () => broker.connectionCount,
+    get cluster() {
+      return broker.cluster;
+    },
     nextFetchPark: () => broker.waiters.nextPark(),
     nextFetchUnpark: () => broker.waiters.nextUnpark(),
     reloadTls: () => broker.reloadTls(),

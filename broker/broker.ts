@@ -6,6 +6,7 @@
  * @module
  */
 import type { Libc, Runtime, Socket, SocketHandlers } from "../ffi/port.ts";
+import { type ReplicaManager, startReplication } from "./cluster/replica_manager.ts";
 import { loadLibc, loadNativeCrc32c, loadNativeDecoders, loadRuntime } from "../ffi/load.ts";
 import { useNativeCrc32c } from "../protocol/record_batch.ts";
 import { useNativeDecoders } from "../protocol/decompress.ts";
@@ -38,6 +39,8 @@ import { BrokerMetrics } from "./metrics/broker_metrics.ts";
 import type { TrafficSink } from "./traffic.ts";
 import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
+import { ClusterNode } from "./cluster/cluster_node.ts";
+import { EtcdCoordinator } from "./cluster/etcd.ts";
 import { AclStore } from "./security/acl_store.ts";
 import {
   type AcceptedVia,
@@ -119,6 +122,10 @@ export class Broker implements BrokerCore {
   txnVerifier: TxnVerifier | undefined = undefined;
   /** Consumer groups as the HTTP API and metrics see them (the groups coordinator sets it). */
   groupSource: GroupSource = noGroups;
+  /** Cluster membership (`--etcd`); undefined on a single node. */
+  cluster: ClusterNode | undefined;
+  /** Data replication, set by `startReplication` in a cluster (see `cluster/partition_state.ts`). */
+  replication: ReplicaManager | undefined = undefined;
   readonly #runtime: Runtime;
   readonly #router: RequestRouter;
   readonly #connectionLogger: Logger;
@@ -300,6 +307,10 @@ export class Broker implements BrokerCore {
         onAccept: (socket, via) => broker.#accept(socket, via),
       });
       broker.#connections.start();
+      if (config.cluster !== undefined) {
+        broker.cluster = await broker.#joinCluster(config);
+        broker.producerIds.delegateTo(broker.cluster.producerIds);
+      }
     } catch (e) {
       await broker.#listeners?.close();
       await broker.#http?.close();
@@ -320,6 +331,35 @@ export class Broker implements BrokerCore {
       broker.logger.info(`HTTP API, /metrics and console on ${broker.httpUrl}/`);
     }
     return broker;
+  }
+
+  /** Waits for etcd, registers, and follows the cluster's metadata (see `cluster/cluster_node.ts`). */
+  #joinCluster(config: BrokerConfig): Promise<ClusterNode> {
+    const cluster = config.cluster!;
+    return ClusterNode.start({
+      coordinator: new EtcdCoordinator({
+        endpoints: cluster.etcdEndpoints,
+        rootPrefix: `/denka/${config.clusterId}/`,
+      }),
+      nodeId: config.nodeId,
+      rack: cluster.rack,
+      advertised: () => this.advertised(config.interBrokerListenerName),
+      listeners: () =>
+        config.listeners.map((l) => {
+          const { hostname, port } = this.advertised(l.name);
+          return { name: l.name, host: hostname, port, securityProtocol: l.securityProtocol };
+        }),
+      sessionTimeoutMs: cluster.sessionTimeoutMs,
+      topics: this.topics,
+      logger: this.logger.child("cluster"),
+      uncleanDefault: () => this.topics.defaults["unclean.leader.election.enable"] === "true",
+      sinkFor: (isrWriter) => startReplication(this, { nodeId: config.nodeId, isrWriter }),
+      rebalance: {
+        enabled: cluster.autoLeaderRebalance,
+        checkIntervalMs: cluster.leaderImbalanceCheckIntervalMs,
+        imbalancePercent: cluster.leaderImbalancePercent,
+      },
+    });
   }
 
   /** The first listener's bound address (the real port when `port: 0` was asked for). */
@@ -367,7 +407,8 @@ export class Broker implements BrokerCore {
 
   topicForUse(name: string): Topic | undefined {
     const existing = this.topics.get(name);
-    if (existing !== undefined || !this.config.autoCreateTopics) return existing;
+    // In a cluster only the controller creates topics (Metadata asks it to).
+    if (existing !== undefined || !this.config.autoCreateTopics || this.cluster) return existing;
     try {
       return this.topics.create(name, this.config.defaultPartitions);
     } catch (e) {
@@ -461,6 +502,11 @@ export class Broker implements BrokerCore {
     return this.#connections.size;
   }
 
+  /** The network port (outbound connections of replica fetchers). */
+  get runtime(): Runtime {
+    return this.#runtime;
+  }
+
   /** Stops accepting, closes connections, flushes and closes every log. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -475,6 +521,7 @@ export class Broker implements BrokerCore {
     const open = this.#connections.list();
     for (const c of open) c.close();
     this.waiters.wakeAll();
+    await this.cluster?.close(); // leaves the cluster: others elect new leaders at once
     this.groups.shutdown(); // waiting JoinGroup/SyncGroup answered, group timers stopped
     // Requests in progress finish (their sends are dropped) before logs close.
     await Promise.all([unbound, ...open.map((c) => c.idle())]);
@@ -482,6 +529,7 @@ export class Broker implements BrokerCore {
     this.groups.close();
     await this.maintenance.stop();
     await this.flusher.drain(); // waiters of flushes pending or running resolve before the logs close
+    await this.replication?.stop(); // fetchers end before the logs they append to close
     this.topics.close();
     this.logLimiter.flush();
     this.logger.info("Denka stopped: logs flushed and closed.");

@@ -125,6 +125,27 @@ export interface BrokerConfig {
   readonly allowEveryoneIfNoAclFound: boolean;
   /** SASL on the Kafka listeners (mechanisms, OAUTHBEARER token checks, re-authentication). */
   readonly sasl: SaslConfig;
+  /** Cluster membership (`--etcd`); undefined: a single node, as before. */
+  readonly cluster: ClusterConfig | undefined;
+}
+
+/** A broker's cluster settings (Kafka's names). */
+export interface ClusterConfig {
+  /** etcd client URLs (etcd.endpoints). */
+  readonly etcdEndpoints: readonly string[];
+  /** broker.rack, for rack-aware replica assignment. */
+  readonly rack: string | undefined;
+  /** default.replication.factor: of auto-created topics and CreateTopics with -1. */
+  readonly defaultReplicationFactor: number;
+  /** offsets.topic.replication.factor and offsets.topic.num.partitions. */
+  readonly offsetsTopicReplicationFactor: number;
+  readonly offsetsTopicPartitions: number;
+  /** broker.session.timeout.ms: the registration lease's TTL. */
+  readonly sessionTimeoutMs: number;
+  /** auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds (in ms), leader.imbalance.per.broker.percentage. */
+  readonly autoLeaderRebalance: boolean;
+  readonly leaderImbalanceCheckIntervalMs: number;
+  readonly leaderImbalancePercent: number;
 }
 
 type Kind = "hostport" | "string" | "int" | "bool" | "enum";
@@ -445,6 +466,70 @@ export const optionDefs: readonly OptionDef[] = [
     doc: "length of one quota sample",
   },
   {
+    name: "node-id",
+    kind: "int",
+    defaultValue: "0",
+    kafkaKey: "node.id",
+    doc: "this broker's id in a cluster",
+  },
+  {
+    name: "etcd",
+    kind: "string",
+    defaultValue: "",
+    kafkaKey: "etcd.endpoints",
+    doc: "etcd client URLs, comma-separated (a cluster); none: a single node",
+  },
+  { name: "broker-rack", kind: "string", kafkaKey: "broker.rack", doc: "rack of this broker" },
+  {
+    name: "default-replication-factor",
+    kind: "int",
+    defaultValue: "1",
+    kafkaKey: "default.replication.factor",
+    doc: "replicas of an auto-created topic (cluster)",
+  },
+  {
+    name: "offsets-topic-replication-factor",
+    kind: "int",
+    defaultValue: "3",
+    kafkaKey: "offsets.topic.replication.factor",
+    doc: "replicas of __consumer_offsets (cluster)",
+  },
+  {
+    name: "offsets-topic-num-partitions",
+    kind: "int",
+    defaultValue: "50",
+    kafkaKey: "offsets.topic.num.partitions",
+    doc: "partitions of __consumer_offsets (cluster)",
+  },
+  {
+    name: "broker-session-timeout-ms",
+    kind: "int",
+    defaultValue: "9000",
+    kafkaKey: "broker.session.timeout.ms",
+    doc: "a broker silent this long leaves the cluster (its etcd lease TTL)",
+  },
+  {
+    name: "auto-leader-rebalance",
+    kind: "bool",
+    defaultValue: "true",
+    kafkaKey: "auto.leader.rebalance.enable",
+    doc: "move leadership back to preferred replicas (cluster)",
+  },
+  {
+    name: "leader-imbalance-check-interval-seconds",
+    kind: "int",
+    defaultValue: "300",
+    kafkaKey: "leader.imbalance.check.interval.seconds",
+    doc: "how often the controller checks leader imbalance",
+  },
+  {
+    name: "leader-imbalance-per-broker-percentage",
+    kind: "int",
+    defaultValue: "10",
+    kafkaKey: "leader.imbalance.per.broker.percentage",
+    doc: "imbalance a broker may have before a rebalance",
+  },
+  {
     name: "cluster-id",
     kind: "string",
     defaultValue: "denka-cluster",
@@ -660,7 +745,7 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
   const { listeners, interBrokerListenerName } = listenerOptions(opts);
   const tls = tlsOptions(opts, listeners);
   return {
-    nodeId: 0,
+    nodeId: intOption(opts, "node-id", 0, 2147483647),
     clusterId: opts["cluster-id"],
     listen: { hostname: listeners[0].hostname, port: listeners[0].port },
     advertise: listeners[0].advertised,
@@ -712,6 +797,7 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     superUsers: superUsersOption(opts),
     allowEveryoneIfNoAclFound: boolOption(opts, "allow-everyone-if-no-acl-found"),
     sasl: saslConfig(opts),
+    cluster: clusterConfig(opts),
   };
 }
 
@@ -808,6 +894,30 @@ function httpSecurityOptions(opts: Record<string, string>): Pick<
     httpOpsAuth: optionalEnum("http-ops-auth"),
     tlsCertFile,
     tlsKeyFile,
+  };
+}
+
+/** The cluster settings, or undefined without `--etcd`. */
+function clusterConfig(opts: Record<string, string>): ClusterConfig | undefined {
+  const endpoints = (opts["etcd"] ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "");
+  if (endpoints.length === 0) return undefined;
+  for (const e of endpoints) {
+    if (!/^https?:\/\/[^/]+$/.test(e)) {
+      throw new ConfigError(`Option "etcd" wants URLs like http://HOST:2379, got "${e}".`);
+    }
+  }
+  return {
+    etcdEndpoints: endpoints,
+    rack: opts["broker-rack"] || undefined,
+    defaultReplicationFactor: intOption(opts, "default-replication-factor", 1, 32767),
+    offsetsTopicReplicationFactor: intOption(opts, "offsets-topic-replication-factor", 1, 32767),
+    offsetsTopicPartitions: intOption(opts, "offsets-topic-num-partitions", 1, 10000),
+    sessionTimeoutMs: intOption(opts, "broker-session-timeout-ms", 1000, 2147483647),
+    autoLeaderRebalance: boolOption(opts, "auto-leader-rebalance"),
+    leaderImbalanceCheckIntervalMs:
+      intOption(opts, "leader-imbalance-check-interval-seconds", 1, 2147483) *
+      1000,
+    leaderImbalancePercent: intOption(opts, "leader-imbalance-per-broker-percentage", 0, 100),
   };
 }
 

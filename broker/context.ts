@@ -21,6 +21,8 @@ import type { TransactionCoordinator } from "./transactions/coordinator.ts";
 import type { ClientQuotas } from "./quotas.ts";
 import type { Topic, TopicRegistry } from "./topics.ts";
 import type { RequestTraffic, TrafficSink } from "./traffic.ts";
+import type { ClusterNode } from "./cluster/cluster_node.ts";
+import type { ReplicaManager } from "./cluster/replica_manager.ts";
 import type { AclStore } from "./security/acl_store.ts";
 import type { ScramCredentialStore } from "./security/credentials.ts";
 import type { SaslAuthenticator } from "./security/sasl_authenticator.ts";
@@ -84,6 +86,13 @@ export interface BrokerCore {
   readonly fetchSessions: FetchSessionCache;
   /** Per-topic traffic of the Kafka protocol (the metrics). */
   readonly traffic: TrafficSink;
+  /** Cluster membership and metadata; undefined on a single node (no `--etcd`). */
+  readonly cluster: ClusterNode | undefined;
+  /**
+   * Data replication in a cluster (`cluster/replica_manager.ts`); undefined on one node, which
+   * leads every partition at epoch 0 with the high watermark at the log end.
+   */
+  readonly replication?: ReplicaManager;
   /**
    * KIP-890 verification of transactional produces (the transaction coordinator sets it);
    * undefined: transactional batches are refused.

@@ -10,8 +10,15 @@ import { Errno, IoError, type Libc } from "../ffi/port.ts";
 /** Ids reserved per write of the block file. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
 
+/** Where a cluster's producer ids come from instead (`cluster/producer_id_blocks.ts`). */
+export interface ProducerIdSource {
+  nextSync(): number;
+  wasIssued(id: number): boolean;
+}
+
 /** Hands out producer ids. */
 export class ProducerIds {
+  #cluster: ProducerIdSource | undefined;
   readonly #libc: Libc;
   readonly #path: string;
   readonly #firstIssuedThisRun: number;
@@ -35,8 +42,17 @@ export class ProducerIds {
     this.#firstIssuedThisRun = reserved;
   }
 
+  /**
+   * In a cluster: every id from now on comes from `source` (blocks claimed cluster-wide), so
+   * idempotent and transactional producers of every broker get ids no other one has.
+   */
+  delegateTo(source: ProducerIdSource): void {
+    this.#cluster = source;
+  }
+
   /** A fresh producer id. */
   next(): number {
+    if (this.#cluster !== undefined) return this.#cluster.nextSync();
     if (this.#next === this.#blockEnd) {
       const end = this.#blockEnd + PRODUCER_ID_BLOCK_SIZE;
       this.#libc.writeFileAtomic(this.#path, new TextEncoder().encode(`${end}\n`));
@@ -47,6 +63,7 @@ export class ProducerIds {
 
   /** Whether `id` was handed out by this process (an epoch bump may reuse it). */
   wasIssued(id: number): boolean {
+    if (this.#cluster !== undefined) return this.#cluster.wasIssued(id);
     return id >= this.#firstIssuedThisRun && id < this.#next;
   }
 }

@@ -130,6 +130,7 @@ export class ClientQuotas {
       return this.recordProduce(info.clientId ?? "", requestSizeBytes);
     }
     if (info.apiKey === ApiKey.Fetch) {
+      if (traffic.fromReplica) return 0;
       return this.recordFetch(info.clientId ?? "", traffic.bytesOut);
     }
     return 0;

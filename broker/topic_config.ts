@@ -150,6 +150,13 @@ export const topicConfigDefs: Readonly<Record<string, TopicConfigDef>> = {
     ...storageBounds(LOG_CONFIG_BOUNDS.flushMs),
     doc: "Milliseconds between two forced flushes (default: rely on the page cache).",
   },
+  "unclean.leader.election.enable": {
+    type: "string",
+    defaultValue: "false",
+    brokerKey: "unclean.leader.election.enable",
+    allowed: ["true", "false"],
+    doc: "Whether an out-of-sync replica may lead when no in-sync one is left (cluster).",
+  },
   "min.insync.replicas": {
     type: "int",
     defaultValue: 1,

@@ -202,12 +202,20 @@ export class TopicRegistry {
     return this.#checkOverrides(overrides);
   }
 
-  /** Creates a topic and its partition directories; persists the metadata first. */
-  create(name: string, partitionCount: number, overrides: TopicConfigs = {}): Topic {
+  /**
+   * Creates a topic and its partition directories; persists the metadata first. `id`: the
+   * topic id a cluster gave it (default: a new one).
+   */
+  create(
+    name: string,
+    partitionCount: number,
+    overrides: TopicConfigs = {},
+    id: string = crypto.randomUUID(),
+  ): Topic {
     const checked = this.validateCreate(name, partitionCount, overrides);
     const persisted: PersistedTopic = {
       name,
-      id: crypto.randomUUID(),
+      id,
       partitionCount,
       overrides: checked,
     };

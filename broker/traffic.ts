@@ -23,6 +23,8 @@ export class RequestTraffic {
   readonly #sink: TrafficSink;
   /** Record bytes this request's response sends. */
   bytesOut = 0;
+  /** A follower's fetch: not a client's, so no client quota applies (Kafka's replicas are exempt). */
+  fromReplica = false;
 
   constructor(sink: TrafficSink) {
     this.#sink = sink;

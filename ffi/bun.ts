@@ -31,7 +31,7 @@ import {
   SEEK_END,
 } from "./libc_symbols.ts";
 import type { HttpServer, Libc, Runtime } from "./port.ts";
-import { type BunListen, bunListen } from "./bun_listener.ts";
+import { type BunConnect, bunConnect, type BunListen, bunListen } from "./bun_listener.ts";
 
 /** A `bun:ffi` pointer: a plain number (MAP_FAILED comes back as a BigInt). */
 type BunPointer = number;
@@ -134,6 +134,7 @@ interface BunGlobal {
     fetch(request: Request, server: BunHttpServer): Response | Promise<Response>;
   }): BunHttpServer;
   listen: BunListen;
+  connect: BunConnect;
 }
 
 /**
@@ -149,6 +150,9 @@ export function bunRuntime(): Runtime {
     tlsClientAuthUnsupported: undefined,
     listen(options, onAccept) {
       return Promise.resolve(bunListen((o) => bun.listen(o), options, onAccept));
+    },
+    connect(options, onOpen) {
+      return bunConnect((o) => bun.connect(o), options, onOpen);
     },
     serveHttp(options, fetch) {
       const { hostname, port, tls } = options;

@@ -243,3 +243,54 @@ export function bunListen(
     },
   };
 }
+
+/** `Bun.connect` (plain TCP), the part used here. */
+export type BunConnect = (options: {
+  hostname: string;
+  port: number;
+  socket: {
+    open(s: BunTcpSocket): void;
+    data(s: BunTcpSocket, chunk: Uint8Array): void;
+    drain(s: BunTcpSocket): void;
+    close(s: BunTcpSocket, error?: Error): void;
+    error(s: BunTcpSocket, error: Error): void;
+  };
+}) => Promise<BunTcpSocket>;
+
+/**
+ * An outbound TCP connection (`Bun.connect`) behind the {@linkcode Socket} port, the same
+ * socket a listener gives (Runtime.connect: a follower's fetcher to its leader).
+ */
+export async function bunConnect(
+  connect: BunConnect,
+  options: { hostname: string; port: number },
+  onOpen: (socket: Socket) => SocketHandlers,
+): Promise<Socket> {
+  let failed: Error | undefined;
+  const s = await connect({
+    hostname: options.hostname,
+    port: options.port,
+    socket: {
+      open(s) {
+        s.setNoDelay(true);
+        const socket = new BunSocket(s, undefined);
+        s.data = socket;
+        try {
+          socket.handlers = onOpen(socket);
+        } catch (error) {
+          failed = error instanceof Error ? error : new Error(String(error));
+          socket.close();
+        }
+      },
+      data: (s, chunk) => s.data?.handlers?.onData(chunk),
+      drain: (s) => s.data?.drain(),
+      close: (s, error) => s.data?.closed(error),
+      error(s, error) {
+        s.data?.close();
+        s.data?.closed(error);
+      },
+    },
+  });
+  if (failed !== undefined) throw failed;
+  return s.data!;
+}

@@ -247,6 +247,15 @@ async function serveConn(
     socket.close();
     throw error;
   }
+  await serveSocket(conn, socket, handlers);
+}
+
+/** Reads `conn` until EOF, an error or a local close, then calls `onClose` once. */
+async function serveSocket(
+  conn: Deno.Conn,
+  socket: DenoSocket,
+  handlers: SocketHandlers,
+): Promise<void> {
   let failure: Error | undefined;
   try {
     await readLoop(conn, socket, handlers);
@@ -380,6 +389,22 @@ export function denoRuntime(): Runtime {
       return Promise.resolve(
         denoListen(options, (accepted) => serveConn(accepted, onAccept), { setTcpNoDelay }),
       );
+    },
+    async connect(options, onOpen) {
+      const conn = await Deno.connect({ ...options, transport: "tcp" });
+      conn.setNoDelay(true);
+      const socket = new DenoSocket({ conn, tls: false });
+      let handlers: SocketHandlers;
+      try {
+        handlers = onOpen(socket);
+      } catch (error) {
+        socket.close();
+        throw error;
+      }
+      serveSocket(conn, socket, handlers).catch((error) => {
+        console.error("denka: outbound connection handler failed", error);
+      });
+      return socket;
     },
     serveHttp(options, fetch) {
       const { hostname, port, tls } = options;

@@ -316,6 +316,15 @@ export interface Runtime {
     onAccept: (socket: Socket) => SocketHandlers,
   ): Promise<Listener>;
   /**
+   * Opens an outbound TCP connection (a follower's fetcher to its leader): resolves with a
+   * {@linkcode Socket} of the same kind {@linkcode Runtime.listen} accepts, with TCP_NODELAY,
+   * once connected, after calling `onOpen` for its handlers; rejects if the connection fails.
+   */
+  connect(
+    options: { hostname: string; port: number },
+    onOpen: (socket: Socket) => SocketHandlers,
+  ): Promise<Socket>;
+  /**
    * Serves HTTP/1.1 (HTTPS with `options.tls`) on `hostname:port` with
    * `fetch` (`Deno.serve` / `Bun.serve`); a certificate or key the TLS
    * library refuses throws here.

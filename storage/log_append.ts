@@ -81,6 +81,8 @@ export interface AppendOptions {
    * batches carry their offsets (replication, tests), which must be at or above logEndOffset.
    */
   readonly assignOffsets?: boolean;
+  /** The leader epoch stamped on a producer's batches (default {@linkcode PARTITION_LEADER_EPOCH}). */
+  readonly leaderEpoch?: number;
   /**
    * "client" (default): a producer's batches, validated as Kafka's LogValidator does; no
    * control batch. "coordinator": transaction markers (control batches) written by the
@@ -112,6 +114,8 @@ export interface AppendPlan {
   readonly recordCount: number;
   /** Producer entries to commit once the bytes are written. */
   readonly pending: Map<number, ProducerEntry>;
+  /** Where each leader epoch of the batches starts, for the leader epoch cache. */
+  readonly epochStarts: readonly { epoch: number; startOffset: number }[];
   /** Transactions the markers among the batches end, in offset order. */
   readonly completedTxns: readonly CompletedTxn[];
 }
@@ -152,6 +156,7 @@ export function planAppend(
     if (refused !== undefined) return refused;
   }
   const pending = new Map<number, ProducerEntry>();
+  const epochStarts: { epoch: number; startOffset: number }[] = [];
   const completedTxns: CompletedTxn[] = [];
   let nextOffset = log.logEndOffset;
   let maxTimestampMs = -1;
@@ -159,7 +164,7 @@ export function planAppend(
     view.moveTo(batch.positionBytes);
     if (assignOffsets) {
       view.setBaseOffset(nextOffset);
-      view.setPartitionLeaderEpoch(PARTITION_LEADER_EPOCH);
+      view.setPartitionLeaderEpoch(options.leaderEpoch ?? PARTITION_LEADER_EPOCH);
     } else if (view.baseOffset < nextOffset) {
       return failure(
         ErrorCode.INVALID_RECORD,
@@ -199,6 +204,10 @@ export function planAppend(
       }
       log.producers.update(header, pending);
     }
+    const epoch = view.partitionLeaderEpoch;
+    if (epoch !== epochStarts.at(-1)?.epoch) {
+      epochStarts.push({ epoch, startOffset: view.baseOffset });
+    }
     nextOffset = view.baseOffset + batch.lastOffsetDelta + 1;
     maxTimestampMs = Math.max(maxTimestampMs, batch.maxTimestampMs);
   }
@@ -219,6 +228,7 @@ export function planAppend(
     maxTimestampMs,
     recordCount: validation.recordCount,
     pending,
+    epochStarts,
     completedTxns,
   };
 }

@@ -226,7 +226,11 @@ function snapshotOffsets(libc: Libc, dir: string): number[] {
   return offsets.sort((a, b) => b - a);
 }
 
-function loadProducerState(
+/**
+ * Rebuilds `producers` from the newest snapshot at or below the log end (newer ones are
+ * deleted) and the batches after it (at open, and after a follower's truncation).
+ */
+export function loadProducerState(
   libc: Libc,
   dir: string,
   producers: ProducerStateManager,

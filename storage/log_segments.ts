@@ -93,6 +93,60 @@ export class LogSegments {
     return swapCleanedSegment(this.#list, i, cleaned, ctx);
   }
 
+  /**
+   * Cuts the log at the batch holding `offset` (Kafka's `LocalLog.truncateTo`, for a diverged
+   * follower): the segments above it leave the list (returned, for the caller to unlink after
+   * `retire`), the one holding it is retired, cut and reopened as the active segment, its
+   * indexes rebuilt by recovery. `offset` must be at or above the first segment's base.
+   * Throws IoError.
+   */
+  truncateTo(
+    offset: number,
+    ctx: SegmentFilesContext,
+    retire: (segment: Segment) => void,
+  ): Segment[] {
+    const i = floorSegmentIndex(this.#list, offset);
+    const keep = this.#list[i];
+    assert(keep.baseOffset <= offset, `Truncating to ${offset} below the log's first segment`);
+    const cutBytes = keep.findBatch(offset)?.positionBytes ?? keep.sizeBytes;
+    const removed = this.#list.splice(i + 1);
+    for (const segment of removed) retire(segment);
+    retire(keep); // closes its writer first: an mmap writer trims the file on close
+    const fd = ctx.libc.open(keep.logPath, OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0o644);
+    try {
+      ctx.libc.ftruncate(fd, cutBytes);
+    } finally {
+      ctx.libc.close(fd);
+    }
+    this.#list[i] = openSegment(ctx, keep.baseOffset, { active: true, recover: true });
+    return removed;
+  }
+
+  /**
+   * Replaces every segment by one empty active segment at `baseOffset` (Kafka's
+   * `truncateFullyAndStartAt`: a follower far behind its leader's log start). Returns the old
+   * segments, for the caller to retire and unlink. Throws IoError; on failure the list is kept.
+   */
+  startOverAt(baseOffset: number, ctx: SegmentFilesContext): Segment[] {
+    for (const segment of this.#list) {
+      assert(segment.baseOffset !== baseOffset || segment.sizeBytes === 0, "Start over onto data");
+    }
+    const old = this.#list.splice(0, this.#list.length);
+    const reuse = old.find((s) => s.baseOffset === baseOffset);
+    if (reuse !== undefined) {
+      // An empty segment already sits at baseOffset: keep its files, reopen it as active.
+      old.splice(old.indexOf(reuse), 1);
+      reuse.close();
+    }
+    try {
+      this.#list.push(openSegment(ctx, baseOffset, { active: true, recover: false }));
+    } catch (error) {
+      this.#list.push(...old);
+      throw error;
+    }
+    return old;
+  }
+
   /** Takes the `count` oldest segments out of the list (not the active one); returns them. */
   removeOldest(count: number): Segment[] {
     assert(count < this.#list.length, `Removing ${count} of ${this.#list.length} segments`);

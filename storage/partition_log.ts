@@ -33,9 +33,11 @@ import type { AppendOptions, AppendResult, AppendSuccess } from "./log_append.ts
 import { planAppend } from "./log_append.ts";
 import { type LogConfig, logConfig } from "./log_config.ts";
 import { CLEAN_SHUTDOWN_FILE_NAME, joinPath } from "./log_files.ts";
+import { type EpochEndOffset, LeaderEpochCache } from "./leader_epoch_cache.ts";
 import {
   type LoadedLog,
   loadLog,
+  loadProducerState,
   type LogCheckpoint,
   writeCheckpoint,
   writeSnapshot,
@@ -81,6 +83,9 @@ export class PartitionLog {
   readonly #logger: Logger | undefined;
   readonly #producers: ProducerStateManager;
   readonly #leases = new ReadLeases();
+  readonly #epochs: LeaderEpochCache;
+  /** Set by the replica manager in a cluster; undefined: the log end (one node). */
+  #highWatermark: number | undefined;
   /** What opening found: clean or not, segments recovered, bytes cut, batches replayed. */
   readonly loadStats: Omit<
     LoadedLog,
@@ -121,6 +126,41 @@ export class PartitionLog {
     this.#snapshotOffset = loaded.replayedBatchCount === 0 ? loaded.snapshotOffset : undefined;
     const { clean, recoveredSegmentCount, truncatedBytes, replayedBatchCount } = loaded;
     this.loadStats = { clean, recoveredSegmentCount, truncatedBytes, replayedBatchCount };
+    this.#epochs = LeaderEpochCache.open(libc, dir, {
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.#logEndOffset,
+    });
+    if (this.#epochs.entries.length === 0) this.#rebuildEpochs();
+  }
+
+  /**
+   * A log written before the checkpoint existed (or that lost it): epochs from its batches.
+   * When the first and the last batch carry the same epoch (a single node's log: all 0) that
+   * is the only one and no other header is read; otherwise every header is.
+   */
+  #rebuildEpochs(): void {
+    const from = this.logStartOffset;
+    const end = this.#logEndOffset;
+    if (end <= from) return;
+    const epochAt = (offset: number) => {
+      let epoch = -1;
+      this.#segments.floor(offset).forEachBatch(offset, (header) => {
+        epoch = header.partitionLeaderEpoch;
+        return false;
+      });
+      return epoch;
+    };
+    const firstEpoch = epochAt(from);
+    if (firstEpoch === epochAt(end - 1)) {
+      this.#epochs.assign(firstEpoch, from);
+      return;
+    }
+    for (const segment of this.#segments.all) {
+      if (segment.nextOffset <= from) continue;
+      segment.forEachBatch(from, (header) => {
+        this.#epochs.assign(header.partitionLeaderEpoch, Math.max(from, header.baseOffset));
+      });
+    }
   }
 
   /**
@@ -154,9 +194,34 @@ export class PartitionLog {
   get logEndOffset(): number {
     return this.#logEndOffset;
   }
-  /** On a single node, every appended record is committed: the high watermark is logEndOffset. */
+  /**
+   * The offset below which records are committed: consumers read up to it. On a single node
+   * every appended record is, and it is logEndOffset; in a cluster the replica manager sets it
+   * ({@linkcode updateHighWatermark}).
+   */
   get highWatermark(): number {
-    return this.#logEndOffset;
+    return Math.min(this.#highWatermark ?? this.#logEndOffset, this.#logEndOffset);
+  }
+  /** Sets the high watermark (capped at the log end); undefined: the log end again. */
+  updateHighWatermark(offset: number | undefined): void {
+    this.#highWatermark = offset;
+  }
+  /** The leader epochs of this log and where each starts (`leader-epoch-checkpoint`). */
+  get leaderEpochCache(): LeaderEpochCache {
+    return this.#epochs;
+  }
+  /**
+   * A new leader's epoch starts at the log end (Kafka's `maybeAssignEpochStartOffset` in
+   * `makeLeader`), before anything is appended in it: a follower holding an epoch this log
+   * never had then learns where it diverged. A failed checkpoint write is logged.
+   */
+  assignLeaderEpoch(epoch: number): void {
+    this.#assignEpochs([{ epoch, startOffset: this.#logEndOffset }]);
+  }
+
+  /** Where `epoch` ended in this log (OffsetForLeaderEpoch, a follower's lastFetchedEpoch). */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.#epochs.endOffsetFor(epoch, this.#logEndOffset);
   }
   /**
    * The last stable offset: below it every transaction is decided (Kafka's LSO), the smaller of
@@ -246,6 +311,7 @@ export class PartitionLog {
     }
     this.#producers.commit(plan.pending);
     this.#logEndOffset = plan.nextOffset;
+    this.#assignEpochs(plan.epochStarts);
     for (const completed of plan.completedTxns) this.#indexCompleted(completed);
     this.#unflushedRecords += plan.recordCount;
     const result: AppendSuccess = {
@@ -262,9 +328,29 @@ export class PartitionLog {
   }
 
   /**
+   * A follower's append (Kafka's `appendAsFollower`): `records` are the leader's batches with
+   * their offsets and epochs, the first starting at logEndOffset; they are checked whole
+   * (CRC, sizes), written as received, indexed, and producer state and leader epochs follow.
+   */
+  appendAsFollower(records: Uint8Array, nowMs: number): AppendResult {
+    if (records.length >= 8) {
+      const baseOffset = Number(new DataView(records.buffer, records.byteOffset).getBigInt64(0));
+      if (baseOffset !== this.#logEndOffset) {
+        return {
+          ok: false,
+          errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
+          message: `Records start at offset ${baseOffset}, the log ends at ${this.#logEndOffset}`,
+        };
+      }
+    }
+    return this.append(records, { nowMs, assignOffsets: false });
+  }
+
+  /**
    * File slices of whole batches from the one holding `fetchOffset`, up to `maxBytes` (at least
-   * one batch); see `log_reads.ts`. `committed` (read_committed): only below the last stable
-   * offset, with the aborted transactions overlapping what is read.
+   * one batch), below the high watermark (a consumer's read); see `log_reads.ts`. `committed`
+   * (read_committed): only below the last stable offset, with the aborted transactions
+   * overlapping what is read.
    */
   read(fetchOffset: number, maxBytes: number, committed = false): ReadResult {
     assert(!this.#closed, "The log is closed");
@@ -273,7 +359,7 @@ export class PartitionLog {
       logStartOffset: this.logStartOffset,
       logEndOffset: this.#logEndOffset,
       highWatermark: this.highWatermark,
-      maxOffset: committed ? lastStableOffset : undefined,
+      maxOffset: committed ? lastStableOffset : this.highWatermark,
       lastStableOffset,
     });
     if (!committed || read.slices.length === 0) return read;
@@ -283,6 +369,74 @@ export class PartitionLog {
       read.nextOffset,
     );
     return { ...read, abortedTransactions };
+  }
+
+  /** {@linkcode read} up to the log end: a follower's fetch (Kafka's FetchLogEnd isolation). */
+  readToLogEnd(fetchOffset: number, maxBytes: number): ReadResult {
+    assert(!this.#closed, "The log is closed");
+    return readLog(this.#segments.all, fetchOffset, maxBytes, {
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.#logEndOffset,
+      highWatermark: this.highWatermark,
+      lastStableOffset: this.lastStableOffset,
+    });
+  }
+
+  /**
+   * Empties the log to start over at `offset` (Kafka's `truncateFullyAndStartAt`: a follower
+   * whose log end is below its leader's log start). Every segment goes, the producer state and
+   * leader epochs are cleared. Throws IoError.
+   */
+  truncateFullyAndStartAt(offset: number): void {
+    assert(!this.#closed, "The log is closed");
+    const old = this.#segments.startOverAt(offset, this.#files());
+    for (const segment of old) {
+      this.#leases.retire(segment);
+      if (segment.baseOffset !== offset) unlinkSegmentFiles(this.#libc, segment);
+    }
+    this.#logEndOffset = offset;
+    this.#logStartOffset = offset;
+    this.#recoveryPoint = offset;
+    this.#highWatermark = offset;
+    this.#unflushedRecords = 0;
+    this.#producers.clear();
+    this.#snapshotOffset = undefined;
+    this.#epochs.clear();
+    this.#saveCheckpoint();
+    this.#logger?.info(`Emptied "${this.dir}" to start over at offset ${offset}.`);
+  }
+
+  /**
+   * Cuts the log at the batch holding `offset` (a follower whose log diverged from its leader's;
+   * Kafka's `truncateTo`): later segments are deleted, the one holding it cut and reopened,
+   * producer state rebuilt, leader epochs and the high watermark trimmed. Nothing happens
+   * when `offset` is at or past the log end. Returns the new log end. Throws IoError.
+   */
+  truncateTo(offset: number): number {
+    assert(!this.#closed, "The log is closed");
+    assert(offset >= this.logStartOffset, `Truncating to ${offset} below the log start`);
+    if (offset >= this.#logEndOffset) return this.#logEndOffset;
+    const removed = this.#segments.truncateTo(
+      offset,
+      this.#files(),
+      (segment) => this.#leases.retire(segment),
+    );
+    for (const segment of removed) unlinkSegmentFiles(this.#libc, segment);
+    this.#logEndOffset = this.#active().nextOffset;
+    this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#logEndOffset);
+    this.#unflushedRecords = 0;
+    this.#epochs.truncateFromEnd(this.#logEndOffset);
+    this.#producers.clear();
+    this.#snapshotOffset = undefined;
+    loadProducerState(this.#libc, this.dir, this.#producers, {
+      segments: [...this.#segments.all],
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.#logEndOffset,
+      logger: this.#logger,
+    });
+    this.#saveCheckpoint();
+    this.#logger?.info(`Truncated "${this.dir}" to offset ${this.#logEndOffset}.`);
+    return this.#logEndOffset;
   }
 
   /** The first record with timestamp >= `timestampMs` (ListOffsets), if any. */
@@ -370,6 +524,7 @@ export class PartitionLog {
     if (offset > this.logStartOffset) {
       this.#logStartOffset = offset;
       this.#producers.truncateHead(this.logStartOffset);
+      this.#epochs.truncateFromStart(this.logStartOffset);
       this.#saveCheckpoint();
       this.#deleteBreached({ nowMs: 0, retentionMs: -1, retentionBytes: -1, cleanupDelete: false });
     }
@@ -468,9 +623,20 @@ export class PartitionLog {
     this.#snapshotOffset = undefined; // the log end may have moved back
     const fresh = this.#active();
     this.#logEndOffset = fresh.nextOffset;
+    this.#epochs.truncateFromEnd(this.#logEndOffset);
     this.#logger?.warn(
       `Reopened "${fresh.logPath}" after a failed flush; it ends at offset ${fresh.nextOffset}.`,
     );
+  }
+
+  /** Records new leader epochs of appended batches; a failed checkpoint write is logged. */
+  #assignEpochs(starts: readonly { epoch: number; startOffset: number }[]): void {
+    try {
+      for (const { epoch, startOffset } of starts) this.#epochs.assign(epoch, startOffset);
+    } catch (error) {
+      if (!(error instanceof IoError)) throw error;
+      this.#logger?.warn(`Leader epoch checkpoint of "${this.dir}" failed: ${error.message}`);
+    }
   }
 
   /** Removes the `count` oldest segments (rolling first when that is all of them). */
@@ -483,6 +649,7 @@ export class PartitionLog {
       unlinkSegmentFiles(this.#libc, segment);
     }
     this.#producers.truncateHead(this.logStartOffset);
+    this.#epochs.truncateFromStart(this.logStartOffset);
     this.#saveCheckpoint();
     this.#logger?.info(
       `Deleted ${count} segment(s) of "${this.dir}" (${reason}); the log now starts at offset ${this.logStartOffset}.`,

@@ -10,6 +10,7 @@ import { KafkaError } from "../kafka_error.ts";
 import type { Topic } from "../topics.ts";
 import type { TopicConfigs } from "../topic_config.ts";
 import { RESOURCE_TOPIC } from "./_config_resources.ts";
+import { clusterAlterTopicConfigs } from "./_cluster.ts";
 
 /** Kafka's resource types. */
 
@@ -23,14 +24,24 @@ export interface AlterOutcome {
 
 /**
  * Applies `overrides(topic)` (the topic's complete new overrides) to the topic resource
- * `r`; refuses other resource types. KafkaError becomes the resource's error.
+ * `r`; refuses other resource types. KafkaError becomes the resource's error. In a cluster
+ * the controller stores them and every broker applies them.
  */
 export function alterTopicResource(
   ctx: RequestContext,
   r: { resourceType: number; resourceName: string },
   validateOnly: boolean,
   overrides: (topic: Topic) => TopicConfigs,
-): AlterOutcome {
+): AlterOutcome | Promise<AlterOutcome> {
+  if (ctx.broker.cluster !== undefined && r.resourceType === RESOURCE_TOPIC) {
+    return clusterAlterTopicConfigs(ctx, r.resourceName, validateOnly, overrides).then(
+      (): AlterOutcome => ({ ...outcomeOf(r), errorCode: ErrorCode.NONE, errorMessage: null }),
+      (e): AlterOutcome => {
+        if (!(e instanceof KafkaError)) throw e;
+        return { ...outcomeOf(r), errorCode: e.code, errorMessage: e.message };
+      },
+    );
+  }
   const out: AlterOutcome = {
     errorCode: ErrorCode.NONE,
     errorMessage: null,
@@ -58,4 +69,8 @@ export function alterTopicResource(
     out.errorMessage = e.message;
   }
   return out;
+}
+
+function outcomeOf(r: { resourceType: number; resourceName: string }) {
+  return { resourceType: r.resourceType, resourceName: r.resourceName };
 }

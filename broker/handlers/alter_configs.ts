@@ -26,38 +26,40 @@ import { configResourceRefusal } from "./_config_resources.ts";
 export const alterConfigsHandler: ApiHandler = defineHandler(alterConfigsApi, {
   minVersion: 0,
   maxVersion: 2,
-  handle(ctx: RequestContext, request: AlterConfigsRequest): AlterConfigsResponse {
+  async handle(ctx: RequestContext, request: AlterConfigsRequest): Promise<AlterConfigsResponse> {
     return {
       throttleTimeMs: 0,
-      responses: request.resources.map((r): AlterOutcome => {
-        const refusal = configResourceRefusal(ctx, AclOperation.ALTER_CONFIGS, r);
-        if (refusal !== undefined) {
-          return { ...refusal, resourceType: r.resourceType, resourceName: r.resourceName };
-        }
-        if (r.resourceType === RESOURCE_BROKER_LOGGER) {
-          return alterLoggerResource(ctx, r, request.validateOnly, null);
-        }
-        if (r.resourceType === RESOURCE_BROKER) {
-          return alterBrokerResource(ctx, r, request.validateOnly, () => {
-            const values: Record<string, string | null> = {};
-            for (const c of r.configs) values[c.name] = c.value;
-            return values;
-          });
-        }
-        return alterTopicResource(ctx, r, request.validateOnly, () => {
-          const overrides: TopicConfigs = {};
-          for (const c of r.configs) {
-            if (c.value === null) {
-              throw new KafkaError(
-                ErrorCode.INVALID_CONFIG,
-                `Config "${c.name}" has a null value.`,
-              );
-            }
-            overrides[c.name] = c.value;
+      responses: await Promise.all(
+        request.resources.map((r): AlterOutcome | Promise<AlterOutcome> => {
+          const refusal = configResourceRefusal(ctx, AclOperation.ALTER_CONFIGS, r);
+          if (refusal !== undefined) {
+            return { ...refusal, resourceType: r.resourceType, resourceName: r.resourceName };
           }
-          return overrides;
-        });
-      }),
+          if (r.resourceType === RESOURCE_BROKER_LOGGER) {
+            return alterLoggerResource(ctx, r, request.validateOnly, null);
+          }
+          if (r.resourceType === RESOURCE_BROKER) {
+            return alterBrokerResource(ctx, r, request.validateOnly, () => {
+              const values: Record<string, string | null> = {};
+              for (const c of r.configs) values[c.name] = c.value;
+              return values;
+            });
+          }
+          return alterTopicResource(ctx, r, request.validateOnly, () => {
+            const overrides: TopicConfigs = {};
+            for (const c of r.configs) {
+              if (c.value === null) {
+                throw new KafkaError(
+                  ErrorCode.INVALID_CONFIG,
+                  `Config "${c.name}" has a null value.`,
+                );
+              }
+              overrides[c.name] = c.value;
+            }
+            return overrides;
+          });
+        }),
+      ),
     };
   },
 });

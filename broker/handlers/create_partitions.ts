@@ -15,6 +15,7 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { createPartitionsApi } from "../../protocol/messages/mod.ts";
 import { KafkaError } from "../kafka_error.ts";
+import { clusterCreatePartitions } from "./_cluster.ts";
 import { AclOperation } from "../security/acl.ts";
 import { AuthorizationMessage, authorizeTopic } from "../security/authorize.ts";
 
@@ -24,7 +25,11 @@ type Increase = CreatePartitionsRequest["topics"][number];
 export const createPartitionsHandler: ApiHandler = defineHandler(createPartitionsApi, {
   minVersion: 0,
   maxVersion: 3,
-  handle(ctx: RequestContext, request: CreatePartitionsRequest): CreatePartitionsResponse {
+  handle(
+    ctx: RequestContext,
+    request: CreatePartitionsRequest,
+  ): CreatePartitionsResponse | Promise<CreatePartitionsResponse> {
+    if (ctx.broker.cluster !== undefined) return increaseInCluster(ctx, request);
     const counts = new Map<string, number>();
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     return {
@@ -49,6 +54,33 @@ export const createPartitionsHandler: ApiHandler = defineHandler(createPartition
     };
   },
 });
+
+/** CreatePartitions in a cluster: the controller assigns and creates the new partitions. */
+async function increaseInCluster(
+  ctx: RequestContext,
+  request: CreatePartitionsRequest,
+): Promise<CreatePartitionsResponse> {
+  const counts = new Map<string, number>();
+  for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+  const results = await Promise.all(request.topics.map(async (t): Promise<TopicResult> => {
+    const result: TopicResult = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
+    try {
+      if (counts.get(t.name)! > 1) {
+        throw new KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic in request.");
+      }
+      if (!authorizeTopic(ctx, AclOperation.ALTER, t.name)) {
+        throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, AuthorizationMessage.TOPIC);
+      }
+      await clusterCreatePartitions(ctx, t, request);
+    } catch (e) {
+      if (!(e instanceof KafkaError)) throw e;
+      result.errorCode = e.code;
+      result.errorMessage = e.message;
+    }
+    return result;
+  }));
+  return { throttleTimeMs: 0, results };
+}
 
 function increase(ctx: RequestContext, t: Increase, validateOnly: boolean): void {
   const topics = ctx.broker.topics;

@@ -17,6 +17,7 @@ import { createTopicsApi } from "../../protocol/messages/mod.ts";
 import { KafkaError } from "../kafka_error.ts";
 import type { TopicConfigs } from "../topic_config.ts";
 import { describeTopicConfigs } from "./describe_configs.ts";
+import { clusterCreateTopic } from "./_cluster.ts";
 import { AclOperation } from "../security/acl.ts";
 import {
   AuthorizationMessage,
@@ -30,7 +31,11 @@ type Creatable = CreateTopicsRequest["topics"][number];
 export const createTopicsHandler: ApiHandler = defineHandler(createTopicsApi, {
   minVersion: 0,
   maxVersion: 7,
-  handle(ctx: RequestContext, request: CreateTopicsRequest): CreateTopicsResponse {
+  handle(
+    ctx: RequestContext,
+    request: CreateTopicsRequest,
+  ): CreateTopicsResponse | Promise<CreateTopicsResponse> {
+    if (ctx.broker.cluster !== undefined) return createInCluster(ctx, request);
     const counts = new Map<string, number>();
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     return {
@@ -64,6 +69,67 @@ export const createTopicsHandler: ApiHandler = defineHandler(createTopicsApi, {
     };
   },
 });
+
+/** CreateTopics in a cluster: each topic checked here and created by the controller. */
+async function createInCluster(
+  ctx: RequestContext,
+  request: CreateTopicsRequest,
+): Promise<CreateTopicsResponse> {
+  const counts = new Map<string, number>();
+  for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+  const topics = await Promise.all(request.topics.map(async (t): Promise<TopicResult> => {
+    if (counts.get(t.name)! > 1) {
+      return failed(t.name, ErrorCode.INVALID_REQUEST, `Topic "${t.name}" appears twice.`);
+    }
+    if (!authorizeTopicCreation(ctx, t.name)) {
+      return failed(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, AuthorizationMessage.TOPIC);
+    }
+    try {
+      const overrides: TopicConfigs = {};
+      for (const c of t.configs) {
+        if (c.value === null) {
+          throw new KafkaError(ErrorCode.INVALID_CONFIG, `Config "${c.name}" has a null value.`);
+        }
+        overrides[c.name] = c.value;
+      }
+      const created = await clusterCreateTopic(ctx, t, overrides, request);
+      if (!authorizeTopic(ctx, AclOperation.DESCRIBE_CONFIGS, t.name)) {
+        return {
+          ...failed(t.name, ErrorCode.NONE, ""),
+          topicId: created.id,
+          errorMessage: null,
+          topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          configs: [],
+        };
+      }
+      const effective = { ...ctx.broker.topics.defaults, ...overrides };
+      return {
+        name: t.name,
+        topicId: created.id,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        topicConfigErrorCode: ErrorCode.NONE,
+        numPartitions: created.partitions,
+        replicationFactor: created.replicationFactor,
+        configs: describeTopicConfigs(
+          effective,
+          overrides,
+          (brokerKey) => ctx.broker.dynamicConfigs.synonyms(brokerKey),
+        ).map((c) => ({
+          name: c.name,
+          value: c.value,
+          readOnly: c.readOnly,
+          configSource: c.configSource,
+          isSensitive: false,
+        })),
+      };
+    } catch (e) {
+      if (e instanceof KafkaError) return failed(t.name, e.code, e.message);
+      throw e;
+    }
+  }));
+  return { throttleTimeMs: 0, topics };
+}
 
 function createOne(ctx: RequestContext, t: Creatable, validateOnly: boolean): TopicResult {
   const registry = ctx.broker.topics;

@@ -52,6 +52,11 @@ function deleteOne(
     out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     return out;
   }
+  const leader = ctx.broker.replication?.checkLeader(topic, partitionIndex).errorCode;
+  if (leader !== undefined && leader !== ErrorCode.NONE) {
+    out.errorCode = leader; // in a cluster the leader moves the log start; followers follow it
+    return out;
+  }
   const log = partition.log;
   try {
     const result = log.deleteRecordsBefore(

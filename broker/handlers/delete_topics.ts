@@ -15,6 +15,7 @@ import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { deleteTopicsApi } from "../../protocol/messages/mod.ts";
 import { KafkaError } from "../kafka_error.ts";
+import { clusterDeleteTopic } from "./_cluster.ts";
 import { AclOperation } from "../security/acl.ts";
 import { AuthorizationMessage, authorizeTopic } from "../security/authorize.ts";
 
@@ -26,10 +27,29 @@ const DELETE_BY_ID_MIN_VERSION = 6;
 export const deleteTopicsHandler: ApiHandler = defineHandler(deleteTopicsApi, {
   minVersion: 0,
   maxVersion: 6,
-  handle(ctx: RequestContext, request: DeleteTopicsRequest): DeleteTopicsResponse {
+  handle(
+    ctx: RequestContext,
+    request: DeleteTopicsRequest,
+  ): DeleteTopicsResponse | Promise<DeleteTopicsResponse> {
     const targets = ctx.request.apiVersion >= DELETE_BY_ID_MIN_VERSION
       ? request.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
       : request.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+    if (ctx.broker.cluster !== undefined) {
+      // In a cluster the controller deletes; every broker removes its logs when it sees it.
+      const cache = ctx.broker.cluster.cache;
+      return Promise.all(targets.map((t) => {
+        if (t.name !== null && !authorizeTopic(ctx, AclOperation.DELETE, t.name)) {
+          return refused(t.name, t.topicId);
+        }
+        const byId = t.name === null
+          ? [...cache.topics.values()].find((c) => c.record.id === t.topicId)?.name
+          : undefined;
+        if (byId !== undefined && !authorizeTopic(ctx, AclOperation.DELETE, byId)) {
+          return refused(null, t.topicId);
+        }
+        return clusterDeleteTopic(ctx, t.name, t.topicId, request.timeoutMs);
+      })).then((responses) => ({ throttleTimeMs: 0, responses }));
+    }
     return {
       throttleTimeMs: 0,
       responses: targets.map((t) => deleteOne(ctx, t.name, t.topicId)),

@@ -14,6 +14,7 @@ import type {
 } from "../../protocol/messages/describe_cluster.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { describeClusterApi } from "../../protocol/messages/mod.ts";
+import { controllerId, liveBrokers } from "./_cluster.ts";
 import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from "../security/acl.ts";
 import { authorizedOperations, authorizeQuietly } from "../security/authorize.ts";
 
@@ -41,6 +42,15 @@ export const describeClusterHandler: ApiHandler = defineHandler(describeClusterA
         ? clusterOperations(ctx)
         : AUTHORIZED_OPERATIONS_OMITTED,
     };
+    if (ctx.broker.cluster !== undefined) {
+      response.controllerId = controllerId(ctx);
+      response.brokers = liveBrokers(ctx).map((b) => ({
+        brokerId: b.nodeId,
+        host: b.host,
+        port: b.port,
+        rack: b.rack,
+      }));
+    }
     if (endpointType !== ENDPOINT_BROKER) {
       response.errorCode = endpointType === ENDPOINT_CONTROLLER
         ? ErrorCode.MISMATCHED_ENDPOINT_TYPE

@@ -149,7 +149,11 @@ function describeResource(
 ): DescribedConfig[] | { errorCode: number; errorMessage: string } {
   const nodeId = String(ctx.broker.config.nodeId);
   if (r.resourceType === RESOURCE_TOPIC) {
-    const topic = ctx.broker.topics.get(r.resourceName);
+    // In a cluster the controller's record holds a topic's overrides (this broker may host none of it).
+    const clustered = ctx.broker.cluster?.cache.topics.get(r.resourceName)?.record.configs;
+    const topic = clustered !== undefined
+      ? { overrides: { ...clustered } }
+      : ctx.broker.topics.get(r.resourceName);
     if (topic === undefined) {
       return {
         errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -158,7 +162,7 @@ function describeResource(
     }
     const dynamic = ctx.broker.dynamicConfigs;
     return describeTopicConfigs(
-      ctx.broker.topics.configs(topic),
+      { ...ctx.broker.topics.defaults, ...topic.overrides },
       topic.overrides,
       (brokerKey) => dynamic.synonyms(brokerKey),
     );

@@ -16,6 +16,7 @@ import type {
 } from "../../protocol/messages/elect_leaders.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { electLeadersApi } from "../../protocol/messages/mod.ts";
+import { clusterElectLeaders } from "./_cluster_elect_leaders.ts";
 import { AclOperation } from "../security/acl.ts";
 import { authorizeCluster } from "../security/authorize.ts";
 
@@ -28,7 +29,7 @@ type TopicResult = ElectLeadersResponse["replicaElectionResults"][number];
 export const electLeadersHandler: ApiHandler = defineHandler(electLeadersApi, {
   minVersion: 0,
   maxVersion: 2,
-  handle(ctx: RequestContext, request: ElectLeadersRequest): ElectLeadersResponse {
+  async handle(ctx: RequestContext, request: ElectLeadersRequest): Promise<ElectLeadersResponse> {
     const response: ElectLeadersResponse = {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
@@ -41,6 +42,15 @@ export const electLeadersHandler: ApiHandler = defineHandler(electLeadersApi, {
       return response;
     }
     if (!allowed) response.errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    if (allowed && ctx.broker.cluster !== undefined) {
+      response.replicaElectionResults = await clusterElectLeaders(
+        ctx,
+        type,
+        request.topicPartitions,
+        request.timeoutMs,
+      );
+      return response;
+    }
     if (request.topicPartitions === null) return response;
     const byTopic = new Map<string, TopicResult>();
     for (const t of request.topicPartitions) {

@@ -29,6 +29,13 @@ import {
   type SentPartition,
 } from "../fetch_sessions.ts";
 import type { Partition, Topic } from "../topics.ts";
+import {
+  type FollowerFetch,
+  followerFetchOf,
+  leaderEndpoints,
+  type ReplicaRead,
+  replicaRead,
+} from "./_replica_fetch.ts";
 import { refusedFetchTopics } from "../security/authorize.ts";
 
 type TopicResponse = FetchResponse["responses"][number];
@@ -53,6 +60,8 @@ export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
     }
     const deadlineMs = performance.now() + Math.max(0, request.maxWaitMs);
     const interest = fetch.interest((t) => topicNameOf(ctx, t, byId));
+    const follower = followerFetchOf(ctx, request);
+    if (follower !== undefined) ctx.traffic.fromReplica = true;
     const replicaId = Math.max(request.replicaId, request.replicaState.replicaId);
     const refused = refusedFetchTopics(
       ctx,
@@ -62,14 +71,14 @@ export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
     );
     for (;;) {
       const committed = request.isolationLevel === READ_COMMITTED;
-      let read = readOnce(ctx, request.maxBytes, fetch, { byId, committed, refused });
+      let read = readOnce(ctx, request.maxBytes, fetch, { byId, committed, refused, follower });
       const remainingMs = deadlineMs - performance.now();
       const done = read.sizeBytes >= request.minBytes || read.anyError || remainingMs <= 0 ||
         ctx.connection.closed ||
         !await ctx.broker.waiters.wait(interest, remainingMs, ctx.connection.signal);
       if (!done) continue;
       if (remainingMs > 0 && read.sizeBytes < request.minBytes && !read.anyError) {
-        read = readOnce(ctx, request.maxBytes, fetch, { byId, committed, refused });
+        read = readOnce(ctx, request.maxBytes, fetch, { byId, committed, refused, follower });
       }
       // Only what this response carries counts as told to a session's client.
       const sessionId = fetch.complete(read.sent, ctx.connection.closed);
@@ -79,7 +88,9 @@ export const fetchHandler: ApiHandler = defineHandler(fetchApi, {
       // The slices stay valid until the response is sent: retention, compaction and a topic
       // deleted meanwhile keep these fds open until then.
       for (const p of read.used) ctx.leaseUntilSent(p.log);
-      return { ...base, sessionId, responses: read.responses };
+      const leaders = read.responses.flatMap((t) => t.partitions.map((p) => p.currentLeader));
+      const nodeEndpoints = leaderEndpoints(ctx.broker.replication, leaders);
+      return { ...base, sessionId, responses: read.responses, nodeEndpoints };
     }
   },
 });
@@ -109,7 +120,12 @@ function readOnce(
   ctx: RequestContext,
   maxBytes: number,
   fetch: FetchContext,
-  how: { byId: boolean; committed: boolean; refused: ReadonlySet<string> | undefined },
+  how: {
+    byId: boolean;
+    committed: boolean;
+    refused: ReadonlySet<string> | undefined;
+    follower: FollowerFetch | undefined;
+  },
 ): ReadOutcome {
   const { byId, committed, refused } = how;
   const outcome: ReadOutcome = {
@@ -127,12 +143,21 @@ function readOnce(
     const partition = topic?.partitions[target.partition];
     const denied = refused !== undefined && refused.has(topic?.name ?? target.topic);
     // Most partitions of a large session have nothing new: skip them before reading.
-    if (!denied && fetch.incremental && partition !== undefined && isQuiet(partition, target)) {
+    if (
+      !denied && fetch.incremental && partition !== undefined && isQuiet(ctx, partition, target)
+    ) {
       continue;
     }
     const limitBytes = Math.min(target.partitionMaxBytes, responseBytesLeft);
-    let read = denied
+    const replication = ctx.broker.replication;
+    let read: ReplicaRead = denied
       ? failure(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+      : replication !== undefined && partition !== undefined
+      ? replicaRead(replication, partition, target, {
+        limitBytes,
+        follower: how.follower,
+        committed,
+      })
       : readPartition(partition, target, limitBytes, {
         unknownTopicId: byId && topic === undefined,
         committed,
@@ -142,7 +167,10 @@ function readOnce(
     if (read.sizeBytes > limitBytes && outcome.sizeBytes > 0) {
       read = { ...read, ...NO_SLICES };
     }
-    if (read.errorCode !== ErrorCode.NONE) outcome.anyError = true;
+    // A diverging follower is answered at once, as an error would be.
+    if (read.errorCode !== ErrorCode.NONE || read.divergingEpoch !== undefined) {
+      outcome.anyError = true;
+    }
     if (fetch.incremental && !mustRespond(target, read)) continue;
     outcome.sizeBytes += read.sizeBytes;
     responseBytesLeft = Math.max(0, responseBytesLeft - read.sizeBytes);
@@ -171,13 +199,20 @@ function readOnce(
   return outcome;
 }
 
-/** Nothing to read and nothing to tell: at the log end, bounds as last sent, no epoch error. */
-function isQuiet(partition: Partition, target: FetchTarget): boolean {
+/**
+ * Nothing to read and nothing to tell: at the high watermark (the log end on one node), bounds
+ * as last sent, no leader or epoch error.
+ */
+function isQuiet(ctx: RequestContext, partition: Partition, target: FetchTarget): boolean {
   const log = partition.log;
-  return target.fetchOffset === log.logEndOffset &&
+  const replication = ctx.broker.replication;
+  return target.fetchOffset === log.highWatermark &&
     target.sentHighWatermark === log.highWatermark &&
     target.sentLogStartOffset === log.logStartOffset &&
-    target.currentLeaderEpoch <= LEADER_EPOCH;
+    (replication === undefined
+      ? target.currentLeaderEpoch <= LEADER_EPOCH
+      : replication.checkLeader(partition.topic.name, partition.index, target.currentLeaderEpoch)
+        .errorCode === ErrorCode.NONE);
 }
 
 function readPartition(
@@ -201,7 +236,7 @@ function failure(errorCode: number): ReadResult {
 
 function partitionResponse(
   partitionIndex: number,
-  read: ReadResult,
+  read: ReplicaRead,
   committed: boolean,
 ): PartitionResponse {
   const aborted = committed ? read.abortedTransactions ?? [] : [];
@@ -211,8 +246,8 @@ function partitionResponse(
     highWatermark: read.highWatermark,
     lastStableOffset: read.lastStableOffset ?? read.highWatermark,
     logStartOffset: read.logStartOffset,
-    divergingEpoch: { epoch: -1, endOffset: -1 },
-    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    divergingEpoch: read.divergingEpoch ?? { epoch: -1, endOffset: -1 },
+    currentLeader: read.currentLeader ?? { leaderId: -1, leaderEpoch: -1 },
     snapshotId: { endOffset: -1, epoch: -1 },
     abortedTransactions: aborted.map((t) => ({
       producerId: t.producerId,

@@ -14,6 +14,7 @@ import type {
 } from "../../protocol/messages/find_coordinator.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { findCoordinatorApi } from "../../protocol/messages/mod.ts";
+import { clusterGroupCoordinator } from "./_cluster_group_coordinator.ts";
 import { AclOperation, ResourceType } from "../security/acl.ts";
 import { AuthorizationMessage, authorize } from "../security/authorize.ts";
 
@@ -26,7 +27,13 @@ const BATCHED_MIN_VERSION = 4;
 export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorApi, {
   minVersion: 0,
   maxVersion: 6,
-  handle(ctx: RequestContext, request: FindCoordinatorRequest): FindCoordinatorResponse {
+  handle(
+    ctx: RequestContext,
+    request: FindCoordinatorRequest,
+  ): FindCoordinatorResponse | Promise<FindCoordinatorResponse> {
+    if (ctx.broker.cluster !== undefined && request.keyType === KEY_TYPE_GROUP) {
+      return findInCluster(ctx, request);
+    }
     const { hostname, port } = ctx.broker.advertised(ctx.connection.listenerName);
     const nodeId = ctx.broker.config.nodeId;
     const answer = (key: string) => {
@@ -80,3 +87,56 @@ export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorA
     };
   },
 });
+
+/** In a cluster: the leader of the group's `__consumer_offsets` partition. */
+async function findInCluster(
+  ctx: RequestContext,
+  request: FindCoordinatorRequest,
+): Promise<FindCoordinatorResponse> {
+  const answer = async (key: string) => {
+    // DESCRIBE on the group, as Kafka checks before answering.
+    if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
+      return {
+        key,
+        nodeId: -1,
+        host: "",
+        port: -1,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        errorMessage: AuthorizationMessage.GROUP,
+      };
+    }
+    const found = await clusterGroupCoordinator(ctx, key);
+    if ("errorCode" in found) {
+      return {
+        key,
+        nodeId: -1,
+        host: "",
+        port: -1,
+        errorCode: found.errorCode,
+        errorMessage: "The coordinator is not available.",
+      };
+    }
+    return { key, ...found, errorCode: ErrorCode.NONE, errorMessage: null };
+  };
+  if (ctx.request.apiVersion >= BATCHED_MIN_VERSION) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      nodeId: -1,
+      host: "",
+      port: -1,
+      coordinators: await Promise.all(request.coordinatorKeys.map(answer)),
+    };
+  }
+  const one = await answer(request.key);
+  return {
+    throttleTimeMs: 0,
+    errorCode: one.errorCode,
+    errorMessage: one.errorMessage,
+    nodeId: one.nodeId,
+    host: one.host,
+    port: one.port,
+    coordinators: [],
+  };
+}

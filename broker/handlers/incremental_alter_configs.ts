@@ -40,14 +40,14 @@ export const incrementalAlterConfigsHandler: ApiHandler = defineHandler(
   {
     minVersion: 0,
     maxVersion: 1,
-    handle(
+    async handle(
       ctx: RequestContext,
       request: IncrementalAlterConfigsRequest,
-    ): IncrementalAlterConfigsResponse {
+    ): Promise<IncrementalAlterConfigsResponse> {
       const validateOnly = request.validateOnly;
       return {
         throttleTimeMs: 0,
-        responses: request.resources.map((r) => {
+        responses: await Promise.all(request.resources.map((r) => {
           const refusal = configResourceRefusal(ctx, AclOperation.ALTER_CONFIGS, r);
           if (refusal !== undefined) {
             return { ...refusal, resourceType: r.resourceType, resourceName: r.resourceName };
@@ -75,7 +75,7 @@ export const incrementalAlterConfigsHandler: ApiHandler = defineHandler(
             const next = applyAll({ ...topic.overrides }, r, (name) => effective[name], typeOf);
             return next as Record<string, string>;
           });
-        }),
+        })),
       };
     },
   },

@@ -75,16 +75,24 @@ function listPartition(
     out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     return out;
   }
-  if (currentLeaderEpoch > LEADER_EPOCH) {
+  let leaderEpoch = LEADER_EPOCH;
+  if (ctx.broker.replication !== undefined) {
+    // In a cluster only the leader answers, with its epoch (Kafka's leader checks).
+    const check = ctx.broker.replication.checkLeader(topic, partitionIndex, currentLeaderEpoch);
+    out.errorCode = check.errorCode;
+    if (check.errorCode !== ErrorCode.NONE) return out;
+    leaderEpoch = check.leaderEpoch;
+  } else if (currentLeaderEpoch > LEADER_EPOCH) {
     out.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
     return out;
   }
   const log = partition.log;
-  out.leaderEpoch = LEADER_EPOCH;
+  out.leaderEpoch = leaderEpoch;
   const fetchable = (found: TimestampOffset | undefined): found is TimestampOffset =>
     found !== undefined && (!options.committed || found.offset < log.lastStableOffset);
   if (timestampMs === LATEST_TIMESTAMP) {
-    out.offset = options.committed ? log.lastStableOffset : log.logEndOffset;
+    // The high watermark is the log end on one node, what is committed in a cluster.
+    out.offset = options.committed ? log.lastStableOffset : log.highWatermark;
   } else if (timestampMs === EARLIEST_TIMESTAMP || timestampMs === EARLIEST_LOCAL_TIMESTAMP) {
     out.offset = log.logStartOffset;
   } else if (timestampMs === MAX_TIMESTAMP) {

@@ -16,6 +16,7 @@ import { type ApiHandler, defineHandler, type RequestContext } from "../context.
 import { metadataApi } from "../../protocol/messages/mod.ts";
 import { type Topic, validateTopicName } from "../topics.ts";
 import { LEADER_EPOCH } from "./fetch.ts";
+import { clusterMetadataTopics, controllerId, liveBrokers } from "./_cluster.ts";
 import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from "../security/acl.ts";
 import {
   authorizedOperations,
@@ -32,7 +33,11 @@ const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 export const metadataHandler: ApiHandler = defineHandler(metadataApi, {
   minVersion: 0,
   maxVersion: 12,
-  handle(ctx: RequestContext, request: MetadataRequest): MetadataResponse {
+  handle(
+    ctx: RequestContext,
+    request: MetadataRequest,
+  ): MetadataResponse | Promise<MetadataResponse> {
+    if (ctx.broker.cluster !== undefined) return clusterMetadata(ctx, request);
     const version = ctx.request.apiVersion;
     const { hostname, port } = ctx.broker.advertised(ctx.connection.listenerName);
     const nodeId = ctx.broker.config.nodeId;
@@ -57,6 +62,30 @@ export const metadataHandler: ApiHandler = defineHandler(metadataApi, {
     };
   },
 });
+
+/** Metadata in a cluster: every live broker, the controller, partitions from the cache. */
+async function clusterMetadata(
+  ctx: RequestContext,
+  request: MetadataRequest,
+): Promise<MetadataResponse> {
+  const all = request.topics === null ||
+    (ctx.request.apiVersion === 0 && request.topics.length === 0);
+  const topics = await clusterMetadataTopics(
+    ctx,
+    all ? null : request.topics!,
+    request.allowAutoTopicCreation,
+  );
+  return {
+    throttleTimeMs: 0,
+    brokers: liveBrokers(ctx),
+    clusterId: ctx.broker.config.clusterId,
+    controllerId: controllerId(ctx),
+    topics: request.includeTopicAuthorizedOperations ? withOperations(ctx, topics) : topics,
+    clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
+      ? clusterOperations(ctx)
+      : AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}
 
 function lookupTopic(
   ctx: RequestContext,

@@ -37,6 +37,7 @@ import { addPartitionsToTxnHandler } from "./add_partitions_to_txn.ts";
 import { addOffsetsToTxnHandler } from "./add_offsets_to_txn.ts";
 import { endTxnHandler } from "./end_txn.ts";
 import { txnOffsetCommitHandler } from "./txn_offset_commit.ts";
+import { offsetForLeaderEpochHandler } from "./offset_for_leader_epoch.ts";
 import { writeTxnMarkersHandler } from "./write_txn_markers.ts";
 import { describeTransactionsHandler } from "./describe_transactions.ts";
 import { listTransactionsHandler } from "./list_transactions.ts";
@@ -83,6 +84,7 @@ export const apiHandlers: readonly ApiHandler[] = [
   addOffsetsToTxnHandler,
   endTxnHandler,
   txnOffsetCommitHandler,
+  offsetForLeaderEpochHandler,
   writeTxnMarkersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,

@@ -25,6 +25,7 @@ import { produceApi } from "../../protocol/messages/mod.ts";
 import { AclOperation } from "../security/acl.ts";
 import { authorizeTransactionalId, refusedTopics } from "../security/authorize.ts";
 import { type PartitionProduce, produceToPartition } from "../produce_path.ts";
+import { leaderEndpoints } from "./_replica_fetch.ts";
 import {
   producerToVerify,
   verifyTransactionalProduce,
@@ -60,6 +61,7 @@ export const produceHandler: ApiHandler = defineHandler(produceApi, {
           transactionalAllowed,
           writeAllowed: refused === undefined || !refused.has(topicData.name),
           flushes,
+          timeoutMs: request.timeoutMs,
         });
         if (result.errorCode !== ErrorCode.NONE) anyError = true;
         if (
@@ -81,7 +83,9 @@ export const produceHandler: ApiHandler = defineHandler(produceApi, {
       if (anyError) ctx.connection.close("a produce with acks=0 failed");
       return null;
     }
-    return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+    const leaders = responses.flatMap((t) => t.partitionResponses.map((p) => p.currentLeader));
+    const nodeEndpoints = leaderEndpoints(ctx.broker.replication, leaders);
+    return { responses, throttleTimeMs: 0, nodeEndpoints };
   },
 });
 
@@ -97,6 +101,8 @@ function producePartition(
     transactionalAllowed: boolean;
     writeAllowed: boolean;
     flushes: Promise<void>[];
+    /** How long acks=all may wait for the in-sync replicas. */
+    timeoutMs: number;
   },
 ): PartitionResponse {
   const response: PartitionResponse = {
@@ -153,6 +159,7 @@ function producePartition(
       if (partition.log.isClosed) return void fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       const produced = produceToPartition(ctx.broker, partition, records, acks, {
         verificationGuard: verification.guard,
+        timeoutMs: options.timeoutMs,
       });
       answer(response, produced);
       if (produced.durable !== undefined) {
@@ -162,7 +169,9 @@ function producePartition(
     options.flushes.push(verified);
     return response;
   }
-  const produced = produceToPartition(ctx.broker, partition, records, acks);
+  const produced = produceToPartition(ctx.broker, partition, records, acks, {
+    timeoutMs: options.timeoutMs,
+  });
   answer(response, produced);
   if (produced.durable !== undefined) {
     options.flushes.push(produced.durable.then(() => answer(response, produced)));
@@ -172,6 +181,10 @@ function producePartition(
 
 /** Fills `response` from the produce's (current) result. */
 function answer(response: PartitionResponse, produced: PartitionProduce): void {
+  if (produced.currentLeader !== undefined) {
+    const { leaderId, leaderEpoch } = produced.currentLeader;
+    response.currentLeader = { leaderId, leaderEpoch };
+  }
   const result = produced.result;
   if (!result.ok) {
     if (result.recordErrors !== undefined) response.recordErrors = [...result.recordErrors];

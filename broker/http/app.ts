@@ -16,6 +16,7 @@ import { errorResponse, HttpError, HttpErrorCode } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
 import { formatOf } from "./route_util.ts";
 import { consoleRoutes } from "./routes_console.ts";
+import { clusterRoutes } from "./routes_cluster.ts";
 import { groupRoutes } from "./routes_groups.ts";
 import { opsRoutes } from "./routes_ops.ts";
 import { recordRoutes } from "./routes_records.ts";
@@ -44,6 +45,7 @@ export function createHttpApp(
   tailRoutes(app, ctx);
   recordRoutes(app, ctx);
   groupRoutes(app, ctx);
+  clusterRoutes(app, ctx);
   transactionRoutes(app, ctx);
   consoleRoutes(app);
   app.notFound((c) =>

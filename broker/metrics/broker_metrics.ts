@@ -15,6 +15,7 @@ import type { GroupSource } from "../groups/group_source.ts";
 import { groupLags } from "./group_lag.ts";
 import type { TrafficSink } from "../traffic.ts";
 import { type GaugeSample, MetricsRegistry } from "./registry.ts";
+import { type ClusterHealth, clusterHealth } from "../cluster/cluster_health.ts";
 
 /** What scrape-time gauges read. */
 export interface MetricsState {
@@ -188,7 +189,43 @@ export class BrokerMetrics implements TrafficSink {
     this.#registerDiskGauges();
     this.#registerBackgroundGauges();
     this.#registerGroupGauges();
+    this.#registerClusterGauges();
     this.#registerTransactionGauges();
+  }
+
+  /** Controller state and partition health in a cluster (nothing on a single node). */
+  #registerClusterGauges(): void {
+    const health = (s: MetricsState): ClusterHealth | undefined =>
+      s.broker.cluster === undefined ? undefined : clusterHealth(
+        s.broker.cluster,
+        Number(s.broker.topics.defaults["min.insync.replicas"] ?? 1),
+      );
+    const gauges: [string, string, keyof ClusterHealth][] = [
+      [
+        "denka_controller_active",
+        "1 when this broker is the active controller.",
+        "activeController",
+      ],
+      ["denka_controller_epoch", "The controller epoch this broker sees.", "controllerEpoch"],
+      ["denka_cluster_brokers", "Live brokers registered in etcd.", "liveBrokers"],
+      ["denka_offline_partitions", "Partitions without a live leader.", "offlinePartitions"],
+      [
+        "denka_under_replicated_partitions",
+        "Partitions led here whose ISR is smaller than their replicas.",
+        "underReplicatedPartitions",
+      ],
+      [
+        "denka_under_min_isr_partitions",
+        "Partitions led here whose ISR is smaller than min.insync.replicas.",
+        "underMinIsrPartitions",
+      ],
+    ];
+    for (const [name, help, field] of gauges) {
+      this.#gauge(name, help, (s) => {
+        const h = health(s);
+        return h === undefined ? [] : [{ labels: {}, value: h[field] }];
+      });
+    }
   }
 
   #registerTransactionGauges(): void {
