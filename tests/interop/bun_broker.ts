@@ -142,6 +142,10 @@ export async function startBunBrokerWithFlags(
     get counters(): BrokerCounters {
       return unsupported("broker.counters (use readCounters())")();
     },
+    get cluster() {
+      // A single node has none; a clustered one's lives in the subprocess.
+      return config.cluster === undefined ? undefined : unsupported("broker.cluster")();
+    },
     connectionCount: unsupported("connectionCount()"),
     nextFetchPark: unsupported("nextFetchPark()"),
     nextFetchUnpark: unsupported("nextFetchUnpark()"),
