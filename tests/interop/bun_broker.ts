@@ -10,7 +10,9 @@
  * stop, waited for), the counters through {@linkcode readCounters}
  * (`--stats-file` + SIGUSR2), and `transactions.idle()` plus the views of
  * `bun_transactions.ts` over the HTTP API: the broker always has an HTTP
- * listener on a free loopback port (the one asked for, or one of its own).
+ * listener on a free loopback port (the one asked for, or one of its own
+ * with /metrics open, from which {@linkcode readSaslMetrics} reads). A
+ * refused setting (exit status 2) throws a ConfigError, as in-process.
  * In-process hooks (`nextFetchPark`, `nextFetchUnpark`, `connectionCount`,
  * `reloadTls`, the sync `counters` and `transactions` views) throw: tests
  * that need them check {@linkcode TEST_RUNTIME} and are skipped under Bun,
