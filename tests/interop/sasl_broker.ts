@@ -19,6 +19,7 @@ import {
   scramSaltedPassword,
 } from "../../broker/security/scram.ts";
 import { loadLibc } from "../../ffi/load.ts";
+import { parsePartitionDirName } from "../../storage/log_files.ts";
 import type { BoundListener } from "../../broker/kafka_listeners.ts";
 import type { SaslCounters } from "../../broker/security/sasl_session.ts";
 import { readSaslMetrics, startBunBrokerWithFlags, TEST_RUNTIME } from "./bun_broker.ts";
@@ -156,10 +157,7 @@ async function bunSaslBroker(flags: Record<string, string>): Promise<StartedSasl
     // A topic's partitions are directories `<topic>-<index>` of the data directory.
     hasTopic: async (name) => {
       for await (const entry of Deno.readDir(dataDir)) {
-        const index = entry.name.slice(name.length + 1);
-        if (entry.isDirectory && entry.name.startsWith(`${name}-`) && /^\d+$/.test(index)) {
-          return true;
-        }
+        if (entry.isDirectory && parsePartitionDirName(entry.name)?.topic === name) return true;
       }
       return false;
     },
