@@ -77,6 +77,9 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
     "broker-session-timeout-ms": options.brokerSessionTimeoutMs,
     "offsets-topic-num-partitions": options.offsetsTopicNumPartitions,
     "offsets-topic-replication-factor": options.offsetsTopicReplicationFactor,
+    "replica-lag-time-max-ms": options.replicaLagTimeMaxMs,
+    "replica-fetch-backoff-ms": options.replicaFetchBackoffMs,
+    "replica-socket-timeout-ms": options.replicaSocketTimeoutMs,
     "transaction-max-timeout-ms": options.transactionMaxTimeoutMs,
     "transaction-abort-timed-out-transaction-cleanup-interval-ms":
       options.transactionAbortTimedOutTransactionCleanupIntervalMs,

@@ -359,7 +359,13 @@ export class Broker implements BrokerCore {
       logger: this.logger.child("cluster"),
       uncleanDefault: () => this.topics.defaults["unclean.leader.election.enable"] === "true",
       sinkFor: (isrWriter) => {
-        const replication = startReplication(this, { nodeId: config.nodeId, isrWriter });
+        const replication = startReplication(this, {
+          nodeId: config.nodeId,
+          isrWriter,
+          replicaLagTimeMaxMs: cluster.replicaLagTimeMaxMs,
+          replicaFetchBackoffMs: cluster.replicaFetchBackoffMs,
+          replicaSocketTimeoutMs: cluster.replicaSocketTimeoutMs,
+        });
         const { dataDir: _, partitions: __, ...groups } = groupOptions(config, this);
         this.clusterGroups = new ClusterGroups(this, replication, groups);
         return replication;
