@@ -66,7 +66,11 @@ const variant: BrokerVariant = {
   fetchPath: "sendfile",
 };
 const RECORD_SIZES = [1024, 64 * 1024];
+/** The window in which the brokers' idle CPU is sampled (a measurement, not a synchronisation). */
+const IDLE_WINDOW_MS = 3000;
 const startedAt = new Date();
+/** What went wrong on the way that the figures do not show (brokers that would not stop). */
+const notes: string[] = [];
 
 function log(message: string): void {
   const sec = ((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(4);
@@ -104,12 +108,22 @@ async function measureProduce(
   specs: LoadSpec[],
   cpuSeconds: () => number,
 ): Promise<ProduceCell[]> {
+  const idleCores = await idleCpuCores(cpuSeconds);
   await runLoad(specs.map((s) => ({ ...s, durationMs: scale.warmupMs })));
   const cells: ProduceCell[] = [];
   for (let round = 1; round <= scale.rounds; round++) {
-    cells.push(await measureWindow(setup, recordBytes, specs, cpuSeconds, round));
+    const cell = await measureWindow(setup, recordBytes, specs, cpuSeconds, round);
+    cells.push({ ...cell, idleCores });
   }
   return cells;
+}
+
+/** The brokers' CPU per wall second with no client load (timers, keepalives, replica fetches). */
+async function idleCpuCores(cpuSeconds: () => number): Promise<number> {
+  const cpu0 = cpuSeconds();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+  return (cpuSeconds() - cpu0) / ((performance.now() - t0) / 1000);
 }
 
 async function measureWindow(
@@ -118,11 +132,11 @@ async function measureWindow(
   specs: LoadSpec[],
   cpuSeconds: () => number,
   round: number,
-): Promise<ProduceCell> {
+): Promise<Omit<ProduceCell, "idleCores">> {
   const cpu0 = cpuSeconds();
   const load = await runLoad(specs);
   const cpuSec = cpuSeconds() - cpu0;
-  const cell: ProduceCell = {
+  const cell = {
     setup,
     round,
     recordBytes,
@@ -201,7 +215,7 @@ async function replicated(): Promise<{ cells: ProduceCell[]; failovers: Failover
     const failovers = await measureFailovers(cluster, "failover", scale.kills, log);
     return { cells, failovers };
   } finally {
-    await cluster.close();
+    notes.push(...await cluster.close());
   }
 }
 
@@ -215,7 +229,7 @@ async function shortSessionFailovers(): Promise<FailoverSample[]> {
     log(`failover, broker.session.timeout.ms ${scale.shortSessionMs}`);
     return await measureFailovers(cluster, "failover", scale.kills, log);
   } finally {
-    await cluster.close();
+    notes.push(...await cluster.close());
   }
 }
 
@@ -237,7 +251,7 @@ async function catchUp(): Promise<CatchUpResult> {
     );
     return result;
   } finally {
-    await cluster.close();
+    notes.push(...await cluster.close());
   }
 }
 
@@ -257,6 +271,7 @@ const results: ClusterResults = {
     { sessionTimeoutMs: scale.shortSessionMs, samples: shortFailovers },
   ],
   loadAverage: Deno.loadavg(),
+  notes,
 };
 const markdown = clusterMarkdown(results);
 const stamp = startedAt.toISOString().replace(/:/g, "-").slice(0, 19);

@@ -20,6 +20,8 @@ import { type EtcdServer, startEtcd } from "../tests/cluster/etcd_server.ts";
 
 /** How long the cluster may take to show a topic's partitions with full ISRs. */
 const TOPIC_READY_TIMEOUT_MS = 60_000;
+/** How long a broker may take to stop after SIGTERM before the bench SIGKILLs it. */
+const STOP_TIMEOUT_MS = 20_000;
 /** Between two Metadata polls while waiting on the cluster (no event to wait on from outside). */
 const POLL_INTERVAL_MS = 50;
 
@@ -111,7 +113,7 @@ export class BenchCluster {
     try {
       await Promise.all(Array.from({ length: count }, (_, i) => cluster.startNode(i + 1)));
     } catch (e) {
-      await cluster.close();
+      await cluster.close().catch(() => {});
       throw e;
     }
     return cluster;
@@ -237,12 +239,27 @@ export class BenchCluster {
     }
   }
 
-  /** Stops every broker (SIGTERM), then etcd, and removes the data. */
-  async close(): Promise<void> {
-    for (const b of this.#brokers.values()) Deno.kill(b.pid, "SIGCONT");
-    await Promise.all([...this.#brokers.values()].map((b) => b.stop()));
+  /**
+   * Stops every broker (SIGTERM; SIGKILL after {@linkcode STOP_TIMEOUT_MS},
+   * noted with the broker's last log lines), then etcd, and removes the data.
+   * Returns the notes.
+   */
+  async close(): Promise<string[]> {
+    const notes: string[] = [];
+    await Promise.all([...this.#brokers].map(async ([id, b]) => {
+      Deno.kill(b.pid, "SIGCONT");
+      const timer = setTimeout(() => {
+        notes.push(
+          `Broker ${id} had not stopped ${STOP_TIMEOUT_MS} ms after SIGTERM (killed); its last lines:\n${b.logTail}`,
+        );
+        Deno.kill(b.pid, "SIGKILL");
+      }, STOP_TIMEOUT_MS);
+      await b.stop();
+      clearTimeout(timer);
+    }));
     this.#brokers.clear();
     await this.etcd.close();
     await Deno.remove(this.root, { recursive: true });
+    return notes;
   }
 }

@@ -27,6 +27,8 @@ export interface ProduceCell {
   readonly cpuSecPerGB: number;
   /** Broker CPU seconds per wall second, summed over every broker. */
   readonly cpuCores: number;
+  /** Broker CPU per wall second over a window without load, before the warm-up. */
+  readonly idleCores: number;
   readonly errors: number;
 }
 
@@ -47,6 +49,8 @@ export interface ClusterResults {
   readonly catchUp: CatchUpResult;
   readonly failover: { sessionTimeoutMs: number; samples: FailoverSample[] }[];
   readonly loadAverage: number[];
+  /** Brokers that had to be SIGKILLed at the end of a cluster, with their last log lines. */
+  readonly notes: string[];
 }
 
 function median(values: number[]): number {
@@ -68,10 +72,15 @@ function sizeName(bytes: number): string {
 
 const SETUPS: ProduceCell["setup"][] = ["single acks=1", "cluster rf=3 acks=all"];
 
+/** Copies of each acknowledged byte written to the (one, shared) disk. */
+function copiesOf(setup: ProduceCell["setup"]): number {
+  return setup === "single acks=1" ? 1 : 3;
+}
+
 function produceTable(cells: ProduceCell[]): string {
   const lines = [
-    "| records | setup | MB/s | p50 ms | p99 ms | broker CPU s/GB | broker cores | errors |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| records | setup | MB/s | log writes MB/s | p50 ms | p99 ms | broker CPU s/GB | broker cores | idle cores | errors |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   const sizes = [...new Set(cells.map((c) => c.recordBytes))];
   const of = (size: number, setup: string) =>
@@ -82,10 +91,12 @@ function produceTable(cells: ProduceCell[]): string {
       if (cs.length === 0) continue;
       lines.push(
         `| ${sizeName(size)} | ${setup} | ${spread(cs.map((c) => c.bytesPerSec / 1e6))} | ${
-          spread(cs.map((c) => c.p50Ms), 1)
-        } | ${spread(cs.map((c) => c.p99Ms), 1)} | ${spread(cs.map((c) => c.cpuSecPerGB), 2)} | ${
-          spread(cs.map((c) => c.cpuCores), 2)
-        } | ${cs.reduce((a, c) => a + c.errors, 0)} |`,
+          spread(cs.map((c) => c.bytesPerSec * copiesOf(setup) / 1e6))
+        } | ${spread(cs.map((c) => c.p50Ms), 1)} | ${spread(cs.map((c) => c.p99Ms), 1)} | ${
+          spread(cs.map((c) => c.cpuSecPerGB), 2)
+        } | ${spread(cs.map((c) => c.cpuCores), 2)} | ${cs[0].idleCores?.toFixed(2) ?? "–"} | ${
+          cs.reduce((a, c) => a + c.errors, 0)
+        } |`,
       );
     }
   }
@@ -179,7 +190,9 @@ export function clusterMarkdown(r: ClusterResults): string {
     `(three load processes over its partitions); 12 partitions, 1 MiB batches, ` +
     `2 connections × 2 in flight per process. Latency: produce request to acknowledgement. CPU: every ` +
     `broker's user + system time per GB acknowledged to the producers (etcd not counted); ` +
-    `broker cores: that CPU time per wall second.\n\n${produceTable(r.produce)}\n\n` +
+    `broker cores: that CPU time per wall second; ` +
+    `idle cores: the same brokers without load (3 s before the warm-up); log writes: MB/s × ` +
+    `copies (every broker's log is on this machine's one disk).\n\n${produceTable(r.produce)}\n\n` +
     `## Follower catch-up\n\nOne follower SIGSTOPped while the other two brokers took ` +
     `${r.scale.catchUpBytes / 2 ** 20} MiB (acks=1) on the partitions they lead, then SIGCONT; ` +
     `until its logs are as long as its leaders'.\n\n${catchUpTable(r.catchUp)}\n\n` +
@@ -187,5 +200,8 @@ export function clusterMarkdown(r: ClusterResults): string {
     `under a producer retrying every 20 ms (acks=all); the killed broker is restarted and back ` +
     `in the ISR before the next kill.\n\n${failoverTable(r.failover)}\n\n${
       slowestKills(r.failover)
-    }\n`;
+    }\n` +
+    (r.notes.length === 0
+      ? ""
+      : `\n## Notes\n\n${r.notes.map((n) => "```\n" + n + "\n```").join("\n\n")}\n`);
 }
