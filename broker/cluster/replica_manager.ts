@@ -371,7 +371,12 @@ export class ReplicaManager implements PartitionStateSink {
     ) {
       return; // the same leader at the same epoch: the fetch under way stays valid
     }
-    if (r.followingLeaderId !== undefined && r.followingLeaderId !== leaderId) {
+    // A leader whose registration is gone (lease revoked or expired) is not fetched from any
+    // more: its fetcher stops once idle, and the next state (a new leader, or it back) resumes.
+    if (
+      r.followingLeaderId !== undefined &&
+      (r.followingLeaderId !== leaderId || endpointNow === undefined)
+    ) {
       this.#fetchers.get(r.followingLeaderId)?.remove(r.state.topic, r.state.partition);
     }
     r.followingLeaderId = undefined;
