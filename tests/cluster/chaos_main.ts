@@ -1,0 +1,31 @@
+/**
+ * A longer chaos run for the figures:
+ * `deno run -A tests/cluster/chaos_main.ts --rounds 30 [--partitions 3]
+ * [--session-timeout-ms 3000] [--rate 200]`. Prints each round and the
+ * checker's counts; exits 1 when anything was lost, duplicated, reordered,
+ * vanished or diverged.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { formatReport, runChaos } from "./chaos_run.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    rounds: { type: "string", default: "30" },
+    partitions: { type: "string", default: "3" },
+    "session-timeout-ms": { type: "string", default: "3000" },
+    rate: { type: "string", default: "200" },
+  },
+});
+const report = await runChaos({
+  rounds: Number(values.rounds),
+  partitions: Number(values.partitions),
+  sessionTimeoutMs: Number(values["session-timeout-ms"]),
+  ratePerS: Number(values.rate),
+  log: (line) => console.log(`${new Date().toISOString()} ${line}`),
+});
+console.log(formatReport(report));
+const c = report.counts;
+Deno.exit(c.lost + c.duplicated + c.outOfOrder + c.vanished + c.divergingReplicas === 0 ? 0 : 1);
