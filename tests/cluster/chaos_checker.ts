@@ -4,7 +4,8 @@
  * the cluster settled, it counts:
  *
  * - **lost:** an acknowledged (partition, offset, value) not at that offset
- *   in the leader's log below the high watermark;
+ *   in the leader's log below the high watermark (acknowledged without an
+ *   offset, -1: not anywhere in the partition);
  * - **duplicated:** a value present more than once in a partition's log;
  * - **out of order:** adjacent values of a partition whose producer sequence
  *   does not increase;
@@ -39,6 +40,8 @@ export interface ReplicaLog {
 /** The checker's counts (all zero in a correct run). */
 export interface CheckCounts {
   readonly acknowledged: number;
+  /** Acknowledged with offset unknown (librdkafka's DUPLICATE_SEQUENCE_NUMBER success). */
+  readonly acknowledgedWithoutOffset: number;
   readonly seen: number;
   readonly lost: number;
   readonly duplicated: number;
@@ -107,9 +110,15 @@ export function checkChaos(input: {
     return entry?.logs.get(entry.leader)?.values ?? new Map<number, string>();
   };
   let lost = 0;
+  const valuesOf = new Map<number, Set<string>>();
+  for (const p of input.partitions.keys()) valuesOf.set(p, new Set(finalOf(p).values()));
   for (const r of input.acknowledged) {
-    const now = finalOf(r.partition).get(r.offset);
-    if (now !== r.value) {
+    // Acknowledged without an offset (-1): it must be somewhere in its partition.
+    const present = r.offset < 0
+      ? valuesOf.get(r.partition)?.has(r.value) === true
+      : finalOf(r.partition).get(r.offset) === r.value;
+    if (!present) {
+      const now = finalOf(r.partition).get(r.offset);
       lost++;
       note(`acknowledged ${r.partition}@${r.offset} "${r.value}" is now "${now}"`);
     }
@@ -157,6 +166,7 @@ export function checkChaos(input: {
   }
   return {
     acknowledged: input.acknowledged.length,
+    acknowledgedWithoutOffset: input.acknowledged.filter((r) => r.offset < 0).length,
     seen: input.seen.length,
     lost,
     duplicated,

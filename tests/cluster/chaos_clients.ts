@@ -66,12 +66,21 @@ export class ChaosProducer {
   readonly #client: PythonClient;
   #waiters: { test: (a: Ack) => boolean; resolve: (a: Ack) => void }[] = [];
 
-  constructor(spec: { bootstrap: string; topic: string; partitions: number; ratePerS: number }) {
+  constructor(
+    spec: {
+      bootstrap: string;
+      topic: string;
+      partitions: number;
+      ratePerS: number;
+      flushTimeoutS: number;
+    },
+  ) {
     this.#client = new PythonClient(PRODUCER_PATH, {
       bootstrap: spec.bootstrap,
       topic: spec.topic,
       partitions: spec.partitions,
       rate_per_s: spec.ratePerS,
+      flush_timeout_s: spec.flushTimeoutS,
     }, (line) => this.#onLine(line));
   }
 

@@ -143,6 +143,8 @@ export class ChaosCluster {
         "--http",
         "off",
         "--no-auto-create",
+        "--offsets-topic-num-partitions",
+        "3",
         "--no-auto-leader-rebalance",
         "--log-level",
         "info",

@@ -1,14 +1,14 @@
 /**
  * A longer chaos run for the figures:
  * `deno run -A tests/cluster/chaos_main.ts --rounds 30 [--partitions 3]
- * [--session-timeout-ms 3000] [--rate 200]`. Prints each round and the
+ * [--session-timeout-ms 3000] [--rate 200] [--faults kill-leader,cut-link,...]`. Prints each round and the
  * checker's counts; exits 1 when anything was lost, duplicated, reordered,
  * vanished or diverged.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { formatReport, runChaos } from "./chaos_run.ts";
+import { FAULT_KINDS, type FaultKind, formatReport, runChaos } from "./chaos_run.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -17,6 +17,7 @@ const { values } = parseArgs({
     partitions: { type: "string", default: "3" },
     "session-timeout-ms": { type: "string", default: "3000" },
     rate: { type: "string", default: "200" },
+    faults: { type: "string", default: FAULT_KINDS.join(",") },
   },
 });
 const report = await runChaos({
@@ -24,6 +25,10 @@ const report = await runChaos({
   partitions: Number(values.partitions),
   sessionTimeoutMs: Number(values["session-timeout-ms"]),
   ratePerS: Number(values.rate),
+  faults: values.faults.split(",").map((f) => {
+    if (!(FAULT_KINDS as readonly string[]).includes(f)) throw new Error(`Unknown fault "${f}"`);
+    return f as FaultKind;
+  }),
   log: (line) => console.log(`${new Date().toISOString()} ${line}`),
 });
 console.log(formatReport(report));

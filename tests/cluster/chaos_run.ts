@@ -52,6 +52,8 @@ export interface ChaosOptions {
   readonly sessionTimeoutMs: number;
   /** Messages per second of the producer. */
   readonly ratePerS: number;
+  /** The faults to take turns (default every one of {@linkcode FAULT_KINDS}). */
+  readonly faults?: readonly FaultKind[];
   /** Progress lines. */
   readonly log: (line: string) => void;
 }
@@ -78,17 +80,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   });
   let producer: ChaosProducer | undefined;
   let consumer: ChaosConsumer | undefined;
+  let failed = false;
   try {
     await cluster.createTopic(TOPIC, options.partitions, { "min.insync.replicas": "2" });
     await cluster.waitSettled(TOPIC, WAIT_MS);
     const spec = { bootstrap: cluster.bootstrap, topic: TOPIC, partitions: options.partitions };
-    producer = new ChaosProducer({ ...spec, ratePerS: options.ratePerS });
+    producer = new ChaosProducer({ ...spec, ratePerS: options.ratePerS, flushTimeoutS: 30 });
     consumer = new ChaosConsumer(spec);
     await within(producer.nextAck(() => true), WAIT_MS, "the first acknowledgement");
     const faults: Record<string, number> = {};
     const failoverMs: number[] = [];
     for (let round = 0; round < options.rounds; round++) {
-      const kind = FAULT_KINDS[round % FAULT_KINDS.length];
+      const kinds = options.faults ?? FAULT_KINDS;
+      const kind = kinds[round % kinds.length];
       const partition = round % options.partitions;
       faults[kind] = (faults[kind] ?? 0) + 1;
       const took = await fault(cluster, producer, kind, partition);
@@ -150,19 +154,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       undelivered,
     };
   } catch (error) {
+    failed = true;
     const tails = cluster.brokers.map((b) =>
       `--- broker ${b.nodeId}:\n${cluster.logTail(b.nodeId)}`
     );
     const clients = `--- producer stderr:\n${producer?.stderr.join("\n")}\n--- consumer stderr:\n${
       consumer?.stderr.join("\n")
     }`;
-    throw new Error(`${(error as Error).message}\n${tails.join("\n")}\n${clients}`, {
-      cause: error,
-    });
+    throw new Error(
+      `${(error as Error).message} (logs and data kept in ${cluster.root})\n${
+        tails.join("\n")
+      }\n${clients}`,
+      {
+        cause: error,
+      },
+    );
   } finally {
     await producer?.stop().catch(() => {});
     await consumer?.stop().catch(() => {});
-    await cluster.close();
+    await cluster.close(failed);
   }
 }
 
@@ -274,7 +284,7 @@ export function formatReport(report: ChaosReport): string {
       Object.entries(report.faults).map(([k, n]) => `${k} ${n}`).join(", ")
     })`,
     `acknowledged ${c.acknowledged}, lost ${c.lost}, duplicated ${c.duplicated}, out of order ${c.outOfOrder}, diverging replicas ${c.divergingReplicas}`,
-    `consumer saw ${c.seen}, vanished ${c.vanished}; producer errors ${report.producerErrors}, undelivered ${report.undelivered}`,
+    `acknowledged without an offset ${c.acknowledgedWithoutOffset}; consumer saw ${c.seen}, vanished ${c.vanished}; producer errors ${report.producerErrors}, undelivered ${report.undelivered}`,
     `leader SIGKILL to successor's first ack: ${failover}`,
     ...c.examples.map((e) => `  ${e}`),
   ].join("\n");

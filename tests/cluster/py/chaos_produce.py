@@ -6,7 +6,7 @@ order, loss and duplicates per partition.
 
 argv[1]: JSON {"bootstrap", "topic", "partitions", "rate_per_s", "config"}.
 stdin: any line (or end of file) stops producing; the rest is flushed.
-stdout: "ack <partition> <offset> <value> <wall ms>" per acknowledged message,
+stdout: "ack <partition> <offset or -1> <value> <wall ms>" per acknowledged message,
         "err <partition> <value> <error>" per failed one, then "done <undelivered>".
 """
 
@@ -46,7 +46,11 @@ def main():
             if err is not None:
                 out.write("err %d %s %s\n" % (msg.partition(), value, str(err).replace("\n", " ")))
             else:
-                out.write("ack %d %d %s %d\n" % (msg.partition(), msg.offset(), value, now_ms))
+                # No offset (None) when librdkafka knows the message persisted but not where,
+                # e.g. a retry answered DUPLICATE_SEQUENCE_NUMBER: reported as -1.
+                offset = msg.offset()
+                out.write("ack %d %d %s %d\n" % (msg.partition(), -1 if offset is None else offset,
+                                                  value, now_ms))
             out.flush()
 
     def wait_for_stop():
