@@ -42,6 +42,7 @@ export interface CheckCounts {
   readonly acknowledged: number;
   /** Acknowledged with offset unknown (librdkafka's DUPLICATE_SEQUENCE_NUMBER success). */
   readonly acknowledgedWithoutOffset: number;
+  /** Distinct records the consumer saw (it may read some again after a failover). */
   readonly seen: number;
   readonly lost: number;
   readonly duplicated: number;
@@ -167,7 +168,7 @@ export function checkChaos(input: {
   return {
     acknowledged: input.acknowledged.length,
     acknowledgedWithoutOffset: input.acknowledged.filter((r) => r.offset < 0).length,
-    seen: input.seen.length,
+    seen: new Set(input.seen.map((r) => `${r.partition}@${r.offset}=${r.value}`)).size,
     lost,
     duplicated,
     outOfOrder,

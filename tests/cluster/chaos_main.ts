@@ -1,7 +1,7 @@
 /**
  * A longer chaos run for the figures:
  * `deno run -A tests/cluster/chaos_main.ts --rounds 30 [--partitions 3]
- * [--session-timeout-ms 3000] [--rate 200] [--faults kill-leader,cut-link,...]`. Prints each round and the
+ * [--session-timeout-ms 3000] [--rate 200] [--faults kill-leader,cut-link,...] [--keep]`. Prints each round and the
  * checker's counts; exits 1 when anything was lost, duplicated, reordered,
  * vanished or diverged.
  *
@@ -18,6 +18,7 @@ const { values } = parseArgs({
     "session-timeout-ms": { type: "string", default: "3000" },
     rate: { type: "string", default: "200" },
     faults: { type: "string", default: FAULT_KINDS.join(",") },
+    keep: { type: "boolean", default: false },
   },
 });
 const report = await runChaos({
@@ -25,6 +26,7 @@ const report = await runChaos({
   partitions: Number(values.partitions),
   sessionTimeoutMs: Number(values["session-timeout-ms"]),
   ratePerS: Number(values.rate),
+  keepData: values.keep,
   faults: values.faults.split(",").map((f) => {
     if (!(FAULT_KINDS as readonly string[]).includes(f)) throw new Error(`Unknown fault "${f}"`);
     return f as FaultKind;

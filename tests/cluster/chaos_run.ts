@@ -11,7 +11,10 @@
  *   registration expire, then SIGCONT;
  * - `cut-link` / `blackhole-link`: cut (or blackhole) the replication link
  *   into a leader for one session timeout, then heal;
- * - `restart-etcd`.
+ * - `restart-etcd`;
+ * - `cut-then-kill-leader`: cut the link into a leader so that it appends
+ *   what its followers never get, SIGKILL it, heal, and start it again: its
+ *   uncommitted tail must be truncated by leader epoch when it follows.
  *
  * After each round the cluster must settle (every broker up, every ISR
  * full). At the end the producer flushes, the consumer catches up, the
@@ -33,6 +36,7 @@ export const FAULT_KINDS = [
   "cut-link",
   "restart-etcd",
   "blackhole-link",
+  "cut-then-kill-leader",
 ] as const;
 export type FaultKind = typeof FAULT_KINDS[number];
 
@@ -54,6 +58,8 @@ export interface ChaosOptions {
   readonly ratePerS: number;
   /** The faults to take turns (default every one of {@linkcode FAULT_KINDS}). */
   readonly faults?: readonly FaultKind[];
+  /** Keep the brokers' logs and data directories (their path is logged). */
+  readonly keepData?: boolean;
   /** Progress lines. */
   readonly log: (line: string) => void;
 }
@@ -172,7 +178,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   } finally {
     await producer?.stop().catch(() => {});
     await consumer?.stop().catch(() => {});
-    await cluster.close(failed);
+    const keep = failed || options.keepData === true;
+    if (keep) options.log(`logs and data kept in ${cluster.root}`);
+    await cluster.close(keep);
   }
 }
 
@@ -218,6 +226,22 @@ async function fault(
       // The fault's length is the chaos itself, not a wait for an event.
       await new Promise((resolve) => setTimeout(resolve, cluster.sessionTimeoutMs));
       proxy.heal();
+      return undefined;
+    }
+    case "cut-then-kill-leader": {
+      const proxy = cluster.broker(leader).proxy;
+      proxy.cut();
+      const appended = producer.acks.length;
+      // The fault's length is the chaos itself: let the leader append what no follower gets.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await cluster.signal(leader, "SIGKILL");
+      proxy.heal();
+      await within(
+        producer.nextAck((a) => a.partition === partition),
+        WAIT_MS,
+        `an acknowledgement of partition ${partition} after its cut-off leader ${leader} was killed (${appended} before)`,
+      );
+      await cluster.restart(leader);
       return undefined;
     }
     case "restart-etcd":
