@@ -30,8 +30,6 @@ function confluentInstalled(): boolean {
 Deno.test({
   name: "chaos: every fault once; nothing acknowledged lost, duplicated, reordered or diverging",
   ignore: !etcdInstalled() || !confluentInstalled(),
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const report = await runChaos({
       rounds: FAULT_KINDS.length,
