@@ -54,7 +54,8 @@ async function main(): Promise<number> {
   try {
     broker = await startBrokerWithConfig(config);
   } catch (e) {
-    if (e instanceof ListenerStartError) {
+    // A setting found unusable only at start (a SASL mechanism with nothing to check it by).
+    if (e instanceof ListenerStartError || e instanceof ConfigError) {
       console.error(`denka: ${e.message}`);
       return 2;
     }

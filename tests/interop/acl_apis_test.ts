@@ -3,10 +3,11 @@
  * Every API a client may call, sent raw by a principal without any ACL to a
  * broker with an authorizer: each answers Kafka's authorization error where
  * Kafka checks (TOPIC_, GROUP_, CLUSTER_ and TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
- * and the same requests from a super user meet none. The principal comes
- * from the client id (`principals.ts`, test-only).
+ * and the same requests from a super user meet none. The principals are
+ * real: the super user logs in (SASL/PLAIN), the other is ANONYMOUS on a
+ * PLAINTEXT listener; so the suite runs against a Bun broker too
+ * (`DENKA_TEST_RUNTIME=bun`).
  */
-import { startBroker } from "../../mod.ts";
 import { assert, assertEquals } from "../../util/assert.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import * as m from "../../protocol/messages/mod.ts";
@@ -69,8 +70,8 @@ import { defaultCreateAclsRequest } from "../../protocol/messages/create_acls.ts
 import { defaultDescribeAclsRequest } from "../../protocol/messages/describe_acls.ts";
 import { defaultDeleteAclsRequest } from "../../protocol/messages/delete_acls.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
-import { makeDataDir } from "./harness.ts";
-import { principalsByClientId } from "./principals.ts";
+import { plainMessage } from "../../broker/security/plain.ts";
+import { withSaslBroker } from "./sasl_broker.ts";
 import { RawConnection } from "./raw_client.ts";
 
 const TOPIC = "t";
@@ -581,69 +582,82 @@ function cases(): Case<any, any>[] {
   ];
 }
 
-Deno.test("every API refuses a principal without ACLs with Kafka's error, and a super user passes", async () => {
-  const dataDir = await makeDataDir();
-  const broker = await startBroker({
-    port: 0,
-    dataDir,
-    logLevel: "error",
-    authorizer: "acl",
-    superUsers: ["User:admin"],
-    runtime: principalsByClientId({ "admin-client": "User:admin" }),
+/** A SASL/PLAIN login over SaslHandshake v1 + SaslAuthenticate v2. */
+async function plainLogin(c: RawConnection, user: string, password: string): Promise<void> {
+  const handshake = await c.request(m.saslHandshakeApi, 1, { mechanism: "PLAIN" });
+  assertEquals(handshake.errorCode, ErrorCode.NONE);
+  const auth = await c.request(m.saslAuthenticateApi, 2, {
+    authBytes: plainMessage(user, password),
   });
-  const nobody = await RawConnection.connect(broker.bootstrap, "nobody");
-  const admin = await RawConnection.connect(broker.bootstrap, "admin-client");
-  try {
-    const created = await admin.request(m.createTopicsApi, 7, {
-      ...defaultCreateTopicsRequest(),
-      topics: [{
-        ...defaultCreateTopicsRequestCreatableTopic(),
-        name: TOPIC,
-        numPartitions: 1,
-        replicationFactor: 1,
-      }],
-    });
-    assertEquals(created.topics[0].errorCode, ErrorCode.NONE);
-    for (const c of cases()) {
-      const refused = c.codes(await nobody.request(c.api, c.version, c.body));
-      assertEquals(refused, c.refused, c.name);
-      const allowed = c.codes(await admin.request(c.api, c.version, c.body));
-      assert(
-        allowed.every((code) => !AUTHORIZATION_ERRORS.includes(code)),
-        `${c.name} refused the super user: ${allowed}`,
-      );
+  assertEquals(auth.errorCode, ErrorCode.NONE);
+}
+
+Deno.test("every API refuses a principal without ACLs with Kafka's error, and a super user passes", async () => {
+  // bob logs in on the SASL listener and is the super user; nobody is ANONYMOUS on PLAINTEXT.
+  await withSaslBroker({
+    authorizer: "acl",
+    "super-users": "User:bob",
+    "log-level": "error",
+  }, async (t) => {
+    const plaintext = t.listeners.find((l) => l.securityProtocol === "PLAINTEXT")!;
+    const nobody = await RawConnection.connect(`${plaintext.hostname}:${plaintext.port}`, "nobody");
+    const admin = await RawConnection.connect(t.bootstrap, "admin-client");
+    try {
+      await plainLogin(admin, "bob", "bob-secret");
+      await everyApi(nobody, admin);
+    } finally {
+      nobody.close();
+      admin.close();
     }
-    // What Kafka filters instead of refusing: the topic list, the group list, cluster operations.
-    const all = await nobody.request(m.metadataApi, 12, {
-      ...defaultMetadataRequest(),
-      topics: null,
-    });
-    assertEquals(all.topics, []);
-    const adminAll = await admin.request(m.metadataApi, 12, {
-      ...defaultMetadataRequest(),
-      topics: null,
-    });
-    assertEquals(adminAll.topics.map((t) => t.name), [TOPIC]);
-    const commit = cases().find((c) => c.api === m.offsetCommitApi)!;
-    await admin.request(commit.api, commit.version, commit.body); // DeleteGroups removed g
-    const groups = await nobody.request(m.listGroupsApi, 4, defaultListGroupsRequest());
-    assertEquals(groups.groups, []);
-    const adminGroups = await admin.request(m.listGroupsApi, 4, defaultListGroupsRequest());
-    assertEquals(adminGroups.groups.map((g) => g.groupId), [GROUP], "the admin's commit made g");
-    const cluster = await nobody.request(m.describeClusterApi, 1, {
-      ...defaultDescribeClusterRequest(),
-      includeClusterAuthorizedOperations: true,
-    });
-    assertEquals([cluster.errorCode, cluster.clusterAuthorizedOperations], [ErrorCode.NONE, 0]);
-    const adminCluster = await admin.request(m.describeClusterApi, 1, {
-      ...defaultDescribeClusterRequest(),
-      includeClusterAuthorizedOperations: true,
-    });
-    assert(adminCluster.clusterAuthorizedOperations > 0);
-  } finally {
-    nobody.close();
-    admin.close();
-    await broker.close();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  });
 });
+
+/** The checks of the test above, `nobody` without ACLs and `admin` a super user. */
+async function everyApi(nobody: RawConnection, admin: RawConnection): Promise<void> {
+  const created = await admin.request(m.createTopicsApi, 7, {
+    ...defaultCreateTopicsRequest(),
+    topics: [{
+      ...defaultCreateTopicsRequestCreatableTopic(),
+      name: TOPIC,
+      numPartitions: 1,
+      replicationFactor: 1,
+    }],
+  });
+  assertEquals(created.topics[0].errorCode, ErrorCode.NONE);
+  for (const c of cases()) {
+    const refused = c.codes(await nobody.request(c.api, c.version, c.body));
+    assertEquals(refused, c.refused, c.name);
+    const allowed = c.codes(await admin.request(c.api, c.version, c.body));
+    assert(
+      allowed.every((code) => !AUTHORIZATION_ERRORS.includes(code)),
+      `${c.name} refused the super user: ${allowed}`,
+    );
+  }
+  // What Kafka filters instead of refusing: the topic list, the group list, cluster operations.
+  const all = await nobody.request(m.metadataApi, 12, {
+    ...defaultMetadataRequest(),
+    topics: null,
+  });
+  assertEquals(all.topics, []);
+  const adminAll = await admin.request(m.metadataApi, 12, {
+    ...defaultMetadataRequest(),
+    topics: null,
+  });
+  assertEquals(adminAll.topics.map((t) => t.name), [TOPIC]);
+  const commit = cases().find((c) => c.api === m.offsetCommitApi)!;
+  await admin.request(commit.api, commit.version, commit.body); // DeleteGroups removed g
+  const groups = await nobody.request(m.listGroupsApi, 4, defaultListGroupsRequest());
+  assertEquals(groups.groups, []);
+  const adminGroups = await admin.request(m.listGroupsApi, 4, defaultListGroupsRequest());
+  assertEquals(adminGroups.groups.map((g) => g.groupId), [GROUP], "the admin's commit made g");
+  const cluster = await nobody.request(m.describeClusterApi, 1, {
+    ...defaultDescribeClusterRequest(),
+    includeClusterAuthorizedOperations: true,
+  });
+  assertEquals([cluster.errorCode, cluster.clusterAuthorizedOperations], [ErrorCode.NONE, 0]);
+  const adminCluster = await admin.request(m.describeClusterApi, 1, {
+    ...defaultDescribeClusterRequest(),
+    includeClusterAuthorizedOperations: true,
+  });
+  assert(adminCluster.clusterAuthorizedOperations > 0);
+}

@@ -46,7 +46,9 @@ export function startTestBroker(
   options: TestBrokerOptions = {},
 ): Promise<BrokerHandle> {
   if (TEST_RUNTIME === "bun") return startBunBroker(dataDir, { logLevel: "warn", ...options });
-  return startBroker({ logLevel: "warn", ...options, port: 0, dataDir });
+  // `listeners` replaces the one PLAINTEXT listener on a free port.
+  const port = options.listeners === undefined ? { port: 0 } : {};
+  return startBroker({ logLevel: "warn", ...options, ...port, dataDir });
 }
 
 /**

@@ -14,13 +14,12 @@ import {
   metadataApi,
 } from "../../protocol/messages/mod.ts";
 import { assertEquals } from "../../util/assert.ts";
-import { makeDataDir } from "./harness.ts";
+import { makeDataDir, startTestBroker } from "./harness.ts";
 import { withConnection } from "./raw_client.ts";
 
 Deno.test("each listener's clients are told that listener's advertised address", async () => {
   const dataDir = await makeDataDir();
-  const broker = await startBroker({
-    dataDir,
+  const broker = await startTestBroker(dataDir, {
     listeners: "CLIENTS://127.0.0.1:0,internal://127.0.0.1:0",
     listenerSecurityProtocolMap: "CLIENTS:PLAINTEXT,INTERNAL:PLAINTEXT",
     advertisedListeners: "CLIENTS://clients.example:9092,INTERNAL://internal.example:0",

@@ -89,7 +89,7 @@ Deno.test("SASL raw: before a login only ApiVersions and the SASL APIs are serve
       assertEquals((await metadata(c)).brokers.length, 1);
     });
     // The PLAINTEXT listener of the same broker asks for nothing.
-    const plain = t.broker.listeners.find((l) => l.securityProtocol === "PLAINTEXT")!;
+    const plain = t.listeners.find((l) => l.securityProtocol === "PLAINTEXT")!;
     await withConnection(`${plain.hostname}:${plain.port}`, async (c) => {
       assertEquals((await metadata(c)).brokers.length, 1);
       const handshake = await c.request(saslHandshakeApi, 1, { mechanism: "PLAIN" });
@@ -162,7 +162,7 @@ Deno.test("SASL raw: hostile SASL tokens fail their own connection alone", async
       assert(first.errorCode === 0 && final.errorCode === ErrorCode.SASL_AUTHENTICATION_FAILED);
       await c.expectClosed();
     });
-    assertEquals(t.broker.sasl.counters.failedLogins, hostile.length + 1);
+    assertEquals((await t.saslCounters()).failedLogins, hostile.length + 1);
     await stillServes(t.bootstrap);
   });
 });

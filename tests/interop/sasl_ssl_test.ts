@@ -107,7 +107,7 @@ Deno.test("SASL_SSL: kcat, confluent-kafka-python, kafka-python, kafkajs and pla
         "kafkajs-oauthbearer",
         "platformatic",
       ]);
-      assertEquals(t.broker.sasl.counters.failedLogins, 0);
+      assertEquals((await t.saslCounters()).failedLogins, 0);
     });
   } finally {
     await Deno.remove(certs.dir, { recursive: true });

@@ -25,6 +25,7 @@ import { defaultOffsetFetchRequest } from "../../protocol/messages/offset_fetch.
 import { assert } from "../../util/assert.ts";
 import { call, withHttpBroker } from "./http_helpers.ts";
 import { type RawConnection, withConnection } from "./raw_client.ts";
+import { describeTransaction, readTransactionCounters } from "./bun_transactions.ts";
 
 const TOPIC = "txn-api";
 const GROUP = "txn-api-group";
@@ -146,7 +147,8 @@ Deno.test("transactional APIs: a transaction of offsets from InitProducerId to i
       assert.equal(await txnCommit(c, p.producerId, p.producerEpoch), ErrorCode.NONE);
       assert.deepEqual(await fetchOffset(c, true), [-1, ErrorCode.UNSTABLE_OFFSET_COMMIT]);
       // v4 (KIP-890, broker to coordinator): verifyOnly answers per partition, adds nothing.
-      const offsetsPartition = t.broker.transactions.describe("tx-a")!.partitions[0].partitions[0];
+      const offsetsPartition = (await describeTransaction(t.broker, "tx-a"))!.partitions[0]
+        .partitions[0];
       const verified = await c.request(addPartitionsToTxnApi, 4, {
         transactions: [{
           ...producer,
@@ -167,7 +169,7 @@ Deno.test("transactional APIs: a transaction of offsets from InitProducerId to i
         ),
         [ErrorCode.NONE, ErrorCode.INVALID_TXN_STATE],
       );
-      assert.equal(t.broker.transactions.describe("tx-a")!.partitions.length, 1);
+      assert.equal((await describeTransaction(t.broker, "tx-a"))!.partitions.length, 1);
       assert.deepEqual(await fetchOffset(c, false), [-1, ErrorCode.NONE]);
 
       const described = await c.request(describeTransactionsApi, 0, {
@@ -210,8 +212,8 @@ Deno.test("transactional APIs: a transaction of offsets from InitProducerId to i
       assert.equal(ended.errorCode, ErrorCode.NONE);
       await t.broker.transactions.idle();
       assert.deepEqual(await fetchOffset(c, true), [42, ErrorCode.NONE]);
-      assert.equal(t.broker.transactions.describe("tx-a")?.state, "CompleteCommit");
-      assert.equal(t.broker.transactions.counters.commits, 1);
+      assert.equal((await describeTransaction(t.broker, "tx-a"))?.state, "CompleteCommit");
+      assert.equal((await readTransactionCounters(t.broker)).commits, 1);
       const metrics = await (await fetch(`${t.url}/metrics`)).text();
       assert.match(metrics, /^denka_transactions_ended_total\{outcome="commit"\} 1$/m);
       assert.match(metrics, /^denka_transactions_ended_total\{outcome="abort"\} 0$/m);

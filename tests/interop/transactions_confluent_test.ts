@@ -12,6 +12,7 @@ import { kcatConsume, kcatProduce } from "./kcat.ts";
 import { runPython, SubprocessError, type TestBroker, topicName, withBroker } from "./harness.ts";
 import { createTopicsApi } from "../../protocol/messages/mod.ts";
 import { withConnection } from "./raw_client.ts";
+import { readTransactionCounters } from "./bun_transactions.ts";
 
 /** The exit code of the loop's `os._exit` (tests/interop/py/confluent_transactions.py). */
 const DIED_EXIT_CODE = 9;
@@ -85,8 +86,9 @@ Deno.test("confluent-kafka-python transactions: commit, abort, send_offsets_to_t
       config: { "isolation.level": "read_committed" },
     });
     assert.deepEqual(kcat.map((m) => m.value), committed);
+    const counters = await readTransactionCounters(t.broker);
     assert.deepEqual(
-      [t.broker.transactions.counters.commits, t.broker.transactions.counters.aborts],
+      [counters.commits, counters.aborts],
       [2, 1],
     );
   });

@@ -1,6 +1,6 @@
 /**
  * Transactions across a broker crash (issue 14): the broker PROCESS
- * (`deno run main.ts`) is SIGKILLed with transactions stopped at every
+ * (`deno run main.ts`, or `bun run main.ts` under `DENKA_TEST_RUNTIME=bun`) is SIGKILLed with transactions stopped at every
  * stage (after AddPartitionsToTxn, after their produce, after EndTxn commit
  * and abort whose markers may not be written yet, and with an EndTxn still
  * in flight), then restarted. `__transaction_state` is replayed: prepared
@@ -14,6 +14,7 @@ import { endTxnApi, listTransactionsApi } from "../../protocol/messages/mod.ts";
 import { assert } from "../../util/assert.ts";
 import { makeDataDir, tail, topicName } from "./harness.ts";
 import { RawConnection } from "./raw_client.ts";
+import { TEST_RUNTIME } from "./bun_broker.ts";
 import {
   addPartition,
   createTopics,
@@ -24,6 +25,7 @@ import {
 } from "./txn_raw.ts";
 
 const MAIN_PATH = new URL("../../main.ts", import.meta.url).pathname;
+const BUN_PATH = new URL("../../node_modules/.bin/bun", import.meta.url).pathname;
 const START_TIMEOUT_MS = 30_000;
 /** How long the restarted coordinator may take to settle every transaction. */
 const SETTLE_TIMEOUT_MS = 20_000;
@@ -31,11 +33,13 @@ const SETTLE_TIMEOUT_MS = 20_000;
 const OPEN_TXN_TIMEOUT_MS = 1000;
 
 async function startBrokerProcess(dataDir: string, port: number): Promise<Deno.ChildProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
+  // DENKA_TEST_RUNTIME=bun: the same crash and replay, with the broker under Bun.
+  const [command, runArgs] = TEST_RUNTIME === "bun"
+    ? [BUN_PATH, ["run", MAIN_PATH]]
+    : [Deno.execPath(), ["run", "--allow-all", MAIN_PATH]];
+  const child = new Deno.Command(command, {
     args: [
-      "run",
-      "--allow-all",
-      MAIN_PATH,
+      ...runArgs,
       "--listen",
       `127.0.0.1:${port}`,
       "--data-dir",
@@ -66,6 +70,7 @@ async function startBrokerProcess(dataDir: string, port: number): Promise<Deno.C
   });
   await started;
   assert.ok(text.includes("Denka listening"), `The broker did not start:\n${tail(text)}`);
+  assert.ok(text.includes(`(${TEST_RUNTIME} `), `Not a ${TEST_RUNTIME} broker:\n${tail(text)}`);
   return child;
 }
 

@@ -2,16 +2,17 @@
  * The child of `txn_crash_test.ts`: writes transactions (data, then COMMIT or
  * ABORT markers, one left open) to a real partition directory through the
  * real libc, prints what its transaction indexes and LSO are, and waits to be
- * SIGKILLed.
+ * SIGKILLed. Runs under Deno or Bun (`process.argv`, not `Deno.args`).
  *
  * @module
  */
+import process from "node:process";
 import { loadLibc } from "../../ffi/load.ts";
 import { encodeControlBatch } from "../../protocol/control_batch.ts";
 import { encodeRecordBatch } from "../../protocol/records.ts";
 import { PartitionLog } from "../../storage/partition_log.ts";
 
-const dir = Deno.args[0];
+const dir = process.argv[2];
 const log = PartitionLog.open(loadLibc(), dir, { segmentBytes: 600 });
 const sequences = new Map<number, number>();
 

@@ -3,7 +3,8 @@
  * to a real partition directory and is SIGKILLed; reopening the directory
  * runs crash recovery, which must rebuild the same `.txnindex` entries and
  * last stable offset, also when the active segment's `.txnindex` never
- * reached the disk (deleted here before the reopen).
+ * reached the disk (deleted here before the reopen). Under
+ * `DENKA_TEST_RUNTIME=bun` the writer runs under Bun.
  *
  * @module
  */
@@ -11,15 +12,21 @@ import { assert } from "../../util/assert.ts";
 import { loadLibc } from "../../ffi/load.ts";
 import { PartitionLog } from "../../storage/partition_log.ts";
 import { makeDataDir } from "./harness.ts";
+import { TEST_RUNTIME } from "./bun_broker.ts";
 
 const CHILD_PATH = new URL("./txn_crash_child.ts", import.meta.url).pathname;
+const BUN_PATH = new URL("../../node_modules/.bin/bun", import.meta.url).pathname;
 
 Deno.test("A SIGKILLed writer's transactions are recovered: txnindex and LSO rebuilt", async () => {
   const dataDir = await makeDataDir();
   const dir = `${dataDir}/t-0`;
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", CHILD_PATH, dir],
+    // DENKA_TEST_RUNTIME=bun: the writer runs under Bun; Deno recovers what it left.
+    const [command, args] = TEST_RUNTIME === "bun"
+      ? [BUN_PATH, ["run", CHILD_PATH, dir]]
+      : [Deno.execPath(), ["run", "--allow-all", CHILD_PATH, dir]];
+    const child = new Deno.Command(command, {
+      args,
       stdin: "null",
       stdout: "piped",
       stderr: "inherit",
