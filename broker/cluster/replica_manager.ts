@@ -464,14 +464,25 @@ export class ReplicaManager implements PartitionStateSink {
     if (r.isrChangeInFlight || this.#stopped) return;
     r.isrChangeInFlight = true;
     const asked = r.state;
+    // A replica being added may be elected as soon as the change is written: until the change
+    // settles it holds the high watermark back like a member (Kafka's maximal ISR), or an
+    // acknowledged write could be missing from the next leader.
+    const joining = newIsr.filter((id) => !asked.isr.includes(id));
+    if (joining.length > 0) r.leader?.setJoining(joining);
+    const settled = () => {
+      if (r.state === asked) r.leader?.setJoining([]);
+    };
     this.#isrWriter.alterIsr(asked, newIsr).then((next) => {
       r.isrChangeInFlight = false;
+      if (next === undefined) settled();
       if (next !== undefined) {
         if (newIsr.length < asked.isr.length) this.#isrShrinkCount++;
         else this.#isrExpandCount++;
       }
       if (next !== undefined && r.state === asked) this.#apply(next);
     }, (error) => {
+      // The store may have applied the change before the error (etcd unreachable after the
+      // write): the joiners keep counting until the next state settles it either way.
       r.isrChangeInFlight = false;
       this.#logger.warn(`ISR change of ${asked.topic}-${asked.partition} failed: ${error}`);
     });
