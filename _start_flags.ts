@@ -75,6 +75,9 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
     "node-id": options.nodeId,
     "default-replication-factor": options.defaultReplicationFactor,
     "broker-session-timeout-ms": options.brokerSessionTimeoutMs,
+    "replica-lag-time-max-ms": options.replicaLagTimeMaxMs,
+    "replica-fetch-backoff-ms": options.replicaFetchBackoffMs,
+    "replica-socket-timeout-ms": options.replicaSocketTimeoutMs,
     "transaction-max-timeout-ms": options.transactionMaxTimeoutMs,
     "transaction-abort-timed-out-transaction-cleanup-interval-ms":
       options.transactionAbortTimedOutTransactionCleanupIntervalMs,

@@ -156,6 +156,12 @@ export interface StartBrokerOptions {
   brokerSessionTimeoutMs?: number;
   /** Kafka's auto.leader.rebalance.enable (cluster). Default true. */
   autoLeaderRebalance?: boolean;
+  /** Kafka's replica.lag.time.max.ms (cluster). Default 30000. */
+  replicaLagTimeMaxMs?: number;
+  /** Kafka's replica.fetch.backoff.ms (cluster). Default 1000. */
+  replicaFetchBackoffMs?: number;
+  /** Kafka's replica.socket.timeout.ms (cluster). Default 30000. */
+  replicaSocketTimeoutMs?: number;
   /** Kafka's transaction.max.timeout.ms. Default 900000. */
   transactionMaxTimeoutMs?: number;
   /** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms. Default 10000. */

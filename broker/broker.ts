@@ -353,7 +353,14 @@ export class Broker implements BrokerCore {
       topics: this.topics,
       logger: this.logger.child("cluster"),
       uncleanDefault: () => this.topics.defaults["unclean.leader.election.enable"] === "true",
-      sinkFor: (isrWriter) => startReplication(this, { nodeId: config.nodeId, isrWriter }),
+      sinkFor: (isrWriter) =>
+        startReplication(this, {
+          nodeId: config.nodeId,
+          isrWriter,
+          replicaLagTimeMaxMs: cluster.replicaLagTimeMaxMs,
+          replicaFetchBackoffMs: cluster.replicaFetchBackoffMs,
+          replicaSocketTimeoutMs: cluster.replicaSocketTimeoutMs,
+        }),
       rebalance: {
         enabled: cluster.autoLeaderRebalance,
         checkIntervalMs: cluster.leaderImbalanceCheckIntervalMs,

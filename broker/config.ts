@@ -146,6 +146,10 @@ export interface ClusterConfig {
   readonly autoLeaderRebalance: boolean;
   readonly leaderImbalanceCheckIntervalMs: number;
   readonly leaderImbalancePercent: number;
+  /** replica.lag.time.max.ms, replica.fetch.backoff.ms, replica.socket.timeout.ms. */
+  readonly replicaLagTimeMaxMs: number;
+  readonly replicaFetchBackoffMs: number;
+  readonly replicaSocketTimeoutMs: number;
 }
 
 type Kind = "hostport" | "string" | "int" | "bool" | "enum";
@@ -530,6 +534,27 @@ export const optionDefs: readonly OptionDef[] = [
     doc: "imbalance a broker may have before a rebalance",
   },
   {
+    name: "replica-lag-time-max-ms",
+    kind: "int",
+    defaultValue: "30000",
+    kafkaKey: "replica.lag.time.max.ms",
+    doc: "a follower not caught up this long leaves the ISR (cluster)",
+  },
+  {
+    name: "replica-fetch-backoff-ms",
+    kind: "int",
+    defaultValue: "1000",
+    kafkaKey: "replica.fetch.backoff.ms",
+    doc: "a follower's wait after a fetch error (cluster)",
+  },
+  {
+    name: "replica-socket-timeout-ms",
+    kind: "int",
+    defaultValue: "30000",
+    kafkaKey: "replica.socket.timeout.ms",
+    doc: "a follower's fetch unanswered this long closes its link (cluster)",
+  },
+  {
     name: "cluster-id",
     kind: "string",
     defaultValue: "denka-cluster",
@@ -797,7 +822,7 @@ export function resolveConfig(layers: readonly RawSettings[]): BrokerConfig {
     superUsers: superUsersOption(opts),
     allowEveryoneIfNoAclFound: boolOption(opts, "allow-everyone-if-no-acl-found"),
     sasl: saslConfig(opts),
-    cluster: clusterConfig(opts),
+    cluster: clusterConfig(opts, listeners.find((l) => l.name === interBrokerListenerName)),
   };
 }
 
@@ -897,10 +922,21 @@ function httpSecurityOptions(opts: Record<string, string>): Pick<
   };
 }
 
-/** The cluster settings, or undefined without `--etcd`. */
-function clusterConfig(opts: Record<string, string>): ClusterConfig | undefined {
+/**
+ * The cluster settings, or undefined without `--etcd`. Followers fetch from their leader's
+ * inter-broker listener as a plain client: one that needs TLS or a SASL login is refused.
+ */
+function clusterConfig(
+  opts: Record<string, string>,
+  interBroker: ListenerConfig | undefined,
+): ClusterConfig | undefined {
   const endpoints = (opts["etcd"] ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "");
   if (endpoints.length === 0) return undefined;
+  if (interBroker !== undefined && interBroker.securityProtocol !== "PLAINTEXT") {
+    throw new ConfigError(
+      `The inter-broker listener "${interBroker.name}" uses ${interBroker.securityProtocol}: in a cluster it must be PLAINTEXT (followers do not log in or speak TLS yet); set "inter-broker-listener-name" to a PLAINTEXT listener.`,
+    );
+  }
   for (const e of endpoints) {
     if (!/^https?:\/\/[^/]+$/.test(e)) {
       throw new ConfigError(`Option "etcd" wants URLs like http://HOST:2379, got "${e}".`);
@@ -918,6 +954,9 @@ function clusterConfig(opts: Record<string, string>): ClusterConfig | undefined 
       intOption(opts, "leader-imbalance-check-interval-seconds", 1, 2147483) *
       1000,
     leaderImbalancePercent: intOption(opts, "leader-imbalance-per-broker-percentage", 0, 100),
+    replicaLagTimeMaxMs: intOption(opts, "replica-lag-time-max-ms", 1, 2147483647),
+    replicaFetchBackoffMs: intOption(opts, "replica-fetch-backoff-ms", 0, 2147483647),
+    replicaSocketTimeoutMs: intOption(opts, "replica-socket-timeout-ms", 1, 2147483647),
   };
 }
 

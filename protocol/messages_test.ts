@@ -126,7 +126,7 @@ for (const api of API_MESSAGES as readonly ApiMessage[]) {
   }
 }
 
-Deno.test("apiTable covers the 46 client-facing API keys with spec versions", () => {
+Deno.test("apiTable covers the 48 client-facing API keys with spec versions", () => {
   const keys = API_MESSAGES.map((a) => a.apiKey);
   assert.deepEqual(keys, [
     0,
@@ -165,6 +165,8 @@ Deno.test("apiTable covers the 46 client-facing API keys with spec versions", ()
     42,
     43,
     44,
+    45,
+    46,
     47,
     48,
     49,

@@ -153,6 +153,36 @@ export class ClusterAdminClient {
   }
 
   /**
+   * Asks the controller to start (target replicas) or cancel (null) a partition's
+   * reassignment; resolves once it has started or been cancelled, not once it completes.
+   */
+  async reassignPartition(
+    topic: string,
+    partition: number,
+    replicas: readonly number[] | null,
+    timeoutMs: number,
+  ): Promise<AdminOutcome> {
+    const key = `${KEYS.reassignRequests}${topic}/${partition}`;
+    await this.#dropFailed(key);
+    const written = await this.#coordinator.txn({
+      compares: [{ key, target: "absent" }],
+      ops: [{ op: "put", key, value: encodeJson({ replicas }) }],
+    });
+    if (!written.succeeded) {
+      return {
+        code: ErrorCode.REASSIGNMENT_IN_PROGRESS,
+        message: `Partition ${topic}-${partition} has a reassignment request pending.`,
+      };
+    }
+    return await this.#outcome(
+      key,
+      written.revision,
+      timeoutMs,
+      () => !this.#cache.requests.has(key),
+    );
+  }
+
+  /**
    * Waits for `done()` or for the request to carry an error (then removes it). A timeout of 0
    * answers at once, the work going on (Kafka's asynchronous CreateTopics and DeleteTopics).
    */

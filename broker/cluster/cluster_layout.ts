@@ -16,6 +16,8 @@
  * | `admin/delete-topics/<name>`     | `{}`: the topic is being deleted               |
  * | `admin/alter-configs/<name>`     | {@linkcode AlterConfigsRequest}                |
  * | `admin/elect-leaders/<id>`       | {@linkcode ElectLeadersRequest}                |
+ * | `admin/reassign-requests/<t>/<p>` | {@linkcode ReassignRequest}                   |
+ * | `admin/reassignments/<t>/<p>`    | {@linkcode OngoingReassignment}                |
  * | `producer-id-block`              | {@linkcode ProducerIdBlock}; CAS on mod_revision |
  *
  * A broker's registration epoch is its key's create revision; the controller
@@ -39,6 +41,8 @@ export const KEYS = {
   deleteTopics: "admin/delete-topics/",
   alterConfigs: "admin/alter-configs/",
   electLeaders: "admin/elect-leaders/",
+  reassignRequests: "admin/reassign-requests/",
+  reassignments: "admin/reassignments/",
   producerIdBlock: "producer-id-block",
 } as const;
 
@@ -110,6 +114,22 @@ export interface ElectLeadersRequest {
   /** 0 preferred, 1 unclean. */
   readonly electionType: number;
   readonly partitions: readonly { readonly topic: string; readonly partition: number }[];
+}
+
+/** `admin/reassign-requests/<topic>/<p>`: AlterPartitionReassignments asked through any broker. */
+export interface ReassignRequest {
+  /** The target replicas, or null to cancel the partition's ongoing reassignment. */
+  readonly replicas: readonly number[] | null;
+  readonly error?: { readonly code: number; readonly message: string };
+}
+
+/**
+ * `admin/reassignments/<topic>/<p>`: a reassignment under way (Kafka's KIP-455 adding and
+ * removing replicas); the topic's assignment holds the union of both sets meanwhile.
+ */
+export interface OngoingReassignment {
+  readonly targetReplicas: readonly number[];
+  readonly originalReplicas: readonly number[];
 }
 
 /** `producer-id-block`: the first producer id no broker has taken yet. */

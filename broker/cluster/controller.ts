@@ -153,6 +153,8 @@ export class Controller {
     await this.#admin.processRequests();
     if (this.#stopped) return;
     await this.#electOffline();
+    if (this.#stopped) return;
+    await this.#admin.reassignments.advance();
   }
 
   /** Leaders for partitions whose leader is gone; dead brokers out of every ISR. */

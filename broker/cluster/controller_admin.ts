@@ -22,6 +22,7 @@ import {
 import { assignReplicas, checkManualAssignment } from "./replica_assignment.ts";
 import { preferredTransition, uncleanTransition } from "./leader_election.ts";
 import type { Controller, ControllerOptions } from "./controller.ts";
+import { ControllerReassignments } from "./controller_reassignments.ts";
 
 /** KIP-460 election types. */
 export const ELECTION_PREFERRED = 0;
@@ -31,10 +32,13 @@ export const ELECTION_UNCLEAN = 1;
 export class ControllerAdmin {
   readonly #controller: Controller;
   readonly #options: ControllerOptions;
+  /** Partition reassignments (AlterPartitionReassignments). */
+  readonly reassignments: ControllerReassignments;
 
   constructor(controller: Controller, options: ControllerOptions) {
     this.#controller = controller;
     this.#options = options;
+    this.reassignments = new ControllerReassignments(controller, options);
   }
 
   /** Works through every pending request once. */
@@ -63,6 +67,8 @@ export class ControllerAdmin {
         await this.#alterConfigs(key.slice(KEYS.alterConfigs.length), kv);
       } else if (key.startsWith(KEYS.electLeaders)) {
         await this.#electLeaders(kv);
+      } else if (key.startsWith(KEYS.reassignRequests)) {
+        await this.reassignments.process(key, kv);
       }
     }
   }
@@ -234,6 +240,7 @@ export class ControllerAdmin {
     const outcome = await this.#controller.write([this.#requestCompare(kv)], [
       { op: "delete", key: `${KEYS.topics}${name}` },
       { op: "delete", key: `${KEYS.partitions}${name}/`, prefix: true },
+      { op: "delete", key: `${KEYS.reassignments}${name}/`, prefix: true },
       { op: "delete", key: kv.key },
     ]);
     if (outcome === "written") this.#options.logger.info(`Deleted topic "${name}".`);

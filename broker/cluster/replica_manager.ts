@@ -300,6 +300,8 @@ export class ReplicaManager implements PartitionStateSink {
     if (partition === undefined || !state.replicas.includes(this.nodeId)) {
       if (existing !== undefined) this.#leave(existing);
       this.#replicas.delete(key);
+      // Reassigned away (Kafka's StopReplica with delete): the replica's data goes.
+      if (existing !== undefined && partition !== undefined) this.#dropData(partition);
       return;
     }
     if (existing !== undefined && existing.state.partitionEpoch > state.partitionEpoch) return;
@@ -400,6 +402,16 @@ export class ReplicaManager implements PartitionStateSink {
     this.#stopFollowing(r);
     r.leader = undefined;
     this.#failWaiters(r);
+  }
+
+  #dropData(partition: Partition): void {
+    try {
+      partition.log.truncateTo(partition.log.logStartOffset);
+      this.#broker.waiters.notify(partition.topic.name, partition.index);
+    } catch (error) {
+      if (!(error instanceof IoError)) throw error;
+      this.#logger.warn(`Could not empty ${partition.log.dir}: ${error.message}`);
+    }
   }
 
   #forgetTopic(name: string): void {

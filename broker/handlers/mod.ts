@@ -32,6 +32,8 @@ import { createPartitionsHandler } from "./create_partitions.ts";
 import { describeLogDirsHandler } from "./describe_log_dirs.ts";
 import { describeClusterHandler } from "./describe_cluster.ts";
 import { electLeadersHandler } from "./elect_leaders.ts";
+import { alterPartitionReassignmentsHandler } from "./alter_partition_reassignments.ts";
+import { listPartitionReassignmentsHandler } from "./list_partition_reassignments.ts";
 import { describeProducersHandler } from "./describe_producers.ts";
 import { addPartitionsToTxnHandler } from "./add_partitions_to_txn.ts";
 import { addOffsetsToTxnHandler } from "./add_offsets_to_txn.ts";
@@ -79,6 +81,8 @@ export const apiHandlers: readonly ApiHandler[] = [
   describeLogDirsHandler,
   describeClusterHandler,
   electLeadersHandler,
+  alterPartitionReassignmentsHandler,
+  listPartitionReassignmentsHandler,
   describeProducersHandler,
   addPartitionsToTxnHandler,
   addOffsetsToTxnHandler,

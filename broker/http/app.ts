@@ -16,6 +16,7 @@ import { errorResponse, HttpError, HttpErrorCode } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
 import { formatOf } from "./route_util.ts";
 import { consoleRoutes } from "./routes_console.ts";
+import { brokerRoutes } from "./routes_brokers.ts";
 import { clusterRoutes } from "./routes_cluster.ts";
 import { groupRoutes } from "./routes_groups.ts";
 import { opsRoutes } from "./routes_ops.ts";
@@ -46,6 +47,7 @@ export function createHttpApp(
   recordRoutes(app, ctx);
   groupRoutes(app, ctx);
   clusterRoutes(app, ctx);
+  brokerRoutes(app, ctx);
   transactionRoutes(app, ctx);
   consoleRoutes(app);
   app.notFound((c) =>

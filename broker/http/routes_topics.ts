@@ -8,7 +8,8 @@
  * - `GET .../topics/{topic_name}/partitions`, `GET .../partitions/{partition_id}`
  *
  * Partitions carry Denka's additions: `log_start_offset`, `high_watermark`,
- * `size_bytes`, `segment_count`.
+ * `size_bytes`, `segment_count`, and (see `routes_brokers.ts`) `leader_id`,
+ * `leader_epoch`, `replica_ids`, `isr_ids`.
  *
  * @module
  */
@@ -20,6 +21,7 @@ import { KafkaError } from "../kafka_error.ts";
 import type { Partition, Topic } from "../topics.ts";
 import { HttpError, HttpErrorCode } from "./codec.ts";
 import type { HttpContext } from "./context.ts";
+import { replicaView } from "./routes_brokers.ts";
 import {
   checkCluster,
   CLUSTER_PATH,
@@ -43,7 +45,7 @@ export function topicBody(c: Context, ctx: HttpContext, topic: Topic): Record<st
     topic_name: topic.name,
     topic_id: topic.id,
     is_internal: topic.internal,
-    replication_factor: 1,
+    replication_factor: replicaView(ctx, topic.name, 0)?.replicas.length ?? 1,
     partitions_count: topic.partitions.length,
     partitions: { related: `${self}/partitions` },
     configs: { related: `${self}/configs` },
@@ -56,9 +58,8 @@ export function topicBody(c: Context, ctx: HttpContext, topic: Topic): Record<st
 export function partitionBody(c: Context, ctx: HttpContext, p: Partition): Record<string, unknown> {
   const clusterId = ctx.broker.config.clusterId;
   const self = `${clusterUrl(c, clusterId)}/topics/${p.topic.name}/partitions/${p.index}`;
-  const leader = `${
-    clusterUrl(c, clusterId)
-  }/topics/${p.topic.name}/partitions/${p.index}/replicas/${ctx.broker.config.nodeId}`;
+  const view = replicaView(ctx, p.topic.name, p.index);
+  const leaderId = view?.leader ?? -1;
   return {
     kind: "KafkaPartition",
     metadata: {
@@ -68,8 +69,12 @@ export function partitionBody(c: Context, ctx: HttpContext, p: Partition): Recor
     cluster_id: clusterId,
     topic_name: p.topic.name,
     partition_id: p.index,
-    leader: { related: leader },
+    leader: leaderId < 0 ? null : { related: `${self}/replicas/${leaderId}` },
     replicas: { related: `${self}/replicas` },
+    leader_id: leaderId,
+    leader_epoch: view?.leaderEpoch ?? 0,
+    replica_ids: view?.replicas ?? [],
+    isr_ids: view?.isr ?? [],
     reassignment: { related: `${self}/reassignment` },
     log_start_offset: p.log.logStartOffset,
     high_watermark: p.log.highWatermark,

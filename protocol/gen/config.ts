@@ -43,6 +43,8 @@ export const GENERATED_APIS: readonly string[] = [
   "DeleteGroups", // 42
   "ElectLeaders", // 43
   "IncrementalAlterConfigs", // 44
+  "AlterPartitionReassignments", // 45
+  "ListPartitionReassignments", // 46
   "OffsetDelete", // 47
   "DescribeClientQuotas", // 48
   "AlterClientQuotas", // 49

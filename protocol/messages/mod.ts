@@ -297,6 +297,22 @@ import {
   type IncrementalAlterConfigsResponse,
 } from "./incremental_alter_configs.ts";
 import {
+  type AlterPartitionReassignmentsRequest,
+  type AlterPartitionReassignmentsResponse,
+  decodeAlterPartitionReassignmentsRequest,
+  decodeAlterPartitionReassignmentsResponse,
+  encodeAlterPartitionReassignmentsRequest,
+  encodeAlterPartitionReassignmentsResponse,
+} from "./alter_partition_reassignments.ts";
+import {
+  decodeListPartitionReassignmentsRequest,
+  decodeListPartitionReassignmentsResponse,
+  encodeListPartitionReassignmentsRequest,
+  encodeListPartitionReassignmentsResponse,
+  type ListPartitionReassignmentsRequest,
+  type ListPartitionReassignmentsResponse,
+} from "./list_partition_reassignments.ts";
+import {
   decodeOffsetDeleteRequest,
   decodeOffsetDeleteResponse,
   encodeOffsetDeleteRequest,
@@ -412,6 +428,8 @@ export * from "./create_partitions.ts";
 export * from "./delete_groups.ts";
 export * from "./elect_leaders.ts";
 export * from "./incremental_alter_configs.ts";
+export * from "./alter_partition_reassignments.ts";
+export * from "./list_partition_reassignments.ts";
 export * from "./offset_delete.ts";
 export * from "./describe_client_quotas.ts";
 export * from "./alter_client_quotas.ts";
@@ -463,6 +481,8 @@ export const ApiKey = {
   DeleteGroups: 42,
   ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
   OffsetDelete: 47,
   DescribeClientQuotas: 48,
   AlterClientQuotas: 49,
@@ -966,6 +986,38 @@ export const incrementalAlterConfigsApi: ApiMessage<
   encodeResponse: encodeIncrementalAlterConfigsResponse,
 };
 
+/** AlterPartitionReassignments (API key 45). */
+export const alterPartitionReassignmentsApi: ApiMessage<
+  AlterPartitionReassignmentsRequest,
+  AlterPartitionReassignmentsResponse
+> = {
+  apiKey: 45,
+  name: "AlterPartitionReassignments",
+  minVersion: 0,
+  maxVersion: 0,
+  flexibleMinVersion: 0,
+  decodeRequest: decodeAlterPartitionReassignmentsRequest,
+  encodeRequest: encodeAlterPartitionReassignmentsRequest,
+  decodeResponse: decodeAlterPartitionReassignmentsResponse,
+  encodeResponse: encodeAlterPartitionReassignmentsResponse,
+};
+
+/** ListPartitionReassignments (API key 46). */
+export const listPartitionReassignmentsApi: ApiMessage<
+  ListPartitionReassignmentsRequest,
+  ListPartitionReassignmentsResponse
+> = {
+  apiKey: 46,
+  name: "ListPartitionReassignments",
+  minVersion: 0,
+  maxVersion: 0,
+  flexibleMinVersion: 0,
+  decodeRequest: decodeListPartitionReassignmentsRequest,
+  encodeRequest: encodeListPartitionReassignmentsRequest,
+  decodeResponse: decodeListPartitionReassignmentsResponse,
+  encodeResponse: encodeListPartitionReassignmentsResponse,
+};
+
 /** OffsetDelete (API key 47). */
 export const offsetDeleteApi: ApiMessage<OffsetDeleteRequest, OffsetDeleteResponse> = {
   apiKey: 47,
@@ -1151,6 +1203,8 @@ export const API_MESSAGES: readonly ApiMessage[] = [
   deleteGroupsApi as ApiMessage,
   electLeadersApi as ApiMessage,
   incrementalAlterConfigsApi as ApiMessage,
+  alterPartitionReassignmentsApi as ApiMessage,
+  listPartitionReassignmentsApi as ApiMessage,
   offsetDeleteApi as ApiMessage,
   describeClientQuotasApi as ApiMessage,
   alterClientQuotasApi as ApiMessage,

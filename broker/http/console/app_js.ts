@@ -148,7 +148,15 @@ export const CONSOLE_JS: string = String.raw`"use strict";
 
   function refreshPartitions() {
     var name = state.selectedTopic;
-    return api(clusterPath() + "/topics/" + encodeURIComponent(name) + "/partitions").then(function (ps) {
+    var topicPath = clusterPath() + "/topics/" + encodeURIComponent(name);
+    var moving = {};
+    return api(topicPath + "/partitions/-/reassignment").then(function (rs) {
+      rs.data.forEach(function (r) {
+        moving[r.partition_id] = "+[" + r.adding_replicas.join(", ") + "] -[" + r.removing_replicas.join(", ") + "]";
+      });
+    }).catch(function () {}).then(function () {
+      return api(topicPath + "/partitions");
+    }).then(function (ps) {
       $("#partitions-panel").hidden = false;
       $("#partitions-topic").textContent = name;
       var body = $("#partitions tbody");
@@ -156,6 +164,10 @@ export const CONSOLE_JS: string = String.raw`"use strict";
       ps.data.forEach(function (p) {
         body.appendChild(el("tr", {}, [
           el("td", { text: String(p.partition_id) }),
+          el("td", { text: p.leader_id < 0 ? "none" : String(p.leader_id) }),
+          el("td", { text: (p.replica_ids || []).join(", ") }),
+          el("td", { text: (p.isr_ids || []).join(", "), className: (p.isr_ids || []).length < (p.replica_ids || []).length ? "warn" : "" }),
+          el("td", { text: moving[p.partition_id] || "" }),
           el("td", { text: String(p.log_start_offset) }),
           el("td", { text: String(p.high_watermark) }),
           el("td", { text: formatBytes(p.size_bytes) }),
@@ -163,6 +175,42 @@ export const CONSOLE_JS: string = String.raw`"use strict";
         ]));
       });
     }).catch(function () { $("#partitions-panel").hidden = true; state.selectedTopic = null; });
+  }
+
+  // ---- brokers ------------------------------------------------------------------------------
+  function refreshBrokers() {
+    return api("/denka/v1/cluster").then(function (cl) {
+      var counts = {};
+      cl.brokers.forEach(function (b) { counts[b.node_id] = { leaders: 0, replicas: 0, outOfIsr: 0 }; });
+      (cl.topics || []).forEach(function (t) {
+        t.partitions.forEach(function (p) {
+          if (counts[p.leader]) counts[p.leader].leaders++;
+          p.replicas.forEach(function (id) {
+            if (!counts[id]) return;
+            counts[id].replicas++;
+            if (p.isr.indexOf(id) < 0) counts[id].outOfIsr++;
+          });
+        });
+      });
+      var body = $("#brokers tbody");
+      body.textContent = "";
+      cl.brokers.forEach(function (b) {
+        var n = counts[b.node_id];
+        var single = cl.mode === "single";
+        var role = cl.controller && cl.controller.node_id === b.node_id ? "controller" : "";
+        if (b.node_id === cl.node_id) role = role ? role + ", this broker" : "this broker";
+        body.appendChild(el("tr", {}, [
+          el("td", { text: String(b.node_id) }),
+          el("td", { text: b.host + ":" + b.port }),
+          el("td", { text: b.rack === null ? "" : b.rack }),
+          el("td", { text: role }),
+          el("td", { text: single ? "all" : String(n.leaders) }),
+          el("td", { text: single ? "all" : String(n.replicas) }),
+          el("td", { text: single ? "0" : String(n.outOfIsr), className: n.outOfIsr > 0 ? "warn" : "" }),
+        ]));
+      });
+      $("#brokers-section").hidden = false;
+    }).catch(function () { $("#brokers-section").hidden = true; });
   }
 
   // ---- chart --------------------------------------------------------------------------------
@@ -368,7 +416,7 @@ export const CONSOLE_JS: string = String.raw`"use strict";
 
   // ---- start --------------------------------------------------------------------------------
   function refreshAll() {
-    return Promise.all([refreshTopics(), refreshGroups(), refreshTransactions(), refreshChart()]).then(function () {
+    return Promise.all([refreshBrokers(), refreshTopics(), refreshGroups(), refreshTransactions(), refreshChart()]).then(function () {
       $("#status").textContent = "live"; $("#status").className = "pill ok";
     }).catch(function (e) { $("#status").textContent = e.message; $("#status").className = "pill bad"; });
   }

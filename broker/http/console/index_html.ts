@@ -20,6 +20,14 @@ export const CONSOLE_HTML: string = String.raw`<!doctype html>
   <span id="status" class="pill">connecting</span>
 </header>
 <main>
+  <section id="brokers-section">
+    <h2>Brokers</h2>
+    <table id="brokers">
+      <thead><tr><th>Node</th><th>Address</th><th>Rack</th><th>Role</th><th>Leaders</th><th>Replicas</th><th>Out of ISR</th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </section>
+
   <section id="topics-section">
     <h2>Topics</h2>
     <table id="topics">
@@ -29,7 +37,7 @@ export const CONSOLE_HTML: string = String.raw`<!doctype html>
     <div id="partitions-panel" hidden>
       <h3>Partitions of <span id="partitions-topic"></span></h3>
       <table id="partitions">
-        <thead><tr><th>Partition</th><th>Log start</th><th>High watermark</th><th>Size</th><th>Segments</th></tr></thead>
+        <thead><tr><th>Partition</th><th>Leader</th><th>Replicas</th><th>ISR</th><th>Reassigning</th><th>Log start</th><th>High watermark</th><th>Size</th><th>Segments</th></tr></thead>
         <tbody></tbody>
       </table>
     </div>

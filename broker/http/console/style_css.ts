@@ -31,6 +31,7 @@ button.on { background: #c0392b; }
 output { display: block; margin-top: .4rem; color: var(--muted); }
 output.error { color: #c0392b; }
 .muted { color: var(--muted); }
+.warn { color: #c0392b; font-weight: 600; }
 header .muted { color: #aab; }
 .pill { margin-left: auto; font-size: .8rem; padding: .1rem .6rem; border-radius: 1rem; background: #555; }
 .pill.ok { background: #2e8b57; }

@@ -1,0 +1,60 @@
+import { assertEquals, assertThrows } from "../util/assert.ts";
+import { ConfigError, parseConfigText, resolveConfig, settingsFromArgs } from "./config.ts";
+
+Deno.test("resolveConfig() gives Kafka's replication defaults in a cluster", () => {
+  const c = resolveConfig([settingsFromArgs(["--etcd", "http://127.0.0.1:2379"])]);
+  assertEquals(c.cluster?.replicaLagTimeMaxMs, 30000);
+  assertEquals(c.cluster?.replicaFetchBackoffMs, 1000);
+  assertEquals(c.cluster?.replicaSocketTimeoutMs, 30000);
+});
+
+Deno.test("resolveConfig() reads the replication options by flag and by Kafka's key", () => {
+  const file = parseConfigText(
+    "etcd.endpoints=http://127.0.0.1:2379\nreplica.lag.time.max.ms=5000\nreplica.fetch.backoff.ms=50\n",
+    false,
+  );
+  const args = settingsFromArgs(["--replica-socket-timeout-ms", "7000"]);
+  const c = resolveConfig([file, args]);
+  assertEquals(c.cluster?.replicaLagTimeMaxMs, 5000);
+  assertEquals(c.cluster?.replicaFetchBackoffMs, 50);
+  assertEquals(c.cluster?.replicaSocketTimeoutMs, 7000);
+  assertThrows(
+    () =>
+      resolveConfig([settingsFromArgs([
+        "--etcd",
+        "http://127.0.0.1:2379",
+        "--replica-lag-time-max-ms",
+        "0",
+      ])]),
+    (e: unknown) => e instanceof ConfigError && /replica-lag-time-max-ms/.test(e.message),
+  );
+});
+
+Deno.test("resolveConfig() refuses a cluster whose inter-broker listener needs SASL or TLS", () => {
+  const sasl = settingsFromArgs([
+    "--etcd",
+    "http://127.0.0.1:2379",
+    "--listeners",
+    "SASL_PLAINTEXT://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092",
+    "--inter-broker-listener-name",
+    "SASL_PLAINTEXT",
+  ]);
+  assertThrows(
+    () => resolveConfig([sasl]),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message.includes(`inter-broker listener "SASL_PLAINTEXT" uses SASL_PLAINTEXT`),
+  );
+  const plainInterBroker = settingsFromArgs([
+    "--etcd",
+    "http://127.0.0.1:2379",
+    "--listeners",
+    "SASL_PLAINTEXT://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092",
+    "--inter-broker-listener-name",
+    "PLAINTEXT",
+  ]);
+  assertEquals(resolveConfig([plainInterBroker]).cluster?.replicaLagTimeMaxMs, 30000);
+  // One node keeps any inter-broker listener (nothing connects to it).
+  const single = settingsFromArgs(["--listeners", "SASL_PLAINTEXT://127.0.0.1:9093"]);
+  assertEquals(resolveConfig([single]).cluster, undefined);
+});
