@@ -352,7 +352,10 @@ export class ReplicaManager implements PartitionStateSink {
     ) {
       return; // the same leader at the same epoch: the fetch under way stays valid
     }
-    if (r.followingLeaderId !== undefined && r.followingLeaderId !== leaderId) {
+    // Out of the fetcher it was in before anything else: followingLeaderId is cleared next, and
+    // a fetcher left holding the partition (its leader's endpoint gone meanwhile) would go on
+    // appending from a deposed leader after this broker leads it.
+    if (r.followingLeaderId !== undefined) {
       this.#fetchers.get(r.followingLeaderId)?.remove(r.state.topic, r.state.partition);
     }
     r.followingLeaderId = undefined;
