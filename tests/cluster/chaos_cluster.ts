@@ -56,12 +56,15 @@ export class ChaosCluster {
   readonly root: string;
   readonly brokers: ChaosBroker[];
   readonly sessionTimeoutMs: number;
+  /** replica.lag.time.max.ms of every broker: two thirds of the session. */
+  readonly replicaLagTimeMaxMs: number;
 
   private constructor(etcd: EtcdServer, root: string, brokers: ChaosBroker[], sessionMs: number) {
     this.etcd = etcd;
     this.root = root;
     this.brokers = brokers;
     this.sessionTimeoutMs = sessionMs;
+    this.replicaLagTimeMaxMs = Math.round((sessionMs * 2) / 3);
   }
 
   /** Starts etcd, one proxy per broker, and the brokers; resolves once all serve Metadata. */
@@ -145,6 +148,11 @@ export class ChaosCluster {
         "--no-auto-create",
         "--offsets-topic-num-partitions",
         "3",
+        // Shorter than a cut link's hold, so cuts shrink the ISR and heals expand it again.
+        "--replica-lag-time-max-ms",
+        String(this.replicaLagTimeMaxMs),
+        "--replica-fetch-backoff-ms",
+        "100",
         "--no-auto-leader-rebalance",
         "--log-level",
         "info",
