@@ -40,6 +40,7 @@ import type { TrafficSink } from "./traffic.ts";
 import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
 import { ClusterNode } from "./cluster/cluster_node.ts";
+import { readInterBrokerSasl } from "./cluster/inter_broker_login.ts";
 import { EtcdCoordinator } from "./cluster/etcd.ts";
 import { AclStore } from "./security/acl_store.ts";
 import {
@@ -336,6 +337,9 @@ export class Broker implements BrokerCore {
   /** Waits for etcd, registers, and follows the cluster's metadata (see `cluster/cluster_node.ts`). */
   #joinCluster(config: BrokerConfig): Promise<ClusterNode> {
     const cluster = config.cluster!;
+    const interBrokerSasl = cluster.interBrokerSasl === undefined
+      ? undefined
+      : readInterBrokerSasl(this.libc, cluster.interBrokerSasl);
     return ClusterNode.start({
       coordinator: new EtcdCoordinator({
         endpoints: cluster.etcdEndpoints,
@@ -360,6 +364,7 @@ export class Broker implements BrokerCore {
           replicaLagTimeMaxMs: cluster.replicaLagTimeMaxMs,
           replicaFetchBackoffMs: cluster.replicaFetchBackoffMs,
           replicaSocketTimeoutMs: cluster.replicaSocketTimeoutMs,
+          interBrokerSasl,
         }),
       rebalance: {
         enabled: cluster.autoLeaderRebalance,

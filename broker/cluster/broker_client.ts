@@ -18,6 +18,7 @@ import {
 import type { ApiMessage } from "../../protocol/messages/mod.ts";
 import { Reader, Writer } from "../../protocol/primitives.ts";
 import { concatBytes } from "../../util/bytes.ts";
+import { interBrokerLogin, type InterBrokerSasl } from "./inter_broker_login.ts";
 
 /** A response frame larger than this closes the connection (a corrupt size prefix). */
 export const RESPONSE_FRAME_BYTES_MAX = 256 * 1024 * 1024;
@@ -46,11 +47,15 @@ export class BrokerClient {
     this.#clientId = clientId;
   }
 
-  /** Connects to `host:port`; rejects if the connection fails. */
+  /**
+   * Connects to `host:port` and, with `options.sasl`, logs in (see `inter_broker_login.ts`);
+   * rejects (the connection closed) if the connection or the login fails.
+   */
   static async connect(
     runtime: Pick<Runtime, "connect">,
     address: { host: string; port: number },
     clientId: string,
+    options: { sasl?: InterBrokerSasl } = {},
   ): Promise<BrokerClient> {
     let client: BrokerClient | undefined;
     await runtime.connect({ hostname: address.host, port: address.port }, (socket) => {
@@ -60,6 +65,14 @@ export class BrokerClient {
         onClose: (error) => client!.#onClose(error),
       };
     });
+    if (options.sasl !== undefined) {
+      try {
+        await interBrokerLogin(client!, options.sasl);
+      } catch (error) {
+        client!.close((error as Error).message);
+        throw error;
+      }
+    }
     return client!;
   }
 

@@ -28,6 +28,7 @@ import type { DecodedRecords } from "../../protocol/primitives.ts";
 import type { PartitionLog } from "../../storage/partition_log.ts";
 import type { Logger } from "../../util/log.ts";
 import { BrokerClient } from "./broker_client.ts";
+import type { InterBrokerSasl } from "./inter_broker_login.ts";
 import { type BrokerEndpoint, partitionKey } from "./partition_state.ts";
 
 /** The Fetch version followers speak (topics by name; LastFetchedEpoch and DivergingEpoch). */
@@ -71,6 +72,8 @@ export interface ReplicaFetcherOptions {
   readonly maxWaitMs?: number;
   /** Kafka's `replica.socket.timeout.ms` (default {@linkcode REPLICA_SOCKET_TIMEOUT_MS}). */
   readonly socketTimeoutMs?: number;
+  /** The broker's SASL login on the leader's inter-broker listener, when it asks for one. */
+  readonly sasl?: InterBrokerSasl;
   /** Called after records were appended to a followed partition. */
   readonly onAppend?: (p: FollowedPartition) => void;
 }
@@ -130,6 +133,7 @@ export class ReplicaFetcher {
           this.#options.runtime,
           this.#options.leader,
           `denka-replica-${this.#options.nodeId}`,
+          { sasl: this.#options.sasl },
         );
         const response = await this.#withTimeout(
           this.#client,

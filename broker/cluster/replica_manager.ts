@@ -17,6 +17,7 @@
  *
  * @module
  */
+import type { InterBrokerSasl } from "./inter_broker_login.ts";
 import type { Runtime } from "../../ffi/port.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { Logger } from "../../util/log.ts";
@@ -79,6 +80,8 @@ export interface ReplicaManagerDeps {
   readonly fetchBackoffMs?: number;
   /** Kafka's `replica.socket.timeout.ms`. */
   readonly socketTimeoutMs?: number;
+  /** The broker's SASL login on the inter-broker listener, when it asks for one. */
+  readonly sasl?: InterBrokerSasl;
 }
 
 /** See the module doc. */
@@ -377,6 +380,7 @@ export class ReplicaManager implements PartitionStateSink {
         // Kafka requires replica.fetch.wait.max.ms < replica.lag.time.max.ms.
         maxWaitMs: Math.min(REPLICA_FETCH_WAIT_MAX_MS, Math.floor(this.#lagMaxMs / 3)),
         socketTimeoutMs: this.#deps.socketTimeoutMs,
+        sasl: this.#deps.sasl,
         onAppend: (p: FollowedPartition) => this.#broker.waiters.notify(p.topic, p.partition),
       });
       this.#fetchers.set(leaderId, fetcher);
@@ -510,6 +514,7 @@ export function startReplication(
     runtime: broker.runtime,
     fetchBackoffMs: options.replicaFetchBackoffMs,
     socketTimeoutMs: options.replicaSocketTimeoutMs,
+    sasl: options.interBrokerSasl,
   });
   broker.replication = manager;
   registerReplicationMetrics(broker.metrics.registry, () => broker.replication);
