@@ -41,6 +41,7 @@ import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
 import { ClusterNode } from "./cluster/cluster_node.ts";
 import { readInterBrokerSasl } from "./cluster/inter_broker_login.ts";
+import { readCaPem } from "./tls.ts";
 import { EtcdCoordinator } from "./cluster/etcd.ts";
 import { AclStore } from "./security/acl_store.ts";
 import {
@@ -340,6 +341,9 @@ export class Broker implements BrokerCore {
     const interBrokerSasl = cluster.interBrokerSasl === undefined
       ? undefined
       : readInterBrokerSasl(this.libc, cluster.interBrokerSasl);
+    const interBrokerTls = cluster.interBrokerTls === undefined
+      ? undefined
+      : { caPem: readCaPem(this.libc, cluster.interBrokerTls.caFile) };
     return ClusterNode.start({
       coordinator: new EtcdCoordinator({
         endpoints: cluster.etcdEndpoints,
@@ -365,6 +369,7 @@ export class Broker implements BrokerCore {
           replicaFetchBackoffMs: cluster.replicaFetchBackoffMs,
           replicaSocketTimeoutMs: cluster.replicaSocketTimeoutMs,
           interBrokerSasl,
+          interBrokerTls,
         }),
       rebalance: {
         enabled: cluster.autoLeaderRebalance,

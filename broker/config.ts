@@ -163,6 +163,8 @@ export interface ClusterConfig {
     readonly username: string;
     readonly passwordFile: string;
   };
+  /** On an SSL or SASL_SSL inter-broker listener: the CA file to trust (`tls-ca`), else the system roots. */
+  readonly interBrokerTls?: { readonly caFile: string | undefined };
 }
 
 type Kind = "hostport" | "string" | "int" | "bool" | "enum";
@@ -958,7 +960,7 @@ function httpSecurityOptions(opts: Record<string, string>): Pick<
 
 /**
  * The cluster settings, or undefined without `--etcd`. Followers fetch from their leader's
- * inter-broker listener as a plain client: one that needs TLS or a SASL login is refused.
+ * inter-broker listener with its security: TLS and a SASL login as it asks.
  */
 function clusterConfig(
   opts: Record<string, string>,
@@ -967,6 +969,7 @@ function clusterConfig(
   const endpoints = (opts["etcd"] ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "");
   if (endpoints.length === 0) return undefined;
   const interBrokerSasl = interBrokerSaslConfig(opts, interBroker);
+  const interBrokerTls = interBrokerTlsConfig(opts, interBroker);
   for (const e of endpoints) {
     if (!/^https?:\/\/[^/]+$/.test(e)) {
       throw new ConfigError(`Option "etcd" wants URLs like http://HOST:2379, got "${e}".`);
@@ -988,26 +991,37 @@ function clusterConfig(
     replicaFetchBackoffMs: intOption(opts, "replica-fetch-backoff-ms", 0, 2147483647),
     replicaSocketTimeoutMs: intOption(opts, "replica-socket-timeout-ms", 1, 2147483647),
     interBrokerSasl,
+    interBrokerTls,
   };
 }
 
 /**
- * The broker's own SASL login when the inter-broker listener needs one. A listener that needs
- * TLS is refused: followers do not speak TLS yet.
+ * TLS to the inter-broker listener (SSL, SASL_SSL), trusting `tls-ca` or the system roots. A
+ * listener that requires client certificates is refused: followers present none.
  */
+function interBrokerTlsConfig(
+  opts: Record<string, string>,
+  interBroker: ListenerConfig | undefined,
+): ClusterConfig["interBrokerTls"] {
+  const protocol = interBroker?.securityProtocol ?? "PLAINTEXT";
+  if (protocol !== "SSL" && protocol !== "SASL_SSL") return undefined;
+  if (opts["ssl-client-auth"] === "required") {
+    throw new ConfigError(
+      `The inter-broker listener "${
+        interBroker!.name
+      }" uses ${protocol} with "ssl-client-auth" required: followers present no client certificate; set "inter-broker-listener-name" to another listener.`,
+    );
+  }
+  return { caFile: opts["tls-ca"]?.trim() || undefined };
+}
+
+/** The broker's own SASL login when the inter-broker listener needs one (SASL_PLAINTEXT, SASL_SSL). */
 function interBrokerSaslConfig(
   opts: Record<string, string>,
   interBroker: ListenerConfig | undefined,
 ): ClusterConfig["interBrokerSasl"] {
   const protocol = interBroker?.securityProtocol ?? "PLAINTEXT";
-  if (protocol === "SSL" || protocol === "SASL_SSL") {
-    throw new ConfigError(
-      `The inter-broker listener "${
-        interBroker!.name
-      }" uses ${protocol}: in a cluster it must be PLAINTEXT or SASL_PLAINTEXT (followers do not speak TLS yet); set "inter-broker-listener-name" to another listener.`,
-    );
-  }
-  if (protocol !== "SASL_PLAINTEXT") return undefined;
+  if (protocol !== "SASL_PLAINTEXT" && protocol !== "SASL_SSL") return undefined;
   const username = opts["inter-broker-username"]?.trim() || undefined;
   const passwordFile = opts["inter-broker-password-file"]?.trim() || undefined;
   if (username === undefined || passwordFile === undefined) {

@@ -30,13 +30,13 @@ Deno.test("resolveConfig() reads the replication options by flag and by Kafka's 
   );
 });
 
-Deno.test("resolveConfig() takes a SASL inter-broker login and refuses TLS or a missing login", () => {
+Deno.test("resolveConfig() takes the inter-broker TLS and SASL login, refuses a missing login or required client certificates", () => {
   const cluster = (listener: string, ...more: string[]) =>
     settingsFromArgs([
       "--etcd",
       "http://127.0.0.1:2379",
       "--listeners",
-      "SASL_PLAINTEXT://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9094",
+      "SASL_PLAINTEXT://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9094,SASL_SSL://127.0.0.1:9095",
       "--inter-broker-listener-name",
       listener,
       "--tls-cert",
@@ -72,10 +72,16 @@ Deno.test("resolveConfig() takes a SASL inter-broker login and refuses TLS or a 
     (e: unknown) =>
       e instanceof ConfigError && e.message.includes(`"sasl-mechanism-inter-broker-protocol"`),
   );
+  // TLS: trusting tls-ca (or the system roots without it), with the SASL login on SASL_SSL.
+  assertEquals(resolveConfig([cluster("SSL")]).cluster?.interBrokerTls, { caFile: undefined });
+  assertEquals(resolveConfig([cluster("SSL")]).cluster?.interBrokerSasl, undefined);
+  const saslSsl = resolveConfig([cluster("SASL_SSL", ...login, "--tls-ca", "/ca.pem")]).cluster;
+  assertEquals(saslSsl?.interBrokerTls, { caFile: "/ca.pem" });
+  assertEquals(saslSsl?.interBrokerSasl?.username, "broker");
   assertThrows(
-    () => resolveConfig([cluster("SSL")]),
+    () => resolveConfig([cluster("SSL", "--ssl-client-auth", "required", "--tls-ca", "/ca.pem")]),
     (e: unknown) =>
-      e instanceof ConfigError && e.message.includes(`inter-broker listener "SSL" uses SSL`),
+      e instanceof ConfigError && e.message.includes(`inter-broker listener "SSL" uses SSL with`),
   );
   assertEquals(resolveConfig([cluster("PLAINTEXT", ...login)]).cluster?.interBrokerSasl, undefined);
   const plainInterBroker = settingsFromArgs([

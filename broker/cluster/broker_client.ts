@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Runtime, Socket } from "../../ffi/port.ts";
+import type { Runtime, Socket, TlsClientOptions } from "../../ffi/port.ts";
 import {
   beginFrame,
   encodeRequestHeader,
@@ -48,23 +48,27 @@ export class BrokerClient {
   }
 
   /**
-   * Connects to `host:port` and, with `options.sasl`, logs in (see `inter_broker_login.ts`);
+   * Connects to `host:port` (over TLS with `options.tls`) and, with `options.sasl`, logs in
+   * (see `inter_broker_login.ts`);
    * rejects (the connection closed) if the connection or the login fails.
    */
   static async connect(
     runtime: Pick<Runtime, "connect">,
     address: { host: string; port: number },
     clientId: string,
-    options: { sasl?: InterBrokerSasl } = {},
+    options: { sasl?: InterBrokerSasl; tls?: TlsClientOptions } = {},
   ): Promise<BrokerClient> {
     let client: BrokerClient | undefined;
-    await runtime.connect({ hostname: address.host, port: address.port }, (socket) => {
-      client = new BrokerClient(socket, clientId);
-      return {
-        onData: (chunk) => client!.#onData(chunk),
-        onClose: (error) => client!.#onClose(error),
-      };
-    });
+    await runtime.connect(
+      { hostname: address.host, port: address.port, tls: options.tls },
+      (socket) => {
+        client = new BrokerClient(socket, clientId);
+        return {
+          onData: (chunk) => client!.#onData(chunk),
+          onClose: (error) => client!.#onClose(error),
+        };
+      },
+    );
     if (options.sasl !== undefined) {
       try {
         await interBrokerLogin(client!, options.sasl);

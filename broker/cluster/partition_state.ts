@@ -18,6 +18,7 @@
  * @module
  */
 import type { InterBrokerSasl } from "./inter_broker_login.ts";
+import type { TlsClientOptions } from "../../ffi/port.ts";
 
 /** One partition's replicas, leader and in-sync replicas (Kafka's LeaderAndIsr). */
 export interface PartitionState {
@@ -130,4 +131,6 @@ export interface ReplicationOptions {
   readonly replicaSocketTimeoutMs?: number;
   /** The broker's SASL login on the inter-broker listener (`sasl.mechanism.inter.broker.protocol`). */
   readonly interBrokerSasl?: InterBrokerSasl;
+  /** TLS to the inter-broker listener (SSL, SASL_SSL), trusting `--tls-ca` or the system roots. */
+  readonly interBrokerTls?: TlsClientOptions;
 }

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Runtime } from "../../ffi/port.ts";
+import type { Runtime, TlsClientOptions } from "../../ffi/port.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import {
   defaultFetchRequest,
@@ -74,6 +74,8 @@ export interface ReplicaFetcherOptions {
   readonly socketTimeoutMs?: number;
   /** The broker's SASL login on the leader's inter-broker listener, when it asks for one. */
   readonly sasl?: InterBrokerSasl;
+  /** TLS to the leader's inter-broker listener (SSL, SASL_SSL). */
+  readonly tls?: TlsClientOptions;
   /** Called after records were appended to a followed partition. */
   readonly onAppend?: (p: FollowedPartition) => void;
 }
@@ -133,7 +135,7 @@ export class ReplicaFetcher {
           this.#options.runtime,
           this.#options.leader,
           `denka-replica-${this.#options.nodeId}`,
-          { sasl: this.#options.sasl },
+          { sasl: this.#options.sasl, tls: this.#options.tls },
         );
         const response = await this.#withTimeout(
           this.#client,

@@ -18,7 +18,7 @@
  * @module
  */
 import type { InterBrokerSasl } from "./inter_broker_login.ts";
-import type { Runtime } from "../../ffi/port.ts";
+import type { Runtime, TlsClientOptions } from "../../ffi/port.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { Logger } from "../../util/log.ts";
 import type { BrokerCore } from "../context.ts";
@@ -82,6 +82,8 @@ export interface ReplicaManagerDeps {
   readonly socketTimeoutMs?: number;
   /** The broker's SASL login on the inter-broker listener, when it asks for one. */
   readonly sasl?: InterBrokerSasl;
+  /** TLS to the inter-broker listener (SSL, SASL_SSL). */
+  readonly tls?: TlsClientOptions;
 }
 
 /** See the module doc. */
@@ -381,6 +383,7 @@ export class ReplicaManager implements PartitionStateSink {
         maxWaitMs: Math.min(REPLICA_FETCH_WAIT_MAX_MS, Math.floor(this.#lagMaxMs / 3)),
         socketTimeoutMs: this.#deps.socketTimeoutMs,
         sasl: this.#deps.sasl,
+        tls: this.#deps.tls,
         onAppend: (p: FollowedPartition) => this.#broker.waiters.notify(p.topic, p.partition),
       });
       this.#fetchers.set(leaderId, fetcher);
@@ -515,6 +518,7 @@ export function startReplication(
     fetchBackoffMs: options.replicaFetchBackoffMs,
     socketTimeoutMs: options.replicaSocketTimeoutMs,
     sasl: options.interBrokerSasl,
+    tls: options.interBrokerTls,
   });
   broker.replication = manager;
   registerReplicationMetrics(broker.metrics.registry, () => broker.replication);

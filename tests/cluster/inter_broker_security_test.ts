@@ -13,13 +13,14 @@ import { resolveConfig } from "../../broker/config.ts";
 import type { Logger } from "../../util/log.ts";
 import { etcdInstalled, startEtcd } from "./etcd_server.ts";
 import { addScramUsers, type TestUser } from "../interop/sasl_broker.ts";
+import { makeTestCertificates } from "../interop/tls_certs.ts";
 
 /** Bound of every wait on the cluster (a loaded CI box). */
 const WAIT_MS = 20_000;
 const BROKER_USER: TestUser = {
   name: "broker",
   password: "broker-secret",
-  mechanisms: ["SCRAM-SHA-512"],
+  mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-512"],
 };
 
 /** A logger that records warnings and wakes waiters on each one. */
@@ -61,8 +62,18 @@ interface Node {
   readonly plaintext: string;
 }
 
+/** How the brokers reach each other: the inter-broker listener's protocol and more options. */
+interface InterBroker {
+  readonly protocol: "SASL_PLAINTEXT" | "SASL_SSL" | "SSL";
+  readonly mechanism?: string;
+  readonly options?: Record<string, string>;
+}
+
+const SCRAM_512: InterBroker = { protocol: "SASL_PLAINTEXT", mechanism: "SCRAM-SHA-512" };
+
 async function withSaslCluster(
   passwords: readonly string[],
+  interBroker: InterBroker,
   fn: (nodes: Node[]) => Promise<void>,
 ): Promise<void> {
   const etcd = await startEtcd();
@@ -78,10 +89,10 @@ async function withSaslCluster(
       const logger = recordingLogger();
       const config = resolveConfig([{
         options: {
-          listeners: "SASL_PLAINTEXT://127.0.0.1:0,PLAINTEXT://127.0.0.1:0",
-          "inter-broker-listener-name": "SASL_PLAINTEXT",
-          "sasl-enabled-mechanisms": "SCRAM-SHA-512",
-          "sasl-mechanism-inter-broker-protocol": "SCRAM-SHA-512",
+          listeners: `${interBroker.protocol}://127.0.0.1:0,PLAINTEXT://127.0.0.1:0`,
+          "inter-broker-listener-name": interBroker.protocol,
+          "sasl-enabled-mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+          "sasl-mechanism-inter-broker-protocol": interBroker.mechanism ?? "PLAIN",
           "inter-broker-username": BROKER_USER.name,
           "inter-broker-password-file": `${dir}/password-${nodeId}`,
           "data-dir": dataDir,
@@ -93,6 +104,7 @@ async function withSaslCluster(
           "replica-fetch-backoff-ms": "50",
           http: "off",
           "log-level": "warn",
+          ...interBroker.options,
         },
         topics: {},
       }]);
@@ -137,38 +149,43 @@ async function createTopic(bootstrap: string, topic: string, numPartitions: numb
   }
 }
 
+/** An RF 2 topic with a partition led by each broker takes acks=all writes; both logs hold them. */
+async function assertReplicates(nodes: Node[], topic: string) {
+  await createTopic(nodes[0].plaintext, topic, 2);
+  const producer = kafka(nodes[0].plaintext).producer();
+  await producer.connect();
+  try {
+    // acks=all (kafkajs' default): each answer waits for the follower's fetch.
+    for (const partition of [0, 1]) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: 10 }, (_, i) => ({ partition, value: `v${i}` })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  for (const partition of [0, 1]) {
+    for (const { broker } of nodes) {
+      const log = broker.topics.partition(topic, partition)!.log;
+      assertEquals(log.logEndOffset, 10, `broker ${broker.config.nodeId} p${partition}`);
+    }
+    const [state] = nodes[0].broker.cluster!.cache.topicPartitions(topic)
+      .filter((s) => s.partition === partition);
+    assertEquals([...state.isr].sort(), [1, 2]);
+  }
+  for (const { logger } of nodes) {
+    assertEquals(logger.warnings.filter((m) => /login/.test(m)), []);
+  }
+}
+
 Deno.test({
   name: "inter-broker SASL_PLAINTEXT: an RF 2 topic replicates with a SCRAM-SHA-512 login",
   ignore: !etcdInstalled(),
   async fn() {
-    await withSaslCluster(["broker-secret", "broker-secret"], async (nodes) => {
-      await createTopic(nodes[0].plaintext, "ibsec", 2);
-      const producer = kafka(nodes[0].plaintext).producer();
-      await producer.connect();
-      try {
-        // acks=all (kafkajs' default): each answer waits for the follower's fetch.
-        for (const partition of [0, 1]) {
-          await producer.send({
-            topic: "ibsec",
-            acks: -1,
-            messages: Array.from({ length: 10 }, (_, i) => ({ partition, value: `v${i}` })),
-          });
-        }
-      } finally {
-        await producer.disconnect();
-      }
-      for (const partition of [0, 1]) {
-        for (const { broker } of nodes) {
-          const log = broker.topics.partition("ibsec", partition)!.log;
-          assertEquals(log.logEndOffset, 10, `broker ${broker.config.nodeId} p${partition}`);
-        }
-        const [state] = nodes[0].broker.cluster!.cache.topicPartitions("ibsec")
-          .filter((s) => s.partition === partition);
-        assertEquals([...state.isr].sort(), [1, 2]);
-      }
-      for (const { logger } of nodes) {
-        assertEquals(logger.warnings.filter((m) => /login/.test(m)), []);
-      }
+    await withSaslCluster(["broker-secret", "broker-secret"], SCRAM_512, async (nodes) => {
+      await assertReplicates(nodes, "ibsec");
     });
   },
 });
@@ -178,7 +195,7 @@ Deno.test({
     "inter-broker SASL_PLAINTEXT: a wrong password keeps the follower out of the ISR and says why",
   ignore: !etcdInstalled(),
   async fn() {
-    await withSaslCluster(["broker-secret", "wrong-secret"], async (nodes) => {
+    await withSaslCluster(["broker-secret", "wrong-secret"], SCRAM_512, async (nodes) => {
       await createTopic(nodes[0].plaintext, "ibsec-bad", 2);
       const cache = nodes[0].broker.cluster!.cache;
       const ledBy = (leader: number) => () =>
@@ -199,3 +216,28 @@ Deno.test({
     });
   },
 });
+
+for (
+  const [protocol, mechanism] of [["SSL", undefined], ["SASL_SSL", "SCRAM-SHA-256"]] as const
+) {
+  Deno.test({
+    name: `inter-broker ${protocol}: an RF 2 topic replicates over TLS trusting --tls-ca`,
+    ignore: !etcdInstalled(),
+    async fn() {
+      const certs = await makeTestCertificates();
+      try {
+        const options = {
+          "tls-cert": certs.certFile,
+          "tls-key": certs.keyFile,
+          "tls-ca": certs.caFile,
+        };
+        const secrets = ["broker-secret", "broker-secret"];
+        await withSaslCluster(secrets, { protocol, mechanism, options }, async (nodes) => {
+          await assertReplicates(nodes, `ibsec-${protocol.toLowerCase()}`);
+        });
+      } finally {
+        await Deno.remove(certs.dir, { recursive: true });
+      }
+    },
+  });
+}
