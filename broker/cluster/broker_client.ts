@@ -50,13 +50,14 @@ export class BrokerClient {
   /**
    * Connects to `host:port` (over TLS with `options.tls`) and, with `options.sasl`, logs in
    * (see `inter_broker_login.ts`);
-   * rejects (the connection closed) if the connection or the login fails.
+   * rejects (the connection closed) if the connection or the login fails, or the login takes
+   * longer than `options.loginTimeoutMs` (a leader that accepts but never answers).
    */
   static async connect(
     runtime: Pick<Runtime, "connect">,
     address: { host: string; port: number },
     clientId: string,
-    options: { sasl?: InterBrokerSasl; tls?: TlsClientOptions } = {},
+    options: { sasl?: InterBrokerSasl; tls?: TlsClientOptions; loginTimeoutMs?: number } = {},
   ): Promise<BrokerClient> {
     let client: BrokerClient | undefined;
     await runtime.connect(
@@ -70,11 +71,17 @@ export class BrokerClient {
       },
     );
     if (options.sasl !== undefined) {
+      const timeoutMs = options.loginTimeoutMs ?? Infinity;
+      const timer = Number.isFinite(timeoutMs)
+        ? setTimeout(() => client!.close(`No SASL login answer within ${timeoutMs} ms`), timeoutMs)
+        : undefined;
       try {
         await interBrokerLogin(client!, options.sasl);
       } catch (error) {
         client!.close((error as Error).message);
         throw error;
+      } finally {
+        clearTimeout(timer);
       }
     }
     return client!;

@@ -1,5 +1,6 @@
 import { assertEquals, assertRejects, assertThrows } from "../../util/assert.ts";
 import { loadRuntime } from "../../ffi/load.ts";
+import type { Socket } from "../../ffi/port.ts";
 import { metadataApi } from "../../protocol/messages/mod.ts";
 import { defaultMetadataRequest } from "../../protocol/messages/metadata.ts";
 import { withSaslBroker } from "../../tests/interop/sasl_broker.ts";
@@ -69,4 +70,26 @@ Deno.test("readInterBrokerSasl() drops one trailing newline and refuses an empty
     () => readInterBrokerSasl(libc, { ...settings, passwordFile: "/c" }),
     /Cannot read the inter-broker password file "\/c": ENOENT/,
   );
+});
+
+Deno.test("BrokerClient.connect() gives up on a login the peer never answers", async () => {
+  const runtime = loadRuntime();
+  const accepted: Socket[] = [];
+  const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 }, (socket) => {
+    accepted.push(socket);
+    return { onData: () => {}, onClose: () => {} };
+  });
+  try {
+    await assertRejects(
+      () =>
+        BrokerClient.connect(runtime, { host: "127.0.0.1", port: listener.port }, "ibsec-test", {
+          sasl: { mechanism: "PLAIN", username: "broker", password: "x" },
+          loginTimeoutMs: 50,
+        }),
+      /No SASL login answer within 50 ms/,
+    );
+  } finally {
+    for (const s of accepted) s.close();
+    await listener.close();
+  }
 });

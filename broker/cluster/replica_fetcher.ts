@@ -135,7 +135,11 @@ export class ReplicaFetcher {
           this.#options.runtime,
           this.#options.leader,
           `denka-replica-${this.#options.nodeId}`,
-          { sasl: this.#options.sasl, tls: this.#options.tls },
+          {
+            sasl: this.#options.sasl,
+            tls: this.#options.tls,
+            loginTimeoutMs: this.#options.socketTimeoutMs ?? REPLICA_SOCKET_TIMEOUT_MS,
+          },
         );
         const response = await this.#withTimeout(
           this.#client,
