@@ -49,9 +49,9 @@ export class BrokerClient {
 
   /**
    * Connects to `host:port` (over TLS with `options.tls`) and, with `options.sasl`, logs in
-   * (see `inter_broker_login.ts`);
-   * rejects (the connection closed) if the connection or the login fails, or the login takes
-   * longer than `options.loginTimeoutMs` (a leader that accepts but never answers).
+   * (see `inter_broker_login.ts`). Rejects, the connection closed, if the connection or the
+   * login fails, or the login takes longer than `options.loginTimeoutMs` (a leader that
+   * accepts but never answers).
    */
   static async connect(
     runtime: Pick<Runtime, "connect">,

@@ -12,7 +12,6 @@
  * @module
  */
 import { saslAuthenticateApi, saslHandshakeApi } from "../../protocol/messages/mod.ts";
-import { utf8 } from "../security/_crypto.ts";
 import { ScramClient } from "../security/scram_client.ts";
 import type { Libc } from "../../ffi/port.ts";
 import type { BrokerClient } from "./broker_client.ts";
@@ -80,7 +79,11 @@ export async function interBrokerLogin(
     );
   }
   if (login.mechanism === "PLAIN") {
-    await authenticate(client, login, utf8(`\0${login.username}\0${login.password}`));
+    await authenticate(
+      client,
+      login,
+      new TextEncoder().encode(`\0${login.username}\0${login.password}`),
+    );
     return;
   }
   const scram = new ScramClient(login.mechanism, login);
