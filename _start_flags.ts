@@ -75,6 +75,8 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
     "node-id": options.nodeId,
     "default-replication-factor": options.defaultReplicationFactor,
     "broker-session-timeout-ms": options.brokerSessionTimeoutMs,
+    "offsets-topic-num-partitions": options.offsetsTopicNumPartitions,
+    "offsets-topic-replication-factor": options.offsetsTopicReplicationFactor,
     "replica-lag-time-max-ms": options.replicaLagTimeMaxMs,
     "replica-fetch-backoff-ms": options.replicaFetchBackoffMs,
     "replica-socket-timeout-ms": options.replicaSocketTimeoutMs,

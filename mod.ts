@@ -154,6 +154,10 @@ export interface StartBrokerOptions {
   defaultReplicationFactor?: number;
   /** Kafka's broker.session.timeout.ms: the etcd lease TTL (cluster). Default 9000. */
   brokerSessionTimeoutMs?: number;
+  /** Kafka's offsets.topic.num.partitions (cluster). Default 50. */
+  offsetsTopicNumPartitions?: number;
+  /** Kafka's offsets.topic.replication.factor (cluster). Default 3. */
+  offsetsTopicReplicationFactor?: number;
   /** Kafka's auto.leader.rebalance.enable (cluster). Default true. */
   autoLeaderRebalance?: boolean;
   /** Kafka's replica.lag.time.max.ms (cluster). Default 30000. */

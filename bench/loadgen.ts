@@ -80,6 +80,8 @@ export interface LoadSpec {
   durationMs?: number;
   /** Stop producing after this many record bytes (per process). */
   totalBytes?: number;
+  /** Produce mode: keep every request's send-to-acknowledgement time in `latenciesMs`. */
+  ackLatencies?: boolean;
   // consume
   fetchMaxBytes?: number;
   partitionMaxBytes?: number;
@@ -156,6 +158,7 @@ async function produce(spec: LoadSpec, ctx: LoadContext): Promise<LoadResult> {
   };
   const durationMs = spec.durationMs ?? 5000;
   const totalBytes = spec.totalBytes ?? Infinity;
+  const latencies = spec.ackLatencies ? [] as number[] : undefined;
   let sentBytes = 0;
   let rotate = 0;
   result.startMs = wallMs();
@@ -167,9 +170,11 @@ async function produce(spec: LoadSpec, ctx: LoadContext): Promise<LoadResult> {
         new DataView(frame.frame.buffer).setInt32(frame.partitionAt, p);
       }
       sentBytes += frame.recordBytes;
+      const sentMs = wallMs();
       const acked = new Promise<void>((resolve, reject) => {
         c.send(frame.frame, (body) => {
           if (body === undefined) return reject(c.failure ?? new Error("Connection closed"));
+          if (latencies !== undefined) latencies.push(wallMs() - sentMs);
           for (const ack of decodeProduceAcks(body, ctx.versions.Produce)) {
             if (ack.errorCode !== ErrorCode.NONE) {
               result.errors++;
@@ -198,6 +203,7 @@ async function produce(spec: LoadSpec, ctx: LoadContext): Promise<LoadResult> {
   });
   await Promise.all(tasks);
   for (const c of connections) c.close();
+  if (latencies !== undefined) result.latenciesMs = latencies.sort((a, b) => a - b);
   return result;
 }
 

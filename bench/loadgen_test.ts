@@ -179,3 +179,17 @@ Deno.test("without CreateTopics the load generator uses Metadata's auto-creation
     );
   });
 });
+
+Deno.test("produce with ackLatencies keeps one latency per acknowledged request", async () => {
+  await withBroker({}, async (target) => {
+    const spec = produceSpec(target, "ack-latencies", {});
+    const plain = await runLoadSpec(spec);
+    assertEquals(plain.latenciesMs, undefined);
+    const timed = await runLoadSpec({ ...spec, ackLatencies: true });
+    assert(timed.requests > 0);
+    assertEquals(timed.latenciesMs?.length, timed.requests);
+    const sorted = [...timed.latenciesMs!].sort((a, b) => a - b);
+    assertEquals(timed.latenciesMs, sorted, "sorted");
+    assert(sorted[0] >= 0 && sorted.at(-1)! < 60_000, `latencies ${sorted[0]}..${sorted.at(-1)}`);
+  });
+});

@@ -42,6 +42,7 @@ import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
 import { ClusterNode } from "./cluster/cluster_node.ts";
 import { readInterBrokerSasl } from "./cluster/inter_broker_login.ts";
 import { readCaPem } from "./tls.ts";
+import { ClusterGroups } from "./cluster/cluster_groups.ts";
 import { EtcdCoordinator } from "./cluster/etcd.ts";
 import { AclStore } from "./security/acl_store.ts";
 import {
@@ -128,6 +129,8 @@ export class Broker implements BrokerCore {
   cluster: ClusterNode | undefined;
   /** Data replication, set by `startReplication` in a cluster (see `cluster/partition_state.ts`). */
   replication: ReplicaManager | undefined = undefined;
+  /** Groups in a cluster, by `__consumer_offsets` partition led here (`cluster/cluster_groups.ts`). */
+  clusterGroups: ClusterGroups | undefined = undefined;
   readonly #runtime: Runtime;
   readonly #router: RequestRouter;
   readonly #connectionLogger: Logger;
@@ -227,7 +230,9 @@ export class Broker implements BrokerCore {
       throw e;
     }
     this.txnVerifier = this.transactions;
-    this.groupSource = groupSource(() => this.groups.allGroups());
+    this.groupSource = groupSource(() =>
+      this.clusterGroups?.allGroups() ?? this.groups.allGroups()
+    );
     this.topics.onDeleted((topic) => this.groups.deleteTopicOffsets(topic.name));
     this.maintenance = new LogMaintenance(this.topics, {
       retentionCheckIntervalMs: config.retentionCheckIntervalMs,
@@ -361,8 +366,8 @@ export class Broker implements BrokerCore {
       topics: this.topics,
       logger: this.logger.child("cluster"),
       uncleanDefault: () => this.topics.defaults["unclean.leader.election.enable"] === "true",
-      sinkFor: (isrWriter) =>
-        startReplication(this, {
+      sinkFor: (isrWriter) => {
+        const replication = startReplication(this, {
           nodeId: config.nodeId,
           isrWriter,
           replicaLagTimeMaxMs: cluster.replicaLagTimeMaxMs,
@@ -370,7 +375,11 @@ export class Broker implements BrokerCore {
           replicaSocketTimeoutMs: cluster.replicaSocketTimeoutMs,
           interBrokerSasl,
           interBrokerTls,
-        }),
+        });
+        const { dataDir: _, partitions: __, ...groups } = groupOptions(config, this);
+        this.clusterGroups = new ClusterGroups(this, replication, groups);
+        return replication;
+      },
       rebalance: {
         enabled: cluster.autoLeaderRebalance,
         checkIntervalMs: cluster.leaderImbalanceCheckIntervalMs,
@@ -540,6 +549,7 @@ export class Broker implements BrokerCore {
     this.waiters.wakeAll();
     await this.cluster?.close(); // leaves the cluster: others elect new leaders at once
     this.groups.shutdown(); // waiting JoinGroup/SyncGroup answered, group timers stopped
+    this.clusterGroups?.close(); // the same for the groups of each __consumer_offsets partition
     // Requests in progress finish (their sends are dropped) before logs close.
     await Promise.all([unbound, ...open.map((c) => c.idle())]);
     this.transactions.close(); // prepared transactions get their markers after the next start

@@ -16,6 +16,7 @@ import type { Connection } from "./connection.ts";
 import type { FetchSessionCache } from "./fetch_sessions.ts";
 import type { LogMaintenance } from "./log_maintenance.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
+import type { ClusterGroups } from "./cluster/cluster_groups.ts";
 import type { ProducerIds } from "./producer_ids.ts";
 import type { TransactionCoordinator } from "./transactions/coordinator.ts";
 import type { ClientQuotas } from "./quotas.ts";
@@ -93,6 +94,8 @@ export interface BrokerCore {
    * leads every partition at epoch 0 with the high watermark at the log end.
    */
   readonly replication?: ReplicaManager;
+  /** Groups in a cluster (`cluster/cluster_groups.ts`); undefined on one node (`groups` serves). */
+  readonly clusterGroups?: ClusterGroups;
   /**
    * KIP-890 verification of transactional produces (the transaction coordinator sets it);
    * undefined: transactional batches are refused.

@@ -195,7 +195,8 @@ export function planAppend(
       }
       if (verdict?.kind === "error") return failure(verdict.errorCode, verdict.message);
       if (
-        assignOffsets && header.isTransactional && !startsVerified(header, log, pending, options)
+        assignOffsets && header.isTransactional && !fromCoordinator &&
+        !startsVerified(header, log, pending, options)
       ) {
         return failure(
           ErrorCode.INVALID_TXN_STATE,

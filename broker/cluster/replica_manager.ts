@@ -63,6 +63,14 @@ export interface LeaderCheck {
   readonly leaderEpoch: number;
 }
 
+/** This broker started or stopped leading a partition (see `onLeadershipChange`). */
+export interface LeadershipChange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly leading: boolean;
+  readonly leaderEpoch: number;
+}
+
 interface LocalReplica {
   state: PartitionState;
   leader?: LeaderState;
@@ -103,6 +111,7 @@ export class ReplicaManager implements PartitionStateSink {
   /** High watermarks from the checkpoint, taken by each partition when first seen. */
   readonly #checkpointed = new Map<string, number>();
   #brokers: ReadonlyMap<number, BrokerEndpoint> = new Map();
+  readonly #leadershipListeners: ((change: LeadershipChange) => void)[] = [];
   #stopped = false;
   #isrShrinkCount = 0;
   #isrExpandCount = 0;
@@ -146,6 +155,14 @@ export class ReplicaManager implements PartitionStateSink {
     this.#brokers = brokers;
     for (const state of states) this.#apply(state);
     this.#stopIdleFetchers();
+  }
+
+  /**
+   * Calls `listener` whenever this broker becomes leader of a partition (a new leader epoch)
+   * or stops leading one (Kafka's onLeadershipChange hook of the group coordinator).
+   */
+  onLeadershipChange(listener: (change: LeadershipChange) => void): void {
+    this.#leadershipListeners.push(listener);
   }
 
   /** ISR changes this broker made as a leader (Kafka's IsrShrinksPerSec / IsrExpandsPerSec). */
@@ -333,6 +350,7 @@ export class ReplicaManager implements PartitionStateSink {
         partition.log.assignLeaderEpoch(state.leaderEpoch);
         r.leader = new LeaderState(state, partition.log, { nodeId: this.nodeId, nowMs });
         this.#logger.info(`Leading ${key} at epoch ${state.leaderEpoch}.`);
+        this.#leadershipChanged(state, true);
       }
       if (r.leader.maybeIncrementHighWatermark()) this.#highWatermarkMoved(r, partition);
       else this.#completeWaiters(r, partition);
@@ -341,6 +359,7 @@ export class ReplicaManager implements PartitionStateSink {
     if (r.leader !== undefined) {
       r.leader = undefined;
       this.#failWaiters(r);
+      this.#leadershipChanged(state, false);
       // A former leader keeps reading as a follower from its high watermark on.
     }
     this.#follow(r, partition);
@@ -407,6 +426,7 @@ export class ReplicaManager implements PartitionStateSink {
 
   #leave(r: LocalReplica): void {
     this.#stopFollowing(r);
+    if (r.leader !== undefined) this.#leadershipChanged(r.state, false);
     r.leader = undefined;
     this.#failWaiters(r);
   }
@@ -429,6 +449,13 @@ export class ReplicaManager implements PartitionStateSink {
       this.#checkpointed.delete(key);
     }
     this.#stopIdleFetchers();
+  }
+
+  #leadershipChanged(state: PartitionState, leading: boolean): void {
+    const { topic, partition, leaderEpoch } = state;
+    for (const listener of this.#leadershipListeners) {
+      listener({ topic, partition, leading, leaderEpoch });
+    }
   }
 
   #stopIdleFetchers(): void {

@@ -17,7 +17,12 @@ import type { Logger } from "../../util/log.ts";
 import { Group, type GroupState, Member } from "./group.ts";
 import { type CommittedOffsetLag, groupLag, type PartitionLookup } from "./lag.ts";
 import { type GroupCore, type GroupSettings, Membership } from "./membership.ts";
-import { type GroupLogRecord, type LoadedGroupState, OffsetStore } from "./offset_store.ts";
+import {
+  type GroupLogRecord,
+  type GroupLogWriter,
+  type LoadedGroupState,
+  OffsetStore,
+} from "./offset_store.ts";
 import { OffsetOps } from "./offsets.ts";
 import { TxnOffsets } from "./txn_offsets.ts";
 import {
@@ -83,13 +88,13 @@ export class GroupCoordinator implements GroupCore {
   /** Offsets committed in transactions, until their markers (see `txn_offsets.ts`). */
   readonly txnOffsets: TxnOffsets;
   readonly #groups = new Map<string, Group>();
-  readonly #store: OffsetStore;
+  readonly #store: GroupLogWriter;
   readonly #nowMs: () => number;
   readonly #partitions: PartitionLookup;
   readonly #waiters = new Set<{ check: () => boolean; reject: (e: Error) => void }>();
   #shutDown = false;
 
-  private constructor(store: OffsetStore, options: GroupCoordinatorOptions) {
+  private constructor(store: GroupLogWriter, options: Omit<GroupCoordinatorOptions, "dataDir">) {
     this.#store = store;
     this.settings = options.settings;
     this.logger = options.logger;
@@ -108,7 +113,19 @@ export class GroupCoordinator implements GroupCore {
       logger: options.logger,
       compactMinBytes: options.compactMinBytes,
     });
-    const coordinator = new GroupCoordinator(store, options);
+    return GroupCoordinator.fromLog(store, loaded, options);
+  }
+
+  /**
+   * A coordinator of the groups `loaded` from `log` (which it then writes and closes): the
+   * groups of one replicated `__consumer_offsets` partition in a cluster.
+   */
+  static fromLog(
+    log: GroupLogWriter,
+    loaded: LoadedGroupState,
+    options: Omit<GroupCoordinatorOptions, "dataDir">,
+  ): GroupCoordinator {
+    const coordinator = new GroupCoordinator(log, options);
     coordinator.#load(loaded);
     const orphans = coordinator.offsets.deleteOrphans(coordinator.#groups.values());
     if (orphans > 0) {

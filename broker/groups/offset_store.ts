@@ -75,6 +75,18 @@ export interface LoadedGroupState {
   readonly pendingTxnOffsets: PendingTxnOffset[];
 }
 
+/**
+ * Where a group coordinator writes: the local group log ({@linkcode OffsetStore}) or, in a
+ * cluster, a replicated `__consumer_offsets` partition. Each call throws IoError when
+ * nothing was written (then nothing is acknowledged).
+ */
+export interface GroupLogWriter {
+  append(records: readonly GroupLogRecord[], txn?: TxnProducerEpoch): void;
+  appendTxnMarker(txn: TxnProducerEpoch, committed: boolean, coordinatorEpoch: number): void;
+  maybeCompact(snapshot: () => GroupLogRecord[]): boolean;
+  close(): void;
+}
+
 /** Options of {@linkcode OffsetStore.open}. */
 export interface OffsetStoreOptions {
   readonly nowMs: () => number;
@@ -83,7 +95,7 @@ export interface OffsetStoreOptions {
 }
 
 /** See the module doc. */
-export class OffsetStore {
+export class OffsetStore implements GroupLogWriter {
   readonly #libc: Libc;
   readonly #root: string;
   readonly #options: OffsetStoreOptions;
@@ -228,40 +240,52 @@ export class OffsetStore {
   }
 
   #replay(): LoadedGroupState {
-    const offsets = new Map<string, Map<string, Map<number, CommittedOffset>>>();
-    const groups = new Map<string, StoredGroup>();
-    const pending = new Map<number, DecodedBatch[]>();
-    const apply = (batch: DecodedBatch) => {
-      for (const record of batch.records) applyRecord(offsets, groups, record.key, record.value);
-    };
-    const log = this.#log;
-    let next = log.logStartOffset;
-    while (next < log.logEndOffset) {
-      const read = log.read(next, REPLAY_READ_BYTES);
-      if (read.errorCode !== 0 || read.slices.length === 0) {
-        throw new Error(`Cannot read the group log at offset ${next} (error ${read.errorCode}).`);
-      }
-      const bytes = new Uint8Array(read.sizeBytes);
-      let at = 0;
-      for (const slice of read.slices) {
-        const view = bytes.subarray(at, at + slice.sizeBytes);
-        let done = 0;
-        while (done < view.length) {
-          const n = this.#libc.pread(slice.fd, view.subarray(done), slice.positionBytes + done);
-          if (n <= 0) throw new Error(`Short read of the group log at offset ${next}.`);
-          done += n;
-        }
-        at += slice.sizeBytes;
-      }
-      const batches = decodeRecordBatches(bytes);
-      if (batches.length === 0) throw new Error(`Undecodable group log batch at offset ${next}.`);
-      for (const batch of batches) {
-        replayBatch(batch, pending, apply);
-        next = batch.lastOffset + 1;
-      }
-    }
-    return { offsets, groups, pendingTxnOffsets: pendingOffsets(pending) };
+    return replayGroupLog(this.#libc, this.#log, this.#log.logEndOffset);
   }
+}
+
+/**
+ * Replays a group log from its start up to `endOffset` (last record per key wins, a null value
+ * deletes; transactional offsets wait for their marker): the local log at start, or a
+ * replicated `__consumer_offsets` partition when this broker becomes its leader.
+ */
+export function replayGroupLog(libc: Libc, log: PartitionLog, endOffset: number): LoadedGroupState {
+  const offsets = new Map<string, Map<string, Map<number, CommittedOffset>>>();
+  const groups = new Map<string, StoredGroup>();
+  const pending = new Map<number, DecodedBatch[]>();
+  const apply = (batch: DecodedBatch) => {
+    for (const record of batch.records) applyRecord(offsets, groups, record.key, record.value);
+  };
+  let next = log.logStartOffset;
+  while (next < endOffset) {
+    const read = log.readToLogEnd(next, REPLAY_READ_BYTES);
+    if (read.errorCode !== 0 || read.slices.length === 0) {
+      throw new Error(`Cannot read the group log at offset ${next} (error ${read.errorCode}).`);
+    }
+    const bytes = new Uint8Array(read.sizeBytes);
+    let at = 0;
+    for (const slice of read.slices) {
+      const view = bytes.subarray(at, at + slice.sizeBytes);
+      let done = 0;
+      while (done < view.length) {
+        const n = libc.pread(slice.fd, view.subarray(done), slice.positionBytes + done);
+        if (n <= 0) throw new Error(`Short read of the group log at offset ${next}.`);
+        done += n;
+      }
+      at += slice.sizeBytes;
+    }
+    const batches = decodeRecordBatches(bytes);
+    if (batches.length === 0) throw new Error(`Undecodable group log batch at offset ${next}.`);
+    for (const batch of batches) {
+      if (batch.baseOffset >= endOffset) {
+        next = endOffset;
+        break;
+      }
+      replayBatch(batch, pending, apply);
+      next = batch.lastOffset + 1;
+    }
+  }
+  return { offsets, groups, pendingTxnOffsets: pendingOffsets(pending) };
 }
 
 /** Applies a batch, or holds a transactional one until its producer's marker decides it. */

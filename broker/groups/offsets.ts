@@ -14,7 +14,7 @@ import { CONSUMER_PROTOCOL_TYPE } from "./consumer_protocol.ts";
 import type { Group } from "./group.ts";
 import type { PartitionLookup } from "./lag.ts";
 import { type GroupSettings, type Membership, validateCurrentMember } from "./membership.ts";
-import type { GroupLogRecord, OffsetStore } from "./offset_store.ts";
+import type { GroupLogRecord, GroupLogWriter } from "./offset_store.ts";
 import {
   type CommittedOffset,
   encodeGroupKey,
@@ -71,10 +71,10 @@ export interface FetchedOffset {
 /** See the module doc. */
 export class OffsetOps {
   readonly #core: OffsetCore;
-  readonly #store: OffsetStore;
+  readonly #store: GroupLogWriter;
   readonly #partitions: PartitionLookup;
 
-  constructor(core: OffsetCore, store: OffsetStore, partitions: PartitionLookup) {
+  constructor(core: OffsetCore, store: GroupLogWriter, partitions: PartitionLookup) {
     this.#core = core;
     this.#store = store;
     this.#partitions = partitions;

@@ -14,7 +14,7 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { PartitionLookup } from "./lag.ts";
 import { validateCurrentMember } from "./membership.ts";
 import type { OffsetCore, PartitionErrors } from "./offsets.ts";
-import type { OffsetStore, PendingTxnOffset } from "./offset_store.ts";
+import type { GroupLogWriter, PendingTxnOffset } from "./offset_store.ts";
 import { encodeOffsetKey, encodeOffsetValue } from "./records.ts";
 
 /** A TxnOffsetCommit, version differences resolved. */
@@ -43,12 +43,12 @@ const COORDINATOR_EPOCH = 0;
 /** See the module doc. */
 export class TxnOffsets {
   readonly #core: OffsetCore;
-  readonly #store: OffsetStore;
+  readonly #store: GroupLogWriter;
   readonly #partitions: PartitionLookup;
   /** Pending offsets by producer id, then "group\0topic\0partition". */
   readonly #pending = new Map<number, Map<string, PendingTxnOffset>>();
 
-  constructor(core: OffsetCore, store: OffsetStore, partitions: PartitionLookup) {
+  constructor(core: OffsetCore, store: GroupLogWriter, partitions: PartitionLookup) {
     this.#core = core;
     this.#store = store;
     this.#partitions = partitions;

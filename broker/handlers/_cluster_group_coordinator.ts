@@ -1,9 +1,9 @@
 /**
- * The group coordinator in a cluster, a first step: FindCoordinator answers
- * the leader of the group's `__consumer_offsets` partition (Kafka's
- * partitioner), creating the topic through the controller on first use.
- * Group state still lives on the broker that coordinates (it is not rebuilt
- * from a replicated log when leadership moves).
+ * The group coordinator in a cluster: FindCoordinator answers the leader of
+ * the group's `__consumer_offsets` partition (Kafka's partitioner), creating
+ * the topic through the controller on first use. That leader keeps the
+ * group's state in the replicated partition and rebuilds it from there when
+ * leadership moves (`cluster/cluster_groups.ts`).
  *
  * @module
  */

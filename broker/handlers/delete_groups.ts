@@ -10,6 +10,7 @@ import type {
   DeleteGroupsResponse,
 } from "../../protocol/messages/delete_groups.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { withGroupCoordinator } from "./_group_route.ts";
 import { deleteGroupsApi } from "../../protocol/messages/mod.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { AclOperation } from "../security/acl.ts";
@@ -18,15 +19,20 @@ import { authorizeGroup } from "../security/authorize.ts";
 export const deleteGroupsHandler: ApiHandler = defineHandler(deleteGroupsApi, {
   minVersion: 0,
   maxVersion: 2,
-  handle(ctx: RequestContext, request: DeleteGroupsRequest): DeleteGroupsResponse {
+  async handle(ctx: RequestContext, request: DeleteGroupsRequest): Promise<DeleteGroupsResponse> {
     return {
       throttleTimeMs: 0,
-      results: request.groupsNames.map((groupId) => ({
+      results: await Promise.all(request.groupsNames.map(async (groupId) => ({
         groupId,
         errorCode: authorizeGroup(ctx, AclOperation.DELETE, groupId)
-          ? ctx.broker.groups.deleteGroup(groupId)
+          ? await withGroupCoordinator(
+            ctx,
+            groupId,
+            (groups) => groups.deleteGroup(groupId),
+            (errorCode) => errorCode,
+          )
           : ErrorCode.GROUP_AUTHORIZATION_FAILED,
-      })),
+      }))),
     };
   },
 });

@@ -12,6 +12,7 @@ import type {
   DescribeGroupsResponse,
 } from "../../protocol/messages/describe_groups.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { groupCoordinatorOf } from "./_group_route.ts";
 import { describeGroupsApi } from "../../protocol/messages/mod.ts";
 import { AclOperation, ResourceType } from "../security/acl.ts";
 import { authorizedOperations, authorizeGroup } from "../security/authorize.ts";
@@ -37,7 +38,19 @@ export const describeGroupsHandler: ApiHandler = defineHandler(describeGroupsApi
             authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
           };
         }
-        const d = ctx.broker.groups.describe(groupId);
+        const groups = groupCoordinatorOf(ctx, groupId);
+        if (typeof groups === "number") {
+          return {
+            errorCode: groups,
+            groupId,
+            groupState: "",
+            protocolType: "",
+            protocolData: "",
+            members: [],
+            authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+          };
+        }
+        const d = groups.describe(groupId);
         return {
           errorCode: ErrorCode.NONE,
           groupId,

@@ -6,6 +6,7 @@
  */
 import type { HeartbeatRequest, HeartbeatResponse } from "../../protocol/messages/heartbeat.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { withGroupCoordinator } from "./_group_route.ts";
 import { heartbeatApi } from "../../protocol/messages/mod.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { AclOperation } from "../security/acl.ts";
@@ -14,10 +15,18 @@ import { authorizeGroup } from "../security/authorize.ts";
 export const heartbeatHandler: ApiHandler = defineHandler(heartbeatApi, {
   minVersion: 0,
   maxVersion: 4,
-  handle(ctx: RequestContext, request: HeartbeatRequest): HeartbeatResponse {
+  handle(
+    ctx: RequestContext,
+    request: HeartbeatRequest,
+  ): HeartbeatResponse | Promise<HeartbeatResponse> {
     if (!authorizeGroup(ctx, AclOperation.READ, request.groupId)) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     }
-    return { throttleTimeMs: 0, errorCode: ctx.broker.groups.membership.heartbeat(request) };
+    return withGroupCoordinator(
+      ctx,
+      request.groupId,
+      (groups) => ({ throttleTimeMs: 0, errorCode: groups.membership.heartbeat(request) }),
+      (errorCode) => ({ throttleTimeMs: 0, errorCode }),
+    );
   },
 });

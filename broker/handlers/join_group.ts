@@ -9,6 +9,8 @@
  */
 import type { JoinGroupRequest, JoinGroupResponse } from "../../protocol/messages/join_group.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { withGroupCoordinator } from "./_group_route.ts";
+import type { GroupCoordinator } from "../groups/coordinator.ts";
 import { joinGroupApi } from "../../protocol/messages/mod.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { AclOperation } from "../security/acl.ts";
@@ -32,42 +34,57 @@ export const joinGroupHandler: ApiHandler = defineHandler(joinGroupApi, {
   maxVersion: 9,
   async handle(ctx: RequestContext, request: JoinGroupRequest): Promise<JoinGroupResponse> {
     const version = ctx.request.apiVersion;
-    if (!authorizeGroup(ctx, AclOperation.READ, request.groupId)) {
-      return {
-        throttleTimeMs: 0,
-        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
-        generationId: -1,
-        protocolType: null,
-        protocolName: version >= NULLABLE_PROTOCOL_MIN_VERSION ? null : "",
-        leader: "",
-        skipAssignment: false,
-        memberId: request.memberId,
-        members: [],
-      };
-    }
-    const result = await ctx.broker.groups.membership.join({
-      groupId: request.groupId,
-      memberId: request.memberId,
-      groupInstanceId: request.groupInstanceId,
-      requireKnownMemberId: version >= MEMBER_ID_REQUIRED_MIN_VERSION,
-      clientId: ctx.request.clientId ?? "",
-      clientHost: clientHost(ctx),
-      rebalanceTimeoutMs: version === 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs,
-      sessionTimeoutMs: request.sessionTimeoutMs,
-      protocolType: request.protocolType,
-      protocols: request.protocols,
-    });
-    const nullable = version >= NULLABLE_PROTOCOL_MIN_VERSION;
-    return {
+    const refusal = (errorCode: number): JoinGroupResponse => ({
       throttleTimeMs: 0,
-      errorCode: result.errorCode,
-      generationId: result.generationId,
-      protocolType: result.protocolType,
-      protocolName: result.protocolName ?? (nullable ? null : ""),
-      leader: result.leader,
-      skipAssignment: result.skipAssignment,
-      memberId: result.memberId,
-      members: result.members.map((m) => ({ ...m })),
-    };
+      errorCode,
+      generationId: -1,
+      protocolType: null,
+      protocolName: version >= NULLABLE_PROTOCOL_MIN_VERSION ? null : "",
+      leader: "",
+      skipAssignment: false,
+      memberId: request.memberId,
+      members: [],
+    });
+    if (!authorizeGroup(ctx, AclOperation.READ, request.groupId)) {
+      return refusal(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    }
+    return await withGroupCoordinator(
+      ctx,
+      request.groupId,
+      (groups) => join(ctx, groups, request),
+      refusal,
+    );
   },
 });
+
+async function join(
+  ctx: RequestContext,
+  groups: GroupCoordinator,
+  request: JoinGroupRequest,
+): Promise<JoinGroupResponse> {
+  const version = ctx.request.apiVersion;
+  const result = await groups.membership.join({
+    groupId: request.groupId,
+    memberId: request.memberId,
+    groupInstanceId: request.groupInstanceId,
+    requireKnownMemberId: version >= MEMBER_ID_REQUIRED_MIN_VERSION,
+    clientId: ctx.request.clientId ?? "",
+    clientHost: clientHost(ctx),
+    rebalanceTimeoutMs: version === 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs,
+    sessionTimeoutMs: request.sessionTimeoutMs,
+    protocolType: request.protocolType,
+    protocols: request.protocols,
+  });
+  const nullable = version >= NULLABLE_PROTOCOL_MIN_VERSION;
+  return {
+    throttleTimeMs: 0,
+    errorCode: result.errorCode,
+    generationId: result.generationId,
+    protocolType: result.protocolType,
+    protocolName: result.protocolName ?? (nullable ? null : ""),
+    leader: result.leader,
+    skipAssignment: result.skipAssignment,
+    memberId: result.memberId,
+    members: result.members.map((m) => ({ ...m })),
+  };
+}

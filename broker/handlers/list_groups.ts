@@ -7,6 +7,7 @@
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { ListGroupsRequest, ListGroupsResponse } from "../../protocol/messages/list_groups.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { listGroups } from "./_group_route.ts";
 import { listGroupsApi } from "../../protocol/messages/mod.ts";
 import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from "../security/acl.ts";
 import { authorizeQuietly } from "../security/authorize.ts";
@@ -17,7 +18,7 @@ export const listGroupsHandler: ApiHandler = defineHandler(listGroupsApi, {
   minVersion: 0,
   maxVersion: 5,
   handle(ctx: RequestContext, request: ListGroupsRequest): ListGroupsResponse {
-    const listed = ctx.broker.groups.list(request.statesFilter, request.typesFilter);
+    const listed = listGroups(ctx, request.statesFilter, request.typesFilter);
     // DESCRIBE on the CLUSTER lists every group; else only the groups the principal may describe.
     const groups = authorizeQuietly(ctx, DESCRIBE, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME)
       ? listed

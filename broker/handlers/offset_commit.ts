@@ -13,6 +13,8 @@ import type {
   OffsetCommitResponse,
 } from "../../protocol/messages/offset_commit.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { withGroupCoordinator } from "./_group_route.ts";
+import type { GroupCoordinator } from "../groups/coordinator.ts";
 import { offsetCommitApi } from "../../protocol/messages/mod.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { AclOperation } from "../security/acl.ts";
@@ -24,7 +26,10 @@ const RETENTION_TIME_MAX_VERSION = 4;
 export const offsetCommitHandler: ApiHandler = defineHandler(offsetCommitApi, {
   minVersion: 2,
   maxVersion: 9,
-  handle(ctx: RequestContext, request: OffsetCommitRequest): OffsetCommitResponse {
+  handle(
+    ctx: RequestContext,
+    request: OffsetCommitRequest,
+  ): OffsetCommitResponse | Promise<OffsetCommitResponse> {
     const withRetention = ctx.request.apiVersion <= RETENTION_TIME_MAX_VERSION;
     const refusal = (errorCode: number) => (t: (typeof request.topics)[number]) => ({
       name: t.name,
@@ -37,23 +42,31 @@ export const offsetCommitHandler: ApiHandler = defineHandler(offsetCommitApi, {
       };
     }
     const refused = refusedTopics(ctx, AclOperation.READ, request.topics, (t) => t.name);
-    const committed = ctx.broker.groups.offsets.commit({
-      groupId: request.groupId,
-      generationId: request.generationIdOrMemberEpoch,
-      memberId: request.memberId,
-      groupInstanceId: request.groupInstanceId,
-      retentionTimeMs: withRetention ? request.retentionTimeMs : -1,
-      topics: refused === undefined
-        ? request.topics
-        : request.topics.filter((t) => !refused.has(t.name)),
-    });
-    const topics = mergeRefused(
-      request.topics,
-      refused,
-      (t) => t.name,
-      committed,
-      refusal(ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+    const commit = (groups: GroupCoordinator) =>
+      groups.offsets.commit({
+        groupId: request.groupId,
+        generationId: request.generationIdOrMemberEpoch,
+        memberId: request.memberId,
+        groupInstanceId: request.groupInstanceId,
+        retentionTimeMs: withRetention ? request.retentionTimeMs : -1,
+        topics: refused === undefined
+          ? request.topics
+          : request.topics.filter((t) => !refused.has(t.name)),
+      });
+    return withGroupCoordinator(
+      ctx,
+      request.groupId,
+      (groups): OffsetCommitResponse => ({
+        throttleTimeMs: 0,
+        topics: mergeRefused(
+          request.topics,
+          refused,
+          (t) => t.name,
+          commit(groups),
+          refusal(ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+        ),
+      }),
+      (errorCode) => ({ throttleTimeMs: 0, topics: request.topics.map(refusal(errorCode)) }),
     );
-    return { throttleTimeMs: 0, topics };
   },
 });

@@ -10,6 +10,8 @@ import type {
   OffsetDeleteResponse,
 } from "../../protocol/messages/offset_delete.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { withGroupCoordinator } from "./_group_route.ts";
+import type { GroupCoordinator } from "../groups/coordinator.ts";
 import { offsetDeleteApi } from "../../protocol/messages/mod.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { AclOperation } from "../security/acl.ts";
@@ -18,7 +20,10 @@ import { authorizeGroup, mergeRefused, refusedTopics } from "../security/authori
 export const offsetDeleteHandler: ApiHandler = defineHandler(offsetDeleteApi, {
   minVersion: 0,
   maxVersion: 0,
-  handle(ctx: RequestContext, request: OffsetDeleteRequest): OffsetDeleteResponse {
+  handle(
+    ctx: RequestContext,
+    request: OffsetDeleteRequest,
+  ): OffsetDeleteResponse | Promise<OffsetDeleteResponse> {
     if (!authorizeGroup(ctx, AclOperation.DELETE, request.groupId)) {
       return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
     }
@@ -26,26 +31,46 @@ export const offsetDeleteHandler: ApiHandler = defineHandler(offsetDeleteApi, {
     const allowed = refused === undefined
       ? request.topics
       : request.topics.filter((t) => !refused.has(t.name));
-    const result = ctx.broker.groups.offsets.delete(
+    return withGroupCoordinator(
+      ctx,
       request.groupId,
-      allowed.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => p.partitionIndex),
-      })),
+      (groups) => answer(request, refused, deleteOffsets(groups, request.groupId, allowed)),
+      (errorCode) => ({ errorCode, throttleTimeMs: 0, topics: [] }),
     );
-    const topics = result.errorCode !== ErrorCode.NONE ? result.topics : mergeRefused(
-      request.topics,
-      refused,
-      (t) => t.name,
-      result.topics,
-      (t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({
-          partitionIndex: p.partitionIndex,
-          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-        })),
-      }),
-    );
-    return { errorCode: result.errorCode, throttleTimeMs: 0, topics };
   },
 });
+
+function deleteOffsets(
+  groups: GroupCoordinator,
+  groupId: string,
+  allowed: OffsetDeleteRequest["topics"],
+) {
+  return groups.offsets.delete(
+    groupId,
+    allowed.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => p.partitionIndex),
+    })),
+  );
+}
+
+function answer(
+  request: OffsetDeleteRequest,
+  refused: ReadonlySet<string> | undefined,
+  result: ReturnType<GroupCoordinator["offsets"]["delete"]>,
+): OffsetDeleteResponse {
+  const topics = result.errorCode !== ErrorCode.NONE ? result.topics : mergeRefused(
+    request.topics,
+    refused,
+    (t) => t.name,
+    result.topics,
+    (t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      })),
+    }),
+  );
+  return { errorCode: result.errorCode, throttleTimeMs: 0, topics };
+}

@@ -14,6 +14,7 @@ import type {
   OffsetFetchResponse,
 } from "../../protocol/messages/offset_fetch.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { groupCoordinatorOf } from "./_group_route.ts";
 import { offsetFetchApi } from "../../protocol/messages/mod.ts";
 import { AclOperation, ResourceType } from "../security/acl.ts";
 import {
@@ -53,7 +54,9 @@ function stable<A extends ReturnType<typeof fetchGroup>>(
   requireStable: boolean,
   answer: A,
 ): A {
-  const pending = ctx.broker.groups.txnOffsets;
+  const groups = groupCoordinatorOf(ctx, groupId);
+  if (typeof groups === "number") return answer;
+  const pending = groups.txnOffsets;
   if (!requireStable || pending.pendingCount === 0) return answer;
   for (const t of answer.topics) {
     t.partitions = t.partitions.map((p) =>
@@ -77,7 +80,9 @@ function fetchGroup(
   if (!authorizeGroup(ctx, AclOperation.DESCRIBE, g.groupId)) {
     return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
   }
-  const offsets = ctx.broker.groups.offsets;
+  const groups = groupCoordinatorOf(ctx, g.groupId);
+  if (typeof groups === "number") return { errorCode: groups, topics: [] };
+  const offsets = groups.offsets;
   if (g.topics === null) {
     const all = offsets.fetch(g.groupId, null);
     return {

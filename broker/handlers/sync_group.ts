@@ -6,6 +6,8 @@
  */
 import type { SyncGroupRequest, SyncGroupResponse } from "../../protocol/messages/sync_group.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { withGroupCoordinator } from "./_group_route.ts";
+import type { GroupCoordinator } from "../groups/coordinator.ts";
 import { syncGroupApi } from "../../protocol/messages/mod.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { AclOperation } from "../security/acl.ts";
@@ -15,32 +17,45 @@ export const syncGroupHandler: ApiHandler = defineHandler(syncGroupApi, {
   minVersion: 0,
   maxVersion: 5,
   async handle(ctx: RequestContext, request: SyncGroupRequest): Promise<SyncGroupResponse> {
-    if (!authorizeGroup(ctx, AclOperation.READ, request.groupId)) {
-      return {
-        throttleTimeMs: 0,
-        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
-        protocolType: null,
-        protocolName: null,
-        assignment: new Uint8Array(0),
-      };
-    }
-    const assignments = new Map<string, Uint8Array>();
-    for (const a of request.assignments) assignments.set(a.memberId, a.assignment);
-    const result = await ctx.broker.groups.membership.sync({
-      groupId: request.groupId,
-      generationId: request.generationId,
-      memberId: request.memberId,
-      groupInstanceId: request.groupInstanceId,
-      protocolType: request.protocolType,
-      protocolName: request.protocolName,
-      assignments,
-    });
-    return {
+    const refusal = (errorCode: number): SyncGroupResponse => ({
       throttleTimeMs: 0,
-      errorCode: result.errorCode,
-      protocolType: result.protocolType,
-      protocolName: result.protocolName,
-      assignment: result.assignment,
-    };
+      errorCode,
+      protocolType: null,
+      protocolName: null,
+      assignment: new Uint8Array(0),
+    });
+    if (!authorizeGroup(ctx, AclOperation.READ, request.groupId)) {
+      return refusal(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    }
+    return await withGroupCoordinator(
+      ctx,
+      request.groupId,
+      (groups) => sync(groups, request),
+      refusal,
+    );
   },
 });
+
+async function sync(
+  groups: GroupCoordinator,
+  request: SyncGroupRequest,
+): Promise<SyncGroupResponse> {
+  const assignments = new Map<string, Uint8Array>();
+  for (const a of request.assignments) assignments.set(a.memberId, a.assignment);
+  const result = await groups.membership.sync({
+    groupId: request.groupId,
+    generationId: request.generationId,
+    memberId: request.memberId,
+    groupInstanceId: request.groupInstanceId,
+    protocolType: request.protocolType,
+    protocolName: request.protocolName,
+    assignments,
+  });
+  return {
+    throttleTimeMs: 0,
+    errorCode: result.errorCode,
+    protocolType: result.protocolType,
+    protocolName: result.protocolName,
+    assignment: result.assignment,
+  };
+}

@@ -15,6 +15,7 @@ import type {
   TxnOffsetCommitResponse,
 } from "../../protocol/messages/txn_offset_commit.ts";
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
+import { withGroupCoordinator } from "./_group_route.ts";
 import { txnOffsetCommitApi } from "../../protocol/messages/mod.ts";
 import { GROUP_METADATA_TOPIC } from "../transactions/marker_channel.ts";
 import { AclOperation } from "../security/acl.ts";
@@ -27,7 +28,10 @@ const FENCED_MIN_VERSION = 3;
 export const txnOffsetCommitHandler: ApiHandler = defineHandler(txnOffsetCommitApi, {
   minVersion: 0,
   maxVersion: 4,
-  handle(ctx: RequestContext, request: TxnOffsetCommitRequest): TxnOffsetCommitResponse {
+  handle(
+    ctx: RequestContext,
+    request: TxnOffsetCommitRequest,
+  ): TxnOffsetCommitResponse | Promise<TxnOffsetCommitResponse> {
     const refusal = transactionalRequestRefusal(ctx, request.transactionalId, request.groupId);
     const refusedTopic = refusal === ErrorCode.NONE &&
       request.topics.some((t) => !authorizeTopic(ctx, AclOperation.READ, t.name));
@@ -68,9 +72,16 @@ export const txnOffsetCommitHandler: ApiHandler = defineHandler(txnOffsetCommitA
         })),
       };
     }
-    return {
+    const refuse = (errorCode: number): TxnOffsetCommitResponse => ({
       throttleTimeMs: 0,
-      topics: ctx.broker.groups.txnOffsets.commit({
+      topics: request.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      })),
+    });
+    return withGroupCoordinator(ctx, request.groupId, (groups) => ({
+      throttleTimeMs: 0,
+      topics: groups.txnOffsets.commit({
         groupId: request.groupId,
         producerId: request.producerId,
         producerEpoch: request.producerEpoch,
@@ -79,6 +90,6 @@ export const txnOffsetCommitHandler: ApiHandler = defineHandler(txnOffsetCommitA
         groupInstanceId: request.groupInstanceId,
         topics: request.topics,
       }),
-    };
+    }), refuse);
   },
 });

@@ -18,7 +18,8 @@ export function localMarkerChannel(broker: BrokerCore): LocalTxnMarkerChannel {
   return new LocalTxnMarkerChannel({
     writeDataMarker: (topic, partition, marker) => writeTxnMarker(broker, topic, partition, marker),
     completeOffsets: (producerId, producerEpoch, committed) =>
-      broker.groups.txnOffsets.complete(producerId, producerEpoch, committed),
+      broker.clusterGroups?.completeOffsets(producerId, producerEpoch, committed) ??
+        broker.groups.txnOffsets.complete(producerId, producerEpoch, committed),
   });
 }
 
