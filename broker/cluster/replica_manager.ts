@@ -17,7 +17,8 @@
  *
  * @module
  */
-import type { Runtime } from "../../ffi/port.ts";
+import type { InterBrokerSasl } from "./inter_broker_login.ts";
+import type { Runtime, TlsClientOptions } from "../../ffi/port.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { Logger } from "../../util/log.ts";
 import type { BrokerCore } from "../context.ts";
@@ -87,6 +88,10 @@ export interface ReplicaManagerDeps {
   readonly fetchBackoffMs?: number;
   /** Kafka's `replica.socket.timeout.ms`. */
   readonly socketTimeoutMs?: number;
+  /** The broker's SASL login on the inter-broker listener, when it asks for one. */
+  readonly sasl?: InterBrokerSasl;
+  /** TLS to the inter-broker listener (SSL, SASL_SSL). */
+  readonly tls?: TlsClientOptions;
 }
 
 /** See the module doc. */
@@ -399,6 +404,8 @@ export class ReplicaManager implements PartitionStateSink {
         // Kafka requires replica.fetch.wait.max.ms < replica.lag.time.max.ms.
         maxWaitMs: Math.min(REPLICA_FETCH_WAIT_MAX_MS, Math.floor(this.#lagMaxMs / 3)),
         socketTimeoutMs: this.#deps.socketTimeoutMs,
+        sasl: this.#deps.sasl,
+        tls: this.#deps.tls,
         onAppend: (p: FollowedPartition) => this.#broker.waiters.notify(p.topic, p.partition),
       });
       this.#fetchers.set(leaderId, fetcher);
@@ -551,6 +558,8 @@ export function startReplication(
     runtime: broker.runtime,
     fetchBackoffMs: options.replicaFetchBackoffMs,
     socketTimeoutMs: options.replicaSocketTimeoutMs,
+    sasl: options.interBrokerSasl,
+    tls: options.interBrokerTls,
   });
   broker.replication = manager;
   registerReplicationMetrics(broker.metrics.registry, () => broker.replication);
