@@ -6,11 +6,14 @@ order, loss and duplicates per partition.
 
 argv[1]: JSON {"bootstrap", "topic", "partitions", "rate_per_s", "config"}.
 stdin: any line (or end of file) stops producing; the rest is flushed.
+env CHAOS_PRODUCER_DEBUG=<path>: librdkafka's eos/msg/broker debug log goes to that file.
 stdout: "ack <partition> <offset or -1> <value> <wall ms>" per acknowledged message,
         "err <partition> <value> <error>" per failed one, then "done <undelivered>".
 """
 
 import json
+import logging
+import os
 import sys
 import threading
 import time
@@ -34,7 +37,16 @@ def main():
         "topic.metadata.refresh.interval.ms": 1000,
     }
     config.update(spec.get("config", {}))
-    producer = Producer(config)
+    debug_path = os.environ.get("CHAOS_PRODUCER_DEBUG")
+    if debug_path:
+        # librdkafka's idempotence trail (PID, epoch bumps, each batch's error and retry).
+        config["debug"] = "eos,msg,broker"
+        log = logging.getLogger("librdkafka")
+        log.addHandler(logging.FileHandler(debug_path))
+        log.setLevel(logging.DEBUG)
+        producer = Producer(config, logger=log)
+    else:
+        producer = Producer(config)
     out = sys.stdout
     lock = threading.Lock()
     stop = threading.Event()
