@@ -30,7 +30,7 @@ export interface ClusterMarkerDeps {
   readonly local: TxnMarkerChannel;
   /** The leader of `topic`-`partition` in the metadata, or -1. */
   readonly leaderOf: (topic: string, partition: number) => number;
-  readonly clients: BrokerClientPool;
+  readonly clients: Pick<BrokerClientPool, "request">;
 }
 
 /** See the module doc. */
