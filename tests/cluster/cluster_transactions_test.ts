@@ -103,10 +103,34 @@ async function transactionalProducer(client: Kafka, transactionalId: string): Pr
   return producer;
 }
 
-async function runTransaction(producer: Producer, topic: string, prefix: string, commit: boolean) {
+async function runTransaction(
+  producer: Producer,
+  topic: string,
+  prefix: string,
+  commit: boolean,
+  offsets?: { groupId: string; offset: string },
+) {
   const txn = await producer.transaction();
   await txn.send({ topic, acks: -1, messages: onEveryPartition(prefix) });
+  if (offsets !== undefined) {
+    await txn.sendOffsets({
+      consumerGroupId: offsets.groupId,
+      topics: [{ topic, partitions: [{ partition: 0, offset: offsets.offset }] }],
+    });
+  }
   await (commit ? txn.commit() : txn.abort());
+}
+
+/** The committed offset of `groupId` on partition 0 of `topic` ("-1" when none). */
+async function committedOffset(client: Kafka, groupId: string, topic: string): Promise<string> {
+  const admin = client.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return offsets.partitions.find((p) => p.partition === 0)?.offset ?? "-1";
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /**
@@ -172,8 +196,10 @@ Deno.test({
 
       const producer = await transactionalProducer(client, transactionalId);
       await runTransaction(producer, topic, "first", true);
-      await runTransaction(producer, topic, "aborted", false);
-      await runTransaction(producer, topic, "second", true);
+      const aborted = { groupId: "offsets-aborted", offset: "9" };
+      await runTransaction(producer, topic, "aborted", false, aborted);
+      const committed = { groupId: "offsets-committed", offset: "5" };
+      await runTransaction(producer, topic, "second", true, committed);
 
       const coordinatorId = coordinatorOf(brokers[0], transactionalId);
       assert(coordinatorId > 0, "the id's __transaction_state partition has a leader");
@@ -186,6 +212,16 @@ Deno.test({
         await consumeCommitted(client, "reader-1", topic, 2 * DATA_PARTITIONS),
         valuesOf("first", "second"),
       );
+      // The offsets' marker reaches the group's coordinator after EndTxn answered: no event
+      // tells a client, so the committed offset is polled (bounded); until then it is -1.
+      const deadlineMs = Date.now() + WAIT_MS;
+      let offset = "-1";
+      while (offset === "-1" && Date.now() < deadlineMs) {
+        offset = await committedOffset(client, committed.groupId, topic);
+      }
+      assertEquals(offset, committed.offset);
+      // The aborted transaction (ended before the next one could start) committed nothing.
+      assertEquals(await committedOffset(client, aborted.groupId, topic), "-1");
 
       const coordinator = brokers[coordinatorId - 1];
       const others = brokers.filter((b) => b !== coordinator);
