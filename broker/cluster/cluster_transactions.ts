@@ -23,7 +23,11 @@ import { addPartitionsToTxnApi } from "../../protocol/messages/mod.ts";
 import type { BrokerCore } from "../context.ts";
 import { replayKeyedRecords } from "../transactions/keyed_log.ts";
 import { localMarkerChannel } from "../transactions/broker_coordinator.ts";
-import { TransactionCoordinator } from "../transactions/coordinator.ts";
+import {
+  TransactionCoordinator,
+  type TxnCounters,
+  type TxnView,
+} from "../transactions/coordinator.ts";
 import {
   decodeTxnKey,
   decodeTxnValue,
@@ -75,6 +79,8 @@ export class ClusterTransactions implements TxnVerifier {
   readonly #slots = new Map<number, Slot>();
   readonly #clients: BrokerClientPool;
   readonly #channel: ClusterTxnMarkerChannel;
+  /** The counters of the coordinators unloaded so far (the totals never go back). */
+  readonly #retired: TxnCounters = { commits: 0, aborts: 0, timeouts: 0 };
   #closed = false;
 
   constructor(
@@ -119,6 +125,28 @@ export class ClusterTransactions implements TxnVerifier {
     const out: LoadedTxnPartition[] = [];
     for (const slot of this.#slots.values()) if (slot.kind === "loaded") out.push(slot.loaded);
     return out;
+  }
+
+  /** Transactions ended by this broker's coordinators, those unloaded included (metrics). */
+  get counters(): TxnCounters {
+    const total = { ...this.#retired };
+    for (const { coordinator: { counters } } of this.loadedPartitions()) {
+      total.commits += counters.commits;
+      total.aborts += counters.aborts;
+      total.timeouts += counters.timeouts;
+    }
+    return total;
+  }
+
+  /** The transactions of every partition loaded here (ListTransactions, the HTTP API). */
+  list(filters: Parameters<TransactionCoordinator["list"]>[0] = {}): TxnView[] {
+    return this.loadedPartitions().flatMap((p) => p.coordinator.list(filters));
+  }
+
+  /** One transaction when this broker coordinates its id, else undefined. */
+  describe(transactionalId: string): TxnView | undefined {
+    const route = this.route(transactionalId);
+    return "errorCode" in route ? undefined : route.loaded.coordinator.describe(transactionalId);
   }
 
   /** KIP-890: asks the coordinator of the id (here, or its broker with AddPartitionsToTxn v4). */
@@ -224,6 +252,10 @@ export class ClusterTransactions implements TxnVerifier {
     if (slot === undefined) return;
     this.#slots.delete(partitionIndex);
     if (slot.kind === "loading") return clearTimeout(slot.timer);
+    const { counters } = slot.loaded.coordinator;
+    this.#retired.commits += counters.commits;
+    this.#retired.aborts += counters.aborts;
+    this.#retired.timeouts += counters.timeouts;
     slot.loaded.coordinator.close();
     this.#broker.logger.info(`Unloaded the transactions of ${TXN_STATE_TOPIC}-${partitionIndex}.`);
   }

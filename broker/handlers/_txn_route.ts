@@ -89,7 +89,5 @@ export function listTxns(
   ctx: RequestContext,
   filters: Parameters<TransactionCoordinator["list"]>[0],
 ): TxnView[] {
-  const cluster = ctx.broker.clusterTransactions;
-  if (cluster === undefined) return ctx.broker.transactions.list(filters);
-  return cluster.loadedPartitions().flatMap((p) => p.coordinator.list(filters));
+  return (ctx.broker.clusterTransactions ?? ctx.broker.transactions).list(filters);
 }

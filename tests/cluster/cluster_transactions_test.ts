@@ -13,7 +13,12 @@ import { assert, assertEquals } from "../../util/assert.ts";
 import { type BrokerHandle, startBroker } from "../../mod.ts";
 import { etcdInstalled, startEtcd } from "./etcd_server.ts";
 import { withConnection } from "../interop/raw_client.ts";
-import { endTxnApi, initProducerIdApi } from "../../protocol/messages/mod.ts";
+import {
+  describeTransactionsApi,
+  endTxnApi,
+  initProducerIdApi,
+  listTransactionsApi,
+} from "../../protocol/messages/mod.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { txnPartitionFor } from "../../broker/transactions/txn_records.ts";
 import { TXN_STATE_TOPIC } from "../../broker/cluster/cluster_transactions.ts";
@@ -241,6 +246,24 @@ Deno.test({
           committed: true,
         });
         assertEquals(end.errorCode, ErrorCode.NOT_COORDINATOR);
+        const described = await c.request(describeTransactionsApi, 0, {
+          transactionalIds: [transactionalId],
+        });
+        assertEquals(described.transactionStates[0].errorCode, ErrorCode.NOT_COORDINATOR);
+        const listed = await c.request(listTransactionsApi, 1, {
+          stateFilters: [],
+          producerIdFilters: [],
+          durationFilter: -1,
+        });
+        assertEquals(listed.transactionStates.map((t) => t.transactionalId), []);
+      });
+      await withConnection(coordinator.bootstrap, async (c) => {
+        const listed = await c.request(listTransactionsApi, 1, {
+          stateFilters: [],
+          producerIdFilters: [],
+          durationFilter: -1,
+        });
+        assertEquals(listed.transactionStates.map((t) => t.transactionalId), [transactionalId]);
       });
 
       // A transaction left open on every partition when the coordinator stops.
