@@ -40,6 +40,8 @@ import type { TrafficSink } from "./traffic.ts";
 import { type GroupSource, noGroups } from "./groups/group_source.ts";
 import { type BrokerHttpServer, startHttpServer } from "./http/server.ts";
 import { ClusterNode } from "./cluster/cluster_node.ts";
+import { readInterBrokerSasl } from "./cluster/inter_broker_login.ts";
+import { readCaPem } from "./tls.ts";
 import { ClusterGroups } from "./cluster/cluster_groups.ts";
 import { ClusterTransactions } from "./cluster/cluster_transactions.ts";
 import { EtcdCoordinator } from "./cluster/etcd.ts";
@@ -344,6 +346,12 @@ export class Broker implements BrokerCore {
   /** Waits for etcd, registers, and follows the cluster's metadata (see `cluster/cluster_node.ts`). */
   #joinCluster(config: BrokerConfig): Promise<ClusterNode> {
     const cluster = config.cluster!;
+    const interBrokerSasl = cluster.interBrokerSasl === undefined
+      ? undefined
+      : readInterBrokerSasl(this.libc, cluster.interBrokerSasl);
+    const interBrokerTls = cluster.interBrokerTls === undefined
+      ? undefined
+      : { caPem: readCaPem(this.libc, cluster.interBrokerTls.caFile) };
     return ClusterNode.start({
       coordinator: new EtcdCoordinator({
         endpoints: cluster.etcdEndpoints,
@@ -368,6 +376,8 @@ export class Broker implements BrokerCore {
           replicaLagTimeMaxMs: cluster.replicaLagTimeMaxMs,
           replicaFetchBackoffMs: cluster.replicaFetchBackoffMs,
           replicaSocketTimeoutMs: cluster.replicaSocketTimeoutMs,
+          interBrokerSasl,
+          interBrokerTls,
         });
         const { dataDir: _, partitions: __, ...groups } = groupOptions(config, this);
         this.clusterGroups = new ClusterGroups(this, replication, groups);

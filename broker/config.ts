@@ -6,6 +6,10 @@
  *
  * @module
  */
+import {
+  INTER_BROKER_SASL_MECHANISMS,
+  type InterBrokerSaslMechanism,
+} from "./cluster/inter_broker_login.ts";
 import { TXN_SETTINGS_DEFAULT, type TxnSettings } from "./transactions/settings.ts";
 import { parseArgs } from "../util/args.ts";
 import type { LogLevel } from "../util/log.ts";
@@ -152,6 +156,17 @@ export interface ClusterConfig {
   readonly replicaLagTimeMaxMs: number;
   readonly replicaFetchBackoffMs: number;
   readonly replicaSocketTimeoutMs: number;
+  /**
+   * On a SASL inter-broker listener, this broker's login there (the password is read
+   * from `passwordFile` when the broker joins the cluster).
+   */
+  readonly interBrokerSasl?: {
+    readonly mechanism: InterBrokerSaslMechanism;
+    readonly username: string;
+    readonly passwordFile: string;
+  };
+  /** On an SSL or SASL_SSL inter-broker listener: the CA file to trust (`tls-ca`), else the system roots. */
+  readonly interBrokerTls?: { readonly caFile: string | undefined };
 }
 
 type Kind = "hostport" | "string" | "int" | "bool" | "enum";
@@ -208,6 +223,27 @@ export const optionDefs: readonly OptionDef[] = [
     kafkaKey: "ssl.certificate.location",
     doc:
       "PEM certificate chain of SSL and SASL_SSL listeners (reloaded on SIGHUP) and of HTTPS (--http-tls)",
+  },
+  {
+    name: "sasl-mechanism-inter-broker-protocol",
+    kind: "enum",
+    defaultValue: "PLAIN",
+    choices: INTER_BROKER_SASL_MECHANISMS,
+    kafkaKey: "sasl.mechanism.inter.broker.protocol",
+    doc:
+      "SASL mechanism brokers log in to each other with on a SASL inter-broker listener; the principal needs CLUSTER_ACTION on the cluster or a place in super.users when an authorizer is on",
+  },
+  {
+    name: "inter-broker-username",
+    kind: "string",
+    doc:
+      "this broker's SASL user on a SASL inter-broker listener (Kafka: listener.name.<listener>.<mechanism>.sasl.jaas.config)",
+  },
+  {
+    name: "inter-broker-password-file",
+    kind: "string",
+    doc:
+      "file holding the password of --inter-broker-username (one line; trailing newline ignored)",
   },
   {
     name: "tls-key",
@@ -933,7 +969,7 @@ function httpSecurityOptions(opts: Record<string, string>): Pick<
 
 /**
  * The cluster settings, or undefined without `--etcd`. Followers fetch from their leader's
- * inter-broker listener as a plain client: one that needs TLS or a SASL login is refused.
+ * inter-broker listener with its security: TLS and a SASL login as it asks.
  */
 function clusterConfig(
   opts: Record<string, string>,
@@ -941,11 +977,8 @@ function clusterConfig(
 ): ClusterConfig | undefined {
   const endpoints = (opts["etcd"] ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "");
   if (endpoints.length === 0) return undefined;
-  if (interBroker !== undefined && interBroker.securityProtocol !== "PLAINTEXT") {
-    throw new ConfigError(
-      `The inter-broker listener "${interBroker.name}" uses ${interBroker.securityProtocol}: in a cluster it must be PLAINTEXT (followers do not log in or speak TLS yet); set "inter-broker-listener-name" to a PLAINTEXT listener.`,
-    );
-  }
+  const interBrokerSasl = interBrokerSaslConfig(opts, interBroker);
+  const interBrokerTls = interBrokerTlsConfig(opts, interBroker);
   for (const e of endpoints) {
     if (!/^https?:\/\/[^/]+$/.test(e)) {
       throw new ConfigError(`Option "etcd" wants URLs like http://HOST:2379, got "${e}".`);
@@ -972,7 +1005,49 @@ function clusterConfig(
     replicaLagTimeMaxMs: intOption(opts, "replica-lag-time-max-ms", 1, 2147483647),
     replicaFetchBackoffMs: intOption(opts, "replica-fetch-backoff-ms", 0, 2147483647),
     replicaSocketTimeoutMs: intOption(opts, "replica-socket-timeout-ms", 1, 2147483647),
+    interBrokerSasl,
+    interBrokerTls,
   };
+}
+
+/**
+ * TLS to the inter-broker listener (SSL, SASL_SSL), trusting `tls-ca` or the system roots. A
+ * listener that requires client certificates is refused: followers present none.
+ */
+function interBrokerTlsConfig(
+  opts: Record<string, string>,
+  interBroker: ListenerConfig | undefined,
+): ClusterConfig["interBrokerTls"] {
+  const protocol = interBroker?.securityProtocol ?? "PLAINTEXT";
+  if (protocol !== "SSL" && protocol !== "SASL_SSL") return undefined;
+  if (opts["ssl-client-auth"] === "required") {
+    throw new ConfigError(
+      `The inter-broker listener "${
+        interBroker!.name
+      }" uses ${protocol} with "ssl-client-auth" required: followers present no client certificate; set "inter-broker-listener-name" to another listener.`,
+    );
+  }
+  return { caFile: opts["tls-ca"]?.trim() || undefined };
+}
+
+/** The broker's own SASL login when the inter-broker listener needs one (SASL_PLAINTEXT, SASL_SSL). */
+function interBrokerSaslConfig(
+  opts: Record<string, string>,
+  interBroker: ListenerConfig | undefined,
+): ClusterConfig["interBrokerSasl"] {
+  const protocol = interBroker?.securityProtocol ?? "PLAINTEXT";
+  if (protocol !== "SASL_PLAINTEXT" && protocol !== "SASL_SSL") return undefined;
+  const username = opts["inter-broker-username"]?.trim() || undefined;
+  const passwordFile = opts["inter-broker-password-file"]?.trim() || undefined;
+  if (username === undefined || passwordFile === undefined) {
+    throw new ConfigError(
+      `The inter-broker listener "${
+        interBroker!.name
+      }" uses ${protocol}: options "inter-broker-username" and "inter-broker-password-file" give this broker's login there.`,
+    );
+  }
+  const mechanism = enumOption(opts, "sasl-mechanism-inter-broker-protocol");
+  return { mechanism: mechanism as InterBrokerSaslMechanism, username, passwordFile };
 }
 
 /** queued.max.request.bytes: -1 unbounded, else at least socket.request.max.bytes (Kafka's rule). */

@@ -30,21 +30,60 @@ Deno.test("resolveConfig() reads the replication options by flag and by Kafka's 
   );
 });
 
-Deno.test("resolveConfig() refuses a cluster whose inter-broker listener needs SASL or TLS", () => {
-  const sasl = settingsFromArgs([
-    "--etcd",
-    "http://127.0.0.1:2379",
-    "--listeners",
-    "SASL_PLAINTEXT://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092",
-    "--inter-broker-listener-name",
-    "SASL_PLAINTEXT",
-  ]);
+Deno.test("resolveConfig() takes the inter-broker TLS and SASL login, refuses a missing login or required client certificates", () => {
+  const cluster = (listener: string, ...more: string[]) =>
+    settingsFromArgs([
+      "--etcd",
+      "http://127.0.0.1:2379",
+      "--listeners",
+      "SASL_PLAINTEXT://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9094,SASL_SSL://127.0.0.1:9095",
+      "--inter-broker-listener-name",
+      listener,
+      "--tls-cert",
+      "/cert.pem",
+      "--tls-key",
+      "/key.pem",
+      ...more,
+    ]);
   assertThrows(
-    () => resolveConfig([sasl]),
+    () => resolveConfig([cluster("SASL_PLAINTEXT")]),
     (e: unknown) =>
       e instanceof ConfigError &&
-      e.message.includes(`inter-broker listener "SASL_PLAINTEXT" uses SASL_PLAINTEXT`),
+      e.message.includes(`inter-broker listener "SASL_PLAINTEXT" uses SASL_PLAINTEXT`) &&
+      e.message.includes(`"inter-broker-password-file"`),
   );
+  const login = ["--inter-broker-username", "broker", "--inter-broker-password-file", "/pw"];
+  assertEquals(resolveConfig([cluster("SASL_PLAINTEXT", ...login)]).cluster?.interBrokerSasl, {
+    mechanism: "PLAIN",
+    username: "broker",
+    passwordFile: "/pw",
+  });
+  const file = parseConfigText("sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512\n", false);
+  assertEquals(
+    resolveConfig([file, cluster("SASL_PLAINTEXT", ...login)]).cluster?.interBrokerSasl
+      ?.mechanism,
+    "SCRAM-SHA-512",
+  );
+  assertThrows(
+    () =>
+      resolveConfig([
+        cluster("SASL_PLAINTEXT", ...login, "--sasl-mechanism-inter-broker-protocol", "GSSAPI"),
+      ]),
+    (e: unknown) =>
+      e instanceof ConfigError && e.message.includes(`"sasl-mechanism-inter-broker-protocol"`),
+  );
+  // TLS: trusting tls-ca (or the system roots without it), with the SASL login on SASL_SSL.
+  assertEquals(resolveConfig([cluster("SSL")]).cluster?.interBrokerTls, { caFile: undefined });
+  assertEquals(resolveConfig([cluster("SSL")]).cluster?.interBrokerSasl, undefined);
+  const saslSsl = resolveConfig([cluster("SASL_SSL", ...login, "--tls-ca", "/ca.pem")]).cluster;
+  assertEquals(saslSsl?.interBrokerTls, { caFile: "/ca.pem" });
+  assertEquals(saslSsl?.interBrokerSasl?.username, "broker");
+  assertThrows(
+    () => resolveConfig([cluster("SSL", "--ssl-client-auth", "required", "--tls-ca", "/ca.pem")]),
+    (e: unknown) =>
+      e instanceof ConfigError && e.message.includes(`inter-broker listener "SSL" uses SSL with`),
+  );
+  assertEquals(resolveConfig([cluster("PLAINTEXT", ...login)]).cluster?.interBrokerSasl, undefined);
   const plainInterBroker = settingsFromArgs([
     "--etcd",
     "http://127.0.0.1:2379",

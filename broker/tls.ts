@@ -82,6 +82,11 @@ function readPem(libc: Libc, path: string, what: string): string {
   }
 }
 
+/** The CA file a TLS client trusts (`tls-ca`), or `undefined` for the system's roots. */
+export function readCaPem(libc: Libc, caFile: string | undefined): string | undefined {
+  return caFile === undefined ? undefined : readPem(libc, caFile, "CA file");
+}
+
 /**
  * Reads and checks the PEM files of `settings`: what a TLS listener is given at start and
  * on every reload. Throws {@linkcode TlsMaterialError} saying what is wrong.

@@ -10,7 +10,13 @@
  *
  * @module
  */
-import type { Listener, Socket, SocketHandlers, TlsServerOptions } from "./port.ts";
+import type {
+  Listener,
+  Socket,
+  SocketHandlers,
+  TlsClientOptions,
+  TlsServerOptions,
+} from "./port.ts";
 
 /** The part of a `Bun.listen` socket used here. */
 export interface BunTcpSocket {
@@ -244,12 +250,16 @@ export function bunListen(
   };
 }
 
-/** `Bun.connect` (plain TCP), the part used here. */
+/** `Bun.connect` (TCP, or TLS with `tls`), the part used here. */
 export type BunConnect = (options: {
   hostname: string;
   port: number;
+  /** `true`: the system's roots; `ca`: PEM CA certificates to trust instead. */
+  tls?: true | { ca: string; serverName: string };
   socket: {
     open(s: BunTcpSocket): void;
+    /** TLS only: the handshake finished; `authorizationError` when the certificate is refused. */
+    handshake?(s: BunTcpSocket, success: boolean, authorizationError: Error | null): void;
     data(s: BunTcpSocket, chunk: Uint8Array): void;
     drain(s: BunTcpSocket): void;
     close(s: BunTcpSocket, error?: Error): void;
@@ -263,17 +273,34 @@ export type BunConnect = (options: {
  */
 export async function bunConnect(
   connect: BunConnect,
-  options: { hostname: string; port: number },
+  options: { hostname: string; port: number; tls?: TlsClientOptions },
   onOpen: (socket: Socket) => SocketHandlers,
 ): Promise<Socket> {
   let failed: Error | undefined;
+  const { hostname, port, tls } = options;
   const s = await connect({
-    hostname: options.hostname,
-    port: options.port,
+    hostname,
+    port,
+    tls: tls === undefined
+      ? undefined
+      : tls.caPem === undefined
+      ? true
+      : { ca: tls.caPem, serverName: hostname },
     socket: {
+      handshake(s, success, authorizationError) {
+        if (success && authorizationError === null) return;
+        const error = authorizationError ??
+          new Error(`TLS handshake with ${hostname}:${port} failed`);
+        if (s.data === undefined) return s.end(); // before open: connect() rejects or closes
+        s.data.close();
+        s.data.closed(error);
+      },
       open(s) {
         s.setNoDelay(true);
-        const socket = new BunSocket(s, undefined);
+        const socket = new BunSocket(
+          s,
+          tls === undefined ? undefined : { peerCertificate: undefined },
+        );
         s.data = socket;
         try {
           socket.handlers = onOpen(socket);

@@ -391,9 +391,23 @@ export function denoRuntime(): Runtime {
       );
     },
     async connect(options, onOpen) {
-      const conn = await Deno.connect({ ...options, transport: "tcp" });
-      conn.setNoDelay(true);
-      const socket = new DenoSocket({ conn, tls: false });
+      const { hostname, port, tls } = options;
+      const tcp = await Deno.connect({ hostname, port, transport: "tcp" });
+      tcp.setNoDelay(true);
+      let accepted: AcceptedConn = { conn: tcp, tls: false };
+      if (tls !== undefined) {
+        const caCerts = tls.caPem === undefined ? undefined : [tls.caPem];
+        const conn = await Deno.startTls(tcp, { hostname, caCerts });
+        try {
+          await conn.handshake();
+        } catch (error) {
+          conn.close();
+          throw error;
+        }
+        accepted = { conn, tls: true };
+      }
+      const { conn } = accepted;
+      const socket = new DenoSocket(accepted);
       let handlers: SocketHandlers;
       try {
         handlers = onOpen(socket);

@@ -216,6 +216,16 @@ export interface SocketHandlers {
   onClose(error?: Error): void;
 }
 
+/** TLS for an outbound connection ({@linkcode Runtime.connect}). */
+export interface TlsClientOptions {
+  /**
+   * PEM CA certificates the server's certificate must chain to (Kafka's
+   * `ssl.truststore.location`); the system's roots when absent. The server's
+   * certificate must also name the host connected to.
+   */
+  readonly caPem?: string;
+}
+
 /** Whether a TLS listener asks clients for a certificate (Kafka's `ssl.client.auth`). */
 export type TlsClientAuth = "none" | "requested" | "required";
 
@@ -319,9 +329,11 @@ export interface Runtime {
    * Opens an outbound TCP connection (a follower's fetcher to its leader): resolves with a
    * {@linkcode Socket} of the same kind {@linkcode Runtime.listen} accepts, with TCP_NODELAY,
    * once connected, after calling `onOpen` for its handlers; rejects if the connection fails.
+   * With `options.tls`, over TLS: a failed handshake (a certificate not trusted or not naming
+   * `hostname`) rejects under Deno, and closes the socket with the error under Bun.
    */
   connect(
-    options: { hostname: string; port: number },
+    options: { hostname: string; port: number; tls?: TlsClientOptions },
     onOpen: (socket: Socket) => SocketHandlers,
   ): Promise<Socket>;
   /**

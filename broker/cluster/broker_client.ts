@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Runtime, Socket } from "../../ffi/port.ts";
+import type { Runtime, Socket, TlsClientOptions } from "../../ffi/port.ts";
 import {
   beginFrame,
   encodeRequestHeader,
@@ -18,6 +18,7 @@ import {
 import type { ApiMessage } from "../../protocol/messages/mod.ts";
 import { Reader, Writer } from "../../protocol/primitives.ts";
 import { concatBytes } from "../../util/bytes.ts";
+import { interBrokerLogin, type InterBrokerSasl } from "./inter_broker_login.ts";
 
 /** A response frame larger than this closes the connection (a corrupt size prefix). */
 export const RESPONSE_FRAME_BYTES_MAX = 256 * 1024 * 1024;
@@ -46,20 +47,43 @@ export class BrokerClient {
     this.#clientId = clientId;
   }
 
-  /** Connects to `host:port`; rejects if the connection fails. */
+  /**
+   * Connects to `host:port` (over TLS with `options.tls`) and, with `options.sasl`, logs in
+   * (see `inter_broker_login.ts`). Rejects, the connection closed, if the connection or the
+   * login fails, or the login takes longer than `options.loginTimeoutMs` (a leader that
+   * accepts but never answers).
+   */
   static async connect(
     runtime: Pick<Runtime, "connect">,
     address: { host: string; port: number },
     clientId: string,
+    options: { sasl?: InterBrokerSasl; tls?: TlsClientOptions; loginTimeoutMs?: number } = {},
   ): Promise<BrokerClient> {
     let client: BrokerClient | undefined;
-    await runtime.connect({ hostname: address.host, port: address.port }, (socket) => {
-      client = new BrokerClient(socket, clientId);
-      return {
-        onData: (chunk) => client!.#onData(chunk),
-        onClose: (error) => client!.#onClose(error),
-      };
-    });
+    await runtime.connect(
+      { hostname: address.host, port: address.port, tls: options.tls },
+      (socket) => {
+        client = new BrokerClient(socket, clientId);
+        return {
+          onData: (chunk) => client!.#onData(chunk),
+          onClose: (error) => client!.#onClose(error),
+        };
+      },
+    );
+    if (options.sasl !== undefined) {
+      const timeoutMs = options.loginTimeoutMs ?? Infinity;
+      const timer = Number.isFinite(timeoutMs)
+        ? setTimeout(() => client!.close(`No SASL login answer within ${timeoutMs} ms`), timeoutMs)
+        : undefined;
+      try {
+        await interBrokerLogin(client!, options.sasl);
+      } catch (error) {
+        client!.close((error as Error).message);
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
     return client!;
   }
 

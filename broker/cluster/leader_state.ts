@@ -41,6 +41,12 @@ export class LeaderState {
   /** The log end when this epoch began: a follower rejoins only past it. */
   readonly epochStartOffset: number;
   readonly #followers = new Map<number, FollowerState>();
+  /**
+   * Replicas an ISR expansion in flight adds (Kafka's "maximal ISR"): once the change is
+   * written, the controller may elect them, so they count toward the high watermark from the
+   * moment it is asked until the next state settles it.
+   */
+  #joining: readonly number[] = [];
 
   /** Leads `state` (whose leader is `options.nodeId`) over `log` from `options.nowMs` on. */
   constructor(
@@ -65,6 +71,7 @@ export class LeaderState {
   /** A newer state of the same leader epoch (an ISR change, a new replica list). */
   update(state: PartitionState, nowMs: number): void {
     this.#state = state;
+    this.#joining = [];
     this.#syncFollowers(nowMs);
     this.maybeIncrementHighWatermark();
   }
@@ -92,10 +99,21 @@ export class LeaderState {
     return this.maybeIncrementHighWatermark();
   }
 
-  /** Moves the high watermark up to the lowest log end over the ISR; returns whether it moved. */
+  /**
+   * Marks `replicaIds` as joining the ISR (an expansion asked, not yet settled), or none; they
+   * hold the high watermark back as if they were members.
+   */
+  setJoining(replicaIds: readonly number[]): void {
+    this.#joining = replicaIds;
+  }
+
+  /**
+   * Moves the high watermark up to the lowest log end over the ISR and the replicas joining
+   * it; returns whether it moved.
+   */
   maybeIncrementHighWatermark(): boolean {
     let low = this.log.logEndOffset;
-    for (const id of this.#state.isr) {
+    for (const id of [...this.#state.isr, ...this.#joining]) {
       if (id === this.nodeId) continue;
       const f = this.#followers.get(id);
       low = Math.min(low, f === undefined ? -1 : f.logEndOffset);

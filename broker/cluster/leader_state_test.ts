@@ -78,3 +78,27 @@ Deno.test("LeaderState.catchingUpReplicas() needs the high watermark and this ep
   leader.update({ ...state([1, 2], [1, 2]), partitionEpoch: 3 }, 4);
   assert.equal(leader.follower(3), undefined);
 });
+
+Deno.test("LeaderState counts a replica joining the ISR toward the high watermark until the next state", () => {
+  const log = new FakeLog();
+  log.logEndOffset = 10;
+  const leader = new LeaderState(state([1, 2]), log, { nodeId: 1, nowMs: 0 });
+  leader.recordFetch(2, 10, 1);
+  leader.recordFetch(3, 10, 1);
+  assert.equal(log.highWatermark, 10);
+  assert.deepEqual(leader.catchingUpReplicas(), [3]);
+  // The expansion to [1,2,3] is asked; meanwhile the log grows and only broker 2 keeps up.
+  leader.setJoining([3]);
+  log.logEndOffset = 20;
+  assert.equal(leader.recordFetch(2, 20, 2), false);
+  assert.equal(log.highWatermark, 10); // broker 3, electable once the change is written, has 10
+  assert.equal(leader.recordFetch(3, 15, 3), true);
+  assert.equal(log.highWatermark, 15);
+  // The written state arrives: broker 3 is a member now, and the joiners are settled.
+  leader.update({ ...state([1, 2, 3]), partitionEpoch: 2 }, 4);
+  assert.equal(log.highWatermark, 15);
+  // A lost compare-and-swap settles it too: broker 3 no longer holds the high watermark back.
+  leader.setJoining([3]);
+  leader.update({ ...state([1, 2]), partitionEpoch: 3 }, 5);
+  assert.equal(log.highWatermark, 20);
+});

@@ -17,6 +17,8 @@
  *
  * @module
  */
+import type { InterBrokerSasl } from "./inter_broker_login.ts";
+import type { TlsClientOptions } from "../../ffi/port.ts";
 
 /** One partition's replicas, leader and in-sync replicas (Kafka's LeaderAndIsr). */
 export interface PartitionState {
@@ -127,4 +129,8 @@ export interface ReplicationOptions {
   readonly replicaFetchBackoffMs?: number;
   /** Kafka's `replica.socket.timeout.ms` (default 30000). */
   readonly replicaSocketTimeoutMs?: number;
+  /** The broker's SASL login on the inter-broker listener (`sasl.mechanism.inter.broker.protocol`). */
+  readonly interBrokerSasl?: InterBrokerSasl;
+  /** TLS to the inter-broker listener (SSL, SASL_SSL), trusting `--tls-ca` or the system roots. */
+  readonly interBrokerTls?: TlsClientOptions;
 }

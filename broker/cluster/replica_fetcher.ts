@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Runtime } from "../../ffi/port.ts";
+import type { Runtime, TlsClientOptions } from "../../ffi/port.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import {
   defaultFetchRequest,
@@ -28,6 +28,7 @@ import type { DecodedRecords } from "../../protocol/primitives.ts";
 import type { PartitionLog } from "../../storage/partition_log.ts";
 import type { Logger } from "../../util/log.ts";
 import { BrokerClient } from "./broker_client.ts";
+import type { InterBrokerSasl } from "./inter_broker_login.ts";
 import { type BrokerEndpoint, partitionKey } from "./partition_state.ts";
 
 /** The Fetch version followers speak (topics by name; LastFetchedEpoch and DivergingEpoch). */
@@ -71,6 +72,10 @@ export interface ReplicaFetcherOptions {
   readonly maxWaitMs?: number;
   /** Kafka's `replica.socket.timeout.ms` (default {@linkcode REPLICA_SOCKET_TIMEOUT_MS}). */
   readonly socketTimeoutMs?: number;
+  /** The broker's SASL login on the leader's inter-broker listener, when it asks for one. */
+  readonly sasl?: InterBrokerSasl;
+  /** TLS to the leader's inter-broker listener (SSL, SASL_SSL). */
+  readonly tls?: TlsClientOptions;
   /** Called after records were appended to a followed partition. */
   readonly onAppend?: (p: FollowedPartition) => void;
 }
@@ -130,6 +135,11 @@ export class ReplicaFetcher {
           this.#options.runtime,
           this.#options.leader,
           `denka-replica-${this.#options.nodeId}`,
+          {
+            sasl: this.#options.sasl,
+            tls: this.#options.tls,
+            loginTimeoutMs: this.#options.socketTimeoutMs ?? REPLICA_SOCKET_TIMEOUT_MS,
+          },
         );
         const response = await this.#withTimeout(
           this.#client,

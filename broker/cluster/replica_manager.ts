@@ -17,7 +17,8 @@
  *
  * @module
  */
-import type { Runtime } from "../../ffi/port.ts";
+import type { InterBrokerSasl } from "./inter_broker_login.ts";
+import type { Runtime, TlsClientOptions } from "../../ffi/port.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { Logger } from "../../util/log.ts";
 import type { BrokerCore } from "../context.ts";
@@ -87,6 +88,10 @@ export interface ReplicaManagerDeps {
   readonly fetchBackoffMs?: number;
   /** Kafka's `replica.socket.timeout.ms`. */
   readonly socketTimeoutMs?: number;
+  /** The broker's SASL login on the inter-broker listener, when it asks for one. */
+  readonly sasl?: InterBrokerSasl;
+  /** TLS to the inter-broker listener (SSL, SASL_SSL). */
+  readonly tls?: TlsClientOptions;
 }
 
 /** See the module doc. */
@@ -371,7 +376,10 @@ export class ReplicaManager implements PartitionStateSink {
     ) {
       return; // the same leader at the same epoch: the fetch under way stays valid
     }
-    if (r.followingLeaderId !== undefined && r.followingLeaderId !== leaderId) {
+    // Out of the fetcher it was in before anything else: followingLeaderId is cleared next, and
+    // a fetcher left holding the partition (its leader's endpoint gone meanwhile) would go on
+    // appending from a deposed leader after this broker leads it.
+    if (r.followingLeaderId !== undefined) {
       this.#fetchers.get(r.followingLeaderId)?.remove(r.state.topic, r.state.partition);
     }
     r.followingLeaderId = undefined;
@@ -396,6 +404,8 @@ export class ReplicaManager implements PartitionStateSink {
         // Kafka requires replica.fetch.wait.max.ms < replica.lag.time.max.ms.
         maxWaitMs: Math.min(REPLICA_FETCH_WAIT_MAX_MS, Math.floor(this.#lagMaxMs / 3)),
         socketTimeoutMs: this.#deps.socketTimeoutMs,
+        sasl: this.#deps.sasl,
+        tls: this.#deps.tls,
         onAppend: (p: FollowedPartition) => this.#broker.waiters.notify(p.topic, p.partition),
       });
       this.#fetchers.set(leaderId, fetcher);
@@ -503,14 +513,25 @@ export class ReplicaManager implements PartitionStateSink {
     if (r.isrChangeInFlight || this.#stopped) return;
     r.isrChangeInFlight = true;
     const asked = r.state;
+    // A replica being added may be elected as soon as the change is written: until the change
+    // settles it holds the high watermark back like a member (Kafka's maximal ISR), or an
+    // acknowledged write could be missing from the next leader.
+    const joining = newIsr.filter((id) => !asked.isr.includes(id));
+    if (joining.length > 0) r.leader?.setJoining(joining);
+    const settled = () => {
+      if (r.state === asked) r.leader?.setJoining([]);
+    };
     this.#isrWriter.alterIsr(asked, newIsr).then((next) => {
       r.isrChangeInFlight = false;
+      if (next === undefined) settled();
       if (next !== undefined) {
         if (newIsr.length < asked.isr.length) this.#isrShrinkCount++;
         else this.#isrExpandCount++;
       }
       if (next !== undefined && r.state === asked) this.#apply(next);
     }, (error) => {
+      // The store may have applied the change before the error (etcd unreachable after the
+      // write): the joiners keep counting until the next state settles it either way.
       r.isrChangeInFlight = false;
       this.#logger.warn(`ISR change of ${asked.topic}-${asked.partition} failed: ${error}`);
     });
@@ -537,6 +558,8 @@ export function startReplication(
     runtime: broker.runtime,
     fetchBackoffMs: options.replicaFetchBackoffMs,
     socketTimeoutMs: options.replicaSocketTimeoutMs,
+    sasl: options.interBrokerSasl,
+    tls: options.interBrokerTls,
   });
   broker.replication = manager;
   registerReplicationMetrics(broker.metrics.registry, () => broker.replication);

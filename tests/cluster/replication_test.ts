@@ -547,3 +547,30 @@ Deno.test("Replication: a follower with an epoch its new leader never had trunca
     await cluster.close();
   }
 });
+
+Deno.test("Replication: a follower whose leader's registration lapsed stops fetching from it once it leads", async () => {
+  const cluster = await startCluster([1, 2], { lagMs: 30_000, minIsr: 1 });
+  try {
+    const first = cluster.isr.set(initial([1, 2]));
+    cluster.apply(first);
+    const [b1, b2] = [1, 2].map((id) => cluster.brokers.get(id)!);
+    assert.equal(await produce(b1, ["a"], -1), ErrorCode.NONE);
+    assert.equal(b2.replication!.fetcherCount, 1);
+    // Broker 1's registration expires (paused past its session): the same state, no endpoint.
+    const without1 = new Map([...cluster.endpoints].filter(([id]) => id !== 1));
+    b2.replication!.applyPartitionStates([first], without1);
+    // Broker 2 is elected; broker 1 (not told yet, a zombie) still takes writes at epoch 1.
+    const second = cluster.isr.set({ ...first, leader: 2, leaderEpoch: 2, isr: [2] });
+    b2.replication!.applyPartitionStates([second], without1);
+    assert.equal(b2.replication!.fetcherCount, 0); // no fetcher left on the deposed leader
+    assert.equal(await produce(b1, ["zombie"], 1), ErrorCode.NONE);
+    assert.equal(await produce(b2, ["b"], 1), ErrorCode.NONE);
+    assert.deepEqual(logOf(b2).leaderEpochCache.entries, [
+      { epoch: 1, startOffset: 0 },
+      { epoch: 2, startOffset: 1 },
+    ]);
+    assert.equal(logOf(b2).logEndOffset, 2);
+  } finally {
+    await cluster.close();
+  }
+});

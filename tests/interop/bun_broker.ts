@@ -35,10 +35,15 @@ import {
 } from "./bun_transactions.ts";
 import type { SaslCounters } from "../../broker/security/sasl_session.ts";
 
-/** `"deno"` (in-process, the default) or `"bun"` (a `bun run main.ts` subprocess). */
-export const TEST_RUNTIME: "deno" | "bun" = Deno.env.get("DENKA_TEST_RUNTIME") === "bun"
-  ? "bun"
-  : "deno";
+/**
+ * `"deno"` (in-process, the default) or `"bun"` (a `bun run main.ts` subprocess). Read
+ * through `globalThis` because `bun test` suites (tests/bun/) load this module too, where
+ * there is no `Deno`.
+ */
+export const TEST_RUNTIME: "deno" | "bun" =
+  (globalThis as { Deno?: typeof Deno }).Deno?.env.get("DENKA_TEST_RUNTIME") === "bun"
+    ? "bun"
+    : "deno";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const BUN_PATH = join(ROOT, "node_modules/.bin/bun");
