@@ -381,7 +381,10 @@ export class Broker implements BrokerCore {
         });
         const { dataDir: _, partitions: __, ...groups } = groupOptions(config, this);
         this.clusterGroups = new ClusterGroups(this, replication, groups);
-        this.clusterTransactions = new ClusterTransactions(this, replication);
+        this.clusterTransactions = new ClusterTransactions(this, replication, {
+          sasl: interBrokerSasl,
+          tls: interBrokerTls,
+        });
         this.txnVerifier = this.clusterTransactions;
         return replication;
       },

@@ -8,9 +8,10 @@
  *
  * @module
  */
-import type { Runtime } from "../../ffi/port.ts";
+import type { Runtime, TlsClientOptions } from "../../ffi/port.ts";
 import type { ApiMessage } from "../../protocol/messages/mod.ts";
 import { BrokerClient } from "./broker_client.ts";
+import type { InterBrokerSasl } from "./inter_broker_login.ts";
 
 /** Where a peer takes inter-broker connections. */
 export interface PeerEndpoint {
@@ -25,6 +26,9 @@ export interface BrokerClientPoolOptions {
   /** The inter-broker endpoint of a live broker, or undefined. */
   readonly endpoint: (nodeId: number) => PeerEndpoint | undefined;
   readonly requestTimeoutMs: number;
+  /** The inter-broker listener's SASL login and TLS trust, as the replica fetchers use them. */
+  readonly sasl?: InterBrokerSasl;
+  readonly tls?: TlsClientOptions;
 }
 
 /** See the module doc. */
@@ -89,7 +93,12 @@ export class BrokerClientPool {
   }
 
   #connect(nodeId: number, endpoint: PeerEndpoint): Promise<BrokerClient> {
-    const client = BrokerClient.connect(this.#options.runtime, endpoint, this.#options.clientId);
+    const { runtime, clientId, sasl, tls, requestTimeoutMs } = this.#options;
+    const client = BrokerClient.connect(runtime, endpoint, clientId, {
+      sasl,
+      tls,
+      loginTimeoutMs: requestTimeoutMs,
+    });
     this.#clients.set(nodeId, { endpoint, client });
     client.catch(() => {
       if (this.#clients.get(nodeId)?.client === client) this.#clients.delete(nodeId);

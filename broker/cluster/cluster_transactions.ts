@@ -36,7 +36,7 @@ import {
 } from "../transactions/txn_records.ts";
 import type { TxnVerifier, TxnVerifyRequest } from "../transactions/verifier.ts";
 import type { Runtime } from "../../ffi/port.ts";
-import { BrokerClientPool } from "./broker_client_pool.ts";
+import { BrokerClientPool, type BrokerClientPoolOptions } from "./broker_client_pool.ts";
 import { ClusterTxnMarkerChannel } from "./cluster_marker_channel.ts";
 import type { ClusterNode } from "./cluster_node.ts";
 import type { LeadershipChange, ReplicaManager } from "./replica_manager.ts";
@@ -86,6 +86,7 @@ export class ClusterTransactions implements TxnVerifier {
   constructor(
     broker: ClusterBroker,
     replication: Pick<ReplicaManager, "onLeadershipChange" | "endpoint">,
+    security: Pick<BrokerClientPoolOptions, "sasl" | "tls"> = {},
   ) {
     this.#broker = broker;
     this.#clients = new BrokerClientPool({
@@ -93,6 +94,7 @@ export class ClusterTransactions implements TxnVerifier {
       clientId: `denka-txn-${broker.config.nodeId}`,
       endpoint: (nodeId) => replication.endpoint(nodeId),
       requestTimeoutMs: TXN_PEER_REQUEST_TIMEOUT_MS,
+      ...security,
     });
     this.#channel = new ClusterTxnMarkerChannel({
       nodeId: broker.config.nodeId,
