@@ -24,7 +24,8 @@ import {
   type StoredTxn,
   txnPartitionFor,
 } from "../transactions/txn_records.ts";
-import { GroupLogAppendError, groupWriteErrorCode } from "./replicated_group_log.ts";
+import { Errno, IoError } from "../../ffi/port.ts";
+import { groupWriteErrorCode } from "./replicated_group_log.ts";
 
 /** Kafka's `transaction.state.log` write timeout (its request.timeout.ms default, 30 s, is long for tests; the offsets one). */
 export const TXN_STATE_WRITE_TIMEOUT_MS = 5_000;
@@ -67,7 +68,9 @@ export class ReplicatedTxnLog implements TxnStateStore {
     const name = `${this.#partition.topic.name}-${this.#partition.index}`;
     if (!produced.result.ok) {
       this.#lastFailure = { write, errorCode: produced.result.errorCode };
-      throw new GroupLogAppendError(name, produced.result.errorCode, produced.result.message);
+      const error = new IoError("produce", Errno.EIO, name);
+      error.message = `Transaction state append to "${name}" failed: ${produced.result.message}`;
+      throw error;
     }
     if (produced.durable === undefined) return;
     this.#pending.set(

@@ -3,8 +3,9 @@
  * wired to this node's producer ids, topics and group coordinator, its
  * markers going through the {@linkcode LocalTxnMarkerChannel} (data
  * partitions by `writeTxnMarker`, `__consumer_offsets` by the group
- * coordinator). A cluster swaps the channel for one that sends
- * WriteTxnMarkers to each partition's leader.
+ * coordinator). In a cluster each `__transaction_state` partition's leader
+ * runs a coordinator of its own whose markers go to each partition's leader
+ * (`cluster/cluster_transactions.ts`); this one stays idle there.
  *
  * @module
  */
