@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { linkSignals } from "./_linked_signal.ts";
 import { CoordinatorError, type KeyValue } from "./coordinator.ts";
 import type { ClusterClock } from "./lease_keeper.ts";
 import { fromBase64 as decodeBase64, toBase64 } from "../../util/base64.ts";
@@ -92,8 +93,10 @@ export class EtcdHttp {
       signals.push(timeout.signal);
     }
     // One signal for the request and, for a stream, its whole body: closing the
-    // coordinator or aborting the caller's signal ends a read that is waiting.
-    const signal = AbortSignal.any(signals);
+    // coordinator or aborting the caller's signal ends a read that is waiting. A
+    // stream's link stays until one of its sources aborts.
+    const linked = linkSignals(signals);
+    const signal = linked.signal;
     try {
       const response = await fetch(endpoint + path, {
         method: "POST",
@@ -123,6 +126,7 @@ export class EtcdHttp {
       );
     } finally {
       this.#clock.clear(timer);
+      if (Number.isFinite(timeoutMs)) linked.dispose();
     }
   }
 
@@ -192,14 +196,26 @@ function describe(error: unknown): string {
   return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message;
 }
 
-/** Parsed JSON objects from a newline-separated stream body; ends when the body does. */
-export async function* jsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<Json> {
+/**
+ * Parsed JSON objects from a newline-separated stream body; ends when the body does. When
+ * `signal` aborts, a read in progress is abandoned and the generator throws at once: the
+ * runtime's fetch does not always end a pending body read when its request signal aborts,
+ * and a watch that outlives close() holds the broker's shutdown.
+ */
+export async function* jsonLines(
+  body: ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+): AsyncGenerator<Json> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
+  const aborted = abortedPromise(signal);
   let buffer = "";
   try {
     for (;;) {
-      const { value, done } = await reader.read();
+      const read = reader.read();
+      const { value, done } = aborted === undefined
+        ? await read
+        : await Promise.race([read, aborted.promise]);
       if (done) break;
       buffer += decoder.decode(value, { stream: true });
       for (let newline = buffer.indexOf("\n"); newline >= 0; newline = buffer.indexOf("\n")) {
@@ -216,8 +232,24 @@ export async function* jsonLines(body: ReadableStream<Uint8Array>): AsyncGenerat
     }
     if (buffer.trim().length > 0) yield parseLine(buffer.trim());
   } finally {
-    await reader.cancel().catch(() => {});
+    aborted?.dispose();
+    const cancelled = reader.cancel().catch(() => {});
+    // After an abort the cancel may wait on the same stuck read: let it go.
+    if (!signal?.aborted) await cancelled;
   }
+}
+
+/** A promise that rejects when `signal` aborts (never handled-unhandled), and its disposal. */
+function abortedPromise(
+  signal: AbortSignal | undefined,
+): { promise: Promise<never>; dispose: () => void } | undefined {
+  if (signal === undefined) return undefined;
+  const { promise, reject } = Promise.withResolvers<never>();
+  promise.catch(() => {});
+  const onAbort = () => reject(new CoordinatorError("closed", "The stream was aborted"));
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  return { promise, dispose: () => signal.removeEventListener("abort", onAbort) };
 }
 
 function parseLine(line: string): Json {

@@ -92,6 +92,33 @@ Deno.test("jsonLines() parses objects split across chunks and refuses a garbled 
   }, (e: unknown) => e instanceof CoordinatorError && e.reason === "protocol");
 });
 
+Deno.test("jsonLines() ends at once when its signal aborts during a read that never completes", async () => {
+  // A body that sends one line and then nothing: the read after it waits forever, as a watch's
+  // does when the runtime does not end it on abort (a broker's stop then waited for ever).
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('{"result":{"a":1}}\n'));
+    },
+  });
+  const aborting = new AbortController();
+  const seen: unknown[] = [];
+  const reading = (async () => {
+    for await (const line of jsonLines(body, aborting.signal)) {
+      seen.push(line.result);
+      aborting.abort(); // the read that follows would never complete
+    }
+  })();
+  const BOUND_MS = 5_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    reading.then(() => "ended", (e) => e instanceof CoordinatorError ? e.reason : String(e)),
+    new Promise<string>((resolve) => timer = setTimeout(() => resolve("still reading"), BOUND_MS)),
+  ]);
+  clearTimeout(timer);
+  assertEquals(seen, [{ a: 1 }]);
+  assertEquals(outcome, "closed");
+});
+
 function assertThrowsReason(fn: () => unknown, reason: string): void {
   try {
     fn();

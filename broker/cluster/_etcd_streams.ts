@@ -69,7 +69,7 @@ export async function* watchStream(
           `etcd answered the watch with ${response.status}`,
         );
       }
-      for await (const line of jsonLines(response.body)) {
+      for await (const line of jsonLines(response.body, ctx.signal)) {
         if (line.error !== undefined) throw streamError(line.error);
         const result: Json = line.result ?? {};
         if (result.canceled) {
@@ -116,7 +116,7 @@ export async function* observeStream(
       if (!response.ok || response.body === null) {
         throw new CoordinatorError("unavailable", `etcd answered observe with ${response.status}`);
       }
-      for await (const line of jsonLines(response.body)) {
+      for await (const line of jsonLines(response.body, ctx.signal)) {
         if (line.error !== undefined) throw streamError(line.error);
         const kv = line.result?.kv;
         if (kv === undefined) continue;

@@ -38,6 +38,8 @@ import type { IsrWriter, PartitionStateSink } from "./partition_state.ts";
 /** The first pause between attempts to reach etcd; doubled up to the maximum. */
 export const COORDINATOR_RETRY_MIN_MS = 250;
 export const COORDINATOR_RETRY_MAX_MS = 5_000;
+/** The longest {@linkcode ClusterNode.close} waits for each of its background tasks to end. */
+export const CLOSE_STEP_TIMEOUT_MS = 5_000;
 
 /** Options of {@linkcode ClusterNode.start}. */
 export interface ClusterNodeOptions {
@@ -163,9 +165,28 @@ export class ClusterNode {
       if (!(error instanceof CoordinatorError)) throw error;
       this.#logger.warn(`Leaving the cluster cleanly failed: ${errorText(error)}`);
     }
-    await this.#session;
-    await this.cache.close();
-    await this.coordinator.close();
+    await this.#bounded("the controller campaign", this.#session);
+    await this.#bounded("the metadata watch", this.cache.close());
+    await this.coordinator.close(); // ends every call and stream still open
+  }
+
+  /**
+   * Waits for one step of {@linkcode close} at most {@linkcode CLOSE_STEP_TIMEOUT_MS}: a step
+   * that hangs (an etcd stream the runtime does not end) must not keep the broker from stopping.
+   */
+  async #bounded(what: string, step: Promise<void> | undefined): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finished = await Promise.race([
+      (step ?? Promise.resolve()).then(() => true),
+      new Promise<false>((resolve) =>
+        timer = setTimeout(() => resolve(false), CLOSE_STEP_TIMEOUT_MS)
+      ),
+    ]).finally(() => clearTimeout(timer));
+    if (!finished) {
+      this.#logger.warn(
+        `Leaving the cluster: ${what} had not ended ${CLOSE_STEP_TIMEOUT_MS} ms after close; going on.`,
+      );
+    }
   }
 
   async #waitForCoordinator(): Promise<void> {

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { linkSignals } from "./_linked_signal.ts";
 import {
   decodeKeyValue,
   EtcdHttp,
@@ -266,7 +267,7 @@ export class EtcdCoordinator implements Coordinator {
       http: this.#http,
       clock: this.#clock,
       rootPrefix: this.rootPrefix,
-      signal: AbortSignal.any(signals),
+      signal: linkSignals(signals).signal, // unlinked when a source aborts
     };
   }
 

@@ -523,6 +523,30 @@ Deno.test("Replication: deleting a topic stops its replicas and their fetchers",
   }
 });
 
+Deno.test("Replication: a follower stops fetching from a leader whose registration is gone", async () => {
+  const cluster = await startCluster([1, 2], { lagMs: 30_000, minIsr: 1 });
+  try {
+    const first = cluster.isr.set(initial([1, 2]));
+    cluster.apply(first);
+    const [b1, b2] = [1, 2].map((id) => cluster.brokers.get(id)!);
+    assert.equal(await produce(b1, ["before"], -1), ErrorCode.NONE);
+    assert.equal(b2.replication!.fetcherCount, 1);
+    // Broker 1's lease is gone (its registration deleted) before a controller moved leadership.
+    const endpoint = cluster.endpoints.get(1)!;
+    cluster.endpoints.delete(1);
+    cluster.apply(first, [2]);
+    assert.equal(b2.replication!.fetcherCount, 0);
+    // Registered again: broker 2 follows again and catches up.
+    cluster.endpoints.set(1, endpoint);
+    cluster.apply(first, [2]);
+    assert.equal(b2.replication!.fetcherCount, 1);
+    assert.equal(await produce(b1, ["after"], 1), ErrorCode.NONE);
+    await until("the follower to catch up", () => logOf(b2).logEndOffset === 2);
+  } finally {
+    await cluster.close();
+  }
+});
+
 Deno.test("Replication: a follower with an epoch its new leader never had truncates to where they agree", async () => {
   const cluster = await startCluster([1, 2], { lagMs: 30_000, minIsr: 1 });
   try {
