@@ -80,7 +80,8 @@ function kafka(brokers: readonly BrokerHandle[]) {
     clientId: "denka-ctxn-test",
     brokers: brokers.map((b) => b.bootstrap),
     logLevel: logLevel.NOTHING,
-    retry: { retries: 15, initialRetryTime: 100, maxRetryTime: 1000 },
+    // About 20 s of retries (WAIT_MS): a takeover waits out the 2 s session of the stopped broker.
+    retry: { retries: 25, initialRetryTime: 100, maxRetryTime: 1000 },
   });
 }
 
