@@ -76,6 +76,8 @@ export function startBrokerFlags(options: StartBrokerOptions): Record<string, st
     "default-replication-factor": options.defaultReplicationFactor,
     "broker-session-timeout-ms": options.brokerSessionTimeoutMs,
     "offsets-topic-num-partitions": options.offsetsTopicNumPartitions,
+    "transaction-state-log-num-partitions": options.transactionStateLogNumPartitions,
+    "transaction-state-log-replication-factor": options.transactionStateLogReplicationFactor,
     "offsets-topic-replication-factor": options.offsetsTopicReplicationFactor,
     "replica-lag-time-max-ms": options.replicaLagTimeMaxMs,
     "replica-fetch-backoff-ms": options.replicaFetchBackoffMs,

@@ -158,6 +158,10 @@ export interface StartBrokerOptions {
   offsetsTopicNumPartitions?: number;
   /** Kafka's offsets.topic.replication.factor (cluster). Default 3. */
   offsetsTopicReplicationFactor?: number;
+  /** Kafka's transaction.state.log.num.partitions. Default 50. */
+  transactionStateLogNumPartitions?: number;
+  /** Kafka's transaction.state.log.replication.factor (cluster; capped by live brokers). Default 3. */
+  transactionStateLogReplicationFactor?: number;
   /** Kafka's auto.leader.rebalance.enable (cluster). Default true. */
   autoLeaderRebalance?: boolean;
   /** Kafka's replica.lag.time.max.ms (cluster). Default 30000. */

@@ -43,6 +43,7 @@ import { ClusterNode } from "./cluster/cluster_node.ts";
 import { readInterBrokerSasl } from "./cluster/inter_broker_login.ts";
 import { readCaPem } from "./tls.ts";
 import { ClusterGroups } from "./cluster/cluster_groups.ts";
+import { ClusterTransactions } from "./cluster/cluster_transactions.ts";
 import { EtcdCoordinator } from "./cluster/etcd.ts";
 import { AclStore } from "./security/acl_store.ts";
 import {
@@ -131,6 +132,8 @@ export class Broker implements BrokerCore {
   replication: ReplicaManager | undefined = undefined;
   /** Groups in a cluster, by `__consumer_offsets` partition led here (`cluster/cluster_groups.ts`). */
   clusterGroups: ClusterGroups | undefined = undefined;
+  /** Transactions in a cluster, by `__transaction_state` partition led here (`cluster/cluster_transactions.ts`). */
+  clusterTransactions: ClusterTransactions | undefined = undefined;
   readonly #runtime: Runtime;
   readonly #router: RequestRouter;
   readonly #connectionLogger: Logger;
@@ -378,6 +381,11 @@ export class Broker implements BrokerCore {
         });
         const { dataDir: _, partitions: __, ...groups } = groupOptions(config, this);
         this.clusterGroups = new ClusterGroups(this, replication, groups);
+        this.clusterTransactions = new ClusterTransactions(this, replication, {
+          sasl: interBrokerSasl,
+          tls: interBrokerTls,
+        });
+        this.txnVerifier = this.clusterTransactions;
         return replication;
       },
       rebalance: {
@@ -550,6 +558,7 @@ export class Broker implements BrokerCore {
     await this.cluster?.close(); // leaves the cluster: others elect new leaders at once
     this.groups.shutdown(); // waiting JoinGroup/SyncGroup answered, group timers stopped
     this.clusterGroups?.close(); // the same for the groups of each __consumer_offsets partition
+    this.clusterTransactions?.close(); // and the coordinators of each __transaction_state partition
     // Requests in progress finish (their sends are dropped) before logs close.
     await Promise.all([unbound, ...open.map((c) => c.idle())]);
     this.transactions.close(); // prepared transactions get their markers after the next start

@@ -144,6 +144,8 @@ export interface ClusterConfig {
   /** offsets.topic.replication.factor and offsets.topic.num.partitions. */
   readonly offsetsTopicReplicationFactor: number;
   readonly offsetsTopicPartitions: number;
+  /** transaction.state.log.replication.factor (capped by the live brokers when created). */
+  readonly txnStateLogReplicationFactor: number;
   /** broker.session.timeout.ms: the registration lease's TTL. */
   readonly sessionTimeoutMs: number;
   /** auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds (in ms), leader.imbalance.per.broker.percentage. */
@@ -533,6 +535,13 @@ export const optionDefs: readonly OptionDef[] = [
     defaultValue: "3",
     kafkaKey: "offsets.topic.replication.factor",
     doc: "replicas of __consumer_offsets (cluster)",
+  },
+  {
+    name: "transaction-state-log-replication-factor",
+    kind: "int",
+    defaultValue: "3",
+    kafkaKey: "transaction.state.log.replication.factor",
+    doc: "replicas of __transaction_state (cluster)",
   },
   {
     name: "offsets-topic-num-partitions",
@@ -981,6 +990,12 @@ function clusterConfig(
     defaultReplicationFactor: intOption(opts, "default-replication-factor", 1, 32767),
     offsetsTopicReplicationFactor: intOption(opts, "offsets-topic-replication-factor", 1, 32767),
     offsetsTopicPartitions: intOption(opts, "offsets-topic-num-partitions", 1, 10000),
+    txnStateLogReplicationFactor: intOption(
+      opts,
+      "transaction-state-log-replication-factor",
+      1,
+      32767,
+    ),
     sessionTimeoutMs: intOption(opts, "broker-session-timeout-ms", 1000, 2147483647),
     autoLeaderRebalance: boolOption(opts, "auto-leader-rebalance"),
     leaderImbalanceCheckIntervalMs:

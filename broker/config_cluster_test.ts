@@ -97,3 +97,19 @@ Deno.test("resolveConfig() takes the inter-broker TLS and SASL login, refuses a 
   const single = settingsFromArgs(["--listeners", "SASL_PLAINTEXT://127.0.0.1:9093"]);
   assertEquals(resolveConfig([single]).cluster, undefined);
 });
+
+Deno.test("resolveConfig() reads transaction.state.log.replication.factor (default 3) in a cluster", () => {
+  const etcd = ["--etcd", "http://127.0.0.1:2379"];
+  assertEquals(resolveConfig([settingsFromArgs(etcd)]).cluster?.txnStateLogReplicationFactor, 3);
+  const file = parseConfigText("transaction.state.log.replication.factor=2\n", false);
+  const c = resolveConfig([file, settingsFromArgs(etcd)]);
+  assertEquals(c.cluster?.txnStateLogReplicationFactor, 2);
+  assertThrows(
+    () =>
+      resolveConfig([
+        settingsFromArgs([...etcd, "--transaction-state-log-replication-factor", "0"]),
+      ]),
+    (e: unknown) =>
+      e instanceof ConfigError && /transaction-state-log-replication-factor/.test(e.message),
+  );
+});

@@ -16,6 +16,7 @@ import type { Connection } from "./connection.ts";
 import type { FetchSessionCache } from "./fetch_sessions.ts";
 import type { LogMaintenance } from "./log_maintenance.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
+import type { ClusterTransactions } from "./cluster/cluster_transactions.ts";
 import type { ClusterGroups } from "./cluster/cluster_groups.ts";
 import type { ProducerIds } from "./producer_ids.ts";
 import type { TransactionCoordinator } from "./transactions/coordinator.ts";
@@ -96,6 +97,8 @@ export interface BrokerCore {
   readonly replication?: ReplicaManager;
   /** Groups in a cluster (`cluster/cluster_groups.ts`); undefined on one node (`groups` serves). */
   readonly clusterGroups?: ClusterGroups;
+  /** Transactions in a cluster (`cluster/cluster_transactions.ts`); undefined on one node. */
+  readonly clusterTransactions?: ClusterTransactions;
   /**
    * KIP-890 verification of transactional produces (the transaction coordinator sets it);
    * undefined: transactional batches are refused.

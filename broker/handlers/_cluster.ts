@@ -73,7 +73,7 @@ export function describeClusterTopic(ctx: RequestContext, name: string): TopicRe
     errorCode: whole ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
     name,
     topicId: cached.record.id,
-    isInternal: name === OFFSETS_TOPIC,
+    isInternal: name === OFFSETS_TOPIC || name === "__transaction_state",
     partitions: states.map((s) => {
       const led = s.leader >= 0 && live.has(s.leader);
       return {

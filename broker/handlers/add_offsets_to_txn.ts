@@ -15,6 +15,7 @@ import { addOffsetsToTxnApi } from "../../protocol/messages/mod.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { transactionalRequestRefusal } from "../security/authorize.ts";
 import { fencedForVersion } from "./_txn_errors.ts";
+import { withTxnCoordinator } from "./_txn_route.ts";
 
 /** First version answered PRODUCER_FENCED (KIP-588). */
 const FENCED_MIN_VERSION = 2;
@@ -22,10 +23,17 @@ const FENCED_MIN_VERSION = 2;
 export const addOffsetsToTxnHandler: ApiHandler = defineHandler(addOffsetsToTxnApi, {
   minVersion: 0,
   maxVersion: 4,
-  handle(ctx: RequestContext, request: AddOffsetsToTxnRequest): AddOffsetsToTxnResponse {
+  async handle(
+    ctx: RequestContext,
+    request: AddOffsetsToTxnRequest,
+  ): Promise<AddOffsetsToTxnResponse> {
     const refusal = transactionalRequestRefusal(ctx, request.transactionalId, request.groupId);
     if (refusal !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: refusal };
-    const errorCode = ctx.broker.transactions.addOffsets(request, request.groupId);
+    const errorCode = await withTxnCoordinator(
+      ctx,
+      request.transactionalId,
+      (c) => c.addOffsets(request, request.groupId),
+    );
     return {
       throttleTimeMs: 0,
       errorCode: fencedForVersion(errorCode, {

@@ -27,6 +27,7 @@ import {
   transactionalRequestRefusal,
 } from "../security/authorize.ts";
 import { fencedForVersion } from "./_txn_errors.ts";
+import { withTxnCoordinatorAnswer } from "./_txn_route.ts";
 
 /** First version answered PRODUCER_FENCED (KIP-588). */
 const FENCED_MIN_VERSION = 2;
@@ -36,8 +37,10 @@ const BATCHED_MIN_VERSION = 4;
 export const addPartitionsToTxnHandler: ApiHandler = defineHandler(addPartitionsToTxnApi, {
   minVersion: 0,
   maxVersion: 4,
-  handle(ctx: RequestContext, request: AddPartitionsToTxnRequest): AddPartitionsToTxnResponse {
-    const coordinator = ctx.broker.transactions;
+  async handle(
+    ctx: RequestContext,
+    request: AddPartitionsToTxnRequest,
+  ): Promise<AddPartitionsToTxnResponse> {
     const version = ctx.request.apiVersion;
     if (version >= BATCHED_MIN_VERSION) {
       if (!authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)) {
@@ -52,12 +55,15 @@ export const addPartitionsToTxnHandler: ApiHandler = defineHandler(addPartitions
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,
         resultsByTopicV3AndBelow: [],
-        resultsByTransaction: request.transactions.map((t) => ({
+        resultsByTransaction: await Promise.all(request.transactions.map(async (t) => ({
           transactionalId: t.transactionalId,
-          topicResults: t.verifyOnly
-            ? verifyOnly(coordinator, t, t.topics)
-            : add(coordinator, t, t.topics, version),
-        })),
+          topicResults: await withTxnCoordinatorAnswer(
+            ctx,
+            t.transactionalId,
+            (c) => t.verifyOnly ? verifyOnly(c, t, t.topics) : add(c, t, t.topics, version),
+            (errorCode) => failAll(t.topics, errorCode),
+          ),
+        }))),
       };
     }
     const refused = refusedV3AndBelow(ctx, request);
@@ -66,15 +72,21 @@ export const addPartitionsToTxnHandler: ApiHandler = defineHandler(addPartitions
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       resultsByTransaction: [],
-      resultsByTopicV3AndBelow: add(
-        coordinator,
-        {
-          transactionalId: request.v3AndBelowTransactionalId,
-          producerId: request.v3AndBelowProducerId,
-          producerEpoch: request.v3AndBelowProducerEpoch,
-        },
-        request.v3AndBelowTopics,
-        version,
+      resultsByTopicV3AndBelow: await withTxnCoordinatorAnswer(
+        ctx,
+        request.v3AndBelowTransactionalId,
+        (c) =>
+          add(
+            c,
+            {
+              transactionalId: request.v3AndBelowTransactionalId,
+              producerId: request.v3AndBelowProducerId,
+              producerEpoch: request.v3AndBelowProducerEpoch,
+            },
+            request.v3AndBelowTopics,
+            version,
+          ),
+        (errorCode) => failAll(request.v3AndBelowTopics, errorCode),
       ),
     };
   },
@@ -153,6 +165,20 @@ function verifyOnly(
         topic: t.name,
         partition: partitionIndex,
       }),
+    })),
+  }));
+}
+
+/** Every partition answered `errorCode` (the id is coordinated elsewhere, or a write failed). */
+function failAll(
+  topics: readonly AddPartitionsToTxnRequestTopic[],
+  errorCode: number,
+): AddPartitionsToTxnResponseTopicResult[] {
+  return topics.map((t) => ({
+    name: t.name,
+    resultsByPartition: t.partitions.map((partitionIndex) => ({
+      partitionIndex,
+      partitionErrorCode: errorCode,
     })),
   }));
 }

@@ -15,6 +15,8 @@ import { describeTransactionsApi } from "../../protocol/messages/mod.ts";
 import { AclOperation, ResourceType } from "../security/acl.ts";
 import { authorize } from "../security/authorize.ts";
 
+import { txnCoordinatorOf } from "./_txn_route.ts";
+
 export const describeTransactionsHandler: ApiHandler = defineHandler(describeTransactionsApi, {
   minVersion: 0,
   maxVersion: 0,
@@ -23,12 +25,15 @@ export const describeTransactionsHandler: ApiHandler = defineHandler(describeTra
       throttleTimeMs: 0,
       transactionStates: request.transactionalIds.map((id) => {
         const allowed = authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, id);
-        const t = allowed ? ctx.broker.transactions.describe(id) : undefined;
+        const coordinator = allowed ? txnCoordinatorOf(ctx, id) : undefined;
+        const t = typeof coordinator === "object" ? coordinator.describe(id) : undefined;
         if (t === undefined) {
           return {
-            errorCode: allowed
-              ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
-              : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            errorCode: !allowed
+              ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+              : typeof coordinator === "number"
+              ? coordinator
+              : ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
             transactionalId: id,
             transactionState: "",
             transactionTimeoutMs: 0,

@@ -12,6 +12,7 @@ import { endTxnApi } from "../../protocol/messages/mod.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { transactionalRequestRefusal } from "../security/authorize.ts";
 import { fencedForVersion } from "./_txn_errors.ts";
+import { withTxnCoordinator } from "./_txn_route.ts";
 
 /** First version answered PRODUCER_FENCED (KIP-588). */
 const FENCED_MIN_VERSION = 2;
@@ -19,11 +20,13 @@ const FENCED_MIN_VERSION = 2;
 export const endTxnHandler: ApiHandler = defineHandler(endTxnApi, {
   minVersion: 0,
   maxVersion: 4,
-  handle(ctx: RequestContext, request: EndTxnRequest): EndTxnResponse {
+  async handle(ctx: RequestContext, request: EndTxnRequest): Promise<EndTxnResponse> {
     const refusal = transactionalRequestRefusal(ctx, request.transactionalId);
-    const errorCode = refusal !== ErrorCode.NONE
-      ? refusal
-      : ctx.broker.transactions.endTxn(request, request.committed);
+    const errorCode = refusal !== ErrorCode.NONE ? refusal : await withTxnCoordinator(
+      ctx,
+      request.transactionalId,
+      (c) => c.endTxn(request, request.committed),
+    );
     return {
       throttleTimeMs: 0,
       errorCode: fencedForVersion(errorCode, {

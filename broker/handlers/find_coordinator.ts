@@ -1,8 +1,8 @@
 /**
  * FindCoordinator (key 10): on one node, this node coordinates every group
  * (key type GROUP) and every transactional id (key type TRANSACTION; in a
- * cluster the leader of the id's `__transaction_state` partition would,
- * `TransactionCoordinator.partitionFor`), after Kafka's check (DESCRIBE on the
+ * cluster the leader of the id's `__transaction_state` partition,
+ * `_cluster_txn_coordinator.ts`), after Kafka's check (DESCRIBE on the
  * group or transactional id). Other key types are refused with INVALID_REQUEST.
  *
  * @module
@@ -15,6 +15,7 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { findCoordinatorApi } from "../../protocol/messages/mod.ts";
 import { clusterGroupCoordinator } from "./_cluster_group_coordinator.ts";
+import { clusterTxnCoordinator } from "./_cluster_txn_coordinator.ts";
 import { AclOperation, ResourceType } from "../security/acl.ts";
 import { AuthorizationMessage, authorize } from "../security/authorize.ts";
 
@@ -31,7 +32,9 @@ export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorA
     ctx: RequestContext,
     request: FindCoordinatorRequest,
   ): FindCoordinatorResponse | Promise<FindCoordinatorResponse> {
-    if (ctx.broker.cluster !== undefined && request.keyType === KEY_TYPE_GROUP) {
+    const clustered = request.keyType === KEY_TYPE_GROUP ||
+      request.keyType === KEY_TYPE_TRANSACTION;
+    if (ctx.broker.cluster !== undefined && clustered) {
       return findInCluster(ctx, request);
     }
     const { hostname, port } = ctx.broker.advertised(ctx.connection.listenerName);
@@ -88,24 +91,33 @@ export const findCoordinatorHandler: ApiHandler = defineHandler(findCoordinatorA
   },
 });
 
-/** In a cluster: the leader of the group's `__consumer_offsets` partition. */
+/**
+ * In a cluster: the leader of the group's `__consumer_offsets` partition, or of the
+ * transactional id's `__transaction_state` partition.
+ */
 async function findInCluster(
   ctx: RequestContext,
   request: FindCoordinatorRequest,
 ): Promise<FindCoordinatorResponse> {
+  const isGroup = request.keyType === KEY_TYPE_GROUP;
   const answer = async (key: string) => {
-    // DESCRIBE on the group, as Kafka checks before answering.
-    if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
+    // DESCRIBE on the group or transactional id, as Kafka checks before answering.
+    const resourceType = isGroup ? ResourceType.GROUP : ResourceType.TRANSACTIONAL_ID;
+    if (!authorize(ctx, AclOperation.DESCRIBE, resourceType, key)) {
       return {
         key,
         nodeId: -1,
         host: "",
         port: -1,
-        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
-        errorMessage: AuthorizationMessage.GROUP,
+        errorCode: isGroup
+          ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+          : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        errorMessage: isGroup ? AuthorizationMessage.GROUP : AuthorizationMessage.TRANSACTIONAL_ID,
       };
     }
-    const found = await clusterGroupCoordinator(ctx, key);
+    const found = isGroup
+      ? await clusterGroupCoordinator(ctx, key)
+      : await clusterTxnCoordinator(ctx, key);
     if ("errorCode" in found) {
       return {
         key,

@@ -17,6 +17,7 @@ import { type ApiHandler, defineHandler, type RequestContext } from "../context.
 import { initProducerIdApi } from "../../protocol/messages/mod.ts";
 import { authorizeIdempotentWrite, authorizeTransactionalId } from "../security/authorize.ts";
 import { fencedForVersion } from "./_txn_errors.ts";
+import { withTxnCoordinator } from "./_txn_route.ts";
 
 /** Largest producer epoch before a new id is needed. */
 const PRODUCER_EPOCH_MAX = 32767;
@@ -26,7 +27,10 @@ const FENCED_MIN_VERSION = 4;
 export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi, {
   minVersion: 0,
   maxVersion: 5,
-  handle(ctx: RequestContext, request: InitProducerIdRequest): InitProducerIdResponse {
+  async handle(
+    ctx: RequestContext,
+    request: InitProducerIdRequest,
+  ): Promise<InitProducerIdResponse> {
     const refused = (errorCode: number) => ({
       throttleTimeMs: 0,
       errorCode,
@@ -37,12 +41,17 @@ export const initProducerIdHandler: ApiHandler = defineHandler(initProducerIdApi
       if (!authorizeTransactionalId(ctx, request.transactionalId)) {
         return refused(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       }
-      const answer = ctx.broker.transactions.initProducerId({
-        transactionalId: request.transactionalId,
-        transactionTimeoutMs: request.transactionTimeoutMs,
-        producerId: request.producerId,
-        producerEpoch: request.producerEpoch,
+      let answer = { errorCode: ErrorCode.NONE as number, producerId: -1, producerEpoch: -1 };
+      const errorCode = await withTxnCoordinator(ctx, request.transactionalId, (c) => {
+        answer = c.initProducerId({
+          transactionalId: request.transactionalId!,
+          transactionTimeoutMs: request.transactionTimeoutMs,
+          producerId: request.producerId,
+          producerEpoch: request.producerEpoch,
+        });
+        return answer.errorCode;
       });
+      if (errorCode !== answer.errorCode) answer = { errorCode, producerId: -1, producerEpoch: -1 };
       return {
         throttleTimeMs: 0,
         ...answer,

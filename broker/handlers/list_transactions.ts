@@ -17,6 +17,8 @@ import { parseTxnState, type TxnState } from "../transactions/txn_state.ts";
 import { AclOperation, ResourceType } from "../security/acl.ts";
 import { authorizeQuietly } from "../security/authorize.ts";
 
+import { listTxns } from "./_txn_route.ts";
+
 export const listTransactionsHandler: ApiHandler = defineHandler(listTransactionsApi, {
   minVersion: 0,
   maxVersion: 1,
@@ -29,7 +31,7 @@ export const listTransactionsHandler: ApiHandler = defineHandler(listTransaction
       else states.push(state);
     }
     const noneMatch = states.length === 0 && request.stateFilters.length > 0;
-    const listed = noneMatch ? [] : ctx.broker.transactions.list({
+    const listed = noneMatch ? [] : listTxns(ctx, {
       states,
       producerIds: request.producerIdFilters,
       minDurationMs: request.durationFilter,

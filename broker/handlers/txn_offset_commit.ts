@@ -17,7 +17,7 @@ import type {
 import { type ApiHandler, defineHandler, type RequestContext } from "../context.ts";
 import { withGroupCoordinator } from "./_group_route.ts";
 import { txnOffsetCommitApi } from "../../protocol/messages/mod.ts";
-import { GROUP_METADATA_TOPIC } from "../transactions/marker_channel.ts";
+import { verifyTxnOffsets } from "./_txn_route.ts";
 import { AclOperation } from "../security/acl.ts";
 import { authorizeTopic, transactionalRequestRefusal } from "../security/authorize.ts";
 import { fencedForVersion } from "./_txn_errors.ts";
@@ -51,45 +51,54 @@ export const txnOffsetCommitHandler: ApiHandler = defineHandler(txnOffsetCommitA
         }),
       };
     }
-    const transactions = ctx.broker.transactions;
-    const verified = transactions.verifyNow({
+    const verifying = verifyTxnOffsets(ctx, {
       transactionalId: request.transactionalId,
       producerId: request.producerId,
       producerEpoch: request.producerEpoch,
-      topic: GROUP_METADATA_TOPIC,
-      partition: transactions.offsetsPartitionFor(request.groupId),
-    });
-    if (verified !== ErrorCode.NONE) {
-      const errorCode = fencedForVersion(verified, {
-        apiVersion: ctx.request.apiVersion,
-        fencedMinVersion: FENCED_MIN_VERSION,
-      });
-      return {
-        throttleTimeMs: 0,
-        topics: request.topics.map((t) => ({
-          name: t.name,
-          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
-        })),
-      };
+    }, request.groupId);
+    if (typeof verifying !== "number") {
+      return verifying.then((verified) => commitVerified(ctx, request, verified));
     }
-    const refuse = (errorCode: number): TxnOffsetCommitResponse => ({
+    return commitVerified(ctx, request, verifying);
+  },
+});
+
+/** The commit once the transaction coordinator answered `verified` (see the module doc). */
+function commitVerified(
+  ctx: RequestContext,
+  request: TxnOffsetCommitRequest,
+  verified: number,
+): TxnOffsetCommitResponse | Promise<TxnOffsetCommitResponse> {
+  if (verified !== ErrorCode.NONE) {
+    const errorCode = fencedForVersion(verified, {
+      apiVersion: ctx.request.apiVersion,
+      fencedMinVersion: FENCED_MIN_VERSION,
+    });
+    return {
       throttleTimeMs: 0,
       topics: request.topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
       })),
-    });
-    return withGroupCoordinator(ctx, request.groupId, (groups) => ({
-      throttleTimeMs: 0,
-      topics: groups.txnOffsets.commit({
-        groupId: request.groupId,
-        producerId: request.producerId,
-        producerEpoch: request.producerEpoch,
-        generationId: request.generationId,
-        memberId: request.memberId,
-        groupInstanceId: request.groupInstanceId,
-        topics: request.topics,
-      }),
-    }), refuse);
-  },
-});
+    };
+  }
+  const refuse = (errorCode: number): TxnOffsetCommitResponse => ({
+    throttleTimeMs: 0,
+    topics: request.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+    })),
+  });
+  return withGroupCoordinator(ctx, request.groupId, (groups) => ({
+    throttleTimeMs: 0,
+    topics: groups.txnOffsets.commit({
+      groupId: request.groupId,
+      producerId: request.producerId,
+      producerEpoch: request.producerEpoch,
+      generationId: request.generationId,
+      memberId: request.memberId,
+      groupInstanceId: request.groupInstanceId,
+      topics: request.topics,
+    }),
+  }), refuse);
+}

@@ -56,7 +56,9 @@ export function transactionRoutes(app: Hono, ctx: HttpContext): void {
         `Unknown transaction state "${stateName}".`,
       );
     }
-    const data = ctx.broker.transactions.list({ states: state === undefined ? [] : [state] })
+    const data = (ctx.broker.clusterTransactions ?? ctx.broker.transactions).list({
+      states: state === undefined ? [] : [state],
+    })
       .filter((t) =>
         mayAccess(c, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, t.transactionalId)
       )
@@ -68,7 +70,7 @@ export function transactionRoutes(app: Hono, ctx: HttpContext): void {
     checkCluster(c, ctx);
     const id = c.req.param("transactional_id") ?? "";
     requireAccess(c, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, id);
-    const t = ctx.broker.transactions.describe(id);
+    const t = (ctx.broker.clusterTransactions ?? ctx.broker.transactions).describe(id);
     if (t === undefined) {
       throw new HttpError(404, HttpErrorCode.NOT_FOUND, `Transactional id "${id}" does not exist.`);
     }

@@ -233,7 +233,7 @@ export class BrokerMetrics implements TrafficSink {
       "denka_transactions_ended_total",
       "Transactions completed by the coordinator: commit, abort (timed-out ones included), timeout.",
       (s) => {
-        const c = s.broker.transactions.counters;
+        const c = (s.broker.clusterTransactions ?? s.broker.transactions).counters;
         return [
           { labels: { outcome: "commit" }, value: c.commits },
           { labels: { outcome: "abort" }, value: c.aborts },
@@ -247,7 +247,7 @@ export class BrokerMetrics implements TrafficSink {
       "Transactional ids with a transaction not yet complete (Ongoing or Prepare*).",
       (s) => [{
         labels: {},
-        value: s.broker.transactions.list({
+        value: (s.broker.clusterTransactions ?? s.broker.transactions).list({
           states: ["Ongoing", "PrepareCommit", "PrepareAbort", "PrepareEpochFence"],
         }).length,
       }],

@@ -42,6 +42,24 @@ export interface TxnCoordinatorOptions {
   readonly onTimerError?: (error: unknown) => void;
   /** Log size of a `__transaction_state` partition before it is rewritten (default 16 MiB). */
   readonly compactMinBytes?: number;
+  /** The epoch its markers carry: its `__transaction_state` partition's leader epoch (default 0). */
+  readonly coordinatorEpoch?: number;
+}
+
+/**
+ * Where the coordinator keeps its ids' states: the local {@linkcode TxnStateLog} on one node,
+ * a replicated `__transaction_state` partition in a cluster (`cluster/replicated_txn_log.ts`).
+ * `write` is done (or throws IoError, nothing applied) when it returns.
+ */
+export interface TxnStateStore {
+  partitionFor(transactionalId: string): number;
+  write(transactionalId: string, txn: StoredTxn | null, nowMs: number): void;
+  maybeCompact(
+    transactionalId: string,
+    nowMs: number,
+    live: (partition: number) => [string, StoredTxn][],
+  ): void;
+  close(): void;
 }
 
 /** Counters the metrics read. */
@@ -79,11 +97,11 @@ export class TransactionCoordinator implements TxnVerifier {
   readonly timers: Timers;
   readonly counters: TxnCounters = { commits: 0, aborts: 0, timeouts: 0 };
   readonly #txns = new Map<string, TxnMetadata>();
-  readonly #log: TxnStateLog;
+  readonly #log: TxnStateStore;
   readonly #options: TxnCoordinatorOptions;
   readonly #completion: TxnCompletion;
 
-  private constructor(log: TxnStateLog, options: TxnCoordinatorOptions) {
+  private constructor(log: TxnStateStore, options: TxnCoordinatorOptions) {
     this.#log = log;
     this.#options = options;
     this.settings = options.settings;
@@ -98,11 +116,24 @@ export class TransactionCoordinator implements TxnVerifier {
       partitionCount: options.settings.stateLogPartitionCount,
       compactMinBytes: options.compactMinBytes,
     });
-    const coordinator = new TransactionCoordinator(log, options);
-    for (const [id, stored] of loaded) coordinator.#txns.set(id, new TxnMetadata(id, stored));
+    const coordinator = TransactionCoordinator.fromState(log, loaded, options);
     if (loaded.size > 0) {
       options.logger.info(`Loaded ${loaded.size} transactional id(s) from __transaction_state.`);
     }
+    return coordinator;
+  }
+
+  /**
+   * A coordinator over `store` holding `loaded` (replayed by the caller); sends the markers of
+   * prepared transactions and starts the timers.
+   */
+  static fromState(
+    store: TxnStateStore,
+    loaded: ReadonlyMap<string, StoredTxn>,
+    options: Omit<TxnCoordinatorOptions, "dataDir">,
+  ): TransactionCoordinator {
+    const coordinator = new TransactionCoordinator(store, { ...options, dataDir: "" });
+    for (const [id, stored] of loaded) coordinator.#txns.set(id, new TxnMetadata(id, stored));
     for (const meta of coordinator.#txns.values()) {
       if (meta.state === "PrepareCommit" || meta.state === "PrepareAbort") {
         coordinator.#completion.sendMarkers(meta);
@@ -114,6 +145,11 @@ export class TransactionCoordinator implements TxnVerifier {
 
   nowMs(): number {
     return this.#options.nowMs();
+  }
+
+  /** The epoch its markers carry (see {@linkcode TxnCoordinatorOptions.coordinatorEpoch}). */
+  get coordinatorEpoch(): number {
+    return this.#options.coordinatorEpoch ?? 0;
   }
 
   /** The `__transaction_state` partition owning `transactionalId` (the coordinator key in a cluster). */

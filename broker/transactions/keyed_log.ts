@@ -18,6 +18,8 @@ import { PartitionLog } from "../../storage/partition_log.ts";
 const SEGMENT_BYTES = 104857600;
 /** Bytes read per step while replaying. */
 const REPLAY_READ_BYTES = 4 * 1024 * 1024;
+/** The control flag of a batch's attributes (none in these logs; skipped if found). */
+const CONTROL_ATTRIBUTE = 0x20;
 /** Records per batch when rewriting. */
 const REWRITE_BATCH_RECORDS = 1000;
 
@@ -68,35 +70,7 @@ export class KeyedLog {
 
   /** Calls `visit` with every record in log order. */
   replay(visit: (key: Uint8Array, value: Uint8Array | null) => void): void {
-    const log = this.#log;
-    let next = log.logStartOffset;
-    while (next < log.logEndOffset) {
-      const read = log.read(next, REPLAY_READ_BYTES);
-      if (read.errorCode !== 0 || read.slices.length === 0) {
-        throw new Error(`Cannot read "${this.#dir}" at offset ${next} (error ${read.errorCode}).`);
-      }
-      const bytes = new Uint8Array(read.sizeBytes);
-      let at = 0;
-      for (const slice of read.slices) {
-        const view = bytes.subarray(at, at + slice.sizeBytes);
-        let done = 0;
-        while (done < view.length) {
-          const n = this.#libc.pread(slice.fd, view.subarray(done), slice.positionBytes + done);
-          if (n <= 0) throw new Error(`Short read of "${this.#dir}" at offset ${next}.`);
-          done += n;
-        }
-        at += slice.sizeBytes;
-      }
-      const batches = decodeRecordBatches(bytes);
-      if (batches.length === 0) throw new Error(`Undecodable batch in "${this.#dir}" at ${next}.`);
-      for (const batch of batches) {
-        for (const record of batch.records) {
-          if (record.key === null) throw new Error(`A record in "${this.#dir}" has no key.`);
-          visit(record.key, record.value);
-        }
-        next = batch.lastOffset + 1;
-      }
-    }
+    replayKeyedRecords(this.#libc, this.#log, this.#log.logEndOffset, this.#dir, visit);
   }
 
   /** Rewrites from `snapshot()` when the log has doubled since the last rewrite and passed `minBytes`. */
@@ -164,4 +138,47 @@ function readGeneration(libc: Libc, path: string): number {
 
 function logSettings() {
   return { segmentBytes: SEGMENT_BYTES, maxMessageBytes: SEGMENT_BYTES };
+}
+
+/**
+ * Calls `visit` with every record of `log` below `endOffset`, in log order (a keyed internal
+ * log: this one, or a replicated `__transaction_state` partition); `label` names it in errors.
+ */
+export function replayKeyedRecords(
+  libc: Libc,
+  log: PartitionLog,
+  endOffset: number,
+  label: string,
+  visit: (key: Uint8Array, value: Uint8Array | null) => void,
+): void {
+  let next = log.logStartOffset;
+  while (next < endOffset) {
+    const read = log.read(next, REPLAY_READ_BYTES);
+    if (read.errorCode !== 0 || read.slices.length === 0) {
+      throw new Error(`Cannot read "${label}" at offset ${next} (error ${read.errorCode}).`);
+    }
+    const bytes = new Uint8Array(read.sizeBytes);
+    let at = 0;
+    for (const slice of read.slices) {
+      const view = bytes.subarray(at, at + slice.sizeBytes);
+      let done = 0;
+      while (done < view.length) {
+        const n = libc.pread(slice.fd, view.subarray(done), slice.positionBytes + done);
+        if (n <= 0) throw new Error(`Short read of "${label}" at offset ${next}.`);
+        done += n;
+      }
+      at += slice.sizeBytes;
+    }
+    const batches = decodeRecordBatches(bytes);
+    if (batches.length === 0) throw new Error(`Undecodable batch in "${label}" at ${next}.`);
+    for (const batch of batches) {
+      const isControl = (batch.attributes & CONTROL_ATTRIBUTE) !== 0;
+      for (const record of isControl ? [] : batch.records) {
+        if (record.offset >= endOffset) break;
+        if (record.key === null) throw new Error(`A record in "${label}" has no key.`);
+        visit(record.key, record.value);
+      }
+      next = batch.lastOffset + 1;
+    }
+  }
 }

@@ -32,10 +32,21 @@ export interface TxnMarkerChannel {
 
 /** What the local channel writes with. */
 export interface LocalMarkerTargets {
+  /** Whether each `__consumer_offsets` partition is completed on its own (a cluster). */
+  readonly perPartitionOffsets?: boolean;
   /** Appends the control batch to a data partition (`partition_markers.ts`); never rejects. */
   writeDataMarker(topic: string, partition: number, marker: TxnMarker): Promise<number>;
-  /** Ends the producer's pending transactional offsets in the group coordinator; an error code. */
-  completeOffsets(producerId: number, producerEpoch: number, committed: boolean): number;
+  /**
+   * Ends the producer's pending transactional offsets in the group coordinator; an error code.
+   * `partition` is the `__consumer_offsets` partition the marker is for: in a cluster only its
+   * coordinator (NOT_LEADER_OR_FOLLOWER elsewhere), on one node every group.
+   */
+  completeOffsets(
+    producerId: number,
+    producerEpoch: number,
+    committed: boolean,
+    partition: number,
+  ): number | Promise<number>;
 }
 
 /** See the module doc. */
@@ -53,13 +64,20 @@ export class LocalTxnMarkerChannel implements TxnMarkerChannel {
       for (const partition of tp.partitions) {
         if (tp.topic === GROUP_METADATA_TOPIC) {
           // One node holds every group: the first offsets partition ends them all.
-          const errorCode: number = offsetsDone ? ErrorCode.NONE : this.#targets.completeOffsets(
-            marker.producerId,
-            marker.producerEpoch,
-            marker.committed,
+          const completed: number | Promise<number> = offsetsDone
+            ? ErrorCode.NONE
+            : this.#targets.completeOffsets(
+              marker.producerId,
+              marker.producerEpoch,
+              marker.committed,
+              partition,
+            );
+          offsetsDone = completed === ErrorCode.NONE && !this.#targets.perPartitionOffsets;
+          results.push(
+            Promise.resolve(completed)
+              .catch(() => ErrorCode.UNKNOWN_SERVER_ERROR)
+              .then((errorCode) => ({ topic: tp.topic, partition, errorCode })),
           );
-          offsetsDone = errorCode === ErrorCode.NONE;
-          results.push(Promise.resolve({ topic: tp.topic, partition, errorCode }));
           continue;
         }
         results.push(

@@ -18,9 +18,6 @@ import { MARKER_RETRY_BACKOFF_MS } from "./settings.ts";
 import { PRODUCER_EPOCH_MAX, type TxnMetadata } from "./txn_metadata.ts";
 import type { TxnTopicPartitions } from "./txn_records.ts";
 
-/** Coordinator epoch of a single node (its `__transaction_state` partitions' leader epoch). */
-const COORDINATOR_EPOCH = 0;
-
 /** See the module doc. */
 export class TxnCompletion {
   readonly #coordinator: TransactionCoordinator;
@@ -97,7 +94,7 @@ export class TxnCompletion {
     const marker = {
       producerId: meta.producerId,
       producerEpoch: meta.producerEpoch,
-      coordinatorEpoch: COORDINATOR_EPOCH,
+      coordinatorEpoch: c.coordinatorEpoch,
       committed,
     };
     this.#channel.send(marker, remaining).then((results) => {
