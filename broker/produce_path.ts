@@ -22,7 +22,6 @@
  */
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { AppendOptions, AppendResult } from "../storage/partition_log.ts";
-import { duplicateOf } from "../storage/duplicate_batch.ts";
 import type { BrokerCore } from "./context.ts";
 import type { Partition } from "./topics.ts";
 
@@ -74,12 +73,6 @@ export function produceToPartition(
       : acks === -1
       ? replication.checkMinIsr(partition)
       : ErrorCode.NONE;
-    if (errorCode === ErrorCode.NOT_ENOUGH_REPLICAS) {
-      // A retry of a batch already written is not refused as "not persisted" (see
-      // storage/duplicate_batch.ts): it waits for its commit like the first attempt.
-      const duplicate = duplicateOf(records, log);
-      if (duplicate !== undefined) return awaitReplicas(broker, partition, duplicate, options);
-    }
     if (errorCode !== ErrorCode.NONE) {
       const message = errorCode === ErrorCode.NOT_ENOUGH_REPLICAS
         ? "The in-sync replicas are fewer than min.insync.replicas."
