@@ -10,8 +10,9 @@
  */
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import { assert, assertEquals } from "../../util/assert.ts";
-import { type BrokerHandle, startBroker } from "../../mod.ts";
-import { etcdInstalled, startEtcd } from "./etcd_server.ts";
+import type { BrokerHandle } from "../../mod.ts";
+import { WAIT_MS, waitFor, withThreeBrokers } from "./three_brokers.ts";
+import { etcdInstalled } from "./etcd_server.ts";
 import { withConnection } from "../interop/raw_client.ts";
 import {
   describeTransactionsApi,
@@ -23,56 +24,17 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import { txnPartitionFor } from "../../broker/transactions/txn_records.ts";
 import { TXN_STATE_TOPIC } from "../../broker/cluster/cluster_transactions.ts";
 
-/** The registration lease: short, so a broker that dies is noticed quickly. */
-const SESSION_MS = 2_000;
-/** Bound of every wait on the cluster (a loaded CI box). */
-const WAIT_MS = 20_000;
 /** transaction.state.log.num.partitions (and offsets.topic.num.partitions) of the test cluster. */
 const STATE_PARTITIONS = 3;
 /** Partitions of the data topic: one led by each broker, as the controller spreads them. */
 const DATA_PARTITIONS = 3;
 
-async function waitFor(broker: BrokerHandle, predicate: () => boolean, what: string) {
-  const ok = await broker.cluster!.cache.waitFor(predicate, WAIT_MS);
-  assert(ok, `Timed out after ${WAIT_MS} ms waiting for ${what}`);
-}
-
 /** Three brokers on one etcd; `fn` gets them; everything is closed after. */
-async function withCluster(fn: (brokers: BrokerHandle[]) => Promise<void>): Promise<void> {
-  const etcd = await startEtcd();
-  const dirs: string[] = [];
-  const brokers: BrokerHandle[] = [];
-  try {
-    for (let nodeId = 1; nodeId <= 3; nodeId++) {
-      const dataDir = await Deno.makeTempDir({ prefix: `denka-ctxn-${nodeId}-` });
-      dirs.push(dataDir);
-      brokers.push(
-        await startBroker({
-          port: 0,
-          dataDir,
-          nodeId,
-          etcd: [etcd.clientUrl],
-          brokerSessionTimeoutMs: SESSION_MS,
-          autoLeaderRebalance: false,
-          offsetsTopicNumPartitions: STATE_PARTITIONS,
-          transactionStateLogNumPartitions: STATE_PARTITIONS,
-        }),
-      );
-    }
-    for (const b of brokers) {
-      await waitFor(b, () => b.cluster!.cache.brokers.size === 3, "3 brokers");
-    }
-    await waitFor(
-      brokers[0],
-      () => brokers[0].cluster!.cache.controller !== undefined,
-      "controller",
-    );
-    await fn(brokers);
-  } finally {
-    for (const b of brokers) await b.close();
-    await etcd.close();
-    for (const dir of dirs) await Deno.remove(dir, { recursive: true });
-  }
+function withCluster(fn: (brokers: BrokerHandle[]) => Promise<void>): Promise<void> {
+  return withThreeBrokers("denka-ctxn", {
+    offsetsTopicNumPartitions: STATE_PARTITIONS,
+    transactionStateLogNumPartitions: STATE_PARTITIONS,
+  }, fn);
 }
 
 function kafka(brokers: readonly BrokerHandle[]) {
