@@ -18,7 +18,7 @@ import { FAMILIES, type Family } from "./cases.ts";
 import { formatFailure, runFuzz } from "./run.ts";
 
 const { values } = parseArgs({
-  args: Deno.args,
+  args: Deno.args.filter((a) => a !== "--"), // `deno task fuzz -- --seed 1` passes the "--" on
   options: {
     seed: { type: "string" },
     seconds: { type: "string", default: "60" },
