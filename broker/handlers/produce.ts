@@ -9,9 +9,8 @@
  * A retried idempotent batch is answered with error NONE and the offsets it
  * got the first time, as Kafka 3.x does. A transactional batch that would
  * start its producer's transaction on a partition is first verified with the
- * transaction coordinator (KIP-890, `../transactions/produce_verification.ts`);
- * without a coordinator (`BrokerCore.txnVerifier`) transactional produces are
- * refused.
+ * transaction coordinator (KIP-890, `../transactions/produce_verification.ts`,
+ * which also refuses it when no coordinator is set).
  * Versions 0-2 (message formats v0/v1) are advertised for librdkafka's
  * feature detection but refused with UNSUPPORTED_VERSION, as Kafka 4.0 does.
  *
@@ -132,12 +131,6 @@ function producePartition(
   }
   if (!options.transactionalAllowed) return fail(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   if (!options.writeAllowed) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
-  if (options.transactionalId !== null && ctx.broker.txnVerifier === undefined) {
-    return fail(
-      ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-      "Transactions are not supported by Denka yet.",
-    );
-  }
   const partition = ctx.broker.topics.partition(topicName, index);
   if (partition === undefined) {
     return fail(
