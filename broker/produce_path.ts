@@ -15,8 +15,13 @@
  *   answers KAFKA_STORAGE_ERROR (retriable); a producer's retry is then
  *   deduplicated by idempotence. `flush.ms` is the maintenance timer's.
  *
- * This is where "wait for the in-sync replicas" and "check the transaction"
- * go when the cluster and transactions arrive.
+ * - **Cluster:** with a replica manager, a broker that does not lead the
+ *   partition answers NOT_LEADER_OR_FOLLOWER, acks=all checks
+ *   `min.insync.replicas` before the append and then waits for the high
+ *   watermark (NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank meanwhile),
+ *   and every batch is stamped with the leader epoch.
+ * - **Transactions:** a verified transactional produce passes its KIP-890
+ *   guard to the log; the coordinator's markers come through here too.
  *
  * @module
  */
