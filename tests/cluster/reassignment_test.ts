@@ -8,16 +8,12 @@
  */
 import { Kafka, logLevel } from "kafkajs";
 import { assert, assertEquals } from "../../util/assert.ts";
-import { type BrokerHandle, startBroker } from "../../mod.ts";
-import { etcdInstalled, startEtcd } from "./etcd_server.ts";
+import { etcdInstalled } from "./etcd_server.ts";
+import { WAIT_MS, waitFor, withThreeBrokers } from "./three_brokers.ts";
 import { withConnection } from "../interop/raw_client.ts";
 import { alterPartitionReassignmentsApi } from "../../protocol/messages/mod.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 
-/** The registration lease: short, so a broker that stops is noticed quickly. */
-const SESSION_MS = 2_000;
-/** Bound of every wait on the cluster (a loaded CI box). */
-const WAIT_MS = 20_000;
 const RECORDS = 20;
 
 function kafka(bootstrap: string) {
@@ -27,11 +23,6 @@ function kafka(bootstrap: string) {
     logLevel: logLevel.NOTHING,
     retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 },
   });
-}
-
-async function waitFor(broker: BrokerHandle, predicate: () => boolean, what: string) {
-  const ok = await broker.cluster!.cache.waitFor(predicate, WAIT_MS);
-  assert(ok, `Timed out after ${WAIT_MS} ms waiting for ${what}`);
 }
 
 /** Bytes in the partition's segment files (no event tells when a broker emptied them). */
@@ -47,25 +38,8 @@ Deno.test({
   name: "cluster: kafkajs alterPartitionReassignments moves a partition and its leader",
   ignore: !etcdInstalled(),
   async fn() {
-    const etcd = await startEtcd();
-    const dirs: string[] = [];
-    const brokers: BrokerHandle[] = [];
-    try {
-      for (let nodeId = 1; nodeId <= 3; nodeId++) {
-        const dataDir = await Deno.makeTempDir({ prefix: `denka-reassign-${nodeId}-` });
-        dirs.push(dataDir);
-        brokers.push(
-          await startBroker({
-            port: 0,
-            dataDir,
-            nodeId,
-            etcd: [etcd.clientUrl],
-            brokerSessionTimeoutMs: SESSION_MS,
-            autoLeaderRebalance: false,
-            replicaFetchBackoffMs: 50,
-          }),
-        );
-      }
+    await withThreeBrokers("denka-reassign", { replicaFetchBackoffMs: 50 }, async (brokers) => {
+      const dirs = brokers.map((b) => b.config.dataDir);
       const [b1, b2, b3] = brokers;
       await waitFor(b1, () => b1.cluster!.cache.brokers.size === 3, "3 brokers");
       const created = await b2.cluster!.admin.createTopic("moving", {
@@ -185,10 +159,6 @@ Deno.test({
         cancel.responses[0].partitions[0].errorCode,
         ErrorCode.NO_REASSIGNMENT_IN_PROGRESS,
       );
-    } finally {
-      for (const b of brokers) await b.close();
-      await etcd.stop();
-      for (const d of dirs) await Deno.remove(d, { recursive: true });
-    }
+    });
   },
 });
