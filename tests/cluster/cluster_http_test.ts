@@ -5,13 +5,9 @@
  * same routes on one node without etcd.
  */
 import { assert, assertEquals } from "../../util/assert.ts";
-import { type BrokerHandle, startBroker } from "../../mod.ts";
-import { etcdInstalled, startEtcd } from "./etcd_server.ts";
-
-/** The registration lease: short, so a broker that stops is noticed quickly. */
-const SESSION_MS = 2_000;
-/** Bound of every wait on the cluster (a loaded CI box). */
-const WAIT_MS = 20_000;
+import { startBroker } from "../../mod.ts";
+import { etcdInstalled } from "./etcd_server.ts";
+import { WAIT_MS, waitFor, withThreeBrokers } from "./three_brokers.ts";
 
 interface Replica {
   broker_id: number;
@@ -28,11 +24,6 @@ async function getJson(url: string, status = 200): Promise<Record<string, unknow
   return body;
 }
 
-async function waitFor(broker: BrokerHandle, predicate: () => boolean, what: string) {
-  const ok = await broker.cluster!.cache.waitFor(predicate, WAIT_MS);
-  assert(ok, `Timed out after ${WAIT_MS} ms waiting for ${what}`);
-}
-
 function byBroker(list: Record<string, unknown>): Replica[] {
   return (list.data as Replica[]).slice().sort((a, b) => a.broker_id - b.broker_id);
 }
@@ -41,26 +32,11 @@ Deno.test({
   name: "HTTP v3 brokers, replicas and partitions show a 3-broker cluster's leaders and ISR",
   ignore: !etcdInstalled(),
   async fn() {
-    const etcd = await startEtcd();
-    const dirs: string[] = [];
-    const brokers: BrokerHandle[] = [];
-    try {
-      for (let nodeId = 1; nodeId <= 3; nodeId++) {
-        const dataDir = await Deno.makeTempDir({ prefix: `denka-chttp-${nodeId}-` });
-        dirs.push(dataDir);
-        brokers.push(
-          await startBroker({
-            port: 0,
-            dataDir,
-            nodeId,
-            etcd: [etcd.clientUrl],
-            brokerSessionTimeoutMs: SESSION_MS,
-            autoLeaderRebalance: false,
-            replicaFetchBackoffMs: 50,
-            http: nodeId === 3 ? { port: 0 } : false,
-          }),
-        );
-      }
+    const options = (nodeId: number) => ({
+      replicaFetchBackoffMs: 50,
+      http: nodeId === 3 ? { port: 0 } : false as const,
+    });
+    await withThreeBrokers("denka-chttp", options, async (brokers) => {
       const asked = brokers[2];
       const cache = asked.cluster!.cache;
       await waitFor(asked, () => cache.brokers.size === 3, "3 brokers");
@@ -176,11 +152,7 @@ Deno.test({
       assertEquals(one1.adding_replicas, [2]);
       await getJson(`${base}/topics/spread/partitions/0/reassignment`, 404);
       await getJson(`${base}/topics/nope/partitions/-/reassignment`, 404);
-    } finally {
-      for (const b of brokers) await b.close();
-      await etcd.stop();
-      for (const d of dirs) await Deno.remove(d, { recursive: true });
-    }
+    });
   },
 });
 

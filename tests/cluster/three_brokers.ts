@@ -26,12 +26,12 @@ export async function waitFor(
 }
 
 /**
- * Starts brokers 1-3 on a fresh etcd with `options` added, waits until every
- * broker sees all three and a controller, runs `fn`, and closes everything.
+ * Starts brokers 1-3 on a fresh etcd with `options` added (the same for all, or per node id),
+ * waits until every broker sees all three and a controller, runs `fn`, and closes everything.
  */
 export async function withThreeBrokers(
   prefix: string,
-  options: Partial<StartBrokerOptions>,
+  options: Partial<StartBrokerOptions> | ((nodeId: number) => Partial<StartBrokerOptions>),
   fn: (brokers: BrokerHandle[]) => Promise<void>,
 ): Promise<void> {
   const etcd = await startEtcd();
@@ -49,7 +49,7 @@ export async function withThreeBrokers(
           etcd: [etcd.clientUrl],
           brokerSessionTimeoutMs: SESSION_MS,
           autoLeaderRebalance: false,
-          ...options,
+          ...(typeof options === "function" ? options(nodeId) : options),
         }),
       );
     }
